@@ -1,0 +1,89 @@
+"""Research Group Portal: the application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from portal import cli, errors, models  # noqa: F401  (models: every table registered for migrations)
+from portal.auth.access import require_login_unless_public
+from portal.auth.services import load_user_from_session
+from portal.auth.views import blueprint as auth_blueprint
+from portal.config import (
+    DEV_SECRET_KEY,
+    DefaultConfig,
+    check_production_settings,
+    environment_overrides,
+    production_defaults,
+)
+from portal.database import configure_engine
+from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.group.views import blueprint as group_blueprint
+from portal.health import blueprint as health_blueprint
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BLUEPRINTS = (health_blueprint, auth_blueprint, group_blueprint)
+
+
+def resource_dir(name: str) -> Path:
+    """templates/ and migrations/ sit beside the package in a checkout and inside it in a wheel."""
+    installed = PACKAGE_DIR / name
+    return installed if installed.is_dir() else PACKAGE_DIR.parent / name
+
+
+def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app: defaults, then instance/config.py, then the environment, then `config`."""
+    app = Flask(
+        __name__,
+        template_folder=str(resource_dir("templates")),
+        instance_path=instance_path,
+        instance_relative_config=True,
+    )
+    load_config(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    errors.register(app)
+    app.before_request(require_login_unless_public)
+    cli.register(app)
+    return app
+
+
+def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("PORTAL")
+    app.config.update(environment_overrides(os.environ))
+    if app.config["PORTAL_ENV"] == "production":
+        app.config.update(production_defaults())
+    if config:
+        app.config.update(config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        database_file = Path(app.instance_path) / "portal.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database_file}"
+    check_production_settings(app.config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = DEV_SECRET_KEY
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user_from_session)
+
+
+def register_blueprints(app: Flask) -> None:
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)

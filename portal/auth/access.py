@@ -1,0 +1,40 @@
+"""Login is required everywhere unless a view is explicitly marked public."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import current_app, request
+from flask_login import current_user
+
+from portal.extensions import login_manager
+
+View = TypeVar("View", bound=Callable)
+
+# Endpoints Flask adds itself that must stay reachable without a session.
+PUBLIC_ENDPOINTS = frozenset({"static"})
+
+
+def public(view: View) -> View:
+    """Mark a view as reachable without logging in (login page, health check, public profiles)."""
+    view.is_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_public_endpoint(endpoint: str | None) -> bool:
+    if endpoint is None:  # no route matched: let Flask answer 404/405
+        return True
+    if endpoint in PUBLIC_ENDPOINTS:
+        return True
+    view = current_app.view_functions.get(endpoint)
+    return bool(getattr(view, "is_public", False))
+
+
+def require_login_unless_public():
+    """before_request hook: anonymous requests to non-public views go to the login page."""
+    if is_public_endpoint(request.endpoint):
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None

@@ -1,0 +1,114 @@
+"""Accounts and sessions: creating users, checking passwords, loading the session's user."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from functools import cache
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.audit import record_event
+from portal.extensions import db
+from portal.models import User, utcnow
+
+MIN_PASSWORD_LENGTH = 12
+
+
+class AccountError(ValueError):
+    """A user account cannot be created or changed as asked; the message says why."""
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (same answer for every kind of failure)."""
+    user = find_user_by_email(email)
+    if user is None:
+        _spend_password_check_time(password)
+        return None
+    if not user.check_password(password) or not user.is_active:
+        return None
+    return user
+
+
+def _spend_password_check_time(password: str) -> None:
+    """Check against a throwaway hash so that an unknown email takes as long as a wrong password."""
+    check_password_hash(_throwaway_hash(), password)
+
+
+def _throwaway_hash() -> str:
+    return _throwaway_hash_for(current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@cache
+def _throwaway_hash_for(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def record_login(user: User) -> None:
+    user.last_login_at = utcnow()
+    record_event(user, "login", user, before=None, after=None)
+
+
+def load_user_from_session(session_id: str) -> User | None:
+    """Flask-Login's user loader: the id must carry the user's current session token."""
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active:
+        return None
+    if not hmac.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+def create_user(email: str, name: str, password: str, *, is_admin: bool = False,
+                actor: User | None = None) -> User:
+    """Create an account; raise AccountError with a clear message when the input is not valid."""
+    email = email.strip().lower()
+    name = name.strip()
+    if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 254:
+        raise AccountError(f"'{email}' is not a valid email address.")
+    if not name:
+        raise AccountError("A display name is required.")
+    if len(name) > 200:
+        raise AccountError("The display name must be at most 200 characters.")
+    check_password_strength(password)
+    if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+        raise AccountError(f"An account with the email {email} already exists.")
+    user = User(email=email, display_name=name, is_admin=is_admin, is_active=True)
+    set_password(user, password)
+    db.session.add(user)
+    db.session.flush()
+    record_event(actor, "create", user, before=None,
+                 after={"email": user.email, "display_name": name, "is_admin": is_admin})
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Hash with the configured method; this also revokes the user's existing sessions."""
+    user.set_password(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    if password.strip() == "" or len(set(password)) < 4:
+        raise AccountError("The password is too easy to guess: use a longer mix of characters.")
+
+
+def is_safe_redirect_target(target: str | None) -> bool:
+    """Only paths on this site: '/group?x=1' yes; 'https://evil', '//evil', '/\\evil' no."""
+    if not target:
+        return False
+    if any(ch in target for ch in "\\\r\n\t") or not target.startswith("/") or target.startswith("//"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc

@@ -1,0 +1,55 @@
+"""Login and logout."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from portal.auth.access import public
+from portal.auth.forms import LoginForm, LogoutForm
+from portal.auth.services import authenticate, is_safe_redirect_target, record_login
+from portal.extensions import db
+
+blueprint = Blueprint("auth", __name__)
+
+LOGIN_FAILED = "Invalid email or password."
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("group.index"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash(LOGIN_FAILED, "error")
+            return render_template("auth/login.html", form=form), 401
+        target = form.next.data if is_safe_redirect_target(form.next.data) else url_for("group.index")
+        session.clear()  # a new session at login: nothing from the anonymous one carries over
+        login_user(user, remember=form.remember.data)
+        record_login(user)
+        db.session.commit()
+        return redirect(target)
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@blueprint.route("/logout", methods=["POST"])
+def logout():
+    form = LogoutForm()
+    if form.validate_on_submit():
+        current_user.revoke_sessions()
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash("You have been logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@blueprint.route("/")
+def home():
+    return redirect(url_for("group.index"))

@@ -1,0 +1,65 @@
+"""Command-line interface: `flask --app portal create-user|demo|...`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from portal import demo
+from portal.auth.services import AccountError, create_user
+from portal.extensions import db
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(demo_command)
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", required=True, help="Display name, e.g. 'Prof. Ada Lovelace'.")
+@click.option("--admin", is_flag=True, help="Give the account administrator rights.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_user_command(email: str, name: str, admin: bool, password_stdin: bool) -> None:
+    """Create a login account (faculty member, or administrator with --admin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(email, name, password, is_admin=admin)
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    kind = "administrator" if user.is_admin else "faculty member"
+    click.echo(f"Created {kind} {user.display_name} <{user.email}>.")
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True,
+              help="Do nothing (but print the demo logins) when the database already has data.")
+@with_appcontext
+def demo_command(if_empty: bool) -> None:
+    """Load the demo research group into an empty database and print the demo logins."""
+    logins_file = Path(current_app.instance_path) / "demo-logins.txt"
+    if not demo.database_is_empty():
+        if if_empty:
+            if logins_file.exists():
+                click.echo(logins_file.read_text(encoding="utf-8"))
+            return
+        raise click.ClickException(
+            "The database already has accounts or people; `demo` only loads into an empty database."
+        )
+    logins = demo.load_demo_data()
+    db.session.commit()
+    text = demo.format_logins(logins)
+    logins_file.parent.mkdir(parents=True, exist_ok=True)
+    logins_file.write_text(text, encoding="utf-8")
+    logins_file.chmod(0o600)
+    click.echo(text)

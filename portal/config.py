@@ -1,0 +1,107 @@
+"""Configuration defaults and the checks that guard a production start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {DEV_SECRET_KEY, "dev", "secret", "changeme", "change-me", "development", "test"}
+)
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class DefaultConfig:
+    """Settings every environment starts from; instance/config.py and the environment override."""
+
+    PORTAL_ENV = "development"
+    SECRET_KEY: str | None = None  # development falls back to DEV_SECRET_KEY; production refuses
+    DEBUG = False
+    SQLALCHEMY_DATABASE_URI: str | None = None  # set from the instance folder when empty
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = 15_000
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+    TRUSTED_HOSTS: list[str] | None = None
+    # Werkzeug's scrypt with its default cost; tests lower the cost, never the algorithm.
+    PASSWORD_HASH_METHOD = "scrypt"
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the app is asked to start with settings that are unsafe for its environment."""
+
+
+def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Settings taken from well-known environment variables (PORTAL_* is read by Flask itself)."""
+    overrides: dict[str, Any] = {}
+    if environ.get("PORTAL_ENV"):
+        overrides["PORTAL_ENV"] = environ["PORTAL_ENV"]
+    if environ.get("SECRET_KEY"):
+        overrides["SECRET_KEY"] = environ["SECRET_KEY"]
+    if environ.get("DATABASE_URL"):
+        overrides["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
+    if environ.get("RATELIMIT_STORAGE_URI"):
+        overrides["RATELIMIT_STORAGE_URI"] = environ["RATELIMIT_STORAGE_URI"]
+    return overrides
+
+
+def normalise_database_url(url: str) -> str:
+    """Route plain postgres:// URLs (as many hosts hand them out) to the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def check_production_settings(config: Mapping[str, Any]) -> None:
+    """Refuse to run production with a guessable secret or with the debugger on."""
+    if config.get("PORTAL_ENV") != "production":
+        return
+    secret = config.get("SECRET_KEY") or ""
+    if not secret:
+        raise ConfigurationError(
+            "PORTAL_ENV=production needs a SECRET_KEY: set the SECRET_KEY environment variable "
+            "(or SECRET_KEY in instance/config.py) to a random value of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters, e.g. from `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'`."
+        )
+    if secret in KNOWN_DEFAULT_SECRETS:
+        raise ConfigurationError(
+            "PORTAL_ENV=production refuses the default SECRET_KEY: set SECRET_KEY to a random "
+            f"value of at least {MIN_SECRET_KEY_LENGTH} characters."
+        )
+    if len(secret) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            f"PORTAL_ENV=production needs a SECRET_KEY of at least {MIN_SECRET_KEY_LENGTH} "
+            f"characters (the one set has {len(secret)}): set SECRET_KEY to a longer random value."
+        )
+    if config.get("DEBUG"):
+        raise ConfigurationError(
+            "PORTAL_ENV=production refuses to run with DEBUG on: unset FLASK_DEBUG / PORTAL_DEBUG."
+        )
+
+
+def production_defaults() -> dict[str, Any]:
+    """Cookie settings that production turns on unless configured otherwise."""
+    return {
+        "SESSION_COOKIE_SECURE": True,
+        "REMEMBER_COOKIE_SECURE": True,
+    }
+
+
+def is_production(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether PORTAL_ENV asks for production."""
+    return environ.get("PORTAL_ENV") == "production"

@@ -1,0 +1,179 @@
+"""Synthetic demo data in the shape of an AI institute's faculty page (all names invented)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from portal.auth.services import set_password
+from portal.extensions import db
+from portal.models import (
+    DepartureReason,
+    Institution,
+    Person,
+    Position,
+    Program,
+    Supervision,
+    SupervisionRole,
+    User,
+)
+from portal.models.supervision import default_shares
+
+UDEM = "Université de Montréal"
+MCGILL = "McGill University"
+POLY = "Polytechnique Montréal"
+CONCORDIA = "Concordia University"
+ETH = "ETH Zurich"
+WWU = "Western Washington University"
+
+PRINCIPAL = SupervisionRole.PRINCIPAL
+CO = SupervisionRole.CO_SUPERVISOR
+NONE = SupervisionRole.NONE
+
+# (name, program, institution, demo faculty's role, who else supervises, months since start)
+# "second" is the second demo faculty; any other string is an external supervisor's name.
+CURRENT_GROUP: tuple[tuple[str, str, str, SupervisionRole, tuple[str, ...], int], ...] = (
+    ("Amélie Bouchard-Nakamura", "PhD", UDEM, PRINCIPAL, (), 40),
+    ("Tomás O'Donnell", "PhD", UDEM, PRINCIPAL, ("second",), 30),
+    ("Li Wei Fontaine", "PhD", MCGILL, PRINCIPAL, (), 26),
+    ("Noémie St-Laurent", "PhD", UDEM, PRINCIPAL, ("second", "Prof. Ingrid Sørensen"), 18),
+    ("Kwame Asante-Lévesque", "PhD", POLY, PRINCIPAL, (), 12),
+    ("Saoirse D'Arcy", "Master's Research", UDEM, PRINCIPAL, (), 14),
+    ("Élodie Marchand (Lodie)", "Master's Research", CONCORDIA, PRINCIPAL, (), 8),
+    ("Dr. Rafael Quiñones", "Postdoctorate", UDEM, PRINCIPAL, ("second",), 20),
+    ("Dr. Anaïs Kowalczyk", "Postdoctorate", MCGILL, PRINCIPAL, (), 6),
+    ("Jean-Philippe Côté", "PhD", MCGILL, CO, ("second",), 44),
+    ("Mariam El-Khoury", "PhD", UDEM, CO, ("second",), 36),
+    ("Björn Halvorsen", "PhD", ETH, CO, ("Prof. Ingrid Sørensen",), 28),
+    ("Priya Raman-Gagnon", "PhD", POLY, CO, ("second",), 22),
+    ("Zoë Papadopoulos", "PhD", UDEM, CO, ("second",), 16),
+    ("Chidi Okonkwo", "PhD", CONCORDIA, CO, ("Prof. Daniel Ferreira",), 10),
+    ("Hugo Lefèvre-Tanaka", "PhD", MCGILL, CO, ("second",), 4),
+    ("Inès Benali", "Master's Research", UDEM, CO, ("second",), 15),
+    ("Olivier Lapointe", "Master's Research", POLY, CO, ("Prof. Camille Roy",), 11),
+    ("Yasmine Haddad", "Master's Research", MCGILL, CO, ("second",), 9),
+    ("Mateo García-Núñez", "Master's Research", UDEM, CO, ("Prof. Camille Roy",), 3),
+    ("Dr. Ayesha Siddiqui", "Postdoctorate", ETH, CO, ("Prof. Ingrid Sørensen",), 13),
+    ("Felix Brandt", "Research Intern", ETH, NONE, (), 2),
+    ("Camille Nguyen-Roy", "Research Intern", UDEM, NONE, (), 1),
+    ("Dr. Samuel Adeyemi", "Collaborating researcher", WWU, NONE, (), 30),
+    ("Prof. Léa Beaulieu", "Collaborating researcher", CONCORDIA, NONE, (), 24),
+    ("Dr. Oren Ben-David", "Collaborating researcher", MCGILL, NONE, (), 9),
+    ("Dr. Astrid Lindqvist", "Independent visiting researcher", ETH, NONE, (), 5),
+    ("Dr. Kenji Watanabe", "Independent visiting researcher", WWU, NONE, (), 2),
+    ("Dr. Sofía Castellanos", "Collaborating Alumni", UDEM, NONE, (), 20),
+    ("Dr. Gabriel Thibodeau", "Collaborating Alumni", MCGILL, NONE, (), 14),
+)
+
+# (name, program, institution, role, months since start, months since end, how they left, outcome)
+ALUMNI: tuple[tuple[str, str, str, SupervisionRole, int, int, DepartureReason, str], ...] = (
+    ("Dr. Maude Archambault", "PhD", UDEM, PRINCIPAL, 70, 10, DepartureReason.GRADUATED,
+     "Postdoc at ETH Zurich"),
+    ("Dr. Ravi Shankar", "Postdoctorate", MCGILL, PRINCIPAL, 40, 14, DepartureReason.GRADUATED,
+     "Assistant Professor, Concordia University"),
+    ("Julien Ouellet", "Master's Research", POLY, CO, 30, 8, DepartureReason.GRADUATED,
+     "Research engineer, \"Mila\"-affiliated start-up"),
+    ("Clara Vogel", "Research Intern", ETH, NONE, 14, 9, DepartureReason.COLLABORATION_ENDED,
+     "Returned to ETH Zurich"),
+)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    name: str
+    email: str
+    password: str
+
+
+def database_is_empty() -> bool:
+    """True when there are no accounts and no people (programs seeded by migrations don't count)."""
+    users = db.session.scalar(select(func.count()).select_from(User))
+    people = db.session.scalar(select(func.count()).select_from(Person))
+    return not users and not people
+
+
+def _months_ago(today: date, months: int) -> date:
+    return today - timedelta(days=round(months * 30.44))
+
+
+def load_demo_data(today: date | None = None) -> list[DemoLogin]:
+    """Create the demo accounts, the demo faculty's group of 30 and a few alumni; return logins."""
+    today = today or date.today()
+    logins = [
+        DemoLogin("faculty", "Prof. Hélène Tremblay-Okafor", "helene.tremblay@demo.example.org",
+                  secrets.token_urlsafe(12)),
+        DemoLogin("faculty (co-supervises part of the group)", "Prof. Marc-André O'Neill",
+                  "marc-andre.oneill@demo.example.org", secrets.token_urlsafe(12)),
+        DemoLogin("administrator", "Graduate Office", "grad-office@demo.example.org",
+                  secrets.token_urlsafe(12)),
+    ]
+    faculty, second, _admin = (
+        _make_user(login, is_admin=login.role == "administrator") for login in logins
+    )
+    faculty.department = "Department of Computer Science and Operations Research"
+    second.department = "Department of Mathematics and Statistics"
+    programs = {program.name: program for program in db.session.scalars(select(Program))}
+    institutions: dict[str, Institution] = {}
+
+    def institution(name: str) -> Institution:
+        if name not in institutions:
+            institutions[name] = Institution(name=name)
+            db.session.add(institutions[name])
+        return institutions[name]
+
+    for name, program, inst, role, others, months in CURRENT_GROUP:
+        position = _add_position(name, programs[program], institution(inst),
+                                 _months_ago(today, months), None)
+        _link_supervisors(position, faculty, role, [second if o == "second" else o for o in others])
+
+    for name, program, inst, role, started, ended, reason, outcome in ALUMNI:
+        position = _add_position(name, programs[program], institution(inst),
+                                 _months_ago(today, started), _months_ago(today, ended))
+        position.departure_reason = reason
+        position.outcome = outcome
+        _link_supervisors(position, faculty, role, [])
+    db.session.flush()
+    return logins
+
+
+def _make_user(login: DemoLogin, *, is_admin: bool) -> User:
+    user = User(email=login.email, display_name=login.name, is_admin=is_admin, is_active=True)
+    set_password(user, login.password)
+    db.session.add(user)
+    return user
+
+
+def _add_position(name: str, program: Program, institution: Institution, start: date,
+                  end: date | None) -> Position:
+    person = Person(full_name=name)
+    position = Position(person=person, program=program, institution=institution,
+                        start_date=start, end_date=end)
+    db.session.add(position)
+    return position
+
+
+def _link_supervisors(position: Position, faculty: User, role: SupervisionRole,
+                      others: list[User | str]) -> None:
+    """Link the demo faculty with `role`; others take the principal seat if it is free."""
+    supervisors: list[tuple[User | str, SupervisionRole]] = [(faculty, role)]
+    for other in others:
+        taken = any(r == PRINCIPAL for _, r in supervisors)
+        supervisors.append((other, CO if taken else PRINCIPAL))
+    shares = default_shares([who_role for _, who_role in supervisors])
+    for (who, who_role), share in zip(supervisors, shares, strict=True):
+        link = Supervision(role=who_role, share=share)
+        if isinstance(who, User):
+            link.supervisor = who
+        else:
+            link.external_name = who
+        position.supervisions.append(link)
+
+
+def format_logins(logins: list[DemoLogin]) -> str:
+    lines = ["Demo logins (passwords generated for this database):"]
+    lines += [f"  {login.role:<45} {login.email:<40} {login.password}" for login in logins]
+    return "\n".join(lines) + "\n"

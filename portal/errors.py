@@ -1,0 +1,60 @@
+"""Error pages: plain pages without tracebacks, and a rollback of whatever the request began."""
+
+from __future__ import annotations
+
+from flask import Flask, make_response, render_template
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from portal.extensions import db
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Please go back and try again."),
+    401: ("Not logged in", "Please log in to continue."),
+    403: ("Not allowed", "You do not have permission to see this page."),
+    404: ("Not found", "There is nothing at this address, or it is not yours to see."),
+    405: ("Method not allowed", "This address does not accept that kind of request."),
+    409: ("Conflict", "The record changed while you were working on it. Reload and try again."),
+    413: ("Too large", "The upload is larger than the portal accepts."),
+    429: ("Too many requests", "Too many attempts. Please wait a minute and try again."),
+    500: ("Something went wrong", "The portal hit an error; nothing was saved. Please try again."),
+    503: ("Busy", "The portal is busy right now; nothing was saved. Please try again in a moment."),
+}
+
+
+def render_error(status: int, detail: str | None = None, headers: dict | None = None):
+    """A plain error page with the status's title and a message a person can act on."""
+    title, message = MESSAGES.get(status, ("Error", "The request could not be completed."))
+    response = make_response(
+        render_template("errors/error.html", status=status, title=title, message=detail or message),
+        status,
+    )
+    response.headers.update(headers or {})
+    return response
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        db.session.rollback()
+        return render_error(400, f"{error.description} Reload the page and submit the form again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        db.session.rollback()
+        passed_on = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return render_error(error.code or 500, headers=passed_on)
+
+    @app.errorhandler(OperationalError)
+    def database_busy(error: OperationalError):
+        # A lock timeout or a lost connection: retryable, and nothing of the request was kept.
+        db.session.rollback()
+        app.logger.warning("Database unavailable: %s", error)
+        return render_error(503, headers={"Retry-After": "2"})
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error", exc_info=error)
+        return render_error(InternalServerError.code)

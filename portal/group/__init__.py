@@ -1,0 +1,1 @@
+"""A faculty member's own research group."""

@@ -1,0 +1,46 @@
+"""Normalised keys for names and checked identifiers (ORCID iD)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ORCID_PATTERN = re.compile(r"^(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])$")
+ORCID_URL_PREFIXES = ("https://orcid.org/", "http://orcid.org/", "orcid.org/")
+
+
+def name_key(name: str) -> str:
+    """Case-, accent- and spacing-insensitive key: 'Université  de Montréal' -> 'universite de montreal'."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    without_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(without_accents.casefold().split())
+
+
+def clean_text(value: str | None) -> str:
+    """Trim and normalise to NFC so that the same name typed twice compares equal."""
+    return unicodedata.normalize("NFC", (value or "").strip())
+
+
+def normalise_orcid(value: str) -> str | None:
+    """The ORCID iD in canonical 0000-0000-0000-000X form, or None when malformed or mistyped."""
+    text = value.strip()
+    for prefix in ORCID_URL_PREFIXES:
+        if text.lower().startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    match = ORCID_PATTERN.match(text.upper())
+    if not match:
+        return None
+    digits = "".join(match.groups())
+    if orcid_check_digit(digits[:-1]) != digits[-1]:
+        return None
+    return "-".join(match.groups())
+
+
+def orcid_check_digit(base_digits: str) -> str:
+    """ISO 7064 11,2 check digit, as ORCID specifies it."""
+    total = 0
+    for digit in base_digits:
+        total = (total + int(digit)) * 2
+    result = (12 - total % 11) % 11
+    return "X" if result == 10 else str(result)

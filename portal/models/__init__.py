@@ -1,0 +1,31 @@
+"""The domain model; importing this package registers every table on Base.metadata."""
+
+from portal.models.audit import AuditEvent
+from portal.models.base import Base, utcnow
+from portal.models.institution import Institution
+from portal.models.load_policy import LoadPolicy
+from portal.models.person import Person
+from portal.models.position import DepartureReason, Position
+from portal.models.program import DEFAULT_PROGRAMS, Program, ProgramKind
+from portal.models.publication import Publication, PublicationAuthor
+from portal.models.supervision import Supervision, SupervisionRole
+from portal.models.user import User
+
+__all__ = [
+    "DEFAULT_PROGRAMS",
+    "AuditEvent",
+    "Base",
+    "DepartureReason",
+    "Institution",
+    "LoadPolicy",
+    "Person",
+    "Position",
+    "Program",
+    "ProgramKind",
+    "Publication",
+    "PublicationAuthor",
+    "Supervision",
+    "SupervisionRole",
+    "User",
+    "utcnow",
+]

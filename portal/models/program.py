@@ -1,0 +1,69 @@
+"""Programs (position types) and the load rules administrators attach to them."""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Enum, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.models.base import Base, TimestampMixin
+
+
+class ProgramKind(enum.StrEnum):
+    """What sort of position a program is; loads and group pages are split by it."""
+
+    PHD = "phd"
+    MASTERS = "masters"
+    POSTDOC = "postdoc"
+    INTERN = "intern"
+    COLLABORATOR = "collaborator"
+    VISITOR = "visitor"
+    ALUMNI_COLLABORATOR = "alumni-collaborator"
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self]
+
+
+KIND_LABELS = {
+    ProgramKind.PHD: "PhD students",
+    ProgramKind.MASTERS: "Master's students",
+    ProgramKind.POSTDOC: "Postdocs",
+    ProgramKind.INTERN: "Interns",
+    ProgramKind.COLLABORATOR: "Collaborators",
+    ProgramKind.VISITOR: "Visitors",
+    ProgramKind.ALUMNI_COLLABORATOR: "Collaborating alumni",
+}
+
+# The positions of the institute page the portal was modelled on; the first migration seeds them.
+DEFAULT_PROGRAMS: tuple[dict, ...] = (
+    {"name": "PhD", "kind": ProgramKind.PHD, "weight": Decimal("1.00"), "counts_toward_load": True, "sort_order": 10},
+    {"name": "Master's Research", "kind": ProgramKind.MASTERS, "weight": Decimal("0.50"), "counts_toward_load": True, "sort_order": 20},
+    {"name": "Postdoctorate", "kind": ProgramKind.POSTDOC, "weight": Decimal("0.50"), "counts_toward_load": True, "sort_order": 30},
+    {"name": "Research Intern", "kind": ProgramKind.INTERN, "weight": Decimal("0.25"), "counts_toward_load": True, "sort_order": 40},
+    {"name": "Collaborating researcher", "kind": ProgramKind.COLLABORATOR, "weight": Decimal("0.00"), "counts_toward_load": False, "sort_order": 50},
+    {"name": "Independent visiting researcher", "kind": ProgramKind.VISITOR, "weight": Decimal("0.00"), "counts_toward_load": False, "sort_order": 60},
+    {"name": "Collaborating Alumni", "kind": ProgramKind.ALUMNI_COLLABORATOR, "weight": Decimal("0.00"), "counts_toward_load": False, "sort_order": 70},
+)
+
+
+class Program(TimestampMixin, Base):
+    __tablename__ = "programs"
+    __table_args__ = (CheckConstraint("weight >= 0", name="weight_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[ProgramKind] = mapped_column(
+        Enum(ProgramKind, name="program_kind", native_enum=False, length=30,
+             values_callable=lambda kinds: [kind.value for kind in kinds], validate_strings=True,
+             create_constraint=True)
+    )
+    weight: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("1.00"))
+    counts_toward_load: Mapped[bool] = mapped_column(default=True)
+    sort_order: Mapped[int] = mapped_column(default=100)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    def __repr__(self) -> str:
+        return f"<Program {self.name!r}>"

@@ -1,0 +1,98 @@
+"""The link between a position and a supervisor: the supervisor's role and share."""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Numeric, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base
+
+if TYPE_CHECKING:
+    from portal.models.position import Position
+    from portal.models.user import User
+
+
+class SupervisionRole(enum.StrEnum):
+    PRINCIPAL = "principal"
+    CO_SUPERVISOR = "co-supervisor"
+    NONE = "none"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    SupervisionRole.PRINCIPAL: "Principal supervisor",
+    SupervisionRole.CO_SUPERVISOR: "Co-supervisor",
+    SupervisionRole.NONE: "Host (no supervision role)",
+}
+
+
+class Supervision(Base):
+    __tablename__ = "supervisions"
+    __table_args__ = (
+        UniqueConstraint("position_id", "supervisor_id"),
+        CheckConstraint(
+            "(supervisor_id IS NOT NULL AND external_name IS NULL)"
+            " OR (supervisor_id IS NULL AND external_name IS NOT NULL)",
+            name="account_or_external",
+        ),
+        CheckConstraint("share >= 0 AND share <= 100", name="share_percent"),
+        # At most one principal supervisor per position, enforced by the database.
+        Index(
+            "uq_supervisions_one_principal",
+            "position_id",
+            unique=True,
+            sqlite_where=text("role = 'principal'"),
+            postgresql_where=text("role = 'principal'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position_id: Mapped[int] = mapped_column(ForeignKey("positions.id", ondelete="CASCADE"))
+    supervisor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), index=True
+    )
+    # A supervisor without an account (another university's professor), recorded by name.
+    external_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[SupervisionRole] = mapped_column(
+        Enum(SupervisionRole, name="supervision_role", native_enum=False, length=20,
+             values_callable=lambda roles: [role.value for role in roles],
+             validate_strings=True, create_constraint=True)
+    )
+    share: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("100.00"))
+
+    position: Mapped[Position] = relationship(back_populates="supervisions")
+    supervisor: Mapped[User | None] = relationship(back_populates="supervisions")
+
+    @property
+    def supervisor_name(self) -> str:
+        return self.supervisor.display_name if self.supervisor else (self.external_name or "")
+
+    def __repr__(self) -> str:
+        return f"<Supervision position={self.position_id} role={self.role}>"
+
+
+def default_shares(roles: list[SupervisionRole]) -> list[Decimal]:
+    """Default shares in percent: sole 100; principal 50 and co-supervisors split the other 50.
+
+    Without a principal, the supervisors split 100 equally. Shares always total exactly 100.
+    """
+    if not roles:
+        return []
+    if len(roles) == 1:
+        return [Decimal("100.00")]
+    has_principal = SupervisionRole.PRINCIPAL in roles
+    others = len(roles) - 1 if has_principal else len(roles)
+    pool = Decimal("50.00") if has_principal else Decimal("100.00")
+    each = (pool / others).quantize(Decimal("0.01"))
+    shares = [Decimal("50.00") if role == SupervisionRole.PRINCIPAL else each for role in roles]
+    remainder = Decimal("100.00") - sum(shares)
+    last_other = max(i for i, role in enumerate(roles) if role != SupervisionRole.PRINCIPAL)
+    shares[last_other] += remainder
+    return shares

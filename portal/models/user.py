@@ -1,0 +1,77 @@
+"""Login accounts: faculty members and administrators, with their public profile fields."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, CheckConstraint, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.models.base import Base, TimestampMixin
+
+if TYPE_CHECKING:
+    from portal.models.supervision import Supervision
+
+PASSWORD_HASH_METHOD = "scrypt"
+
+
+def new_session_token() -> str:
+    """A fresh random token; rotating it revokes every session cookie issued before."""
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    last_login_at: Mapped[datetime | None]
+
+    # Public profile (published only when the faculty member opts in).
+    slug: Mapped[str | None] = mapped_column(String(120), unique=True)
+    title: Mapped[str | None] = mapped_column(String(300))
+    department: Mapped[str | None] = mapped_column(String(200))
+    biography: Mapped[str | None] = mapped_column(Text)
+    research_topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    profile_published: Mapped[bool] = mapped_column(default=False)
+
+    # Per-person exceptions to the institution's supervision caps (empty = the default cap).
+    principal_cap: Mapped[int | None]
+    weighted_cap: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
+
+    supervisions: Mapped[list[Supervision]] = relationship(back_populates="supervisor")
+
+    @validates("email")
+    def _normalise_email(self, _key: str, value: str) -> str:
+        return value.strip().lower()
+
+    def set_password(self, password: str, method: str = PASSWORD_HASH_METHOD) -> None:
+        """Hash and store a new password, and revoke the sessions opened with the old one."""
+        self.password_hash = generate_password_hash(password, method=method)
+        self.session_token = new_session_token()
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        # Flask-Login stores this in the session and remember-me cookies; the token part lets
+        # logout, password change and deactivation invalidate every copy of a cookie.
+        return f"{self.id}:{self.session_token}"
+
+    def revoke_sessions(self) -> None:
+        self.session_token = new_session_token()
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"

@@ -1,0 +1,287 @@
+"""Shared fixtures: one app per test on each backend, factories, logged-in clients, query counts.
+
+Every test runs on SQLite. When PORTAL_TEST_DATABASE_URL is set (CI sets it to the local
+PostgreSQL), every test also runs on that database: the `database_url` fixture is parametrized.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from itertools import count
+
+import pytest
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import (
+    DEFAULT_PROGRAMS,
+    Institution,
+    LoadPolicy,
+    Person,
+    Position,
+    Program,
+    Supervision,
+    SupervisionRole,
+    User,
+)
+
+TEST_PASSWORD = "correct horse battery staple"
+POSTGRES_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def ensure_postgres_database(url: str) -> str:
+    """Create the database named in `url` on its server when it does not exist yet."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                   {"name": target.database})
+        if not exists:
+            connection.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+    admin.dispose()
+    return url
+
+
+def app_config(database_url: str, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-anything",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # scrypt still, at a cost tests can afford
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory) -> str:
+    """A private instance folder: tests never read or write the checkout's instance/."""
+    return str(tmp_path_factory.mktemp("instance"))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory, instance_dir) -> str:
+    """One database per backend for the whole session, with the schema created once."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'portal-test.sqlite3'}"
+    else:
+        url = ensure_postgres_database(POSTGRES_URL)
+    app = create_app(app_config(url), instance_path=instance_dir)
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        db.create_all()
+        db.engine.dispose()
+    return url
+
+
+def reset_database() -> None:
+    """Empty every table and put back the defaults a migrated database starts with."""
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+    db.session.add_all(Program(**program) for program in DEFAULT_PROGRAMS)
+    db.session.add(LoadPolicy(id=1, default_principal_cap=8, default_weighted_cap=Decimal("300")))
+    db.session.commit()
+
+
+def build_app(database_url: str, instance_path: str, **overrides):
+    """An app on the test database, emptied and re-seeded."""
+    app = create_app(app_config(database_url, **overrides), instance_path=instance_path)
+    with app.app_context():
+        reset_database()
+    return app
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = build_app(database_url, str(tmp_path))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def csrf_app(database_url, tmp_path):
+    """An app with CSRF protection on, as in production."""
+    app = build_app(database_url, str(tmp_path), WTF_CSRF_ENABLED=True)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def app_context(app) -> Iterator[None]:
+    """For service tests that call the portal's functions directly (no HTTP)."""
+    with app.app_context():
+        yield
+
+
+# ---------------------------------------------------------------------------------------------
+# Factories: each commits and returns the new object detached, with its columns loaded.
+
+_sequence = count(1)
+
+
+def _detached(instance):
+    db.session.commit()
+    db.session.refresh(instance)
+    db.session.expunge(instance)
+    return instance
+
+
+@pytest.fixture
+def make_user(app):
+    def make(email: str | None = None, name: str | None = None, *, is_admin: bool = False,
+             password: str = TEST_PASSWORD, **fields) -> User:
+        number = next(_sequence)
+        with app.app_context():
+            fields.setdefault("is_active", True)
+            user = User(email=email or f"user{number}@example.org",
+                        display_name=name or f"Prof. Test {number}", is_admin=is_admin, **fields)
+            user.set_password(password, method=app.config["PASSWORD_HASH_METHOD"])
+            db.session.add(user)
+            return _detached(user)
+
+    return make
+
+
+@pytest.fixture
+def make_faculty(make_user):
+    def make(email: str | None = None, name: str | None = None, **fields) -> User:
+        return make_user(email, name, is_admin=False, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_admin(make_user):
+    def make(email: str | None = None, name: str | None = None, **fields) -> User:
+        return make_user(email, name, is_admin=True, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_member(app):
+    """Create a person with one position, linked to `faculty` with `role` (and optional others).
+
+    `others` is a list of (User or external name, role); shares default as the portal does.
+    """
+    from portal.models.supervision import default_shares
+
+    def make(faculty: User, name: str | None = None, *, program: str = "PhD",
+             institution: str = "Université de Montréal", role: str = "principal",
+             start_date: date = date(2024, 9, 1), end_date: date | None = None,
+             others: list[tuple[User | str, str]] = (), email: str | None = None,
+             **position_fields) -> Position:
+        number = next(_sequence)
+        with app.app_context():
+            program_row = db.session.scalar(select(Program).where(Program.name == program))
+            institution_row = db.session.scalar(
+                select(Institution).where(Institution.name == institution))
+            if institution_row is None:
+                institution_row = Institution(name=institution)
+            person = Person(full_name=name or f"Member {number}", email=email)
+            position = Position(person=person, program=program_row, institution=institution_row,
+                                start_date=start_date, end_date=end_date, **position_fields)
+            links = [(faculty, SupervisionRole(role))] + [
+                (who, SupervisionRole(other_role)) for who, other_role in others]
+            shares = default_shares([link_role for _, link_role in links])
+            for (who, link_role), share in zip(links, shares, strict=True):
+                if isinstance(who, str):
+                    position.supervisions.append(
+                        Supervision(external_name=who, role=link_role, share=share))
+                else:
+                    position.supervisions.append(
+                        Supervision(supervisor_id=who.id, role=link_role, share=share))
+            db.session.add(position)
+            return _detached(position)
+
+    return make
+
+
+# ---------------------------------------------------------------------------------------------
+# Logged-in clients.
+
+
+def login_client(client, user: User):
+    """Put `user` in the client's session as Flask-Login would after a successful login."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return client
+
+
+@pytest.fixture
+def faculty(make_faculty) -> User:
+    return make_faculty("faculty@example.org", "Prof. Hélène Faculty")
+
+
+@pytest.fixture
+def admin(make_admin) -> User:
+    return make_admin("admin@example.org", "Grad Office Admin")
+
+
+@pytest.fixture
+def faculty_client(app, faculty):
+    return login_client(app.test_client(), faculty)
+
+
+@pytest.fixture
+def admin_client(app, admin):
+    return login_client(app.test_client(), admin)
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting SQL statements.
+
+
+@contextmanager
+def count_queries(app) -> Iterator[list[str]]:
+    """Collect every SQL statement the app's engine runs inside the block."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def query_counter(app):
+    return lambda: count_queries(app)
