@@ -1,0 +1,1 @@
+"""Rosters in and out of the portal: CSV, XLSX and JSON."""

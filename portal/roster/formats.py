@@ -1,0 +1,114 @@
+"""Writers for tabular exports (CSV, XLSX, JSON): formula-safe, and streaming where they can be.
+
+A report hands over headers and an iterable of rows; these functions turn them into the bytes
+of a file. Every text cell that a spreadsheet would run as a formula is made inert first.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import TYPE_STRING
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+CSV_MIMETYPE = "text/csv"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+JSON_MIMETYPE = "application/json"
+ROWS_PER_CHUNK = 500
+
+
+def make_inert(value: Any) -> Any:
+    """Prefix a text cell that a spreadsheet would evaluate (=, +, -, @, tab, CR) with a quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def as_text(value: Any) -> str:
+    """How a cell is written in CSV: ISO dates, plain decimals, empty for None."""
+    if value is None:
+        return ""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def csv_chunks(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """CSV text in chunks of rows, so that a large export starts at once and memory stays flat."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(headers)
+    pending = 0
+    for row in rows:
+        writer.writerow([make_inert(value) if isinstance(value, str) else as_text(value)
+                         for value in row])
+        pending += 1
+        if pending >= ROWS_PER_CHUNK:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    yield buffer.getvalue()
+
+
+def csv_bytes_chunks(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
+    """UTF-8 CSV with a byte-order mark, which spreadsheet programs need to read accents right."""
+    yield "\ufeff".encode()
+    for chunk in csv_chunks(headers, rows):
+        yield chunk.encode("utf-8")
+
+
+def json_chunks(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
+    """A JSON list of objects keyed by the headers, written row by row."""
+    yield b"["
+    first = True
+    for row in rows:
+        record = {key: _json_value(value) for key, value in zip(headers, row, strict=True)}
+        prefix = "\n" if first else ",\n"
+        first = False
+        yield (prefix + json.dumps(record, ensure_ascii=False)).encode("utf-8")
+    yield b"\n]\n"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_title: str = "Roster") -> bytes:
+    """One sheet with the headers and rows; every text cell stays a string, never a formula."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=sheet_title[:31])
+    sheet.append(list(headers))
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+def _xlsx_cell(sheet, value: Any):  # noqa: ANN001 - openpyxl's write-only sheet
+    if isinstance(value, str):
+        # openpyxl turns any string starting with "=" into a formula unless the type is forced.
+        cell = WriteOnlyCell(sheet, value=None)
+        cell.value = make_inert(value)
+        cell.data_type = TYPE_STRING
+        return cell
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
