@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from portal import cli, errors, models  # noqa: F401  (models: every table registered for migrations)
+from portal import cli, errors, i18n, models  # noqa: F401  (models: every table registered for migrations)
 from portal.auth.access import require_login_unless_public
 from portal.auth.services import load_user_from_session
 from portal.auth.views import blueprint as auth_blueprint
@@ -26,7 +26,7 @@ from portal.group.views import blueprint as group_blueprint
 from portal.health import blueprint as health_blueprint
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-BLUEPRINTS = (health_blueprint, auth_blueprint, group_blueprint)
+BLUEPRINTS = (health_blueprint, auth_blueprint, i18n.blueprint, group_blueprint)
 
 
 def resource_dir(name: str) -> Path:
@@ -82,6 +82,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please log in to see this page."
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user_from_session)
+    i18n.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -3,7 +3,7 @@
 import pytest
 
 # Endpoints reachable without logging in; everything else must send anonymous users to /login.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "health.healthz"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "health.healthz", "i18n.switch_language"}
 PUBLIC_PREFIXES = ("people.",)  # public profiles decide themselves (404 when unpublished)
 
 
