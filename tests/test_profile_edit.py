@@ -45,7 +45,7 @@ def test_profile_form_suggests_a_slug_from_the_display_name(app, make_faculty):
     for label in ("Title and positions", "Department", "Biography", "Research topics",
                   "Profile address", "Publish my profile"):
         assert f">{label}</label>" in page
-    assert "My profile" in page  # nav item
+    assert 'href="/profile" aria-current="page">My profile</a>' in page  # nav item
 
 
 def test_suggested_slug_avoids_one_already_taken(app, make_faculty):

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Person, Publication, PublicationAuthor, User
 from portal.people.publications import AuthorData, PublicationData, add_publication
-from tests.conftest import login_client
 
 
 def publications_of(app, user) -> list[dict]:
