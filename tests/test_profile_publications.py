@@ -209,3 +209,14 @@ def test_writes_are_audited(app, faculty, faculty_client):
     assert [tuple(event) for event in events] == [("publication.create", faculty.id),
                                                   ("publication.update", faculty.id),
                                                   ("publication.delete", faculty.id)]
+
+
+def test_matching_again_links_members_who_joined_after_the_paper(app, faculty, faculty_client,
+                                                                 make_member):
+    make_publication(app, faculty, authors=("Newcomer, Nadia", "Outside Author"))
+    assert [a[3] for a in publications_of(app, faculty)[0]["authors"]] == [None, None]
+    newcomer = make_member(faculty, "Nadia Newcomer")
+    response = faculty_client.post("/profile/publications/relink")
+    assert response.status_code == 302
+    assert [a[3] for a in publications_of(app, faculty)[0]["authors"]] == [newcomer.person_id, None]
+    assert "1 link changed" in faculty_client.get("/profile/publications").get_data(as_text=True)

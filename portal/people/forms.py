@@ -126,6 +126,6 @@ class BibtexForm(FlaskForm):
 
 
 class DeleteForm(FlaskForm):
-    """Carries the CSRF token of a delete button."""
+    """Carries the CSRF token of a button that posts without fields (delete, match again)."""
 
     submit = SubmitField("Delete")

@@ -244,6 +244,23 @@ def delete_publication(owner: User, publication: Publication) -> None:
     db.session.flush()
 
 
+def relink_authors(owner: User) -> int:
+    """Match every author of the owner's publications against the group as it is now; flush.
+
+    Returns how many authors changed link (people join the group after a paper is entered).
+    """
+    index = group_index(owner)
+    changed = 0
+    for publication in list_publications(owner):
+        for author in publication.authors:
+            person_id = index.match(AuthorData(author.name, author.orcid))
+            if person_id != author.person_id:
+                author.person_id = person_id
+                changed += 1
+    db.session.flush()
+    return changed
+
+
 def existing_publication_keys(owner: User) -> set[tuple[str, int | None]]:
     """(title key, year) of the owner's publications, to spot an entry imported twice."""
     query = select(Publication.title, Publication.year).where(Publication.owner_id == owner.id)

@@ -28,6 +28,7 @@ from portal.people.publications import (
     get_publication,
     list_publications,
     parse_author_lines,
+    relink_authors,
     update_publication,
 )
 from portal.people.services import profile_json, public_profile, published_profiles
@@ -153,6 +154,17 @@ def delete_publication_view(publication_id: int):
     delete_publication(current_user, publication)
     db.session.commit()
     flash(f"“{publication.title}” was deleted.", "success")
+    return redirect(url_for("people.publications"))
+
+
+@blueprint.route("/profile/publications/relink", methods=["POST"])
+def relink_publication_authors():
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    changed = relink_authors(current_user)
+    db.session.commit()
+    flash(f"Authors matched to your group again: {changed} link{'' if changed == 1 else 's'} "
+          "changed.", "success")
     return redirect(url_for("people.publications"))
 
 
