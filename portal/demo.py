@@ -21,6 +21,7 @@ from portal.models import (
     User,
 )
 from portal.models.supervision import default_shares
+from portal.people.publications import AuthorData, PublicationData, add_publication
 
 UDEM = "Université de Montréal"
 MCGILL = "McGill University"
@@ -80,6 +81,35 @@ ALUMNI: tuple[tuple[str, str, str, SupervisionRole, int, int, DepartureReason, s
      "Returned to ETH Zurich"),
 )
 
+# The demo faculty's public profile (invented). Authors are matched to group members by name
+# ("Rafael Quiñones" is "Dr. Rafael Quiñones" in the group) and marked on the public page.
+PROFILE_TITLE = ("Associate Professor, Department of Computer Science and Operations Research\n"
+                 "Chaire de recherche en dynamique neuronale (invented)")
+PROFILE_BIOGRAPHY = (
+    "Hélène Tremblay-Okafor studies how networks of neurons compute, using the tools of "
+    "dynamical systems and machine learning. She joined the department in 2015 after a "
+    "postdoc at ETH Zurich.\n\n"
+    "Her group works on recurrent network models of decision making, on "
+    "\"slow-fast\" dynamics in cortical circuits, and on methods that let experimentalists "
+    "fit such models to recordings. (This biography is invented for the demo.)"
+)
+PROFILE_TOPICS = ("Computational Neuroscience", "Dynamical Systems", "Recurrent Neural Networks",
+                  "Machine Learning for Science")
+PUBLICATIONS: tuple[tuple[str, int, str, str, tuple[str, ...]], ...] = (
+    ("Slow manifolds in recurrent networks trained on evidence accumulation", 2025,
+     "Neural Computation", "https://example.org/demo/slow-manifolds",
+     ("Amélie Bouchard-Nakamura", "Tomás O'Donnell", "Hélène Tremblay-Okafor")),
+    ("Fitting low-rank dynamical models to cortical recordings", 2024,
+     "Advances in Neural Information Processing Systems", "https://example.org/demo/low-rank",
+     ("Rafael Quiñones", "Li Wei Fontaine", "Marc-André O'Neill", "Hélène Tremblay-Okafor")),
+    ("Bifurcations of attractor networks under neuromodulation", 2023,
+     "Journal of Computational Neuroscience", "https://example.org/demo/bifurcations",
+     ("Jean-Philippe Côté", "Ingrid Sørensen", "Hélène Tremblay-Okafor")),
+    ("A tutorial on phase-plane analysis for machine-learning researchers", 2022,
+     "Transactions on Machine Learning Research", "",
+     ("Hélène Tremblay-Okafor", "Maude Archambault")),
+)
+
 
 @dataclass(frozen=True)
 class DemoLogin:
@@ -137,7 +167,22 @@ def load_demo_data(today: date | None = None) -> list[DemoLogin]:
         position.outcome = outcome
         _link_supervisors(position, faculty, role, [])
     db.session.flush()
+    _publish_profile(faculty)
     return logins
+
+
+def _publish_profile(faculty: User) -> None:
+    """Give the demo faculty a published profile with a few publications by group members."""
+    faculty.slug = "helene-tremblay-okafor"
+    faculty.title = PROFILE_TITLE
+    faculty.biography = PROFILE_BIOGRAPHY
+    faculty.research_topics = list(PROFILE_TOPICS)
+    faculty.profile_published = True
+    for title, year, venue, url, authors in PUBLICATIONS:
+        add_publication(faculty, PublicationData(
+            title=title, year=year, venue=venue, url=url or None,
+            authors=[AuthorData(name) for name in authors]))
+    db.session.flush()
 
 
 def _make_user(login: DemoLogin, *, is_admin: bool) -> User:

@@ -1,0 +1,131 @@
+"""Forms for the profile, a publication and a BibTeX paste; they check values, never the database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, StringField, SubmitField, TextAreaField, ValidationError
+from wtforms.validators import Length
+
+from portal.identifiers import clean_text, name_key
+from portal.people.profile import SLUG_MAX_LENGTH, SLUG_PATTERN
+from portal.people.publications import (
+    TITLE_MAX_LENGTH,
+    VENUE_MAX_LENGTH,
+    PublicationInputError,
+    check_link,
+    check_year,
+    parse_author_lines,
+)
+
+TITLE_FIELD_MAX_LENGTH = 300
+DEPARTMENT_MAX_LENGTH = 200
+BIOGRAPHY_MAX_LENGTH = 10_000
+TOPIC_MAX_LENGTH = 100
+MAX_TOPICS = 30
+BIBTEX_MAX_LENGTH = 500_000
+
+
+def _text(value: str | None) -> str | None:
+    """Trimmed text with newlines as \\n, or None when empty."""
+    text = clean_text((value or "").replace("\r\n", "\n").replace("\r", "\n"))
+    return text or None
+
+
+def _too_long(max_length: int) -> Length:
+    return Length(max=max_length, message=f"Keep this to at most {max_length} characters.")
+
+
+class ProfileForm(FlaskForm):
+    title = TextAreaField("Title and positions", validators=[_too_long(TITLE_FIELD_MAX_LENGTH)],
+                          filters=[_text])
+    department = StringField("Department", validators=[_too_long(DEPARTMENT_MAX_LENGTH)],
+                             filters=[_text])
+    biography = TextAreaField("Biography", validators=[_too_long(BIOGRAPHY_MAX_LENGTH)],
+                              filters=[_text])
+    research_topics = TextAreaField("Research topics")
+    slug = StringField("Profile address", filters=[lambda value: (value or "").strip() or None])
+    profile_published = BooleanField("Publish my profile")
+    submit = SubmitField("Save profile")
+
+    def topics(self) -> list[str]:
+        """The research topics, one per non-empty line, as entered."""
+        return [clean_text(line) for line in (self.research_topics.data or "").splitlines()
+                if clean_text(line)]
+
+    def validate_research_topics(self, field) -> None:
+        topics = self.topics()
+        if len(topics) > MAX_TOPICS:
+            raise ValidationError(f"List at most {MAX_TOPICS} research topics.")
+        seen: set[str] = set()
+        for topic in topics:
+            if len(topic) > TOPIC_MAX_LENGTH:
+                raise ValidationError(
+                    f"Each research topic must be at most {TOPIC_MAX_LENGTH} characters "
+                    f"(“{topic[:40]}…” is longer).")
+            if name_key(topic) in seen:
+                raise ValidationError(f"“{topic}” is listed twice.")
+            seen.add(name_key(topic))
+
+    def validate_slug(self, field) -> None:
+        if field.data is None:
+            if self.profile_published.data:
+                raise ValidationError("Choose a profile address before publishing your profile.")
+            return
+        if len(field.data) > SLUG_MAX_LENGTH:
+            raise ValidationError(f"Keep the profile address to at most {SLUG_MAX_LENGTH} characters.")
+        if not SLUG_PATTERN.match(field.data):
+            raise ValidationError(
+                "Use only lowercase letters a-z, digits and single hyphens between them, "
+                "like helene-tremblay-okafor.")
+
+
+class PublicationForm(FlaskForm):
+    title = StringField("Title", validators=[_too_long(TITLE_MAX_LENGTH)], filters=[_text])
+    year = StringField("Year")
+    venue = StringField("Venue", validators=[_too_long(VENUE_MAX_LENGTH)], filters=[_text])
+    url = StringField("Link")
+    authors = TextAreaField("Authors")
+    submit = SubmitField("Save publication")
+
+    def __init__(self, *args, today: date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today or date.today()
+
+    def validate_title(self, field) -> None:
+        if not field.data:
+            raise ValidationError("Enter the title.")
+
+    def validate_year(self, field) -> None:
+        try:
+            check_year(field.data, self.today)
+        except PublicationInputError as error:
+            raise ValidationError(str(error)) from error
+
+    def validate_url(self, field) -> None:
+        try:
+            check_link(field.data)
+        except PublicationInputError as error:
+            raise ValidationError(str(error)) from error
+
+    def validate_authors(self, field) -> None:
+        try:
+            parse_author_lines(field.data)
+        except PublicationInputError as error:
+            raise ValidationError(str(error)) from error
+
+
+class BibtexForm(FlaskForm):
+    bibtex = TextAreaField("BibTeX", validators=[_too_long(BIBTEX_MAX_LENGTH)])
+    submit = SubmitField("Import")
+
+    def validate_bibtex(self, field) -> None:
+        if not (field.data or "").strip():
+            raise ValidationError("Paste at least one BibTeX entry, such as @article{key, ...}.")
+
+
+class DeleteForm(FlaskForm):
+    """Carries the CSRF token of a button that posts without fields (delete, match again)."""
+
+    submit = SubmitField("Delete")

@@ -1,0 +1,186 @@
+"""Public profile pages (no login) and the faculty member's own profile and publication editing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from portal.auth.access import public
+from portal.extensions import db
+from portal.people.bibtex import import_entries, parse_bibtex
+from portal.people.forms import BibtexForm, DeleteForm, ProfileForm, PublicationForm
+from portal.people.profile import (
+    ProfileData,
+    SlugTakenError,
+    profile_data,
+    suggest_slug,
+    update_profile,
+)
+from portal.people.publications import (
+    PublicationData,
+    add_publication,
+    author_lines,
+    check_link,
+    check_year,
+    delete_publication,
+    get_publication,
+    list_publications,
+    parse_author_lines,
+    relink_authors,
+    update_publication,
+)
+from portal.people.services import profile_json, public_profile, published_profiles
+
+blueprint = Blueprint("people", __name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public pages.
+
+
+@blueprint.route("/people")
+@public
+def index():
+    return render_template("people/index.html", profiles=published_profiles())
+
+
+@blueprint.route("/people/<slug>")
+@public
+def show(slug: str):
+    profile = public_profile(slug, date.today())
+    if profile is None:
+        abort(404)  # the same answer for an unknown and an unpublished profile
+    return render_template("people/show.html", profile=profile)
+
+
+@blueprint.route("/people/<slug>.json")
+@public
+def show_json(slug: str):
+    profile = public_profile(slug, date.today())
+    if profile is None:
+        return jsonify(error="Not found"), 404
+    return jsonify(profile_json(profile))
+
+
+# ---------------------------------------------------------------------------------------------
+# The logged-in faculty member's own profile.
+
+
+@blueprint.route("/profile", methods=["GET", "POST"])
+def profile():
+    form = ProfileForm()
+    if request.method == "GET":
+        data = profile_data(current_user)
+        form.process(data={
+            "title": data.title, "department": data.department, "biography": data.biography,
+            "research_topics": "\n".join(data.research_topics),
+            "slug": data.slug or suggest_slug(current_user),
+            "profile_published": data.profile_published,
+        })
+    elif form.validate_on_submit():
+        data = ProfileData(title=form.title.data, department=form.department.data,
+                           biography=form.biography.data, research_topics=form.topics(),
+                           slug=form.slug.data, profile_published=form.profile_published.data)
+        try:
+            update_profile(current_user, data)
+        except SlugTakenError as error:
+            db.session.rollback()
+            form.slug.errors = [*form.slug.errors, str(error)]
+        else:
+            db.session.commit()
+            flash("Your profile was saved.", "success")
+            return redirect(url_for("people.profile"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("people/profile.html", form=form, user=current_user), status
+
+
+# ---------------------------------------------------------------------------------------------
+# The logged-in faculty member's publications.
+
+
+def _publication_data(form: PublicationForm) -> PublicationData:
+    return PublicationData(title=form.title.data, year=check_year(form.year.data, form.today),
+                           venue=form.venue.data, url=check_link(form.url.data),
+                           authors=parse_author_lines(form.authors.data))
+
+
+@blueprint.route("/profile/publications")
+def publications():
+    return render_template("people/publications.html", publications=list_publications(current_user),
+                           delete_form=DeleteForm(), bibtex_form=BibtexForm())
+
+
+@blueprint.route("/profile/publications/new", methods=["GET", "POST"])
+def new_publication():
+    form = PublicationForm(today=date.today())
+    if form.validate_on_submit():
+        add_publication(current_user, _publication_data(form))
+        db.session.commit()
+        flash("The publication was added.", "success")
+        return redirect(url_for("people.publications"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("people/publication_form.html", form=form, publication=None), status
+
+
+@blueprint.route("/profile/publications/<int:publication_id>/edit", methods=["GET", "POST"])
+def edit_publication(publication_id: int):
+    publication = get_publication(current_user, publication_id)
+    if publication is None:
+        abort(404)
+    form = PublicationForm(today=date.today())
+    if request.method == "GET":
+        form.process(data={"title": publication.title, "year": publication.year or "",
+                           "venue": publication.venue, "url": publication.url,
+                           "authors": author_lines(publication)})
+    elif form.validate_on_submit():
+        update_publication(current_user, publication, _publication_data(form))
+        db.session.commit()
+        flash("The publication was saved.", "success")
+        return redirect(url_for("people.publications"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("people/publication_form.html", form=form,
+                           publication=publication), status
+
+
+@blueprint.route("/profile/publications/<int:publication_id>/delete", methods=["POST"])
+def delete_publication_view(publication_id: int):
+    publication = get_publication(current_user, publication_id)
+    if publication is None:
+        abort(404)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    delete_publication(current_user, publication)
+    db.session.commit()
+    flash(f"“{publication.title}” was deleted.", "success")
+    return redirect(url_for("people.publications"))
+
+
+@blueprint.route("/profile/publications/relink", methods=["POST"])
+def relink_publication_authors():
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    changed = relink_authors(current_user)
+    db.session.commit()
+    flash(f"Authors matched to your group again: {changed} link{'' if changed == 1 else 's'} "
+          "changed.", "success")
+    return redirect(url_for("people.publications"))
+
+
+@blueprint.route("/profile/publications/import", methods=["GET", "POST"])
+def import_bibtex():
+    form = BibtexForm()
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template("people/import.html", form=form, report=None), status
+    report = import_entries(current_user, parse_bibtex(form.bibtex.data, date.today()))
+    if not report.imported:
+        db.session.rollback()
+        form.bibtex.errors = [
+            "Nothing was imported: every entry has a problem (listed below)." if report.rejected
+            else "No BibTeX entries were found; entries start with @, like "
+                 "@article{key, title = {...}, author = {...}}."]
+        return render_template("people/import.html", form=form, report=report), 400
+    db.session.commit()
+    return render_template("people/import.html", form=BibtexForm(formdata=None), report=report)
