@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 
 from portal import cli, errors, models  # noqa: F401  (models: every table registered for migrations)
+from portal.admin.views import blueprint as admin_blueprint
 from portal.auth.access import require_login_unless_public
 from portal.auth.services import load_user_from_session
 from portal.auth.views import blueprint as auth_blueprint
@@ -26,7 +27,7 @@ from portal.group.views import blueprint as group_blueprint
 from portal.health import blueprint as health_blueprint
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-BLUEPRINTS = (health_blueprint, auth_blueprint, group_blueprint)
+BLUEPRINTS = (health_blueprint, auth_blueprint, group_blueprint, admin_blueprint)
 
 
 def resource_dir(name: str) -> Path:
