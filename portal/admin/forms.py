@@ -15,7 +15,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.models import ProgramKind
 
@@ -90,7 +90,7 @@ class ProgramForm(FlaskForm):
 
     def validate_weight(self, field: Field) -> None:
         if field.data is None and not field.errors:
-            raise ValueError("Enter a weight such as 1 or 0.5.")
+            raise ValidationError("Enter a weight such as 1 or 0.5.")
 
 
 class CapsForm(FlaskForm):
