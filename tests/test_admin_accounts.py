@@ -152,3 +152,13 @@ def test_weak_reset_password_is_a_400_and_writes_nothing(app, admin_client, facu
     assert response.status_code == 400
     assert "The password must be at least 12 characters long." in response.get_data(as_text=True)
     assert _accounts_state(app) == before
+
+
+def test_admin_actions_need_the_csrf_token(csrf_app, make_admin, make_faculty):
+    acting = make_admin("csrf-admin@example.org", "CSRF Admin")
+    target = make_faculty("csrf-target@example.org", "CSRF Target")
+    client = login_client(csrf_app.test_client(), acting)
+    response = client.post(f"/admin/accounts/{target.id}/deactivate")
+    assert response.status_code == 400
+    with csrf_app.app_context():
+        assert db.session.get(User, target.id).is_active
