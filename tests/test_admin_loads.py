@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import AuditEvent, Position, Program, User
 from tests.admin_helpers import csv_by_name, loads_by_name
-from tests.conftest import login_client
 
 TODAY = date.today()
 TWO_YEARS_AGO = date(TODAY.year - 2, 9, 1)
@@ -211,6 +210,7 @@ def test_over_cap_rows_are_flagged_in_text_and_style(known, admin_client, app):
     assert table["Prof. Bob O'Brien"]["Status"] == "Within cap"
     assert table["Total"]["Status"] == "1 over cap"
     assert page.count('class="over-cap"') == 1
+    assert ">5 ⚠ over cap</text>" in page  # the chart says it in words too
     assert "1 over cap." in page
     exported = csv_by_name(admin_client.get("/admin/loads.csv").data)
     assert exported["Prof. Ada Lovelace"]["Status"] == "Over cap (weighted)"
@@ -232,7 +232,8 @@ def test_faculty_name_links_to_their_group(known, admin_client):
 
 def test_chart_has_a_bar_with_a_title_per_faculty_and_a_text_legend(known, admin_client):
     page = admin_client.get("/admin/loads").get_data(as_text=True)
-    chart = page[page.index("<svg"):page.index("</svg>")]
+    start = page.index('class="loads-chart"')
+    chart = page[start:page.index("</svg>", start)]
     assert chart.count('<g class="loads-chart__bar">') == 3
     assert ("<title>Prof. Bob O&#39;Brien: 1 PhD students, 1 Master&#39;s students, 1 Interns"
             " (weighted load 83.33%)</title>") in chart

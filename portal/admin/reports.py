@@ -420,7 +420,8 @@ def loads_chart_svg(report: LoadsReport) -> Markup:
                 continue
             length = count * scale
             out.append(f'<rect x="{x:.1f}" y="{y + 2}" width="{length:.1f}"'
-                       f' height="{CHART_ROW_HEIGHT - 4}" fill="{KIND_COLOURS[kind]}"/>')
+                       f' height="{CHART_ROW_HEIGHT - 4}" fill="{KIND_COLOURS[kind]}"'
+                       f' stroke="#ffffff" stroke-width="1"/>')
             x += length
         note = f"{row.total}" + (" ⚠ over cap" if row.over_cap else "")
         weight = ' font-weight="bold"' if row.over_cap else ""

@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from portal.admin.reports import load_policy
 from portal.audit import record_event
 from portal.auth.services import AccountError, check_password_strength, create_user, set_password
 from portal.extensions import db
 from portal.identifiers import clean_text, name_key
 from portal.models import Institution, LoadPolicy, Position, Program, ProgramKind, User
-from portal.admin.reports import load_policy
 
 GENERATED_PASSWORD_BYTES = 12  # 16 URL-safe characters
 
@@ -47,10 +47,12 @@ class ProgramData:
 
 
 def list_programs() -> list[Program]:
+    """Every program, in the order the group form lists them."""
     return list(db.session.scalars(select(Program).order_by(Program.sort_order, Program.name)))
 
 
 def get_program(program_id: int) -> Program | None:
+    """The program with this id, or None."""
     return db.session.get(Program, program_id)
 
 
@@ -142,6 +144,7 @@ def list_faculty() -> list[User]:
 
 
 def get_faculty(user_id: int) -> User | None:
+    """The faculty member (not an administrator) with this id, or None."""
     user = db.session.get(User, user_id)
     return user if user is not None and not user.is_admin else None
 
@@ -166,11 +169,13 @@ def set_faculty_caps(actor: User, faculty: User, principal_cap: int | None,
 
 
 def list_accounts() -> list[User]:
+    """Every account, administrators first, then by name."""
     return list(db.session.scalars(select(User).order_by(User.is_admin.desc(), User.display_name,
                                                          User.id)))
 
 
 def get_account(user_id: int) -> User | None:
+    """The account with this id, or None."""
     return db.session.get(User, user_id)
 
 
@@ -268,6 +273,7 @@ def list_institutions() -> list[InstitutionRow]:
 
 
 def get_institution(institution_id: int) -> Institution | None:
+    """The institution with this id, or None."""
     return db.session.get(Institution, institution_id)
 
 

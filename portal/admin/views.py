@@ -79,12 +79,14 @@ def _fill_filter_choices(form: LoadsFilterForm) -> None:
 @blueprint.route("")
 @admin_required
 def index():
+    """The administration section starts at the loads page."""
     return redirect(url_for("admin.loads"))
 
 
 @blueprint.route("/loads")
 @admin_required
 def loads():
+    """Supervision loads of every active faculty member on a day, with the chart."""
     try:
         form, arguments = _read_loads_filter()
     except BadFilter as error:
@@ -128,12 +130,14 @@ def _export(kind: str):
 @blueprint.route("/loads.csv")
 @admin_required
 def loads_csv():
+    """The loads table as CSV, same rows and columns as the page."""
     return _export("csv")
 
 
 @blueprint.route("/loads.xlsx")
 @admin_required
 def loads_xlsx():
+    """The loads table as XLSX, same rows and columns as the page."""
     return _export("xlsx")
 
 
@@ -159,6 +163,7 @@ def _attach_error(form, error: services.AdminError) -> None:
 @blueprint.route("/programs", methods=["GET", "POST"])
 @admin_required
 def programs():
+    """List programs and create one."""
     form = ProgramForm()
     if form.validate_on_submit():
         try:
@@ -178,6 +183,7 @@ def programs():
 @blueprint.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit_program(program_id: int):
+    """Change a program's name, kind, weight and load rule."""
     program = services.get_program(program_id) or abort(404)
     form = ProgramForm(obj=program if request.method == "GET" else None)
     if request.method == "GET":
@@ -199,6 +205,7 @@ def edit_program(program_id: int):
 @blueprint.route("/caps", methods=["GET", "POST"])
 @admin_required
 def caps():
+    """The default caps, and the list of faculty with their exceptions."""
     policy = reports.load_policy()
     form = CapsForm()
     if request.method == "GET":
@@ -223,6 +230,7 @@ def caps():
 @blueprint.route("/caps/<int:user_id>", methods=["GET", "POST"])
 @admin_required
 def faculty_caps(user_id: int):
+    """One faculty member's own caps (empty = the default)."""
     faculty = services.get_faculty(user_id) or abort(404)
     policy = reports.load_policy()
     form = CapsForm()
@@ -257,12 +265,14 @@ def _accounts_page(form: AccountForm, status: int = 200):
 @blueprint.route("/accounts")
 @admin_required
 def accounts():
+    """Every account, with the form to create one."""
     return _accounts_page(AccountForm(formdata=None))
 
 
 @blueprint.route("/accounts/new", methods=["POST"])
 @admin_required
 def new_account():
+    """Create a faculty or administrator account."""
     form = AccountForm()
     if form.validate_on_submit():
         try:
@@ -302,6 +312,7 @@ def _account_action(user_id: int, operation, done: str):
 @blueprint.route("/accounts/<int:user_id>/deactivate", methods=["POST"])
 @admin_required
 def deactivate_account(user_id: int):
+    """Deactivate an account and end its open sessions."""
     return _account_action(user_id, services.deactivate_account,
                            "is deactivated; their open sessions have ended")
 
@@ -309,12 +320,14 @@ def deactivate_account(user_id: int):
 @blueprint.route("/accounts/<int:user_id>/reactivate", methods=["POST"])
 @admin_required
 def reactivate_account(user_id: int):
+    """Let a deactivated account log in again."""
     return _account_action(user_id, services.reactivate_account, "can log in again")
 
 
 @blueprint.route("/accounts/<int:user_id>/password", methods=["GET", "POST"])
 @admin_required
 def reset_password(user_id: int):
+    """Set a new password (typed or generated) and end the user's sessions."""
     user = services.get_account(user_id) or abort(404)
     form = PasswordResetForm()
     if form.validate_on_submit():
@@ -350,6 +363,7 @@ def _merge_form(institutions: list[services.InstitutionRow]) -> MergeInstitution
 @blueprint.route("/institutions")
 @admin_required
 def institutions():
+    """Institutions with their position counts, and the merge form."""
     rows = services.list_institutions()
     return render_template("admin/institutions.html", institutions=rows,
                            merge_form=_merge_form(rows))
@@ -358,6 +372,7 @@ def institutions():
 @blueprint.route("/institutions/merge", methods=["POST"])
 @admin_required
 def merge_institutions():
+    """Merge a duplicate institution into the one to keep."""
     rows = services.list_institutions()
     form = _merge_form(rows)
     if form.validate_on_submit():
@@ -380,6 +395,7 @@ def merge_institutions():
 @blueprint.route("/institutions/<int:institution_id>/rename", methods=["GET", "POST"])
 @admin_required
 def rename_institution(institution_id: int):
+    """Rename an institution unless the new name is another's."""
     institution = services.get_institution(institution_id) or abort(404)
     form = RenameInstitutionForm(obj=institution if request.method == "GET" else None)
     if form.validate_on_submit():
