@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 
 from portal import cli, errors, i18n, models  # noqa: F401  (models: every table registered for migrations)
+from portal.admin.views import blueprint as admin_blueprint
 from portal.auth.access import require_login_unless_public
 from portal.auth.services import load_user_from_session
 from portal.auth.views import blueprint as auth_blueprint
@@ -33,6 +34,7 @@ BLUEPRINTS = (
     i18n.blueprint,
     group_blueprint,
     people_blueprint,
+    admin_blueprint,
 )
 
 

@@ -1,0 +1,1 @@
+"""Administration: supervision loads, load rules, accounts, programs and institutions."""

@@ -1,0 +1,317 @@
+"""Administrator operations on accounts, programs, load caps and institutions; each is audited."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from portal.admin.reports import load_policy
+from portal.audit import record_event
+from portal.auth.services import AccountError, check_password_strength, create_user, set_password
+from portal.extensions import db
+from portal.identifiers import clean_text, name_key
+from portal.models import Institution, LoadPolicy, Position, Program, ProgramKind, User
+
+GENERATED_PASSWORD_BYTES = 12  # 16 URL-safe characters
+
+
+class AdminError(ValueError):
+    """An administrator's change cannot be made as asked; `field` names the form field at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Programs.
+
+
+@dataclass(frozen=True)
+class ProgramData:
+    """What an administrator sets on a program."""
+
+    name: str
+    kind: ProgramKind
+    weight: Decimal
+    counts_toward_load: bool
+    is_active: bool = True
+
+
+def list_programs() -> list[Program]:
+    """Every program, in the order the group form lists them."""
+    return list(db.session.scalars(select(Program).order_by(Program.sort_order, Program.name)))
+
+
+def get_program(program_id: int) -> Program | None:
+    """The program with this id, or None."""
+    return db.session.get(Program, program_id)
+
+
+def _program_snapshot(program: Program) -> dict[str, Any]:
+    return {"name": program.name, "kind": program.kind.value, "weight": str(program.weight),
+            "counts_toward_load": program.counts_toward_load, "is_active": program.is_active}
+
+
+def _check_program(data: ProgramData, program_id: int | None) -> str:
+    name = clean_text(data.name)
+    if not name:
+        raise AdminError("A program name is required.", "name")
+    if len(name) > 100:
+        raise AdminError("The program name must be at most 100 characters.", "name")
+    if data.weight is None or data.weight < 0:
+        raise AdminError("The weight cannot be negative.", "weight")
+    if data.weight > Decimal("999.99"):
+        raise AdminError("The weight must be at most 999.99.", "weight")
+    clash = select(Program.id).where(func.lower(Program.name) == name.lower())
+    if program_id is not None:
+        clash = clash.where(Program.id != program_id)
+    if db.session.scalar(clash) is not None:
+        raise AdminError(f"A program named {name!r} already exists.", "name")
+    return name
+
+
+def create_program(actor: User, data: ProgramData) -> Program:
+    """Add a program after the list's existing ones; raise AdminError on bad input."""
+    name = _check_program(data, None)
+    last = db.session.scalar(select(func.max(Program.sort_order))) or 0
+    program = Program(name=name, kind=data.kind, weight=data.weight.quantize(Decimal("0.01")),
+                      counts_toward_load=data.counts_toward_load, is_active=data.is_active,
+                      sort_order=last + 10)
+    db.session.add(program)
+    db.session.flush()
+    record_event(actor, "create", program, before=None, after=_program_snapshot(program))
+    return program
+
+
+def update_program(actor: User, program: Program, data: ProgramData) -> Program:
+    """Change a program's name, kind, weight and load rule; raise AdminError on bad input."""
+    name = _check_program(data, program.id)
+    before = _program_snapshot(program)
+    program.name = name
+    program.kind = data.kind
+    program.weight = data.weight.quantize(Decimal("0.01"))
+    program.counts_toward_load = data.counts_toward_load
+    program.is_active = data.is_active
+    db.session.flush()
+    record_event(actor, "update", program, before=before, after=_program_snapshot(program))
+    return program
+
+
+# ---------------------------------------------------------------------------------------------
+# Caps.
+
+
+def _check_caps(principal_cap: int | None, weighted_cap: Decimal | None) -> None:
+    if principal_cap is not None and principal_cap < 0:
+        raise AdminError("The principal cap cannot be negative.", "principal_cap")
+    if principal_cap is not None and principal_cap > 1000:
+        raise AdminError("The principal cap must be at most 1000.", "principal_cap")
+    if weighted_cap is not None and weighted_cap < 0:
+        raise AdminError("The weighted cap cannot be negative.", "weighted_cap")
+    if weighted_cap is not None and weighted_cap > Decimal("99999.99"):
+        raise AdminError("The weighted cap must be at most 99999.99.", "weighted_cap")
+
+
+def update_default_caps(actor: User, principal_cap: int | None,
+                        weighted_cap: Decimal | None) -> LoadPolicy:
+    """Set the institution's default caps (None = no cap)."""
+    _check_caps(principal_cap, weighted_cap)
+    policy = load_policy()
+    before = {"default_principal_cap": policy.default_principal_cap,
+              "default_weighted_cap": _decimal_text(policy.default_weighted_cap)}
+    policy.default_principal_cap = principal_cap
+    policy.default_weighted_cap = None if weighted_cap is None else weighted_cap.quantize(Decimal("0.01"))
+    db.session.flush()
+    record_event(actor, "update", policy, before=before,
+                 after={"default_principal_cap": principal_cap,
+                        "default_weighted_cap": _decimal_text(policy.default_weighted_cap)})
+    return policy
+
+
+def list_faculty() -> list[User]:
+    """Active and inactive faculty (non-administrators), by name."""
+    return list(db.session.scalars(
+        select(User).where(User.is_admin.is_(False)).order_by(User.display_name, User.id)))
+
+
+def get_faculty(user_id: int) -> User | None:
+    """The faculty member (not an administrator) with this id, or None."""
+    user = db.session.get(User, user_id)
+    return user if user is not None and not user.is_admin else None
+
+
+def set_faculty_caps(actor: User, faculty: User, principal_cap: int | None,
+                     weighted_cap: Decimal | None) -> User:
+    """Set a faculty member's own caps; None means the default applies to them."""
+    _check_caps(principal_cap, weighted_cap)
+    before = {"principal_cap": faculty.principal_cap,
+              "weighted_cap": _decimal_text(faculty.weighted_cap)}
+    faculty.principal_cap = principal_cap
+    faculty.weighted_cap = None if weighted_cap is None else weighted_cap.quantize(Decimal("0.01"))
+    db.session.flush()
+    record_event(actor, "update-caps", faculty, before=before,
+                 after={"principal_cap": principal_cap,
+                        "weighted_cap": _decimal_text(faculty.weighted_cap)})
+    return faculty
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts.
+
+
+def list_accounts() -> list[User]:
+    """Every account, administrators first, then by name."""
+    return list(db.session.scalars(select(User).order_by(User.is_admin.desc(), User.display_name,
+                                                         User.id)))
+
+
+def get_account(user_id: int) -> User | None:
+    """The account with this id, or None."""
+    return db.session.get(User, user_id)
+
+
+def generate_password() -> str:
+    """A random password that passes the strength rules, shown to the administrator once."""
+    while True:
+        password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+        try:
+            check_password_strength(password)
+        except AccountError:
+            continue
+        return password
+
+
+def create_account(actor: User, email: str, name: str, password: str | None, *,
+                   is_admin: bool) -> tuple[User, str | None]:
+    """Create a faculty or administrator account; return it and the generated password, if any.
+
+    Raises AdminError (with the field at fault) on a bad email, duplicate email or weak password.
+    """
+    generated = None
+    if not password:
+        generated = password = generate_password()
+    try:
+        user = create_user(email, name, password, is_admin=is_admin, actor=actor)
+    except AccountError as error:
+        message = str(error)
+        field = ("password" if "password" in message.lower()
+                 else "display_name" if "name" in message.lower() else "email")
+        raise AdminError(message, field) from error
+    return user, generated
+
+
+def deactivate_account(actor: User, user: User) -> None:
+    """Stop an account from logging in and end its open sessions; never one's own."""
+    if user.id == actor.id:
+        raise AdminError("You cannot deactivate your own account.")
+    if not user.is_active:
+        return
+    user.is_active = False
+    user.revoke_sessions()
+    db.session.flush()
+    record_event(actor, "deactivate", user, before={"is_active": True}, after={"is_active": False})
+
+
+def reactivate_account(actor: User, user: User) -> None:
+    """Let a deactivated account log in again."""
+    if user.is_active:
+        return
+    user.is_active = True
+    db.session.flush()
+    record_event(actor, "reactivate", user, before={"is_active": False}, after={"is_active": True})
+
+
+def reset_password(actor: User, user: User, password: str | None) -> str | None:
+    """Set a new password (generated when none is given), ending the user's sessions.
+
+    Returns the generated password, if one was generated, to be shown once.
+    """
+    generated = None
+    if not password:
+        generated = password = generate_password()
+    try:
+        check_password_strength(password)
+    except AccountError as error:
+        raise AdminError(str(error), "password") from error
+    set_password(user, password)
+    db.session.flush()
+    record_event(actor, "reset-password", user, before=None, after=None)
+    return generated
+
+
+# ---------------------------------------------------------------------------------------------
+# Institutions.
+
+
+@dataclass(frozen=True)
+class InstitutionRow:
+    """An institution and how many positions are held there."""
+
+    id: int
+    name: str
+    positions: int
+
+
+def list_institutions() -> list[InstitutionRow]:
+    """Every institution with its number of positions, in one query."""
+    query = (
+        select(Institution.id, Institution.name, func.count(Position.id))
+        .outerjoin(Position, Position.institution_id == Institution.id)
+        .group_by(Institution.id, Institution.name)
+        .order_by(Institution.name, Institution.id)
+    )
+    return [InstitutionRow(id, name, count) for id, name, count in db.session.execute(query)]
+
+
+def get_institution(institution_id: int) -> Institution | None:
+    """The institution with this id, or None."""
+    return db.session.get(Institution, institution_id)
+
+
+def rename_institution(actor: User, institution: Institution, new_name: str) -> Institution:
+    """Rename; the new name must not match another institution's (accents and case ignored)."""
+    name = clean_text(new_name)
+    if not name:
+        raise AdminError("An institution name is required.", "name")
+    if len(name) > 200:
+        raise AdminError("The institution name must be at most 200 characters.", "name")
+    clash = db.session.scalar(select(Institution).where(Institution.name_key == name_key(name),
+                                                        Institution.id != institution.id))
+    if clash is not None:
+        raise AdminError(f"{clash.name!r} already exists; merge the two instead of renaming.",
+                         "name")
+    before = {"name": institution.name}
+    institution.name = name
+    db.session.flush()
+    record_event(actor, "rename", institution, before=before, after={"name": institution.name})
+    return institution
+
+
+def merge_institutions(actor: User, duplicate: Institution, keep: Institution) -> int:
+    """Move every position from `duplicate` to `keep`, delete `duplicate`; return how many moved."""
+    if duplicate.id == keep.id:
+        raise AdminError("An institution cannot be merged into itself: choose two different ones.",
+                         "keep_id")
+    moved = db.session.execute(
+        update(Position)
+        .where(Position.institution_id == duplicate.id)
+        # A new version makes any edit form opened before the merge fail its version check.
+        .values(institution_id=keep.id, version=Position.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    record_event(actor, "merge", keep,
+                 before={"merged_id": duplicate.id, "merged_name": duplicate.name},
+                 after={"name": keep.name, "positions_moved": moved})
+    db.session.delete(duplicate)
+    db.session.flush()
+    db.session.expire_all()
+    return moved

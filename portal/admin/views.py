@@ -1,0 +1,414 @@
+"""Administration pages: supervision loads, programs and caps, accounts, institutions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+
+from portal.admin import reports, services
+from portal.admin.forms import (
+    AccountForm,
+    CapsForm,
+    ConfirmForm,
+    LoadsFilterForm,
+    MergeInstitutionsForm,
+    PasswordResetForm,
+    ProgramForm,
+    RenameInstitutionForm,
+)
+from portal.auth.decorators import admin_required
+from portal.extensions import db
+from portal.models import ProgramKind
+from portal.roster.formats import CSV_MIMETYPE, XLSX_MIMETYPE, csv_bytes_chunks, xlsx_bytes
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+INVALID_AS_OF = "Enter the date as YYYY-MM-DD, for example 2026-09-01."
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Loads.
+
+
+class BadFilter(ValueError):
+    """The loads filter cannot be read; the form carries the message."""
+
+
+def _read_loads_filter() -> tuple[LoadsFilterForm, dict]:
+    """The filter form from the query string, and the report arguments it asks for."""
+    form = LoadsFilterForm(formdata=request.args)
+    arguments = {"as_of": date.today(), "sort": request.args.get("sort") or None,
+                 "descending": request.args.get("dir") == "desc",
+                 "department": request.args.get("department") or None, "institution_id": None}
+    as_of_text = (request.args.get("as_of") or "").strip()
+    if as_of_text:
+        try:
+            arguments["as_of"] = date.fromisoformat(as_of_text)
+        except ValueError:
+            form.as_of.errors = [f"{as_of_text!r} is not a date. {INVALID_AS_OF}"]
+            raise BadFilter(form) from None
+    institution_text = request.args.get("institution") or ""
+    if institution_text:
+        if not institution_text.isdigit():
+            form.institution.errors = ["Choose an institution from the list."]
+            raise BadFilter(form)
+        arguments["institution_id"] = int(institution_text)
+    return form, arguments
+
+
+def _fill_filter_choices(form: LoadsFilterForm) -> None:
+    form.department.choices = [("", "All departments")] + [
+        (name, name) for name in reports.department_choices()]
+    form.institution.choices = [("", "All institutions")] + [
+        (str(id), name) for id, name in reports.institution_choices()]
+
+
+@blueprint.route("")
+@admin_required
+def index():
+    """The administration section starts at the loads page."""
+    return redirect(url_for("admin.loads"))
+
+
+@blueprint.route("/loads")
+@admin_required
+def loads():
+    """Supervision loads of every active faculty member on a day, with the chart."""
+    try:
+        form, arguments = _read_loads_filter()
+    except BadFilter as error:
+        form = error.args[0]
+        _fill_filter_choices(form)
+        return render_template("admin/loads.html", form=form, report=None), 400
+    _fill_filter_choices(form)
+    report = reports.loads_report(**arguments)
+    return render_template(
+        "admin/loads.html", form=form, report=report, columns=reports.COLUMNS,
+        chart=reports.loads_chart_svg(report), legend=reports.chart_legend(),
+        sort_url=_sort_url,
+    )
+
+
+def _sort_url(key: str, report: reports.LoadsReport) -> str:
+    """The link of a column heading: sort by it, or reverse the order when it is already so."""
+    descending = not report.descending if report.sort == key else False
+    arguments = {name: value for name, value in request.args.items() if name not in {"sort", "dir"}}
+    return url_for("admin.loads", **arguments, sort=key, dir="desc" if descending else "asc")
+
+
+def _export(kind: str):
+    try:
+        _form, arguments = _read_loads_filter()
+    except BadFilter as error:
+        form = error.args[0]
+        return Response(" ".join([*form.as_of.errors, *form.institution.errors]) + "\n", 400,
+                        mimetype="text/plain")
+    report = reports.loads_report(**arguments)
+    filename = f"supervision-loads-{report.as_of.isoformat()}.{kind}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if kind == "csv":
+        chunks = csv_bytes_chunks(report.headers(), report.export_rows())
+        return Response(stream_with_context(chunks), mimetype=f"{CSV_MIMETYPE}; charset=utf-8",
+                        headers=headers)
+    content = xlsx_bytes(report.headers(), report.export_rows(), sheet_title="Loads")
+    return Response(content, mimetype=XLSX_MIMETYPE, headers=headers)
+
+
+@blueprint.route("/loads.csv")
+@admin_required
+def loads_csv():
+    """The loads table as CSV, same rows and columns as the page."""
+    return _export("csv")
+
+
+@blueprint.route("/loads.xlsx")
+@admin_required
+def loads_xlsx():
+    """The loads table as XLSX, same rows and columns as the page."""
+    return _export("xlsx")
+
+
+# ---------------------------------------------------------------------------------------------
+# Programs and caps.
+
+
+def _program_data(form: ProgramForm) -> services.ProgramData:
+    return services.ProgramData(name=form.name.data or "", kind=ProgramKind(form.kind.data),
+                                weight=form.weight.data,
+                                counts_toward_load=form.counts_toward_load.data,
+                                is_active=form.is_active.data)
+
+
+def _attach_error(form, error: services.AdminError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        form.form_errors.append(str(error))
+
+
+@blueprint.route("/programs", methods=["GET", "POST"])
+@admin_required
+def programs():
+    """List programs and create one."""
+    form = ProgramForm()
+    if form.validate_on_submit():
+        try:
+            program = services.create_program(current_user, _program_data(form))
+        except services.AdminError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Program {program.name} created.", "success")
+            return redirect(url_for("admin.programs"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/programs.html", form=form,
+                           programs=services.list_programs()), status
+
+
+@blueprint.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit_program(program_id: int):
+    """Change a program's name, kind, weight and load rule."""
+    program = services.get_program(program_id) or abort(404)
+    form = ProgramForm(obj=program if request.method == "GET" else None)
+    if request.method == "GET":
+        form.kind.data = program.kind.value
+    if form.validate_on_submit():
+        try:
+            services.update_program(current_user, program, _program_data(form))
+        except services.AdminError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Program {program.name} saved; the loads use its new rules.", "success")
+            return redirect(url_for("admin.programs"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/program_edit.html", form=form, program=program), status
+
+
+@blueprint.route("/caps", methods=["GET", "POST"])
+@admin_required
+def caps():
+    """The default caps, and the list of faculty with their exceptions."""
+    policy = reports.load_policy()
+    form = CapsForm()
+    if request.method == "GET":
+        form.principal_cap.data = policy.default_principal_cap
+        form.weighted_cap.data = policy.default_weighted_cap
+    if form.validate_on_submit():
+        try:
+            services.update_default_caps(current_user, form.principal_cap.data,
+                                         form.weighted_cap.data)
+        except services.AdminError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            flash("Default caps saved.", "success")
+            return redirect(url_for("admin.caps"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/caps.html", form=form, policy=policy,
+                           faculty=services.list_faculty()), status
+
+
+@blueprint.route("/caps/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def faculty_caps(user_id: int):
+    """One faculty member's own caps (empty = the default)."""
+    faculty = services.get_faculty(user_id) or abort(404)
+    policy = reports.load_policy()
+    form = CapsForm()
+    if request.method == "GET":
+        form.principal_cap.data = faculty.principal_cap
+        form.weighted_cap.data = faculty.weighted_cap
+    if form.validate_on_submit():
+        try:
+            services.set_faculty_caps(current_user, faculty, form.principal_cap.data,
+                                      form.weighted_cap.data)
+        except services.AdminError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Caps for {faculty.display_name} saved.", "success")
+            return redirect(url_for("admin.caps"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/faculty_caps.html", form=form, faculty=faculty,
+                           policy=policy), status
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts.
+
+
+def _accounts_page(form: AccountForm, status: int = 200):
+    return render_template("admin/accounts.html", form=form, action_form=ConfirmForm(),
+                           accounts=services.list_accounts()), status
+
+
+@blueprint.route("/accounts")
+@admin_required
+def accounts():
+    """Every account, with the form to create one."""
+    return _accounts_page(AccountForm(formdata=None))
+
+
+@blueprint.route("/accounts/new", methods=["POST"])
+@admin_required
+def new_account():
+    """Create a faculty or administrator account."""
+    form = AccountForm()
+    if form.validate_on_submit():
+        try:
+            user, generated = services.create_account(
+                current_user, form.email.data, form.display_name.data, form.password.data,
+                is_admin=form.account_type.data == "admin")
+        except services.AdminError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            if generated is None:
+                flash(f"Account created for {user.display_name}.", "success")
+                return redirect(url_for("admin.accounts"))
+            # Shown once, on this response only: never put in the session or a flash message.
+            return render_template("admin/password_shown.html", user=user, password=generated,
+                                   what="created"), 200, NO_STORE
+    return _accounts_page(form, 400)
+
+
+def _account_action(user_id: int, operation, done: str):
+    user = services.get_account(user_id) or abort(404)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        operation(current_user, user)
+    except services.AdminError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _accounts_page(AccountForm(formdata=None), 400)
+    db.session.commit()
+    flash(f"{user.display_name} {done}.", "success")
+    return redirect(url_for("admin.accounts"))
+
+
+@blueprint.route("/accounts/<int:user_id>/deactivate", methods=["POST"])
+@admin_required
+def deactivate_account(user_id: int):
+    """Deactivate an account and end its open sessions."""
+    return _account_action(user_id, services.deactivate_account,
+                           "is deactivated; their open sessions have ended")
+
+
+@blueprint.route("/accounts/<int:user_id>/reactivate", methods=["POST"])
+@admin_required
+def reactivate_account(user_id: int):
+    """Let a deactivated account log in again."""
+    return _account_action(user_id, services.reactivate_account, "can log in again")
+
+
+@blueprint.route("/accounts/<int:user_id>/password", methods=["GET", "POST"])
+@admin_required
+def reset_password(user_id: int):
+    """Set a new password (typed or generated) and end the user's sessions."""
+    user = services.get_account(user_id) or abort(404)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            generated = services.reset_password(current_user, user, form.password.data)
+        except services.AdminError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            if generated is None:
+                flash(f"Password of {user.display_name} reset; their sessions have ended.",
+                      "success")
+                return redirect(url_for("admin.accounts"))
+            return render_template("admin/password_shown.html", user=user, password=generated,
+                                   what="reset"), 200, NO_STORE
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/password_reset.html", form=form, user=user), status
+
+
+# ---------------------------------------------------------------------------------------------
+# Institutions.
+
+
+def _merge_form(institutions: list[services.InstitutionRow]) -> MergeInstitutionsForm:
+    form = MergeInstitutionsForm()
+    choices = [(row.id, f"{row.name} ({row.positions})") for row in institutions]
+    form.duplicate_id.choices = choices
+    form.keep_id.choices = choices
+    return form
+
+
+@blueprint.route("/institutions")
+@admin_required
+def institutions():
+    """Institutions with their position counts, and the merge form."""
+    rows = services.list_institutions()
+    return render_template("admin/institutions.html", institutions=rows,
+                           merge_form=_merge_form(rows))
+
+
+@blueprint.route("/institutions/merge", methods=["POST"])
+@admin_required
+def merge_institutions():
+    """Merge a duplicate institution into the one to keep."""
+    rows = services.list_institutions()
+    form = _merge_form(rows)
+    if form.validate_on_submit():
+        duplicate = services.get_institution(form.duplicate_id.data)
+        keep = services.get_institution(form.keep_id.data)
+        try:
+            duplicate_name, keep_name = duplicate.name, keep.name
+            moved = services.merge_institutions(current_user, duplicate, keep)
+        except services.AdminError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Merged {duplicate_name} into {keep_name}: {moved} position(s) moved.",
+                  "success")
+            return redirect(url_for("admin.institutions"))
+    return render_template("admin/institutions.html", institutions=rows, merge_form=form), 400
+
+
+@blueprint.route("/institutions/<int:institution_id>/rename", methods=["GET", "POST"])
+@admin_required
+def rename_institution(institution_id: int):
+    """Rename an institution unless the new name is another's."""
+    institution = services.get_institution(institution_id) or abort(404)
+    form = RenameInstitutionForm(obj=institution if request.method == "GET" else None)
+    if form.validate_on_submit():
+        old_name = institution.name
+        try:
+            services.rename_institution(current_user, institution, form.name.data)
+        except services.AdminError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Renamed {old_name} to {institution.name}.", "success")
+            return redirect(url_for("admin.institutions"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/institution_rename.html", form=form,
+                           institution=institution), status

@@ -1,0 +1,160 @@
+"""Programs and caps administered in the portal: changes are audited, bad input writes nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import AuditEvent, LoadPolicy, Program, User
+
+
+def _snapshot(app):
+    """Everything these pages can change, to show that a rejected form wrote nothing."""
+    with app.app_context():
+        programs = [(p.name, p.kind.value, p.weight, p.counts_toward_load, p.is_active)
+                    for p in db.session.scalars(select(Program).order_by(Program.id))]
+        policy = db.session.get(LoadPolicy, 1)
+        caps = [(u.id, u.principal_cap, u.weighted_cap)
+                for u in db.session.scalars(select(User).order_by(User.id))]
+        events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+        return programs, (policy.default_principal_cap, policy.default_weighted_cap), caps, events
+
+
+def _program(app, name: str) -> Program:
+    with app.app_context():
+        return db.session.scalar(select(Program).where(Program.name == name))
+
+
+def test_programs_page_lists_programs_with_weights(admin_client):
+    page = admin_client.get("/admin/programs").get_data(as_text=True)
+    assert "Master&#39;s Research" in page and "0.50" in page and "Collaborating researcher" in page
+
+
+def test_create_program_is_audited(app, admin_client):
+    response = admin_client.post("/admin/programs", data={
+        "name": "Doctorat en cotutelle", "kind": "phd", "weight": "0,75",
+        "counts_toward_load": "y", "is_active": "y"})
+    assert response.status_code == 302
+    program = _program(app, "Doctorat en cotutelle")
+    assert program.weight == Decimal("0.75") and program.counts_toward_load
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "programs"))
+        assert event.action == "create" and event.after["weight"] == "0.75"
+
+
+def test_edit_program_changes_name_kind_weight_and_flags(app, admin_client):
+    intern = _program(app, "Research Intern")
+    response = admin_client.post(f"/admin/programs/{intern.id}/edit", data={
+        "name": "Summer intern", "kind": "visitor", "weight": "0"})
+    assert response.status_code == 302
+    with app.app_context():
+        program = db.session.get(Program, intern.id)
+        assert (program.name, program.kind.value, program.weight, program.counts_toward_load,
+                program.is_active) == ("Summer intern", "visitor", Decimal("0.00"), False, False)
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "update"))
+        assert event.before["name"] == "Research Intern" and event.after["name"] == "Summer intern"
+
+
+def test_edit_form_shows_current_values(app, admin_client):
+    masters = _program(app, "Master's Research")
+    page = admin_client.get(f"/admin/programs/{masters.id}/edit").get_data(as_text=True)
+    assert 'value="0.50"' in page and 'selected value="masters"' in page
+
+
+def test_unknown_program_is_404(admin_client):
+    assert admin_client.get("/admin/programs/99999/edit").status_code == 404
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"name": "phd", "kind": "phd", "weight": "1"}, "A program named &#39;phd&#39; already exists."),
+    ({"name": "New", "kind": "phd", "weight": "-1"}, "The weight cannot be negative."),
+    ({"name": "New", "kind": "phd", "weight": "heavy"}, "Enter a number such as 300 or 0.5"),
+    ({"name": "New", "kind": "phd", "weight": ""}, "Enter a weight such as 1 or 0.5."),
+    ({"name": "", "kind": "phd", "weight": "1"}, "A program name is required."),
+    ({"name": "New", "kind": "dean", "weight": "1"}, "Not a valid choice"),
+    ({"name": "New", "kind": "phd", "weight": "NaN"}, "Enter a number such as 300 or 0.5"),
+])
+def test_bad_new_program_is_a_400_with_a_message_and_writes_nothing(app, admin_client, data,
+                                                                    message):
+    before = _snapshot(app)
+    response = admin_client.post("/admin/programs", data=data)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert _snapshot(app) == before
+
+
+def test_renaming_a_program_onto_another_is_refused(app, admin_client):
+    masters = _program(app, "Master's Research")
+    before = _snapshot(app)
+    response = admin_client.post(f"/admin/programs/{masters.id}/edit", data={
+        "name": "PHD", "kind": "masters", "weight": "0.5", "counts_toward_load": "y"})
+    assert response.status_code == 400
+    assert "A program named &#39;PHD&#39; already exists." in response.get_data(as_text=True)
+    assert _snapshot(app) == before
+
+
+def test_keeping_a_programs_own_name_is_allowed(app, admin_client):
+    phd = _program(app, "PhD")
+    response = admin_client.post(f"/admin/programs/{phd.id}/edit", data={
+        "name": "PhD", "kind": "phd", "weight": "2", "counts_toward_load": "y", "is_active": "y"})
+    assert response.status_code == 302
+    assert _program(app, "PhD").weight == Decimal("2.00")
+
+
+def test_default_caps_are_saved_and_audited(app, admin_client):
+    response = admin_client.post("/admin/caps", data={"principal_cap": "6", "weighted_cap": "250.5"})
+    assert response.status_code == 302
+    with app.app_context():
+        policy = db.session.get(LoadPolicy, 1)
+        assert policy.default_principal_cap == 6
+        assert policy.default_weighted_cap == Decimal("250.50")
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "load_policy"))
+        assert event.before == {"default_principal_cap": 8, "default_weighted_cap": "300.00"}
+
+
+def test_caps_page_shows_defaults_and_exceptions(app, admin_client, make_faculty):
+    make_faculty("x@example.org", "Prof. Exception", principal_cap=12)
+    page = admin_client.get("/admin/caps").get_data(as_text=True)
+    assert 'value="8"' in page and 'value="300.00"' in page
+    assert "Prof. Exception" in page and ">12<" in page
+
+
+def test_faculty_cap_exception_is_saved_and_can_be_cleared(app, admin_client, faculty):
+    response = admin_client.post(f"/admin/caps/{faculty.id}",
+                                 data={"principal_cap": "10", "weighted_cap": "400"})
+    assert response.status_code == 302
+    with app.app_context():
+        user = db.session.get(User, faculty.id)
+        assert (user.principal_cap, user.weighted_cap) == (10, Decimal("400.00"))
+    admin_client.post(f"/admin/caps/{faculty.id}", data={"principal_cap": "", "weighted_cap": ""})
+    with app.app_context():
+        user = db.session.get(User, faculty.id)
+        assert (user.principal_cap, user.weighted_cap) == (None, None)
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "update-caps")) == 2
+
+
+def test_caps_of_an_admin_or_unknown_user_are_404(app, admin_client, admin):
+    assert admin_client.get(f"/admin/caps/{admin.id}").status_code == 404
+    assert admin_client.get("/admin/caps/99999").status_code == 404
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"principal_cap": "eight", "weighted_cap": "300"}, "Enter a whole number such as 8"),
+    ({"principal_cap": "8.5", "weighted_cap": "300"}, "Enter a whole number such as 8"),
+    ({"principal_cap": "8", "weighted_cap": "lots"}, "Enter a number such as 300 or 0.5"),
+    ({"principal_cap": "-1", "weighted_cap": "300"}, "The principal cap cannot be negative."),
+    ({"principal_cap": "8", "weighted_cap": "-5"}, "The weighted cap cannot be negative."),
+])
+@pytest.mark.parametrize("target", ["default", "faculty"])
+def test_bad_caps_are_a_400_with_a_message_and_write_nothing(app, admin_client, faculty, data,
+                                                             message, target):
+    url = "/admin/caps" if target == "default" else f"/admin/caps/{faculty.id}"
+    before = _snapshot(app)
+    response = admin_client.post(url, data=data)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert _snapshot(app) == before
