@@ -53,6 +53,15 @@ def test_login_with_missing_fields_is_a_bad_request(client, faculty):
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Enter your email." in page and "Enter your password." in page
+    # Errors are tied to their fields for screen readers.
+    assert 'aria-describedby="email-error" aria-invalid="true"' in page
+    assert '<p class="error" id="email-error" role="alert">' in page
+
+
+def test_valid_fields_carry_no_empty_aria_attributes(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert "aria-invalid" not in page
+    assert '"None"' not in page
 
 
 def test_inactive_account_cannot_log_in(app, client, make_faculty):
