@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -10,9 +11,10 @@ from pathlib import Path
 
 from flask_migrate import upgrade
 from sqlalchemy import event, select
+from sqlalchemy.engine import make_url
 
 from bench.generate import BENCH_ADMIN_EMAIL, BENCH_FACULTY_EMAIL, Scale, generate
-from bench.load import Session, throughput
+from bench.load import Session, median_seconds, throughput
 from portal import create_app
 from portal.extensions import db
 from portal.models import User
@@ -38,7 +40,55 @@ def group_throughput(context: Context) -> dict:
             "met": ratio >= 0.35, "note": group.tool}
 
 
-SERVER_MEASURES = [group_throughput]
+def loads_server_time(context: Context) -> dict:
+    """/admin/loads at full scale, end to end, against its aggregate query run on the DB-API."""
+    def page() -> None:
+        response = context.admin.request("GET", "/admin/loads")
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"/admin/loads answered {response.status}")
+
+    portal = median_seconds(page)
+    sql = _compiled_loads_query(context.database_url, context.work)
+    raw = _raw_connection(context.database_url)
+    try:
+        def query() -> None:
+            cursor = raw.cursor()
+            cursor.execute(sql)
+            cursor.fetchall()
+            cursor.close()
+
+        baseline = median_seconds(query)
+    finally:
+        raw.close()
+    ratio = portal / baseline
+    return {"name": "/admin/loads (2,000 faculty) ms vs raw SQL", "portal": portal * 1000,
+            "baseline": baseline * 1000, "unit": "ms", "target": "<= 2.0",
+            "met": ratio <= 2.0, "note": "median of 7"}
+
+
+def _compiled_loads_query(database_url: str, instance: Path) -> str:
+    from portal.admin.reports import _loads_query
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(instance))
+    with app.app_context():
+        statement = _loads_query(date.today()).compile(
+            dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
+        db.engine.dispose()
+    return str(statement)
+
+
+def _raw_connection(database_url: str):
+    """A plain DB-API connection (sqlite3 or psycopg) to the bench database."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return sqlite3.connect(url.database)
+    import psycopg
+
+    return psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+
+
+SERVER_MEASURES = [group_throughput, loads_server_time]
 
 
 # Pages whose query count must not grow with the data: (label, path, who).
