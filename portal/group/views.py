@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -223,14 +223,16 @@ def move(position_id: int):
     position = _member_or_404(position_id)
     owner = services.perspective_of(current_user, position, _faculty_arg()) or current_user
     form = MoveToAlumniForm()
+    today = date.today()
     if not form.is_submitted():
-        form.end_date.data = date.today()
+        # A member is current through their end date; the day after, they are alumni.
+        form.end_date.data = max(today - timedelta(days=1), position.start_date)
     if form.validate_on_submit():
-        if form.end_date.data > date.today():
+        if form.end_date.data >= today:
             form.end_date.errors = [*form.end_date.errors,
-                                    "An end date in the future keeps them a current member: "
-                                    "move them to alumni once they have left, or set the "
-                                    "expected End date on the edit form."]
+                                    "A member stays current through their end date, so it must "
+                                    "be before today: for a later departure, set the expected "
+                                    "End date on the edit form."]
         else:
             try:
                 move_to_alumni(current_user, position, form.end_date.data,
