@@ -423,3 +423,16 @@ def test_co_supervisor_can_edit_and_keeps_their_own_role(app, faculty, make_facu
     assert saved["note"] == "edited by the co-supervisor"
     assert saved["links"] == sorted([(faculty.id, "", "principal", Decimal("50.00")),
                                      (colleague.id, "", "co-supervisor", Decimal("50.00"))])
+
+
+def test_saving_an_unchanged_form_writes_nothing(app, faculty, faculty_client, make_faculty,
+                                                 make_member):
+    colleague = make_faculty()
+    position = make_member(faculty, "Unchanged", others=[(colleague, "co-supervisor"),
+                                                        ("Prof. External", "co-supervisor")])
+    before = database_fingerprint(app)
+    response = faculty_client.post(f"/group/members/{position.id}/edit",
+                                   data=edit_data(app, position.id, faculty_client))
+    assert response.status_code == 302
+    assert "already up to date" in faculty_client.get("/group").get_data(as_text=True)
+    assert database_fingerprint(app) == before

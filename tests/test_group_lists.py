@@ -110,6 +110,9 @@ def test_admin_views_any_group_read_only_with_edit_links(app, admin_client, facu
     position = make_member(faculty, "Someone In The Group")
     alumnus = make_member(faculty, "Gone Already", start_date=date(2019, 1, 1),
                           end_date=date(2021, 1, 1))
+    chooser = _page(admin_client, "/group")
+    assert "View the group of" in chooser
+    assert f'<option value="{faculty.id}" >Prof. Hélène Faculty</option>' in chooser
     page = _page(admin_client, f"/group?faculty={faculty.id}")
     assert "Group of Prof. Hélène Faculty" in page
     assert "Someone In The Group" in page

@@ -267,14 +267,22 @@ def _new_link(entry: SupervisorEntry, share: Decimal) -> Supervision:
 
 def update_member(actor: User, position: Position, owner: User, data: MemberData,
                   expected_version: int) -> Position:
-    """Save the edit form; raise StaleMemberError when the position changed since it was opened."""
+    """Save the edit form; raise StaleMemberError when the position changed since it was opened.
+
+    Saving a form that changes nothing writes nothing: no new version, no audit event.
+    """
     if position.version != expected_version:
         raise StaleMemberError()
     shares = check_supervision(data, owner)
     program = _program(data.program_id)
     _check_supervisors(data)
-    before = snapshot(position)
     other = _existing_person(data, position.person)
+    institution = find_or_create_institution(data.institution)
+    if not _differs(position, owner, data, shares, other, institution, program):
+        return position
+    before = snapshot(position)
+    # Set first, so that the position's row is updated (and its version bumped) exactly once.
+    position.updated_at = utcnow()
     if other is not None:
         position.person = other
     else:
@@ -283,19 +291,44 @@ def update_member(actor: User, position: Position, owner: User, data: MemberData
         person.email = data.email
         person.orcid = data.orcid
     position.program = program
-    position.institution = find_or_create_institution(data.institution)
+    position.institution = institution
     position.start_date = data.start_date
     position.end_date = data.end_date
     position.note = clean_text(data.note) or None
-    _sync_supervisions(position, owner, data, shares)
-    position.updated_at = utcnow()  # bumps the version even when only supervisions changed
     try:
+        _sync_supervisions(position, owner, data, shares)
         db.session.flush()
     except StaleDataError as error:
         raise StaleMemberError() from error
     record_event(actor, "update", position, before=before, after=snapshot(position))
     db.session.flush()
     return position
+
+
+def _wanted_links(owner: User, data: MemberData, shares: list[Decimal]) -> dict[Any, tuple]:
+    wanted = [(owner.id, None, data.role, shares[0])] + [
+        (entry.supervisor_id, entry.external_name, entry.role, share)
+        for entry, share in zip(data.supervisors, shares[1:], strict=True)
+    ]
+    return {_link_key(sid, name): (sid, name, role, share) for sid, name, role, share in wanted}
+
+
+def _differs(position: Position, owner: User, data: MemberData, shares: list[Decimal],
+             other: Person | None, institution: Institution, program: Program) -> bool:
+    """Whether saving `data` would change anything about the position, its person or links."""
+    person = position.person
+    if other is not None or (person.full_name, person.email, person.orcid) != (
+            clean_text(data.full_name), data.email, data.orcid):
+        return True
+    if (position.program_id, position.institution, position.start_date, position.end_date,
+            position.note) != (program.id, institution, data.start_date, data.end_date,
+                               clean_text(data.note) or None):
+        return True
+    existing = {_link_key(link.supervisor_id, link.external_name): (link.role, link.share)
+                for link in position.supervisions}
+    wanted = {key: (role, share) for key, (_sid, _name, role, share)
+              in _wanted_links(owner, data, shares).items()}
+    return existing != wanted
 
 
 def _link_key(supervisor_id: int | None, external_name: str | None) -> Any:
@@ -305,12 +338,7 @@ def _link_key(supervisor_id: int | None, external_name: str | None) -> Any:
 def _sync_supervisions(position: Position, owner: User, data: MemberData,
                        shares: list[Decimal]) -> None:
     """Make the position's links match the form, keeping rows that stay (and their ids)."""
-    wanted = [(owner.id, None, data.role, shares[0])] + [
-        (entry.supervisor_id, entry.external_name, entry.role, share)
-        for entry, share in zip(data.supervisors, shares[1:], strict=True)
-    ]
-    wanted_by_key = {_link_key(sid, name): (sid, name, role, share)
-                     for sid, name, role, share in wanted}
+    wanted_by_key = _wanted_links(owner, data, shares)
     existing = {_link_key(link.supervisor_id, link.external_name): link
                 for link in position.supervisions}
     # First drop links and demote principals, so that the one-principal index never sees two.

@@ -121,10 +121,12 @@ class GroupPage:
 
 
 def current_filter(today: date):
+    """SQL condition: the position is current on `today` (no end date, or not yet passed)."""
     return or_(Position.end_date.is_(None), Position.end_date >= today)
 
 
 def alumni_filter(today: date):
+    """SQL condition: the position ended before `today`."""
     return and_(Position.end_date.is_not(None), Position.end_date < today)
 
 
@@ -284,6 +286,14 @@ def program_choices(current_program_id: int | None = None) -> list[tuple[int, st
     return [(row.id, row.name) for row in db.session.execute(query)]
 
 
+def faculty_accounts() -> list[tuple[int, str]]:
+    """Active faculty accounts, for an administrator choosing whose group to look at."""
+    query = (select(User.id, User.display_name)
+             .where(User.is_active.is_(True), User.is_admin.is_(False))
+             .order_by(User.display_name))
+    return [(row.id, row.display_name) for row in db.session.execute(query)]
+
+
 def supervisor_choices(exclude: User, keep_ids: Iterable[int] = ()) -> list[tuple[int, str]]:
     """Faculty accounts one may add as supervisors (and anyone already linked)."""
     keep = list(keep_ids)
@@ -306,6 +316,7 @@ def find_institution(name: str) -> Institution | None:
 
 
 def find_person_by_email(email: str) -> Person | None:
+    """The person on record with this email (emails are stored lower-case), if any."""
     email = (email or "").strip().lower()
     if not email:
         return None
@@ -313,6 +324,7 @@ def find_person_by_email(email: str) -> Person | None:
 
 
 def find_person_by_orcid(orcid: str | None) -> Person | None:
+    """The person on record with this (normalised) ORCID iD, if any."""
     if not orcid:
         return None
     return db.session.scalar(select(Person).where(Person.orcid == orcid))

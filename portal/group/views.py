@@ -70,24 +70,26 @@ def _member_or_404(position_id: int, *, archived: bool = False) -> Position:
 
 @blueprint.route("")
 def index():
+    """Current members of a group, in sections by kind, with counts, search and filters."""
     owner = _owner_or_404()
     wanted = services.ListFilter.from_args(request.args)
     page = services.current_page(owner, date.today(), wanted)
+    faculty = services.faculty_accounts() if current_user.is_admin else []
     return render_template("group/index.html", page=page, wanted=wanted, owner=owner,
                            read_only=owner.id != current_user.id, group_args=_group_args(owner),
-                           action_form=ActionForm())
+                           faculty=faculty)
 
 
 @blueprint.route("/alumni")
 def alumni():
+    """Former members of a group: end date, how they left, where they went next."""
     owner = _owner_or_404()
     wanted = services.ListFilter.from_args(request.args, default_sort="end")
     if "sort" not in request.args:
         wanted = replace(wanted, descending=True)  # most recent departures first
     page = services.alumni_page(owner, date.today(), wanted)
     return render_template("group/alumni.html", page=page, wanted=wanted, owner=owner,
-                           read_only=owner.id != current_user.id, group_args=_group_args(owner),
-                           action_form=ActionForm())
+                           read_only=owner.id != current_user.id, group_args=_group_args(owner))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,13 +119,13 @@ def _render_form(form: MemberForm, owner: User, status: int, position: Position 
         "group/edit.html" if position else "group/new.html",
         form=form, owner=owner, position=position, offer_link=offer_link,
         institutions=services.institution_names(), group_args=_group_args(owner),
-        history=services.member_history(position) if position else [],
-        action_form=ActionForm(), **context,
+        history=services.member_history(position) if position else [], **context,
     ), status
 
 
 @blueprint.route("/members/new", methods=["GET", "POST"])
 def new():
+    """Add a member to the group (an administrator may add to any faculty's group)."""
     owner = _owner_or_404()
     form = MemberForm()
     if not form.is_submitted():
@@ -137,6 +139,12 @@ def new():
             _attach_error(form, error)
             return _render_form(form, owner, 400,
                                 offer_link=isinstance(error, DuplicatePersonError))
+        except IntegrityError:
+            # Someone saved the same email or ORCID iD a moment ago; nothing of ours was kept.
+            db.session.rollback()
+            flash("Someone saved a person with the same email or ORCID iD at the same moment; "
+                  "nothing was saved. Please save again.", "error")
+            return _render_form(form, owner, 409)
         db.session.commit()
         flash(f"Added {position.person.full_name} to the group.", "success")
         return redirect(url_for("group.index", **_group_args(owner)))
@@ -160,6 +168,7 @@ def _initial_data(position: Position, owner: User) -> dict:
 
 @blueprint.route("/members/<int:position_id>/edit", methods=["GET", "POST"])
 def edit(position_id: int):
+    """Edit a member; the form carries the version it was loaded from (stale saves get 409)."""
     position = _member_or_404(position_id)
     owner = services.perspective_of(current_user, position, _faculty_arg())
     if owner is None:
@@ -174,6 +183,7 @@ def edit(position_id: int):
     _prepare(form, owner, position)
     if form.validate_on_submit():
         data = form.to_data()
+        loaded_version = position.version
         try:
             update_member(current_user, position, owner, data, _version(form))
         except StaleMemberError:
@@ -186,8 +196,12 @@ def edit(position_id: int):
         except IntegrityError:
             # Saved by someone else a moment ago with a clashing value (e.g. the same email).
             return _conflict(form, owner, position_id, data)
+        changed = position.version != loaded_version
         db.session.commit()
-        flash(f"Saved the changes to {position.person.full_name}.", "success")
+        if changed:
+            flash(f"Saved the changes to {position.person.full_name}.", "success")
+        else:
+            flash(f"Nothing to save: {position.person.full_name} was already up to date.", "info")
         return redirect(url_for("group.index", **_group_args(owner)))
     return _render_form(form, owner, 400 if form.is_submitted() else 200, position)
 
@@ -220,6 +234,7 @@ def _conflict(form: MemberForm, owner: User, position_id: int, data):
 
 @blueprint.route("/members/<int:position_id>/move-to-alumni", methods=["GET", "POST"])
 def move(position_id: int):
+    """Move a member to alumni: end date, how they left, where they went next."""
     position = _member_or_404(position_id)
     owner = services.perspective_of(current_user, position, _faculty_arg()) or current_user
     form = MoveToAlumniForm()
@@ -251,12 +266,14 @@ def move(position_id: int):
 
 
 def _check_action_token() -> None:
+    """Action buttons post only a CSRF token; refuse the request when it is missing or wrong."""
     if not ActionForm().validate_on_submit():
         abort(400)
 
 
 @blueprint.route("/members/<int:position_id>/restore", methods=["POST"])
 def restore(position_id: int):
+    """Undo "move to alumni"."""
     position = _member_or_404(position_id)
     owner = services.perspective_of(current_user, position, _faculty_arg()) or current_user
     _check_action_token()
@@ -268,6 +285,7 @@ def restore(position_id: int):
 
 @blueprint.route("/members/<int:position_id>/archive", methods=["POST"])
 def archive(position_id: int):
+    """Archive an entry: it leaves every list and export; an administrator can restore it."""
     position = _member_or_404(position_id)
     owner = services.perspective_of(current_user, position, _faculty_arg()) or current_user
     _check_action_token()
@@ -281,13 +299,14 @@ def archive(position_id: int):
 @blueprint.route("/archived")
 @admin_required
 def archived():
-    return render_template("group/archived.html", rows=services.archived_members(),
-                           action_form=ActionForm())
+    """Administrators: every archived entry, with a Restore button."""
+    return render_template("group/archived.html", rows=services.archived_members())
 
 
 @blueprint.route("/members/<int:position_id>/restore-archived", methods=["POST"])
 @admin_required
 def restore_archived_entry(position_id: int):
+    """Administrators: bring an archived entry back into its groups."""
     position = _member_or_404(position_id, archived=True)
     _check_action_token()
     restore_archived(current_user, position)
