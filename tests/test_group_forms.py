@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEvent, Institution, Person, Position, Program, Supervision
+from portal.models import AuditEvent, Institution, Person, Position, Program
 from tests.conftest import login_client
 from tests.group_helpers import database_fingerprint
 
@@ -243,7 +243,8 @@ def test_existing_email_is_refused_with_an_offer_to_link(app, faculty, faculty_c
     assert database_fingerprint(app) == before
 
     response = faculty_client.post("/group/members/new", data=new_member_data(
-        app, email="zoe@example.org", link_existing="y", program=str(program_id(app, "Postdoctorate"))))
+        app, email="zoe@example.org", link_existing="y",
+        program=str(program_id(app, "Postdoctorate"))))
     assert response.status_code == 302
     with app.app_context():
         people = db.session.scalars(select(Person).where(Person.email == "zoe@example.org")).all()

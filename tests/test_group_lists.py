@@ -4,7 +4,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.conftest import login_client
 from tests.group_helpers import add_many_members
 
 

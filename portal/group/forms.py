@@ -22,7 +22,15 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 try:  # WTForms 3.3 declares options as SelectChoice; earlier versions take plain pairs.
     from wtforms.fields.choices import SelectChoice

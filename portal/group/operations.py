@@ -116,7 +116,8 @@ def snapshot(position: Position) -> dict[str, Any]:
 
 
 def describe_submission(data: MemberData, owner: User, program_names: dict[int, str],
-                        supervisor_names: dict[int, str], current: dict[str, Any]) -> dict[str, Any]:
+                        supervisor_names: dict[int, str],
+                        current: dict[str, Any]) -> dict[str, Any]:
     """The submitted values in the shape of `snapshot`, to show next to the saved ones."""
     shares = resolve_shares(data)
     entries = [_supervision_text(owner.display_name, data.role, shares[0])]

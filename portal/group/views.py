@@ -174,10 +174,13 @@ def edit(position_id: int):
     if owner is None:
         abort(404)
     if request.method == "GET":
-        form = MemberForm(data=_initial_data(position, owner))
-        for _ in range(EXTRA_SUPERVISOR_ROWS):
-            if len(form.supervisors) < form.supervisors.max_entries:
-                form.supervisors.append_entry()
+        initial = _initial_data(position, owner)
+        form = MemberForm(data=initial)
+        # Room to add supervisors: EXTRA_SUPERVISOR_ROWS empty rows after the existing ones.
+        wanted_rows = min(len(initial["supervisors"]) + EXTRA_SUPERVISOR_ROWS,
+                          form.supervisors.max_entries)
+        while len(form.supervisors) < wanted_rows:
+            form.supervisors.append_entry()
     else:
         form = MemberForm()
     _prepare(form, owner, position)

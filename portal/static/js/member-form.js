@@ -8,7 +8,23 @@
       .split(/\s+/).filter(Boolean).join(" ");
   }
 
+  // Shown only with JavaScript: empties every share field so that the defaults apply on save.
+  function initShares() {
+    var button = document.querySelector("[data-clear-shares]");
+    if (!button) {
+      return;
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var form = button.closest("form");
+      Array.prototype.forEach.call(form.querySelectorAll('input[name$="share"]'), function (field) {
+        field.value = "";
+      });
+    });
+  }
+
   function init() {
+    initShares();
     var input = document.getElementById("institution");
     var list = document.getElementById("institution-options");
     if (!input || !list) {
