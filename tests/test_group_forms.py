@@ -437,3 +437,17 @@ def test_saving_an_unchanged_form_writes_nothing(app, faculty, faculty_client, m
     assert response.status_code == 302
     assert "already up to date" in faculty_client.get("/group").get_data(as_text=True)
     assert database_fingerprint(app) == before
+
+
+def test_edit_can_link_the_position_to_the_existing_person(app, faculty, faculty_client,
+                                                           make_member):
+    make_member(faculty, "Recorded Once", email="same@example.org")
+    position = make_member(faculty, "Typed Twice")
+    data = edit_data(app, position.id, faculty_client, email="same@example.org",
+                     link_existing="y")
+    response = faculty_client.post(f"/group/members/{position.id}/edit", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        person = db.session.scalar(select(Person).where(Person.email == "same@example.org"))
+        assert person.full_name == "Recorded Once"
+        assert position.id in {p.id for p in person.positions}
