@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from portal.extensions import db
-from portal.models import Person, Position, Program, Supervision, SupervisionRole, User
+from portal.identifiers import name_key
+from portal.models import (
+    AuditEvent,
+    DepartureReason,
+    Institution,
+    Person,
+    Position,
+    Program,
+    ProgramKind,
+    Supervision,
+    SupervisionRole,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -26,10 +40,94 @@ class MemberRow:
     other_supervisors: tuple[str, ...]
     start_date: date
     end_date: date | None
+    departure_reason: DepartureReason | None = None
+    outcome: str | None = None
+    note: str | None = None
+
+
+# The sections of the current-members page, in order: (title, program kinds it holds).
+SECTIONS: tuple[tuple[str, tuple[ProgramKind, ...]], ...] = (
+    ("PhD students", (ProgramKind.PHD,)),
+    ("Master's students", (ProgramKind.MASTERS,)),
+    ("Postdocs", (ProgramKind.POSTDOC,)),
+    ("Interns", (ProgramKind.INTERN,)),
+    ("Collaborators and visitors",
+     (ProgramKind.COLLABORATOR, ProgramKind.VISITOR, ProgramKind.ALUMNI_COLLABORATOR)),
+)
+
+SORT_KEYS = {
+    "name": lambda row: name_key(row.name),
+    "program": lambda row: name_key(row.program),
+    "institution": lambda row: name_key(row.institution),
+    "role": lambda row: list(SupervisionRole).index(row.role),
+    "start": lambda row: row.start_date,
+    "end": lambda row: (row.end_date is None, row.end_date or date.max),
+}
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What the user asked the list to show: search text, filters and sort order."""
+
+    search: str = ""
+    program: str = ""
+    institution: str = ""
+    role: str = ""
+    sort: str = "name"
+    descending: bool = False
+
+    @classmethod
+    def from_args(cls, args: Any, default_sort: str = "name") -> ListFilter:
+        """Read the filter from query-string arguments, ignoring values it does not know."""
+        sort = args.get("sort", default_sort)
+        role = args.get("role", "")
+        return cls(
+            search=(args.get("q") or "")[:200].strip(),
+            program=(args.get("program") or "")[:200],
+            institution=(args.get("institution") or "")[:200],
+            role=role if role in {r.value for r in SupervisionRole} else "",
+            sort=sort if sort in SORT_KEYS else default_sort,
+            descending=args.get("dir") == "desc",
+        )
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.search or self.program or self.institution or self.role)
+
+    def apply(self, rows: Iterable[MemberRow]) -> list[MemberRow]:
+        """Rows that match, sorted; the search is case- and accent-insensitive."""
+        needle = name_key(self.search)
+        kept = [
+            row for row in rows
+            if (not needle or needle in name_key(row.name))
+            and (not self.program or row.program == self.program)
+            and (not self.institution or row.institution == self.institution)
+            and (not self.role or row.role.value == self.role)
+        ]
+        return sorted(kept, key=SORT_KEYS[self.sort], reverse=self.descending)
+
+
+@dataclass
+class GroupPage:
+    """Everything a group list page shows, computed from one load of the group."""
+
+    rows: list[MemberRow]
+    total: int
+    sections: list[tuple[str, list[MemberRow]]] = field(default_factory=list)
+    kind_counts: list[tuple[str, int]] = field(default_factory=list)
+    role_counts: list[tuple[SupervisionRole, int]] = field(default_factory=list)
+    programs: list[str] = field(default_factory=list)
+    institutions: list[str] = field(default_factory=list)
 
 
 def current_filter(today: date):
+    """SQL condition: the position is current on `today` (no end date, or not yet passed)."""
     return or_(Position.end_date.is_(None), Position.end_date >= today)
+
+
+def alumni_filter(today: date):
+    """SQL condition: the position ended before `today`."""
+    return and_(Position.end_date.is_not(None), Position.end_date < today)
 
 
 def _group_query(faculty: User) -> Select:
@@ -38,11 +136,12 @@ def _group_query(faculty: User) -> Select:
         .join(Supervision.position)
         .join(Position.person)
         .join(Position.program)
+        .join(Position.institution)
         .where(Supervision.supervisor_id == faculty.id, Position.archived_at.is_(None))
         .options(
             contains_eager(Supervision.position).contains_eager(Position.person),
             contains_eager(Supervision.position).contains_eager(Position.program),
-            contains_eager(Supervision.position).selectinload(Position.institution),
+            contains_eager(Supervision.position).contains_eager(Position.institution),
             contains_eager(Supervision.position)
             .selectinload(Position.supervisions)
             .selectinload(Supervision.supervisor),
@@ -57,10 +156,45 @@ def current_members(faculty: User, today: date) -> list[MemberRow]:
     return [_to_row(link, faculty) for link in db.session.scalars(query).unique()]
 
 
+def alumni_members(faculty: User, today: date) -> list[MemberRow]:
+    """The faculty member's former members (end date passed), most recent departure first."""
+    query = _group_query(faculty).where(alumni_filter(today))
+    rows = [_to_row(link, faculty) for link in db.session.scalars(query).unique()]
+    return sorted(rows, key=lambda row: (row.end_date, row.name), reverse=True)
+
+
+def current_page(faculty: User, today: date, wanted: ListFilter) -> GroupPage:
+    """The current-members page: counts over the whole group, sections of the filtered rows."""
+    everyone = current_members(faculty, today)
+    page = _page(everyone, wanted)
+    for title, kinds in SECTIONS:
+        values = {kind.value for kind in kinds}
+        members = [row for row in page.rows if row.program_kind in values]
+        count = sum(1 for row in everyone if row.program_kind in values)
+        page.kind_counts.append((title, count))
+        if members:
+            page.sections.append((title, members))
+    return page
+
+
+def alumni_page(faculty: User, today: date, wanted: ListFilter) -> GroupPage:
+    """The alumni page: former members, filtered and sorted as asked."""
+    return _page(alumni_members(faculty, today), wanted)
+
+
+def _page(everyone: list[MemberRow], wanted: ListFilter) -> GroupPage:
+    page = GroupPage(rows=wanted.apply(everyone), total=len(everyone))
+    page.role_counts = [(role, sum(1 for row in everyone if row.role == role))
+                        for role in SupervisionRole]
+    page.programs = sorted({row.program for row in everyone}, key=name_key)
+    page.institutions = sorted({row.institution for row in everyone}, key=name_key)
+    return page
+
+
 def _to_row(link: Supervision, faculty: User) -> MemberRow:
     position = link.position
     others = tuple(
-        other.supervisor_name
+        _describe(other)
         for other in position.supervisions
         if other.supervisor_id != faculty.id
     )
@@ -75,4 +209,187 @@ def _to_row(link: Supervision, faculty: User) -> MemberRow:
         other_supervisors=others,
         start_date=position.start_date,
         end_date=position.end_date,
+        departure_reason=position.departure_reason,
+        outcome=position.outcome,
+        note=position.note,
     )
+
+
+def _describe(link: Supervision) -> str:
+    if link.role == SupervisionRole.CO_SUPERVISOR:
+        return f"{link.supervisor_name} (co-supervisor)"
+    if link.role == SupervisionRole.PRINCIPAL:
+        return f"{link.supervisor_name} (principal)"
+    return link.supervisor_name
+
+
+# ---------------------------------------------------------------------------------------------
+# Single members, with the access rule: a faculty member reaches only their own group's rows.
+
+
+def _member_query(position_id: int) -> Select:
+    return (
+        select(Position)
+        .where(Position.id == position_id)
+        .options(
+            selectinload(Position.person),
+            selectinload(Position.program),
+            selectinload(Position.institution),
+            selectinload(Position.supervisions).selectinload(Supervision.supervisor),
+        )
+    )
+
+
+def member_for(actor: User, position_id: int, *, archived: bool = False) -> Position | None:
+    """The position if `actor` may see it (their group, or any for an admin); None otherwise."""
+    position = db.session.scalar(_member_query(position_id))
+    if position is None or (position.archived_at is not None) != archived:
+        return None
+    if actor.is_admin:
+        return position
+    if any(link.supervisor_id == actor.id for link in position.supervisions):
+        return position
+    return None
+
+
+def group_owner(actor: User, requested_id: int | None) -> User | None:
+    """Whose group the actor is looking at: their own; an admin may name any account."""
+    if requested_id is None or requested_id == actor.id:
+        return actor
+    if not actor.is_admin:
+        return None
+    return db.session.get(User, requested_id)
+
+
+def perspective_of(actor: User, position: Position, requested_id: int | None) -> User | None:
+    """The supervisor through whose eyes a member's form is shown ("my role" is theirs)."""
+    accounts = [link for link in position.supervisions if link.supervisor_id is not None]
+    wanted = requested_id if actor.is_admin and requested_id is not None else actor.id
+    for link in accounts:
+        if link.supervisor_id == wanted:
+            return link.supervisor
+    if not actor.is_admin or not accounts:
+        return None
+    principal = [link for link in accounts if link.role == SupervisionRole.PRINCIPAL]
+    return (principal or accounts)[0].supervisor
+
+
+# ---------------------------------------------------------------------------------------------
+# Choices for the forms (the forms hold no database access; views pass these in).
+
+
+def program_choices(current_program_id: int | None = None) -> list[tuple[int, str]]:
+    """Active programs in their display order (plus the member's own, should it be retired)."""
+    query = (select(Program.id, Program.name)
+             .where(or_(Program.is_active.is_(True), Program.id == current_program_id))
+             .order_by(Program.sort_order, Program.name))
+    return [(row.id, row.name) for row in db.session.execute(query)]
+
+
+def faculty_accounts() -> list[tuple[int, str]]:
+    """Active faculty accounts, for an administrator choosing whose group to look at."""
+    query = (select(User.id, User.display_name)
+             .where(User.is_active.is_(True), User.is_admin.is_(False))
+             .order_by(User.display_name))
+    return [(row.id, row.display_name) for row in db.session.execute(query)]
+
+
+def supervisor_choices(exclude: User, keep_ids: Iterable[int] = ()) -> list[tuple[int, str]]:
+    """Faculty accounts one may add as supervisors (and anyone already linked)."""
+    keep = list(keep_ids)
+    query = (select(User.id, User.display_name)
+             .where(User.id != exclude.id,
+                    or_(and_(User.is_active.is_(True), User.is_admin.is_(False)),
+                        User.id.in_(keep)))
+             .order_by(User.display_name))
+    return [(row.id, row.display_name) for row in db.session.execute(query)]
+
+
+def institution_names() -> list[str]:
+    """Every institution name, for the suggestions under the Institution field."""
+    return list(db.session.scalars(select(Institution.name).order_by(Institution.name_key)))
+
+
+def find_institution(name: str) -> Institution | None:
+    """The institution whose name matches case-, accent- and spacing-insensitively."""
+    return db.session.scalar(select(Institution).where(Institution.name_key == name_key(name)))
+
+
+def find_person_by_email(email: str) -> Person | None:
+    """The person on record with this email (emails are stored lower-case), if any."""
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    return db.session.scalar(select(Person).where(Person.email == email))
+
+
+def find_person_by_orcid(orcid: str | None) -> Person | None:
+    """The person on record with this (normalised) ORCID iD, if any."""
+    if not orcid:
+        return None
+    return db.session.scalar(select(Person).where(Person.orcid == orcid))
+
+
+# ---------------------------------------------------------------------------------------------
+# History and archive.
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One audit event of a member, with the fields it changed."""
+
+    occurred_at: datetime
+    actor: str
+    action: str
+    changes: list[tuple[str, Any, Any]]
+
+
+def member_history(position: Position) -> list[HistoryEntry]:
+    """The audit events of a position, newest first, in one query."""
+    query = (select(AuditEvent)
+             .where(AuditEvent.entity_type == Position.__tablename__,
+                    AuditEvent.entity_id == position.id)
+             .options(selectinload(AuditEvent.actor))
+             .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()))
+    entries = []
+    for event in db.session.scalars(query):
+        before, after = event.before or {}, event.after or {}
+        keys = list(dict.fromkeys([*after.keys(), *before.keys()]))
+        changes = [(key, before.get(key), after.get(key)) for key in keys
+                   if before.get(key) != after.get(key)]
+        entries.append(HistoryEntry(
+            occurred_at=event.occurred_at,
+            actor=event.actor.display_name if event.actor else "system",
+            action=event.action, changes=changes))
+    return entries
+
+
+@dataclass(frozen=True)
+class ArchivedRow:
+    """An archived position, for the administrators' restore list."""
+
+    position_id: int
+    name: str
+    program: str
+    institution: str
+    supervisors: tuple[str, ...]
+    archived_at: datetime
+
+
+def archived_members() -> list[ArchivedRow]:
+    """Every archived position, most recently archived first, in a fixed number of queries."""
+    query = (
+        select(Position)
+        .where(Position.archived_at.is_not(None))
+        .options(selectinload(Position.person), selectinload(Position.program),
+                 selectinload(Position.institution),
+                 selectinload(Position.supervisions).selectinload(Supervision.supervisor))
+        .order_by(Position.archived_at.desc(), Position.id.desc())
+    )
+    return [
+        ArchivedRow(position_id=position.id, name=position.person.full_name,
+                    program=position.program.name, institution=position.institution.name,
+                    supervisors=tuple(link.supervisor_name for link in position.supervisions),
+                    archived_at=position.archived_at)
+        for position in db.session.scalars(query)
+    ]

@@ -1,18 +1,318 @@
-"""The faculty member's group pages."""
+"""The faculty member's group pages: lists, the add/edit form, alumni, archive and restore."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
-from portal.group.services import current_members
+from portal.auth.decorators import admin_required
+from portal.extensions import db
+from portal.group import services
+from portal.group.forms import EXTRA_SUPERVISOR_ROWS, ActionForm, MemberForm, MoveToAlumniForm
+from portal.group.operations import (
+    DuplicatePersonError,
+    MemberError,
+    StaleMemberError,
+    add_member,
+    archive_member,
+    describe_submission,
+    move_to_alumni,
+    restore_archived,
+    restore_member,
+    snapshot,
+    update_member,
+)
+from portal.models import DepartureReason, Position, User
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
+
+CONFLICT_MESSAGE = ("This member was changed by someone else since you opened it. Nothing was "
+                    "saved. Compare your values with the saved ones below; to keep yours, save "
+                    "again.")
+FIELD_LABELS = {
+    "full_name": "Full name", "email": "Email", "orcid": "ORCID iD", "program": "Program",
+    "institution": "Institution", "start_date": "Start date", "end_date": "End date",
+    "note": "Note", "supervisors": "Supervisors (role, share)", "departure_reason": "How they left",
+    "outcome": "Where they went next", "archived": "Archived",
+}
+
+
+def _faculty_arg() -> int | None:
+    return request.args.get("faculty", type=int)
+
+
+def _owner_or_404() -> User:
+    owner = services.group_owner(current_user, _faculty_arg())
+    if owner is None:
+        abort(404)
+    return owner
+
+
+def _group_args(owner: User) -> dict:
+    """Query-string arguments that keep an administrator in the group they are looking at."""
+    return {"faculty": owner.id} if owner.id != current_user.id else {}
+
+
+def _member_or_404(position_id: int, *, archived: bool = False) -> Position:
+    position = services.member_for(current_user, position_id, archived=archived)
+    if position is None:
+        abort(404)
+    return position
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists.
 
 
 @blueprint.route("")
 def index():
-    members = current_members(current_user, date.today())
-    return render_template("group/index.html", members=members)
+    """Current members of a group, in sections by kind, with counts, search and filters."""
+    owner = _owner_or_404()
+    wanted = services.ListFilter.from_args(request.args)
+    page = services.current_page(owner, date.today(), wanted)
+    faculty = services.faculty_accounts() if current_user.is_admin else []
+    return render_template("group/index.html", page=page, wanted=wanted, owner=owner,
+                           read_only=owner.id != current_user.id, group_args=_group_args(owner),
+                           faculty=faculty)
+
+
+@blueprint.route("/alumni")
+def alumni():
+    """Former members of a group: end date, how they left, where they went next."""
+    owner = _owner_or_404()
+    wanted = services.ListFilter.from_args(request.args, default_sort="end")
+    if "sort" not in request.args:
+        wanted = replace(wanted, descending=True)  # most recent departures first
+    page = services.alumni_page(owner, date.today(), wanted)
+    return render_template("group/alumni.html", page=page, wanted=wanted, owner=owner,
+                           read_only=owner.id != current_user.id, group_args=_group_args(owner))
+
+
+# ---------------------------------------------------------------------------------------------
+# Add and edit.
+
+
+def _linked_ids(position: Position | None) -> list[int]:
+    if position is None:
+        return []
+    return [link.supervisor_id for link in position.supervisions if link.supervisor_id]
+
+
+def _prepare(form: MemberForm, owner: User, position: Position | None = None) -> None:
+    form.set_choices(services.program_choices(position.program_id if position else None),
+                     services.supervisor_choices(owner, _linked_ids(position)))
+
+
+def _attach_error(form: MemberForm, error: MemberError) -> None:
+    field = getattr(form, error.field_name)
+    field.errors = [*field.errors, error.message]
+
+
+def _render_form(form: MemberForm, owner: User, status: int, position: Position | None = None,
+                 **context):
+    offer_link = bool(context.pop("offer_link", False) or form.link_existing.data)
+    return render_template(
+        "group/edit.html" if position else "group/new.html",
+        form=form, owner=owner, position=position, offer_link=offer_link,
+        institutions=services.institution_names(), group_args=_group_args(owner),
+        history=services.member_history(position) if position else [], **context,
+    ), status
+
+
+@blueprint.route("/members/new", methods=["GET", "POST"])
+def new():
+    """Add a member to the group (an administrator may add to any faculty's group)."""
+    owner = _owner_or_404()
+    form = MemberForm()
+    if not form.is_submitted():
+        form.start_date.data = date.today()
+    _prepare(form, owner)
+    if form.validate_on_submit():
+        try:
+            position = add_member(current_user, owner, form.to_data())
+        except MemberError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+            return _render_form(form, owner, 400,
+                                offer_link=isinstance(error, DuplicatePersonError))
+        except IntegrityError:
+            # Someone saved the same email or ORCID iD a moment ago; nothing of ours was kept.
+            db.session.rollback()
+            flash("Someone saved a person with the same email or ORCID iD at the same moment; "
+                  "nothing was saved. Please save again.", "error")
+            return _render_form(form, owner, 409)
+        db.session.commit()
+        flash(f"Added {position.person.full_name} to the group.", "success")
+        return redirect(url_for("group.index", **_group_args(owner)))
+    return _render_form(form, owner, 400 if form.is_submitted() else 200)
+
+
+def _initial_data(position: Position, owner: User) -> dict:
+    own = next(link for link in position.supervisions if link.supervisor_id == owner.id)
+    others = [link for link in position.supervisions if link is not own]
+    return {
+        "full_name": position.person.full_name, "email": position.person.email,
+        "orcid": position.person.orcid, "program": position.program_id,
+        "institution": position.institution.name, "role": own.role.value, "share": own.share,
+        "start_date": position.start_date, "end_date": position.end_date,
+        "note": position.note, "version": str(position.version),
+        "supervisors": [{"supervisor": link.supervisor_id or "",
+                         "external_name": link.external_name or "",
+                         "role": link.role.value, "share": link.share} for link in others],
+    }
+
+
+@blueprint.route("/members/<int:position_id>/edit", methods=["GET", "POST"])
+def edit(position_id: int):
+    """Edit a member; the form carries the version it was loaded from (stale saves get 409)."""
+    position = _member_or_404(position_id)
+    owner = services.perspective_of(current_user, position, _faculty_arg())
+    if owner is None:
+        abort(404)
+    if request.method == "GET":
+        initial = _initial_data(position, owner)
+        form = MemberForm(data=initial)
+        # Room to add supervisors: EXTRA_SUPERVISOR_ROWS empty rows after the existing ones.
+        wanted_rows = min(len(initial["supervisors"]) + EXTRA_SUPERVISOR_ROWS,
+                          form.supervisors.max_entries)
+        while len(form.supervisors) < wanted_rows:
+            form.supervisors.append_entry()
+    else:
+        form = MemberForm()
+    _prepare(form, owner, position)
+    if form.validate_on_submit():
+        data = form.to_data()
+        loaded_version = position.version
+        try:
+            update_member(current_user, position, owner, data, _version(form))
+        except StaleMemberError:
+            return _conflict(form, owner, position_id, data)
+        except MemberError as error:
+            db.session.rollback()
+            _attach_error(form, error)
+            return _render_form(form, owner, 400, _member_or_404(position_id),
+                                offer_link=isinstance(error, DuplicatePersonError))
+        except IntegrityError:
+            # Saved by someone else a moment ago with a clashing value (e.g. the same email).
+            return _conflict(form, owner, position_id, data)
+        changed = position.version != loaded_version
+        db.session.commit()
+        if changed:
+            flash(f"Saved the changes to {position.person.full_name}.", "success")
+        else:
+            flash(f"Nothing to save: {position.person.full_name} was already up to date.", "info")
+        return redirect(url_for("group.index", **_group_args(owner)))
+    return _render_form(form, owner, 400 if form.is_submitted() else 200, position)
+
+
+def _version(form: MemberForm) -> int:
+    try:
+        return int(form.version.data)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _conflict(form: MemberForm, owner: User, position_id: int, data):
+    """Nothing is written; show the saved values next to the submitted ones (HTTP 409)."""
+    db.session.rollback()
+    position = _member_or_404(position_id)
+    saved = snapshot(position)
+    yours = describe_submission(data, owner, dict(form.program.pairs[1:]),
+                                dict(services.supervisor_choices(owner, _linked_ids(position))),
+                                saved)
+    differences = [(FIELD_LABELS[key], yours[key], saved[key]) for key in saved
+                   if yours[key] != saved[key]]
+    form.version.data = str(position.version)  # a deliberate second save overwrites
+    return _render_form(form, owner, 409, position, conflict=CONFLICT_MESSAGE,
+                        differences=differences)
+
+
+# ---------------------------------------------------------------------------------------------
+# Alumni, restore, archive.
+
+
+@blueprint.route("/members/<int:position_id>/move-to-alumni", methods=["GET", "POST"])
+def move(position_id: int):
+    """Move a member to alumni: end date, how they left, where they went next."""
+    position = _member_or_404(position_id)
+    owner = services.perspective_of(current_user, position, _faculty_arg()) or current_user
+    form = MoveToAlumniForm()
+    today = date.today()
+    if not form.is_submitted():
+        # A member is current through their end date; the day after, they are alumni.
+        form.end_date.data = max(today - timedelta(days=1), position.start_date)
+    if form.validate_on_submit():
+        if form.end_date.data >= today:
+            form.end_date.errors = [*form.end_date.errors,
+                                    "A member stays current through their end date, so it must "
+                                    "be before today: for a later departure, set the expected "
+                                    "End date on the edit form."]
+        else:
+            try:
+                move_to_alumni(current_user, position, form.end_date.data,
+                               DepartureReason(form.departure_reason.data), form.outcome.data)
+            except MemberError as error:
+                db.session.rollback()
+                position = _member_or_404(position_id)
+                getattr(form, error.field_name).errors = [error.message]
+            else:
+                db.session.commit()
+                flash(f"{position.person.full_name} moved to alumni.", "success")
+                return redirect(url_for("group.alumni", **_group_args(owner)))
+    status = 400 if form.is_submitted() else 200
+    return render_template("group/move.html", form=form, position=position,
+                           group_args=_group_args(owner)), status
+
+
+def _check_action_token() -> None:
+    """Action buttons post only a CSRF token; refuse the request when it is missing or wrong."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+
+@blueprint.route("/members/<int:position_id>/restore", methods=["POST"])
+def restore(position_id: int):
+    """Undo "move to alumni"."""
+    position = _member_or_404(position_id)
+    owner = services.perspective_of(current_user, position, _faculty_arg()) or current_user
+    _check_action_token()
+    restore_member(current_user, position)
+    db.session.commit()
+    flash(f"{position.person.full_name} is a current member again.", "success")
+    return redirect(url_for("group.index", **_group_args(owner)))
+
+
+@blueprint.route("/members/<int:position_id>/archive", methods=["POST"])
+def archive(position_id: int):
+    """Archive an entry: it leaves every list and export; an administrator can restore it."""
+    position = _member_or_404(position_id)
+    owner = services.perspective_of(current_user, position, _faculty_arg()) or current_user
+    _check_action_token()
+    archive_member(current_user, position)
+    db.session.commit()
+    flash(f"Archived {position.person.full_name}: the entry left the lists and exports. "
+          "An administrator can restore it.", "success")
+    return redirect(url_for("group.index", **_group_args(owner)))
+
+
+@blueprint.route("/archived")
+@admin_required
+def archived():
+    """Administrators: every archived entry, with a Restore button."""
+    return render_template("group/archived.html", rows=services.archived_members())
+
+
+@blueprint.route("/members/<int:position_id>/restore-archived", methods=["POST"])
+@admin_required
+def restore_archived_entry(position_id: int):
+    """Administrators: bring an archived entry back into its groups."""
+    position = _member_or_404(position_id, archived=True)
+    _check_action_token()
+    restore_archived(current_user, position)
+    db.session.commit()
+    flash(f"Restored {position.person.full_name}.", "success")
+    return redirect(url_for("group.archived"))

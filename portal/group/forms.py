@@ -1,0 +1,213 @@
+"""Forms of the group pages: add/edit a member, move to alumni, and the bare action buttons.
+
+Choices (programs, supervisors) are set by the view from a service: no database access here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+try:  # WTForms 3.3 declares options as SelectChoice; earlier versions take plain pairs.
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - WTForms < 3.3
+    def SelectChoice(value, label):  # noqa: N802 - stands in for the class
+        return (value, label)
+
+from portal.group.operations import MemberData, SupervisorEntry
+from portal.identifiers import clean_text, normalise_orcid
+from portal.models import DepartureReason, SupervisionRole
+
+ROLE_CHOICES = [(role.value, role.label) for role in SupervisionRole]
+DEPARTURE_CHOICES = [(reason.value, reason.label) for reason in DepartureReason]
+EXTRA_SUPERVISOR_ROWS = 2
+
+
+def _optional_int(value):
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1  # never a valid choice: pre_validate reports it next to the field
+
+
+class ChoiceField(SelectField):
+    """A select that says plainly what is wrong when a value is not among its choices."""
+
+    def __init__(self, *args, choices=(), invalid_message: str = "Choose a value from the list.",
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invalid_message = invalid_message
+        self.set_pairs(choices)
+
+    def set_pairs(self, pairs) -> None:
+        """Set the options from (value, label) pairs."""
+        self.pairs = list(pairs)
+        self.choices = [SelectChoice(value, label) for value, label in self.pairs]
+
+    def pre_validate(self, form):
+        if self.data not in {self.coerce(value) for value, _label in self.pairs}:
+            raise ValidationError(self.invalid_message)
+
+
+class SupervisorForm(Form):
+    """One other supervisor: a faculty account, or the name of an external supervisor."""
+
+    supervisor = ChoiceField("Supervisor", coerce=_optional_int, validate_choice=True,
+                             invalid_message="Choose a supervisor from the list.")
+    external_name = StringField("Or external supervisor",
+                                validators=[Length(max=200, message="At most 200 characters.")])
+    role = ChoiceField("Role", choices=ROLE_CHOICES,
+                       default=SupervisionRole.CO_SUPERVISOR.value,
+                       invalid_message="Choose a role from the list.")
+    share = DecimalField("Share (%)", places=2, validators=[
+        Optional(), NumberRange(min=0, max=100, message="A share is between 0 and 100 %.")])
+
+    @property
+    def is_blank(self) -> bool:
+        return not self.supervisor.data and not clean_text(self.external_name.data)
+
+    def validate_external_name(self, field):
+        if self.supervisor.data and clean_text(field.data):
+            raise ValidationError("Choose an account or type a name, not both.")
+
+
+class MemberForm(FlaskForm):
+    """Add or edit a member of the group: the person, the position, and who supervises."""
+
+    full_name = StringField("Full name", validators=[
+        DataRequired(message="Enter the person's full name."),
+        Length(max=200, message="The full name must be at most 200 characters.")])
+    email = EmailField("Email", validators=[
+        Optional(), Length(max=254, message="The email must be at most 254 characters."),
+        Email(message="Enter a valid email address, like name@example.org.",
+              check_deliverability=False)])
+    orcid = StringField("ORCID iD", validators=[Optional(), Length(max=60)])
+    link_existing = BooleanField("Link the existing person")
+    program = ChoiceField("Program", coerce=_optional_int,
+                          invalid_message="Choose a program from the list.")
+    institution = StringField("Institution", validators=[
+        DataRequired(message="Enter the institution."),
+        Length(max=200, message="The institution must be at most 200 characters.")])
+    role = ChoiceField("Supervision role", choices=ROLE_CHOICES,
+                       default=SupervisionRole.PRINCIPAL.value,
+                       invalid_message="Choose a supervision role from the list.")
+    share = DecimalField("Share (%)", places=2, validators=[
+        Optional(), NumberRange(min=0, max=100, message="A share is between 0 and 100 %.")])
+    start_date = DateField("Start date", validators=[
+        InputRequired(message="Enter the start date.")])
+    end_date = DateField("End date", validators=[Optional()])
+    note = TextAreaField("Note", validators=[
+        Length(max=300, message="The note must be at most 300 characters.")])
+    supervisors = FieldList(FormField(SupervisorForm), min_entries=EXTRA_SUPERVISOR_ROWS,
+                            max_entries=10)
+    version = HiddenField()
+    submit = SubmitField("Save")
+
+    def validate_orcid(self, field):
+        if field.data and normalise_orcid(field.data) is None:
+            raise ValidationError("Enter a valid ORCID iD, like 0000-0002-1825-0097 "
+                                  "(the last character is a checksum).")
+
+    def validate_end_date(self, field):
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError("The end date cannot be before the start date.")
+
+    def validate_role(self, field):
+        roles = [field.data] + [row.role.data for row in self._filled_rows()]
+        if roles.count(SupervisionRole.PRINCIPAL.value) > 1:
+            raise ValidationError("Only one supervisor can be the principal supervisor; "
+                                  "make the others co-supervisors.")
+
+    def validate_share(self, field):
+        shares = [field.data] + [row.share.data for row in self._filled_rows()]
+        if all(share is None for share in shares):
+            return  # the defaults apply
+        if any(share is None for share in shares):
+            raise ValidationError("Give every supervisor a share, or leave all shares empty "
+                                  "for the defaults.")
+        total = sum(shares, Decimal("0"))
+        if total != Decimal("100"):
+            raise ValidationError(f"Shares must total 100 %; they total {total.normalize():f} %.")
+
+    def validate_supervisors(self, field):
+        keys = [row.supervisor.data or clean_text(row.external_name.data).casefold()
+                for row in self._filled_rows()]
+        if len(keys) != len(set(keys)):
+            raise ValidationError("The same supervisor is listed twice.")
+
+    def _filled_rows(self) -> list[SupervisorForm]:
+        return [entry.form for entry in self.supervisors if not entry.form.is_blank]
+
+    def set_choices(self, programs: list[tuple[int, str]],
+                    supervisors: list[tuple[int, str]]) -> None:
+        """Choices come from the view (which asks a service); the form never queries."""
+        self.program.set_pairs([("", "Choose a program…"), *programs])
+        for entry in self.supervisors:
+            entry.form.supervisor.set_pairs([("", "— none, or external —"), *supervisors])
+
+    def to_data(self) -> MemberData:
+        """The validated values as the operations expect them."""
+        return MemberData(
+            full_name=clean_text(self.full_name.data),
+            email=(self.email.data or "").strip().lower() or None,
+            orcid=normalise_orcid(self.orcid.data) if self.orcid.data else None,
+            program_id=self.program.data,
+            institution=clean_text(self.institution.data),
+            role=SupervisionRole(self.role.data),
+            share=self.share.data,
+            start_date=self.start_date.data,
+            end_date=self.end_date.data,
+            note=clean_text(self.note.data) or None,
+            supervisors=[
+                SupervisorEntry(supervisor_id=row.supervisor.data,
+                                external_name=clean_text(row.external_name.data) or None,
+                                role=SupervisionRole(row.role.data), share=row.share.data)
+                for row in self._filled_rows()
+            ],
+            link_existing=bool(self.link_existing.data),
+        )
+
+
+class MoveToAlumniForm(FlaskForm):
+    """Ending a membership: when, how, and where the person went next."""
+
+    end_date = DateField("End date", validators=[InputRequired(message="Enter the end date.")])
+    departure_reason = ChoiceField("How they left", choices=DEPARTURE_CHOICES,
+                                   default=DepartureReason.GRADUATED.value,
+                                   invalid_message="Choose how they left from the list.")
+    outcome = StringField("Where they went next", validators=[
+        Length(max=300, message="At most 300 characters.")])
+    submit = SubmitField("Move to alumni")
+
+
+class ActionForm(FlaskForm):
+    """A button that posts (restore, archive): carries only the CSRF token."""
+
+    submit = SubmitField("Confirm")
+
