@@ -24,9 +24,10 @@ from portal.database import configure_engine
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.group.views import blueprint as group_blueprint
 from portal.health import blueprint as health_blueprint
+from portal.roster.views import blueprint as roster_blueprint
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-BLUEPRINTS = (health_blueprint, auth_blueprint, group_blueprint)
+BLUEPRINTS = (health_blueprint, auth_blueprint, group_blueprint, roster_blueprint)
 
 
 def resource_dir(name: str) -> Path:
