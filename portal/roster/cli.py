@@ -54,7 +54,7 @@ def export_roster_command(faculty_email: str | None, status: str, file_format: s
     else:
         chunks = csv_bytes_chunks(ROSTER_COLUMNS, rows)
     if output is None:
-        stream = click.get_binary_stream("stdout")
+        stream = sys.stdout.buffer
         for chunk in chunks:
             stream.write(chunk)
         stream.flush()

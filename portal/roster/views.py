@@ -60,15 +60,6 @@ blueprint = Blueprint("roster", __name__)
 EXTENSIONS = "any(csv, xlsx, json)"
 
 
-@blueprint.url_value_preprocessor
-def allow_large_confirmation(endpoint: str | None, _values: dict | None) -> None:
-    # The confirmation posts the signed rows in one form field, which can be larger than
-    # Werkzeug's per-field default (500 kB); it stays within the upload limit. This runs before
-    # the CSRF check reads the form.
-    if endpoint == "roster.import_confirm":
-        request.max_form_memory_size = current_app.config["MAX_CONTENT_LENGTH"]
-
-
 @blueprint.errorhandler(413)
 def too_large(_error):
     return render_error(413, f"The upload is larger than the {_megabytes(_import_limit())} the "
