@@ -57,8 +57,6 @@ from portal.roster.reports import (
 
 blueprint = Blueprint("roster", __name__)
 
-EXTENSIONS = "any(csv, xlsx, json)"
-
 
 @blueprint.errorhandler(413)
 def too_large(_error):
@@ -66,8 +64,43 @@ def too_large(_error):
                              "import accepts. Split the roster into smaller files.")
 
 
-@blueprint.route(f"/group/export.<{EXTENSIONS}:extension>")
-def group_export(extension: str):
+# One plain rule and endpoint per format: url_for names the file, and the URL map has no
+# converters to fill in.
+@blueprint.route("/group/export.csv")
+def group_export_csv():
+    return _group_export("csv")
+
+
+@blueprint.route("/group/export.xlsx")
+def group_export_xlsx():
+    return _group_export("xlsx")
+
+
+@blueprint.route("/group/export.json")
+def group_export_json():
+    return _group_export("json")
+
+
+@blueprint.route("/admin/roster.csv")
+@admin_required
+def admin_export_csv():
+    return _admin_export("csv")
+
+
+@blueprint.route("/admin/roster.xlsx")
+@admin_required
+def admin_export_xlsx():
+    return _admin_export("xlsx")
+
+
+@blueprint.route("/admin/roster.json")
+@admin_required
+def admin_export_json():
+    return _admin_export("json")
+
+
+def _group_export(extension: str):
+    """The logged-in user's own group (their supervision links)."""
     try:
         status = parse_status(request.args.get("status"))
     except ReportError as error:
@@ -75,9 +108,8 @@ def group_export(extension: str):
     return _export_response(RosterExport(current_user, status, date.today()), extension)
 
 
-@blueprint.route(f"/admin/roster.<{EXTENSIONS}:extension>")
-@admin_required
-def admin_export(extension: str):
+def _admin_export(extension: str):
+    """The whole institution, or one faculty member with ?faculty=<email>."""
     try:
         status = parse_status(request.args.get("status"))
     except ReportError as error:
@@ -160,7 +192,9 @@ def _import_scope():
 
 
 def _import_limit() -> int:
-    return current_app.config.get("ROSTER_IMPORT_MAX_BYTES") or current_app.config["MAX_CONTENT_LENGTH"]
+    """ROSTER_IMPORT_MAX_BYTES when set, never above MAX_CONTENT_LENGTH (the request limit)."""
+    request_limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return min(current_app.config.get("ROSTER_IMPORT_MAX_BYTES") or request_limit, request_limit)
 
 
 def _megabytes(length: int) -> str:
