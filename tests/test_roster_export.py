@@ -236,3 +236,36 @@ def test_other_faculty_cannot_see_my_rows(app, make_faculty, group):
     response = client.get("/group/export.csv?status=all")
     assert response.status_code == 200
     assert csv_rows(response) == []
+
+
+def test_large_exports_arrive_in_chunks(app, admin_client, make_faculty):
+    """1,200 rows leave in several chunks: the first bytes go out before the last row is read."""
+    from sqlalchemy import insert, select
+
+    from portal.models import Institution, Person, Program, Supervision
+
+    owner = make_faculty("bulk@example.org")
+    with app.app_context():
+        program_id = db.session.scalar(select(Program.id).where(Program.name == "PhD"))
+        institution = Institution(name="Bulk University")
+        db.session.add(institution)
+        db.session.flush()
+        count = 1200
+        db.session.execute(insert(Person), [{"full_name": f"Grad {n:04d}"} for n in range(count)])
+        person_ids = db.session.scalars(select(Person.id).order_by(Person.id)).all()
+        db.session.execute(insert(Position), [
+            {"person_id": person_id, "program_id": program_id, "institution_id": institution.id,
+             "start_date": date(2024, 1, 1)} for person_id in person_ids])
+        position_ids = db.session.scalars(select(Position.id).order_by(Position.id)).all()
+        db.session.execute(insert(Supervision), [
+            {"position_id": position_id, "supervisor_id": owner.id, "role": "principal",
+             "share": 100} for position_id in position_ids])
+        db.session.commit()
+    for extension in ("csv", "json"):
+        response = admin_client.get(f"/admin/roster.{extension}")
+        assert response.is_streamed
+        chunks = list(response.response)
+        assert len(chunks) >= 3
+        assert b"Grad 1199" not in chunks[0]
+        body = b"".join(chunks)
+        assert body.count(b"Grad ") == count

@@ -188,7 +188,8 @@ def test_one_bad_row_among_100_writes_nothing_and_names_it(app, faculty_client):
     ({"start": ""}, "start_date", "The start date is empty."),
     ({"end": "2024-13-01"}, "end_date", "is not a date in the form YYYY-MM-DD"),
     ({"end": "2024-08-31"}, "end_date", "The end date 2024-08-31 is before the start date 2024-09-01."),
-    ({"faculty": "other@example.org"}, "faculty_email", "You can import only into your own group"),
+    ({"faculty": "other@example.org"}, "faculty_email",
+     "This import is for faculty@example.org&#39;s group only: faculty_email must be"),
 ])
 def test_row_problems_name_line_and_column(app, faculty_client, make_faculty, cells, column, message):
     make_faculty("other@example.org")
@@ -289,7 +290,7 @@ def test_request_over_the_upload_limit_is_413(app, faculty_client):
     before = counts(app)
     response = upload(faculty_client, roster_csv(*[row(f"Person {n}") for n in range(100)]))
     assert response.status_code == 413
-    assert "larger than the" in response.get_data(as_text=True)
+    assert "The upload is larger than the 1 KB the import accepts" in response.get_data(as_text=True)
     assert counts(app) == before
 
 
@@ -373,3 +374,30 @@ def test_import_roster_command_reports_problems_and_writes_nothing(app, runner, 
     assert counts(app) == before
     other = runner.invoke(args=["import-roster", str(path), "--faculty", "ghost@example.org"])
     assert other.exit_code != 0 and "no account with the email" in other.output
+
+
+def test_faculty_may_join_but_not_change_another_groups_record(app, faculty, make_faculty,
+                                                               make_member, faculty_client):
+    other = make_faculty("other@example.org")
+    make_member(other, "Shared Student", email="shared@example.org", institution="McGill University")
+    before = counts(app)
+    changed = upload(faculty_client, roster_csv(row(
+        "Shared Student Renamed", email="shared@example.org", role="co-supervisor",
+        institution="McGill University", end="2026-01-31")))
+    page = changed.get_data(as_text=True)
+    assert changed.status_code == 400
+    assert "<td>2</td><td>end_date</td><td>This position is in another faculty member" in page
+    assert "<td>2</td><td>name</td><td>This person is in another faculty member" in page
+    assert counts(app) == before
+    joined = upload(faculty_client, roster_csv(row(
+        "Shared Student", email="shared@example.org", role="co-supervisor",
+        institution="mcgill university")))
+    assert joined.status_code == 200
+    assert "1 new, 0 updated" in joined.get_data(as_text=True)
+    confirm(faculty_client, joined)
+    with app.app_context():
+        position = db.session.scalar(select(Position))
+        assert sorted((link.supervisor_id, link.role.value, link.share)
+                      for link in position.supervisions) == sorted(
+            [(other.id, "principal", 50), (faculty.id, "co-supervisor", 50)])
+        assert counts(app)["Position"] == 1

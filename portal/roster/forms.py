@@ -7,6 +7,8 @@ from wtforms.validators import DataRequired
 
 
 class ImportForm(FlaskForm):
+    """The upload: one CSV or XLSX file."""
+
     file = FileField("Roster file", validators=[
         FileRequired(message="Choose a CSV or XLSX file to import.")])
     submit = SubmitField("Preview the import")

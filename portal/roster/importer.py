@@ -313,14 +313,15 @@ class PersonTarget:
     line: int
     instance: Person | None = None
 
-    def changes(self) -> list[str]:
+    def changes(self) -> list[tuple[str, str]]:
+        """(column, "old → new") for each value this import changes on an existing person."""
         if self.existing is None:
             return []
         found = []
         if self.existing.full_name != self.name:
-            found.append(f"name: {self.existing.full_name} → {self.name}")
+            found.append(("name", f"name: {self.existing.full_name} → {self.name}"))
         if self.email is not None and self.existing.email != self.email:
-            found.append(f"email: {self.existing.email or '(none)'} → {self.email}")
+            found.append(("email", f"email: {self.existing.email or '(none)'} → {self.email}"))
         return found
 
 
@@ -336,16 +337,20 @@ class PositionTarget:
     line: int
     instance: Position | None = None
 
-    def changes(self) -> list[str]:
+    def changes(self) -> list[tuple[str, str]]:
+        """(column, "old → new") for each value this import changes on an existing position."""
         if self.existing is None:
             return []
         found = []
         if self.institution.existing is None or self.existing.institution_id != self.institution.existing.id:
-            found.append(f"institution: {self.existing.institution.name} → {self.institution.name}")
+            found.append(("institution",
+                          f"institution: {self.existing.institution.name} → {self.institution.name}"))
         if self.existing.end_date != self.end_date:
-            found.append(f"end_date: {_show(self.existing.end_date)} → {_show(self.end_date)}")
+            found.append(("end_date",
+                          f"end_date: {_show(self.existing.end_date)} → {_show(self.end_date)}"))
         if (self.existing.outcome or None) != self.outcome:
-            found.append(f"outcome: {_show(self.existing.outcome)} → {_show(self.outcome)}")
+            found.append(("outcome",
+                          f"outcome: {_show(self.existing.outcome)} → {_show(self.outcome)}"))
         return found
 
 
@@ -357,10 +362,11 @@ class LinkTarget:
     role: SupervisionRole
     line: int
 
-    def changes(self) -> list[str]:
+    def changes(self) -> list[tuple[str, str]]:
+        """("role", "old → new") when this import changes the faculty's role on the position."""
         if self.existing is None or self.existing.role == self.role:
             return []
-        return [f"role: {self.existing.role.value} → {self.role.value}"]
+        return [("role", f"role: {self.existing.role.value} → {self.role.value}")]
 
 
 def _show(value: Any) -> str:
@@ -558,14 +564,16 @@ class _Planner:
         if progress and len(checked) < len(rows):
             progress(len(rows) - len(checked))
         self._check_principals()
+        if self.only_faculty is not None:
+            self._check_ownership()
         failed_lines = {problem.line for problem in self.problems}
         for plan_row in planned:
             if plan_row.line in failed_lines or plan_row.link is None:
                 plan_row.action = "error"
                 continue
             link = plan_row.link
-            plan_row.changes = (link.position.person.changes() + link.position.changes()
-                                + link.changes())
+            plan_row.changes = [text for _, text in (link.position.person.changes()
+                                                     + link.position.changes() + link.changes())]
             if link.existing is None:
                 plan_row.action = "new"
             elif plan_row.changes:
@@ -601,8 +609,8 @@ class _Planner:
     def _faculty(self, line: int, email: str) -> User | None:
         if self.only_faculty is not None and email != self.only_faculty.email:
             self._problem(line, "faculty_email",
-                          f"You can import only into your own group: faculty_email must be "
-                          f"{self.only_faculty.email} (or empty), not {email}.")
+                          f"This import is for {self.only_faculty.email}'s group only: faculty_email "
+                          f"must be {self.only_faculty.email} or empty, not {email}.")
             return None
         faculty = self.faculty_by_email.get(email)
         if faculty is None:
@@ -699,6 +707,27 @@ class _Planner:
             for link in principals:
                 self._problem(link.line, "role", "A position has at most one principal supervisor; "
                                                  "this one would have " + ", ".join(holders) + ".")
+
+
+    def _check_ownership(self) -> None:
+        """A faculty member may link themselves to a person or position already in another
+        group (a shared student), but not change its values: that is the other group's record."""
+        faculty_id = self.only_faculty.id
+        for link in self.link_targets.values():
+            position = link.position
+            if position.existing is not None and link.existing is None:
+                for column, text in position.changes():
+                    self._problem(link.line, column, f"This position is in another faculty "
+                                                     f"member's group; its {column} cannot be changed "
+                                                     f"from your file ({text}).")
+            person = position.person.existing
+            if person is not None and not any(
+                    other.supervisor_id == faculty_id
+                    for stint in person.positions for other in stint.supervisions):
+                for column, text in position.person.changes():
+                    self._problem(link.line, column, f"This person is in another faculty member's "
+                                                     f"group; their {column} cannot be changed from "
+                                                     f"your file ({text}).")
 
 
 def _same_stint(position: Position, values: _Values) -> bool:

@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.auth.decorators import admin_required
 from portal.errors import render_error
@@ -60,42 +61,51 @@ blueprint = Blueprint("roster", __name__)
 
 @blueprint.errorhandler(413)
 def too_large(_error):
-    return render_error(413, f"The upload is larger than the {_megabytes(_import_limit())} the "
-                             "import accepts. Split the roster into smaller files.")
+    """413 with the size the import accepts."""
+    limit = _import_limit()
+    accepted = f"the {_megabytes(limit)} the import accepts" if limit else "what the portal accepts"
+    return render_error(413, f"The upload is larger than {accepted}. Split the roster into "
+                             "smaller files.")
 
 
 # One plain rule and endpoint per format: url_for names the file, and the URL map has no
 # converters to fill in.
 @blueprint.route("/group/export.csv")
 def group_export_csv():
+    """My group as CSV (streamed)."""
     return _group_export("csv")
 
 
 @blueprint.route("/group/export.xlsx")
 def group_export_xlsx():
+    """My group as an XLSX workbook."""
     return _group_export("xlsx")
 
 
 @blueprint.route("/group/export.json")
 def group_export_json():
+    """My group as a JSON list of objects (streamed)."""
     return _group_export("json")
 
 
 @blueprint.route("/admin/roster.csv")
 @admin_required
 def admin_export_csv():
+    """The institution (or ?faculty=) as CSV (streamed)."""
     return _admin_export("csv")
 
 
 @blueprint.route("/admin/roster.xlsx")
 @admin_required
 def admin_export_xlsx():
+    """The institution (or ?faculty=) as an XLSX workbook."""
     return _admin_export("xlsx")
 
 
 @blueprint.route("/admin/roster.json")
 @admin_required
 def admin_export_json():
+    """The institution (or ?faculty=) as JSON (streamed)."""
     return _admin_export("json")
 
 
@@ -125,6 +135,7 @@ def _admin_export(extension: str):
 
 @blueprint.route("/group/coi.csv")
 def coi():
+    """Conflict-of-interest list: everyone I supervised, co-supervised or hosted in ?years=N."""
     try:
         years = parse_coi_years(request.args.get("years"))
     except ReportError as error:
@@ -137,6 +148,7 @@ def coi():
 
 @blueprint.route("/group/import", methods=["GET", "POST"])
 def import_roster():
+    """GET: the upload form (and export links); POST: the preview of an uploaded file."""
     form = ImportForm()
     if request.method == "GET":
         return _import_page(form)
@@ -159,6 +171,7 @@ def import_roster():
 
 @blueprint.route("/group/import/confirm", methods=["POST"])
 def import_confirm():
+    """Apply the previewed rows, re-checked against the database, in one transaction."""
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         return render_error(400, "The confirmation is incomplete: upload the file again.")
@@ -171,10 +184,10 @@ def import_confirm():
         db.session.rollback()
         return render_template("roster/preview.html", plan=plan, confirm_form=None,
                                filename=None, changed_since_preview=True), 400
-    summary = apply_import(plan, current_user)
     try:
+        summary = apply_import(plan, current_user)
         db.session.commit()
-    except IntegrityError:
+    except (IntegrityError, StaleDataError):
         db.session.rollback()
         return render_error(409, "Someone changed the same records while you were importing; "
                                  "nothing was imported. Upload the file again to see a new preview.")
@@ -191,10 +204,10 @@ def _import_scope():
     return None if current_user.is_admin else current_user
 
 
-def _import_limit() -> int:
+def _import_limit() -> int | None:
     """ROSTER_IMPORT_MAX_BYTES when set, never above MAX_CONTENT_LENGTH (the request limit)."""
-    request_limit = current_app.config["MAX_CONTENT_LENGTH"]
-    return min(current_app.config.get("ROSTER_IMPORT_MAX_BYTES") or request_limit, request_limit)
+    limits = [current_app.config.get("ROSTER_IMPORT_MAX_BYTES"), current_app.config.get("MAX_CONTENT_LENGTH")]
+    return min((limit for limit in limits if limit), default=None)
 
 
 def _megabytes(length: int) -> str:
