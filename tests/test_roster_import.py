@@ -401,3 +401,28 @@ def test_faculty_may_join_but_not_change_another_groups_record(app, faculty, mak
                       for link in position.supervisions) == sorted(
             [(other.id, "principal", 50), (faculty.id, "co-supervisor", 50)])
         assert counts(app)["Position"] == 1
+
+
+def test_preview_runs_a_fixed_number_of_queries(faculty, make_member, faculty_client,
+                                                query_counter):
+    def preview_queries(names: list[str]) -> int:
+        for name in names:
+            make_member(faculty, name, email=f"{name.lower().replace(' ', '.')}@example.org")
+        data = roster_csv(*[row(name, email=f"{name.lower().replace(' ', '.')}@example.org",
+                                role="co-supervisor", end="2030-01-01") for name in names])
+        with query_counter() as statements:
+            assert upload(faculty_client, data).status_code == 200
+        return len(statements)
+
+    assert preview_queries([f"Few {n}" for n in range(3)]) == \
+        preview_queries([f"Many {n}" for n in range(40)])
+
+
+def test_a_row_repeated_without_its_email_is_a_duplicate(app, faculty_client):
+    before = counts(app)
+    response = upload(faculty_client, roster_csv(row("Twice", email="twice@example.org"),
+                                                 row("Twice")))
+    assert response.status_code == 400
+    assert "<td>3</td><td>—</td><td>The same person, program, start date and faculty_email " \
+           "appear on line 2.</td>" in response.get_data(as_text=True)
+    assert counts(app) == before

@@ -402,13 +402,6 @@ class ImportPlan:
         """How many rows have this action (new, updated, unchanged, error)."""
         return sum(1 for row in self.rows if row.action == action)
 
-    def problems_by_line(self) -> dict[int, list[Problem]]:
-        """Problems grouped by line number, for the preview table."""
-        grouped: dict[int, list[Problem]] = defaultdict(list)
-        for problem in self.problems:
-            grouped[problem.line].append(problem)
-        return grouped
-
 
 @dataclass
 class _Values:
@@ -449,7 +442,7 @@ class _Planner:
         self.institution_targets: dict[str, InstitutionTarget] = {}
         self.person_targets_by_email: dict[str, PersonTarget] = {}
         self.person_targets_by_id: dict[int, PersonTarget] = {}
-        self.new_person_targets: dict[tuple[str, int, date], PersonTarget] = {}
+        self.person_targets_by_stint: dict[tuple[str, int, date], PersonTarget] = {}
         self.position_targets: dict[tuple, PositionTarget] = {}
         self.link_targets: dict[tuple[int, int], LinkTarget] = {}
 
@@ -618,6 +611,7 @@ class _Planner:
         return faculty
 
     def _person(self, line: int, values: _Values) -> PersonTarget | None:
+        stint = (values.name, values.program.id, values.start_date)
         if values.email is not None:
             target = self.person_targets_by_email.get(values.email)
             if target is None:
@@ -630,14 +624,17 @@ class _Planner:
                 self._problem(line, "name", f"Line {target.line} has the same email with the name "
                                             f"{target.name!r}.")
                 return None
+            self.person_targets_by_stint.setdefault(stint, target)
             return target
-        existing = self._person_by_name(values, without_email=False)
-        if existing is not None:
-            return self._target_for(existing, values, line)
-        key = (values.name, values.program.id, values.start_date)
-        if key not in self.new_person_targets:
-            self.new_person_targets[key] = PersonTarget(None, values.name, None, line)
-        return self.new_person_targets[key]
+        # Without an email: the person of an earlier row of this file with the same name,
+        # program and start date, else such a person in the database, else a new person.
+        target = self.person_targets_by_stint.get(stint)
+        if target is None:
+            existing = self._person_by_name(values, without_email=False)
+            target = (self._target_for(existing, values, line) if existing is not None
+                      else PersonTarget(None, values.name, None, line))
+            self.person_targets_by_stint[stint] = target
+        return target
 
     def _target_for(self, existing: Person | None, values: _Values, line: int) -> PersonTarget:
         if existing is None:
