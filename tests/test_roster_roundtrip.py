@@ -219,7 +219,6 @@ def test_formula_like_names_survive_xlsx_and_csv(app, make_faculty, make_admin):
         db.session.remove()
     assert "'=1+1".encode() in files["csv"] and "'''+twice".encode() in files["csv"]
     for extension, data in files.items():
-        accounts_client = None
         with app.app_context():
             db.session.remove()
             reset_database()
