@@ -26,6 +26,7 @@ from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.group.views import blueprint as group_blueprint
 from portal.health import blueprint as health_blueprint
 from portal.people.views import blueprint as people_blueprint
+from portal.roster.views import blueprint as roster_blueprint
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BLUEPRINTS = (
@@ -35,6 +36,7 @@ BLUEPRINTS = (
     group_blueprint,
     people_blueprint,
     admin_blueprint,
+    roster_blueprint,
 )
 
 

@@ -26,10 +26,30 @@ ROWS_PER_CHUNK = 500
 
 
 def make_inert(value: Any) -> Any:
-    """Prefix a text cell that a spreadsheet would evaluate (=, +, -, @, tab, CR) with a quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    """Prefix a text cell that a spreadsheet would evaluate (=, +, -, @, tab, CR) with a quote.
+
+    A text that already starts with quotes followed by a trigger ("'=x") gets one more quote
+    too, so that `restore_inert` can undo the prefix exactly: the round trip is lossless.
+    """
+    if isinstance(value, str) and _looks_like_formula(value.lstrip("'")):
         return "'" + value
     return value
+
+
+def restore_inert(value: str) -> str:
+    """Undo `make_inert` on a cell read back from a file: drop exactly one leading quote.
+
+    The rule: a cell made of one or more quotes followed by a formula trigger loses its first
+    quote ("'=SUM(A1)" -> "=SUM(A1)", "''=x" -> "'=x"); any other cell is kept as it is
+    ("'quoted'" stays). With `make_inert`'s rule this gives restore_inert(make_inert(v)) == v.
+    """
+    if value.startswith("'") and _looks_like_formula(value.lstrip("'")):
+        return value[1:]
+    return value
+
+
+def _looks_like_formula(value: str) -> bool:
+    return value.startswith(FORMULA_TRIGGERS)
 
 
 def as_text(value: Any) -> str:
@@ -111,4 +131,9 @@ def _xlsx_cell(sheet, value: Any):  # noqa: ANN001 - openpyxl's write-only sheet
         return cell
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        # Shown as an ISO date in the spreadsheet rather than openpyxl's date-and-time format.
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "yyyy-mm-dd"
+        return cell
     return value

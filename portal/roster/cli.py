@@ -1,0 +1,99 @@
+"""Command line: `flask --app portal export-roster` and `import-roster`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from portal.extensions import db
+from portal.roster.formats import csv_bytes_chunks, json_chunks, xlsx_bytes
+from portal.roster.importer import RosterFileError, apply_import, plan_import, read_roster_file
+from portal.roster.reports import (
+    ROSTER_COLUMNS,
+    ReportError,
+    RosterExport,
+    RosterStatus,
+    find_faculty,
+    roster_rows,
+)
+
+
+def register(app: Flask) -> None:
+    """Add the roster commands to `flask`."""
+    app.cli.add_command(export_roster_command)
+    app.cli.add_command(import_roster_command)
+
+
+@click.command("export-roster")
+@click.option("--faculty", "faculty_email", metavar="EMAIL",
+              help="Only this faculty member's group (default: the whole institution).")
+@click.option("--status", type=click.Choice([status.value for status in RosterStatus]),
+              default=RosterStatus.CURRENT.value, show_default=True)
+@click.option("--format", "file_format", type=click.Choice(["csv", "xlsx", "json"]),
+              default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (default: standard output).")
+@with_appcontext
+def export_roster_command(faculty_email: str | None, status: str, file_format: str,
+                          output: Path | None) -> None:
+    """Export a roster (one row per supervision link) as CSV, XLSX or JSON."""
+    try:
+        faculty = find_faculty(faculty_email) if faculty_email else None
+    except ReportError as error:
+        raise click.ClickException(str(error)) from error
+    rows = roster_rows(RosterExport(faculty, RosterStatus(status), date.today()))
+    if file_format == "xlsx":
+        chunks = iter([xlsx_bytes(ROSTER_COLUMNS, rows)])
+    elif file_format == "json":
+        chunks = json_chunks(ROSTER_COLUMNS, rows)
+    else:
+        chunks = csv_bytes_chunks(ROSTER_COLUMNS, rows)
+    if output is None:
+        stream = sys.stdout.buffer
+        for chunk in chunks:
+            stream.write(chunk)
+        stream.flush()
+        return
+    with output.open("wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+    click.echo(f"Wrote {output}.", err=True)
+
+
+@click.command("import-roster")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--faculty", "faculty_email", required=True, metavar="EMAIL",
+              help="The faculty member whose group the rows go into.")
+@click.option("--dry-run", is_flag=True, help="Check and show what would change; write nothing.")
+@with_appcontext
+def import_roster_command(file: Path, faculty_email: str, dry_run: bool) -> None:
+    """Import a CSV, XLSX or JSON roster into a faculty member's group: all rows or none."""
+    try:
+        faculty = find_faculty(faculty_email)
+        rows = read_roster_file(file.read_bytes(), file.name, max_bytes=None)
+    except (ReportError, RosterFileError) as error:
+        raise click.ClickException(str(error)) from error
+    with click.progressbar(length=len(rows), label="Checking rows", file=sys.stderr) as bar:
+        plan = plan_import(rows, faculty, only_faculty=faculty, progress=bar.update)
+    if not plan.ok:
+        db.session.rollback()
+        for problem in plan.problems:
+            where = f"line {problem.line}" + (f", {problem.column}" if problem.column else "")
+            click.echo(f"{where}: {problem.message}", err=True)
+        raise click.ClickException(f"{len(plan.problems)} problem(s) found; nothing was imported.")
+    counts = (f"{plan.count('new')} new, {plan.count('updated')} updated, "
+              f"{plan.count('unchanged')} unchanged row(s)")
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run: {counts}; nothing was written.")
+        return
+    with click.progressbar(length=len(plan.links), label="Importing", file=sys.stderr) as bar:
+        # The command line has no logged-in user: audit events record no actor.
+        summary = apply_import(plan, None, progress=bar.update)
+    db.session.commit()
+    click.echo(f"Imported into {faculty.email}'s group: {summary.describe()}")

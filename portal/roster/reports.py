@@ -1,0 +1,163 @@
+"""Export queries: roster rows (one per supervision link) and the conflict-of-interest list.
+
+Each report returns its headers and an iterator of plain tuples that `roster/formats.py` turns
+into a file. The rows are fetched with `yield_per`, so that an institution-wide export of tens
+of thousands of rows runs in fixed memory and can be streamed as it is read.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, and_, or_, select, true
+
+from portal.extensions import db
+from portal.identifiers import name_key
+from portal.models import Institution, Person, Position, Program, Supervision, User
+
+ROSTER_COLUMNS = (
+    "faculty_email", "name", "email", "program", "institution", "role",
+    "start_date", "end_date", "status", "outcome",
+)
+COI_COLUMNS = ("name", "email", "institution", "program", "role", "start_date", "end_date")
+FETCH_BATCH = 1000
+DEFAULT_COI_YEARS = 5
+MIN_COI_YEARS, MAX_COI_YEARS = 1, 50
+
+
+class RosterStatus(enum.StrEnum):
+    """Which positions an export holds, by their end date relative to today."""
+
+    CURRENT = "current"
+    ALUMNI = "alumni"
+    ALL = "all"
+
+
+class ReportError(ValueError):
+    """A request for a report that cannot be answered as asked (bad status, years, faculty)."""
+
+
+@dataclass(frozen=True)
+class RosterExport:
+    """What one export holds: whose roster (None = the whole institution) and which positions."""
+
+    faculty: User | None
+    status: RosterStatus
+    today: date
+
+    def filename(self, extension: str) -> str:
+        """roster-<faculty slug or "all">-<status>-<YYYY-MM-DD>.<ext>"""
+        who = faculty_slug(self.faculty) if self.faculty is not None else "all"
+        return f"roster-{who}-{self.status.value}-{self.today.isoformat()}.{extension}"
+
+
+def parse_status(value: str | None) -> RosterStatus:
+    """The ?status= parameter: current (the default), alumni or all; anything else is refused."""
+    if value is None or value == "":
+        return RosterStatus.CURRENT
+    try:
+        return RosterStatus(value)
+    except ValueError:
+        raise ReportError(
+            f"Unknown status {value!r}: use status=current, status=alumni or status=all."
+        ) from None
+
+
+def parse_coi_years(value: str | None) -> int:
+    """The ?years= parameter of the conflict-of-interest list: a whole number from 1 to 50."""
+    if value is None or value == "":
+        return DEFAULT_COI_YEARS
+    if not value.strip().isdigit() or not MIN_COI_YEARS <= int(value) <= MAX_COI_YEARS:
+        raise ReportError(
+            f"years must be a whole number from {MIN_COI_YEARS} to {MAX_COI_YEARS} "
+            f"(got {value!r})."
+        )
+    return int(value)
+
+
+def faculty_slug(user: User) -> str:
+    """A file-name-safe label for a faculty member: their profile slug, else from their email."""
+    if user.slug:
+        return user.slug
+    local_part = user.email.split("@", 1)[0]
+    return re.sub(r"[^a-z0-9]+", "-", name_key(local_part)).strip("-") or f"user-{user.id}"
+
+
+def find_faculty(email: str) -> User:
+    """The account with this email (case-insensitive), or ReportError naming the email."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise ReportError(f"There is no account with the email {email!r}.")
+    return user
+
+
+def status_filter(status: RosterStatus, today: date):
+    """SQL condition for current (no end date or not yet passed) or alumni positions."""
+    if status is RosterStatus.CURRENT:
+        return or_(Position.end_date.is_(None), Position.end_date >= today)
+    if status is RosterStatus.ALUMNI:
+        return and_(Position.end_date.is_not(None), Position.end_date < today)
+    return true()
+
+
+def roster_query(export: RosterExport) -> Select:
+    """One row per (non-archived position, supervisor account) link, in a stable order."""
+    query = (
+        select(User.email, Person.full_name, Person.email, Program.name, Institution.name,
+               Supervision.role, Position.start_date, Position.end_date, Position.outcome)
+        .select_from(Supervision)
+        .join(User, Supervision.supervisor_id == User.id)
+        .join(Position, Supervision.position_id == Position.id)
+        .join(Person, Position.person_id == Person.id)
+        .join(Program, Position.program_id == Program.id)
+        .join(Institution, Position.institution_id == Institution.id)
+        .where(Position.archived_at.is_(None), status_filter(export.status, export.today))
+        .order_by(User.email, Program.sort_order, Program.name, Person.full_name, Person.email,
+                  Position.start_date, Institution.name, Position.id)
+    )
+    if export.faculty is not None:
+        query = query.where(Supervision.supervisor_id == export.faculty.id)
+    return query
+
+
+def roster_rows(export: RosterExport) -> Iterator[tuple]:
+    """The export's rows in ROSTER_COLUMNS order, fetched in batches (fixed memory)."""
+    result = db.session.execute(roster_query(export).execution_options(yield_per=FETCH_BATCH))
+    for (faculty_email, name, email, program, institution, role, start, end,
+         outcome) in result:
+        status = "current" if end is None or end >= export.today else "alumni"
+        yield (faculty_email, name, email, program, institution, role.value, start, end,
+               status, outcome)
+
+
+def coi_since(today: date, years: int) -> date:
+    """The day `years` years before `today` (28 February for a 29 February)."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:
+        return today.replace(year=today.year - years, day=28)
+
+
+def coi_rows(faculty: User, today: date, years: int) -> Iterator[tuple]:
+    """Everyone `faculty` supervised, co-supervised or hosted in the last `years` years."""
+    since = coi_since(today, years)
+    query = (
+        select(Person.full_name, Person.email, Institution.name, Program.name, Supervision.role,
+               Position.start_date, Position.end_date)
+        .select_from(Supervision)
+        .join(Position, Supervision.position_id == Position.id)
+        .join(Person, Position.person_id == Person.id)
+        .join(Program, Position.program_id == Program.id)
+        .join(Institution, Position.institution_id == Institution.id)
+        .where(Supervision.supervisor_id == faculty.id, Position.archived_at.is_(None),
+               Position.start_date <= today,
+               or_(Position.end_date.is_(None), Position.end_date >= since))
+        .order_by(Person.full_name, Position.start_date, Position.id)
+        .execution_options(yield_per=FETCH_BATCH)
+    )
+    for name, email, institution, program, role, start, end in db.session.execute(query):
+        yield (name, email, institution, program, role.value, start, end)

@@ -1,0 +1,234 @@
+"""Roster exports (group and institution), the conflict-of-interest list, and the import pages.
+
+Routes carry their full paths (the blueprint has no prefix): /group/export.*, /group/coi.csv,
+/group/import and /admin/roster.*.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.auth.decorators import admin_required
+from portal.errors import render_error
+from portal.extensions import db
+from portal.roster.forms import ConfirmImportForm, ImportForm
+from portal.roster.formats import (
+    CSV_MIMETYPE,
+    JSON_MIMETYPE,
+    XLSX_MIMETYPE,
+    csv_bytes_chunks,
+    json_chunks,
+    xlsx_bytes,
+)
+from portal.roster.importer import (
+    RosterFileError,
+    apply_import,
+    load_signed_rows,
+    plan_import,
+    read_roster_file,
+    sign_rows,
+)
+from portal.roster.reports import (
+    COI_COLUMNS,
+    ROSTER_COLUMNS,
+    ReportError,
+    RosterExport,
+    coi_rows,
+    faculty_slug,
+    find_faculty,
+    parse_coi_years,
+    parse_status,
+    roster_rows,
+)
+
+blueprint = Blueprint("roster", __name__)
+
+
+@blueprint.errorhandler(413)
+def too_large(_error):
+    """413 with the size the import accepts."""
+    limit = _import_limit()
+    accepted = f"the {_megabytes(limit)} the import accepts" if limit else "what the portal accepts"
+    return render_error(413, f"The upload is larger than {accepted}. Split the roster into "
+                             "smaller files.")
+
+
+# One plain rule and endpoint per format: url_for names the file, and the URL map has no
+# converters to fill in.
+@blueprint.route("/group/export.csv")
+def group_export_csv():
+    """My group as CSV (streamed)."""
+    return _group_export("csv")
+
+
+@blueprint.route("/group/export.xlsx")
+def group_export_xlsx():
+    """My group as an XLSX workbook."""
+    return _group_export("xlsx")
+
+
+@blueprint.route("/group/export.json")
+def group_export_json():
+    """My group as a JSON list of objects (streamed)."""
+    return _group_export("json")
+
+
+@blueprint.route("/admin/roster.csv")
+@admin_required
+def admin_export_csv():
+    """The institution (or ?faculty=) as CSV (streamed)."""
+    return _admin_export("csv")
+
+
+@blueprint.route("/admin/roster.xlsx")
+@admin_required
+def admin_export_xlsx():
+    """The institution (or ?faculty=) as an XLSX workbook."""
+    return _admin_export("xlsx")
+
+
+@blueprint.route("/admin/roster.json")
+@admin_required
+def admin_export_json():
+    """The institution (or ?faculty=) as JSON (streamed)."""
+    return _admin_export("json")
+
+
+def _group_export(extension: str):
+    """The logged-in user's own group (their supervision links)."""
+    try:
+        status = parse_status(request.args.get("status"))
+    except ReportError as error:
+        return render_error(400, str(error))
+    return _export_response(RosterExport(current_user, status, date.today()), extension)
+
+
+def _admin_export(extension: str):
+    """The whole institution, or one faculty member with ?faculty=<email>."""
+    try:
+        status = parse_status(request.args.get("status"))
+    except ReportError as error:
+        return render_error(400, str(error))
+    faculty = None
+    if request.args.get("faculty"):
+        try:
+            faculty = find_faculty(request.args["faculty"])
+        except ReportError as error:
+            return render_error(404, str(error))
+    return _export_response(RosterExport(faculty, status, date.today()), extension)
+
+
+@blueprint.route("/group/coi.csv")
+def coi():
+    """Conflict-of-interest list: everyone I supervised, co-supervised or hosted in ?years=N."""
+    try:
+        years = parse_coi_years(request.args.get("years"))
+    except ReportError as error:
+        return render_error(400, str(error))
+    today = date.today()
+    filename = f"coi-{faculty_slug(current_user)}-{years}y-{today.isoformat()}.csv"
+    chunks = csv_bytes_chunks(COI_COLUMNS, coi_rows(current_user, today, years))
+    return _attachment(stream_with_context(chunks), CSV_MIMETYPE, filename)
+
+
+@blueprint.route("/group/import", methods=["GET", "POST"])
+def import_roster():
+    """GET: the upload form (and export links); POST: the preview of an uploaded file."""
+    form = ImportForm()
+    if request.method == "GET":
+        return _import_page(form)
+    if not form.validate_on_submit():
+        return _import_page(form, 400)
+    upload = form.file.data
+    try:
+        rows = read_roster_file(upload.read(), upload.filename or "", _import_limit())
+    except RosterFileError as error:
+        form.file.errors.append(error.message)
+        return _import_page(form, error.status)
+    plan = plan_import(rows, current_user, only_faculty=_import_scope())
+    confirm_form = None
+    if plan.ok:
+        confirm_form = ConfirmImportForm(
+            formdata=None, rows=sign_rows(rows, current_user, current_app.config["SECRET_KEY"]))
+    return render_template("roster/preview.html", plan=plan, confirm_form=confirm_form,
+                           filename=upload.filename), 200 if plan.ok else 400
+
+
+@blueprint.route("/group/import/confirm", methods=["POST"])
+def import_confirm():
+    """Apply the previewed rows, re-checked against the database, in one transaction."""
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        return render_error(400, "The confirmation is incomplete: upload the file again.")
+    try:
+        rows = load_signed_rows(form.rows.data, current_user, current_app.config["SECRET_KEY"])
+    except RosterFileError as error:
+        return render_error(400, error.message)
+    plan = plan_import(rows, current_user, only_faculty=_import_scope())
+    if not plan.ok:
+        db.session.rollback()
+        return render_template("roster/preview.html", plan=plan, confirm_form=None,
+                               filename=None, changed_since_preview=True), 400
+    try:
+        summary = apply_import(plan, current_user)
+        db.session.commit()
+    except (IntegrityError, StaleDataError):
+        db.session.rollback()
+        return render_error(409, "Someone changed the same records while you were importing; "
+                                 "nothing was imported. Upload the file again to see a new preview.")
+    flash(f"Roster imported: {summary.describe()}", "success")
+    return redirect(url_for("roster.import_roster"))
+
+
+def _import_page(form: ImportForm, status: int = 200):
+    return render_template("roster/import.html", form=form, columns=ROSTER_COLUMNS), status
+
+
+def _import_scope():
+    """Faculty import into their own group only; administrators for any faculty_email."""
+    return None if current_user.is_admin else current_user
+
+
+def _import_limit() -> int | None:
+    """ROSTER_IMPORT_MAX_BYTES when set, never above MAX_CONTENT_LENGTH (the request limit)."""
+    limits = [current_app.config.get("ROSTER_IMPORT_MAX_BYTES"), current_app.config.get("MAX_CONTENT_LENGTH")]
+    return min((limit for limit in limits if limit), default=None)
+
+
+def _megabytes(length: int) -> str:
+    return f"{length / (1024 * 1024):.1f} MB" if length >= 1024 * 1024 else f"{length // 1024} KB"
+
+
+def _export_response(export: RosterExport, extension: str) -> Response:
+    filename = export.filename(extension)
+    rows = roster_rows(export)
+    if extension == "xlsx":
+        # An XLSX file is a zip archive written at the end; it cannot be streamed row by row.
+        return _attachment(xlsx_bytes(ROSTER_COLUMNS, rows), XLSX_MIMETYPE, filename)
+    if extension == "json":
+        return _attachment(stream_with_context(json_chunks(ROSTER_COLUMNS, rows)),
+                           JSON_MIMETYPE, filename)
+    return _attachment(stream_with_context(csv_bytes_chunks(ROSTER_COLUMNS, rows)),
+                       CSV_MIMETYPE, filename)
+
+
+def _attachment(body, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
