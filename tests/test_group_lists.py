@@ -144,3 +144,18 @@ def test_list_pages_load_in_a_fixed_small_number_of_queries(app, faculty, facult
     assert "Bulk Member 0299" in page
     assert len(small) == len(large), (small, large)
     assert len(large) <= 6
+
+
+def test_group_page_links_to_exports_import_and_conflict_list(app, faculty, faculty_client):
+    page = faculty_client.get("/group").get_data(as_text=True)
+    for link in ("/group/export.csv?status=current", "/group/export.xlsx?status=current",
+                 "/group/export.json?status=current", "/group/import", "/group/coi.csv"):
+        assert f'href="{link}"' in page
+    alumni = faculty_client.get("/group/alumni").get_data(as_text=True)
+    assert 'href="/group/export.csv?status=alumni"' in alumni
+
+
+def test_admin_viewing_a_group_exports_that_faculty(app, faculty, admin_client):
+    page = admin_client.get(f"/group?faculty={faculty.id}").get_data(as_text=True)
+    assert 'href="/admin/roster.csv?faculty=faculty@example.org&amp;status=current"' in page
+    assert "/group/import" not in page

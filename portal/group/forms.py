@@ -109,6 +109,7 @@ class MemberForm(FlaskForm):
               check_deliverability=False)])
     orcid = StringField("ORCID iD", validators=[Optional(), Length(max=60)])
     link_existing = BooleanField("Link the existing person")
+    accept_over_cap = BooleanField("Save anyway, over the cap")
     program = ChoiceField("Program", coerce=_optional_int,
                           invalid_message="Choose a program from the list.")
     institution = StringField("Institution", validators=[

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.admin.reports import cap_breaches_after
 from portal.audit import record_event
 from portal.extensions import db
 from portal.group.services import find_institution, find_person_by_email, find_person_by_orcid
@@ -172,6 +173,23 @@ def check_supervision(data: MemberData, owner: User) -> list[Decimal]:
     if total != HUNDRED:
         raise MemberError("share", f"Shares must total 100 %; they total {total.normalize():f} %.")
     return shares
+
+
+def cap_warnings(owner: User, data: MemberData, on: date) -> list[str]:
+    """Warnings when the new position would take any of its faculty supervisors over a cap.
+
+    Only a position that is current on `on` adds to today's loads. Raises MemberError when the
+    supervision itself is invalid, exactly as add_member would.
+    """
+    shares = check_supervision(data, owner)
+    if data.start_date > on or (data.end_date is not None and data.end_date < on):
+        return []
+    links = [(owner.id, data.role, shares[0])] + [
+        (entry.supervisor_id, entry.role, share)
+        for entry, share in zip(data.supervisors, shares[1:], strict=True) if entry.supervisor_id
+    ]
+    return [warning for faculty_id, role, share in links
+            for warning in cap_breaches_after(faculty_id, data.program_id, share, role, on)]
 
 
 def find_or_create_institution(name: str) -> Institution:

@@ -19,6 +19,7 @@ from portal.group.operations import (
     StaleMemberError,
     add_member,
     archive_member,
+    cap_warnings,
     describe_submission,
     move_to_alumni,
     restore_archived,
@@ -132,8 +133,13 @@ def new():
         form.start_date.data = date.today()
     _prepare(form, owner)
     if form.validate_on_submit():
+        data = form.to_data()
         try:
-            position = add_member(current_user, owner, form.to_data())
+            warnings = cap_warnings(owner, data, date.today())
+            if warnings and not form.accept_over_cap.data:
+                # A warning, not an error: nothing is saved until the user confirms.
+                return _render_form(form, owner, 200, cap_warnings=warnings)
+            position = add_member(current_user, owner, data)
         except MemberError as error:
             db.session.rollback()
             _attach_error(form, error)
