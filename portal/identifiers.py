@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 ORCID_PATTERN = re.compile(r"^(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])$")
 ORCID_URL_PREFIXES = ("https://orcid.org/", "http://orcid.org/", "orcid.org/")
 
 
+@lru_cache(maxsize=8192)
 def name_key(name: str) -> str:
     """Case-, accent- and spacing-insensitive key: 'Université  de Montréal' -> 'universite de montreal'."""
     decomposed = unicodedata.normalize("NFKD", name)
