@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from flask_migrate import upgrade
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from bench.generate import BENCH_ADMIN_EMAIL, BENCH_FACULTY_EMAIL, Scale, generate
+
+BENCH_IMPORT_FACULTY = "faculty2@bench.example.org"
 from bench.load import Session, median_seconds, throughput
+from bench.server import rss_bytes, worker_pids
 from portal import create_app
 from portal.extensions import db
 from portal.models import User
@@ -88,7 +93,72 @@ def _raw_connection(database_url: str):
     return psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
 
 
-SERVER_MEASURES = [group_throughput, loads_server_time]
+def csv_export(context: Context) -> list[dict]:
+    """Institution-wide CSV of every position link: rows per second and worker memory growth."""
+    workers = worker_pids(context.master_pid)
+    baseline_rss = {pid: rss_bytes(pid) for pid in workers}
+    peak_rss = dict(baseline_rss)
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.is_set():
+            for pid in workers:
+                peak_rss[pid] = max(peak_rss[pid], rss_bytes(pid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    response = context.admin.request("GET", "/admin/roster.csv?status=all")
+    first_byte = time.perf_counter() - started
+    lines = 0
+    while chunk := response.read(64 * 1024):
+        lines += chunk.count(b"\n")
+    portal_seconds = time.perf_counter() - started
+    sampling.set()
+    sampler.join()
+    if response.status != 200:
+        raise RuntimeError(f"/admin/roster.csv answered {response.status}")
+    rows = lines - 1  # the header
+    growth = max(peak_rss[pid] - baseline_rss[pid] for pid in workers) / 1e6
+
+    sql = _compiled_roster_query(context.database_url, context.work)
+    raw = _raw_connection(context.database_url)
+    try:
+        started = time.perf_counter()
+        cursor = raw.cursor()
+        cursor.execute(sql)
+        sink = io.StringIO()
+        writer = csv.writer(sink)
+        while batch := cursor.fetchmany(1000):
+            writer.writerows(batch)
+            sink.seek(0)
+            sink.truncate()
+        baseline_seconds = time.perf_counter() - started
+    finally:
+        raw.close()
+    portal_rate, baseline_rate = rows / portal_seconds, rows / baseline_seconds
+    return [
+        {"name": f"CSV export ({rows:,} rows) rows/s vs raw sqlite3+csv", "portal": portal_rate,
+         "baseline": baseline_rate, "unit": "rows/s", "target": ">= 0.5",
+         "met": portal_rate / baseline_rate >= 0.5, "note": f"first byte {first_byte * 1000:.0f} ms"},
+        {"name": "CSV export worker memory growth (MB)", "portal": growth, "baseline": 50.0,
+         "unit": "MB", "target": "< 50 MB", "met": growth < 50.0, "note": "peak RSS - RSS before"},
+    ]
+
+
+def _compiled_roster_query(database_url: str, instance: Path) -> str:
+    from portal.roster.reports import RosterExport, RosterStatus, roster_query
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(instance))
+    with app.app_context():
+        query = roster_query(RosterExport(None, RosterStatus.ALL, date.today()))
+        statement = query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
+        db.engine.dispose()
+    return str(statement)
+
+
+SERVER_MEASURES = [group_throughput, loads_server_time, csv_export]
 
 
 # Pages whose query count must not grow with the data: (label, path, who).
@@ -146,8 +216,61 @@ def queries_per_page(database_url: str, work: Path) -> dict[str, tuple[int, int]
     return {label: (small[label], large[label]) for label, _, _ in PAGES}
 
 
+IMPORT_ROWS = 10_000
+
+
 def in_process_measures(database_url: str, work: Path) -> list[dict]:
-    return []
+    """Import of 10,000 new rows through the importer, against Core inserts of the same rows."""
+    from portal.roster.formats import csv_bytes_chunks
+    from portal.roster.importer import apply_import, plan_import, read_roster_file
+    from portal.roster.reports import ROSTER_COLUMNS
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(work))
+    today = date.today()
+    rows = [(BENCH_IMPORT_FACULTY, f"Imported Person {n}", f"imported{n}@bench.example.org",
+             "PhD", "Université de Montréal", "principal", today.replace(year=today.year - 1),
+             None, "current", None) for n in range(IMPORT_ROWS)]
+    data = b"".join(csv_bytes_chunks(ROSTER_COLUMNS, rows))
+    with app.app_context():
+        faculty = db.session.scalar(select(User).where(User.email == BENCH_IMPORT_FACULTY))
+        started = time.perf_counter()
+        plan = plan_import(read_roster_file(data, "bench.csv", max_bytes=None), faculty,
+                           only_faculty=faculty)
+        if not plan.ok:
+            raise RuntimeError("the bench import file has problems")
+        apply_import(plan, faculty)
+        db.session.commit()
+        portal_seconds = time.perf_counter() - started
+        baseline_seconds = _core_insert_seconds(faculty.id, IMPORT_ROWS, today)
+        db.engine.dispose()
+    return [{"name": f"Import ({IMPORT_ROWS:,} new rows) rows/s vs Core inserts",
+             "portal": IMPORT_ROWS / portal_seconds, "baseline": IMPORT_ROWS / baseline_seconds,
+             "unit": "rows/s", "target": "(reported)", "met": True,
+             "note": "parse + validate + apply + audit, one transaction"}]
+
+
+def _core_insert_seconds(faculty_id: int, count: int, today: date) -> float:
+    """The same people, positions and links written with three executemany statements."""
+    from portal.models import Person, Position, Supervision
+
+    start = today.replace(year=today.year - 1)
+    first_person = (db.session.scalar(select(func.max(Person.id))) or 0) + 1
+    first_position = (db.session.scalar(select(func.max(Position.id))) or 0) + 1
+    first_link = (db.session.scalar(select(func.max(Supervision.id))) or 0) + 1
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    db.session.execute(Person.__table__.insert(), [
+        {"id": first_person + n, "full_name": f"Core Person {n}", "email": f"core{n}@bench.example.org",
+         "version": 1, "created_at": now, "updated_at": now} for n in range(count)])
+    db.session.execute(Position.__table__.insert(), [
+        {"id": first_position + n, "person_id": first_person + n, "program_id": 1,
+         "institution_id": 1, "start_date": start, "version": 1, "created_at": now,
+         "updated_at": now} for n in range(count)])
+    db.session.execute(Supervision.__table__.insert(), [
+        {"id": first_link + n, "position_id": first_position + n, "supervisor_id": faculty_id,
+         "role": "principal", "share": 100} for n in range(count)])
+    db.session.commit()
+    return time.perf_counter() - started
 
 
 def elapsed(action) -> float:

@@ -88,7 +88,9 @@ def run(database_url: str | None, scale: Scale) -> Report:
         context = measures.Context(port=port, master_pid=master.pid, database_url=database_url,
                                    faculty=faculty, admin=admin, work=WORK)
         for measure in measures.SERVER_MEASURES:
-            report.figures.append(Figure(**measure(context)))
+            figures = measure(context)
+            for figure in figures if isinstance(figures, list) else [figures]:
+                report.figures.append(Figure(**figure))
     report.queries = measures.queries_per_page(database_url, WORK)
     report.figures.extend(Figure(**figure) for figure in measures.in_process_measures(database_url, WORK))
     return report
