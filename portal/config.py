@@ -55,6 +55,10 @@ def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         overrides["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
     if environ.get("RATELIMIT_STORAGE_URI"):
         overrides["RATELIMIT_STORAGE_URI"] = environ["RATELIMIT_STORAGE_URI"]
+    if environ.get("TRUSTED_HOSTS"):
+        # Comma-separated host names the portal answers to, e.g. "portal.example.org".
+        overrides["TRUSTED_HOSTS"] = [
+            host.strip() for host in environ["TRUSTED_HOSTS"].split(",") if host.strip()]
     return overrides
 
 

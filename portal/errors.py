@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, make_response, render_template
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -26,6 +27,10 @@ MESSAGES = {
 def render_error(status: int, detail: str | None = None, headers: dict | None = None):
     """A plain error page with the status's title and a message a person can act on."""
     title, message = MESSAGES.get(status, ("Error", "The request could not be completed."))
+    if request_ctx and request_ctx.url_adapter is None:
+        # The request's Host was refused (TRUSTED_HOSTS): no link can be built for it.
+        return make_response(f"{title}\n\n{detail or message}\n", status,
+                             {"Content-Type": "text/plain; charset=utf-8", **(headers or {})})
     response = make_response(
         render_template("errors/error.html", status=status, title=title, message=detail or message),
         status,

@@ -33,6 +33,10 @@ LOGIN_FAILURE_LIMIT = "10 per minute"
 def register(app: Flask) -> None:
     """Install the headers, the session lifetime checks and the login-signal hooks on `app`."""
     app.config.setdefault("PORTAL_SESSION_IDLE_MINUTES", 60)
+    if app.config.get("PORTAL_ENV") == "production" and not app.config.get("TRUSTED_HOSTS"):
+        # Flask then answers any Host header, and links built from it could point elsewhere.
+        app.logger.warning("PORTAL_ENV=production without TRUSTED_HOSTS: set TRUSTED_HOSTS to "
+                           "the portal's host names, e.g. TRUSTED_HOSTS=portal.example.org")
     app.before_request(expire_stale_session)
     app.after_request(add_security_headers)
     user_logged_in.connect(stamp_new_login, app)
