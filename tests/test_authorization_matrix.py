@@ -1,0 +1,132 @@
+"""Who may do what: every route x {anonymous, faculty A, faculty B, administrator}.
+
+The expectations are a table keyed by endpoint. A route without an entry fails the test, so
+whoever adds a route also states here who may use it. Faculty A and B each have a member the
+other must never see; ids in URLs point at A's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from portal.extensions import db
+from portal.models import User
+from tests.conftest import login_client
+from tests.routes import build_url, methods, rules
+
+ANONYMOUS, FACULTY_A, FACULTY_B, ADMIN = "anonymous", "faculty A", "faculty B", "administrator"
+ROLES = (ANONYMOUS, FACULTY_A, FACULTY_B, ADMIN)
+TO_LOGIN = "to login"  # 302 to the login page
+
+
+@dataclass
+class Scenario:
+    """The rows the matrix requests are about: A's and B's accounts and members."""
+
+    faculty_a: User
+    faculty_b: User
+    admin: User
+    member_a: int  # position id of A's member
+    member_b: int
+    member_a_name: str
+    member_b_name: str
+
+
+def everyone(status):
+    return dict.fromkeys(ROLES, status)
+
+
+def logged_in(status, anonymous=TO_LOGIN):
+    return {ANONYMOUS: anonymous, FACULTY_A: status, FACULTY_B: status, ADMIN: status}
+
+
+# endpoint -> {"url": scenario -> URL values (optional), METHOD: {role: expected}}.
+# Expected is an exact status, or TO_LOGIN. Requests carry no form data: a write route
+# answers a logged-in user with its "invalid form" status (400), never 2xx.
+EXPECTED = {
+    "static": {"url": lambda s: {"filename": "css/portal.css"}, "GET": everyone(200)},
+    "health.healthz": {"GET": everyone(200)},
+    "auth.login": {
+        "GET": logged_in(302, anonymous=200),  # a logged-in user is sent on to the group page
+        "POST": logged_in(302, anonymous=400),
+    },
+    "auth.logout": {"POST": logged_in(302)},
+    "auth.home": {"GET": logged_in(302)},
+    "group.index": {"GET": logged_in(200)},
+}
+
+
+@pytest.fixture
+def scenario(make_faculty, make_admin, make_member) -> Scenario:
+    faculty_a = make_faculty("a@example.org", "Prof. Alpha")
+    faculty_b = make_faculty("b@example.org", "Prof. Beta")
+    admin = make_admin("grad.office@example.org", "Grad Office")
+    member_a = make_member(faculty_a, "Alice Onlyalpha")
+    member_b = make_member(faculty_b, "Bruno Onlybeta")
+    return Scenario(faculty_a, faculty_b, admin, member_a.id, member_b.id,
+                    "Alice Onlyalpha", "Bruno Onlybeta")
+
+
+def _client_as(app, role, scenario):
+    client = app.test_client()
+    user = {FACULTY_A: scenario.faculty_a, FACULTY_B: scenario.faculty_b,
+            ADMIN: scenario.admin}.get(role)
+    if user is not None:
+        with app.app_context():  # the current token: an earlier /logout rotated it
+            login_client(client, db.session.get(User, user.id))
+            db.session.remove()
+    return client
+
+
+def _matches(expected, response):
+    if expected == TO_LOGIN:
+        return response.status_code == 302 and response.headers["Location"].startswith("/login")
+    return response.status_code == expected
+
+
+def test_every_endpoint_has_expectations(app):
+    missing = sorted({rule.endpoint for rule in rules(app)} - set(EXPECTED))
+    assert not missing, (
+        f"Routes without an entry in EXPECTED (tests/test_authorization_matrix.py): {missing}. "
+        "Add who may use them.")
+    for rule in rules(app):
+        for method in methods(rule):
+            assert method in EXPECTED[rule.endpoint], f"{rule.endpoint}: no entry for {method}"
+            assert set(EXPECTED[rule.endpoint][method]) == set(ROLES), rule.endpoint
+
+
+def test_authorization_matrix(app, scenario):
+    failures = []
+    checked = 0
+    # Reads first: a write such as POST /logout changes what later requests see.
+    requests = [(method, rule) for rule in rules(app) for method in methods(rule)]
+    requests.sort(key=lambda request: request[0] != "GET")
+    for method, rule in requests:
+        entry = EXPECTED.get(rule.endpoint)
+        if entry is None or method not in entry:
+            continue  # reported by test_every_endpoint_has_expectations
+        values = entry["url"](scenario) if "url" in entry else {}
+        url = build_url(rule, values)
+        for role in ROLES:
+            response = _client_as(app, role, scenario).open(url, method=method)
+            expected = entry[method][role]
+            checked += 1
+            if not _matches(expected, response):
+                failures.append(f"{method} {url} as {role}: expected {expected}, "
+                                f"got {response.status_code}")
+            page = response.get_data(as_text=True)
+            if role == FACULTY_A and scenario.member_b_name in page:
+                failures.append(f"{method} {url}: faculty A sees B's member")
+            if role == FACULTY_B and scenario.member_a_name in page:
+                failures.append(f"{method} {url}: faculty B sees A's member")
+    assert not failures, "\n".join(failures)
+    assert checked >= 4 * len(EXPECTED)
+
+
+def test_each_faculty_sees_their_own_member(app, scenario):
+    page_a = _client_as(app, FACULTY_A, scenario).get("/group").get_data(as_text=True)
+    page_b = _client_as(app, FACULTY_B, scenario).get("/group").get_data(as_text=True)
+    assert scenario.member_a_name in page_a and scenario.member_b_name not in page_a
+    assert scenario.member_b_name in page_b and scenario.member_a_name not in page_b
