@@ -23,6 +23,7 @@ run: $(STAMP)
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
+	$(BIN)/bandit -q -r portal -lll
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
