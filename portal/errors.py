@@ -6,6 +6,7 @@ from flask import Flask, make_response, render_template
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.extensions import db
@@ -22,6 +23,9 @@ MESSAGES = {
     500: ("Something went wrong", "The portal hit an error; nothing was saved. Please try again."),
     503: ("Busy", "The portal is busy right now; nothing was saved. Please try again in a moment."),
 }
+
+STALE_RECORD = ("This record was changed by someone else since you opened it. Nothing was saved: "
+                "reload the page to see the current values and make your change again.")
 
 
 def render_error(status: int, detail: str | None = None, headers: dict | None = None):
@@ -50,6 +54,14 @@ def register(app: Flask) -> None:
         db.session.rollback()
         passed_on = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         return render_error(error.code or 500, headers=passed_on)
+
+    @app.errorhandler(StaleDataError)
+    def stale_record(error: StaleDataError):
+        # Two saves of one record raced and the version check caught the second one at the
+        # database (after the form's own check passed): a conflict for the person, not a crash.
+        db.session.rollback()
+        app.logger.info("Concurrent change refused: %s", error)
+        return render_error(409, STALE_RECORD)
 
     @app.errorhandler(OperationalError)
     def database_busy(error: OperationalError):

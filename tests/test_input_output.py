@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from portal.extensions import db
 from portal.models import Institution, User
@@ -149,3 +149,30 @@ def test_xss_in_display_name_and_member_name_is_escaped_on_every_page(
     group_page = login_client(client, user).get("/group").get_data(as_text=True)
     assert group_page.count(XSS_ESCAPED) >= 2  # the account name and the member's name
     assert shown >= 1
+
+
+def test_a_save_that_loses_a_race_is_a_conflict_not_a_crash(database_url, tmp_path,
+                                                              make_faculty, make_member):
+    app = build_app(database_url, str(tmp_path))
+    user = make_faculty()
+    member = make_member(user)
+
+    def save_after_someone_else():
+        from portal.models import Position
+
+        position = db.session.get(Position, member.id)
+        # Another request saved the row in between (its version moved on under us).
+        db.session.execute(text("UPDATE positions SET version = version + 1 WHERE id = :id"),
+                           {"id": member.id})
+        position.note = "my change"
+        db.session.flush()  # UPDATE ... WHERE version = <the old one>: no row matches
+        return "not reached"
+
+    app.add_url_rule("/_test/stale-save", view_func=save_after_someone_else, methods=["POST"])
+    before = database_snapshot(app)
+    response = login_client(app.test_client(), user).post("/_test/stale-save")
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "changed by someone else since you opened it" in page
+    assert "Traceback" not in page and "StaleDataError" not in page
+    assert database_snapshot(app) == before
