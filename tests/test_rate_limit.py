@@ -17,7 +17,7 @@ import redis
 from sqlalchemy import func, select
 
 from portal import create_app
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.models import AuditEvent
 from tests.conftest import TEST_PASSWORD, app_config, build_app, reset_database
 from tests.live_server import gunicorn
@@ -28,9 +28,14 @@ WRONG = "not the right passphrase"
 
 
 @pytest.fixture
-def key_prefix():
-    """A Redis key prefix of this test alone; its keys are deleted afterwards."""
+def key_prefix(monkeypatch):
+    """A Redis key prefix of this test alone; its keys are deleted afterwards.
+
+    Flask-Limiter keeps the first RATELIMIT_KEY_PREFIX it is given for the life of the Limiter
+    object (one per process in production), so the test lets the next init_app set it afresh.
+    """
     prefix = f"portal-test-{uuid.uuid4().hex}"
+    monkeypatch.setattr(limiter, "_key_prefix", "")
     yield prefix
     connection = redis.Redis.from_url(REDIS_URL)
     for key in connection.scan_iter(match=f"*{prefix}*"):
