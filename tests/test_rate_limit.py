@@ -196,3 +196,17 @@ def test_three_gunicorn_workers_share_one_limit_through_redis(tmp_path, key_pref
     assert right_password == 429
     workers_that_refused_a_password = {pid for pid, status in served if status == 401}
     assert len(workers_that_refused_a_password) == workers, served
+
+
+def test_logins_stay_limited_and_working_when_redis_is_down(database_url, tmp_path,
+                                                           make_faculty):
+    from tests.live_server import free_port
+
+    nothing_listens = f"redis://127.0.0.1:{free_port()}/0"
+    app, faculty = _limited_app(database_url, tmp_path, make_faculty,
+                                RATELIMIT_STORAGE_URI=nothing_listens)
+    assert _attempt(app.test_client(), faculty.email, TEST_PASSWORD).status_code == 302
+    client = app.test_client()
+    for _ in range(LIMIT):
+        assert _attempt(client, faculty.email, WRONG).status_code == 401
+    assert _attempt(client, faculty.email, TEST_PASSWORD).status_code == 429
