@@ -38,6 +38,7 @@ class DefaultConfig:
     # Redis down: keep limiting logins per process in memory instead of failing every login.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After on a 429 tells the client when to come back
     TRUSTED_HOSTS: list[str] | None = None
     # Werkzeug's scrypt with its default cost; tests lower the cost, never the algorithm.
     PASSWORD_HASH_METHOD = "scrypt"

@@ -73,6 +73,7 @@ def test_eleventh_failure_for_one_account_is_refused_from_any_address(
     page = refused.get_data(as_text=True)
     assert "Too many attempts. Please wait a minute and try again." in page
     assert "Traceback" not in page
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
     with app.app_context():  # the refused attempt did not log in
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
     # Another account from a fresh address is not affected.
