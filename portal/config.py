@@ -31,7 +31,9 @@ class DefaultConfig:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
     REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
-    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    PERMANENT_SESSION_LIFETIME = 12 * 3600  # absolute: a login older than this is logged out
+    SESSION_IDLE_MINUTES = 60  # a login unused for longer is logged out (PORTAL_SESSION_IDLE_MINUTES)
+    TRUSTED_PROXIES = 0  # load balancers in front whose X-Forwarded-For is believed
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True

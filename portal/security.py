@@ -11,6 +11,7 @@ import time
 from flask import Flask, Response, current_app, flash, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -32,7 +33,12 @@ LOGIN_FAILURE_LIMIT = "10 per minute"
 
 def register(app: Flask) -> None:
     """Install the headers, the session lifetime checks and the login-signal hooks on `app`."""
-    app.config.setdefault("PORTAL_SESSION_IDLE_MINUTES", 60)
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        # Behind N load balancers, the client's address is the one they put in
+        # X-Forwarded-For; otherwise every login would share the balancer's address and limit.
+        # Never on by default: a client could then claim any address and dodge the limit.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     if app.config.get("PORTAL_ENV") == "production" and not app.config.get("TRUSTED_HOSTS"):
         # Flask then answers any Host header, and links built from it could point elsewhere.
         app.logger.warning("PORTAL_ENV=production without TRUSTED_HOSTS: set TRUSTED_HOSTS to "
@@ -98,7 +104,7 @@ def expire_stale_session() -> None:
         # A signed session from before these clocks existed: they start now.
         session[LOGIN_AT] = session[SEEN_AT] = now
         return
-    idle_limit = int(current_app.config["PORTAL_SESSION_IDLE_MINUTES"]) * 60
+    idle_limit = int(current_app.config["SESSION_IDLE_MINUTES"]) * 60
     absolute_limit = _seconds(current_app.config["PERMANENT_SESSION_LIFETIME"])
     if now - seen_at > idle_limit or now - login_at > absolute_limit:
         logout_user()

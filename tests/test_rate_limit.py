@@ -211,3 +211,37 @@ def test_logins_stay_limited_and_working_when_redis_is_down(database_url, tmp_pa
     for _ in range(LIMIT):
         assert _attempt(client, faculty.email, WRONG).status_code == 401
     assert _attempt(client, faculty.email, TEST_PASSWORD).status_code == 429
+
+
+def test_a_forged_forwarded_for_header_does_not_dodge_the_address_limit(
+        database_url, tmp_path, make_faculty):
+    app, faculty = _limited_app(database_url, tmp_path, make_faculty,
+                                RATELIMIT_STORAGE_URI="memory://")
+    client = app.test_client()
+    for attempt in range(LIMIT):
+        response = client.post("/login", data={"email": f"g{attempt}@example.org",
+                                               "password": WRONG},
+                               headers={"X-Forwarded-For": f"198.51.100.{attempt}"})
+        assert response.status_code == 401
+    refused = client.post("/login", data={"email": faculty.email, "password": TEST_PASSWORD},
+                          headers={"X-Forwarded-For": "198.51.100.200"})
+    assert refused.status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(
+        database_url, tmp_path, make_faculty):
+    app, faculty = _limited_app(database_url, tmp_path, make_faculty,
+                                RATELIMIT_STORAGE_URI="memory://", TRUSTED_PROXIES=1)
+    balancer = {"REMOTE_ADDR": "10.0.0.1"}
+    client = app.test_client()
+    for attempt in range(LIMIT):
+        response = client.post("/login", data={"email": f"g{attempt}@example.org",
+                                               "password": WRONG},
+                               headers={"X-Forwarded-For": "203.0.113.66"}, environ_base=balancer)
+        assert response.status_code == 401
+    blocked = client.post("/login", data={"email": "x@example.org", "password": WRONG},
+                          headers={"X-Forwarded-For": "203.0.113.66"}, environ_base=balancer)
+    assert blocked.status_code == 429
+    other = client.post("/login", data={"email": faculty.email, "password": TEST_PASSWORD},
+                        headers={"X-Forwarded-For": "203.0.113.77"}, environ_base=balancer)
+    assert other.status_code == 302
