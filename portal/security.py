@@ -7,11 +7,13 @@ app has or will have: nothing is keyed by a list of routes.
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, flash, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
+from wtforms.validators import ValidationError
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -137,3 +139,26 @@ def login_address_key() -> str:
 def is_failed_login(response: Response) -> bool:
     """Only wrong credentials count against the limit; successful logins never do."""
     return request.method == "POST" and response.status_code == 401
+
+
+# ---------------------------------------------------------------------------------------------
+# Links that users enter (profile pages, publications): only http(s) to a host.
+
+
+def is_safe_link(url: str | None) -> bool:
+    """True for an absolute http:// or https:// URL with a host; javascript:, data: etc. are not."""
+    if not url or any(ord(ch) < 33 or ch in "\\<>\"'`" for ch in url):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
+
+
+class SafeLink:
+    """WTForms validator for link fields: refuses anything but an http(s) address."""
+
+    def __init__(self, message: str = "Enter a web address starting with https:// or http://."):
+        self.message = message
+
+    def __call__(self, _form, field) -> None:  # noqa: ANN001 - WTForms' protocol
+        if field.data and not is_safe_link(field.data.strip()):
+            raise ValidationError(self.message)
