@@ -339,6 +339,10 @@ def test_nothing_is_lost_under_load_and_a_killed_worker(app, database_url, tmp_p
         assert not any(thread.is_alive() for thread in creators + editors), "clients hung"
         assert killed and killed[0] not in server.worker_pids()  # it died and was replaced
     elapsed = time.monotonic() - started
+    print(f"stress: {len(record.acknowledged)} creates acknowledged, {len(record.edits_saved)} "
+          f"edits saved, {record.edit_conflicts} conflicts, {record.busy} busy answers, "
+          f"{len(record.transport_errors)} unanswered, statuses {dict(record.statuses)}, "
+          f"{elapsed:.1f} s")
 
     server_log = (tmp_path / "error.log").read_text()
     exceptions = sorted(set(re.findall(r"^\S+(?:Error|Exception): .*$", server_log, re.M)))
