@@ -8,12 +8,13 @@ other must never see; ids in URLs point at A's rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 
 from portal.extensions import db
 from portal.models import User
-from tests.conftest import login_client
+from tests.conftest import login_client, reset_database
 from tests.routes import build_url, methods, rules
 
 ANONYMOUS, FACULTY_A, FACULTY_B, ADMIN = "anonymous", "faculty A", "faculty B", "administrator"
@@ -32,6 +33,7 @@ class Scenario:
     member_b: int
     member_a_name: str
     member_b_name: str
+    archived_a: int  # position id of an archived entry of A's group
 
 
 def everyone(status):
@@ -40,6 +42,15 @@ def everyone(status):
 
 def logged_in(status, anonymous=TO_LOGIN):
     return {ANONYMOUS: anonymous, FACULTY_A: status, FACULTY_B: status, ADMIN: status}
+
+
+def own_or_admin(status):
+    """URL about A's row: A and administrators get `status`, B gets 404 (not 403: no hint)."""
+    return {ANONYMOUS: TO_LOGIN, FACULTY_A: status, FACULTY_B: 404, ADMIN: status}
+
+
+def admin_only(status):
+    return {ANONYMOUS: TO_LOGIN, FACULTY_A: 403, FACULTY_B: 403, ADMIN: status}
 
 
 # endpoint -> {"url": scenario -> URL values (optional), METHOD: {role: expected}}.
@@ -55,18 +66,46 @@ EXPECTED = {
     "auth.logout": {"POST": logged_in(302)},
     "auth.home": {"GET": logged_in(302)},
     "group.index": {"GET": logged_in(200)},
+    # The group forms (feature/group): a faculty member reaches only their own rows (another's
+    # id is 404); an administrator reaches every group.
+    "group.alumni": {"GET": logged_in(200)},
+    "group.new": {"GET": logged_in(200), "POST": logged_in(400)},
+    "group.edit": {"url": lambda s: {"position_id": s.member_a},
+                   "GET": own_or_admin(200), "POST": own_or_admin(400)},
+    "group.move": {"url": lambda s: {"position_id": s.member_a},
+                   "GET": own_or_admin(200), "POST": own_or_admin(400)},
+    "group.archive": {"url": lambda s: {"position_id": s.member_a}, "POST": own_or_admin(302)},
+    "group.restore": {"url": lambda s: {"position_id": s.member_a}, "POST": own_or_admin(302)},
+    "group.archived": {"GET": admin_only(200)},
+    "group.restore_archived_entry": {"url": lambda s: {"position_id": s.archived_a},
+                                     "POST": admin_only(302)},
 }
 
 
 @pytest.fixture
-def scenario(make_faculty, make_admin, make_member) -> Scenario:
-    faculty_a = make_faculty("a@example.org", "Prof. Alpha")
-    faculty_b = make_faculty("b@example.org", "Prof. Beta")
-    admin = make_admin("grad.office@example.org", "Grad Office")
-    member_a = make_member(faculty_a, "Alice Onlyalpha")
-    member_b = make_member(faculty_b, "Bruno Onlybeta")
-    return Scenario(faculty_a, faculty_b, admin, member_a.id, member_b.id,
-                    "Alice Onlyalpha", "Bruno Onlybeta")
+def build_scenario(app, make_faculty, make_admin, make_member):
+    """Empty the database and create the scenario; the same ids every time on both backends."""
+
+    def build() -> Scenario:
+        with app.app_context():
+            reset_database()
+            db.session.remove()
+        faculty_a = make_faculty("a@example.org", "Prof. Alpha")
+        faculty_b = make_faculty("b@example.org", "Prof. Beta")
+        admin = make_admin("grad.office@example.org", "Grad Office")
+        member_a = make_member(faculty_a, "Alice Onlyalpha")
+        member_b = make_member(faculty_b, "Bruno Onlybeta")
+        archived_a = make_member(faculty_a, "Archived Alphamember",
+                                 archived_at=datetime(2025, 1, 1, tzinfo=UTC))
+        return Scenario(faculty_a, faculty_b, admin, member_a.id, member_b.id,
+                        "Alice Onlyalpha", "Bruno Onlybeta", archived_a.id)
+
+    return build
+
+
+@pytest.fixture
+def scenario(build_scenario) -> Scenario:
+    return build_scenario()
 
 
 def _client_as(app, role, scenario):
@@ -97,32 +136,41 @@ def test_every_endpoint_has_expectations(app):
             assert set(EXPECTED[rule.endpoint][method]) == set(ROLES), rule.endpoint
 
 
-def test_authorization_matrix(app, scenario):
+def test_authorization_matrix(app, build_scenario):
     failures = []
     checked = 0
-    # Reads first: a write such as POST /logout changes what later requests see.
-    requests = [(method, rule) for rule in rules(app) for method in methods(rule)]
-    requests.sort(key=lambda request: request[0] != "GET")
-    for method, rule in requests:
-        entry = EXPECTED.get(rule.endpoint)
-        if entry is None or method not in entry:
-            continue  # reported by test_every_endpoint_has_expectations
-        values = entry["url"](scenario) if "url" in entry else {}
-        url = build_url(rule, values)
-        for role in ROLES:
-            response = _client_as(app, role, scenario).open(url, method=method)
-            expected = entry[method][role]
-            checked += 1
-            if not _matches(expected, response):
-                failures.append(f"{method} {url} as {role}: expected {expected}, "
-                                f"got {response.status_code}")
-            page = response.get_data(as_text=True)
-            if role == FACULTY_A and scenario.member_b_name in page:
-                failures.append(f"{method} {url}: faculty A sees B's member")
-            if role == FACULTY_B and scenario.member_a_name in page:
-                failures.append(f"{method} {url}: faculty B sees A's member")
+    scenario = build_scenario()
+    for rule in rules(app):
+        for method in methods(rule):
+            entry = EXPECTED.get(rule.endpoint)
+            if entry is None or method not in entry:
+                continue  # reported by test_every_endpoint_has_expectations
+            for role in ROLES:
+                checked += 1
+                failures += _check(app, rule, method, role, entry, scenario)
+                if method != "GET":
+                    # A write that succeeded (logout, archive...) must not change what the
+                    # next check sees: start again from the same fresh scenario.
+                    scenario = build_scenario()
     assert not failures, "\n".join(failures)
-    assert checked >= 4 * len(EXPECTED)
+    assert checked >= 4 * len([e for e in EXPECTED if e in app.view_functions])
+
+
+def _check(app, rule, method, role, entry, scenario) -> list[str]:
+    """One request of the matrix; the list of what went wrong with it (empty when all is well)."""
+    failures = []
+    url = build_url(rule, entry["url"](scenario) if "url" in entry else {})
+    response = _client_as(app, role, scenario).open(url, method=method)
+    expected = entry[method][role]
+    if not _matches(expected, response):
+        failures.append(f"{method} {url} as {role}: expected {expected}, "
+                        f"got {response.status_code}")
+    page = response.get_data(as_text=True)
+    if role == FACULTY_A and scenario.member_b_name in page:
+        failures.append(f"{method} {url}: faculty A sees B's member")
+    if role == FACULTY_B and scenario.member_a_name in page:
+        failures.append(f"{method} {url}: faculty B sees A's member")
+    return failures
 
 
 def test_each_faculty_sees_their_own_member(app, scenario):
