@@ -35,6 +35,7 @@ run: $(STAMP) $(MO_FILES)
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: $(STAMP) $(MO_FILES)
+	$(BIN)/bandit -q -r portal -lll
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) $(MO_FILES)

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from portal import cli, errors, i18n, models  # noqa: F401  (models: every table registered for migrations)
+from portal import cli, errors, i18n, models, security  # noqa: F401  (models: every table registered for migrations)
 from portal.admin.views import blueprint as admin_blueprint
 from portal.auth.access import require_login_unless_public
 from portal.auth.services import load_user_from_session
@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     register_extensions(app)
     register_blueprints(app)
     errors.register(app)
+    security.register(app)  # before the login guard: an expired session is anonymous to it
     app.before_request(require_login_unless_public)
     cli.register(app)
     return app

@@ -31,10 +31,16 @@ class DefaultConfig:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
     REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
-    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    PERMANENT_SESSION_LIFETIME = 12 * 3600  # absolute: a login older than this is logged out
+    SESSION_IDLE_MINUTES = 60  # a login unused for longer is logged out (PORTAL_SESSION_IDLE_MINUTES)
+    TRUSTED_PROXIES = 0  # load balancers in front whose X-Forwarded-For is believed
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
+    # Redis down: keep limiting logins per process in memory instead of failing every login.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After on a 429 tells the client when to come back
     TRUSTED_HOSTS: list[str] | None = None
     # Werkzeug's scrypt with its default cost; tests lower the cost, never the algorithm.
     PASSWORD_HASH_METHOD = "scrypt"
@@ -55,6 +61,10 @@ def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         overrides["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
     if environ.get("RATELIMIT_STORAGE_URI"):
         overrides["RATELIMIT_STORAGE_URI"] = environ["RATELIMIT_STORAGE_URI"]
+    if environ.get("TRUSTED_HOSTS"):
+        # Comma-separated host names the portal answers to, e.g. "portal.example.org".
+        overrides["TRUSTED_HOSTS"] = [
+            host.strip() for host in environ["TRUSTED_HOSTS"].split(",") if host.strip()]
     return overrides
 
 

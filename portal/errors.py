@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, make_response, render_template
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.extensions import db
@@ -22,10 +24,17 @@ MESSAGES = {
     503: ("Busy", "The portal is busy right now; nothing was saved. Please try again in a moment."),
 }
 
+STALE_RECORD = ("This record was changed by someone else since you opened it. Nothing was saved: "
+                "reload the page to see the current values and make your change again.")
+
 
 def render_error(status: int, detail: str | None = None, headers: dict | None = None):
     """A plain error page with the status's title and a message a person can act on."""
     title, message = MESSAGES.get(status, ("Error", "The request could not be completed."))
+    if request_ctx and request_ctx.url_adapter is None:
+        # The request's Host was refused (TRUSTED_HOSTS): no link can be built for it.
+        return make_response(f"{title}\n\n{detail or message}\n", status,
+                             {"Content-Type": "text/plain; charset=utf-8", **(headers or {})})
     response = make_response(
         render_template("errors/error.html", status=status, title=title, message=detail or message),
         status,
@@ -45,6 +54,14 @@ def register(app: Flask) -> None:
         db.session.rollback()
         passed_on = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         return render_error(error.code or 500, headers=passed_on)
+
+    @app.errorhandler(StaleDataError)
+    def stale_record(error: StaleDataError):
+        # Two saves of one record raced and the version check caught the second one at the
+        # database (after the form's own check passed): a conflict for the person, not a crash.
+        db.session.rollback()
+        app.logger.info("Concurrent change refused: %s", error)
+        return render_error(409, STALE_RECORD)
 
     @app.errorhandler(OperationalError)
     def database_busy(error: OperationalError):

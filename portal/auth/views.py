@@ -8,7 +8,13 @@ from flask_login import current_user, login_user, logout_user
 from portal.auth.access import public
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.auth.services import authenticate, is_safe_redirect_target, record_login
-from portal.extensions import db
+from portal.extensions import db, limiter
+from portal.security import (
+    LOGIN_FAILURE_LIMIT,
+    is_failed_login,
+    login_account_key,
+    login_address_key,
+)
 
 blueprint = Blueprint("auth", __name__)
 
@@ -17,6 +23,10 @@ LOGIN_FAILED = "Invalid email or password."
 
 @blueprint.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(LOGIN_FAILURE_LIMIT, key_func=login_account_key, methods=["POST"],
+               deduct_when=is_failed_login)
+@limiter.limit(LOGIN_FAILURE_LIMIT, key_func=login_address_key, methods=["POST"],
+               deduct_when=is_failed_login)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("group.index"))

@@ -1,0 +1,253 @@
+"""Who may do what: every route x {anonymous, faculty A, faculty B, administrator}.
+
+The expectations are a table keyed by endpoint. A route without an entry fails the test, so
+whoever adds a route also states here who may use it. Faculty A and B each have a member the
+other must never see; ids in URLs point at A's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from portal.extensions import db
+from portal.models import Publication, PublicationAuthor, User
+from tests.conftest import login_client, reset_database
+from tests.routes import build_url, methods, rules
+
+ANONYMOUS, FACULTY_A, FACULTY_B, ADMIN = "anonymous", "faculty A", "faculty B", "administrator"
+ROLES = (ANONYMOUS, FACULTY_A, FACULTY_B, ADMIN)
+TO_LOGIN = "to login"  # 302 to the login page
+
+
+@dataclass
+class Scenario:
+    """The rows the matrix requests are about: A's and B's accounts and members."""
+
+    faculty_a: User
+    faculty_b: User
+    admin: User
+    member_a: int  # position id of A's member
+    member_b: int
+    member_a_name: str
+    member_b_name: str
+    archived_a: int  # position id of an archived entry of A's group
+    publication_a: int  # id of a publication on A's profile
+    institution_a: int  # id of the institution of A's member
+
+
+def everyone(status):
+    return dict.fromkeys(ROLES, status)
+
+
+def logged_in(status, anonymous=TO_LOGIN):
+    return {ANONYMOUS: anonymous, FACULTY_A: status, FACULTY_B: status, ADMIN: status}
+
+
+def own_or_admin(status):
+    """URL about A's row: A and administrators get `status`, B gets 404 (not 403: no hint)."""
+    return {ANONYMOUS: TO_LOGIN, FACULTY_A: status, FACULTY_B: 404, ADMIN: status}
+
+
+def owner_only(status):
+    """A row only its owner may reach: everyone else logged in gets 404."""
+    return {ANONYMOUS: TO_LOGIN, FACULTY_A: status, FACULTY_B: 404, ADMIN: 404}
+
+
+def admin_only(status):
+    return {ANONYMOUS: TO_LOGIN, FACULTY_A: 403, FACULTY_B: 403, ADMIN: status}
+
+
+# endpoint -> {"url": scenario -> URL values (optional), METHOD: {role: expected}}.
+# Expected is an exact status, or TO_LOGIN. Requests carry no form data: a write route
+# answers a logged-in user with its "invalid form" status (400), never 2xx.
+EXPECTED = {
+    "static": {"url": lambda s: {"filename": "css/portal.css"}, "GET": everyone(200)},
+    "health.healthz": {"GET": everyone(200)},
+    "auth.login": {
+        "GET": logged_in(302, anonymous=200),  # a logged-in user is sent on to the group page
+        "POST": logged_in(302, anonymous=400),
+    },
+    "auth.logout": {"POST": logged_in(302)},
+    "auth.home": {"GET": logged_in(302)},
+    "group.index": {"GET": logged_in(200)},
+    # The group forms (feature/group): a faculty member reaches only their own rows (another's
+    # id is 404); an administrator reaches every group.
+    "group.alumni": {"GET": logged_in(200)},
+    "group.new": {"GET": logged_in(200), "POST": logged_in(400)},
+    "group.edit": {"url": lambda s: {"position_id": s.member_a},
+                   "GET": own_or_admin(200), "POST": own_or_admin(400)},
+    "group.move": {"url": lambda s: {"position_id": s.member_a},
+                   "GET": own_or_admin(200), "POST": own_or_admin(400)},
+    "group.archive": {"url": lambda s: {"position_id": s.member_a}, "POST": own_or_admin(302)},
+    "group.restore": {"url": lambda s: {"position_id": s.member_a}, "POST": own_or_admin(302)},
+    "group.archived": {"GET": admin_only(200)},
+    "group.restore_archived_entry": {"url": lambda s: {"position_id": s.archived_a},
+                                     "POST": admin_only(302)},
+    # Administration: administrators only; other users 403, anonymous users to login.
+    "admin.index": {"GET": admin_only(302)},
+    "admin.loads": {"GET": admin_only(200)},
+    "admin.loads_csv": {"GET": admin_only(200)},
+    "admin.loads_xlsx": {"GET": admin_only(200)},
+    "admin.accounts": {"GET": admin_only(200)},
+    "admin.new_account": {"POST": admin_only(400)},
+    "admin.deactivate_account": {"url": lambda s: {"user_id": s.faculty_a.id},
+                                 "POST": admin_only(302)},
+    "admin.reactivate_account": {"url": lambda s: {"user_id": s.faculty_a.id},
+                                 "POST": admin_only(302)},
+    "admin.reset_password": {"url": lambda s: {"user_id": s.faculty_a.id},
+                             # No password given: one is generated and shown once (200).
+                             "GET": admin_only(200), "POST": admin_only(200)},
+    "admin.programs": {"GET": admin_only(200), "POST": admin_only(400)},
+    "admin.edit_program": {"url": lambda s: {"program_id": 1},
+                           "GET": admin_only(200), "POST": admin_only(400)},
+    "admin.caps": {"GET": admin_only(200), "POST": admin_only(302)},  # empty = no default cap
+    "admin.faculty_caps": {"url": lambda s: {"user_id": s.faculty_a.id},
+                           "GET": admin_only(200), "POST": admin_only(302)},
+    "admin.institutions": {"GET": admin_only(200)},
+    "admin.rename_institution": {"url": lambda s: {"institution_id": s.institution_a},
+                                 "GET": admin_only(200), "POST": admin_only(400)},
+    "admin.merge_institutions": {"POST": admin_only(400)},
+    # Rosters: a faculty member exports and imports their own group; the institution-wide
+    # exports are for administrators.
+    "roster.group_export_csv": {"GET": logged_in(200)},
+    "roster.group_export_xlsx": {"GET": logged_in(200)},
+    "roster.group_export_json": {"GET": logged_in(200)},
+    "roster.coi": {"GET": logged_in(200)},
+    "roster.import_roster": {"GET": logged_in(200), "POST": logged_in(400)},
+    "roster.import_confirm": {"POST": logged_in(400)},
+    "roster.admin_export_csv": {"GET": admin_only(200)},
+    "roster.admin_export_xlsx": {"GET": admin_only(200)},
+    "roster.admin_export_json": {"GET": admin_only(200)},
+    # Profiles: each user edits their own; publications are the owner's alone (even an
+    # administrator gets 404 on another's). Published profiles are public.
+    "people.profile": {"GET": logged_in(200), "POST": logged_in(302)},  # empty = unpublished
+    "people.publications": {"GET": logged_in(200)},
+    "people.new_publication": {"GET": logged_in(200), "POST": logged_in(400)},
+    "people.edit_publication": {"url": lambda s: {"publication_id": s.publication_a},
+                                "GET": owner_only(200), "POST": owner_only(400)},
+    "people.delete_publication_view": {"url": lambda s: {"publication_id": s.publication_a},
+                                       "POST": owner_only(302)},
+    "people.import_bibtex": {"GET": logged_in(200), "POST": logged_in(400)},
+    "people.relink_publication_authors": {"POST": logged_in(302)},
+    "people.index": {"GET": everyone(200)},
+    "people.show": {"url": lambda s: {"slug": PUBLISHED_SLUG}, "GET": everyone(200)},
+    "people.show_json": {"url": lambda s: {"slug": PUBLISHED_SLUG}, "GET": everyone(200)},
+    "i18n.switch_language": {"POST": everyone(302)},
+}
+
+# A's profile is published: its page shows A's current members to everyone, by design.
+PUBLISHED_SLUG = "prof-alpha"
+PUBLIC_BY_DESIGN = {"people.show", "people.show_json"}
+
+
+@pytest.fixture
+def build_scenario(app, make_faculty, make_admin, make_member):
+    """Empty the database and create the scenario; the same ids every time on both backends."""
+
+    def build() -> Scenario:
+        with app.app_context():
+            reset_database()
+            db.session.remove()
+        faculty_a = make_faculty("a@example.org", "Prof. Alpha")
+        faculty_b = make_faculty("b@example.org", "Prof. Beta")
+        admin = make_admin("grad.office@example.org", "Grad Office")
+        member_a = make_member(faculty_a, "Alice Onlyalpha")
+        member_b = make_member(faculty_b, "Bruno Onlybeta")
+        archived_a = make_member(faculty_a, "Archived Alphamember",
+                                 archived_at=datetime(2025, 1, 1, tzinfo=UTC))
+        with app.app_context():
+            alpha = db.session.get(User, faculty_a.id)
+            alpha.slug, alpha.profile_published = PUBLISHED_SLUG, True
+            publication = Publication(owner_id=faculty_a.id, title="Alpha's paper", year=2024)
+            publication.authors.append(PublicationAuthor(position=1, name="Prof. Alpha"))
+            db.session.add(publication)
+            db.session.commit()
+            publication_id = publication.id
+            db.session.remove()
+        return Scenario(faculty_a, faculty_b, admin, member_a.id, member_b.id,
+                        "Alice Onlyalpha", "Bruno Onlybeta", archived_a.id, publication_id,
+                        member_a.institution_id)
+
+    return build
+
+
+@pytest.fixture
+def scenario(build_scenario) -> Scenario:
+    return build_scenario()
+
+
+def _client_as(app, role, scenario):
+    client = app.test_client()
+    user = {FACULTY_A: scenario.faculty_a, FACULTY_B: scenario.faculty_b,
+            ADMIN: scenario.admin}.get(role)
+    if user is not None:
+        with app.app_context():  # the current token: an earlier /logout rotated it
+            login_client(client, db.session.get(User, user.id))
+            db.session.remove()
+    return client
+
+
+def _matches(expected, response):
+    if expected == TO_LOGIN:
+        return response.status_code == 302 and response.headers["Location"].startswith("/login")
+    return response.status_code == expected
+
+
+def test_every_endpoint_has_expectations(app):
+    missing = sorted({rule.endpoint for rule in rules(app)} - set(EXPECTED))
+    assert not missing, (
+        f"Routes without an entry in EXPECTED (tests/test_authorization_matrix.py): {missing}. "
+        "Add who may use them.")
+    for rule in rules(app):
+        for method in methods(rule):
+            assert method in EXPECTED[rule.endpoint], f"{rule.endpoint}: no entry for {method}"
+            assert set(EXPECTED[rule.endpoint][method]) == set(ROLES), rule.endpoint
+
+
+def test_authorization_matrix(app, build_scenario):
+    failures = []
+    checked = 0
+    scenario = build_scenario()
+    for rule in rules(app):
+        for method in methods(rule):
+            entry = EXPECTED.get(rule.endpoint)
+            if entry is None or method not in entry:
+                continue  # reported by test_every_endpoint_has_expectations
+            for role in ROLES:
+                checked += 1
+                failures += _check(app, rule, method, role, entry, scenario)
+                if method != "GET":
+                    # A write that succeeded (logout, archive...) must not change what the
+                    # next check sees: start again from the same fresh scenario.
+                    scenario = build_scenario()
+    assert not failures, "\n".join(failures)
+    assert checked >= 4 * len([e for e in EXPECTED if e in app.view_functions])
+
+
+def _check(app, rule, method, role, entry, scenario) -> list[str]:
+    """One request of the matrix; the list of what went wrong with it (empty when all is well)."""
+    failures = []
+    url = build_url(rule, entry["url"](scenario) if "url" in entry else {})
+    response = _client_as(app, role, scenario).open(url, method=method)
+    expected = entry[method][role]
+    if not _matches(expected, response):
+        failures.append(f"{method} {url} as {role}: expected {expected}, "
+                        f"got {response.status_code}")
+    if rule.endpoint in PUBLIC_BY_DESIGN:
+        return failures
+    page = response.get_data().decode("utf-8", "replace")  # exports may be binary (XLSX)
+    if role == FACULTY_A and scenario.member_b_name in page:
+        failures.append(f"{method} {url}: faculty A sees B's member")
+    if role == FACULTY_B and scenario.member_a_name in page:
+        failures.append(f"{method} {url}: faculty B sees A's member")
+    return failures
+
+
+def test_each_faculty_sees_their_own_member(app, scenario):
+    page_a = _client_as(app, FACULTY_A, scenario).get("/group").get_data(as_text=True)
+    page_b = _client_as(app, FACULTY_B, scenario).get("/group").get_data(as_text=True)
+    assert scenario.member_a_name in page_a and scenario.member_b_name not in page_a
+    assert scenario.member_b_name in page_b and scenario.member_a_name not in page_b

@@ -1,0 +1,185 @@
+"""Input and output: trusted hosts, size limits, plain error pages with rollback, inert payloads."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+
+from portal.extensions import db
+from portal.models import Institution, User
+from tests.conftest import TEST_PASSWORD, build_app, login_client
+from tests.routes import build_url, database_snapshot, rules
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+XSS_ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+
+
+# ---------------------------------------------------------------------------------------------
+# Trusted hosts (Flask 3.1 checks TRUSTED_HOSTS when it matches the request's URL).
+
+
+@pytest.fixture
+def production_app(monkeypatch, database_url, tmp_path):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("TRUSTED_HOSTS", "portal.example.org, .portal.example.org")
+    return build_app(database_url, str(tmp_path))
+
+
+def test_production_reads_trusted_hosts_from_the_environment(production_app):
+    assert production_app.config["TRUSTED_HOSTS"] == ["portal.example.org", ".portal.example.org"]
+
+
+@pytest.mark.parametrize("host", ["portal.example.org", "www.portal.example.org"])
+def test_trusted_host_is_served(production_app, host):
+    response = production_app.test_client().get("/login", headers={"Host": host})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("host", ["evil.example", "portal.example.org.evil.example"])
+def test_untrusted_host_is_refused_with_a_plain_page(production_app, host):
+    response = production_app.test_client().get("/login", headers={"Host": host})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Bad request" in page and "Traceback" not in page
+    assert host not in page
+
+
+# ---------------------------------------------------------------------------------------------
+# Size limit.
+
+
+def test_default_body_limit_is_set(app):
+    assert app.config["MAX_CONTENT_LENGTH"] == 5 * 1024 * 1024
+
+
+@pytest.mark.parametrize("csrf", [False, True])
+def test_oversized_body_gets_413_plain_page_and_writes_nothing(database_url, tmp_path,
+                                                               make_faculty, csrf):
+    app = build_app(database_url, str(tmp_path), MAX_CONTENT_LENGTH=2048,
+                    WTF_CSRF_ENABLED=csrf)
+    user = make_faculty()
+    before = database_snapshot(app)
+    response = app.test_client().post("/login", data={
+        "email": user.email, "password": TEST_PASSWORD, "padding": "x" * 5000})
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "Too large" in page and "The upload is larger than the portal accepts." in page
+    assert "Traceback" not in page
+    assert database_snapshot(app) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors: a plain page, and nothing of the request is kept.
+
+
+def _failing_app(database_url, tmp_path):
+    app = build_app(database_url, str(tmp_path))
+
+    def write_then_fail():
+        db.session.add(Institution(name="Written before the crash"))
+        db.session.flush()
+        raise RuntimeError("internal detail that must not be shown")
+
+    def write_then_violate():
+        db.session.add(Institution(name="Written before the violation"))
+        db.session.flush()
+        existing = db.session.scalars(select(User)).first()
+        db.session.add(User(email=existing.email, display_name="Duplicate", password_hash="x"))
+        db.session.flush()  # unique email: IntegrityError
+        return "not reached"
+
+    app.add_url_rule("/_test/write-then-fail", view_func=write_then_fail, methods=["POST"])
+    app.add_url_rule("/_test/write-then-violate", view_func=write_then_violate,
+                     methods=["POST"])
+    return app
+
+
+@pytest.mark.parametrize("path", ["/_test/write-then-fail", "/_test/write-then-violate"])
+def test_error_shows_a_plain_page_and_rolls_back(database_url, tmp_path, make_faculty, path):
+    app = _failing_app(database_url, tmp_path)
+    user = make_faculty(name="Prof. Still Shown")
+    before = database_snapshot(app)
+    response = login_client(app.test_client(), user).post(path)
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong" in page and "nothing was saved" in page
+    assert "Traceback" not in page and "internal detail" not in page
+    assert "IntegrityError" not in page and "UNIQUE" not in page.upper().replace("UNIQUE_", "")
+    assert "Prof. Still Shown" in page  # the page renders with the session usable again
+    assert database_snapshot(app) == before
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Institution)) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Payloads stay data.
+
+
+@pytest.mark.parametrize("email, password", [
+    ("' OR 1=1 --", "' OR 1=1 --"),
+    ("faculty@example.org' --", "anything"),
+    ("faculty@example.org", "' OR '1'='1"),
+    ("x'; DROP TABLE users; --", "x'; DROP TABLE users; --"),
+])
+def test_sql_looking_login_input_is_plain_text(app, client, faculty, email, password):
+    before = database_snapshot(app)
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 401
+    page = response.get_data(as_text=True)
+    assert "Invalid email or password." in page
+    assert "&#39;" in page or "'" not in email  # the input comes back escaped in the field
+    assert client.get("/group").status_code == 302
+    assert database_snapshot(app) == before
+
+
+def test_xss_in_display_name_and_member_name_is_escaped_on_every_page(
+        app, make_faculty, make_member):
+    user = make_faculty(name=XSS)
+    make_member(user, name=XSS)
+    client = app.test_client()
+    shown = 0
+    for rule in rules(app):
+        if "GET" not in rule.methods:
+            continue
+        login_client(client, user)
+        url = build_url(rule)
+        response = client.get(url)
+        if response.mimetype != "text/html":
+            # Files (CSV, XLSX, JSON) carry the text as data, as attachments a browser never
+            # renders as a page: what matters is that they are not served as HTML.
+            assert response.headers.get("Content-Disposition", "").startswith("attachment") \
+                or response.mimetype in {"text/plain", "application/json", "text/css"}, url
+            continue
+        page = response.get_data(as_text=True)
+        assert "<script>alert" not in page and "<img src=x" not in page, url
+        shown += XSS_ESCAPED in page
+    group_page = login_client(client, user).get("/group").get_data(as_text=True)
+    assert group_page.count(XSS_ESCAPED) >= 2  # the account name and the member's name
+    assert shown >= 1
+
+
+def test_a_save_that_loses_a_race_is_a_conflict_not_a_crash(database_url, tmp_path,
+                                                              make_faculty, make_member):
+    app = build_app(database_url, str(tmp_path))
+    user = make_faculty()
+    member = make_member(user)
+
+    def save_after_someone_else():
+        from portal.models import Position
+
+        position = db.session.get(Position, member.id)
+        # Another request saved the row in between (its version moved on under us).
+        db.session.execute(text("UPDATE positions SET version = version + 1 WHERE id = :id"),
+                           {"id": member.id})
+        position.note = "my change"
+        db.session.flush()  # UPDATE ... WHERE version = <the old one>: no row matches
+        return "not reached"
+
+    app.add_url_rule("/_test/stale-save", view_func=save_after_someone_else, methods=["POST"])
+    before = database_snapshot(app)
+    response = login_client(app.test_client(), user).post("/_test/stale-save")
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "changed by someone else since you opened it" in page
+    assert "Traceback" not in page and "StaleDataError" not in page
+    assert database_snapshot(app) == before
