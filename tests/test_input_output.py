@@ -183,3 +183,77 @@ def test_a_save_that_loses_a_race_is_a_conflict_not_a_crash(database_url, tmp_pa
     assert "changed by someone else since you opened it" in page
     assert "Traceback" not in page and "StaleDataError" not in page
     assert database_snapshot(app) == before
+
+
+def _fill_every_text_field_with_xss(app, faculty: User, colleague: User) -> None:
+    """The payload in every free-text field a page can show, each with its own marker."""
+    from datetime import date
+
+    from portal.models import (
+        DepartureReason,
+        Person,
+        Position,
+        Program,
+        Publication,
+        PublicationAuthor,
+        Supervision,
+        SupervisionRole,
+    )
+
+    with app.app_context():
+        owner = db.session.get(User, faculty.id)
+        owner.title, owner.department = XSS + "title", XSS + "department"
+        owner.biography, owner.research_topics = XSS + "biography", [XSS + "topic"]
+        owner.slug, owner.profile_published = "xss-prof", True
+        program = Program(name=XSS + "program", kind="phd")
+        institution = Institution(name=XSS + "institution")
+        current = Position(person=Person(full_name=XSS + "member"), program=program,
+                           institution=institution, start_date=date(2024, 1, 1),
+                           note=XSS + "note")
+        current.supervisions = [
+            Supervision(supervisor_id=owner.id, role=SupervisionRole.PRINCIPAL, share=50),
+            Supervision(external_name=XSS + "external", role=SupervisionRole.CO_SUPERVISOR,
+                        share=25),
+            Supervision(supervisor_id=colleague.id, role=SupervisionRole.CO_SUPERVISOR, share=25),
+        ]
+        former = Position(person=Person(full_name=XSS + "alumna"), program=program,
+                          institution=institution, start_date=date(2019, 1, 1),
+                          end_date=date(2023, 1, 1), outcome=XSS + "outcome",
+                          departure_reason=DepartureReason.GRADUATED)
+        former.supervisions = [Supervision(supervisor_id=owner.id, role=SupervisionRole.PRINCIPAL,
+                                           share=100)]
+        publication = Publication(owner_id=owner.id, title=XSS + "paper", venue=XSS + "venue",
+                                  year=2024, url="https://example.org/paper")
+        publication.authors.append(PublicationAuthor(position=1, name=XSS + "author"))
+        db.session.add_all([current, former, publication])
+        db.session.commit()
+        db.session.remove()
+
+
+def test_xss_in_every_text_field_is_escaped_on_every_page(app, make_faculty, make_admin):
+    faculty = make_faculty(name=XSS + "faculty")
+    colleague = make_faculty(name=XSS + "colleague")
+    admin = make_admin()
+    _fill_every_text_field_with_xss(app, faculty, colleague)
+    seen = set()
+    for user in (None, faculty, colleague, admin):
+        for rule in rules(app):
+            if "GET" not in rule.methods:
+                continue
+            client = app.test_client()
+            if user is not None:
+                login_client(client, user)
+            response = client.get(build_url(rule, {"slug": "xss-prof"}))
+            if response.mimetype != "text/html":
+                continue
+            page = response.get_data(as_text=True)
+            assert "<script>alert" not in page and "<img src=x" not in page, rule.rule
+            for marker in ("title", "department", "biography", "topic", "program", "institution",
+                           "member", "note", "external", "alumna", "outcome", "paper", "venue",
+                           "author", "faculty", "colleague"):
+                if XSS_ESCAPED + marker in page:
+                    seen.add(marker)
+    # Every field really reached some page, so the walk above really checked its escaping.
+    assert seen == {"title", "department", "biography", "topic", "program", "institution",
+                    "member", "note", "external", "alumna", "outcome", "paper", "venue",
+                    "author", "faculty", "colleague"}
