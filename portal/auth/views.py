@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from portal.auth.access import public
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.auth.services import authenticate, is_safe_redirect_target, record_login
 from portal.extensions import db
+from portal.labels import lazy_gettext as _l
 
 blueprint = Blueprint("auth", __name__)
 
-LOGIN_FAILED = "Invalid email or password."
+LOGIN_FAILED = _l("Invalid email or password.")
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -46,7 +48,7 @@ def logout():
         db.session.commit()
         logout_user()
         session.clear()
-        flash("You have been logged out.", "info")
+        flash(_("You have been logged out."), "info")
     return redirect(url_for("auth.login"))
 
 

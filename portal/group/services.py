@@ -12,6 +12,8 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from portal.extensions import db
 from portal.identifiers import name_key
+from portal.labels import lazy_gettext as _l
+from portal.labels import KIND_LABELS
 from portal.models import (
     AuditEvent,
     DepartureReason,
@@ -46,12 +48,12 @@ class MemberRow:
 
 
 # The sections of the current-members page, in order: (title, program kinds it holds).
-SECTIONS: tuple[tuple[str, tuple[ProgramKind, ...]], ...] = (
-    ("PhD students", (ProgramKind.PHD,)),
-    ("Master's students", (ProgramKind.MASTERS,)),
-    ("Postdocs", (ProgramKind.POSTDOC,)),
-    ("Interns", (ProgramKind.INTERN,)),
-    ("Collaborators and visitors",
+SECTIONS: tuple[tuple[Any, tuple[ProgramKind, ...]], ...] = (
+    (KIND_LABELS[ProgramKind.PHD], (ProgramKind.PHD,)),
+    (KIND_LABELS[ProgramKind.MASTERS], (ProgramKind.MASTERS,)),
+    (KIND_LABELS[ProgramKind.POSTDOC], (ProgramKind.POSTDOC,)),
+    (KIND_LABELS[ProgramKind.INTERN], (ProgramKind.INTERN,)),
+    (_l("Collaborators and visitors"),
      (ProgramKind.COLLABORATOR, ProgramKind.VISITOR, ProgramKind.ALUMNI_COLLABORATOR)),
 )
 
