@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -10,9 +11,16 @@ from portal.auth.access import public
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.auth.services import authenticate, is_safe_redirect_target, record_login
 from portal.extensions import db
+from portal.i18n import LANGUAGES
 from portal.labels import lazy_gettext as _l
 
 blueprint = Blueprint("auth", __name__)
+
+
+def keep_language(locale: str | None) -> None:
+    """Carry a language choice over a fresh session (a known locale code only)."""
+    if locale in LANGUAGES:
+        session["locale"] = locale
 
 LOGIN_FAILED = _l("Invalid email or password.")
 
@@ -31,7 +39,9 @@ def login():
             flash(LOGIN_FAILED, "error")
             return render_template("auth/login.html", form=form), 401
         target = form.next.data if is_safe_redirect_target(form.next.data) else url_for("group.index")
+        language = session.get("locale")
         session.clear()  # a new session at login: nothing from the anonymous one carries over
+        keep_language(language)  # ...but the language this browser chose
         login_user(user, remember=form.remember.data)
         record_login(user)
         db.session.commit()
@@ -46,8 +56,10 @@ def logout():
     if form.validate_on_submit():
         current_user.revoke_sessions()
         db.session.commit()
+        language = get_locale()
         logout_user()
         session.clear()
+        keep_language(str(language) if language else None)
         flash(_("You have been logged out."), "info")
     return redirect(url_for("auth.login"))
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -219,9 +220,9 @@ def _to_row(link: Supervision, faculty: User) -> MemberRow:
 
 def _describe(link: Supervision) -> str:
     if link.role == SupervisionRole.CO_SUPERVISOR:
-        return f"{link.supervisor_name} (co-supervisor)"
+        return gettext("%(name)s (co-supervisor)", name=link.supervisor_name)
     if link.role == SupervisionRole.PRINCIPAL:
-        return f"{link.supervisor_name} (principal)"
+        return gettext("%(name)s (principal)", name=link.supervisor_name)
     return link.supervisor_name
 
 
