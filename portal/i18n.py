@@ -41,7 +41,8 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_locale=DEFAULT_LOCALE,
                    default_timezone="America/Montreal")
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, html_language=html_language)
-    app.jinja_env.filters.update(label=label, action_label=action_label, date=format_day, datetime=format_moment, number=number_text)
+    app.jinja_env.filters.update(label=label, action_label=action_label, date=format_day,
+                                 datetime=format_moment, number=number_text)
 
 
 # How each language writes a day and a moment (CLDR patterns). English keeps the ISO form that

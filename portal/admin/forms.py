@@ -74,8 +74,9 @@ class LoadsFilterForm(FlaskForm):
         csrf = False
 
     as_of = StringField(_l("As of"))
-    department = SelectField(_l("Department"), choices=[("", "All departments")], validate_choice=False)
-    institution = SelectField(_l("Supervisee institution"), choices=[("", "All institutions")],
+    department = SelectField(_l("Department"), choices=[("", _l("All departments"))],
+                             validate_choice=False)
+    institution = SelectField(_l("Supervisee institution"), choices=[("", _l("All institutions"))],
                               validate_choice=False)
     sort = HiddenField()
     dir = HiddenField()

@@ -288,7 +288,8 @@ def rename_institution(actor: User, institution: Institution, new_name: str) -> 
     clash = db.session.scalar(select(Institution).where(Institution.name_key == name_key(name),
                                                         Institution.id != institution.id))
     if clash is not None:
-        raise AdminError(_("%(name)s already exists; merge the two instead of renaming.", name=repr(clash.name)),
+        raise AdminError(_("%(name)s already exists; merge the two instead of renaming.",
+                           name=repr(clash.name)),
                          "name")
     before = {"name": institution.name}
     institution.name = name
@@ -300,7 +301,8 @@ def rename_institution(actor: User, institution: Institution, new_name: str) -> 
 def merge_institutions(actor: User, duplicate: Institution, keep: Institution) -> int:
     """Move every position from `duplicate` to `keep`, delete `duplicate`; return how many moved."""
     if duplicate.id == keep.id:
-        raise AdminError(_("An institution cannot be merged into itself: choose two different ones."),
+        raise AdminError(_("An institution cannot be merged into itself: choose two different "
+                           "ones."),
                          "keep_id")
     moved = db.session.execute(
         update(Position)

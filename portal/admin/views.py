@@ -60,7 +60,8 @@ def _read_loads_filter() -> tuple[LoadsFilterForm, dict]:
         try:
             arguments["as_of"] = date.fromisoformat(as_of_text)
         except ValueError:
-            form.as_of.errors = [_("%(text)s is not a date. Enter the date as YYYY-MM-DD, for example "
+            form.as_of.errors = [_("%(text)s is not a date. Enter the date as YYYY-MM-DD, for "
+                                   "example "
                                      "2026-09-01.", text=repr(as_of_text))]
             raise BadFilter(form) from None
     institution_text = request.args.get("institution") or ""
@@ -199,7 +200,8 @@ def edit_program(program_id: int):
             _attach_error(form, error)
         else:
             db.session.commit()
-            flash(_("Program %(name)s saved; the loads use its new rules.", name=program.name), "success")
+            flash(_("Program %(name)s saved; the loads use its new rules.",
+                    name=program.name), "success")
             return redirect(url_for("admin.programs"))
     status = 400 if form.is_submitted() else 200
     return render_template("admin/program_edit.html", form=form, program=program), status

@@ -100,7 +100,8 @@ def set_password(user: User, password: str) -> None:
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(_("The password must be at least %(min)s characters long.", min=MIN_PASSWORD_LENGTH))
+        raise AccountError(_("The password must be at least %(min)s characters long.",
+                             min=MIN_PASSWORD_LENGTH))
     if password.strip() == "" or len(set(password)) < 4:
         raise AccountError(_("The password is too easy to guess: use a longer mix of characters."))
 

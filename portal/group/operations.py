@@ -173,7 +173,8 @@ def check_supervision(data: MemberData, owner: User) -> list[Decimal]:
     shares = resolve_shares(data)
     total = sum(shares, Decimal("0"))
     if total != HUNDRED:
-        raise MemberError("share", _("Shares must total 100 %%; they total %(total)s %%.", total=format(total.normalize(), 'f')))
+        raise MemberError("share", _("Shares must total 100 %%; they total %(total)s %%.",
+                                     total=format(total.normalize(), 'f')))
     return shares
 
 
@@ -390,7 +391,8 @@ def move_to_alumni(actor: User, position: Position, end_date: date,
                    reason: DepartureReason, outcome: str | None) -> Position:
     """Record that the member left: end date, how they left, where they went next."""
     if end_date < position.start_date:
-        raise MemberError("end_date", _("The end date cannot be before the start date (%(start)s).", start=position.start_date.isoformat()))
+        raise MemberError("end_date", _("The end date cannot be before the start date "
+                                        "(%(start)s).", start=position.start_date.isoformat()))
     before = snapshot(position)
     position.end_date = end_date
     position.departure_reason = reason

@@ -61,11 +61,13 @@ def check_year(text: str | int | None, today: date) -> int | None:
     if not value:
         return None
     if not value.isascii() or not value.isdigit():
-        raise PublicationInputError(_("The year “%(value)s” is not a number; write it like 2024.", value=value))
+        raise PublicationInputError(_("The year “%(value)s” is not a number; write it like 2024.",
+                                      value=value))
     year = int(value)
     latest = latest_allowed_year(today)
     if not EARLIEST_YEAR <= year <= latest:
-        raise PublicationInputError(_("The year must be between %(earliest)s and %(latest)s.", earliest=EARLIEST_YEAR, latest=latest))
+        raise PublicationInputError(_("The year must be between %(earliest)s and %(latest)s.",
+                                      earliest=EARLIEST_YEAR, latest=latest))
     return year
 
 
@@ -75,7 +77,8 @@ def check_link(text: str | None) -> str | None:
     if not value:
         return None
     if len(value) > URL_MAX_LENGTH:
-        raise PublicationInputError(_("The link must be at most %(max)s characters.", max=URL_MAX_LENGTH))
+        raise PublicationInputError(_("The link must be at most %(max)s characters.",
+                                      max=URL_MAX_LENGTH))
     if any(ch.isspace() or ord(ch) < 32 for ch in value):
         raise PublicationInputError(_("The link must not contain spaces."))
     parts = urlsplit(value)
@@ -84,7 +87,8 @@ def check_link(text: str | None) -> str | None:
             _("The link must start with http:// or https:// (other kinds of links, such as "
             "javascript:, are not accepted)."))
     if not parts.netloc:
-        raise PublicationInputError(_("The link must include a web address, like https://doi.org/…."))
+        raise PublicationInputError(_("The link must include a web address, like "
+                                      "https://doi.org/…."))
     return value
 
 
@@ -113,21 +117,25 @@ def parse_author_lines(text: str | None) -> list[AuthorData]:
         name_part, separator, orcid_part = line.partition("|")
         name = clean_text(name_part)
         if not name:
-            raise PublicationInputError(_("Line %(number)s: the author's name is missing before “|”.", number=number))
+            raise PublicationInputError(_("Line %(number)s: the author's name is missing before "
+                                          "“|”.", number=number))
         if len(name) > AUTHOR_MAX_LENGTH:
             raise PublicationInputError(
-                _("Line %(number)s: an author's name must be at most %(max)s characters.", number=number, max=AUTHOR_MAX_LENGTH))
+                _("Line %(number)s: an author's name must be at most %(max)s characters.",
+                  number=number, max=AUTHOR_MAX_LENGTH))
         orcid = None
         if separator and orcid_part.strip():
             orcid = normalise_orcid(orcid_part)
             if orcid is None:
                 raise PublicationInputError(
-                    _("Line %(number)s: “%(orcid)s” is not a valid ORCID iD (it looks like 0000-0002-1825-0097).", number=number, orcid=orcid_part.strip()))
+                    _("Line %(number)s: “%(orcid)s” is not a valid ORCID iD (it looks like "
+                      "0000-0002-1825-0097).", number=number, orcid=orcid_part.strip()))
         authors.append(AuthorData(name=name, orcid=orcid))
     if not authors:
         raise PublicationInputError(_("Enter at least one author, one per line."))
     if len(authors) > MAX_AUTHORS:
-        raise PublicationInputError(_("A publication may list at most %(max)s authors.", max=MAX_AUTHORS))
+        raise PublicationInputError(_("A publication may list at most %(max)s authors.",
+                                      max=MAX_AUTHORS))
     return authors
 
 

@@ -113,7 +113,8 @@ def read_roster_file(data: bytes, filename: str, max_bytes: int | None) -> list[
     """The rows of a CSV, XLSX or JSON roster file; RosterFileError when it is not one."""
     if max_bytes is not None and len(data) > max_bytes:
         raise RosterFileError(
-            _("The file is %(size)s; the import accepts files up to %(size2)s. Split the roster into smaller files.", size=_size(len(data)), size2=_size(max_bytes)), status=413)
+            _("The file is %(size)s; the import accepts files up to %(size2)s. Split the roster "
+              "into smaller files.", size=_size(len(data)), size2=_size(max_bytes)), status=413)
     if not data.strip():
         raise RosterFileError(_("The file is empty."))
     extension = PurePath(filename or "").suffix.lower()
@@ -129,7 +130,8 @@ def read_roster_file(data: bytes, filename: str, max_bytes: int | None) -> list[
         return _require_rows(_read_json(_decode(data)))
     if extension in ("", ".csv", ".txt"):
         return _require_rows(_read_csv(_decode(data)))
-    raise RosterFileError(_("Files of type %(extension)s cannot be imported: upload a CSV (.csv) or Excel (.xlsx) file with the roster columns.", extension=extension))
+    raise RosterFileError(_("Files of type %(extension)s cannot be imported: upload a CSV (.csv) "
+                            "or Excel (.xlsx) file with the roster columns.", extension=extension))
 
 
 def _require_rows(rows: list[SourceRow]) -> list[SourceRow]:
@@ -153,7 +155,9 @@ def _decode(data: bytes) -> str:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise RosterFileError(
-            _('The file is not UTF-8 text (unreadable byte at line %(line)s). In your spreadsheet program choose "CSV UTF-8" when saving, then upload the file again.', line=line)) from None
+            _('The file is not UTF-8 text (unreadable byte at line %(line)s). In your spreadsheet '
+              'program choose "CSV UTF-8" when saving, then upload the file again.',
+              line=line)) from None
 
 
 def _read_csv(text: str) -> list[SourceRow]:
@@ -167,7 +171,8 @@ def _read_csv(text: str) -> list[SourceRow]:
             records.append((next_line, cells))
             next_line = reader.line_num + 1
     except csv.Error as error:
-        raise RosterFileError(_("Line %(line)s: the CSV cannot be read (%(error)s); check the quotes on that line.", line=next_line, error=error)) from None
+        raise RosterFileError(_("Line %(line)s: the CSV cannot be read (%(error)s); check the "
+                                "quotes on that line.", line=next_line, error=error)) from None
     return _rows_from_records(records, restore=True)
 
 
@@ -204,7 +209,8 @@ def _read_json(text: str) -> list[SourceRow]:
     try:
         items = json.loads(text)
     except json.JSONDecodeError as error:
-        raise RosterFileError(_("The JSON cannot be read (line %(lineno)s: %(msg)s).", lineno=error.lineno, msg=error.msg)) from None
+        raise RosterFileError(_("The JSON cannot be read (line %(lineno)s: %(msg)s).",
+                                lineno=error.lineno, msg=error.msg)) from None
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise RosterFileError(_("The JSON must be a list of objects with the roster keys."))
     keys: list[str] = []
@@ -283,11 +289,14 @@ def load_signed_rows(token: str, actor: User, secret_key: str) -> list[SourceRow
     try:
         payload = serializer.loads(token, max_age=SIGNED_ROWS_MAX_AGE)
     except SignatureExpired:
-        raise RosterFileError(_("The preview is more than an hour old: upload the file again.")) from None
+        raise RosterFileError(_("The preview is more than an hour old: upload the file again."
+                                )) from None
     except BadSignature:
-        raise RosterFileError(_("The confirmation does not match a preview: upload the file again.")) from None
+        raise RosterFileError(_("The confirmation does not match a preview: upload the file "
+                                "again.")) from None
     if payload.get("actor") != actor.id:
-        raise RosterFileError(_("The confirmation does not match a preview: upload the file again."))
+        raise RosterFileError(_("The confirmation does not match a preview: upload the file "
+                                "again."))
     return [SourceRow(line=line, cells=dict(zip(ROSTER_COLUMNS, cells, strict=True)))
             for line, cells in payload["rows"]]
 
@@ -454,45 +463,55 @@ class _Planner:
         line = row.line
         before = len(self.problems)
         if row.extra_cells:
-            self._problem(line, None, _("The row has %(count)s cell(s) beyond the last column of the header.", count=row.extra_cells))
+            self._problem(line, None, _("The row has %(count)s cell(s) beyond the last column of "
+                                        "the header.", count=row.extra_cells))
         faculty_email = clean_text(cells["faculty_email"]).lower() or self.default_faculty.email
         name = clean_text(cells["name"])
         if not name:
             self._problem(line, "name", _("The name is empty."))
         elif len(name) > MAX_NAME_LENGTH:
-            self._problem(line, "name", _("The name is %(length)s characters long; the limit is %(limit)s.", length=len(name), limit=MAX_NAME_LENGTH))
+            self._problem(line, "name", _("The name is %(length)s characters long; the limit is "
+                                          "%(limit)s.", length=len(name), limit=MAX_NAME_LENGTH))
         email = clean_text(cells["email"]).lower() or None
         if email is not None:
             if len(email) > MAX_EMAIL_LENGTH:
-                self._problem(line, "email", _("The email is longer than %(limit)s characters.", limit=MAX_EMAIL_LENGTH))
+                self._problem(line, "email", _("The email is longer than %(limit)s characters.",
+                                               limit=MAX_EMAIL_LENGTH))
             else:
                 try:
                     validate_email(email, check_deliverability=False)
                 except EmailNotValidError:
-                    self._problem(line, "email", _("%(email)s is not a valid email address.", email=repr(email)))
+                    self._problem(line, "email", _("%(email)s is not a valid email address.",
+                                                   email=repr(email)))
         program_name = clean_text(cells["program"])
         program = self.programs.get(program_name.casefold())
         if not program_name:
             self._problem(line, "program", _("The program is empty."))
         elif program is None:
             known = ", ".join(p.name for p in self.programs.values())
-            self._problem(line, "program", _("Unknown program %(program)s; the programs are: %(known)s.", program=repr(program_name), known=known))
+            self._problem(line, "program", _("Unknown program %(program)s; the programs are: "
+                                             "%(known)s.", program=repr(program_name), known=known))
         institution = clean_text(cells["institution"])
         if not institution:
             self._problem(line, "institution", _("The institution is empty."))
         elif len(institution) > MAX_INSTITUTION_LENGTH:
-            self._problem(line, "institution", _("The institution name is longer than %(limit)s characters.", limit=MAX_INSTITUTION_LENGTH))
+            self._problem(line, "institution", _("The institution name is longer than %(limit)s "
+                                                 "characters.", limit=MAX_INSTITUTION_LENGTH))
         role_text = clean_text(cells["role"]).casefold()
         role = next((r for r in SupervisionRole if r.value == role_text), None)
         if role is None:
-            self._problem(line, "role", _("The role %(role)s is not one of: %(roles)s.", role=repr(cells['role']), roles=ROLE_VALUES))
+            self._problem(line, "role", _("The role %(role)s is not one of: %(roles)s.",
+                                          role=repr(cells['role']), roles=ROLE_VALUES))
         start = self._date(line, "start_date", cells["start_date"], required=True)
         end = self._date(line, "end_date", cells["end_date"], required=False)
         if start is not None and end is not None and end < start:
-            self._problem(line, "end_date", _("The end date %(end)s is before the start date %(start)s.", end=end.isoformat(), start=start.isoformat()))
+            self._problem(line, "end_date", _("The end date %(end)s is before the start date "
+                                              "%(start)s.",
+                                              end=end.isoformat(), start=start.isoformat()))
         outcome = clean_text(cells["outcome"]) or None
         if outcome is not None and len(outcome) > MAX_OUTCOME_LENGTH:
-            self._problem(line, "outcome", _("The outcome is longer than %(limit)s characters.", limit=MAX_OUTCOME_LENGTH))
+            self._problem(line, "outcome", _("The outcome is longer than %(limit)s characters.",
+                                             limit=MAX_OUTCOME_LENGTH))
         if len(self.problems) > before:
             return None
         return _Values(faculty_email, name, email, program, institution, role, start, end, outcome)
@@ -508,7 +527,8 @@ class _Planner:
                 raise ValueError
             return date.fromisoformat(text)
         except ValueError:
-            self._problem(line, column, _("%(text)s is not a date in the form YYYY-MM-DD.", text=repr(text)))
+            self._problem(line, column, _("%(text)s is not a date in the form YYYY-MM-DD.",
+                                          text=repr(text)))
             return None
 
     # -- lookups, loaded once for all rows, in batches
@@ -582,7 +602,9 @@ class _Planner:
             return None
         key = (id(position), faculty.id)
         if key in self.link_targets:
-            self._problem(line, None, _("The same person, program, start date and faculty_email appear on line %(line)s.", line=self.link_targets[key].line))
+            self._problem(line, None, _("The same person, program, start date and faculty_email "
+                                        "appear on line %(line)s.",
+                                        line=self.link_targets[key].line))
             return None
         existing = None
         if position.existing is not None:
@@ -595,11 +617,14 @@ class _Planner:
     def _faculty(self, line: int, email: str) -> User | None:
         if self.only_faculty is not None and email != self.only_faculty.email:
             self._problem(line, "faculty_email",
-                          _("This import is for %(faculty)s's group only: faculty_email must be %(faculty)s or empty, not %(email)s.", faculty=self.only_faculty.email, email=email))
+                          _("This import is for %(faculty)s's group only: faculty_email must be "
+                            "%(faculty)s or empty, not %(email)s.",
+                            faculty=self.only_faculty.email, email=email))
             return None
         faculty = self.faculty_by_email.get(email)
         if faculty is None:
-            self._problem(line, "faculty_email", _("There is no account with the email %(email)s.", email=email))
+            self._problem(line, "faculty_email", _("There is no account with the email %(email)s.",
+                                                   email=email))
         return faculty
 
     def _person(self, line: int, values: _Values) -> PersonTarget | None:
@@ -613,7 +638,9 @@ class _Planner:
                 target = self._target_for(existing, values, line)
                 self.person_targets_by_email[values.email] = target
             elif target.name != values.name:
-                self._problem(line, "name", _("Line %(line)s has the same email with the name %(name)s.", line=target.line, name=repr(target.name)))
+                self._problem(line, "name", _("Line %(line)s has the same email with the name "
+                                              "%(name)s.",
+                                              line=target.line, name=repr(target.name)))
                 return None
             self.person_targets_by_stint.setdefault(stint, target)
             return target
@@ -671,7 +698,8 @@ class _Planner:
             ("end_date", target.end_date == values.end_date),
             ("outcome", target.outcome == values.outcome)) if not same]
         for column in differences:
-            self._problem(line, column, _("Line %(line)s describes the same position with another %(column)s.", line=target.line, column=column))
+            self._problem(line, column, _("Line %(line)s describes the same position with another "
+                                          "%(column)s.", line=target.line, column=column))
         return None if differences else target
 
     def _check_principals(self) -> None:
@@ -705,13 +733,19 @@ class _Planner:
             position = link.position
             if position.existing is not None and link.existing is None:
                 for column, text in position.changes():
-                    self._problem(link.line, column, _("This position is in another faculty member's group; its %(column)s cannot be changed from your file (%(text)s).", column=column, text=text))
+                    self._problem(link.line, column, _("This position is in another faculty "
+                                                       "member's group; its %(column)s cannot be "
+                                                       "changed from your file (%(text)s).",
+                                                       column=column, text=text))
             person = position.person.existing
             if person is not None and not any(
                     other.supervisor_id == faculty_id
                     for stint in person.positions for other in stint.supervisions):
                 for column, text in position.person.changes():
-                    self._problem(link.line, column, _("This person is in another faculty member's group; their %(column)s cannot be changed from your file (%(text)s).", column=column, text=text))
+                    self._problem(link.line, column, _("This person is in another faculty "
+                                                       "member's group; their %(column)s cannot "
+                                                       "be changed from your file (%(text)s).",
+                                                       column=column, text=text))
 
 
 def _same_stint(position: Position, values: _Values) -> bool:

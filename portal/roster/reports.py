@@ -64,7 +64,8 @@ def parse_status(value: str | None) -> RosterStatus:
         return RosterStatus(value)
     except ValueError:
         raise ReportError(
-            _("Unknown status %(value)s: use status=current, status=alumni or status=all.", value=repr(value))
+            _("Unknown status %(value)s: use status=current, status=alumni or status=all.",
+              value=repr(value))
         ) from None
 
 
@@ -74,7 +75,8 @@ def parse_coi_years(value: str | None) -> int:
         return DEFAULT_COI_YEARS
     if not value.strip().isdigit() or not MIN_COI_YEARS <= int(value) <= MAX_COI_YEARS:
         raise ReportError(
-            _("years must be a whole number from %(min)s to %(max)s (got %(value)s).", min=MIN_COI_YEARS, max=MAX_COI_YEARS, value=repr(value))
+            _("years must be a whole number from %(min)s to %(max)s (got %(value)s).",
+              min=MIN_COI_YEARS, max=MAX_COI_YEARS, value=repr(value))
         )
     return int(value)
 
