@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
 from portal.auth.access import public
 from portal.auth.services import is_safe_redirect_target
-from portal.extensions import babel, db
+from portal.extensions import babel, db, login_manager
 from portal.labels import action_label, label
 
 # Locale code -> the language's own name, shown in the switcher.
@@ -18,6 +18,15 @@ LANGUAGES = {"en": "English", "fr_CA": "Français"}
 DEFAULT_LOCALE = "en"
 
 blueprint = Blueprint("i18n", __name__)
+
+
+def N_(text: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Mark a message for the catalogue without translating it here."""
+    return text
+
+
+# What Flask-Login flashes on the way to the login page; translated through localize_callback.
+LOGIN_MESSAGE = N_("Please log in to see this page.")
 
 
 def select_locale() -> str:
@@ -41,6 +50,8 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_locale=DEFAULT_LOCALE,
                    default_timezone="America/Montreal")
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, html_language=html_language)
+    login_manager.login_message = LOGIN_MESSAGE
+    login_manager.localize_callback = gettext
     app.jinja_env.filters.update(label=label, action_label=action_label, date=format_day,
                                  datetime=format_moment, number=number_text)
 

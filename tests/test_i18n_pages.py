@@ -269,3 +269,12 @@ def test_the_switcher_is_on_every_page_and_names_the_other_language(client, facu
     assert 'lang="en">English</button>' in page and ">Français</button>" not in page
     english = login_client(client.application.test_client(), faculty).get("/group/alumni")
     assert 'lang="fr-CA">Français</button>' in english.get_data(as_text=True)
+
+
+def test_the_login_redirect_message_is_french(client):
+    response = french(client).get("/group", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Veuillez vous connecter pour voir cette page." in page
+    assert_french(page)
+    english = client.application.test_client().get("/group", follow_redirects=True)
+    assert "Please log in to see this page." in english.get_data(as_text=True)
