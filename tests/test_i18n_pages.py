@@ -278,3 +278,10 @@ def test_the_login_redirect_message_is_french(client):
     assert_french(page)
     english = client.application.test_client().get("/group", follow_redirects=True)
     assert "Please log in to see this page." in english.get_data(as_text=True)
+
+
+def test_names_inside_translated_sentences_are_escaped(app, client, admin, make_faculty):
+    other = make_faculty("evil@example.org", "<script>alert(1)</script> & Co")
+    page = french(client, admin).get(f"/group?faculty={other.id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "Groupe de &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
