@@ -4,33 +4,35 @@ from __future__ import annotations
 
 from flask import Flask, make_response, render_template
 from flask.globals import request_ctx
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from portal.extensions import db
+from portal.labels import lazy_gettext as _l
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood. Please go back and try again."),
-    401: ("Not logged in", "Please log in to continue."),
-    403: ("Not allowed", "You do not have permission to see this page."),
-    404: ("Not found", "There is nothing at this address, or it is not yours to see."),
-    405: ("Method not allowed", "This address does not accept that kind of request."),
-    409: ("Conflict", "The record changed while you were working on it. Reload and try again."),
-    413: ("Too large", "The upload is larger than the portal accepts."),
-    429: ("Too many requests", "Too many attempts. Please wait a minute and try again."),
-    500: ("Something went wrong", "The portal hit an error; nothing was saved. Please try again."),
-    503: ("Busy", "The portal is busy right now; nothing was saved. Please try again in a moment."),
+    400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
+    401: (_l("Not logged in"), _l("Please log in to continue.")),
+    403: (_l("Not allowed"), _l("You do not have permission to see this page.")),
+    404: (_l("Not found"), _l("There is nothing at this address, or it is not yours to see.")),
+    405: (_l("Method not allowed"), _l("This address does not accept that kind of request.")),
+    409: (_l("Conflict"), _l("The record changed while you were working on it. Reload and try again.")),
+    413: (_l("Too large"), _l("The upload is larger than the portal accepts.")),
+    429: (_l("Too many requests"), _l("Too many attempts. Please wait a minute and try again.")),
+    500: (_l("Something went wrong"), _l("The portal hit an error; nothing was saved. Please try again.")),
+    503: (_l("Busy"), _l("The portal is busy right now; nothing was saved. Please try again in a moment.")),
 }
 
-STALE_RECORD = ("This record was changed by someone else since you opened it. Nothing was saved: "
-                "reload the page to see the current values and make your change again.")
+STALE_RECORD = _l("This record was changed by someone else since you opened it. Nothing was "
+                  "saved: reload the page to see the current values and make your change again.")
 
 
 def render_error(status: int, detail: str | None = None, headers: dict | None = None):
     """A plain error page with the status's title and a message a person can act on."""
-    title, message = MESSAGES.get(status, ("Error", "The request could not be completed."))
+    title, message = MESSAGES.get(status, (_l("Error"), _l("The request could not be completed.")))
     if request_ctx and request_ctx.url_adapter is None:
         # The request's Host was refused (TRUSTED_HOSTS): no link can be built for it.
         return make_response(f"{title}\n\n{detail or message}\n", status,
@@ -47,7 +49,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         db.session.rollback()
-        return render_error(400, f"{error.description} Reload the page and submit the form again.")
+        return render_error(400, _("The form's security token (CSRF) is missing, expired or "
+                                   "wrong. Reload the page and submit the form again."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, redirect, request, session, url_for
-from flask_babel import get_locale
+from decimal import Decimal
+
+from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
 from portal.auth.access import public
 from portal.auth.services import is_safe_redirect_target
-from portal.extensions import babel, db
+from portal.extensions import babel, db, login_manager
+from portal.labels import action_label, label
 
 # Locale code -> the language's own name, shown in the switcher.
 LANGUAGES = {"en": "English", "fr_CA": "Français"}
@@ -17,8 +20,19 @@ DEFAULT_LOCALE = "en"
 blueprint = Blueprint("i18n", __name__)
 
 
+def N_(text: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Mark a message for the catalogue without translating it here."""
+    return text
+
+
+# What Flask-Login flashes on the way to the login page; translated through localize_callback.
+LOGIN_MESSAGE = N_("Please log in to see this page.")
+
+
 def select_locale() -> str:
     """Saved preference of the logged-in user, then this browser's choice, then Accept-Language."""
+    if not has_request_context():
+        return DEFAULT_LOCALE  # the CLI and background work speak English
     if current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     if session.get("locale") in LANGUAGES:
@@ -36,6 +50,44 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_locale=DEFAULT_LOCALE,
                    default_timezone="America/Montreal")
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, html_language=html_language)
+    login_manager.login_message = LOGIN_MESSAGE
+    login_manager.localize_callback = gettext
+    app.jinja_env.filters.update(label=label, action_label=action_label, date=format_day,
+                                 datetime=format_moment, number=number_text)
+
+
+# How each language writes a day and a moment (CLDR patterns). English keeps the ISO form that
+# Canadian English uses (en_CA's short date); French writes the month, as Québec usage does.
+DATE_PATTERNS = {"en": "yyyy-MM-dd", "fr_CA": "d MMM y"}
+DATETIME_PATTERNS = {"en": "yyyy-MM-dd HH:mm", "fr_CA": "d MMM y, HH 'h' mm"}
+
+
+def format_day(value) -> str:
+    """A date as the reader's language writes it ('' for None)."""
+    if not value:
+        return ""
+    return format_date(value, DATE_PATTERNS.get(str(get_locale()), DATE_PATTERNS[DEFAULT_LOCALE]))
+
+
+def format_moment(value) -> str:
+    """A moment in the reader's language and the portal's time zone ('' for None)."""
+    if not value:
+        return ""
+    pattern = DATETIME_PATTERNS.get(str(get_locale()), DATETIME_PATTERNS[DEFAULT_LOCALE])
+    return format_datetime(value, pattern)
+
+
+def number_text(value, places: int | None = None) -> str:
+    """A number with the reader's decimal mark and grouping ('' for None).
+
+    `places` fixes the decimals; otherwise a Decimal keeps its own (12.50 stays 12,50 in French,
+    a whole 150.00 prints 150), as the exports write it.
+    """
+    if value is None or value == "":
+        return ""
+    if places is None and isinstance(value, Decimal):
+        places = 0 if value == value.to_integral() else max(0, -value.as_tuple().exponent)
+    return format_decimal(value, "#,##0." + "0" * places if places else "#,##0")
 
 
 @blueprint.route("/language", methods=["POST"])

@@ -103,7 +103,7 @@ def test_merge_moves_every_position_deletes_the_duplicate_and_is_audited(app, ad
         assert event.before == {"merged_id": duplicate, "merged_name": "Universite of Montreal"}
         assert event.after["positions_moved"] == 1
     page = admin_client.get("/admin/institutions").get_data(as_text=True)
-    assert "Merged Universite of Montreal into Université de Montréal: 1 position(s) moved." in page
+    assert "Merged Universite of Montreal into Université de Montréal: 1 position moved." in page
     assert "Universite of Montreal (" not in page
 
 

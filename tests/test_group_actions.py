@@ -125,7 +125,7 @@ def test_audit_events_carry_before_and_after(app, faculty, faculty_client, make_
         assert event.before["end_date"] is None and event.after["end_date"] == "2024-01-31"
         assert event.after["departure_reason"] == "left-without-degree"
     page = faculty_client.get(f"/group/members/{position.id}/edit").get_data(as_text=True)
-    assert "move-to-alumni" in page and "2024-01-31" in page
+    assert "moved to alumni" in page and "2024-01-31" in page
 
 
 def test_actions_refuse_get(app, faculty, faculty_client, make_member):

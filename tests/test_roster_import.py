@@ -94,7 +94,7 @@ def test_reimporting_the_same_file_creates_nothing(app, faculty_client):
     confirm(faculty_client, upload(faculty_client, data))
     before = counts(app)
     preview = upload(faculty_client, data)
-    assert "0 new, 0 updated,\n    2 unchanged" in preview.get_data(as_text=True)
+    assert "0 new, 0 updated, 2 unchanged" in preview.get_data(as_text=True)
     confirm(faculty_client, preview)
     assert counts(app) == before
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,15 +18,17 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from portal.labels import lazy_gettext as _l
+from portal.labels import KIND_LABELS
 from portal.models import ProgramKind
 
-KIND_CHOICES = [(kind.value, kind.label) for kind in ProgramKind]
+KIND_CHOICES = [(kind.value, KIND_LABELS[kind]) for kind in ProgramKind]
 
 
 class _ParsedField(StringField):
     """A text input parsed into a value; a clear message when it cannot be, empty = None."""
 
-    invalid_message = "Enter a valid value."
+    invalid_message=_l("Enter a valid value.")
 
     def parse(self, text: str):  # pragma: no cover - overridden
         raise NotImplementedError
@@ -48,14 +51,14 @@ class _ParsedField(StringField):
 
 
 class WholeNumberField(_ParsedField):
-    invalid_message = "Enter a whole number such as 8, or leave it empty."
+    invalid_message=_l("Enter a whole number such as 8, or leave it empty.")
 
     def parse(self, text: str) -> int:
         return int(text)
 
 
 class NumberField(_ParsedField):
-    invalid_message = "Enter a number such as 300 or 0.5, or leave it empty."
+    invalid_message=_l("Enter a number such as 300 or 0.5, or leave it empty.")
 
     def parse(self, text: str) -> Decimal:
         value = Decimal(text.replace(",", "."))
@@ -70,65 +73,66 @@ class LoadsFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    as_of = StringField("As of")
-    department = SelectField("Department", choices=[("", "All departments")], validate_choice=False)
-    institution = SelectField("Supervisee institution", choices=[("", "All institutions")],
+    as_of = StringField(_l("As of"))
+    department = SelectField(_l("Department"), choices=[("", _l("All departments"))],
+                             validate_choice=False)
+    institution = SelectField(_l("Supervisee institution"), choices=[("", _l("All institutions"))],
                               validate_choice=False)
     sort = HiddenField()
     dir = HiddenField()
-    submit = SubmitField("Show loads")
+    submit = SubmitField(_l("Show loads"))
 
 
 class ProgramForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(message="A program name is required."),
+    name = StringField(_l("Name"), validators=[DataRequired(message=_l("A program name is required.")),
                                            Length(max=100)])
-    kind = SelectField("Kind", choices=KIND_CHOICES)
-    weight = NumberField("Weight")
-    counts_toward_load = BooleanField("Counts toward supervision load")
-    is_active = BooleanField("Offered (shown in the group form)", default=True)
-    submit = SubmitField("Save program")
+    kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
+    weight = NumberField(_l("Weight"))
+    counts_toward_load = BooleanField(_l("Counts toward supervision load"))
+    is_active = BooleanField(_l("Offered (shown in the group form)"), default=True)
+    submit = SubmitField(_l("Save program"))
 
     def validate_weight(self, field: Field) -> None:
         if field.data is None and not field.errors:
-            raise ValidationError("Enter a weight such as 1 or 0.5.")
+            raise ValidationError(_("Enter a weight such as 1 or 0.5."))
 
 
 class CapsForm(FlaskForm):
-    principal_cap = WholeNumberField("Principal supervisions cap")
-    weighted_cap = NumberField("Weighted load cap (%)")
-    submit = SubmitField("Save caps")
+    principal_cap = WholeNumberField(_l("Principal supervisions cap"))
+    weighted_cap = NumberField(_l("Weighted load cap (%)"))
+    submit = SubmitField(_l("Save caps"))
 
 
 class AccountForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(message="Enter an email address."),
+    email = EmailField(_l("Email"), validators=[DataRequired(message=_l("Enter an email address.")),
                                             Length(max=254)])
-    display_name = StringField("Display name",
-                               validators=[DataRequired(message="Enter a display name."),
+    display_name = StringField(_l("Display name"),
+                               validators=[DataRequired(message=_l("Enter a display name.")),
                                            Length(max=200)])
-    account_type = SelectField("Account type", choices=[("faculty", "Faculty member"),
-                                                        ("admin", "Administrator")])
-    password = PasswordField("Password", validators=[Length(max=1024)])
-    submit = SubmitField("Create account")
+    account_type = SelectField(_l("Account type"), choices=[("faculty", _l("Faculty member")),
+                                                        ("admin", _l("Administrator"))])
+    password = PasswordField(_l("Password"), validators=[Length(max=1024)])
+    submit = SubmitField(_l("Create account"))
 
 
 class PasswordResetForm(FlaskForm):
-    password = PasswordField("Password", validators=[Length(max=1024)])
-    submit = SubmitField("Reset password")
+    password = PasswordField(_l("Password"), validators=[Length(max=1024)])
+    submit = SubmitField(_l("Reset password"))
 
 
 class ConfirmForm(FlaskForm):
     """An empty form that carries the CSRF token of a one-button action."""
 
-    submit = SubmitField("Confirm")
+    submit = SubmitField(_l("Confirm"))
 
 
 class RenameInstitutionForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(message="An institution name is required."),
+    name = StringField(_l("Name"), validators=[DataRequired(message=_l("An institution name is required.")),
                                            Length(max=200)])
-    submit = SubmitField("Rename")
+    submit = SubmitField(_l("Rename"))
 
 
 class MergeInstitutionsForm(FlaskForm):
-    duplicate_id = SelectField("Duplicate to merge away", coerce=int)
-    keep_id = SelectField("Institution to keep", coerce=int)
-    submit = SubmitField("Merge")
+    duplicate_id = SelectField(_l("Duplicate to merge away"), coerce=int)
+    keep_id = SelectField(_l("Institution to keep"), coerce=int)
+    submit = SubmitField(_l("Merge"))

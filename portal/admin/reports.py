@@ -8,10 +8,14 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flask_babel import gettext, ngettext
 from markupsafe import Markup, escape
 from sqlalchemy import BigInteger, Select, and_, case, cast, func, or_, select
 
 from portal.extensions import db
+from portal.i18n import format_day, number_text
+from portal.labels import lazy_gettext as _l
+from portal.labels import KIND_LABELS, english
 from portal.models import (
     Institution,
     LoadPolicy,
@@ -33,27 +37,27 @@ KINDS: tuple[ProgramKind, ...] = tuple(ProgramKind)
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the loads table and its exports."""
+    """One column of the loads table and its exports; the label is translated on the page only."""
 
     key: str
-    label: str
+    label: Any  # a lazy string: the reader's language on the page, English in the exports
     numeric: bool = True
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("name", "Faculty", numeric=False),
-    Column("department", "Department", numeric=False),
-    Column("principal", "Principal"),
-    Column("co_supervisor", "Co-supervisor"),
-    Column("host", "Host (no role)"),
-    *(Column(kind.value, kind.label) for kind in KINDS),
-    Column("total", "Total"),
-    Column("weighted", "Weighted load (%)"),
-    Column("principal_cap", "Principal cap"),
-    Column("weighted_cap", "Weighted cap (%)"),
-    Column("principal_headroom", "Principal headroom"),
-    Column("weighted_headroom", "Weighted headroom (%)"),
-    Column("status", "Status", numeric=False),
+    Column("name", _l("Faculty"), numeric=False),
+    Column("department", _l("Department"), numeric=False),
+    Column("principal", _l("Principal")),
+    Column("co_supervisor", _l("Co-supervisor")),
+    Column("host", _l("Host (no role)")),
+    *(Column(kind.value, KIND_LABELS[kind]) for kind in KINDS),
+    Column("total", _l("Total")),
+    Column("weighted", _l("Weighted load (%)")),
+    Column("principal_cap", _l("Principal cap")),
+    Column("weighted_cap", _l("Weighted cap (%)")),
+    Column("principal_headroom", _l("Principal headroom")),
+    Column("weighted_headroom", _l("Weighted headroom (%)")),
+    Column("status", _l("Status"), numeric=False),
 )
 COLUMN_KEYS = tuple(column.key for column in COLUMNS)
 OVER_CAP = "Over cap"
@@ -116,6 +120,18 @@ class LoadRow:
             return NO_CAP
         return WITHIN_CAP
 
+    def status_text(self) -> str:
+        """The status in the reader's language (the exports keep `status` in English)."""
+        if self.over_principal_cap and self.over_weighted_cap:
+            return gettext("Over cap (principal and weighted)")
+        if self.over_principal_cap:
+            return gettext("Over cap (principal)")
+        if self.over_weighted_cap:
+            return gettext("Over cap (weighted)")
+        if self.principal_cap is None and self.weighted_cap is None:
+            return gettext("No cap")
+        return gettext("Within cap")
+
     def value(self, key: str) -> Any:
         """The value of one column, by its key."""
         if key in ProgramKind._value2member_map_:
@@ -143,18 +159,38 @@ class LoadsReport:
         return sum(1 for row in self.rows if row.over_cap)
 
     def headers(self) -> list[str]:
-        return [column.label for column in COLUMNS]
+        """The export's column headers: always English, the file format does not change."""
+        return [english(column.label) for column in COLUMNS]
 
     def export_rows(self) -> list[list[Any]]:
         """The rows exactly as the page shows them, then the totals row."""
         return [row.cells() for row in self.rows] + [self.totals]
 
     def text_rows(self) -> list[tuple[LoadRow, list[str]]]:
-        """Each row with its cells as the page prints them (same text as the CSV)."""
-        return [(row, [as_text(value) for value in row.cells()]) for row in self.rows]
+        """Each row with its cells as the page prints them: the CSV's values, in the reader's language."""
+        return [(row, [_page_text(key, value) if key != "status" else row.status_text()
+                       for key, value in zip(COLUMN_KEYS, row.cells(), strict=True)])
+                for row in self.rows]
 
     def text_totals(self) -> list[str]:
-        return [as_text(value) for value in self.totals]
+        """The totals row as the page prints it."""
+        over = self.over_cap_count
+        texts = []
+        for key, value in zip(COLUMN_KEYS, self.totals, strict=True):
+            if key == "name":
+                texts.append(gettext("Total"))
+            elif key == "status":
+                texts.append(ngettext("%(num)d over cap", "%(num)d over cap", over))
+            else:
+                texts.append(_page_text(key, value))
+        return texts
+
+
+def _page_text(key: str, value: Any) -> str:
+    """A cell on the page: numbers with the reader's decimal mark, text as it is."""
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return number_text(value)
+    return as_text(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,19 +382,18 @@ def cap_breaches_after(faculty_id: int, program_id: int, share: Decimal | int | 
     principal_after = current.principal + (1 if role == SupervisionRole.PRINCIPAL else 0)
     if (role == SupervisionRole.PRINCIPAL and current.principal_cap is not None
             and principal_after > current.principal_cap):
-        warnings.append(
-            f"{current.name} would be principal supervisor of {principal_after} people,"
-            f" over their cap of {current.principal_cap}."
-        )
+        warnings.append(gettext(
+            "%(name)s would be principal supervisor of %(count)s people, over their cap of %(cap)s.",
+            name=current.name, count=principal_after, cap=current.principal_cap))
     if program.counts_toward_load:
         added_units = int(share * 100) * int(Decimal(program.weight).quantize(CENT) * 100)
         weighted_after = current.weighted + percent_from_units(added_units)
         if (added_units and current.weighted_cap is not None
                 and weighted_after > current.weighted_cap):
-            warnings.append(
-                f"{current.name}'s weighted load would be {as_text(weighted_after)}%,"
-                f" over their cap of {as_text(current.weighted_cap)}%."
-            )
+            warnings.append(gettext(
+                "%(name)s's weighted load would be %(load)s%%, over their cap of %(cap)s%%.",
+                name=current.name, load=number_text(weighted_after),
+                cap=number_text(current.weighted_cap)))
     return warnings
 
 
@@ -386,10 +421,15 @@ def _short(name: str) -> str:
 
 
 def _bar_title(row: LoadRow) -> str:
-    parts = [f"{row.by_kind[kind]} {kind.label}" for kind in KINDS if row.by_kind[kind]]
-    summary = ", ".join(parts) if parts else "nobody"
-    flag = f"; {row.status}" if row.over_cap else ""
-    return f"{row.name}: {summary} (weighted load {as_text(row.weighted)}%{flag})"
+    parts = [gettext("%(count)s %(kind)s", count=row.by_kind[kind], kind=KIND_LABELS[kind])
+             for kind in KINDS if row.by_kind[kind]]
+    summary = ", ".join(parts) if parts else gettext("nobody")
+    load = number_text(row.weighted)
+    if row.over_cap:
+        return gettext("%(name)s: %(summary)s (weighted load %(load)s%%; %(status)s)",
+                       name=row.name, summary=summary, load=load, status=row.status_text())
+    return gettext("%(name)s: %(summary)s (weighted load %(load)s%%)",
+                   name=row.name, summary=summary, load=load)
 
 
 def loads_chart_svg(report: LoadsReport) -> Markup:
@@ -405,8 +445,7 @@ def loads_chart_svg(report: LoadsReport) -> Markup:
         f'<svg xmlns="http://www.w3.org/2000/svg" class="loads-chart" role="img"'
         f' aria-labelledby="loads-chart-title" viewBox="0 0 {width} {height}"'
         f' width="{width}" height="{height}" font-size="12">',
-        f'<title id="loads-chart-title">People supervised or hosted by each faculty member on'
-        f' {report.as_of.isoformat()}, by program kind</title>',
+        f'<title id="loads-chart-title">{escape(chart_title(report))}</title>',
     ]
     for index, row in enumerate(report.rows):
         y = index * CHART_ROW_HEIGHT
@@ -423,17 +462,24 @@ def loads_chart_svg(report: LoadsReport) -> Markup:
                        f' height="{CHART_ROW_HEIGHT - 4}" fill="{KIND_COLOURS[kind]}"'
                        f' stroke="#ffffff" stroke-width="1"/>')
             x += length
-        note = f"{row.total}" + (" ⚠ over cap" if row.over_cap else "")
+        note = (gettext("%(total)s ⚠ over cap", total=row.total) if row.over_cap
+                else str(row.total))
         weight = ' font-weight="bold"' if row.over_cap else ""
         out.append(f'<text x="{x + 4:.1f}" y="{y + 13}"{weight}>{escape(note)}</text></g>')
     axis_y = CHART_ROW_HEIGHT * max(len(report.rows), 1) + 16
     out.append(f'<text x="{CHART_LABEL_WIDTH}" y="{axis_y}" fill="#5a6472">0</text>')
     out.append(f'<text x="{CHART_LABEL_WIDTH + CHART_BAR_WIDTH}" y="{axis_y}" text-anchor="end"'
-               f' fill="#5a6472">{largest} people</text>')
+               f' fill="#5a6472">{escape(ngettext("%(num)d person", "%(num)d people", largest))}</text>')
     out.append("</svg>")
     return Markup("".join(out))
 
 
 def chart_legend() -> list[tuple[str, str]]:
     """(colour, label) per program kind, for the text legend beside the chart."""
-    return [(KIND_COLOURS[kind], kind.label) for kind in KINDS]
+    return [(KIND_COLOURS[kind], str(KIND_LABELS[kind])) for kind in KINDS]
+
+
+def chart_title(report: LoadsReport) -> str:
+    """What the chart shows, in the reader's language."""
+    return gettext("People supervised or hosted by each faculty member on %(day)s, by program kind",
+                   day=format_day(report.as_of))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from portal.admin.reports import load_policy
@@ -64,18 +65,18 @@ def _program_snapshot(program: Program) -> dict[str, Any]:
 def _check_program(data: ProgramData, program_id: int | None) -> str:
     name = clean_text(data.name)
     if not name:
-        raise AdminError("A program name is required.", "name")
+        raise AdminError(_("A program name is required."), "name")
     if len(name) > 100:
-        raise AdminError("The program name must be at most 100 characters.", "name")
+        raise AdminError(_("The program name must be at most 100 characters."), "name")
     if data.weight is None or data.weight < 0:
-        raise AdminError("The weight cannot be negative.", "weight")
+        raise AdminError(_("The weight cannot be negative."), "weight")
     if data.weight > Decimal("999.99"):
-        raise AdminError("The weight must be at most 999.99.", "weight")
+        raise AdminError(_("The weight must be at most 999.99."), "weight")
     clash = select(Program.id).where(func.lower(Program.name) == name.lower())
     if program_id is not None:
         clash = clash.where(Program.id != program_id)
     if db.session.scalar(clash) is not None:
-        raise AdminError(f"A program named {name!r} already exists.", "name")
+        raise AdminError(_("A program named %(name)s already exists.", name=repr(name)), "name")
     return name
 
 
@@ -112,13 +113,13 @@ def update_program(actor: User, program: Program, data: ProgramData) -> Program:
 
 def _check_caps(principal_cap: int | None, weighted_cap: Decimal | None) -> None:
     if principal_cap is not None and principal_cap < 0:
-        raise AdminError("The principal cap cannot be negative.", "principal_cap")
+        raise AdminError(_("The principal cap cannot be negative."), "principal_cap")
     if principal_cap is not None and principal_cap > 1000:
-        raise AdminError("The principal cap must be at most 1000.", "principal_cap")
+        raise AdminError(_("The principal cap must be at most 1000."), "principal_cap")
     if weighted_cap is not None and weighted_cap < 0:
-        raise AdminError("The weighted cap cannot be negative.", "weighted_cap")
+        raise AdminError(_("The weighted cap cannot be negative."), "weighted_cap")
     if weighted_cap is not None and weighted_cap > Decimal("99999.99"):
-        raise AdminError("The weighted cap must be at most 99999.99.", "weighted_cap")
+        raise AdminError(_("The weighted cap must be at most 99999.99."), "weighted_cap")
 
 
 def update_default_caps(actor: User, principal_cap: int | None,
@@ -212,7 +213,7 @@ def create_account(actor: User, email: str, name: str, password: str | None, *,
 def deactivate_account(actor: User, user: User) -> None:
     """Stop an account from logging in and end its open sessions; never one's own."""
     if user.id == actor.id:
-        raise AdminError("You cannot deactivate your own account.")
+        raise AdminError(_("You cannot deactivate your own account."))
     if not user.is_active:
         return
     user.is_active = False
@@ -281,13 +282,14 @@ def rename_institution(actor: User, institution: Institution, new_name: str) -> 
     """Rename; the new name must not match another institution's (accents and case ignored)."""
     name = clean_text(new_name)
     if not name:
-        raise AdminError("An institution name is required.", "name")
+        raise AdminError(_("An institution name is required."), "name")
     if len(name) > 200:
-        raise AdminError("The institution name must be at most 200 characters.", "name")
+        raise AdminError(_("The institution name must be at most 200 characters."), "name")
     clash = db.session.scalar(select(Institution).where(Institution.name_key == name_key(name),
                                                         Institution.id != institution.id))
     if clash is not None:
-        raise AdminError(f"{clash.name!r} already exists; merge the two instead of renaming.",
+        raise AdminError(_("%(name)s already exists; merge the two instead of renaming.",
+                           name=repr(clash.name)),
                          "name")
     before = {"name": institution.name}
     institution.name = name
@@ -299,7 +301,8 @@ def rename_institution(actor: User, institution: Institution, new_name: str) -> 
 def merge_institutions(actor: User, duplicate: Institution, keep: Institution) -> int:
     """Move every position from `duplicate` to `keep`, delete `duplicate`; return how many moved."""
     if duplicate.id == keep.id:
-        raise AdminError("An institution cannot be merged into itself: choose two different ones.",
+        raise AdminError(_("An institution cannot be merged into itself: choose two different "
+                           "ones."),
                          "keep_id")
     moved = db.session.execute(
         update(Position)

@@ -15,6 +15,8 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.admin import reports, services
@@ -30,12 +32,12 @@ from portal.admin.forms import (
 )
 from portal.auth.decorators import admin_required
 from portal.extensions import db
+from portal.labels import lazy_gettext as _l
 from portal.models import ProgramKind
 from portal.roster.formats import CSV_MIMETYPE, XLSX_MIMETYPE, csv_bytes_chunks, xlsx_bytes
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
-INVALID_AS_OF = "Enter the date as YYYY-MM-DD, for example 2026-09-01."
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -58,21 +60,23 @@ def _read_loads_filter() -> tuple[LoadsFilterForm, dict]:
         try:
             arguments["as_of"] = date.fromisoformat(as_of_text)
         except ValueError:
-            form.as_of.errors = [f"{as_of_text!r} is not a date. {INVALID_AS_OF}"]
+            form.as_of.errors = [_("%(text)s is not a date. Enter the date as YYYY-MM-DD, for "
+                                   "example "
+                                     "2026-09-01.", text=repr(as_of_text))]
             raise BadFilter(form) from None
     institution_text = request.args.get("institution") or ""
     if institution_text:
         if not institution_text.isdigit():
-            form.institution.errors = ["Choose an institution from the list."]
+            form.institution.errors = [_("Choose an institution from the list.")]
             raise BadFilter(form)
         arguments["institution_id"] = int(institution_text)
     return form, arguments
 
 
 def _fill_filter_choices(form: LoadsFilterForm) -> None:
-    form.department.choices = [("", "All departments")] + [
+    form.department.choices = [("", _("All departments"))] + [
         (name, name) for name in reports.department_choices()]
-    form.institution.choices = [("", "All institutions")] + [
+    form.institution.choices = [("", _("All institutions"))] + [
         (str(id), name) for id, name in reports.institution_choices()]
 
 
@@ -173,7 +177,7 @@ def programs():
             _attach_error(form, error)
         else:
             db.session.commit()
-            flash(f"Program {program.name} created.", "success")
+            flash(_("Program %(name)s created.", name=program.name), "success")
             return redirect(url_for("admin.programs"))
     status = 400 if form.is_submitted() else 200
     return render_template("admin/programs.html", form=form,
@@ -196,7 +200,8 @@ def edit_program(program_id: int):
             _attach_error(form, error)
         else:
             db.session.commit()
-            flash(f"Program {program.name} saved; the loads use its new rules.", "success")
+            flash(_("Program %(name)s saved; the loads use its new rules.",
+                    name=program.name), "success")
             return redirect(url_for("admin.programs"))
     status = 400 if form.is_submitted() else 200
     return render_template("admin/program_edit.html", form=form, program=program), status
@@ -220,7 +225,7 @@ def caps():
             _attach_error(form, error)
         else:
             db.session.commit()
-            flash("Default caps saved.", "success")
+            flash(_("Default caps saved."), "success")
             return redirect(url_for("admin.caps"))
     status = 400 if form.is_submitted() else 200
     return render_template("admin/caps.html", form=form, policy=policy,
@@ -246,7 +251,7 @@ def faculty_caps(user_id: int):
             _attach_error(form, error)
         else:
             db.session.commit()
-            flash(f"Caps for {faculty.display_name} saved.", "success")
+            flash(_("Caps for %(name)s saved.", name=faculty.display_name), "success")
             return redirect(url_for("admin.caps"))
     status = 400 if form.is_submitted() else 200
     return render_template("admin/faculty_caps.html", form=form, faculty=faculty,
@@ -285,15 +290,17 @@ def new_account():
         else:
             db.session.commit()
             if generated is None:
-                flash(f"Account created for {user.display_name}.", "success")
+                flash(_("Account created for %(name)s.", name=user.display_name), "success")
                 return redirect(url_for("admin.accounts"))
             # Shown once, on this response only: never put in the session or a flash message.
             return render_template("admin/password_shown.html", user=user, password=generated,
-                                   what="created"), 200, NO_STORE
+                                   title=_("Password created for %(name)s", name=user.display_name)
+                                   ), 200, NO_STORE
     return _accounts_page(form, 400)
 
 
 def _account_action(user_id: int, operation, done: str):
+    """Run an account operation; `done` is the success message, with %(name)s for the account."""
     user = services.get_account(user_id) or abort(404)
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -305,7 +312,7 @@ def _account_action(user_id: int, operation, done: str):
         flash(str(error), "error")
         return _accounts_page(AccountForm(formdata=None), 400)
     db.session.commit()
-    flash(f"{user.display_name} {done}.", "success")
+    flash(done % {"name": user.display_name}, "success")
     return redirect(url_for("admin.accounts"))
 
 
@@ -314,14 +321,15 @@ def _account_action(user_id: int, operation, done: str):
 def deactivate_account(user_id: int):
     """Deactivate an account and end its open sessions."""
     return _account_action(user_id, services.deactivate_account,
-                           "is deactivated; their open sessions have ended")
+                           _l("%(name)s is deactivated; their open sessions have ended."))
 
 
 @blueprint.route("/accounts/<int:user_id>/reactivate", methods=["POST"])
 @admin_required
 def reactivate_account(user_id: int):
     """Let a deactivated account log in again."""
-    return _account_action(user_id, services.reactivate_account, "can log in again")
+    return _account_action(user_id, services.reactivate_account,
+                           _l("%(name)s can log in again."))
 
 
 @blueprint.route("/accounts/<int:user_id>/password", methods=["GET", "POST"])
@@ -339,11 +347,12 @@ def reset_password(user_id: int):
         else:
             db.session.commit()
             if generated is None:
-                flash(f"Password of {user.display_name} reset; their sessions have ended.",
-                      "success")
+                flash(_("Password of %(name)s reset; their sessions have ended.",
+                        name=user.display_name), "success")
                 return redirect(url_for("admin.accounts"))
             return render_template("admin/password_shown.html", user=user, password=generated,
-                                   what="reset"), 200, NO_STORE
+                                   title=_("Password reset for %(name)s", name=user.display_name)
+                                   ), 200, NO_STORE
     status = 400 if form.is_submitted() else 200
     return render_template("admin/password_reset.html", form=form, user=user), status
 
@@ -386,8 +395,9 @@ def merge_institutions():
             _attach_error(form, error)
         else:
             db.session.commit()
-            flash(f"Merged {duplicate_name} into {keep_name}: {moved} position(s) moved.",
-                  "success")
+            flash(ngettext("Merged %(duplicate)s into %(keep)s: %(num)d position moved.",
+                           "Merged %(duplicate)s into %(keep)s: %(num)d positions moved.", moved,
+                           duplicate=duplicate_name, keep=keep_name), "success")
             return redirect(url_for("admin.institutions"))
     return render_template("admin/institutions.html", institutions=rows, merge_form=form), 400
 
@@ -407,7 +417,7 @@ def rename_institution(institution_id: int):
             _attach_error(form, error)
         else:
             db.session.commit()
-            flash(f"Renamed {old_name} to {institution.name}.", "success")
+            flash(_("Renamed %(old)s to %(new)s.", old=old_name, new=institution.name), "success")
             return redirect(url_for("admin.institutions"))
     status = 400 if form.is_submitted() else 200
     return render_template("admin/institution_rename.html", form=form,

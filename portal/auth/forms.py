@@ -1,20 +1,22 @@
 """Login form."""
 
 from flask_wtf import FlaskForm
+
+from portal.labels import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(message="Enter your email."), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(message="Enter your password."),
+    email = EmailField(_l("Email"), validators=[DataRequired(message=_l("Enter your email.")), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(message=_l("Enter your password.")),
                                                      Length(max=1024)])
-    remember = BooleanField("Keep me signed in on this device")
+    remember = BooleanField(_l("Keep me signed in on this device"))
     next = HiddenField()
-    submit = SubmitField("Log in")
+    submit = SubmitField(_l("Log in"))
 
 
 class LogoutForm(FlaskForm):
     """An empty form whose only job is to carry the CSRF token of the logout button."""
 
-    submit = SubmitField("Log out")
+    submit = SubmitField(_l("Log out"))

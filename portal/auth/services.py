@@ -7,6 +7,7 @@ import secrets
 from functools import cache
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -75,14 +76,14 @@ def create_user(email: str, name: str, password: str, *, is_admin: bool = False,
     email = email.strip().lower()
     name = name.strip()
     if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 254:
-        raise AccountError(f"'{email}' is not a valid email address.")
+        raise AccountError(_("'%(email)s' is not a valid email address.", email=email))
     if not name:
-        raise AccountError("A display name is required.")
+        raise AccountError(_("A display name is required."))
     if len(name) > 200:
-        raise AccountError("The display name must be at most 200 characters.")
+        raise AccountError(_("The display name must be at most 200 characters."))
     check_password_strength(password)
     if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
-        raise AccountError(f"An account with the email {email} already exists.")
+        raise AccountError(_("An account with the email %(email)s already exists.", email=email))
     user = User(email=email, display_name=name, is_admin=is_admin, is_active=True)
     set_password(user, password)
     db.session.add(user)
@@ -99,9 +100,10 @@ def set_password(user: User, password: str) -> None:
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+        raise AccountError(_("The password must be at least %(min)s characters long.",
+                             min=MIN_PASSWORD_LENGTH))
     if password.strip() == "" or len(set(password)) < 4:
-        raise AccountError("The password is too easy to guess: use a longer mix of characters.")
+        raise AccountError(_("The password is too easy to guess: use a longer mix of characters."))
 
 
 def is_safe_redirect_target(target: str | None) -> bool:

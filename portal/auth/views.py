@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from portal.auth.access import public
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.auth.services import authenticate, is_safe_redirect_target, record_login
 from portal.extensions import db, limiter
+from portal.i18n import LANGUAGES
+from portal.labels import lazy_gettext as _l
 from portal.security import (
     LOGIN_FAILURE_LIMIT,
     is_failed_login,
@@ -18,7 +22,13 @@ from portal.security import (
 
 blueprint = Blueprint("auth", __name__)
 
-LOGIN_FAILED = "Invalid email or password."
+
+def keep_language(locale: str | None) -> None:
+    """Carry a language choice over a fresh session (a known locale code only)."""
+    if locale in LANGUAGES:
+        session["locale"] = locale
+
+LOGIN_FAILED = _l("Invalid email or password.")
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -39,7 +49,9 @@ def login():
             flash(LOGIN_FAILED, "error")
             return render_template("auth/login.html", form=form), 401
         target = form.next.data if is_safe_redirect_target(form.next.data) else url_for("group.index")
+        language = session.get("locale")
         session.clear()  # a new session at login: nothing from the anonymous one carries over
+        keep_language(language)  # ...but the language this browser chose
         login_user(user, remember=form.remember.data)
         record_login(user)
         db.session.commit()
@@ -54,9 +66,11 @@ def logout():
     if form.validate_on_submit():
         current_user.revoke_sessions()
         db.session.commit()
+        language = get_locale()
         logout_user()
         session.clear()
-        flash("You have been logged out.", "info")
+        keep_language(str(language) if language else None)
+        flash(_("You have been logged out."), "info")
     return redirect(url_for("auth.login"))
 
 

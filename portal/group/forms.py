@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -40,10 +42,12 @@ except ImportError:  # pragma: no cover - WTForms < 3.3
 
 from portal.group.operations import MemberData, SupervisorEntry
 from portal.identifiers import clean_text, normalise_orcid
+from portal.labels import lazy_gettext as _l
+from portal.labels import DEPARTURE_LABELS, ROLE_LABELS
 from portal.models import DepartureReason, SupervisionRole
 
-ROLE_CHOICES = [(role.value, role.label) for role in SupervisionRole]
-DEPARTURE_CHOICES = [(reason.value, reason.label) for reason in DepartureReason]
+ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in SupervisionRole]
+DEPARTURE_CHOICES = [(reason.value, DEPARTURE_LABELS[reason]) for reason in DepartureReason]
 EXTRA_SUPERVISOR_ROWS = 2
 
 
@@ -59,7 +63,7 @@ def _optional_int(value):
 class ChoiceField(SelectField):
     """A select that says plainly what is wrong when a value is not among its choices."""
 
-    def __init__(self, *args, choices=(), invalid_message: str = "Choose a value from the list.",
+    def __init__(self, *args, choices=(), invalid_message: str=_l("Choose a value from the list."),
                  **kwargs):
         super().__init__(*args, **kwargs)
         self.invalid_message = invalid_message
@@ -78,15 +82,15 @@ class ChoiceField(SelectField):
 class SupervisorForm(Form):
     """One other supervisor: a faculty account, or the name of an external supervisor."""
 
-    supervisor = ChoiceField("Supervisor", coerce=_optional_int, validate_choice=True,
-                             invalid_message="Choose a supervisor from the list.")
-    external_name = StringField("Or external supervisor",
-                                validators=[Length(max=200, message="At most 200 characters.")])
-    role = ChoiceField("Role", choices=ROLE_CHOICES,
+    supervisor = ChoiceField(_l("Supervisor"), coerce=_optional_int, validate_choice=True,
+                             invalid_message=_l("Choose a supervisor from the list."))
+    external_name = StringField(_l("Or external supervisor"),
+                                validators=[Length(max=200, message=_l("At most 200 characters."))])
+    role = ChoiceField(_l("Role"), choices=ROLE_CHOICES,
                        default=SupervisionRole.CO_SUPERVISOR.value,
-                       invalid_message="Choose a role from the list.")
-    share = DecimalField("Share (%)", places=2, validators=[
-        Optional(), NumberRange(min=0, max=100, message="A share is between 0 and 100 %.")])
+                       invalid_message=_l("Choose a role from the list."))
+    share = DecimalField(_l("Share (%)"), places=2, validators=[
+        Optional(), NumberRange(min=0, max=100, message=_l("A share is between 0 and 100 %."))])
 
     @property
     def is_blank(self) -> bool:
@@ -94,73 +98,74 @@ class SupervisorForm(Form):
 
     def validate_external_name(self, field):
         if self.supervisor.data and clean_text(field.data):
-            raise ValidationError("Choose an account or type a name, not both.")
+            raise ValidationError(_("Choose an account or type a name, not both."))
 
 
 class MemberForm(FlaskForm):
     """Add or edit a member of the group: the person, the position, and who supervises."""
 
-    full_name = StringField("Full name", validators=[
-        DataRequired(message="Enter the person's full name."),
-        Length(max=200, message="The full name must be at most 200 characters.")])
-    email = EmailField("Email", validators=[
-        Optional(), Length(max=254, message="The email must be at most 254 characters."),
-        Email(message="Enter a valid email address, like name@example.org.",
+    full_name = StringField(_l("Full name"), validators=[
+        DataRequired(message=_l("Enter the person's full name.")),
+        Length(max=200, message=_l("The full name must be at most 200 characters."))])
+    email = EmailField(_l("Email"), validators=[
+        Optional(), Length(max=254, message=_l("The email must be at most 254 characters.")),
+        Email(message=_l("Enter a valid email address, like name@example.org."),
               check_deliverability=False)])
-    orcid = StringField("ORCID iD", validators=[Optional(), Length(max=60)])
-    link_existing = BooleanField("Link the existing person")
-    accept_over_cap = BooleanField("Save anyway, over the cap")
-    program = ChoiceField("Program", coerce=_optional_int,
-                          invalid_message="Choose a program from the list.")
-    institution = StringField("Institution", validators=[
-        DataRequired(message="Enter the institution."),
-        Length(max=200, message="The institution must be at most 200 characters.")])
-    role = ChoiceField("Supervision role", choices=ROLE_CHOICES,
+    orcid = StringField(_l("ORCID iD"), validators=[Optional(), Length(max=60)])
+    link_existing = BooleanField(_l("Link the existing person"))
+    accept_over_cap = BooleanField(_l("Save anyway, over the cap"))
+    program = ChoiceField(_l("Program"), coerce=_optional_int,
+                          invalid_message=_l("Choose a program from the list."))
+    institution = StringField(_l("Institution"), validators=[
+        DataRequired(message=_l("Enter the institution.")),
+        Length(max=200, message=_l("The institution must be at most 200 characters."))])
+    role = ChoiceField(_l("Supervision role"), choices=ROLE_CHOICES,
                        default=SupervisionRole.PRINCIPAL.value,
-                       invalid_message="Choose a supervision role from the list.")
-    share = DecimalField("Share (%)", places=2, validators=[
-        Optional(), NumberRange(min=0, max=100, message="A share is between 0 and 100 %.")])
-    start_date = DateField("Start date", validators=[
-        InputRequired(message="Enter the start date.")])
-    end_date = DateField("End date", validators=[Optional()])
-    note = TextAreaField("Note", validators=[
-        Length(max=300, message="The note must be at most 300 characters.")])
+                       invalid_message=_l("Choose a supervision role from the list."))
+    share = DecimalField(_l("Share (%)"), places=2, validators=[
+        Optional(), NumberRange(min=0, max=100, message=_l("A share is between 0 and 100 %."))])
+    start_date = DateField(_l("Start date"), validators=[
+        InputRequired(message=_l("Enter the start date."))])
+    end_date = DateField(_l("End date"), validators=[Optional()])
+    note = TextAreaField(_l("Note"), validators=[
+        Length(max=300, message=_l("The note must be at most 300 characters."))])
     supervisors = FieldList(FormField(SupervisorForm), min_entries=EXTRA_SUPERVISOR_ROWS,
                             max_entries=10)
     version = HiddenField()
-    submit = SubmitField("Save")
+    submit = SubmitField(_l("Save"))
 
     def validate_orcid(self, field):
         if field.data and normalise_orcid(field.data) is None:
-            raise ValidationError("Enter a valid ORCID iD, like 0000-0002-1825-0097 "
-                                  "(the last character is a checksum).")
+            raise ValidationError(_("Enter a valid ORCID iD, like 0000-0002-1825-0097 "
+                                    "(the last character is a checksum)."))
 
     def validate_end_date(self, field):
         if field.data and self.start_date.data and field.data < self.start_date.data:
-            raise ValidationError("The end date cannot be before the start date.")
+            raise ValidationError(_("The end date cannot be before the start date."))
 
     def validate_role(self, field):
         roles = [field.data] + [row.role.data for row in self._filled_rows()]
         if roles.count(SupervisionRole.PRINCIPAL.value) > 1:
-            raise ValidationError("Only one supervisor can be the principal supervisor; "
-                                  "make the others co-supervisors.")
+            raise ValidationError(_("Only one supervisor can be the principal supervisor; "
+                                    "make the others co-supervisors."))
 
     def validate_share(self, field):
         shares = [field.data] + [row.share.data for row in self._filled_rows()]
         if all(share is None for share in shares):
             return  # the defaults apply
         if any(share is None for share in shares):
-            raise ValidationError("Give every supervisor a share, or leave all shares empty "
-                                  "for the defaults.")
+            raise ValidationError(_("Give every supervisor a share, or leave all shares empty "
+                                    "for the defaults."))
         total = sum(shares, Decimal("0"))
         if total != Decimal("100"):
-            raise ValidationError(f"Shares must total 100 %; they total {total.normalize():f} %.")
+            raise ValidationError(_("Shares must total 100 %%; they total %(total)s %%.",
+                                    total=format_decimal(total)))
 
     def validate_supervisors(self, field):
         keys = [row.supervisor.data or clean_text(row.external_name.data).casefold()
                 for row in self._filled_rows()]
         if len(keys) != len(set(keys)):
-            raise ValidationError("The same supervisor is listed twice.")
+            raise ValidationError(_("The same supervisor is listed twice."))
 
     def _filled_rows(self) -> list[SupervisorForm]:
         return [entry.form for entry in self.supervisors if not entry.form.is_blank]
@@ -168,9 +173,9 @@ class MemberForm(FlaskForm):
     def set_choices(self, programs: list[tuple[int, str]],
                     supervisors: list[tuple[int, str]]) -> None:
         """Choices come from the view (which asks a service); the form never queries."""
-        self.program.set_pairs([("", "Choose a program…"), *programs])
+        self.program.set_pairs([("", _("Choose a program…")), *programs])
         for entry in self.supervisors:
-            entry.form.supervisor.set_pairs([("", "— none, or external —"), *supervisors])
+            entry.form.supervisor.set_pairs([("", _("— none, or external —")), *supervisors])
 
     def to_data(self) -> MemberData:
         """The validated values as the operations expect them."""
@@ -198,17 +203,17 @@ class MemberForm(FlaskForm):
 class MoveToAlumniForm(FlaskForm):
     """Ending a membership: when, how, and where the person went next."""
 
-    end_date = DateField("End date", validators=[InputRequired(message="Enter the end date.")])
-    departure_reason = ChoiceField("How they left", choices=DEPARTURE_CHOICES,
+    end_date = DateField(_l("End date"), validators=[InputRequired(message=_l("Enter the end date."))])
+    departure_reason = ChoiceField(_l("How they left"), choices=DEPARTURE_CHOICES,
                                    default=DepartureReason.GRADUATED.value,
-                                   invalid_message="Choose how they left from the list.")
-    outcome = StringField("Where they went next", validators=[
-        Length(max=300, message="At most 300 characters.")])
-    submit = SubmitField("Move to alumni")
+                                   invalid_message=_l("Choose how they left from the list."))
+    outcome = StringField(_l("Where they went next"), validators=[
+        Length(max=300, message=_l("At most 300 characters."))])
+    submit = SubmitField(_l("Move to alumni"))
 
 
 class ActionForm(FlaskForm):
     """A button that posts (restore, archive): carries only the CSRF token."""
 
-    submit = SubmitField("Confirm")
+    submit = SubmitField(_l("Confirm"))
 

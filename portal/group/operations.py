@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -19,6 +20,7 @@ from portal.audit import record_event
 from portal.extensions import db
 from portal.group.services import find_institution, find_person_by_email, find_person_by_orcid
 from portal.identifiers import clean_text, name_key
+from portal.labels import ROLE_LABELS, english
 from portal.models import (
     DepartureReason,
     Institution,
@@ -93,7 +95,7 @@ def _share_text(share: Decimal | None) -> str:
 
 
 def _supervision_text(name: str, role: SupervisionRole, share: Decimal | None) -> str:
-    return f"{name}: {SupervisionRole(role).label}, {_share_text(share)}"
+    return f"{name}: {english(ROLE_LABELS[SupervisionRole(role)])}, {_share_text(share)}"
 
 
 def snapshot(position: Position) -> dict[str, Any]:
@@ -151,8 +153,8 @@ def resolve_shares(data: MemberData) -> list[Decimal]:
     if all(share is None for share in typed):
         return default_shares(roles)
     if any(share is None for share in typed):
-        raise MemberError("share", "Give every supervisor a share, or leave all shares empty "
-                                   "for the defaults.")
+        raise MemberError("share", _("Give every supervisor a share, or leave all shares empty "
+                                   "for the defaults."))
     return [Decimal(share).quantize(Decimal("0.01")) for share in typed]
 
 
@@ -160,18 +162,19 @@ def check_supervision(data: MemberData, owner: User) -> list[Decimal]:
     """Apply the supervision rules; return the shares to store."""
     roles = [data.role] + [entry.role for entry in data.supervisors]
     if roles.count(SupervisionRole.PRINCIPAL) > 1:
-        raise MemberError("role", "Only one supervisor can be the principal supervisor; "
-                                  "make the others co-supervisors.")
+        raise MemberError("role", _("Only one supervisor can be the principal supervisor; "
+                                  "make the others co-supervisors."))
     seen: set[Any] = {owner.id}
     for entry in data.supervisors:
         key = entry.supervisor_id or ("external", name_key(entry.external_name or ""))
         if key in seen:
-            raise MemberError("supervisors", "The same supervisor is listed twice.")
+            raise MemberError("supervisors", _("The same supervisor is listed twice."))
         seen.add(key)
     shares = resolve_shares(data)
     total = sum(shares, Decimal("0"))
     if total != HUNDRED:
-        raise MemberError("share", f"Shares must total 100 %; they total {total.normalize():f} %.")
+        raise MemberError("share", _("Shares must total 100 %%; they total %(total)s %%.",
+                                     total=format(total.normalize(), 'f')))
     return shares
 
 
@@ -214,26 +217,29 @@ def find_or_create_institution(name: str) -> Institution:
 def _program(program_id: int) -> Program:
     program = db.session.get(Program, program_id)
     if program is None:
-        raise MemberError("program", "Choose a program from the list.")
+        raise MemberError("program", _("Choose a program from the list."))
     return program
 
 
-def _duplicate(field_name: str, label: str, person: Person) -> DuplicatePersonError:
-    return DuplicatePersonError(
-        field_name,
-        f"This {label} already belongs to {person.full_name}. To add a position for that "
-        "person instead of creating a duplicate, tick “Link the existing person” and save again.",
-        person,
-    )
+def _duplicate(field_name: str, person: Person) -> DuplicatePersonError:
+    if field_name == "email":
+        message = _("This email already belongs to %(name)s. To add a position for that person "
+                    "instead of creating a duplicate, tick “Link the existing person” and save "
+                    "again.", name=person.full_name)
+    else:
+        message = _("This ORCID iD already belongs to %(name)s. To add a position for that person "
+                    "instead of creating a duplicate, tick “Link the existing person” and save "
+                    "again.", name=person.full_name)
+    return DuplicatePersonError(field_name, message, person)
 
 
 def _existing_person(data: MemberData, current: Person | None) -> Person | None:
     """The person already on record with the submitted email or ORCID iD, other than `current`."""
-    for field_name, label, found in (("email", "email", find_person_by_email(data.email or "")),
-                                     ("orcid", "ORCID iD", find_person_by_orcid(data.orcid))):
+    for field_name, found in (("email", find_person_by_email(data.email or "")),
+                              ("orcid", find_person_by_orcid(data.orcid))):
         if found is not None and found is not current:
             if not data.link_existing:
-                raise _duplicate(field_name, label, found)
+                raise _duplicate(field_name, found)
             return found
     return None
 
@@ -241,7 +247,7 @@ def _existing_person(data: MemberData, current: Person | None) -> Person | None:
 def _supervisor(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
-        raise MemberError("supervisors", "Choose a supervisor from the list.")
+        raise MemberError("supervisors", _("Choose a supervisor from the list."))
     return user
 
 
@@ -385,8 +391,8 @@ def move_to_alumni(actor: User, position: Position, end_date: date,
                    reason: DepartureReason, outcome: str | None) -> Position:
     """Record that the member left: end date, how they left, where they went next."""
     if end_date < position.start_date:
-        raise MemberError("end_date", "The end date cannot be before the start date "
-                                      f"({position.start_date.isoformat()}).")
+        raise MemberError("end_date", _("The end date cannot be before the start date "
+                                        "(%(start)s).", start=position.start_date.isoformat()))
     before = snapshot(position)
     position.end_date = end_date
     position.departure_reason = reason

@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.identifiers import name_key
+from portal.labels import lazy_gettext as _l
+from portal.labels import KIND_LABELS
 from portal.models import (
     AuditEvent,
     DepartureReason,
@@ -46,12 +49,12 @@ class MemberRow:
 
 
 # The sections of the current-members page, in order: (title, program kinds it holds).
-SECTIONS: tuple[tuple[str, tuple[ProgramKind, ...]], ...] = (
-    ("PhD students", (ProgramKind.PHD,)),
-    ("Master's students", (ProgramKind.MASTERS,)),
-    ("Postdocs", (ProgramKind.POSTDOC,)),
-    ("Interns", (ProgramKind.INTERN,)),
-    ("Collaborators and visitors",
+SECTIONS: tuple[tuple[Any, tuple[ProgramKind, ...]], ...] = (
+    (KIND_LABELS[ProgramKind.PHD], (ProgramKind.PHD,)),
+    (KIND_LABELS[ProgramKind.MASTERS], (ProgramKind.MASTERS,)),
+    (KIND_LABELS[ProgramKind.POSTDOC], (ProgramKind.POSTDOC,)),
+    (KIND_LABELS[ProgramKind.INTERN], (ProgramKind.INTERN,)),
+    (_l("Collaborators and visitors"),
      (ProgramKind.COLLABORATOR, ProgramKind.VISITOR, ProgramKind.ALUMNI_COLLABORATOR)),
 )
 
@@ -230,9 +233,9 @@ def _to_row(row, others: tuple[str, ...]) -> MemberRow:
 
 def _describe(role: SupervisionRole, name: str) -> str:
     if role == SupervisionRole.CO_SUPERVISOR:
-        return f"{name} (co-supervisor)"
+        return gettext("%(name)s (co-supervisor)", name=name)
     if role == SupervisionRole.PRINCIPAL:
-        return f"{name} (principal)"
+        return gettext("%(name)s (principal)", name=name)
     return name
 
 

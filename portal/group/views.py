@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -27,18 +28,20 @@ from portal.group.operations import (
     snapshot,
     update_member,
 )
+from portal.labels import lazy_gettext as _l
 from portal.models import DepartureReason, Position, User
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
 
-CONFLICT_MESSAGE = ("This member was changed by someone else since you opened it. Nothing was "
-                    "saved. Compare your values with the saved ones below; to keep yours, save "
-                    "again.")
+CONFLICT_MESSAGE = _l("This member was changed by someone else since you opened it. Nothing was "
+                      "saved. Compare your values with the saved ones below; to keep yours, save "
+                      "again.")
 FIELD_LABELS = {
-    "full_name": "Full name", "email": "Email", "orcid": "ORCID iD", "program": "Program",
-    "institution": "Institution", "start_date": "Start date", "end_date": "End date",
-    "note": "Note", "supervisors": "Supervisors (role, share)", "departure_reason": "How they left",
-    "outcome": "Where they went next", "archived": "Archived",
+    "full_name": _l("Full name"), "email": _l("Email"), "orcid": _l("ORCID iD"),
+    "program": _l("Program"), "institution": _l("Institution"), "start_date": _l("Start date"),
+    "end_date": _l("End date"), "note": _l("Note"), "supervisors": _l("Supervisors (role, share)"),
+    "departure_reason": _l("How they left"), "outcome": _l("Where they went next"),
+    "archived": _l("Archived"),
 }
 
 
@@ -120,7 +123,8 @@ def _render_form(form: MemberForm, owner: User, status: int, position: Position 
         "group/edit.html" if position else "group/new.html",
         form=form, owner=owner, position=position, offer_link=offer_link,
         institutions=services.institution_names(), group_args=_group_args(owner),
-        history=services.member_history(position) if position else [], **context,
+        history=services.member_history(position) if position else [], field_labels=FIELD_LABELS,
+        **context,
     ), status
 
 
@@ -148,11 +152,11 @@ def new():
         except IntegrityError:
             # Someone saved the same email or ORCID iD a moment ago; nothing of ours was kept.
             db.session.rollback()
-            flash("Someone saved a person with the same email or ORCID iD at the same moment; "
-                  "nothing was saved. Please save again.", "error")
+            flash(_("Someone saved a person with the same email or ORCID iD at the same moment; "
+                    "nothing was saved. Please save again."), "error")
             return _render_form(form, owner, 409)
         db.session.commit()
-        flash(f"Added {position.person.full_name} to the group.", "success")
+        flash(_("Added %(name)s to the group.", name=position.person.full_name), "success")
         return redirect(url_for("group.index", **_group_args(owner)))
     return _render_form(form, owner, 400 if form.is_submitted() else 200)
 
@@ -208,9 +212,10 @@ def edit(position_id: int):
         changed = position.version != loaded_version
         db.session.commit()
         if changed:
-            flash(f"Saved the changes to {position.person.full_name}.", "success")
+            flash(_("Saved the changes to %(name)s.", name=position.person.full_name), "success")
         else:
-            flash(f"Nothing to save: {position.person.full_name} was already up to date.", "info")
+            flash(_("Nothing to save: %(name)s was already up to date.",
+                    name=position.person.full_name), "info")
         return redirect(url_for("group.index", **_group_args(owner)))
     return _render_form(form, owner, 400 if form.is_submitted() else 200, position)
 
@@ -254,9 +259,9 @@ def move(position_id: int):
     if form.validate_on_submit():
         if form.end_date.data >= today:
             form.end_date.errors = [*form.end_date.errors,
-                                    "A member stays current through their end date, so it must "
-                                    "be before today: for a later departure, set the expected "
-                                    "End date on the edit form."]
+                                    _("A member stays current through their end date, so it "
+                                      "must be before today: for a later departure, set the "
+                                      "expected End date on the edit form.")]
         else:
             try:
                 move_to_alumni(current_user, position, form.end_date.data,
@@ -267,7 +272,7 @@ def move(position_id: int):
                 getattr(form, error.field_name).errors = [error.message]
             else:
                 db.session.commit()
-                flash(f"{position.person.full_name} moved to alumni.", "success")
+                flash(_("%(name)s moved to alumni.", name=position.person.full_name), "success")
                 return redirect(url_for("group.alumni", **_group_args(owner)))
     status = 400 if form.is_submitted() else 200
     return render_template("group/move.html", form=form, position=position,
@@ -288,7 +293,7 @@ def restore(position_id: int):
     _check_action_token()
     restore_member(current_user, position)
     db.session.commit()
-    flash(f"{position.person.full_name} is a current member again.", "success")
+    flash(_("%(name)s is a current member again.", name=position.person.full_name), "success")
     return redirect(url_for("group.index", **_group_args(owner)))
 
 
@@ -300,8 +305,8 @@ def archive(position_id: int):
     _check_action_token()
     archive_member(current_user, position)
     db.session.commit()
-    flash(f"Archived {position.person.full_name}: the entry left the lists and exports. "
-          "An administrator can restore it.", "success")
+    flash(_("Archived %(name)s: the entry left the lists and exports. An administrator can "
+            "restore it.", name=position.person.full_name), "success")
     return redirect(url_for("group.index", **_group_args(owner)))
 
 
@@ -320,5 +325,5 @@ def restore_archived_entry(position_id: int):
     _check_action_token()
     restore_archived(current_user, position)
     db.session.commit()
-    flash(f"Restored {position.person.full_name}.", "success")
+    flash(_("Restored %(name)s.", name=position.person.full_name), "success")
     return redirect(url_for("group.archived"))

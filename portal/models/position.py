@@ -26,18 +26,6 @@ class DepartureReason(enum.StrEnum):
     TRANSFERRED = "transferred"
     COLLABORATION_ENDED = "collaboration-ended"
 
-    @property
-    def label(self) -> str:
-        return DEPARTURE_LABELS[self]
-
-
-DEPARTURE_LABELS = {
-    DepartureReason.GRADUATED: "Graduated",
-    DepartureReason.LEFT_WITHOUT_DEGREE: "Left without a degree",
-    DepartureReason.TRANSFERRED: "Transferred",
-    DepartureReason.COLLABORATION_ENDED: "Collaboration ended",
-}
-
 
 class Position(TimestampMixin, Base):
     __tablename__ = "positions"

@@ -22,20 +22,6 @@ class ProgramKind(enum.StrEnum):
     VISITOR = "visitor"
     ALUMNI_COLLABORATOR = "alumni-collaborator"
 
-    @property
-    def label(self) -> str:
-        return KIND_LABELS[self]
-
-
-KIND_LABELS = {
-    ProgramKind.PHD: "PhD students",
-    ProgramKind.MASTERS: "Master's students",
-    ProgramKind.POSTDOC: "Postdocs",
-    ProgramKind.INTERN: "Interns",
-    ProgramKind.COLLABORATOR: "Collaborators",
-    ProgramKind.VISITOR: "Visitors",
-    ProgramKind.ALUMNI_COLLABORATOR: "Collaborating alumni",
-}
 
 # The positions of the institute page the portal was modelled on; the first migration seeds them.
 DEFAULT_PROGRAMS: tuple[dict, ...] = (

@@ -21,17 +21,6 @@ class SupervisionRole(enum.StrEnum):
     CO_SUPERVISOR = "co-supervisor"
     NONE = "none"
 
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
-
-
-ROLE_LABELS = {
-    SupervisionRole.PRINCIPAL: "Principal supervisor",
-    SupervisionRole.CO_SUPERVISOR: "Co-supervisor",
-    SupervisionRole.NONE: "Host (no supervision role)",
-}
-
 
 class Supervision(Base):
     __tablename__ = "supervisions"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import bibtexparser
+from flask_babel import gettext as _
 from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
 from bibtexparser.model import DuplicateBlockKeyBlock, Entry
 from pylatexenc.latex2text import LatexNodes2Text  # bibtexparser's own LaTeX decoder
@@ -81,7 +82,7 @@ def _authors(raw: str) -> list[AuthorData]:
             continue
         if len(name) > AUTHOR_MAX_LENGTH:
             raise PublicationInputError(
-                f"an author's name is longer than {AUTHOR_MAX_LENGTH} characters")
+                _("an author's name is longer than %(max)s characters", max=AUTHOR_MAX_LENGTH))
         authors.append(AuthorData(name=name))
     return authors
 
@@ -89,7 +90,7 @@ def _authors(raw: str) -> list[AuthorData]:
 def _publication(entry: Entry, today: date) -> PublicationData:
     title = check_text(_decode(_field(entry, "title") or ""), "title", TITLE_MAX_LENGTH)
     if title is None:
-        raise PublicationInputError("it has no title")
+        raise PublicationInputError(_("it has no title"))
     year = check_year(_decode(_field(entry, "year") or ""), today)
     venue_raw = next((v for v in (_field(entry, f) for f in VENUE_FIELDS) if v), None)
     venue = check_text(_decode(venue_raw or ""), "venue", VENUE_MAX_LENGTH)
@@ -101,15 +102,15 @@ def _publication(entry: Entry, today: date) -> PublicationData:
     raw_authors = _field(entry, "author") or _field(entry, "editor") or ""
     authors = _authors(raw_authors)
     if not authors:
-        raise PublicationInputError("it has no author")
+        raise PublicationInputError(_("it has no author"))
     if len(authors) > MAX_AUTHORS:
-        raise PublicationInputError(f"it lists more than {MAX_AUTHORS} authors")
+        raise PublicationInputError(_("it lists more than %(max)s authors", max=MAX_AUTHORS))
     return PublicationData(title=title, year=year, venue=venue, url=link, authors=authors)
 
 
 def _reason(error: PublicationInputError) -> str:
     message = str(error)
-    return message[0].lower() + message[1:] if message else "it could not be read"
+    return message[0].lower() + message[1:] if message else _("it could not be read")
 
 
 def parse_bibtex(text: str, today: date) -> ParsedBibtex:
@@ -125,13 +126,14 @@ def parse_bibtex(text: str, today: date) -> ParsedBibtex:
             except PublicationInputError as error:
                 rejected.append(RejectedEntry(block.key, _reason(error)))
         elif isinstance(block, DuplicateBlockKeyBlock):
-            rejected.append(RejectedEntry(block.key, "the same key appears earlier in the pasted "
-                                                     "text; only the first entry was read"))
+            rejected.append(RejectedEntry(block.key, _("the same key appears earlier in the "
+                                                       "pasted text; only the first entry was read")))
         elif block in library.failed_blocks:
             match = ENTRY_KEY.search(block.raw or "")
-            key = match.group(1) if match else f"entry starting on line {block.start_line + 1}"
-            rejected.append(RejectedEntry(key, "it is not well-formed BibTeX (check its braces, "
-                                               "quotes and the commas between fields)"))
+            key = match.group(1) if match else _("entry starting on line %(line)d",
+                                                      line=block.start_line + 1)
+            rejected.append(RejectedEntry(key, _("it is not well-formed BibTeX (check its braces, "
+                                                 "quotes and the commas between fields)")))
     return ParsedBibtex(accepted=accepted, rejected=rejected)
 
 
@@ -150,8 +152,8 @@ def import_entries(owner: User, parsed: ParsedBibtex) -> ImportReport:
     for key, data in parsed.accepted:
         identity = (name_key(data.title), data.year)
         if identity in known:
-            rejected.append(RejectedEntry(key, "it is already in your publications "
-                                               "(same title and year)"))
+            rejected.append(RejectedEntry(key, _("it is already in your publications "
+                                                 "(same title and year)")))
             continue
         known.add(identity)
         add_publication(owner, data, index)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, SubmitField, TextAreaField, ValidationError
 from wtforms.validators import Length
 
 from portal.identifiers import clean_text, name_key
+from portal.labels import lazy_gettext as _l
 from portal.people.profile import SLUG_MAX_LENGTH, SLUG_PATTERN
 from portal.people.publications import (
     TITLE_MAX_LENGTH,
@@ -34,20 +36,21 @@ def _text(value: str | None) -> str | None:
 
 
 def _too_long(max_length: int) -> Length:
-    return Length(max=max_length, message=f"Keep this to at most {max_length} characters.")
+    return Length(max=max_length, message=_l("Keep this to at most %(max)d characters.",
+                                              max=max_length))
 
 
 class ProfileForm(FlaskForm):
-    title = TextAreaField("Title and positions", validators=[_too_long(TITLE_FIELD_MAX_LENGTH)],
+    title = TextAreaField(_l("Title and positions"), validators=[_too_long(TITLE_FIELD_MAX_LENGTH)],
                           filters=[_text])
-    department = StringField("Department", validators=[_too_long(DEPARTMENT_MAX_LENGTH)],
+    department = StringField(_l("Department"), validators=[_too_long(DEPARTMENT_MAX_LENGTH)],
                              filters=[_text])
-    biography = TextAreaField("Biography", validators=[_too_long(BIOGRAPHY_MAX_LENGTH)],
+    biography = TextAreaField(_l("Biography"), validators=[_too_long(BIOGRAPHY_MAX_LENGTH)],
                               filters=[_text])
-    research_topics = TextAreaField("Research topics")
-    slug = StringField("Profile address", filters=[lambda value: (value or "").strip() or None])
-    profile_published = BooleanField("Publish my profile")
-    submit = SubmitField("Save profile")
+    research_topics = TextAreaField(_l("Research topics"))
+    slug = StringField(_l("Profile address"), filters=[lambda value: (value or "").strip() or None])
+    profile_published = BooleanField(_l("Publish my profile"))
+    submit = SubmitField(_l("Save profile"))
 
     def topics(self) -> list[str]:
         """The research topics, one per non-empty line, as entered."""
@@ -57,37 +60,38 @@ class ProfileForm(FlaskForm):
     def validate_research_topics(self, field) -> None:
         topics = self.topics()
         if len(topics) > MAX_TOPICS:
-            raise ValidationError(f"List at most {MAX_TOPICS} research topics.")
+            raise ValidationError(_("List at most %(max)d research topics.", max=MAX_TOPICS))
         seen: set[str] = set()
         for topic in topics:
             if len(topic) > TOPIC_MAX_LENGTH:
-                raise ValidationError(
-                    f"Each research topic must be at most {TOPIC_MAX_LENGTH} characters "
-                    f"(“{topic[:40]}…” is longer).")
+                raise ValidationError(_(
+                    "Each research topic must be at most %(max)d characters (“%(start)s…” is longer).",
+                    max=TOPIC_MAX_LENGTH, start=topic[:40]))
             if name_key(topic) in seen:
-                raise ValidationError(f"“{topic}” is listed twice.")
+                raise ValidationError(_("“%(topic)s” is listed twice.", topic=topic))
             seen.add(name_key(topic))
 
     def validate_slug(self, field) -> None:
         if field.data is None:
             if self.profile_published.data:
-                raise ValidationError("Choose a profile address before publishing your profile.")
+                raise ValidationError(_("Choose a profile address before publishing your profile."))
             return
         if len(field.data) > SLUG_MAX_LENGTH:
-            raise ValidationError(f"Keep the profile address to at most {SLUG_MAX_LENGTH} characters.")
+            raise ValidationError(_("Keep the profile address to at most %(max)d characters.",
+                                    max=SLUG_MAX_LENGTH))
         if not SLUG_PATTERN.match(field.data):
-            raise ValidationError(
+            raise ValidationError(_(
                 "Use only lowercase letters a-z, digits and single hyphens between them, "
-                "like helene-tremblay-okafor.")
+                "like helene-tremblay-okafor."))
 
 
 class PublicationForm(FlaskForm):
-    title = StringField("Title", validators=[_too_long(TITLE_MAX_LENGTH)], filters=[_text])
-    year = StringField("Year")
-    venue = StringField("Venue", validators=[_too_long(VENUE_MAX_LENGTH)], filters=[_text])
-    url = StringField("Link")
-    authors = TextAreaField("Authors")
-    submit = SubmitField("Save publication")
+    title = StringField(_l("Title"), validators=[_too_long(TITLE_MAX_LENGTH)], filters=[_text])
+    year = StringField(_l("Year"))
+    venue = StringField(_l("Venue"), validators=[_too_long(VENUE_MAX_LENGTH)], filters=[_text])
+    url = StringField(_l("Link"))
+    authors = TextAreaField(_l("Authors"))
+    submit = SubmitField(_l("Save publication"))
 
     def __init__(self, *args, today: date | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,7 +99,7 @@ class PublicationForm(FlaskForm):
 
     def validate_title(self, field) -> None:
         if not field.data:
-            raise ValidationError("Enter the title.")
+            raise ValidationError(_("Enter the title."))
 
     def validate_year(self, field) -> None:
         try:
@@ -117,15 +121,15 @@ class PublicationForm(FlaskForm):
 
 
 class BibtexForm(FlaskForm):
-    bibtex = TextAreaField("BibTeX", validators=[_too_long(BIBTEX_MAX_LENGTH)])
-    submit = SubmitField("Import")
+    bibtex = TextAreaField(_l("BibTeX"), validators=[_too_long(BIBTEX_MAX_LENGTH)])
+    submit = SubmitField(_l("Import"))
 
     def validate_bibtex(self, field) -> None:
         if not (field.data or "").strip():
-            raise ValidationError("Paste at least one BibTeX entry, such as @article{key, ...}.")
+            raise ValidationError(_("Paste at least one BibTeX entry, such as @article{key, ...}."))
 
 
 class DeleteForm(FlaskForm):
     """Carries the CSRF token of a button that posts without fields (delete, match again)."""
 
-    submit = SubmitField("Delete")
+    submit = SubmitField(_l("Delete"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -15,11 +16,14 @@ from portal.people.names import slugify
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_MAX_LENGTH = 120
-SLUG_TAKEN = "This profile address is already used by someone else. Choose another one."
 
 
 class SlugTakenError(Exception):
     """Another account already uses the requested profile address."""
+
+
+def _slug_taken() -> str:
+    return _("This profile address is already used by someone else. Choose another one.")
 
 
 @dataclass
@@ -62,7 +66,7 @@ def suggest_slug(user: User) -> str:
 def update_profile(user: User, data: ProfileData) -> User:
     """Save the profile fields and record an audit event; raises SlugTakenError on a used slug."""
     if data.slug and slug_is_taken(data.slug, user):
-        raise SlugTakenError(SLUG_TAKEN)
+        raise SlugTakenError(_slug_taken())
     before = asdict(profile_data(user))
     try:
         # A savepoint, so that losing a race for the slug leaves the rest of the session usable.
@@ -74,7 +78,7 @@ def update_profile(user: User, data: ProfileData) -> User:
             user.slug = data.slug
             user.profile_published = data.profile_published
     except IntegrityError as error:
-        raise SlugTakenError(SLUG_TAKEN) from error
+        raise SlugTakenError(_slug_taken()) from error
     record_event(user, "profile.update", user, before=before, after=asdict(profile_data(user)))
     db.session.flush()
     return user

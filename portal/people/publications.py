@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -60,11 +61,13 @@ def check_year(text: str | int | None, today: date) -> int | None:
     if not value:
         return None
     if not value.isascii() or not value.isdigit():
-        raise PublicationInputError(f"The year “{value}” is not a number; write it like 2024.")
+        raise PublicationInputError(_("The year “%(value)s” is not a number; write it like 2024.",
+                                      value=value))
     year = int(value)
     latest = latest_allowed_year(today)
     if not EARLIEST_YEAR <= year <= latest:
-        raise PublicationInputError(f"The year must be between {EARLIEST_YEAR} and {latest}.")
+        raise PublicationInputError(_("The year must be between %(earliest)s and %(latest)s.",
+                                      earliest=EARLIEST_YEAR, latest=latest))
     return year
 
 
@@ -74,16 +77,18 @@ def check_link(text: str | None) -> str | None:
     if not value:
         return None
     if len(value) > URL_MAX_LENGTH:
-        raise PublicationInputError(f"The link must be at most {URL_MAX_LENGTH} characters.")
+        raise PublicationInputError(_("The link must be at most %(max)s characters.",
+                                      max=URL_MAX_LENGTH))
     if any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise PublicationInputError("The link must not contain spaces.")
+        raise PublicationInputError(_("The link must not contain spaces."))
     parts = urlsplit(value)
     if parts.scheme.lower() not in {"http", "https"}:
         raise PublicationInputError(
-            "The link must start with http:// or https:// (other kinds of links, such as "
-            "javascript:, are not accepted).")
+            _("The link must start with http:// or https:// (other kinds of links, such as "
+            "javascript:, are not accepted)."))
     if not parts.netloc:
-        raise PublicationInputError("The link must include a web address, like https://doi.org/….")
+        raise PublicationInputError(_("The link must include a web address, like "
+                                      "https://doi.org/…."))
     return value
 
 
@@ -92,10 +97,14 @@ def check_text(text: str | None, what: str, max_length: int, *, required: bool =
     value = clean_text(text)
     if not value:
         if required:
-            raise PublicationInputError(f"Enter the {what}.")
+            raise PublicationInputError(_("Enter the title.") if what == "title"
+                                        else _("Enter the venue."))
         return None
     if len(value) > max_length:
-        raise PublicationInputError(f"The {what} must be at most {max_length} characters.")
+        message = (_("The title must be at most %(max)s characters.", max=max_length)
+                   if what == "title" else
+                   _("The venue must be at most %(max)s characters.", max=max_length))
+        raise PublicationInputError(message)
     return value
 
 
@@ -108,22 +117,25 @@ def parse_author_lines(text: str | None) -> list[AuthorData]:
         name_part, separator, orcid_part = line.partition("|")
         name = clean_text(name_part)
         if not name:
-            raise PublicationInputError(f"Line {number}: the author's name is missing before “|”.")
+            raise PublicationInputError(_("Line %(number)s: the author's name is missing before "
+                                          "“|”.", number=number))
         if len(name) > AUTHOR_MAX_LENGTH:
             raise PublicationInputError(
-                f"Line {number}: an author's name must be at most {AUTHOR_MAX_LENGTH} characters.")
+                _("Line %(number)s: an author's name must be at most %(max)s characters.",
+                  number=number, max=AUTHOR_MAX_LENGTH))
         orcid = None
         if separator and orcid_part.strip():
             orcid = normalise_orcid(orcid_part)
             if orcid is None:
                 raise PublicationInputError(
-                    f"Line {number}: “{orcid_part.strip()}” is not a valid ORCID iD "
-                    "(it looks like 0000-0002-1825-0097).")
+                    _("Line %(number)s: “%(orcid)s” is not a valid ORCID iD (it looks like "
+                      "0000-0002-1825-0097).", number=number, orcid=orcid_part.strip()))
         authors.append(AuthorData(name=name, orcid=orcid))
     if not authors:
-        raise PublicationInputError("Enter at least one author, one per line.")
+        raise PublicationInputError(_("Enter at least one author, one per line."))
     if len(authors) > MAX_AUTHORS:
-        raise PublicationInputError(f"A publication may list at most {MAX_AUTHORS} authors.")
+        raise PublicationInputError(_("A publication may list at most %(max)s authors.",
+                                      max=MAX_AUTHORS))
     return authors
 
 

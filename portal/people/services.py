@@ -13,14 +13,14 @@ from sqlalchemy.orm import contains_eager
 
 from portal.extensions import db
 from portal.group.services import current_members
+from portal.labels import ROLE_LABELS, english
 from portal.models import Person, Position, Supervision, SupervisionRole, User
 from portal.people.publications import list_publications
 
 # The public page names only these roles; a host without a supervision role gets no label.
-PUBLIC_ROLE_LABELS = {
-    SupervisionRole.PRINCIPAL: "Principal supervisor",
-    SupervisionRole.CO_SUPERVISOR: "Co-supervisor",
-}
+# In English: role_label is part of the public JSON; the page translates the role itself.
+PUBLIC_ROLE_LABELS = {role: english(ROLE_LABELS[role])
+                      for role in (SupervisionRole.PRINCIPAL, SupervisionRole.CO_SUPERVISOR)}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.auth.access import public
@@ -90,7 +92,7 @@ def profile():
             form.slug.errors = [*form.slug.errors, str(error)]
         else:
             db.session.commit()
-            flash("Your profile was saved.", "success")
+            flash(_("Your profile was saved."), "success")
             return redirect(url_for("people.profile"))
     status = 400 if form.is_submitted() else 200
     return render_template("people/profile.html", form=form, user=current_user), status
@@ -118,7 +120,7 @@ def new_publication():
     if form.validate_on_submit():
         add_publication(current_user, _publication_data(form))
         db.session.commit()
-        flash("The publication was added.", "success")
+        flash(_("The publication was added."), "success")
         return redirect(url_for("people.publications"))
     status = 400 if form.is_submitted() else 200
     return render_template("people/publication_form.html", form=form, publication=None), status
@@ -137,7 +139,7 @@ def edit_publication(publication_id: int):
     elif form.validate_on_submit():
         update_publication(current_user, publication, _publication_data(form))
         db.session.commit()
-        flash("The publication was saved.", "success")
+        flash(_("The publication was saved."), "success")
         return redirect(url_for("people.publications"))
     status = 400 if form.is_submitted() else 200
     return render_template("people/publication_form.html", form=form,
@@ -153,7 +155,7 @@ def delete_publication_view(publication_id: int):
         abort(400)
     delete_publication(current_user, publication)
     db.session.commit()
-    flash(f"“{publication.title}” was deleted.", "success")
+    flash(_("“%(title)s” was deleted.", title=publication.title), "success")
     return redirect(url_for("people.publications"))
 
 
@@ -163,8 +165,8 @@ def relink_publication_authors():
         abort(400)
     changed = relink_authors(current_user)
     db.session.commit()
-    flash(f"Authors matched to your group again: {changed} link{'' if changed == 1 else 's'} "
-          "changed.", "success")
+    flash(ngettext("Authors matched to your group again: %(num)d link changed.",
+                   "Authors matched to your group again: %(num)d links changed.", changed), "success")
     return redirect(url_for("people.publications"))
 
 
@@ -178,9 +180,9 @@ def import_bibtex():
     if not report.imported:
         db.session.rollback()
         form.bibtex.errors = [
-            "Nothing was imported: every entry has a problem (listed below)." if report.rejected
-            else "No BibTeX entries were found; entries start with @, like "
-                 "@article{key, title = {...}, author = {...}}."]
+            _("Nothing was imported: every entry has a problem (listed below).") if report.rejected
+            else _("No BibTeX entries were found; entries start with @, like "
+                   "@article{key, title = {...}, author = {...}}.")]
         return render_template("people/import.html", form=form, report=report), 400
     db.session.commit()
     return render_template("people/import.html", form=BibtexForm(formdata=None), report=report)

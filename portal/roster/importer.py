@@ -51,6 +51,8 @@ from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -111,30 +113,30 @@ def read_roster_file(data: bytes, filename: str, max_bytes: int | None) -> list[
     """The rows of a CSV, XLSX or JSON roster file; RosterFileError when it is not one."""
     if max_bytes is not None and len(data) > max_bytes:
         raise RosterFileError(
-            f"The file is {_size(len(data))}; the import accepts files up to {_size(max_bytes)}. "
-            "Split the roster into smaller files.", status=413)
+            _("The file is %(size)s; the import accepts files up to %(size2)s. Split the roster "
+              "into smaller files.", size=_size(len(data)), size2=_size(max_bytes)), status=413)
     if not data.strip():
-        raise RosterFileError("The file is empty.")
+        raise RosterFileError(_("The file is empty."))
     extension = PurePath(filename or "").suffix.lower()
     is_zip = data.startswith(b"PK\x03\x04")
     if extension == ".xls":
-        raise RosterFileError("Old Excel files (.xls) cannot be read: save the sheet as .xlsx "
-                              "(Excel Workbook) or as CSV UTF-8 and upload it again.")
+        raise RosterFileError(_("Old Excel files (.xls) cannot be read: save the sheet as .xlsx "
+                              "(Excel Workbook) or as CSV UTF-8 and upload it again."))
     if extension == ".xlsx" or (is_zip and extension in ("", ".csv", ".txt")):
         if not is_zip:
-            raise RosterFileError("The file is named .xlsx but is not an Excel workbook.")
+            raise RosterFileError(_("The file is named .xlsx but is not an Excel workbook."))
         return _require_rows(_read_xlsx(data))
     if extension == ".json":
         return _require_rows(_read_json(_decode(data)))
     if extension in ("", ".csv", ".txt"):
         return _require_rows(_read_csv(_decode(data)))
-    raise RosterFileError(f"Files of type {extension} cannot be imported: upload a CSV (.csv) "
-                          "or Excel (.xlsx) file with the roster columns.")
+    raise RosterFileError(_("Files of type %(extension)s cannot be imported: upload a CSV (.csv) "
+                            "or Excel (.xlsx) file with the roster columns.", extension=extension))
 
 
 def _require_rows(rows: list[SourceRow]) -> list[SourceRow]:
     if not rows:
-        raise RosterFileError("The file has no roster rows under its header.")
+        raise RosterFileError(_("The file has no roster rows under its header."))
     return rows
 
 
@@ -146,15 +148,16 @@ def _size(length: int) -> str:
 
 def _decode(data: bytes) -> str:
     if b"\x00" in data:
-        raise RosterFileError("The file is not a text file: upload a CSV (.csv) or Excel (.xlsx) "
-                              "file with the roster columns.")
+        raise RosterFileError(_("The file is not a text file: upload a CSV (.csv) or Excel (.xlsx) "
+                              "file with the roster columns."))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise RosterFileError(
-            f"The file is not UTF-8 text (unreadable byte at line {line}). In your spreadsheet "
-            "program choose \"CSV UTF-8\" when saving, then upload the file again.") from None
+            _('The file is not UTF-8 text (unreadable byte at line %(line)s). In your spreadsheet '
+              'program choose "CSV UTF-8" when saving, then upload the file again.',
+              line=line)) from None
 
 
 def _read_csv(text: str) -> list[SourceRow]:
@@ -168,8 +171,8 @@ def _read_csv(text: str) -> list[SourceRow]:
             records.append((next_line, cells))
             next_line = reader.line_num + 1
     except csv.Error as error:
-        raise RosterFileError(f"Line {next_line}: the CSV cannot be read ({error}); check the "
-                              "quotes on that line.") from None
+        raise RosterFileError(_("Line %(line)s: the CSV cannot be read (%(error)s); check the "
+                                "quotes on that line.", line=next_line, error=error)) from None
     return _rows_from_records(records, restore=True)
 
 
@@ -180,7 +183,7 @@ def _read_xlsx(data: bytes) -> list[SourceRow]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
-        raise RosterFileError("The file is not a readable Excel workbook (.xlsx).") from None
+        raise RosterFileError(_("The file is not a readable Excel workbook (.xlsx).")) from None
     try:
         sheet = workbook.worksheets[0]
         records = [(number, [_xlsx_text(value) for value in values])
@@ -206,9 +209,10 @@ def _read_json(text: str) -> list[SourceRow]:
     try:
         items = json.loads(text)
     except json.JSONDecodeError as error:
-        raise RosterFileError(f"The JSON cannot be read (line {error.lineno}: {error.msg}).") from None
+        raise RosterFileError(_("The JSON cannot be read (line %(lineno)s: %(msg)s).",
+                                lineno=error.lineno, msg=error.msg)) from None
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise RosterFileError("The JSON must be a list of objects with the roster keys.")
+        raise RosterFileError(_("The JSON must be a list of objects with the roster keys."))
     keys: list[str] = []
     for item in items:
         keys.extend(key for key in item if key not in keys)
@@ -236,20 +240,20 @@ def _check_header(header: Sequence[str]) -> None:
     duplicated = sorted({column for column in header if column and header.count(column) > 1})
     messages = []
     if missing:
-        messages.append("missing column(s) " + ", ".join(missing))
+        messages.append(_("missing column(s) %(columns)s", columns=", ".join(missing)))
     if unknown:
-        messages.append("unknown column(s) " + ", ".join(repr(column) for column in unknown))
+        messages.append(_("unknown column(s) %(columns)s",
+                          columns=", ".join(repr(column) for column in unknown)))
     if duplicated:
-        messages.append("repeated column(s) " + ", ".join(duplicated))
+        messages.append(_("repeated column(s) %(columns)s", columns=", ".join(duplicated)))
     if messages:
-        raise RosterFileError(
-            "Line 1 (header): " + "; ".join(messages) + ". The columns are: "
-            + ",".join(ROSTER_COLUMNS) + ".")
+        raise RosterFileError(_("Line 1 (header): %(problems)s. The columns are: %(columns)s.",
+                                problems="; ".join(messages), columns=",".join(ROSTER_COLUMNS)))
 
 
 def _rows_from_records(records: list[tuple[int, list[str]]], *, restore: bool) -> list[SourceRow]:
     if not records:
-        raise RosterFileError("The file is empty.")
+        raise RosterFileError(_("The file is empty."))
     _, header_cells = records[0]
     header = [cell.strip().lower() for cell in header_cells]
     while header and not header[-1]:
@@ -285,11 +289,14 @@ def load_signed_rows(token: str, actor: User, secret_key: str) -> list[SourceRow
     try:
         payload = serializer.loads(token, max_age=SIGNED_ROWS_MAX_AGE)
     except SignatureExpired:
-        raise RosterFileError("The preview is more than an hour old: upload the file again.") from None
+        raise RosterFileError(_("The preview is more than an hour old: upload the file again."
+                                )) from None
     except BadSignature:
-        raise RosterFileError("The confirmation does not match a preview: upload the file again.") from None
+        raise RosterFileError(_("The confirmation does not match a preview: upload the file "
+                                "again.")) from None
     if payload.get("actor") != actor.id:
-        raise RosterFileError("The confirmation does not match a preview: upload the file again.")
+        raise RosterFileError(_("The confirmation does not match a preview: upload the file "
+                                "again."))
     return [SourceRow(line=line, cells=dict(zip(ROSTER_COLUMNS, cells, strict=True)))
             for line, cells in payload["rows"]]
 
@@ -456,49 +463,55 @@ class _Planner:
         line = row.line
         before = len(self.problems)
         if row.extra_cells:
-            self._problem(line, None, f"The row has {row.extra_cells} cell(s) beyond the last "
-                                      "column of the header.")
+            self._problem(line, None, _("The row has %(count)s cell(s) beyond the last column of "
+                                        "the header.", count=row.extra_cells))
         faculty_email = clean_text(cells["faculty_email"]).lower() or self.default_faculty.email
         name = clean_text(cells["name"])
         if not name:
-            self._problem(line, "name", "The name is empty.")
+            self._problem(line, "name", _("The name is empty."))
         elif len(name) > MAX_NAME_LENGTH:
-            self._problem(line, "name", f"The name is {len(name)} characters long; the limit is "
-                                        f"{MAX_NAME_LENGTH}.")
+            self._problem(line, "name", _("The name is %(length)s characters long; the limit is "
+                                          "%(limit)s.", length=len(name), limit=MAX_NAME_LENGTH))
         email = clean_text(cells["email"]).lower() or None
         if email is not None:
             if len(email) > MAX_EMAIL_LENGTH:
-                self._problem(line, "email", f"The email is longer than {MAX_EMAIL_LENGTH} characters.")
+                self._problem(line, "email", _("The email is longer than %(limit)s characters.",
+                                               limit=MAX_EMAIL_LENGTH))
             else:
                 try:
                     validate_email(email, check_deliverability=False)
                 except EmailNotValidError:
-                    self._problem(line, "email", f"{email!r} is not a valid email address.")
+                    self._problem(line, "email", _("%(email)s is not a valid email address.",
+                                                   email=repr(email)))
         program_name = clean_text(cells["program"])
         program = self.programs.get(program_name.casefold())
         if not program_name:
-            self._problem(line, "program", "The program is empty.")
+            self._problem(line, "program", _("The program is empty."))
         elif program is None:
             known = ", ".join(p.name for p in self.programs.values())
-            self._problem(line, "program", f"Unknown program {program_name!r}; the programs are: {known}.")
+            self._problem(line, "program", _("Unknown program %(program)s; the programs are: "
+                                             "%(known)s.", program=repr(program_name), known=known))
         institution = clean_text(cells["institution"])
         if not institution:
-            self._problem(line, "institution", "The institution is empty.")
+            self._problem(line, "institution", _("The institution is empty."))
         elif len(institution) > MAX_INSTITUTION_LENGTH:
-            self._problem(line, "institution", f"The institution name is longer than "
-                                               f"{MAX_INSTITUTION_LENGTH} characters.")
+            self._problem(line, "institution", _("The institution name is longer than %(limit)s "
+                                                 "characters.", limit=MAX_INSTITUTION_LENGTH))
         role_text = clean_text(cells["role"]).casefold()
         role = next((r for r in SupervisionRole if r.value == role_text), None)
         if role is None:
-            self._problem(line, "role", f"The role {cells['role']!r} is not one of: {ROLE_VALUES}.")
+            self._problem(line, "role", _("The role %(role)s is not one of: %(roles)s.",
+                                          role=repr(cells['role']), roles=ROLE_VALUES))
         start = self._date(line, "start_date", cells["start_date"], required=True)
         end = self._date(line, "end_date", cells["end_date"], required=False)
         if start is not None and end is not None and end < start:
-            self._problem(line, "end_date", f"The end date {end.isoformat()} is before the start "
-                                            f"date {start.isoformat()}.")
+            self._problem(line, "end_date", _("The end date %(end)s is before the start date "
+                                              "%(start)s.",
+                                              end=end.isoformat(), start=start.isoformat()))
         outcome = clean_text(cells["outcome"]) or None
         if outcome is not None and len(outcome) > MAX_OUTCOME_LENGTH:
-            self._problem(line, "outcome", f"The outcome is longer than {MAX_OUTCOME_LENGTH} characters.")
+            self._problem(line, "outcome", _("The outcome is longer than %(limit)s characters.",
+                                             limit=MAX_OUTCOME_LENGTH))
         if len(self.problems) > before:
             return None
         return _Values(faculty_email, name, email, program, institution, role, start, end, outcome)
@@ -507,14 +520,15 @@ class _Planner:
         text = text.strip()
         if not text:
             if required:
-                self._problem(line, column, "The start date is empty.")
+                self._problem(line, column, _("The start date is empty."))
             return None
         try:
             if not ISO_DATE.match(text):
                 raise ValueError
             return date.fromisoformat(text)
         except ValueError:
-            self._problem(line, column, f"{text!r} is not a date in the form YYYY-MM-DD.")
+            self._problem(line, column, _("%(text)s is not a date in the form YYYY-MM-DD.",
+                                          text=repr(text)))
             return None
 
     # -- lookups, loaded once for all rows, in batches
@@ -588,8 +602,9 @@ class _Planner:
             return None
         key = (id(position), faculty.id)
         if key in self.link_targets:
-            self._problem(line, None, "The same person, program, start date and faculty_email "
-                                      f"appear on line {self.link_targets[key].line}.")
+            self._problem(line, None, _("The same person, program, start date and faculty_email "
+                                        "appear on line %(line)s.",
+                                        line=self.link_targets[key].line))
             return None
         existing = None
         if position.existing is not None:
@@ -602,12 +617,14 @@ class _Planner:
     def _faculty(self, line: int, email: str) -> User | None:
         if self.only_faculty is not None and email != self.only_faculty.email:
             self._problem(line, "faculty_email",
-                          f"This import is for {self.only_faculty.email}'s group only: faculty_email "
-                          f"must be {self.only_faculty.email} or empty, not {email}.")
+                          _("This import is for %(faculty)s's group only: faculty_email must be "
+                            "%(faculty)s or empty, not %(email)s.",
+                            faculty=self.only_faculty.email, email=email))
             return None
         faculty = self.faculty_by_email.get(email)
         if faculty is None:
-            self._problem(line, "faculty_email", f"There is no account with the email {email}.")
+            self._problem(line, "faculty_email", _("There is no account with the email %(email)s.",
+                                                   email=email))
         return faculty
 
     def _person(self, line: int, values: _Values) -> PersonTarget | None:
@@ -621,8 +638,9 @@ class _Planner:
                 target = self._target_for(existing, values, line)
                 self.person_targets_by_email[values.email] = target
             elif target.name != values.name:
-                self._problem(line, "name", f"Line {target.line} has the same email with the name "
-                                            f"{target.name!r}.")
+                self._problem(line, "name", _("Line %(line)s has the same email with the name "
+                                              "%(name)s.",
+                                              line=target.line, name=repr(target.name)))
                 return None
             self.person_targets_by_stint.setdefault(stint, target)
             return target
@@ -680,8 +698,8 @@ class _Planner:
             ("end_date", target.end_date == values.end_date),
             ("outcome", target.outcome == values.outcome)) if not same]
         for column in differences:
-            self._problem(line, column, f"Line {target.line} describes the same position with "
-                                        f"another {column}.")
+            self._problem(line, column, _("Line %(line)s describes the same position with another "
+                                          "%(column)s.", line=target.line, column=column))
         return None if differences else target
 
     def _check_principals(self) -> None:
@@ -702,8 +720,9 @@ class _Planner:
             holders = [link.supervisor_name for link in kept] + [
                 f"{link.faculty.email} (line {link.line})" for link in principals]
             for link in principals:
-                self._problem(link.line, "role", "A position has at most one principal supervisor; "
-                                                 "this one would have " + ", ".join(holders) + ".")
+                self._problem(link.line, "role", _(
+                    "A position has at most one principal supervisor; this one would have "
+                    "%(holders)s.", holders=", ".join(holders)))
 
 
     def _check_ownership(self) -> None:
@@ -714,17 +733,19 @@ class _Planner:
             position = link.position
             if position.existing is not None and link.existing is None:
                 for column, text in position.changes():
-                    self._problem(link.line, column, f"This position is in another faculty "
-                                                     f"member's group; its {column} cannot be changed "
-                                                     f"from your file ({text}).")
+                    self._problem(link.line, column, _("This position is in another faculty "
+                                                       "member's group; its %(column)s cannot be "
+                                                       "changed from your file (%(text)s).",
+                                                       column=column, text=text))
             person = position.person.existing
             if person is not None and not any(
                     other.supervisor_id == faculty_id
                     for stint in person.positions for other in stint.supervisions):
                 for column, text in position.person.changes():
-                    self._problem(link.line, column, f"This person is in another faculty member's "
-                                                     f"group; their {column} cannot be changed from "
-                                                     f"your file ({text}).")
+                    self._problem(link.line, column, _("This person is in another faculty "
+                                                       "member's group; their %(column)s cannot "
+                                                       "be changed from your file (%(text)s).",
+                                                       column=column, text=text))
 
 
 def _same_stint(position: Position, values: _Values) -> bool:
@@ -753,9 +774,25 @@ class ImportSummary:
 
     def describe(self) -> str:
         """One sentence for a flash message or the command line."""
-        created = ", ".join(f"{count} {kind}" for kind, count in self.created.items() if count)
-        return (f"{self.new_rows} new, {self.updated_rows} updated, {self.unchanged_rows} "
-                f"unchanged row(s)" + (f"; created {created}" if created else "") + ".")
+        rows = _("%(new)d new, %(updated)d updated, %(unchanged)d unchanged row(s)",
+                 new=self.new_rows, updated=self.updated_rows, unchanged=self.unchanged_rows)
+        created = ", ".join(_created_text(kind, count) for kind, count in self.created.items()
+                            if count)
+        if created:
+            return _("%(rows)s; created %(created)s.", rows=rows, created=created)
+        return _("%(rows)s.", rows=rows)
+
+
+def _created_text(kind: str, count: int) -> str:
+    """'3 people', '1 institution', ... in the reader's language."""
+    texts = {
+        "people": ngettext("%(num)d person", "%(num)d people", count),
+        "positions": ngettext("%(num)d position", "%(num)d positions", count),
+        "supervision links": ngettext("%(num)d supervision link", "%(num)d supervision links",
+                                      count),
+        "institutions": ngettext("%(num)d institution", "%(num)d institutions", count),
+    }
+    return texts[kind]
 
 
 def apply_import(plan: ImportPlan, actor: User | None,

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, or_, select, true
 
 from portal.extensions import db
@@ -63,7 +64,8 @@ def parse_status(value: str | None) -> RosterStatus:
         return RosterStatus(value)
     except ValueError:
         raise ReportError(
-            f"Unknown status {value!r}: use status=current, status=alumni or status=all."
+            _("Unknown status %(value)s: use status=current, status=alumni or status=all.",
+              value=repr(value))
         ) from None
 
 
@@ -73,8 +75,8 @@ def parse_coi_years(value: str | None) -> int:
         return DEFAULT_COI_YEARS
     if not value.strip().isdigit() or not MIN_COI_YEARS <= int(value) <= MAX_COI_YEARS:
         raise ReportError(
-            f"years must be a whole number from {MIN_COI_YEARS} to {MAX_COI_YEARS} "
-            f"(got {value!r})."
+            _("years must be a whole number from %(min)s to %(max)s (got %(value)s).",
+              min=MIN_COI_YEARS, max=MAX_COI_YEARS, value=repr(value))
         )
     return int(value)
 
@@ -91,7 +93,7 @@ def find_faculty(email: str) -> User:
     """The account with this email (case-insensitive), or ReportError naming the email."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
-        raise ReportError(f"There is no account with the email {email!r}.")
+        raise ReportError(_("There is no account with the email %(email)s.", email=repr(email)))
     return user
 
 

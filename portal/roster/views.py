@@ -19,6 +19,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -63,9 +64,11 @@ blueprint = Blueprint("roster", __name__)
 def too_large(_error):
     """413 with the size the import accepts."""
     limit = _import_limit()
-    accepted = f"the {_megabytes(limit)} the import accepts" if limit else "what the portal accepts"
-    return render_error(413, f"The upload is larger than {accepted}. Split the roster into "
-                             "smaller files.")
+    if limit:
+        return render_error(413, _("The upload is larger than the %(size)s the import accepts. "
+                                   "Split the roster into smaller files.", size=_megabytes(limit)))
+    return render_error(413, _("The upload is larger than what the portal accepts. Split the "
+                               "roster into smaller files."))
 
 
 # One plain rule and endpoint per format: url_for names the file, and the URL map has no
@@ -174,7 +177,7 @@ def import_confirm():
     """Apply the previewed rows, re-checked against the database, in one transaction."""
     form = ConfirmImportForm()
     if not form.validate_on_submit():
-        return render_error(400, "The confirmation is incomplete: upload the file again.")
+        return render_error(400, _("The confirmation is incomplete: upload the file again."))
     try:
         rows = load_signed_rows(form.rows.data, current_user, current_app.config["SECRET_KEY"])
     except RosterFileError as error:
@@ -189,9 +192,10 @@ def import_confirm():
         db.session.commit()
     except (IntegrityError, StaleDataError):
         db.session.rollback()
-        return render_error(409, "Someone changed the same records while you were importing; "
-                                 "nothing was imported. Upload the file again to see a new preview.")
-    flash(f"Roster imported: {summary.describe()}", "success")
+        return render_error(409, _("Someone changed the same records while you were importing; "
+                                   "nothing was imported. Upload the file again to see a new "
+                                   "preview."))
+    flash(_("Roster imported: %(summary)s", summary=summary.describe()), "success")
     return redirect(url_for("roster.import_roster"))
 
 

@@ -1,0 +1,86 @@
+"""How the models' enums read on a page: translatable labels (the models stay free of Flask).
+
+The labels are lazy strings, translated when shown; `english()` gives the same text in English for
+what must not depend on the reader's language (file exports, the audit trail).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from flask_babel import force_locale, gettext
+from flask_babel.speaklater import LazyString
+
+from portal.models import DepartureReason, ProgramKind, SupervisionRole
+
+class LazyText(LazyString):
+    """A translation made when shown, escaped like any text (Flask-Babel's own counts as HTML)."""
+
+    @property
+    def __html__(self):
+        raise AttributeError("__html__")
+
+
+def lazy_gettext(string: str, **variables) -> LazyText:
+    """Like flask_babel.lazy_gettext, for module-level text (form labels, messages, labels)."""
+    return LazyText(gettext, string, **variables)
+
+
+_l = lazy_gettext
+
+ROLE_LABELS = {
+    SupervisionRole.PRINCIPAL: _l("Principal supervisor"),
+    SupervisionRole.CO_SUPERVISOR: _l("Co-supervisor"),
+    SupervisionRole.NONE: _l("Host (no supervision role)"),
+}
+
+KIND_LABELS = {
+    ProgramKind.PHD: _l("PhD students"),
+    ProgramKind.MASTERS: _l("Master's students"),
+    ProgramKind.POSTDOC: _l("Postdocs"),
+    ProgramKind.INTERN: _l("Interns"),
+    ProgramKind.COLLABORATOR: _l("Collaborators"),
+    ProgramKind.VISITOR: _l("Visitors"),
+    ProgramKind.ALUMNI_COLLABORATOR: _l("Collaborating alumni"),
+}
+
+DEPARTURE_LABELS = {
+    DepartureReason.GRADUATED: _l("Graduated"),
+    DepartureReason.LEFT_WITHOUT_DEGREE: _l("Left without a degree"),
+    DepartureReason.TRANSFERRED: _l("Transferred"),
+    DepartureReason.COLLABORATION_ENDED: _l("Collaboration ended"),
+}
+
+# What happened to a member, as the history on the edit page says it (audit event actions).
+ACTION_LABELS = {
+    "create": _l("created"),
+    "update": _l("updated"),
+    "move-to-alumni": _l("moved to alumni"),
+    "restore": _l("restored to current members"),
+    "archive": _l("archived"),
+    "restore-archived": _l("restored from the archive"),
+}
+
+_BY_TYPE: dict[type, dict] = {
+    SupervisionRole: ROLE_LABELS,
+    ProgramKind: KIND_LABELS,
+    DepartureReason: DEPARTURE_LABELS,
+}
+
+
+def label(value: enum.Enum | None):
+    """The reader's-language label of a role, program kind or departure reason ('' for None)."""
+    if value is None:
+        return ""
+    return _BY_TYPE[type(value)][value]
+
+
+def action_label(action: str):
+    """The reader's-language words for an audit action (the code itself when unknown)."""
+    return ACTION_LABELS.get(action, action)
+
+
+def english(text) -> str:
+    """A (lazy) label as English text, whatever the reader's language."""
+    with force_locale("en"):
+        return str(text)
