@@ -13,7 +13,8 @@ from flask import Flask, Response, current_app, flash, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
-from wtforms.validators import ValidationError
+
+from portal.labels import lazy_gettext as _l
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -27,7 +28,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 # Session keys of our own, next to Flask-Login's `_user_id`.
 LOGIN_AT = "_login_at"
 SEEN_AT = "_seen_at"
-SESSION_EXPIRED = "Your session has expired. Please log in again."
+SESSION_EXPIRED = _l("Your session has expired. Please log in again.")
 
 # Failed logins allowed per account and per client address before the login form answers 429.
 LOGIN_FAILURE_LIMIT = "10 per minute"
@@ -112,7 +113,7 @@ def expire_stale_session() -> None:
         logout_user()
         session.pop(LOGIN_AT, None)
         session.pop(SEEN_AT, None)
-        flash(SESSION_EXPIRED, "info")
+        flash(str(SESSION_EXPIRED), "info")  # the session stores plain text, not a lazy string
         return
     session[SEEN_AT] = now
 
@@ -151,14 +152,3 @@ def is_safe_link(url: str | None) -> bool:
         return False
     parts = urlsplit(url)
     return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
-
-
-class SafeLink:
-    """WTForms validator for link fields: refuses anything but an http(s) address."""
-
-    def __init__(self, message: str = "Enter a web address starting with https:// or http://."):
-        self.message = message
-
-    def __call__(self, _form, field) -> None:  # noqa: ANN001 - WTForms' protocol
-        if field.data and not is_safe_link(field.data.strip()):
-            raise ValidationError(self.message)

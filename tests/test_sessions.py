@@ -155,7 +155,7 @@ def test_idle_session_is_anonymous_and_forgets_the_remember_cookie(app, client, 
     cleared = _set_cookie(response, REMEMBER_COOKIE)
     assert "expires=thu, 01 jan 1970" in cleared.lower()
     assert client.get("/group").status_code == 302
-    assert SESSION_EXPIRED in client.get("/login").get_data(as_text=True)
+    assert str(SESSION_EXPIRED) in client.get("/login").get_data(as_text=True)
 
 
 def test_idle_limit_is_configurable(monkeypatch, database_url, tmp_path, make_faculty):

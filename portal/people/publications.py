@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.identifiers import clean_text, name_key, normalise_orcid
 from portal.models import Person, Position, Publication, PublicationAuthor, Supervision, User
 from portal.people.names import author_name_keys, person_name_key
+from portal.security import is_safe_link
 
 TITLE_MAX_LENGTH = 500
 VENUE_MAX_LENGTH = 300
@@ -86,7 +87,7 @@ def check_link(text: str | None) -> str | None:
         raise PublicationInputError(
             _("The link must start with http:// or https:// (other kinds of links, such as "
             "javascript:, are not accepted)."))
-    if not parts.netloc:
+    if not is_safe_link(value):
         raise PublicationInputError(_("The link must include a web address, like "
                                       "https://doi.org/…."))
     return value

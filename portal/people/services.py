@@ -16,6 +16,7 @@ from portal.group.services import current_members
 from portal.labels import ROLE_LABELS, english
 from portal.models import Person, Position, Supervision, SupervisionRole, User
 from portal.people.publications import list_publications
+from portal.security import is_safe_link
 
 # The public page names only these roles; a host without a supervision role gets no label.
 # In English: role_label is part of the public JSON; the page translates the role itself.
@@ -167,7 +168,7 @@ def public_profile(slug: str, today: date) -> PublicProfile | None:
     publications = tuple(
         PublicPublication(
             title=publication.title, year=publication.year, venue=publication.venue,
-            url=publication.url if _is_web_link(publication.url) else None,
+            url=publication.url if is_safe_link(publication.url) else None,
             authors=tuple(PublicAuthor(name=author.name, orcid=author.orcid,
                                        group_member=author.person_id in members)
                           for author in publication.authors))
@@ -176,11 +177,6 @@ def public_profile(slug: str, today: date) -> PublicProfile | None:
         slug=user.slug, name=user.display_name, title=user.title, department=user.department,
         biography=user.biography, research_topics=tuple(user.research_topics or ()),
         current_members=tuple(current), alumni=tuple(former), publications=publications)
-
-
-def _is_web_link(url: str | None) -> bool:
-    # Links are checked when saved; this guards rows written some other way.
-    return bool(url) and url.lower().startswith(("http://", "https://"))
 
 
 def profile_json(profile: PublicProfile) -> dict:
