@@ -321,12 +321,31 @@ def test_query_count_is_the_same_for_3_and_300_faculty(app, admin_client, query_
     _add_faculty_in_bulk(app, 297, 3)
     with query_counter() as large:
         response = admin_client.get("/admin/loads?sort=weighted&dir=desc")
-    assert len(loads_by_name(response.get_data(as_text=True))) == 301
+    assert len(loads_by_name(response.get_data(as_text=True))) == 200 + 1  # a page and totals
     assert len(small) == len(large)
     assert len(large) <= 8
     with query_counter() as export:
         admin_client.get("/admin/loads.csv")
     assert len(export) <= 6
+
+
+def test_loads_table_pages_by_200_while_totals_and_exports_cover_everyone(app, admin_client):
+    _add_faculty_in_bulk(app, 250, 0)
+    first = admin_client.get("/admin/loads").get_data(as_text=True)
+    assert "Faculty members 1–200 of 250" in first
+    assert 'href="/admin/loads?page=2" rel="next"' in first
+    assert first.count('<g class="loads-chart__bar">') == 200
+    assert loads_by_name(first)["Total"]["Principal"] == "250"
+    second = admin_client.get("/admin/loads?page=2").get_data(as_text=True)
+    assert "Faculty members 201–250 of 250" in second
+    assert second.count('<g class="loads-chart__bar">') == 50
+    assert "Bulk 0249" in second and "Bulk 0249" not in first
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    # A page past the end shows the last page; the export always has every row.
+    assert "Faculty members 201–250 of 250" in admin_client.get(
+        "/admin/loads?page=99").get_data(as_text=True)
+    csv_lines = admin_client.get("/admin/loads.csv?page=2").get_data(as_text=True).splitlines()
+    assert len(csv_lines) == 1 + 250 + 1  # header, every faculty member, totals
 
 
 def test_chart_for_200_faculty_gives_each_a_bar(app, admin_client):

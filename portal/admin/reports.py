@@ -153,6 +153,21 @@ class LoadsReport:
     institution: Institution | None = None
     department: str | None = None
     totals: list[Any] = field(default_factory=list)
+    page: int = 1
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-len(self.rows) // PAGE_SIZE))
+
+    @property
+    def first_shown(self) -> int:
+        """Index (0-based) of the first row on this page."""
+        return (self.page - 1) * PAGE_SIZE
+
+    @property
+    def shown(self) -> list[LoadRow]:
+        """The rows of this page; counts, totals and exports always cover every row."""
+        return self.rows[self.first_shown:self.first_shown + PAGE_SIZE]
 
     @property
     def over_cap_count(self) -> int:
@@ -170,7 +185,7 @@ class LoadsReport:
         """Each row with its cells as the page prints them: the CSV's values, in the reader's language."""
         return [(row, [_page_text(key, value) if key != "status" else row.status_text()
                        for key, value in zip(COLUMN_KEYS, row.cells(), strict=True)])
-                for row in self.rows]
+                for row in self.shown]
 
     def text_totals(self) -> list[str]:
         """The totals row as the page prints it."""
@@ -191,6 +206,14 @@ def _page_text(key: str, value: Any) -> str:
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return number_text(value)
     return as_text(value)
+
+
+
+# Faculty members per page of the loads table and chart (the counts and exports cover all).
+PAGE_SIZE = 200
+
+# Faculty members per page of the loads table and chart (counts, totals and exports cover all).
+PAGE_SIZE = 200
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,7 +328,8 @@ def _sort_value(key: str) -> Callable[[LoadRow], Any]:
 
 
 def loads_report(as_of: date, *, sort: str | None = None, descending: bool = False,
-                 department: str | None = None, institution_id: int | None = None) -> LoadsReport:
+                 department: str | None = None, institution_id: int | None = None,
+                 page: int = 1) -> LoadsReport:
     """The loads of every active faculty member on `as_of`, in two queries whatever their number.
 
     An unknown sort key falls back to sorting by name.
@@ -321,6 +345,7 @@ def loads_report(as_of: date, *, sort: str | None = None, descending: bool = Fal
     rows.sort(key=_sort_value(sort_key), reverse=descending)
     report = LoadsReport(as_of=as_of, rows=rows, sort=sort_key, descending=descending,
                          institution=institution, department=department or None)
+    report.page = min(max(page, 1), report.page_count)  # an out-of-range page shows the nearest
     report.totals = _totals(rows)
     return report
 
@@ -440,14 +465,14 @@ def loads_chart_svg(report: LoadsReport) -> Markup:
     largest = max((row.total for row in report.rows), default=0) or 1
     scale = CHART_BAR_WIDTH / largest
     width = CHART_LABEL_WIDTH + CHART_BAR_WIDTH + CHART_NOTE_WIDTH
-    height = CHART_ROW_HEIGHT * max(len(report.rows), 1) + 24
+    height = CHART_ROW_HEIGHT * max(len(report.shown), 1) + 24
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="loads-chart" role="img"'
         f' aria-labelledby="loads-chart-title" viewBox="0 0 {width} {height}"'
         f' width="{width}" height="{height}" font-size="12">',
         f'<title id="loads-chart-title">{escape(chart_title(report))}</title>',
     ]
-    for index, row in enumerate(report.rows):
+    for index, row in enumerate(report.shown):
         y = index * CHART_ROW_HEIGHT
         out.append(f'<g class="loads-chart__bar"><title>{escape(_bar_title(row))}</title>')
         out.append(f'<text x="{CHART_LABEL_WIDTH - 6}" y="{y + 13}" text-anchor="end">'
@@ -466,7 +491,7 @@ def loads_chart_svg(report: LoadsReport) -> Markup:
                 else str(row.total))
         weight = ' font-weight="bold"' if row.over_cap else ""
         out.append(f'<text x="{x + 4:.1f}" y="{y + 13}"{weight}>{escape(note)}</text></g>')
-    axis_y = CHART_ROW_HEIGHT * max(len(report.rows), 1) + 16
+    axis_y = CHART_ROW_HEIGHT * max(len(report.shown), 1) + 16
     out.append(f'<text x="{CHART_LABEL_WIDTH}" y="{axis_y}" fill="#5a6472">0</text>')
     out.append(f'<text x="{CHART_LABEL_WIDTH + CHART_BAR_WIDTH}" y="{axis_y}" text-anchor="end"'
                f' fill="#5a6472">{escape(ngettext("%(num)d person", "%(num)d people", largest))}</text>')

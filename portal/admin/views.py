@@ -54,7 +54,8 @@ def _read_loads_filter() -> tuple[LoadsFilterForm, dict]:
     form = LoadsFilterForm(formdata=request.args)
     arguments = {"as_of": date.today(), "sort": request.args.get("sort") or None,
                  "descending": request.args.get("dir") == "desc",
-                 "department": request.args.get("department") or None, "institution_id": None}
+                 "department": request.args.get("department") or None, "institution_id": None,
+                 "page": request.args.get("page", default=1, type=int)}
     as_of_text = (request.args.get("as_of") or "").strip()
     if as_of_text:
         try:
@@ -102,14 +103,21 @@ def loads():
     return render_template(
         "admin/loads.html", form=form, report=report, columns=reports.COLUMNS,
         chart=reports.loads_chart_svg(report), legend=reports.chart_legend(),
-        sort_url=_sort_url,
+        sort_url=_sort_url, page_url=_page_url,
     )
+
+
+def _page_url(page: int) -> str:
+    """The same loads view (day, filters, sort) at another page."""
+    arguments = {name: value for name, value in request.args.items() if name != "page"}
+    return url_for("admin.loads", **arguments, page=page)
 
 
 def _sort_url(key: str, report: reports.LoadsReport) -> str:
     """The link of a column heading: sort by it, or reverse the order when it is already so."""
     descending = not report.descending if report.sort == key else False
-    arguments = {name: value for name, value in request.args.items() if name not in {"sort", "dir"}}
+    arguments = {name: value for name, value in request.args.items()
+                 if name not in {"sort", "dir", "page"}}
     return url_for("admin.loads", **arguments, sort=key, dir="desc" if descending else "asc")
 
 
@@ -120,6 +128,7 @@ def _export(kind: str):
         form = error.args[0]
         return Response(" ".join([*form.as_of.errors, *form.institution.errors]) + "\n", 400,
                         mimetype="text/plain")
+    arguments.pop("page")  # an export holds every row, whatever page the table shows
     report = reports.loads_report(**arguments)
     filename = f"supervision-loads-{report.as_of.isoformat()}.{kind}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
