@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
+from flask import Blueprint, Flask, g, has_request_context, redirect, request, session, url_for
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    get_translations,
+    gettext,
+)
 from flask_login import current_user
 
 from portal.auth.access import public
 from portal.auth.services import is_safe_redirect_target
 from portal.extensions import babel, db, login_manager
-from portal.labels import action_label, label
+from portal.labels import action_label, label_text
 
 # Locale code -> the language's own name, shown in the switcher.
 LANGUAGES = {"en": "English", "fr_CA": "Français"}
@@ -46,13 +53,44 @@ def html_language() -> str:
     return str(get_locale()).replace("_", "-")
 
 
+def request_translations():
+    """The catalogue of the request's language, looked up once per request and language.
+
+    Flask-Babel looks the catalogue up again for every string, which was most of the time of a
+    page with a few hundred translated strings. The cache is keyed by the request's Locale
+    object, so force_locale() and refresh() (which replace it) are still obeyed.
+    """
+    translations = get_translations()
+    state = getattr(g, "_flask_babel", None)
+    locale = getattr(state, "babel_locale", None)
+    g._portal_translations = (locale, translations)
+    return translations
+
+
+def cached_translations():
+    cached = g.get("_portal_translations")
+    state = getattr(g, "_flask_babel", None)
+    if cached is not None and state is not None and cached[0] is getattr(state, "babel_locale", None):
+        return cached[1]
+    return request_translations()
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_locale=DEFAULT_LOCALE,
                    default_timezone="America/Montreal")
+    # The same callables Flask-Babel installs, reading the catalogue once per request.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda text: cached_translations().ugettext(text),
+        ngettext=lambda singular, plural, n: cached_translations().ungettext(singular, plural, n),
+        pgettext=lambda context, text: cached_translations().upgettext(context, text),
+        npgettext=lambda context, singular, plural, n: cached_translations().unpgettext(
+            context, singular, plural, n),
+        newstyle=True,
+    )
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, html_language=html_language)
     login_manager.login_message = LOGIN_MESSAGE
     login_manager.localize_callback = gettext
-    app.jinja_env.filters.update(label=label, action_label=action_label, date=format_day,
+    app.jinja_env.filters.update(label=label_text, action_label=action_label, date=format_day,
                                  datetime=format_moment, number=number_text)
 
 

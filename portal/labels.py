@@ -20,6 +20,11 @@ class LazyText(LazyString):
     def __html__(self):
         raise AttributeError("__html__")
 
+    @property
+    def msgid(self) -> str:
+        """The English source text, as the catalogue knows it."""
+        return self._args[0]
+
 
 def lazy_gettext(string: str, **variables) -> LazyText:
     """Like flask_babel.lazy_gettext, for module-level text (form labels, messages, labels)."""
@@ -73,6 +78,15 @@ def label(value: enum.Enum | None):
     if value is None:
         return ""
     return _BY_TYPE[type(value)][value]
+
+
+def label_text(value: enum.Enum | None) -> str:
+    """label() translated now, through the request's cached catalogue (for long lists)."""
+    if value is None:
+        return ""
+    from portal.i18n import cached_translations  # portal.i18n imports this module
+
+    return cached_translations().ugettext(_BY_TYPE[type(value)][value].msgid)
 
 
 def action_label(action: str):

@@ -37,3 +37,20 @@ def test_unknown_language_and_outside_next_are_ignored(client):
     response = client.post("/language", data={"language": "xx", "next": "https://evil.example/"})
     assert response.headers["Location"] == "/"
     assert '<html lang="en">' in client.get("/login").get_data(as_text=True)
+
+
+def test_templates_follow_a_language_forced_in_the_middle_of_a_request(app):
+    """Templates read the catalogue once per request, yet force_locale still switches it."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from portal.labels import label_text
+    from portal.models import SupervisionRole
+
+    with app.test_request_context("/", headers={"Accept-Language": "fr-CA"}):
+        assert render_template_string("{{ _('Edit') }}") == "Modifier"
+        with force_locale("en"):
+            assert render_template_string("{{ _('Edit') }}") == "Edit"
+            assert label_text(SupervisionRole.CO_SUPERVISOR) == "Co-supervisor"
+        assert render_template_string("{{ _('Edit') }}") == "Modifier"
+        assert label_text(SupervisionRole.CO_SUPERVISOR) == "Codirection"
