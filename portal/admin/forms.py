@@ -16,13 +16,19 @@ from wtforms import (
     StringField,
     SubmitField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.labels import lazy_gettext as _l
 from portal.labels import KIND_LABELS
 from portal.models import ProgramKind
 
-KIND_CHOICES = [(kind.value, KIND_LABELS[kind]) for kind in ProgramKind]
+def select_choices(pairs) -> list[SelectChoice]:
+    """WTForms options from (value, label) pairs (plain tuples are deprecated in WTForms 3.3)."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+KIND_CHOICES = select_choices((kind.value, KIND_LABELS[kind]) for kind in ProgramKind)
 
 
 class _ParsedField(StringField):
@@ -74,9 +80,9 @@ class LoadsFilterForm(FlaskForm):
         csrf = False
 
     as_of = StringField(_l("As of"))
-    department = SelectField(_l("Department"), choices=[("", _l("All departments"))],
+    department = SelectField(_l("Department"), choices=select_choices([("", _l("All departments"))]),
                              validate_choice=False)
-    institution = SelectField(_l("Supervisee institution"), choices=[("", _l("All institutions"))],
+    institution = SelectField(_l("Supervisee institution"), choices=select_choices([("", _l("All institutions"))]),
                               validate_choice=False)
     sort = HiddenField()
     dir = HiddenField()
@@ -109,8 +115,8 @@ class AccountForm(FlaskForm):
     display_name = StringField(_l("Display name"),
                                validators=[DataRequired(message=_l("Enter a display name.")),
                                            Length(max=200)])
-    account_type = SelectField(_l("Account type"), choices=[("faculty", _l("Faculty member")),
-                                                        ("admin", _l("Administrator"))])
+    account_type = SelectField(_l("Account type"), choices=select_choices(
+        [("faculty", _l("Faculty member")), ("admin", _l("Administrator"))]))
     password = PasswordField(_l("Password"), validators=[Length(max=1024)])
     submit = SubmitField(_l("Create account"))
 

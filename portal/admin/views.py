@@ -29,6 +29,7 @@ from portal.admin.forms import (
     PasswordResetForm,
     ProgramForm,
     RenameInstitutionForm,
+    select_choices,
 )
 from portal.auth.decorators import admin_required
 from portal.extensions import db
@@ -75,10 +76,10 @@ def _read_loads_filter() -> tuple[LoadsFilterForm, dict]:
 
 
 def _fill_filter_choices(form: LoadsFilterForm) -> None:
-    form.department.choices = [("", _("All departments"))] + [
-        (name, name) for name in reports.department_choices()]
-    form.institution.choices = [("", _("All institutions"))] + [
-        (str(id), name) for id, name in reports.institution_choices()]
+    form.department.choices = select_choices([("", _("All departments"))] + [
+        (name, name) for name in reports.department_choices()])
+    form.institution.choices = select_choices([("", _("All institutions"))] + [
+        (str(id), name) for id, name in reports.institution_choices()])
 
 
 @blueprint.route("")
@@ -372,7 +373,7 @@ def reset_password(user_id: int):
 
 def _merge_form(institutions: list[services.InstitutionRow]) -> MergeInstitutionsForm:
     form = MergeInstitutionsForm()
-    choices = [(row.id, f"{row.name} ({row.positions})") for row in institutions]
+    choices = select_choices((row.id, f"{row.name} ({row.positions})") for row in institutions)
     form.duplicate_id.choices = choices
     form.keep_id.choices = choices
     return form
