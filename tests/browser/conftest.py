@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,106 @@ def screenshot(request):
         page.screenshot(path=str(SCREENSHOTS / f"{safe_test}-{name}.png"), full_page=True)
 
     return take
+
+
+# ---------------------------------------------------------------------------------------------
+# Demo data, languages and logging in: shared by the accessibility and journey suites.
+
+LANGUAGES = {"en": "en-CA", "fr": "fr-CA"}  # test id -> browser locale (sent as Accept-Language)
+HTML_LANG = {"en": "en", "fr": "fr-CA"}  # test id -> the <html lang> the portal must answer with
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 740}
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    """The demo data loaded into a served app: where it runs and how to log in."""
+
+    url: str
+    passwords: dict[str, str]  # email -> password
+    faculty_email: str
+    second_email: str
+    admin_email: str
+    member_id: int  # a current position of the demo faculty's group, for its edit page
+
+
+def load_demo(app) -> DemoSite:
+    """Load the demo data (30 current members, alumni, published profile); url filled later."""
+    from sqlalchemy import select
+
+    from portal.demo import load_demo_data
+    from portal.extensions import db
+    from portal.models import Position
+
+    with app.app_context():
+        logins = load_demo_data()
+        db.session.commit()
+        member_id = db.session.scalar(select(Position.id).where(Position.end_date.is_(None))
+                                      .order_by(Position.id).limit(1))
+        db.session.remove()
+    faculty, second, admin = (login.email for login in logins)
+    return DemoSite("", {login.email: login.password for login in logins}, faculty, second,
+                    admin, member_id)
+
+
+@contextmanager
+def serve(app):
+    """Serve `app` on a random free local port in a thread; yield its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def demo_site(app, live_server) -> DemoSite:
+    """The test app (fresh database, each backend) with the demo data, served: for journeys."""
+    return replace(load_demo(app), url=live_server)
+
+
+@pytest.fixture(scope="module")
+def shared_demo_site(database_url, tmp_path_factory):
+    """One served app with the demo data for a whole module of read-only checks (each backend).
+
+    Only tests that change nothing may use it: it is loaded once per module and backend.
+    """
+    from portal.extensions import db
+    from tests.conftest import build_app
+
+    app = build_app(database_url, str(tmp_path_factory.mktemp("demo-instance")))
+    site = load_demo(app)
+    with serve(app) as url:
+        yield replace(site, url=url)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(language, viewport=DESKTOP): a page in a fresh context with that browser locale."""
+    contexts = []
+
+    def open_one(language: str = "en", viewport: dict | None = None, **options):
+        context = browser.new_context(locale=LANGUAGES[language], viewport=viewport or DESKTOP,
+                                      **options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_one
+    for context in contexts:
+        context.close()
+
+
+def log_in_as(page, site: DemoSite, email: str) -> None:
+    """Log in through the form, by field ids (the labels are translated)."""
+    page.goto(f"{site.url}/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(site.passwords[email])
+    page.locator('form[action$="/login"] [type="submit"]').click()
+    page.wait_for_url(lambda url: "/login" not in url)
