@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, HTML_LANG, LANGUAGES, PHONE, DemoSite, log_in_as
 
@@ -187,3 +188,29 @@ def test_page_fits_a_phone_without_sideways_scrolling(logged_in, shared_demo_sit
         visit(page, shared_demo_site, main_page)
         width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+@pytest.mark.parametrize(("path", "who"), [
+    pytest.param("/group", "faculty", id="group"),
+    pytest.param("/group/alumni", "faculty", id="alumni"),
+    pytest.param("/admin/loads", "admin", id="loads"),
+])
+def test_rosters_print_without_navigation_or_forms(logged_in, shared_demo_site, screenshot,
+                                                   path, who, language):
+    page = logged_in(who, language)
+    page.goto(shared_demo_site.url + path)
+    page.emulate_media(media="print")
+    try:
+        for hidden in (".site-header", "form", ".tabs", ".roster-links", ".admin-nav",
+                       "td.actions"):
+            for index in range(page.locator(hidden).count()):
+                expect(page.locator(hidden).nth(index)).to_be_hidden()
+        expect(page.locator("h1")).to_be_visible()
+        expect(page.locator("table.data thead th").first).to_be_visible()
+        expect(page.locator("table.data tbody tr").first).to_be_visible()
+        assert page.evaluate("getComputedStyle(document.querySelector('table.data thead'))"
+                             ".display") == "table-header-group"
+        screenshot(page, "print")
+    finally:
+        page.emulate_media(media="screen")
