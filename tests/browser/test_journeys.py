@@ -290,7 +290,8 @@ def assert_focus_is_visible(page) -> None:
     assert style[0] != "none" and style[1] != "0px", f"no visible focus ring: {style}"
 
 
-def test_keyboard_only_log_in_and_move_a_member_to_alumni(app, demo_site, open_page, language):
+def test_keyboard_only_log_in_and_move_a_member_to_alumni(app, demo_site, open_page, screenshot,
+                                                         language):
     """No mouse: Tab, typing and Enter log in, skip to content, move a member to alumni."""
     member = "Saoirse D'Arcy"
     page = open_page(language)
@@ -313,6 +314,7 @@ def test_keyboard_only_log_in_and_move_a_member_to_alumni(app, demo_site, open_p
 
     tab_to(page, 'a[href*="/move-to-alumni"]', text=member, limit=300)
     assert_focus_is_visible(page)
+    screenshot(page, "focus")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/move-to-alumni"))
     tab_to(page, "#departure_reason")
