@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import threading
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
+
+from portal.extensions import db
+from tests.browser.helpers import DESKTOP, LANGUAGES, DemoSite, load_demo, serve
+from tests.conftest import build_app
 
 CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -82,57 +85,7 @@ def screenshot(request):
 
 
 # ---------------------------------------------------------------------------------------------
-# Demo data, languages and logging in: shared by the accessibility and journey suites.
-
-LANGUAGES = {"en": "en-CA", "fr": "fr-CA"}  # test id -> browser locale (sent as Accept-Language)
-HTML_LANG = {"en": "en", "fr": "fr-CA"}  # test id -> the <html lang> the portal must answer with
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 740}
-
-
-@dataclass(frozen=True)
-class DemoSite:
-    """The demo data loaded into a served app: where it runs and how to log in."""
-
-    url: str
-    passwords: dict[str, str]  # email -> password
-    faculty_email: str
-    second_email: str
-    admin_email: str
-    member_id: int  # a current position of the demo faculty's group, for its edit page
-
-
-def load_demo(app) -> DemoSite:
-    """Load the demo data (30 current members, alumni, published profile); url filled later."""
-    from sqlalchemy import select
-
-    from portal.demo import load_demo_data
-    from portal.extensions import db
-    from portal.models import Position
-
-    with app.app_context():
-        logins = load_demo_data()
-        db.session.commit()
-        member_id = db.session.scalar(select(Position.id).where(Position.end_date.is_(None))
-                                      .order_by(Position.id).limit(1))
-        db.session.remove()
-    faculty, second, admin = (login.email for login in logins)
-    return DemoSite("", {login.email: login.password for login in logins}, faculty, second,
-                    admin, member_id)
-
-
-@contextmanager
-def serve(app):
-    """Serve `app` on a random free local port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
+# Demo data served, and pages in a chosen language: for the accessibility and journey suites.
 
 @pytest.fixture
 def demo_site(app, live_server) -> DemoSite:
@@ -146,9 +99,6 @@ def shared_demo_site(database_url, tmp_path_factory):
 
     Only tests that change nothing may use it: it is loaded once per module and backend.
     """
-    from portal.extensions import db
-    from tests.conftest import build_app
-
     app = build_app(database_url, str(tmp_path_factory.mktemp("demo-instance")))
     site = load_demo(app)
     with serve(app) as url:
@@ -173,12 +123,3 @@ def open_page(browser):
     yield open_one
     for context in contexts:
         context.close()
-
-
-def log_in_as(page, site: DemoSite, email: str) -> None:
-    """Log in through the form, by field ids (the labels are translated)."""
-    page.goto(f"{site.url}/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(site.passwords[email])
-    page.locator('form[action$="/login"] [type="submit"]').click()
-    page.wait_for_url(lambda url: "/login" not in url)

@@ -14,7 +14,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, HTML_LANG, LANGUAGES, PHONE, DemoSite, log_in_as
+from tests.browser.helpers import DESKTOP, HTML_LANG, LANGUAGES, PHONE, DemoSite, log_in_as
 
 pytestmark = pytest.mark.slow
 

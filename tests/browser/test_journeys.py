@@ -20,7 +20,7 @@ from sqlalchemy import select
 from portal.demo import CURRENT_GROUP
 from portal.extensions import db
 from portal.models import Person, Position, User
-from tests.browser.conftest import HTML_LANG, LANGUAGES, log_in_as
+from tests.browser.helpers import HTML_LANG, LANGUAGES, log_in_as
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("language", list(LANGUAGES))]
 
