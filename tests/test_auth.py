@@ -139,3 +139,9 @@ def test_passwords_are_hashed_with_scrypt(app, faculty):
         stored = db.session.scalar(select(User.password_hash).where(User.id == faculty.id))
     assert stored.startswith("scrypt:")
     assert TEST_PASSWORD not in stored
+
+
+def test_failed_login_message_is_tied_to_the_password_field(client, faculty):
+    page = _login(client, faculty.email, "wrong password entirely").get_data(as_text=True)
+    assert 'aria-describedby="password-error" aria-invalid="true"' in page
+    assert '<p class="error" id="password-error" role="alert">Invalid email or password.</p>' in page

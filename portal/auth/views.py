@@ -46,7 +46,8 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is None:
-            flash(LOGIN_FAILED, "error")
+            # Shown on the password field, so that screen readers announce it with the field.
+            form.password.errors = [LOGIN_FAILED]
             return render_template("auth/login.html", form=form), 401
         target = form.next.data if is_safe_redirect_target(form.next.data) else url_for("group.index")
         language = session.get("locale")

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
+
+from portal.extensions import db
+from tests.browser.helpers import DESKTOP, LANGUAGES, DemoSite, load_demo, serve
+from tests.conftest import build_app
 
 CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -77,3 +82,44 @@ def screenshot(request):
         page.screenshot(path=str(SCREENSHOTS / f"{safe_test}-{name}.png"), full_page=True)
 
     return take
+
+
+# ---------------------------------------------------------------------------------------------
+# Demo data served, and pages in a chosen language: for the accessibility and journey suites.
+
+@pytest.fixture
+def demo_site(app, live_server) -> DemoSite:
+    """The test app (fresh database, each backend) with the demo data, served: for journeys."""
+    return replace(load_demo(app), url=live_server)
+
+
+@pytest.fixture(scope="module")
+def shared_demo_site(database_url, tmp_path_factory):
+    """One served app with the demo data for a whole module of read-only checks (each backend).
+
+    Only tests that change nothing may use it: it is loaded once per module and backend.
+    """
+    app = build_app(database_url, str(tmp_path_factory.mktemp("demo-instance")))
+    site = load_demo(app)
+    with serve(app) as url:
+        yield replace(site, url=url)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(language, viewport=DESKTOP): a page in a fresh context with that browser locale."""
+    contexts = []
+
+    def open_one(language: str = "en", viewport: dict | None = None, **options):
+        context = browser.new_context(locale=LANGUAGES[language], viewport=viewport or DESKTOP,
+                                      **options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_one
+    for context in contexts:
+        context.close()
