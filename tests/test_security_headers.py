@@ -25,7 +25,9 @@ def _every_response(app, client, user=None):
         url = build_url(rule)
         if user is not None:
             login_client(client, user)  # again: a write may have logged the client out
-        yield f"{method} {url}", rule, client.open(url, method=method)
+        response = client.open(url, method=method)
+        yield f"{method} {url}", rule, response
+        response.close()  # streamed exports are checked by their headers, not read to the end
 
 
 def _assert_protective_headers(where, response):
