@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, Flask, g, has_request_context, redirect, request, session, url_for
@@ -75,6 +76,12 @@ def cached_translations():
     return request_translations()
 
 
+def cached_gettext(text: str, **variables) -> str:
+    """flask_babel.gettext, through the request's cached catalogue (for long tables)."""
+    translated = cached_translations().ugettext(text)
+    return translated % variables if variables else translated
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_locale=DEFAULT_LOCALE,
                    default_timezone="America/Montreal")
@@ -104,7 +111,10 @@ def format_day(value) -> str:
     """A date as the reader's language writes it ('' for None)."""
     if not value:
         return ""
-    return format_date(value, DATE_PATTERNS.get(str(get_locale()), DATE_PATTERNS[DEFAULT_LOCALE]))
+    pattern = DATE_PATTERNS.get(str(get_locale()), DATE_PATTERNS[DEFAULT_LOCALE])
+    if pattern == "yyyy-MM-dd" and isinstance(value, date):
+        return value.isoformat()  # the same text, without formatting it through CLDR each time
+    return format_date(value, pattern)
 
 
 def format_moment(value) -> str:
@@ -123,6 +133,8 @@ def number_text(value, places: int | None = None) -> str:
     """
     if value is None or value == "":
         return ""
+    if places is None and value.__class__ is int and 0 <= value < 1000:
+        return str(value)  # what CLDR writes in both languages, without formatting it each time
     if places is None and isinstance(value, Decimal):
         places = 0 if value == value.to_integral() else max(0, -value.as_tuple().exponent)
     return format_decimal(value, "#,##0." + "0" * places if places else "#,##0")

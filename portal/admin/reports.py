@@ -8,14 +8,16 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from flask_babel import gettext, ngettext
+from flask_babel import ngettext
 from markupsafe import Markup, escape
 from sqlalchemy import BigInteger, Select, and_, case, cast, func, or_, select
 
 from portal.extensions import db
+# The loads page translates thousands of cells and chart titles: the request-cached gettext.
+from portal.i18n import cached_gettext as gettext
 from portal.i18n import format_day, number_text
 from portal.labels import lazy_gettext as _l
-from portal.labels import KIND_LABELS, english
+from portal.labels import KIND_LABELS, english, label_text
 from portal.models import (
     Institution,
     LoadPolicy,
@@ -134,8 +136,9 @@ class LoadRow:
 
     def value(self, key: str) -> Any:
         """The value of one column, by its key."""
-        if key in ProgramKind._value2member_map_:
-            return self.by_kind[ProgramKind(key)]
+        kind = ProgramKind._value2member_map_.get(key)
+        if kind is not None:
+            return self.by_kind[kind]
         return getattr(self, key)
 
     def cells(self) -> list[Any]:
@@ -208,9 +211,6 @@ def _page_text(key: str, value: Any) -> str:
     return as_text(value)
 
 
-
-# Faculty members per page of the loads table and chart (the counts and exports cover all).
-PAGE_SIZE = 200
 
 # Faculty members per page of the loads table and chart (counts, totals and exports cover all).
 PAGE_SIZE = 200
@@ -446,7 +446,7 @@ def _short(name: str) -> str:
 
 
 def _bar_title(row: LoadRow) -> str:
-    parts = [gettext("%(count)s %(kind)s", count=row.by_kind[kind], kind=KIND_LABELS[kind])
+    parts = [gettext("%(count)s %(kind)s", count=row.by_kind[kind], kind=label_text(kind))
              for kind in KINDS if row.by_kind[kind]]
     summary = ", ".join(parts) if parts else gettext("nobody")
     load = number_text(row.weighted)
