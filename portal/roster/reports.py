@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, or_, select, true
+from sqlalchemy import Select, String, and_, or_, select, true, type_coerce
 
 from portal.extensions import db
 from portal.identifiers import name_key
@@ -110,7 +110,9 @@ def roster_query(export: RosterExport) -> Select:
     """One row per (non-archived position, supervisor account) link, in a stable order."""
     query = (
         select(User.email, Person.full_name, Person.email, Program.name, Institution.name,
-               Supervision.role, Position.start_date, Position.end_date, Position.outcome)
+               # The stored text ('principal', ...) is what the file holds: no enum round trip.
+               type_coerce(Supervision.role, String).label("role"),
+               Position.start_date, Position.end_date, Position.outcome)
         .select_from(Supervision)
         .join(User, Supervision.supervisor_id == User.id)
         .join(Position, Supervision.position_id == Position.id)
@@ -132,7 +134,7 @@ def roster_rows(export: RosterExport) -> Iterator[tuple]:
     for (faculty_email, name, email, program, institution, role, start, end,
          outcome) in result:
         status = "current" if end is None or end >= export.today else "alumni"
-        yield (faculty_email, name, email, program, institution, role.value, start, end,
+        yield (faculty_email, name, email, program, institution, role, start, end,
                status, outcome)
 
 
