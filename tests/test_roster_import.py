@@ -426,3 +426,10 @@ def test_a_row_repeated_without_its_email_is_a_duplicate(app, faculty_client):
     assert "<td>3</td><td>—</td><td>The same person, program, start date and faculty_email " \
            "appear on line 2.</td>" in response.get_data(as_text=True)
     assert counts(app) == before
+
+
+def test_a_file_with_no_records_at_all_is_refused_clearly(app_context):
+    from portal.roster.importer import RosterFileError, _rows_from_records
+
+    with pytest.raises(RosterFileError, match="The file is empty."):
+        _rows_from_records([], restore=True)

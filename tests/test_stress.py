@@ -46,21 +46,8 @@ RETRIES = 3
 EDIT_PAUSE = 0.05  # seconds between one editor's saves
 CONFLICT_MESSAGE = "changed by someone else since you opened it"
 NEW_MEMBER_PATH = "/group/members/new"
-EDIT_RULE_PREFIX, EDIT_RULE_SUFFIX = "/group/members/<", ">/edit"
 
 pytestmark = pytest.mark.slow
-
-
-def group_forms_present(app) -> bool:
-    """Whether the app has the group forms this test drives (POST new and POST edit)."""
-    has_new = has_edit = False
-    for rule in app.url_map.iter_rules():
-        if "POST" not in rule.methods:
-            continue
-        has_new = has_new or rule.rule == NEW_MEMBER_PATH
-        has_edit = has_edit or (rule.rule.startswith(EDIT_RULE_PREFIX)
-                                and rule.rule.endswith(EDIT_RULE_SUFFIX))
-    return has_new and has_edit
 
 
 # ---------------------------------------------------------------------------------------------

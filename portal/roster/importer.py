@@ -254,7 +254,7 @@ def _check_header(header: Sequence[str]) -> None:
 def _rows_from_records(records: list[tuple[int, list[str]]], *, restore: bool) -> list[SourceRow]:
     if not records:
         raise RosterFileError(_("The file is empty."))
-    _, header_cells = records[0]
+    _line, header_cells = records[0]
     header = [cell.strip().lower() for cell in header_cells]
     while header and not header[-1]:
         header.pop()
