@@ -59,7 +59,7 @@ def record_login(user: User) -> None:
 
 def load_user_from_session(session_id: str) -> User | None:
     """Flask-Login's user loader: the id must carry the user's current session token."""
-    user_id, _, token = session_id.partition(":")
+    user_id, _separator, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
     user = db.session.get(User, int(user_id))
