@@ -393,43 +393,32 @@ def move_to_alumni(actor: User, position: Position, end_date: date,
     if end_date < position.start_date:
         raise MemberError("end_date", _("The end date cannot be before the start date "
                                         "(%(start)s).", start=position.start_date.isoformat()))
-    before = snapshot(position)
-    position.end_date = end_date
-    position.departure_reason = reason
-    position.outcome = clean_text(outcome) or None
-    db.session.flush()
-    record_event(actor, "move-to-alumni", position, before=before, after=snapshot(position))
-    db.session.flush()
-    return position
+    return _change_position(actor, "move-to-alumni", position, end_date=end_date,
+                            departure_reason=reason, outcome=clean_text(outcome) or None)
 
 
 def restore_member(actor: User, position: Position) -> Position:
     """Undo "move to alumni": the member is current again."""
-    before = snapshot(position)
-    position.end_date = None
-    position.departure_reason = None
-    position.outcome = None
-    db.session.flush()
-    record_event(actor, "restore", position, before=before, after=snapshot(position))
-    db.session.flush()
-    return position
+    return _change_position(actor, "restore", position, end_date=None, departure_reason=None,
+                            outcome=None)
 
 
 def archive_member(actor: User, position: Position) -> Position:
     """Take an entry out of every list and export; an administrator can restore it."""
-    before = snapshot(position)
-    position.archived_at = utcnow()
-    db.session.flush()
-    record_event(actor, "archive", position, before=before, after=snapshot(position))
-    db.session.flush()
-    return position
+    return _change_position(actor, "archive", position, archived_at=utcnow())
 
 
 def restore_archived(actor: User, position: Position) -> Position:
     """Bring an archived entry back into its groups (administrators only, checked by the view)."""
+    return _change_position(actor, "restore-archived", position, archived_at=None)
+
+
+def _change_position(actor: User, action: str, position: Position, **values: Any) -> Position:
+    """Set `values` on the position and record the change as one audit event, before and after."""
     before = snapshot(position)
-    position.archived_at = None
+    for name, value in values.items():
+        setattr(position, name, value)
     db.session.flush()
-    record_event(actor, "restore-archived", position, before=before, after=snapshot(position))
+    record_event(actor, action, position, before=before, after=snapshot(position))
     db.session.flush()
     return position
