@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app portal
 PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test bench install clean translations
+.PHONY: run test lint bench install clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,11 @@ run: $(STAMP) $(MO_FILES)
 	$(FLASK) demo --if-empty
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: $(STAMP) $(MO_FILES)
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+test: lint $(STAMP) $(MO_FILES)
 	$(BIN)/bandit -q -r portal -lll
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

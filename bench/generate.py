@@ -33,19 +33,85 @@ BENCH_ADMIN_EMAIL = "admin@bench.example.org"
 BENCH_PASSWORD = "bench passphrase for the portal"
 CHUNK = 5_000
 
-FIRST = ["Amélie", "Tomás", "Li", "Noémie", "Kwame", "Saoirse", "Élodie", "Rafael", "Anaïs",
-         "Jean-Philippe", "Mariam", "Björn", "Priya", "Zoë", "Chidi", "Hugo", "Inès", "Olivier",
-         "Yasmine", "Mateo", "Ayesha", "Felix", "Camille", "Samuel", "Léa", "Oren", "Astrid"]
-LAST = ["Bouchard", "O'Donnell", "Fontaine", "St-Laurent", "Asante", "D'Arcy", "Marchand",
-        "Quiñones", "Kowalczyk", "Côté", "El-Khoury", "Halvorsen", "Raman", "Papadopoulos",
-        "Okonkwo", "Lefèvre", "Benali", "Lapointe", "Haddad", "García", "Siddiqui", "Brandt",
-        "Nguyen", "Adeyemi", "Beaulieu", "Ben-David", "Lindqvist", "Tremblay", "Gagnon", "Roy"]
-REAL_INSTITUTIONS = ["Université de Montréal", "McGill University", "Polytechnique Montréal",
-                     "Concordia University", "ETH Zurich", "Western Washington University"]
+FIRST = [
+    "Amélie",
+    "Tomás",
+    "Li",
+    "Noémie",
+    "Kwame",
+    "Saoirse",
+    "Élodie",
+    "Rafael",
+    "Anaïs",
+    "Jean-Philippe",
+    "Mariam",
+    "Björn",
+    "Priya",
+    "Zoë",
+    "Chidi",
+    "Hugo",
+    "Inès",
+    "Olivier",
+    "Yasmine",
+    "Mateo",
+    "Ayesha",
+    "Felix",
+    "Camille",
+    "Samuel",
+    "Léa",
+    "Oren",
+    "Astrid",
+]
+LAST = [
+    "Bouchard",
+    "O'Donnell",
+    "Fontaine",
+    "St-Laurent",
+    "Asante",
+    "D'Arcy",
+    "Marchand",
+    "Quiñones",
+    "Kowalczyk",
+    "Côté",
+    "El-Khoury",
+    "Halvorsen",
+    "Raman",
+    "Papadopoulos",
+    "Okonkwo",
+    "Lefèvre",
+    "Benali",
+    "Lapointe",
+    "Haddad",
+    "García",
+    "Siddiqui",
+    "Brandt",
+    "Nguyen",
+    "Adeyemi",
+    "Beaulieu",
+    "Ben-David",
+    "Lindqvist",
+    "Tremblay",
+    "Gagnon",
+    "Roy",
+]
+REAL_INSTITUTIONS = [
+    "Université de Montréal",
+    "McGill University",
+    "Polytechnique Montréal",
+    "Concordia University",
+    "ETH Zurich",
+    "Western Washington University",
+]
 DEPARTMENTS = [f"Department {n}" for n in range(1, 21)]
-YEARS_BY_KIND = {ProgramKind.PHD: 5, ProgramKind.MASTERS: 2, ProgramKind.POSTDOC: 3,
-                 ProgramKind.INTERN: 0.4, ProgramKind.COLLABORATOR: 3, ProgramKind.VISITOR: 0.5,
-                 ProgramKind.ALUMNI_COLLABORATOR: 3}
+YEARS_BY_KIND = {
+    ProgramKind.PHD: 5,
+    ProgramKind.MASTERS: 2,
+    ProgramKind.POSTDOC: 3,
+    ProgramKind.INTERN: 0.4,
+    ProgramKind.COLLABORATOR: 3,
+    ProgramKind.VISITOR: 0.5,
+    ProgramKind.ALUMNI_COLLABORATOR: 3,
+}
 HOSTED_KINDS = {ProgramKind.COLLABORATOR, ProgramKind.VISITOR, ProgramKind.ALUMNI_COLLABORATOR}
 
 
@@ -76,21 +142,45 @@ def generate(scale: Scale, today: date, seed: int = 7) -> Generated:
 
     users = [{"id": 1, "email": BENCH_ADMIN_EMAIL, "display_name": "Bench Admin", "is_admin": True}]
     for number in range(1, scale.faculty + 1):
-        users.append({"id": number + 1, "email": f"faculty{number}@bench.example.org",
-                      "display_name": f"Prof. {rng.choice(FIRST)} {rng.choice(LAST)} {number}",
-                      "is_admin": False, "department": rng.choice(DEPARTMENTS)})
+        users.append(
+            {
+                "id": number + 1,
+                "email": f"faculty{number}@bench.example.org",
+                "display_name": f"Prof. {rng.choice(FIRST)} {rng.choice(LAST)} {number}",
+                "is_admin": False,
+                "department": rng.choice(DEPARTMENTS),
+            }
+        )
     for row in users:
-        row.update(password_hash=password_hash, is_active=True, session_token=f"bench{row['id']}",
-                   research_topics=[], profile_published=False, **stamps)
+        row.update(
+            password_hash=password_hash,
+            is_active=True,
+            session_token=f"bench{row['id']}",
+            research_topics=[],
+            profile_published=False,
+            **stamps,
+        )
     _insert(User, users)
 
     institutions = REAL_INSTITUTIONS + [f"Institute of Research {n}" for n in range(1, 45)]
-    _insert(Institution, [{"id": n, "name": name, "name_key": name_key(name), **stamps}
-                          for n, name in enumerate(institutions, start=1)])
+    _insert(
+        Institution,
+        [
+            {"id": n, "name": name, "name_key": name_key(name), **stamps}
+            for n, name in enumerate(institutions, start=1)
+        ],
+    )
 
-    people = [{"id": n, "full_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}-{n}",
-               "email": f"person{n}@bench.example.org" if n % 3 else None, "version": 1, **stamps}
-              for n in range(1, scale.people + 1)]
+    people = [
+        {
+            "id": n,
+            "full_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}-{n}",
+            "email": f"person{n}@bench.example.org" if n % 3 else None,
+            "version": 1,
+            **stamps,
+        }
+        for n in range(1, scale.people + 1)
+    ]
     _insert(Person, people)
 
     programs = db.session.execute(select(Program.id, Program.kind)).all()
@@ -99,37 +189,68 @@ def generate(scale: Scale, today: date, seed: int = 7) -> Generated:
     links: list[dict] = []
     first_day = today - timedelta(days=365 * scale.years)
 
-    def add_position(person_id: int, program_id: int, kind: ProgramKind, start: date,
-                     end: date | None, supervisors: list[tuple[int | None, str | None, SupervisionRole]]) -> None:
+    def add_position(
+        person_id: int,
+        program_id: int,
+        kind: ProgramKind,
+        start: date,
+        end: date | None,
+        supervisors: list[tuple[int | None, str | None, SupervisionRole]],
+    ) -> None:
         position_id = len(positions) + 1
-        positions.append({"id": position_id, "person_id": person_id, "program_id": program_id,
-                          "institution_id": rng.randint(1, len(institutions)),
-                          "start_date": start, "end_date": end, "version": 1, **stamps,
-                          "departure_reason": "graduated" if end and end < today else None,
-                          "outcome": "Postdoc elsewhere" if end and end < today else None})
+        positions.append(
+            {
+                "id": position_id,
+                "person_id": person_id,
+                "program_id": program_id,
+                "institution_id": rng.randint(1, len(institutions)),
+                "start_date": start,
+                "end_date": end,
+                "version": 1,
+                **stamps,
+                "departure_reason": "graduated" if end and end < today else None,
+                "outcome": "Postdoc elsewhere" if end and end < today else None,
+            }
+        )
         shares = default_shares([role for _, _, role in supervisors])
         for (user_id, external, role), share in zip(supervisors, shares, strict=True):
-            links.append({"id": len(links) + 1, "position_id": position_id, "supervisor_id": user_id,
-                          "external_name": external, "role": role.value, "share": share})
+            links.append(
+                {
+                    "id": len(links) + 1,
+                    "position_id": position_id,
+                    "supervisor_id": user_id,
+                    "external_name": external,
+                    "role": role.value,
+                    "share": share,
+                }
+            )
 
     # The bench faculty's group: exactly 30 current members in the institute page's mix.
-    mix = ([(ProgramKind.PHD, SupervisionRole.PRINCIPAL)] * 5
-           + [(ProgramKind.MASTERS, SupervisionRole.PRINCIPAL)] * 2
-           + [(ProgramKind.POSTDOC, SupervisionRole.PRINCIPAL)] * 2
-           + [(ProgramKind.PHD, SupervisionRole.CO_SUPERVISOR)] * 7
-           + [(ProgramKind.MASTERS, SupervisionRole.CO_SUPERVISOR)] * 4
-           + [(ProgramKind.POSTDOC, SupervisionRole.CO_SUPERVISOR)] * 1
-           + [(ProgramKind.INTERN, SupervisionRole.NONE)] * 2
-           + [(ProgramKind.COLLABORATOR, SupervisionRole.NONE)] * 3
-           + [(ProgramKind.VISITOR, SupervisionRole.NONE)] * 2
-           + [(ProgramKind.ALUMNI_COLLABORATOR, SupervisionRole.NONE)] * 2)
+    mix = (
+        [(ProgramKind.PHD, SupervisionRole.PRINCIPAL)] * 5
+        + [(ProgramKind.MASTERS, SupervisionRole.PRINCIPAL)] * 2
+        + [(ProgramKind.POSTDOC, SupervisionRole.PRINCIPAL)] * 2
+        + [(ProgramKind.PHD, SupervisionRole.CO_SUPERVISOR)] * 7
+        + [(ProgramKind.MASTERS, SupervisionRole.CO_SUPERVISOR)] * 4
+        + [(ProgramKind.POSTDOC, SupervisionRole.CO_SUPERVISOR)] * 1
+        + [(ProgramKind.INTERN, SupervisionRole.NONE)] * 2
+        + [(ProgramKind.COLLABORATOR, SupervisionRole.NONE)] * 3
+        + [(ProgramKind.VISITOR, SupervisionRole.NONE)] * 2
+        + [(ProgramKind.ALUMNI_COLLABORATOR, SupervisionRole.NONE)] * 2
+    )
     by_kind = {kind: program_id for program_id, kind in programs}
     for person_id, (kind, role) in enumerate(mix, start=1):
         supervisors = [(bench_faculty_id, None, role)]
         if role == SupervisionRole.CO_SUPERVISOR:
             supervisors.append((rng.randint(3, scale.faculty + 1), None, SupervisionRole.PRINCIPAL))
-        add_position(person_id, by_kind[kind], kind, today - timedelta(days=rng.randint(30, 900)),
-                     None, supervisors)
+        add_position(
+            person_id,
+            by_kind[kind],
+            kind,
+            today - timedelta(days=rng.randint(30, 900)),
+            None,
+            supervisors,
+        )
 
     person_ids = list(range(len(mix) + 1, scale.people + 1))
     while len(positions) < scale.positions:
@@ -147,10 +268,17 @@ def generate(scale: Scale, today: date, seed: int = 7) -> Generated:
                 if other != principal:
                     supervisors.append((other, None, SupervisionRole.CO_SUPERVISOR))
             if rng.random() < 0.1:
-                supervisors.append((None, f"Prof. External {rng.randint(1, 300)}",
-                                    SupervisionRole.CO_SUPERVISOR))
-        add_position(person_id, program_id, kind, start, end if end < today else
-                     (end if rng.random() < 0.5 else None), supervisors)
+                supervisors.append(
+                    (None, f"Prof. External {rng.randint(1, 300)}", SupervisionRole.CO_SUPERVISOR)
+                )
+        add_position(
+            person_id,
+            program_id,
+            kind,
+            start,
+            end if end < today else (end if rng.random() < 0.5 else None),
+            supervisors,
+        )
 
     _insert(Position, positions)
     _insert(Supervision, links)
@@ -162,18 +290,23 @@ def generate(scale: Scale, today: date, seed: int = 7) -> Generated:
 
 def _insert(model, rows: list[dict]) -> None:
     for start in range(0, len(rows), CHUNK):
-        db.session.execute(model.__table__.insert(), rows[start:start + CHUNK])
+        db.session.execute(model.__table__.insert(), rows[start : start + CHUNK])
 
 
 def _reset_sequences() -> None:
     if db.engine.dialect.name != "postgresql":
         return
     for table in ("users", "institutions", "persons", "positions", "supervisions"):
-        db.session.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-            f" (SELECT COALESCE(MAX(id), 1) FROM {table}))"))
+        db.session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" (SELECT COALESCE(MAX(id), 1) FROM {table}))"
+            )
+        )
 
 
 def counts() -> dict[str, int]:
-    return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
-            for model in (User, Person, Position, Supervision)}
+    return {
+        model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
+        for model in (User, Person, Position, Supervision)
+    }

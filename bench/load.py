@@ -43,22 +43,25 @@ class Session:
     def login(self, email: str, password: str) -> None:
         page = self.request("GET", "/login").read().decode()
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        response = self.request("POST", "/login", {"csrf_token": token, "email": email,
-                                                   "password": password})
+        response = self.request(
+            "POST", "/login", {"csrf_token": token, "email": email, "password": password}
+        )
         response.read()
         if response.status != 302:
             raise RuntimeError(f"bench login failed for {email}: HTTP {response.status}")
 
 
-def throughput(port: int, path: str, cookie: str = "", seconds: int = 8,
-               connections: int = 8) -> Throughput:
+def throughput(
+    port: int, path: str, cookie: str = "", seconds: int = 8, connections: int = 8
+) -> Throughput:
     """Requests per second for GET `path` with keep-alive connections."""
     if shutil.which("wrk"):
         command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
         if cookie:
             command += ["-H", f"Cookie: {cookie}"]
-        output = subprocess.run(command + [f"http://127.0.0.1:{port}{path}"], check=True,
-                                capture_output=True, text=True).stdout
+        output = subprocess.run(
+            command + [f"http://127.0.0.1:{port}{path}"], check=True, capture_output=True, text=True
+        ).stdout
         non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
         if non_2xx:
             raise RuntimeError(f"{path}: {non_2xx.group(1)} failed responses under load")
@@ -67,8 +70,9 @@ def throughput(port: int, path: str, cookie: str = "", seconds: int = 8,
     return _python_throughput(port, path, cookie, seconds, connections)
 
 
-def _python_throughput(port: int, path: str, cookie: str, seconds: int,
-                       connections: int) -> Throughput:
+def _python_throughput(
+    port: int, path: str, cookie: str, seconds: int, connections: int
+) -> Throughput:
     deadline = time.perf_counter() + seconds
     done = [0] * connections
 

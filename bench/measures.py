@@ -16,13 +16,13 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from bench.generate import BENCH_ADMIN_EMAIL, BENCH_FACULTY_EMAIL, Scale, generate
-
-BENCH_IMPORT_FACULTY = "faculty2@bench.example.org"
 from bench.load import Session, median_seconds, throughput
 from bench.server import rss_bytes, worker_pids
 from portal import create_app
 from portal.extensions import db
 from portal.models import User
+
+BENCH_IMPORT_FACULTY = "faculty2@bench.example.org"
 
 
 @dataclass
@@ -40,13 +40,20 @@ def group_throughput(context: Context) -> dict:
     ceiling = throughput(context.port, "/healthz")
     group = throughput(context.port, "/group", cookie=context.faculty.cookie)
     ratio = group.requests_per_second / ceiling.requests_per_second
-    return {"name": "/group (30 members) req/s vs /healthz", "portal": group.requests_per_second,
-            "baseline": ceiling.requests_per_second, "unit": "req/s", "target": ">= 0.35",
-            "met": ratio >= 0.35, "note": group.tool}
+    return {
+        "name": "/group (30 members) req/s vs /healthz",
+        "portal": group.requests_per_second,
+        "baseline": ceiling.requests_per_second,
+        "unit": "req/s",
+        "target": ">= 0.35",
+        "met": ratio >= 0.35,
+        "note": group.tool,
+    }
 
 
 def loads_server_time(context: Context) -> dict:
     """/admin/loads at full scale, end to end, against its aggregate query run on the DB-API."""
+
     def page() -> None:
         response = context.admin.request("GET", "/admin/loads")
         response.read()
@@ -57,6 +64,7 @@ def loads_server_time(context: Context) -> dict:
     sql = _compiled_loads_query(context.database_url, context.work)
     raw = _raw_connection(context.database_url)
     try:
+
         def query() -> None:
             cursor = raw.cursor()
             cursor.execute(sql)
@@ -67,9 +75,15 @@ def loads_server_time(context: Context) -> dict:
     finally:
         raw.close()
     ratio = portal / baseline
-    return {"name": "/admin/loads (2,000 faculty) ms vs raw SQL", "portal": portal * 1000,
-            "baseline": baseline * 1000, "unit": "ms", "target": "<= 2.0",
-            "met": ratio <= 2.0, "note": "median of 7"}
+    return {
+        "name": "/admin/loads (2,000 faculty) ms vs raw SQL",
+        "portal": portal * 1000,
+        "baseline": baseline * 1000,
+        "unit": "ms",
+        "target": "<= 2.0",
+        "met": ratio <= 2.0,
+        "note": "median of 7",
+    }
 
 
 def _compiled_loads_query(database_url: str, instance: Path) -> str:
@@ -78,7 +92,8 @@ def _compiled_loads_query(database_url: str, instance: Path) -> str:
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(instance))
     with app.app_context():
         statement = _loads_query(date.today()).compile(
-            dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
+            dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}
+        )
         db.engine.dispose()
     return str(statement)
 
@@ -139,11 +154,24 @@ def csv_export(context: Context) -> list[dict]:
         raw.close()
     portal_rate, baseline_rate = rows / portal_seconds, rows / baseline_seconds
     return [
-        {"name": f"CSV export ({rows:,} rows) rows/s vs raw sqlite3+csv", "portal": portal_rate,
-         "baseline": baseline_rate, "unit": "rows/s", "target": ">= 0.5",
-         "met": portal_rate / baseline_rate >= 0.5, "note": f"first byte {first_byte * 1000:.0f} ms"},
-        {"name": "CSV export worker memory growth (MB)", "portal": growth, "baseline": 50.0,
-         "unit": "MB", "target": "< 50 MB", "met": growth < 50.0, "note": "peak RSS - RSS before"},
+        {
+            "name": f"CSV export ({rows:,} rows) rows/s vs raw sqlite3+csv",
+            "portal": portal_rate,
+            "baseline": baseline_rate,
+            "unit": "rows/s",
+            "target": ">= 0.5",
+            "met": portal_rate / baseline_rate >= 0.5,
+            "note": f"first byte {first_byte * 1000:.0f} ms",
+        },
+        {
+            "name": "CSV export worker memory growth (MB)",
+            "portal": growth,
+            "baseline": 50.0,
+            "unit": "MB",
+            "target": "< 50 MB",
+            "met": growth < 50.0,
+            "note": "peak RSS - RSS before",
+        },
     ]
 
 
@@ -170,12 +198,16 @@ PAGES = [
 
 
 def _count_page_queries(database_url: str, instance: Path) -> dict[str, int]:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False},
-                     instance_path=str(instance))
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False},
+        instance_path=str(instance),
+    )
     counts: dict[str, int] = {}
     with app.app_context():
-        users = {"faculty": db.session.scalar(select(User).where(User.email == BENCH_FACULTY_EMAIL)),
-                 "admin": db.session.scalar(select(User).where(User.email == BENCH_ADMIN_EMAIL))}
+        users = {
+            "faculty": db.session.scalar(select(User).where(User.email == BENCH_FACULTY_EMAIL)),
+            "admin": db.session.scalar(select(User).where(User.email == BENCH_ADMIN_EMAIL)),
+        }
         ids = {who: user.get_id() for who, user in users.items()}
         engine = db.engine
     statements: list[str] = []
@@ -227,15 +259,28 @@ def in_process_measures(database_url: str, work: Path) -> list[dict]:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(work))
     today = date.today()
-    rows = [(BENCH_IMPORT_FACULTY, f"Imported Person {n}", f"imported{n}@bench.example.org",
-             "PhD", "Université de Montréal", "principal", today.replace(year=today.year - 1),
-             None, "current", None) for n in range(IMPORT_ROWS)]
+    rows = [
+        (
+            BENCH_IMPORT_FACULTY,
+            f"Imported Person {n}",
+            f"imported{n}@bench.example.org",
+            "PhD",
+            "Université de Montréal",
+            "principal",
+            today.replace(year=today.year - 1),
+            None,
+            "current",
+            None,
+        )
+        for n in range(IMPORT_ROWS)
+    ]
     data = b"".join(csv_bytes_chunks(ROSTER_COLUMNS, rows))
     with app.app_context():
         faculty = db.session.scalar(select(User).where(User.email == BENCH_IMPORT_FACULTY))
         started = time.perf_counter()
-        plan = plan_import(read_roster_file(data, "bench.csv", max_bytes=None), faculty,
-                           only_faculty=faculty)
+        plan = plan_import(
+            read_roster_file(data, "bench.csv", max_bytes=None), faculty, only_faculty=faculty
+        )
         if not plan.ok:
             raise RuntimeError("the bench import file has problems")
         apply_import(plan, faculty)
@@ -243,10 +288,17 @@ def in_process_measures(database_url: str, work: Path) -> list[dict]:
         portal_seconds = time.perf_counter() - started
         baseline_seconds = _core_insert_seconds(faculty.id, IMPORT_ROWS, today)
         db.engine.dispose()
-    return [{"name": f"Import ({IMPORT_ROWS:,} new rows) rows/s vs Core inserts",
-             "portal": IMPORT_ROWS / portal_seconds, "baseline": IMPORT_ROWS / baseline_seconds,
-             "unit": "rows/s", "target": "(reported)", "met": True,
-             "note": "parse + validate + apply + audit, one transaction"}]
+    return [
+        {
+            "name": f"Import ({IMPORT_ROWS:,} new rows) rows/s vs Core inserts",
+            "portal": IMPORT_ROWS / portal_seconds,
+            "baseline": IMPORT_ROWS / baseline_seconds,
+            "unit": "rows/s",
+            "target": "(reported)",
+            "met": True,
+            "note": "parse + validate + apply + audit, one transaction",
+        }
+    ]
 
 
 def _core_insert_seconds(faculty_id: int, count: int, today: date) -> float:
@@ -259,16 +311,49 @@ def _core_insert_seconds(faculty_id: int, count: int, today: date) -> float:
     first_link = (db.session.scalar(select(func.max(Supervision.id))) or 0) + 1
     now = datetime.now(UTC)
     started = time.perf_counter()
-    db.session.execute(Person.__table__.insert(), [
-        {"id": first_person + n, "full_name": f"Core Person {n}", "email": f"core{n}@bench.example.org",
-         "version": 1, "created_at": now, "updated_at": now} for n in range(count)])
-    db.session.execute(Position.__table__.insert(), [
-        {"id": first_position + n, "person_id": first_person + n, "program_id": 1,
-         "institution_id": 1, "start_date": start, "version": 1, "created_at": now,
-         "updated_at": now} for n in range(count)])
-    db.session.execute(Supervision.__table__.insert(), [
-        {"id": first_link + n, "position_id": first_position + n, "supervisor_id": faculty_id,
-         "role": "principal", "share": 100} for n in range(count)])
+    db.session.execute(
+        Person.__table__.insert(),
+        [
+            {
+                "id": first_person + n,
+                "full_name": f"Core Person {n}",
+                "email": f"core{n}@bench.example.org",
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in range(count)
+        ],
+    )
+    db.session.execute(
+        Position.__table__.insert(),
+        [
+            {
+                "id": first_position + n,
+                "person_id": first_person + n,
+                "program_id": 1,
+                "institution_id": 1,
+                "start_date": start,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in range(count)
+        ],
+    )
+    db.session.execute(
+        Supervision.__table__.insert(),
+        [
+            {
+                "id": first_link + n,
+                "position_id": first_position + n,
+                "supervisor_id": faculty_id,
+                "role": "principal",
+                "share": 100,
+            }
+            for n in range(count)
+        ],
+    )
     db.session.commit()
     return time.perf_counter() - started
 

@@ -73,8 +73,12 @@ def prepare_database(database_url: str | None, scale: Scale) -> tuple[str, dict]
 
 
 def machine() -> dict:
-    return {"cpus": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "when": datetime.now(UTC).isoformat(timespec="seconds")}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def run(database_url: str | None, scale: Scale) -> Report:
@@ -85,14 +89,22 @@ def run(database_url: str | None, scale: Scale) -> Report:
         faculty.login(BENCH_FACULTY_EMAIL, BENCH_PASSWORD)
         admin = Session(port)
         admin.login(BENCH_ADMIN_EMAIL, BENCH_PASSWORD)
-        context = measures.Context(port=port, master_pid=master.pid, database_url=database_url,
-                                   faculty=faculty, admin=admin, work=WORK)
+        context = measures.Context(
+            port=port,
+            master_pid=master.pid,
+            database_url=database_url,
+            faculty=faculty,
+            admin=admin,
+            work=WORK,
+        )
         for measure in measures.SERVER_MEASURES:
             figures = measure(context)
             for figure in figures if isinstance(figures, list) else [figures]:
                 report.figures.append(Figure(**figure))
     report.queries = measures.queries_per_page(database_url, WORK)
-    report.figures.extend(Figure(**figure) for figure in measures.in_process_measures(database_url, WORK))
+    report.figures.extend(
+        Figure(**figure) for figure in measures.in_process_measures(database_url, WORK)
+    )
     return report
 
 
@@ -103,9 +115,11 @@ def print_table(report: Report) -> None:
     print(header)
     print("-" * len(header))
     for figure in report.figures:
-        print(f"{figure.name:<44} {figure.portal:>12.2f} {figure.baseline:>12.2f} "
-              f"{figure.ratio:>7.2f}  {figure.target:<18} {'yes' if figure.met else 'NO'}"
-              + (f"   ({figure.note})" if figure.note else ""))
+        print(
+            f"{figure.name:<44} {figure.portal:>12.2f} {figure.baseline:>12.2f} "
+            f"{figure.ratio:>7.2f}  {figure.target:<18} {'yes' if figure.met else 'NO'}"
+            + (f"   ({figure.note})" if figure.note else "")
+        )
     print("\nSQL queries per request (small data -> full data):")
     for page, (small, large) in report.queries.items():
         print(f"  {page:<40} {small:>4} -> {large:<4} {'constant' if small == large else 'GROWS'}")
@@ -118,9 +132,10 @@ def main() -> None:
     parser.add_argument("--positions", type=int, default=Scale.positions)
     arguments = parser.parse_args()
     started = time.perf_counter()
-    report = run(os.environ.get("DATABASE_URL"),
-                 Scale(faculty=arguments.faculty, people=arguments.people,
-                       positions=arguments.positions))
+    report = run(
+        os.environ.get("DATABASE_URL"),
+        Scale(faculty=arguments.faculty, people=arguments.people, positions=arguments.positions),
+    )
     print_table(report)
     payload = asdict(report)
     payload["figures"] = [dict(asdict(f), ratio=round(f.ratio, 3)) for f in report.figures]

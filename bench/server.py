@@ -22,14 +22,31 @@ def free_port() -> int:
 def gunicorn(database_url: str, instance_path: Path, workers: int = 2, threads: int = 4):
     """Serve the portal on a free loopback port; yields (port, master process)."""
     port = free_port()
-    environment = dict(os.environ, DATABASE_URL=database_url,
-                       SECRET_KEY=os.urandom(32).hex(), PORTAL_RATELIMIT_ENABLED="false")
+    environment = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        SECRET_KEY=os.urandom(32).hex(),
+        PORTAL_RATELIMIT_ENABLED="false",
+    )
     gunicorn_bin = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
-        [str(gunicorn_bin), "--workers", str(workers), "--worker-class", "gthread",
-         "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-         f"portal:create_app(instance_path={str(instance_path)!r})"],
-        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            str(gunicorn_bin),
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            f"portal:create_app(instance_path={str(instance_path)!r})",
+        ],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         _wait_until_up(port, process)

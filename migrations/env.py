@@ -19,8 +19,11 @@ config.set_main_option(
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"),
-                      target_metadata=database.metadata, literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=database.metadata,
+        literal_binds=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -36,8 +39,9 @@ def run_migrations_online() -> None:
     configure_args.setdefault("process_revision_directives", skip_empty_autogenerate)
     configure_args.setdefault("compare_type", True)
     with database.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=database.metadata,
-                          **configure_args)
+        context.configure(
+            connection=connection, target_metadata=database.metadata, **configure_args
+        )
         with context.begin_transaction():
             context.run_migrations()
 

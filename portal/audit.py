@@ -8,8 +8,14 @@ from portal.extensions import db
 from portal.models import AuditEvent, Base, User
 
 
-def record_event(actor: User | None, action: str, entity: Base, *,
-                 before: dict[str, Any] | None, after: dict[str, Any] | None) -> AuditEvent:
+def record_event(
+    actor: User | None,
+    action: str,
+    entity: Base,
+    *,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> AuditEvent:
     """Add an audit event for `entity` (which must already have an id) to the session."""
     event = AuditEvent(
         actor_id=actor.id if actor is not None else None,

@@ -44,8 +44,11 @@ def create_user_command(email: str, name: str, admin: bool, password_stdin: bool
 
 
 @click.command("demo")
-@click.option("--if-empty", is_flag=True,
-              help="Do nothing (but print the demo logins) when the database already has data.")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Do nothing (but print the demo logins) when the database already has data.",
+)
 @with_appcontext
 def demo_command(if_empty: bool) -> None:
     """Load the demo research group into an empty database and print the demo logins."""

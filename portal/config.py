@@ -32,7 +32,9 @@ class DefaultConfig:
     REMEMBER_COOKIE_SECURE = False
     REMEMBER_COOKIE_DURATION = 14 * 24 * 3600
     PERMANENT_SESSION_LIFETIME = 12 * 3600  # absolute: a login older than this is logged out
-    SESSION_IDLE_MINUTES = 60  # a login unused for longer is logged out (PORTAL_SESSION_IDLE_MINUTES)
+    SESSION_IDLE_MINUTES = (
+        60  # a login unused for longer is logged out (PORTAL_SESSION_IDLE_MINUTES)
+    )
     TRUSTED_PROXIES = 0  # load balancers in front whose X-Forwarded-For is believed
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     RATELIMIT_STORAGE_URI = "memory://"
@@ -64,7 +66,8 @@ def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     if environ.get("TRUSTED_HOSTS"):
         # Comma-separated host names the portal answers to, e.g. "portal.example.org".
         overrides["TRUSTED_HOSTS"] = [
-            host.strip() for host in environ["TRUSTED_HOSTS"].split(",") if host.strip()]
+            host.strip() for host in environ["TRUSTED_HOSTS"].split(",") if host.strip()
+        ]
     return overrides
 
 

@@ -17,7 +17,7 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
-    def set_pragmas(dbapi_connection, _record):  # noqa: ANN001 - DB-API objects are untyped
+    def set_pragmas(dbapi_connection, _record):
         # Let SQLAlchemy emit BEGIN itself so that we can choose DEFERRED or IMMEDIATE below.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -29,7 +29,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def begin(connection):  # noqa: ANN001
+    def begin(connection):
         # A transaction that may write takes the write lock at BEGIN: a deferred transaction
         # that later upgrades to a writer fails at once with "database is locked" when another
         # writer is active, whereas BEGIN IMMEDIATE waits for busy_timeout.
@@ -44,7 +44,7 @@ def _is_file_database(engine: Engine) -> bool:
     return bool(database) and database != ":memory:" and not database.startswith("file::memory:")
 
 
-def _wants_write_lock(connection) -> bool:  # noqa: ANN001
+def _wants_write_lock(connection) -> bool:
     if connection.get_execution_options().get("sqlite_write_lock"):
         return True
     return has_request_context() and request.method not in SAFE_METHODS

@@ -71,43 +71,97 @@ CURRENT_GROUP: tuple[tuple[str, str, str, SupervisionRole, tuple[str, ...], int]
 
 # (name, program, institution, role, months since start, months since end, how they left, outcome)
 ALUMNI: tuple[tuple[str, str, str, SupervisionRole, int, int, DepartureReason, str], ...] = (
-    ("Dr. Maude Archambault", "PhD", UDEM, PRINCIPAL, 70, 10, DepartureReason.GRADUATED,
-     "Postdoc at ETH Zurich"),
-    ("Dr. Ravi Shankar", "Postdoctorate", MCGILL, PRINCIPAL, 40, 14, DepartureReason.GRADUATED,
-     "Assistant Professor, Concordia University"),
-    ("Julien Ouellet", "Master's Research", POLY, CO, 30, 8, DepartureReason.GRADUATED,
-     "Research engineer, \"Mila\"-affiliated start-up"),
-    ("Clara Vogel", "Research Intern", ETH, NONE, 14, 9, DepartureReason.COLLABORATION_ENDED,
-     "Returned to ETH Zurich"),
+    (
+        "Dr. Maude Archambault",
+        "PhD",
+        UDEM,
+        PRINCIPAL,
+        70,
+        10,
+        DepartureReason.GRADUATED,
+        "Postdoc at ETH Zurich",
+    ),
+    (
+        "Dr. Ravi Shankar",
+        "Postdoctorate",
+        MCGILL,
+        PRINCIPAL,
+        40,
+        14,
+        DepartureReason.GRADUATED,
+        "Assistant Professor, Concordia University",
+    ),
+    (
+        "Julien Ouellet",
+        "Master's Research",
+        POLY,
+        CO,
+        30,
+        8,
+        DepartureReason.GRADUATED,
+        'Research engineer, "Mila"-affiliated start-up',
+    ),
+    (
+        "Clara Vogel",
+        "Research Intern",
+        ETH,
+        NONE,
+        14,
+        9,
+        DepartureReason.COLLABORATION_ENDED,
+        "Returned to ETH Zurich",
+    ),
 )
 
 # The demo faculty's public profile (invented). Authors are matched to group members by name
 # ("Rafael Quiñones" is "Dr. Rafael Quiñones" in the group) and marked on the public page.
-PROFILE_TITLE = ("Associate Professor, Department of Computer Science and Operations Research\n"
-                 "Chaire de recherche en dynamique neuronale (invented)")
+PROFILE_TITLE = (
+    "Associate Professor, Department of Computer Science and Operations Research\n"
+    "Chaire de recherche en dynamique neuronale (invented)"
+)
 PROFILE_BIOGRAPHY = (
     "Hélène Tremblay-Okafor studies how networks of neurons compute, using the tools of "
     "dynamical systems and machine learning. She joined the department in 2015 after a "
     "postdoc at ETH Zurich.\n\n"
     "Her group works on recurrent network models of decision making, on "
-    "\"slow-fast\" dynamics in cortical circuits, and on methods that let experimentalists "
+    '"slow-fast" dynamics in cortical circuits, and on methods that let experimentalists '
     "fit such models to recordings. (This biography is invented for the demo.)"
 )
-PROFILE_TOPICS = ("Computational Neuroscience", "Dynamical Systems", "Recurrent Neural Networks",
-                  "Machine Learning for Science")
+PROFILE_TOPICS = (
+    "Computational Neuroscience",
+    "Dynamical Systems",
+    "Recurrent Neural Networks",
+    "Machine Learning for Science",
+)
 PUBLICATIONS: tuple[tuple[str, int, str, str, tuple[str, ...]], ...] = (
-    ("Slow manifolds in recurrent networks trained on evidence accumulation", 2025,
-     "Neural Computation", "https://example.org/demo/slow-manifolds",
-     ("Amélie Bouchard-Nakamura", "Tomás O'Donnell", "Hélène Tremblay-Okafor")),
-    ("Fitting low-rank dynamical models to cortical recordings", 2024,
-     "Advances in Neural Information Processing Systems", "https://example.org/demo/low-rank",
-     ("Rafael Quiñones", "Li Wei Fontaine", "Marc-André O'Neill", "Hélène Tremblay-Okafor")),
-    ("Bifurcations of attractor networks under neuromodulation", 2023,
-     "Journal of Computational Neuroscience", "https://example.org/demo/bifurcations",
-     ("Jean-Philippe Côté", "Ingrid Sørensen", "Hélène Tremblay-Okafor")),
-    ("A tutorial on phase-plane analysis for machine-learning researchers", 2022,
-     "Transactions on Machine Learning Research", "",
-     ("Hélène Tremblay-Okafor", "Maude Archambault")),
+    (
+        "Slow manifolds in recurrent networks trained on evidence accumulation",
+        2025,
+        "Neural Computation",
+        "https://example.org/demo/slow-manifolds",
+        ("Amélie Bouchard-Nakamura", "Tomás O'Donnell", "Hélène Tremblay-Okafor"),
+    ),
+    (
+        "Fitting low-rank dynamical models to cortical recordings",
+        2024,
+        "Advances in Neural Information Processing Systems",
+        "https://example.org/demo/low-rank",
+        ("Rafael Quiñones", "Li Wei Fontaine", "Marc-André O'Neill", "Hélène Tremblay-Okafor"),
+    ),
+    (
+        "Bifurcations of attractor networks under neuromodulation",
+        2023,
+        "Journal of Computational Neuroscience",
+        "https://example.org/demo/bifurcations",
+        ("Jean-Philippe Côté", "Ingrid Sørensen", "Hélène Tremblay-Okafor"),
+    ),
+    (
+        "A tutorial on phase-plane analysis for machine-learning researchers",
+        2022,
+        "Transactions on Machine Learning Research",
+        "",
+        ("Hélène Tremblay-Okafor", "Maude Archambault"),
+    ),
 )
 
 
@@ -134,12 +188,24 @@ def load_demo_data(today: date | None = None) -> list[DemoLogin]:
     """Create the demo accounts, the demo faculty's group of 30 and a few alumni; return logins."""
     today = today or date.today()
     logins = [
-        DemoLogin("faculty", "Prof. Hélène Tremblay-Okafor", "helene.tremblay@demo.example.org",
-                  secrets.token_urlsafe(12)),
-        DemoLogin("faculty (co-supervises part of the group)", "Prof. Marc-André O'Neill",
-                  "marc-andre.oneill@demo.example.org", secrets.token_urlsafe(12)),
-        DemoLogin("administrator", "Graduate Office", "grad-office@demo.example.org",
-                  secrets.token_urlsafe(12)),
+        DemoLogin(
+            "faculty",
+            "Prof. Hélène Tremblay-Okafor",
+            "helene.tremblay@demo.example.org",
+            secrets.token_urlsafe(12),
+        ),
+        DemoLogin(
+            "faculty (co-supervises part of the group)",
+            "Prof. Marc-André O'Neill",
+            "marc-andre.oneill@demo.example.org",
+            secrets.token_urlsafe(12),
+        ),
+        DemoLogin(
+            "administrator",
+            "Graduate Office",
+            "grad-office@demo.example.org",
+            secrets.token_urlsafe(12),
+        ),
     ]
     faculty, second, _admin = (
         _make_user(login, is_admin=login.role == "administrator") for login in logins
@@ -156,13 +222,19 @@ def load_demo_data(today: date | None = None) -> list[DemoLogin]:
         return institutions[name]
 
     for name, program, inst, role, others, months in CURRENT_GROUP:
-        position = _add_position(name, programs[program], institution(inst),
-                                 _months_ago(today, months), None)
+        position = _add_position(
+            name, programs[program], institution(inst), _months_ago(today, months), None
+        )
         _link_supervisors(position, faculty, role, [second if o == "second" else o for o in others])
 
     for name, program, inst, role, started, ended, reason, outcome in ALUMNI:
-        position = _add_position(name, programs[program], institution(inst),
-                                 _months_ago(today, started), _months_ago(today, ended))
+        position = _add_position(
+            name,
+            programs[program],
+            institution(inst),
+            _months_ago(today, started),
+            _months_ago(today, ended),
+        )
         position.departure_reason = reason
         position.outcome = outcome
         _link_supervisors(position, faculty, role, [])
@@ -179,9 +251,16 @@ def _publish_profile(faculty: User) -> None:
     faculty.research_topics = list(PROFILE_TOPICS)
     faculty.profile_published = True
     for title, year, venue, url, authors in PUBLICATIONS:
-        add_publication(faculty, PublicationData(
-            title=title, year=year, venue=venue, url=url or None,
-            authors=[AuthorData(name) for name in authors]))
+        add_publication(
+            faculty,
+            PublicationData(
+                title=title,
+                year=year,
+                venue=venue,
+                url=url or None,
+                authors=[AuthorData(name) for name in authors],
+            ),
+        )
     db.session.flush()
 
 
@@ -192,17 +271,20 @@ def _make_user(login: DemoLogin, *, is_admin: bool) -> User:
     return user
 
 
-def _add_position(name: str, program: Program, institution: Institution, start: date,
-                  end: date | None) -> Position:
+def _add_position(
+    name: str, program: Program, institution: Institution, start: date, end: date | None
+) -> Position:
     person = Person(full_name=name)
-    position = Position(person=person, program=program, institution=institution,
-                        start_date=start, end_date=end)
+    position = Position(
+        person=person, program=program, institution=institution, start_date=start, end_date=end
+    )
     db.session.add(position)
     return position
 
 
-def _link_supervisors(position: Position, faculty: User, role: SupervisionRole,
-                      others: list[User | str]) -> None:
+def _link_supervisors(
+    position: Position, faculty: User, role: SupervisionRole, others: list[User | str]
+) -> None:
     """Link the demo faculty with `role`; others take the principal seat if it is free."""
     supervisors: list[tuple[User | str, SupervisionRole]] = [(faculty, role)]
     for other in others:

@@ -14,20 +14,34 @@ from portal.extensions import db
 from portal.labels import lazy_gettext as _l
 
 MESSAGES = {
-    400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
+    400: (
+        _l("Bad request"),
+        _l("The request could not be understood. Please go back and try again."),
+    ),
     401: (_l("Not logged in"), _l("Please log in to continue.")),
     403: (_l("Not allowed"), _l("You do not have permission to see this page.")),
     404: (_l("Not found"), _l("There is nothing at this address, or it is not yours to see.")),
     405: (_l("Method not allowed"), _l("This address does not accept that kind of request.")),
-    409: (_l("Conflict"), _l("The record changed while you were working on it. Reload and try again.")),
+    409: (
+        _l("Conflict"),
+        _l("The record changed while you were working on it. Reload and try again."),
+    ),
     413: (_l("Too large"), _l("The upload is larger than the portal accepts.")),
     429: (_l("Too many requests"), _l("Too many attempts. Please wait a minute and try again.")),
-    500: (_l("Something went wrong"), _l("The portal hit an error; nothing was saved. Please try again.")),
-    503: (_l("Busy"), _l("The portal is busy right now; nothing was saved. Please try again in a moment.")),
+    500: (
+        _l("Something went wrong"),
+        _l("The portal hit an error; nothing was saved. Please try again."),
+    ),
+    503: (
+        _l("Busy"),
+        _l("The portal is busy right now; nothing was saved. Please try again in a moment."),
+    ),
 }
 
-STALE_RECORD = _l("This record was changed by someone else since you opened it. Nothing was "
-                  "saved: reload the page to see the current values and make your change again.")
+STALE_RECORD = _l(
+    "This record was changed by someone else since you opened it. Nothing was "
+    "saved: reload the page to see the current values and make your change again."
+)
 
 
 def render_error(status: int, detail: str | None = None, headers: dict | None = None):
@@ -35,8 +49,11 @@ def render_error(status: int, detail: str | None = None, headers: dict | None = 
     title, message = MESSAGES.get(status, (_l("Error"), _l("The request could not be completed.")))
     if request_ctx and request_ctx.url_adapter is None:
         # The request's Host was refused (TRUSTED_HOSTS): no link can be built for it.
-        return make_response(f"{title}\n\n{detail or message}\n", status,
-                             {"Content-Type": "text/plain; charset=utf-8", **(headers or {})})
+        return make_response(
+            f"{title}\n\n{detail or message}\n",
+            status,
+            {"Content-Type": "text/plain; charset=utf-8", **(headers or {})},
+        )
     response = make_response(
         render_template("errors/error.html", status=status, title=title, message=detail or message),
         status,
@@ -49,8 +66,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         db.session.rollback()
-        return render_error(400, _("The form's security token (CSRF) is missing, expired or "
-                                   "wrong. Reload the page and submit the form again."))
+        return render_error(
+            400,
+            _(
+                "The form's security token (CSRF) is missing, expired or "
+                "wrong. Reload the page and submit the form again."
+            ),
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

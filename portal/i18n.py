@@ -71,7 +71,11 @@ def request_translations():
 def cached_translations():
     cached = g.get("_portal_translations")
     state = getattr(g, "_flask_babel", None)
-    if cached is not None and state is not None and cached[0] is getattr(state, "babel_locale", None):
+    if (
+        cached is not None
+        and state is not None
+        and cached[0] is getattr(state, "babel_locale", None)
+    ):
         return cached[1]
     return request_translations()
 
@@ -83,22 +87,32 @@ def cached_gettext(text: str, **variables) -> str:
 
 
 def init_app(app: Flask) -> None:
-    babel.init_app(app, locale_selector=select_locale, default_locale=DEFAULT_LOCALE,
-                   default_timezone="America/Montreal")
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_locale=DEFAULT_LOCALE,
+        default_timezone="America/Montreal",
+    )
     # The same callables Flask-Babel installs, reading the catalogue once per request.
     app.jinja_env.install_gettext_callables(
         gettext=lambda text: cached_translations().ugettext(text),
         ngettext=lambda singular, plural, n: cached_translations().ungettext(singular, plural, n),
         pgettext=lambda context, text: cached_translations().upgettext(context, text),
         npgettext=lambda context, singular, plural, n: cached_translations().unpgettext(
-            context, singular, plural, n),
+            context, singular, plural, n
+        ),
         newstyle=True,
     )
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, html_language=html_language)
     login_manager.login_message = LOGIN_MESSAGE
     login_manager.localize_callback = gettext
-    app.jinja_env.filters.update(label=label_text, action_label=action_label, date=format_day,
-                                 datetime=format_moment, number=number_text)
+    app.jinja_env.filters.update(
+        label=label_text,
+        action_label=action_label,
+        date=format_day,
+        datetime=format_moment,
+        number=number_text,
+    )
 
 
 # How each language writes a day and a moment (CLDR patterns). English keeps the ISO form that

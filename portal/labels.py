@@ -13,6 +13,7 @@ from flask_babel.speaklater import LazyString
 
 from portal.models import DepartureReason, ProgramKind, SupervisionRole
 
+
 class LazyText(LazyString):
     """A translation made when shown, escaped like any text (Flask-Babel's own counts as HTML)."""
 

@@ -16,13 +16,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.labels import lazy_gettext as _l
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-    "form-action 'self'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
 HSTS = "max-age=31536000; includeSubDomains"
 
 # Session keys of our own, next to Flask-Login's `_user_id`.
@@ -44,8 +46,10 @@ def register(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     if app.config.get("PORTAL_ENV") == "production" and not app.config.get("TRUSTED_HOSTS"):
         # Flask then answers any Host header, and links built from it could point elsewhere.
-        app.logger.warning("PORTAL_ENV=production without TRUSTED_HOSTS: set TRUSTED_HOSTS to "
-                           "the portal's host names, e.g. TRUSTED_HOSTS=portal.example.org")
+        app.logger.warning(
+            "PORTAL_ENV=production without TRUSTED_HOSTS: set TRUSTED_HOSTS to "
+            "the portal's host names, e.g. TRUSTED_HOSTS=portal.example.org"
+        )
     app.before_request(expire_stale_session)
     app.after_request(add_security_headers)
     user_logged_in.connect(stamp_new_login, app)
@@ -118,7 +122,7 @@ def expire_stale_session() -> None:
     session[SEEN_AT] = now
 
 
-def _seconds(lifetime) -> int:  # noqa: ANN001 - int seconds or timedelta, as Flask accepts
+def _seconds(lifetime) -> int:
     return int(lifetime.total_seconds()) if hasattr(lifetime, "total_seconds") else int(lifetime)
 
 

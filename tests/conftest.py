@@ -41,8 +41,9 @@ def ensure_postgres_database(url: str) -> str:
     target = make_url(url)
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                   {"name": target.database})
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+        )
         if not exists:
             connection.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
     admin.dispose()
@@ -160,13 +161,23 @@ def _detached(instance):
 
 @pytest.fixture
 def make_user(app):
-    def make(email: str | None = None, name: str | None = None, *, is_admin: bool = False,
-             password: str = TEST_PASSWORD, **fields) -> User:
+    def make(
+        email: str | None = None,
+        name: str | None = None,
+        *,
+        is_admin: bool = False,
+        password: str = TEST_PASSWORD,
+        **fields,
+    ) -> User:
         number = next(_sequence)
         with app.app_context():
             fields.setdefault("is_active", True)
-            user = User(email=email or f"user{number}@example.org",
-                        display_name=name or f"Prof. Test {number}", is_admin=is_admin, **fields)
+            user = User(
+                email=email or f"user{number}@example.org",
+                display_name=name or f"Prof. Test {number}",
+                is_admin=is_admin,
+                **fields,
+            )
             user.set_password(password, method=app.config["PASSWORD_HASH_METHOD"])
             db.session.add(user)
             return _detached(user)
@@ -198,31 +209,49 @@ def make_member(app):
     """
     from portal.models.supervision import default_shares
 
-    def make(faculty: User, name: str | None = None, *, program: str = "PhD",
-             institution: str = "Université de Montréal", role: str = "principal",
-             start_date: date = date(2024, 9, 1), end_date: date | None = None,
-             others: list[tuple[User | str, str]] = (), email: str | None = None,
-             **position_fields) -> Position:
+    def make(
+        faculty: User,
+        name: str | None = None,
+        *,
+        program: str = "PhD",
+        institution: str = "Université de Montréal",
+        role: str = "principal",
+        start_date: date = date(2024, 9, 1),
+        end_date: date | None = None,
+        others: list[tuple[User | str, str]] = (),
+        email: str | None = None,
+        **position_fields,
+    ) -> Position:
         number = next(_sequence)
         with app.app_context():
             program_row = db.session.scalar(select(Program).where(Program.name == program))
             institution_row = db.session.scalar(
-                select(Institution).where(Institution.name == institution))
+                select(Institution).where(Institution.name == institution)
+            )
             if institution_row is None:
                 institution_row = Institution(name=institution)
             person = Person(full_name=name or f"Member {number}", email=email)
-            position = Position(person=person, program=program_row, institution=institution_row,
-                                start_date=start_date, end_date=end_date, **position_fields)
+            position = Position(
+                person=person,
+                program=program_row,
+                institution=institution_row,
+                start_date=start_date,
+                end_date=end_date,
+                **position_fields,
+            )
             links = [(faculty, SupervisionRole(role))] + [
-                (who, SupervisionRole(other_role)) for who, other_role in others]
+                (who, SupervisionRole(other_role)) for who, other_role in others
+            ]
             shares = default_shares([link_role for _, link_role in links])
             for (who, link_role), share in zip(links, shares, strict=True):
                 if isinstance(who, str):
                     position.supervisions.append(
-                        Supervision(external_name=who, role=link_role, share=share))
+                        Supervision(external_name=who, role=link_role, share=share)
+                    )
                 else:
                     position.supervisions.append(
-                        Supervision(supervisor_id=who.id, role=link_role, share=share))
+                        Supervision(supervisor_id=who.id, role=link_role, share=share)
+                    )
             db.session.add(position)
             return _detached(position)
 

@@ -24,27 +24,43 @@ def database_fingerprint(app) -> dict[str, list[tuple]]:
         return state
 
 
-def add_many_members(app, faculty: User, count: int, *, start: int = 0,
-                     end_date: date | None = None, colleague: User | None = None) -> None:
+def add_many_members(
+    app,
+    faculty: User,
+    count: int,
+    *,
+    start: int = 0,
+    end_date: date | None = None,
+    colleague: User | None = None,
+) -> None:
     """Add `count` members to the faculty's group in one transaction (fast for big groups)."""
     with app.app_context():
         programs = list(db.session.scalars(select(Program).order_by(Program.sort_order)))
         institutions = [
             db.session.scalar(select(Institution).where(Institution.name == f"Institution {n}"))
-            or Institution(name=f"Institution {n}") for n in range(3)]
+            or Institution(name=f"Institution {n}")
+            for n in range(3)
+        ]
         for number in range(start, start + count):
             position = Position(
                 person=Person(full_name=f"Bulk Member {number:04d}"),
                 program=programs[number % len(programs)],
                 institution=institutions[number % len(institutions)],
-                start_date=date(2020, 1, 1), end_date=end_date)
-            position.supervisions.append(Supervision(supervisor_id=faculty.id, role="principal",
-                                                     share=50 if colleague else 100))
+                start_date=date(2020, 1, 1),
+                end_date=end_date,
+            )
+            position.supervisions.append(
+                Supervision(
+                    supervisor_id=faculty.id, role="principal", share=50 if colleague else 100
+                )
+            )
             if colleague is not None:
-                position.supervisions.append(Supervision(supervisor_id=colleague.id,
-                                                         role="co-supervisor", share=25))
-                position.supervisions.append(Supervision(external_name=f"External {number}",
-                                                         role="co-supervisor", share=25))
+                position.supervisions.append(
+                    Supervision(supervisor_id=colleague.id, role="co-supervisor", share=25)
+                )
+                position.supervisions.append(
+                    Supervision(external_name=f"External {number}", role="co-supervisor", share=25)
+                )
             db.session.add(position)
         db.session.commit()
         db.session.remove()

@@ -21,8 +21,14 @@ app = create_app(instance_path={instance!r})
 '''
 
 # Settings of the developer's shell that must not leak into the server under test.
-SCRUBBED_ENVIRONMENT = ("PORTAL_ENV", "SECRET_KEY", "DATABASE_URL", "RATELIMIT_STORAGE_URI",
-                        "FLASK_DEBUG", "PORTAL_DEBUG")
+SCRUBBED_ENVIRONMENT = (
+    "PORTAL_ENV",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "RATELIMIT_STORAGE_URI",
+    "FLASK_DEBUG",
+    "PORTAL_DEBUG",
+)
 
 
 def free_port() -> int:
@@ -64,8 +70,9 @@ class LiveServer:
 
 
 @contextmanager
-def gunicorn(tmp_path: Path, environment: Mapping[str, str], *, workers: int,
-             timeout: float = 20.0) -> Iterator[LiveServer]:
+def gunicorn(
+    tmp_path: Path, environment: Mapping[str, str], *, workers: int, timeout: float = 20.0
+) -> Iterator[LiveServer]:
     """Start gunicorn on a free port with the portal, wait until it answers, stop it at the end.
 
     The server runs in its own process group; on exit the whole group gets SIGTERM and, if it
@@ -79,18 +86,33 @@ def gunicorn(tmp_path: Path, environment: Mapping[str, str], *, workers: int,
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENVIRONMENT}
     env.update(environment)
     command = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers),
-        "--chdir", str(tmp_path),
-        "--access-logfile", str(access_log),
-        "--access-logformat", "%(p)s %(s)s %(m)s %(U)s",
-        "--error-logfile", str(tmp_path / "error.log"),
-        "--graceful-timeout", "5",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--chdir",
+        str(tmp_path),
+        "--access-logfile",
+        str(access_log),
+        "--access-logformat",
+        "%(p)s %(s)s %(m)s %(U)s",
+        "--error-logfile",
+        str(tmp_path / "error.log"),
+        "--graceful-timeout",
+        "5",
         "portal_test_wsgi:app",
     ]
-    process = subprocess.Popen(command, env=env, cwd=tmp_path, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     server = LiveServer(process, port, access_log)
     try:
         _wait_until_ready(server, workers, timeout)
@@ -103,8 +125,10 @@ def _wait_until_ready(server: LiveServer, workers: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.process.returncode}; "
-                               f"see {server.access_log.parent / 'error.log'}")
+            raise RuntimeError(
+                f"gunicorn exited with {server.process.returncode}; "
+                f"see {server.access_log.parent / 'error.log'}"
+            )
         try:
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
             connection.request("GET", "/healthz")

@@ -38,8 +38,9 @@ def test_public_endpoints_are_exactly_the_expected_ones(app):
     from portal.auth.access import is_public_endpoint
 
     with app.test_request_context():
-        public = {rule.endpoint for rule in app.url_map.iter_rules()
-                  if is_public_endpoint(rule.endpoint)}
+        public = {
+            rule.endpoint for rule in app.url_map.iter_rules() if is_public_endpoint(rule.endpoint)
+        }
     unexpected = {e for e in public - PUBLIC_ENDPOINTS if not e.startswith(PUBLIC_PREFIXES)}
     assert unexpected == set()
     assert {"auth.login", "health.healthz", "static"} <= public

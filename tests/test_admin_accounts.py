@@ -14,8 +14,10 @@ from tests.conftest import TEST_PASSWORD, login_client
 
 def _accounts_state(app):
     with app.app_context():
-        users = [(u.email, u.display_name, u.is_admin, u.is_active, u.password_hash,
-                  u.session_token) for u in db.session.scalars(select(User).order_by(User.id))]
+        users = [
+            (u.email, u.display_name, u.is_admin, u.is_active, u.password_hash, u.session_token)
+            for u in db.session.scalars(select(User).order_by(User.id))
+        ]
         events = db.session.scalar(select(func.count()).select_from(AuditEvent))
         return users, events
 
@@ -32,23 +34,36 @@ def test_accounts_page_lists_everyone(app, admin_client, faculty):
 
 
 def test_create_faculty_with_a_chosen_password(app, admin_client, client):
-    response = admin_client.post("/admin/accounts/new", data={
-        "email": "New.Prof@Example.org", "display_name": "Prof. Nouvelle Arrivée",
-        "account_type": "faculty", "password": "a long enough passphrase"})
+    response = admin_client.post(
+        "/admin/accounts/new",
+        data={
+            "email": "New.Prof@Example.org",
+            "display_name": "Prof. Nouvelle Arrivée",
+            "account_type": "faculty",
+            "password": "a long enough passphrase",
+        },
+    )
     assert response.status_code == 302
     user = _user(app, "new.prof@example.org")
     assert user is not None and not user.is_admin and user.is_active
     assert user.check_password("a long enough passphrase")
     with app.app_context():
-        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "create",
-                                                           AuditEvent.entity_id == user.id))
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "create", AuditEvent.entity_id == user.id)
+        )
         assert event.actor_id is not None
 
 
 def test_create_admin_with_a_generated_password_shown_once(app, admin_client, client):
-    response = admin_client.post("/admin/accounts/new", data={
-        "email": "office2@example.org", "display_name": "Second Office",
-        "account_type": "admin", "password": ""})
+    response = admin_client.post(
+        "/admin/accounts/new",
+        data={
+            "email": "office2@example.org",
+            "display_name": "Second Office",
+            "account_type": "admin",
+            "password": "",
+        },
+    )
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     page = response.get_data(as_text=True)
@@ -62,23 +77,68 @@ def test_create_admin_with_a_generated_password_shown_once(app, admin_client, cl
     assert login.status_code == 302
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"email": "FACULTY@example.org", "display_name": "Dup", "account_type": "faculty",
-      "password": "a long enough passphrase"},
-     "An account with the email faculty@example.org already exists."),
-    ({"email": "weak@example.org", "display_name": "Weak", "account_type": "faculty",
-      "password": "short"}, "The password must be at least 12 characters long."),
-    ({"email": "weak@example.org", "display_name": "Weak", "account_type": "faculty",
-      "password": "aaaaaaaaaaaaaaa"}, "The password is too easy to guess"),
-    ({"email": "not-an-email", "display_name": "X", "account_type": "faculty",
-      "password": "a long enough passphrase"}, "is not a valid email address."),
-    ({"email": "x@example.org", "display_name": "", "account_type": "faculty",
-      "password": "a long enough passphrase"}, "Enter a display name."),
-    ({"email": "x@example.org", "display_name": "X", "account_type": "superuser",
-      "password": "a long enough passphrase"}, "Not a valid choice"),
-])
-def test_bad_new_account_is_a_400_with_a_message_and_writes_nothing(app, admin_client, faculty,
-                                                                    data, message):
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {
+                "email": "FACULTY@example.org",
+                "display_name": "Dup",
+                "account_type": "faculty",
+                "password": "a long enough passphrase",
+            },
+            "An account with the email faculty@example.org already exists.",
+        ),
+        (
+            {
+                "email": "weak@example.org",
+                "display_name": "Weak",
+                "account_type": "faculty",
+                "password": "short",
+            },
+            "The password must be at least 12 characters long.",
+        ),
+        (
+            {
+                "email": "weak@example.org",
+                "display_name": "Weak",
+                "account_type": "faculty",
+                "password": "aaaaaaaaaaaaaaa",
+            },
+            "The password is too easy to guess",
+        ),
+        (
+            {
+                "email": "not-an-email",
+                "display_name": "X",
+                "account_type": "faculty",
+                "password": "a long enough passphrase",
+            },
+            "is not a valid email address.",
+        ),
+        (
+            {
+                "email": "x@example.org",
+                "display_name": "",
+                "account_type": "faculty",
+                "password": "a long enough passphrase",
+            },
+            "Enter a display name.",
+        ),
+        (
+            {
+                "email": "x@example.org",
+                "display_name": "X",
+                "account_type": "superuser",
+                "password": "a long enough passphrase",
+            },
+            "Not a valid choice",
+        ),
+    ],
+)
+def test_bad_new_account_is_a_400_with_a_message_and_writes_nothing(
+    app, admin_client, faculty, data, message
+):
     before = _accounts_state(app)
     response = admin_client.post("/admin/accounts/new", data=data)
     assert response.status_code == 400
@@ -94,8 +154,12 @@ def test_deactivate_ends_open_sessions_and_blocks_login(app, admin_client, facul
     assert session_client.get("/group").status_code == 302  # back to login
     user = _user(app, "faculty@example.org")
     assert not user.is_active and user.session_token != faculty.session_token
-    assert client.post("/login", data={"email": "faculty@example.org",
-                                       "password": TEST_PASSWORD}).status_code == 401
+    assert (
+        client.post(
+            "/login", data={"email": "faculty@example.org", "password": TEST_PASSWORD}
+        ).status_code
+        == 401
+    )
     with app.app_context():
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "deactivate"))
 
@@ -111,8 +175,12 @@ def test_reactivate_lets_them_log_in_again(app, admin_client, faculty, client):
     response = admin_client.post(f"/admin/accounts/{faculty.id}/reactivate")
     assert response.status_code == 302
     assert _user(app, "faculty@example.org").is_active
-    assert client.post("/login", data={"email": "faculty@example.org",
-                                       "password": TEST_PASSWORD}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"email": "faculty@example.org", "password": TEST_PASSWORD}
+        ).status_code
+        == 302
+    )
 
 
 def test_an_admin_cannot_deactivate_themselves(app, admin_client, admin):
@@ -130,8 +198,9 @@ def test_unknown_account_is_404(admin_client):
 
 def test_reset_password_ends_sessions(app, admin_client, faculty):
     session_client = login_client(app.test_client(), faculty)
-    response = admin_client.post(f"/admin/accounts/{faculty.id}/password",
-                                 data={"password": "a brand new passphrase"})
+    response = admin_client.post(
+        f"/admin/accounts/{faculty.id}/password", data={"password": "a brand new passphrase"}
+    )
     assert response.status_code == 302
     assert _user(app, "faculty@example.org").check_password("a brand new passphrase")
     assert session_client.get("/group").status_code == 302
@@ -140,15 +209,17 @@ def test_reset_password_ends_sessions(app, admin_client, faculty):
 def test_reset_password_can_generate_one(app, admin_client, faculty):
     response = admin_client.post(f"/admin/accounts/{faculty.id}/password", data={"password": ""})
     assert response.status_code == 200
-    password = re.search(r'<code class="generated-password">([^<]+)</code>',
-                         response.get_data(as_text=True)).group(1)
+    password = re.search(
+        r'<code class="generated-password">([^<]+)</code>', response.get_data(as_text=True)
+    ).group(1)
     assert _user(app, "faculty@example.org").check_password(password)
 
 
 def test_weak_reset_password_is_a_400_and_writes_nothing(app, admin_client, faculty):
     before = _accounts_state(app)
-    response = admin_client.post(f"/admin/accounts/{faculty.id}/password",
-                                 data={"password": "tooshort"})
+    response = admin_client.post(
+        f"/admin/accounts/{faculty.id}/password", data={"password": "tooshort"}
+    )
     assert response.status_code == 400
     assert "The password must be at least 12 characters long." in response.get_data(as_text=True)
     assert _accounts_state(app) == before

@@ -16,10 +16,14 @@ def _institution_id(app, name: str) -> int | None:
 
 def _state(app):
     with app.app_context():
-        institutions = [(i.id, i.name, i.name_key)
-                        for i in db.session.scalars(select(Institution).order_by(Institution.id))]
-        positions = [(p.id, p.institution_id, p.version)
-                     for p in db.session.scalars(select(Position).order_by(Position.id))]
+        institutions = [
+            (i.id, i.name, i.name_key)
+            for i in db.session.scalars(select(Institution).order_by(Institution.id))
+        ]
+        positions = [
+            (p.id, p.institution_id, p.version)
+            for p in db.session.scalars(select(Position).order_by(Position.id))
+        ]
         events = db.session.scalar(select(func.count()).select_from(AuditEvent))
         return institutions, positions, events
 
@@ -38,8 +42,9 @@ def test_list_shows_each_institution_with_its_position_count(app, admin_client, 
     assert "Université de Montréal (2)" in page and "Universite of Montreal (1)" in page
 
 
-def test_institutions_page_query_count_is_fixed(app, admin_client, faculty, make_member,
-                                                query_counter):
+def test_institutions_page_query_count_is_fixed(
+    app, admin_client, faculty, make_member, query_counter
+):
     make_member(faculty, "A", institution="One")
     with query_counter() as small:
         admin_client.get("/admin/institutions")
@@ -52,30 +57,41 @@ def test_institutions_page_query_count_is_fixed(app, admin_client, faculty, make
 
 def test_rename_is_audited(app, admin_client, duplicates):
     wrong = _institution_id(app, "Universite of Montreal")
-    response = admin_client.post(f"/admin/institutions/{wrong}/rename",
-                                 data={"name": "  Concordia University "})
+    response = admin_client.post(
+        f"/admin/institutions/{wrong}/rename", data={"name": "  Concordia University "}
+    )
     assert response.status_code == 302
     with app.app_context():
         institution = db.session.get(Institution, wrong)
-        assert (institution.name, institution.name_key) == ("Concordia University",
-                                                            "concordia university")
+        assert (institution.name, institution.name_key) == (
+            "Concordia University",
+            "concordia university",
+        )
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "rename"))
         assert event.before == {"name": "Universite of Montreal"}
 
 
 def test_rename_changing_only_accents_of_itself_is_allowed(app, admin_client, duplicates):
     mcgill = _institution_id(app, "McGill University")
-    response = admin_client.post(f"/admin/institutions/{mcgill}/rename",
-                                 data={"name": "MCGILL University"})
+    response = admin_client.post(
+        f"/admin/institutions/{mcgill}/rename", data={"name": "MCGILL University"}
+    )
     assert response.status_code == 302
 
 
-@pytest.mark.parametrize(("name", "message"), [
-    ("universite de MONTREAL", "&#39;Université de Montréal&#39; already exists; merge the two"),
-    ("   ", "An institution name is required."),
-])
-def test_bad_rename_is_a_400_with_a_message_and_writes_nothing(app, admin_client, duplicates,
-                                                              name, message):
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "universite de MONTREAL",
+            "&#39;Université de Montréal&#39; already exists; merge the two",
+        ),
+        ("   ", "An institution name is required."),
+    ],
+)
+def test_bad_rename_is_a_400_with_a_message_and_writes_nothing(
+    app, admin_client, duplicates, name, message
+):
     wrong = _institution_id(app, "Universite of Montreal")
     before = _state(app)
     response = admin_client.post(f"/admin/institutions/{wrong}/rename", data={"name": name})
@@ -84,19 +100,28 @@ def test_bad_rename_is_a_400_with_a_message_and_writes_nothing(app, admin_client
     assert _state(app) == before
 
 
-def test_merge_moves_every_position_deletes_the_duplicate_and_is_audited(app, admin_client,
-                                                                        duplicates):
+def test_merge_moves_every_position_deletes_the_duplicate_and_is_audited(
+    app, admin_client, duplicates
+):
     keep = _institution_id(app, "Université de Montréal")
     duplicate = _institution_id(app, "Universite of Montreal")
-    response = admin_client.post("/admin/institutions/merge",
-                                 data={"duplicate_id": duplicate, "keep_id": keep})
+    response = admin_client.post(
+        "/admin/institutions/merge", data={"duplicate_id": duplicate, "keep_id": keep}
+    )
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Institution, duplicate) is None
-        assert db.session.scalar(select(func.count()).select_from(Position)
-                                 .where(Position.institution_id == keep)) == 3
-        moved = db.session.scalar(select(Position).join(Position.person)
-                                  .where(Position.institution_id == keep, Position.version == 2))
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Position).where(Position.institution_id == keep)
+            )
+            == 3
+        )
+        moved = db.session.scalar(
+            select(Position)
+            .join(Position.person)
+            .where(Position.institution_id == keep, Position.version == 2)
+        )
         assert moved.person.full_name == "C"
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "merge"))
         assert event.entity_id == keep
@@ -110,8 +135,9 @@ def test_merge_moves_every_position_deletes_the_duplicate_and_is_audited(app, ad
 def test_merging_an_institution_into_itself_is_refused(app, admin_client, duplicates):
     keep = _institution_id(app, "Université de Montréal")
     before = _state(app)
-    response = admin_client.post("/admin/institutions/merge",
-                                 data={"duplicate_id": keep, "keep_id": keep})
+    response = admin_client.post(
+        "/admin/institutions/merge", data={"duplicate_id": keep, "keep_id": keep}
+    )
     assert response.status_code == 400
     assert "An institution cannot be merged into itself" in response.get_data(as_text=True)
     assert _state(app) == before
@@ -120,8 +146,9 @@ def test_merging_an_institution_into_itself_is_refused(app, admin_client, duplic
 def test_merging_an_unknown_institution_is_refused(app, admin_client, duplicates):
     keep = _institution_id(app, "Université de Montréal")
     before = _state(app)
-    response = admin_client.post("/admin/institutions/merge",
-                                 data={"duplicate_id": 99999, "keep_id": keep})
+    response = admin_client.post(
+        "/admin/institutions/merge", data={"duplicate_id": 99999, "keep_id": keep}
+    )
     assert response.status_code == 400
     assert "Not a valid choice" in response.get_data(as_text=True)
     assert _state(app) == before

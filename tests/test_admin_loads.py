@@ -36,33 +36,91 @@ def known(app, make_faculty, make_admin, make_member):
     start = TWO_YEARS_AGO
     make_member(ada, "P1 PhD shared", start_date=start, others=[(bob, "co-supervisor")])
     make_member(ada, "P2 PhD sole", start_date=start, institution="McGill University")
-    make_member(bob, "P3 Masters", program="Master's Research", start_date=start,
-                others=[(ada, "co-supervisor"), ("Prof. External", "co-supervisor")])
-    make_member(ada, "P4 Collaborator", program="Collaborating researcher", role="none",
-                institution="ETH Zurich", start_date=start)
+    make_member(
+        bob,
+        "P3 Masters",
+        program="Master's Research",
+        start_date=start,
+        others=[(ada, "co-supervisor"), ("Prof. External", "co-supervisor")],
+    )
+    make_member(
+        ada,
+        "P4 Collaborator",
+        program="Collaborating researcher",
+        role="none",
+        institution="ETH Zurich",
+        start_date=start,
+    )
     make_member(ada, "P5 Alumna", start_date=date(TODAY.year - 5, 9, 1), end_date=ENDED_LAST_YEAR)
-    make_member(ada, "P6 Archived", start_date=start,
-                archived_at=datetime(TODAY.year - 1, 1, 1, tzinfo=UTC))
+    make_member(
+        ada, "P6 Archived", start_date=start, archived_at=datetime(TODAY.year - 1, 1, 1, tzinfo=UTC)
+    )
     make_member(ada, "P7 Future", start_date=date(TODAY.year + 1, 1, 1))
-    make_member(ada, "P8 Intern", program="Research Intern", role="co-supervisor", start_date=start,
-                others=[(bob, "co-supervisor"), ("Prof. Outside", "co-supervisor")])
+    make_member(
+        ada,
+        "P8 Intern",
+        program="Research Intern",
+        role="co-supervisor",
+        start_date=start,
+        others=[(bob, "co-supervisor"), ("Prof. Outside", "co-supervisor")],
+    )
     return {"ada": ada, "bob": bob, "zoe": zoe}
 
 
-ADA_TODAY = {"Principal": "2", "Co-supervisor": "2", "Host (no role)": "1", "PhD students": "2",
-             "Master's students": "1", "Postdocs": "0", "Interns": "1", "Collaborators": "1",
-             "Visitors": "0", "Collaborating alumni": "0", "Total": "5",
-             "Weighted load (%)": "170.83", "Principal cap": "8", "Weighted cap (%)": "300",
-             "Principal headroom": "6", "Weighted headroom (%)": "129.17", "Status": "Within cap"}
-BOB_TODAY = {"Principal": "1", "Co-supervisor": "2", "Host (no role)": "0", "PhD students": "1",
-             "Master's students": "1", "Interns": "1", "Collaborators": "0", "Total": "3",
-             "Weighted load (%)": "83.33", "Principal headroom": "7",
-             "Weighted headroom (%)": "216.67", "Department": "Mathematics"}
-ZOE_TODAY = {"Principal": "0", "Co-supervisor": "0", "Host (no role)": "0", "Total": "0",
-             "Weighted load (%)": "0", "Principal headroom": "8", "Weighted headroom (%)": "300"}
-TOTALS_TODAY = {"Principal": "3", "Co-supervisor": "4", "Host (no role)": "1", "PhD students": "3",
-                "Master's students": "2", "Interns": "2", "Collaborators": "1", "Total": "8",
-                "Weighted load (%)": "254.16", "Status": "0 over cap"}
+ADA_TODAY = {
+    "Principal": "2",
+    "Co-supervisor": "2",
+    "Host (no role)": "1",
+    "PhD students": "2",
+    "Master's students": "1",
+    "Postdocs": "0",
+    "Interns": "1",
+    "Collaborators": "1",
+    "Visitors": "0",
+    "Collaborating alumni": "0",
+    "Total": "5",
+    "Weighted load (%)": "170.83",
+    "Principal cap": "8",
+    "Weighted cap (%)": "300",
+    "Principal headroom": "6",
+    "Weighted headroom (%)": "129.17",
+    "Status": "Within cap",
+}
+BOB_TODAY = {
+    "Principal": "1",
+    "Co-supervisor": "2",
+    "Host (no role)": "0",
+    "PhD students": "1",
+    "Master's students": "1",
+    "Interns": "1",
+    "Collaborators": "0",
+    "Total": "3",
+    "Weighted load (%)": "83.33",
+    "Principal headroom": "7",
+    "Weighted headroom (%)": "216.67",
+    "Department": "Mathematics",
+}
+ZOE_TODAY = {
+    "Principal": "0",
+    "Co-supervisor": "0",
+    "Host (no role)": "0",
+    "Total": "0",
+    "Weighted load (%)": "0",
+    "Principal headroom": "8",
+    "Weighted headroom (%)": "300",
+}
+TOTALS_TODAY = {
+    "Principal": "3",
+    "Co-supervisor": "4",
+    "Host (no role)": "1",
+    "PhD students": "3",
+    "Master's students": "2",
+    "Interns": "2",
+    "Collaborators": "1",
+    "Total": "8",
+    "Weighted load (%)": "254.16",
+    "Status": "0 over cap",
+}
 
 
 def _assert_subset(actual: dict[str, str], expected: dict[str, str]) -> None:
@@ -108,22 +166,32 @@ def test_xlsx_has_the_same_rows_as_the_csv(known, admin_client):
 def test_as_of_before_the_alumna_ended_counts_her(known, admin_client):
     url = f"/admin/loads?as_of={BEFORE_THEY_ENDED.isoformat()}"
     table = loads_by_name(admin_client.get(url).get_data(as_text=True))
-    _assert_subset(table["Prof. Ada Lovelace"], {
-        "Principal": "3", "PhD students": "3", "Total": "6", "Weighted load (%)": "270.83",
-        "Weighted headroom (%)": "29.17"})
+    _assert_subset(
+        table["Prof. Ada Lovelace"],
+        {
+            "Principal": "3",
+            "PhD students": "3",
+            "Total": "6",
+            "Weighted load (%)": "270.83",
+            "Weighted headroom (%)": "29.17",
+        },
+    )
     _assert_subset(table["Prof. Bob O'Brien"], {"Weighted load (%)": "83.33", "Total": "3"})
-    exported = csv_by_name(admin_client.get(
-        f"/admin/loads.csv?as_of={BEFORE_THEY_ENDED.isoformat()}").data)
+    exported = csv_by_name(
+        admin_client.get(f"/admin/loads.csv?as_of={BEFORE_THEY_ENDED.isoformat()}").data
+    )
     assert exported == table
 
 
 def test_as_of_on_her_last_day_still_counts_her_and_the_day_after_does_not(known, admin_client):
-    last_day = loads_by_name(admin_client.get(
-        f"/admin/loads?as_of={ENDED_LAST_YEAR.isoformat()}").get_data(as_text=True))
+    last_day = loads_by_name(
+        admin_client.get(f"/admin/loads?as_of={ENDED_LAST_YEAR.isoformat()}").get_data(as_text=True)
+    )
     assert last_day["Prof. Ada Lovelace"]["Principal"] == "3"
     after = ENDED_LAST_YEAR + timedelta(days=1)
-    next_day = loads_by_name(admin_client.get(
-        f"/admin/loads?as_of={after.isoformat()}").get_data(as_text=True))
+    next_day = loads_by_name(
+        admin_client.get(f"/admin/loads?as_of={after.isoformat()}").get_data(as_text=True)
+    )
     assert next_day["Prof. Ada Lovelace"]["Principal"] == "2"
 
 
@@ -133,9 +201,15 @@ def test_as_of_before_anyone_started_gives_zero_rows_for_everyone(known, admin_c
     assert len(table) == 4
 
 
-@pytest.mark.parametrize("url", ["/admin/loads?as_of=2026-02-30", "/admin/loads?as_of=yesterday",
-                                 "/admin/loads.csv?as_of=31/12/2025",
-                                 "/admin/loads.xlsx?as_of=2025-13-01"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/loads?as_of=2026-02-30",
+        "/admin/loads?as_of=yesterday",
+        "/admin/loads.csv?as_of=31/12/2025",
+        "/admin/loads.xlsx?as_of=2025-13-01",
+    ],
+)
 def test_invalid_as_of_is_a_clear_400(known, admin_client, url):
     response = admin_client.get(url)
     assert response.status_code == 400
@@ -155,20 +229,28 @@ def test_unknown_sort_key_is_ignored_and_names_sort_ascending(known, admin_clien
     assert names == ["Prof. Ada Lovelace", "Prof. Bob O'Brien", "Prof. Zoë Zero", "Total"]
 
 
-@pytest.mark.parametrize(("sort", "direction", "expected"), [
-    ("weighted", "desc", ["Prof. Ada Lovelace", "Prof. Bob O'Brien", "Prof. Zoë Zero"]),
-    ("weighted", "asc", ["Prof. Zoë Zero", "Prof. Bob O'Brien", "Prof. Ada Lovelace"]),
-    ("name", "desc", ["Prof. Zoë Zero", "Prof. Bob O'Brien", "Prof. Ada Lovelace"]),
-    ("department", "asc", ["Prof. Ada Lovelace", "Prof. Zoë Zero", "Prof. Bob O'Brien"]),
-    ("co_supervisor", "desc", ["Prof. Ada Lovelace", "Prof. Bob O'Brien", "Prof. Zoë Zero"]),
-    ("principal_headroom", "asc", ["Prof. Ada Lovelace", "Prof. Bob O'Brien", "Prof. Zoë Zero"]),
-    ("phd", "desc", ["Prof. Ada Lovelace", "Prof. Bob O'Brien", "Prof. Zoë Zero"]),
-])
+@pytest.mark.parametrize(
+    ("sort", "direction", "expected"),
+    [
+        ("weighted", "desc", ["Prof. Ada Lovelace", "Prof. Bob O'Brien", "Prof. Zoë Zero"]),
+        ("weighted", "asc", ["Prof. Zoë Zero", "Prof. Bob O'Brien", "Prof. Ada Lovelace"]),
+        ("name", "desc", ["Prof. Zoë Zero", "Prof. Bob O'Brien", "Prof. Ada Lovelace"]),
+        ("department", "asc", ["Prof. Ada Lovelace", "Prof. Zoë Zero", "Prof. Bob O'Brien"]),
+        ("co_supervisor", "desc", ["Prof. Ada Lovelace", "Prof. Bob O'Brien", "Prof. Zoë Zero"]),
+        (
+            "principal_headroom",
+            "asc",
+            ["Prof. Ada Lovelace", "Prof. Bob O'Brien", "Prof. Zoë Zero"],
+        ),
+        ("phd", "desc", ["Prof. Ada Lovelace", "Prof. Bob O'Brien", "Prof. Zoë Zero"]),
+    ],
+)
 def test_sorting_by_a_column(known, admin_client, sort, direction, expected):
     page = admin_client.get(f"/admin/loads?sort={sort}&dir={direction}").get_data(as_text=True)
     assert list(loads_by_name(page))[:-1] == expected
-    csv_names = list(csv_by_name(admin_client.get(
-        f"/admin/loads.csv?sort={sort}&dir={direction}").data))
+    csv_names = list(
+        csv_by_name(admin_client.get(f"/admin/loads.csv?sort={sort}&dir={direction}").data)
+    )
     assert csv_names[:-1] == expected
 
 
@@ -180,8 +262,9 @@ def test_column_headings_link_to_sorting_and_reverse_the_current_one(known, admi
 
 
 def test_filter_by_department(known, admin_client):
-    table = loads_by_name(admin_client.get(
-        "/admin/loads?department=Computer+Science").get_data(as_text=True))
+    table = loads_by_name(
+        admin_client.get("/admin/loads?department=Computer+Science").get_data(as_text=True)
+    )
     assert set(table) == {"Prof. Ada Lovelace", "Prof. Zoë Zero", "Total"}
     assert table["Total"]["Weighted load (%)"] == "170.83"
 
@@ -189,12 +272,16 @@ def test_filter_by_department(known, admin_client):
 def test_filter_by_supervisee_institution_counts_only_people_there(known, admin_client, app):
     with app.app_context():
         from portal.models import Institution
-        mcgill = db.session.scalar(select(Institution.id).where(Institution.name == "McGill University"))
+
+        mcgill = db.session.scalar(
+            select(Institution.id).where(Institution.name == "McGill University")
+        )
     page = admin_client.get(f"/admin/loads?institution={mcgill}").get_data(as_text=True)
     table = loads_by_name(page)
     assert set(table) == {"Prof. Ada Lovelace", "Total"}
-    _assert_subset(table["Prof. Ada Lovelace"], {"Principal": "1", "Total": "1",
-                                                 "Weighted load (%)": "100"})
+    _assert_subset(
+        table["Prof. Ada Lovelace"], {"Principal": "1", "Total": "1", "Weighted load (%)": "100"}
+    )
     assert "Only supervisees at McGill University." in page
 
 
@@ -204,9 +291,14 @@ def test_over_cap_rows_are_flagged_in_text_and_style(known, admin_client, app):
         db.session.commit()
     page = admin_client.get("/admin/loads").get_data(as_text=True)
     table = loads_by_name(page)
-    _assert_subset(table["Prof. Ada Lovelace"], {
-        "Weighted cap (%)": "150", "Weighted headroom (%)": "-20.83",
-        "Status": "⚠ Over cap (weighted)"})
+    _assert_subset(
+        table["Prof. Ada Lovelace"],
+        {
+            "Weighted cap (%)": "150",
+            "Weighted headroom (%)": "-20.83",
+            "Status": "⚠ Over cap (weighted)",
+        },
+    )
     assert table["Prof. Bob O'Brien"]["Status"] == "Within cap"
     assert table["Total"]["Status"] == "1 over cap"
     assert page.count('class="over-cap"') == 1
@@ -221,8 +313,10 @@ def test_principal_cap_exceeded_is_flagged(known, admin_client, app):
         db.session.get(User, known["ada"].id).principal_cap = 1
         db.session.commit()
     table = loads_by_name(admin_client.get("/admin/loads").get_data(as_text=True))
-    _assert_subset(table["Prof. Ada Lovelace"], {"Principal cap": "1", "Principal headroom": "-1",
-                                                 "Status": "⚠ Over cap (principal)"})
+    _assert_subset(
+        table["Prof. Ada Lovelace"],
+        {"Principal cap": "1", "Principal headroom": "-1", "Status": "⚠ Over cap (principal)"},
+    )
 
 
 def test_faculty_name_links_to_their_group(known, admin_client):
@@ -233,13 +327,15 @@ def test_faculty_name_links_to_their_group(known, admin_client):
 def test_chart_has_a_bar_with_a_title_per_faculty_and_a_text_legend(known, admin_client):
     page = admin_client.get("/admin/loads").get_data(as_text=True)
     start = page.index('class="loads-chart"')
-    chart = page[start:page.index("</svg>", start)]
+    chart = page[start : page.index("</svg>", start)]
     assert chart.count('<g class="loads-chart__bar">') == 3
-    assert ("<title>Prof. Bob O&#39;Brien: 1 PhD students, 1 Master&#39;s students, 1 Interns"
-            " (weighted load 83.33%)</title>") in chart
+    assert (
+        "<title>Prof. Bob O&#39;Brien: 1 PhD students, 1 Master&#39;s students, 1 Interns"
+        " (weighted load 83.33%)</title>"
+    ) in chart
     assert "<script" not in page
     for label in ("PhD students", "Master's students", "Postdocs", "Collaborators"):
-        assert label.replace("'", "&#39;") in page[page.index('class="chart-legend"'):]
+        assert label.replace("'", "&#39;") in page[page.index('class="chart-legend"') :]
 
 
 def test_chart_escapes_names(app, make_faculty, make_member, admin_client):
@@ -253,9 +349,16 @@ def test_chart_escapes_names(app, make_faculty, make_member, admin_client):
 def test_changing_a_program_weight_changes_the_loads(known, admin_client, app):
     with app.app_context():
         phd = db.session.scalar(select(Program).where(Program.name == "PhD"))
-    response = admin_client.post(f"/admin/programs/{phd.id}/edit", data={
-        "name": "PhD", "kind": "phd", "weight": "0.5", "counts_toward_load": "y",
-        "is_active": "y"})
+    response = admin_client.post(
+        f"/admin/programs/{phd.id}/edit",
+        data={
+            "name": "PhD",
+            "kind": "phd",
+            "weight": "0.5",
+            "counts_toward_load": "y",
+            "is_active": "y",
+        },
+    )
     assert response.status_code == 302
     table = loads_by_name(admin_client.get("/admin/loads").get_data(as_text=True))
     # 50 x 0.5 + 100 x 0.5 + 12.5 + 8.3325 = 95.8325
@@ -266,8 +369,10 @@ def test_changing_a_program_weight_changes_the_loads(known, admin_client, app):
 def test_a_program_that_stops_counting_drops_out_of_the_weighted_load(known, admin_client, app):
     with app.app_context():
         intern = db.session.scalar(select(Program).where(Program.name == "Research Intern"))
-    admin_client.post(f"/admin/programs/{intern.id}/edit", data={
-        "name": "Research Intern", "kind": "intern", "weight": "0.25", "is_active": "y"})
+    admin_client.post(
+        f"/admin/programs/{intern.id}/edit",
+        data={"name": "Research Intern", "kind": "intern", "weight": "0.25", "is_active": "y"},
+    )
     table = loads_by_name(admin_client.get("/admin/loads").get_data(as_text=True))
     assert table["Prof. Ada Lovelace"]["Weighted load (%)"] == "162.50"
     assert table["Prof. Ada Lovelace"]["Interns"] == "1"  # still counted as a person
@@ -277,37 +382,56 @@ def test_changing_caps_changes_headroom_and_flags(known, admin_client):
     response = admin_client.post("/admin/caps", data={"principal_cap": "2", "weighted_cap": "100"})
     assert response.status_code == 302
     table = loads_by_name(admin_client.get("/admin/loads").get_data(as_text=True))
-    _assert_subset(table["Prof. Ada Lovelace"], {"Principal cap": "2", "Weighted cap (%)": "100",
-                                                 "Principal headroom": "0",
-                                                 "Weighted headroom (%)": "-70.83",
-                                                 "Status": "⚠ Over cap (weighted)"})
-    response = admin_client.post(f"/admin/caps/{known['ada'].id}",
-                                 data={"principal_cap": "", "weighted_cap": "200"})
+    _assert_subset(
+        table["Prof. Ada Lovelace"],
+        {
+            "Principal cap": "2",
+            "Weighted cap (%)": "100",
+            "Principal headroom": "0",
+            "Weighted headroom (%)": "-70.83",
+            "Status": "⚠ Over cap (weighted)",
+        },
+    )
+    response = admin_client.post(
+        f"/admin/caps/{known['ada'].id}", data={"principal_cap": "", "weighted_cap": "200"}
+    )
     assert response.status_code == 302
     table = loads_by_name(admin_client.get("/admin/loads").get_data(as_text=True))
-    _assert_subset(table["Prof. Ada Lovelace"], {"Principal cap": "2", "Weighted cap (%)": "200",
-                                                 "Status": "Within cap"})
+    _assert_subset(
+        table["Prof. Ada Lovelace"],
+        {"Principal cap": "2", "Weighted cap (%)": "200", "Status": "Within cap"},
+    )
     _assert_subset(table["Prof. Bob O'Brien"], {"Weighted cap (%)": "100"})
 
 
 def test_no_default_caps_means_no_cap(known, admin_client):
     admin_client.post("/admin/caps", data={"principal_cap": "", "weighted_cap": ""})
     table = loads_by_name(admin_client.get("/admin/loads").get_data(as_text=True))
-    _assert_subset(table["Prof. Zoë Zero"], {"Principal cap": "", "Principal headroom": "",
-                                             "Status": "No cap"})
+    _assert_subset(
+        table["Prof. Zoë Zero"], {"Principal cap": "", "Principal headroom": "", "Status": "No cap"}
+    )
 
 
 def _add_faculty_in_bulk(app, how_many: int, start: int) -> None:
     """Insert faculty, each with one PhD student, without going through the slow factories."""
     with app.app_context():
         from portal.models import Institution, Person, Supervision
+
         institution = db.session.scalar(select(Institution)) or Institution(name="Bulk U")
         phd = db.session.scalar(select(Program).where(Program.name == "PhD"))
         for number in range(start, start + how_many):
-            user = User(email=f"bulk{number}@example.org", display_name=f"Bulk {number:04d}",
-                        password_hash="x", department=f"Dept {number % 7}")
-            position = Position(person=Person(full_name=f"Student {number}"), program=phd,
-                                institution=institution, start_date=date(2020, 1, 1))
+            user = User(
+                email=f"bulk{number}@example.org",
+                display_name=f"Bulk {number:04d}",
+                password_hash="x",
+                department=f"Dept {number % 7}",
+            )
+            position = Position(
+                person=Person(full_name=f"Student {number}"),
+                program=phd,
+                institution=institution,
+                start_date=date(2020, 1, 1),
+            )
             position.supervisions.append(Supervision(supervisor=user, role="principal", share=100))
             db.session.add(position)
         db.session.commit()
@@ -342,8 +466,9 @@ def test_loads_table_pages_by_200_while_totals_and_exports_cover_everyone(app, a
     assert "Bulk 0249" in second and "Bulk 0249" not in first
     assert 'rel="prev"' in second and 'rel="next"' not in second
     # A page past the end shows the last page; the export always has every row.
-    assert "Faculty members 201–250 of 250" in admin_client.get(
-        "/admin/loads?page=99").get_data(as_text=True)
+    assert "Faculty members 201–250 of 250" in admin_client.get("/admin/loads?page=99").get_data(
+        as_text=True
+    )
     csv_lines = admin_client.get("/admin/loads.csv?page=2").get_data(as_text=True).splitlines()
     assert len(csv_lines) == 1 + 250 + 1  # header, every faculty member, totals
 
@@ -354,9 +479,18 @@ def test_chart_for_200_faculty_gives_each_a_bar(app, admin_client):
     assert page.count('<g class="loads-chart__bar">') == 200
 
 
-@pytest.mark.parametrize("path", ["/admin/loads", "/admin/loads.csv", "/admin/loads.xlsx",
-                                  "/admin/programs", "/admin/caps", "/admin/accounts",
-                                  "/admin/institutions"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/loads",
+        "/admin/loads.csv",
+        "/admin/loads.xlsx",
+        "/admin/programs",
+        "/admin/caps",
+        "/admin/accounts",
+        "/admin/institutions",
+    ],
+)
 def test_faculty_get_403_and_anonymous_go_to_login(app, faculty_client, client, path):
     assert faculty_client.get(path).status_code == 403
     response = client.get(path)

@@ -14,11 +14,15 @@ from portal.models import AuditEvent, LoadPolicy, Program, User
 def _snapshot(app):
     """Everything these pages can change, to show that a rejected form wrote nothing."""
     with app.app_context():
-        programs = [(p.name, p.kind.value, p.weight, p.counts_toward_load, p.is_active)
-                    for p in db.session.scalars(select(Program).order_by(Program.id))]
+        programs = [
+            (p.name, p.kind.value, p.weight, p.counts_toward_load, p.is_active)
+            for p in db.session.scalars(select(Program).order_by(Program.id))
+        ]
         policy = db.session.get(LoadPolicy, 1)
-        caps = [(u.id, u.principal_cap, u.weighted_cap)
-                for u in db.session.scalars(select(User).order_by(User.id))]
+        caps = [
+            (u.id, u.principal_cap, u.weighted_cap)
+            for u in db.session.scalars(select(User).order_by(User.id))
+        ]
         events = db.session.scalar(select(func.count()).select_from(AuditEvent))
         return programs, (policy.default_principal_cap, policy.default_weighted_cap), caps, events
 
@@ -34,9 +38,16 @@ def test_programs_page_lists_programs_with_weights(admin_client):
 
 
 def test_create_program_is_audited(app, admin_client):
-    response = admin_client.post("/admin/programs", data={
-        "name": "Doctorat en cotutelle", "kind": "phd", "weight": "0,75",
-        "counts_toward_load": "y", "is_active": "y"})
+    response = admin_client.post(
+        "/admin/programs",
+        data={
+            "name": "Doctorat en cotutelle",
+            "kind": "phd",
+            "weight": "0,75",
+            "counts_toward_load": "y",
+            "is_active": "y",
+        },
+    )
     assert response.status_code == 302
     program = _program(app, "Doctorat en cotutelle")
     assert program.weight == Decimal("0.75") and program.counts_toward_load
@@ -47,13 +58,20 @@ def test_create_program_is_audited(app, admin_client):
 
 def test_edit_program_changes_name_kind_weight_and_flags(app, admin_client):
     intern = _program(app, "Research Intern")
-    response = admin_client.post(f"/admin/programs/{intern.id}/edit", data={
-        "name": "Summer intern", "kind": "visitor", "weight": "0"})
+    response = admin_client.post(
+        f"/admin/programs/{intern.id}/edit",
+        data={"name": "Summer intern", "kind": "visitor", "weight": "0"},
+    )
     assert response.status_code == 302
     with app.app_context():
         program = db.session.get(Program, intern.id)
-        assert (program.name, program.kind.value, program.weight, program.counts_toward_load,
-                program.is_active) == ("Summer intern", "visitor", Decimal("0.00"), False, False)
+        assert (
+            program.name,
+            program.kind.value,
+            program.weight,
+            program.counts_toward_load,
+            program.is_active,
+        ) == ("Summer intern", "visitor", Decimal("0.00"), False, False)
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "update"))
         assert event.before["name"] == "Research Intern" and event.after["name"] == "Summer intern"
 
@@ -68,17 +86,24 @@ def test_unknown_program_is_404(admin_client):
     assert admin_client.get("/admin/programs/99999/edit").status_code == 404
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"name": "phd", "kind": "phd", "weight": "1"}, "A program named &#39;phd&#39; already exists."),
-    ({"name": "New", "kind": "phd", "weight": "-1"}, "The weight cannot be negative."),
-    ({"name": "New", "kind": "phd", "weight": "heavy"}, "Enter a number such as 300 or 0.5"),
-    ({"name": "New", "kind": "phd", "weight": ""}, "Enter a weight such as 1 or 0.5."),
-    ({"name": "", "kind": "phd", "weight": "1"}, "A program name is required."),
-    ({"name": "New", "kind": "dean", "weight": "1"}, "Not a valid choice"),
-    ({"name": "New", "kind": "phd", "weight": "NaN"}, "Enter a number such as 300 or 0.5"),
-])
-def test_bad_new_program_is_a_400_with_a_message_and_writes_nothing(app, admin_client, data,
-                                                                    message):
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"name": "phd", "kind": "phd", "weight": "1"},
+            "A program named &#39;phd&#39; already exists.",
+        ),
+        ({"name": "New", "kind": "phd", "weight": "-1"}, "The weight cannot be negative."),
+        ({"name": "New", "kind": "phd", "weight": "heavy"}, "Enter a number such as 300 or 0.5"),
+        ({"name": "New", "kind": "phd", "weight": ""}, "Enter a weight such as 1 or 0.5."),
+        ({"name": "", "kind": "phd", "weight": "1"}, "A program name is required."),
+        ({"name": "New", "kind": "dean", "weight": "1"}, "Not a valid choice"),
+        ({"name": "New", "kind": "phd", "weight": "NaN"}, "Enter a number such as 300 or 0.5"),
+    ],
+)
+def test_bad_new_program_is_a_400_with_a_message_and_writes_nothing(
+    app, admin_client, data, message
+):
     before = _snapshot(app)
     response = admin_client.post("/admin/programs", data=data)
     assert response.status_code == 400
@@ -89,8 +114,10 @@ def test_bad_new_program_is_a_400_with_a_message_and_writes_nothing(app, admin_c
 def test_renaming_a_program_onto_another_is_refused(app, admin_client):
     masters = _program(app, "Master's Research")
     before = _snapshot(app)
-    response = admin_client.post(f"/admin/programs/{masters.id}/edit", data={
-        "name": "PHD", "kind": "masters", "weight": "0.5", "counts_toward_load": "y"})
+    response = admin_client.post(
+        f"/admin/programs/{masters.id}/edit",
+        data={"name": "PHD", "kind": "masters", "weight": "0.5", "counts_toward_load": "y"},
+    )
     assert response.status_code == 400
     assert "A program named &#39;PHD&#39; already exists." in response.get_data(as_text=True)
     assert _snapshot(app) == before
@@ -98,14 +125,24 @@ def test_renaming_a_program_onto_another_is_refused(app, admin_client):
 
 def test_keeping_a_programs_own_name_is_allowed(app, admin_client):
     phd = _program(app, "PhD")
-    response = admin_client.post(f"/admin/programs/{phd.id}/edit", data={
-        "name": "PhD", "kind": "phd", "weight": "2", "counts_toward_load": "y", "is_active": "y"})
+    response = admin_client.post(
+        f"/admin/programs/{phd.id}/edit",
+        data={
+            "name": "PhD",
+            "kind": "phd",
+            "weight": "2",
+            "counts_toward_load": "y",
+            "is_active": "y",
+        },
+    )
     assert response.status_code == 302
     assert _program(app, "PhD").weight == Decimal("2.00")
 
 
 def test_default_caps_are_saved_and_audited(app, admin_client):
-    response = admin_client.post("/admin/caps", data={"principal_cap": "6", "weighted_cap": "250.5"})
+    response = admin_client.post(
+        "/admin/caps", data={"principal_cap": "6", "weighted_cap": "250.5"}
+    )
     assert response.status_code == 302
     with app.app_context():
         policy = db.session.get(LoadPolicy, 1)
@@ -123,8 +160,9 @@ def test_caps_page_shows_defaults_and_exceptions(app, admin_client, make_faculty
 
 
 def test_faculty_cap_exception_is_saved_and_can_be_cleared(app, admin_client, faculty):
-    response = admin_client.post(f"/admin/caps/{faculty.id}",
-                                 data={"principal_cap": "10", "weighted_cap": "400"})
+    response = admin_client.post(
+        f"/admin/caps/{faculty.id}", data={"principal_cap": "10", "weighted_cap": "400"}
+    )
     assert response.status_code == 302
     with app.app_context():
         user = db.session.get(User, faculty.id)
@@ -133,8 +171,14 @@ def test_faculty_cap_exception_is_saved_and_can_be_cleared(app, admin_client, fa
     with app.app_context():
         user = db.session.get(User, faculty.id)
         assert (user.principal_cap, user.weighted_cap) == (None, None)
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action == "update-caps")) == 2
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "update-caps")
+            )
+            == 2
+        )
 
 
 def test_caps_of_an_admin_or_unknown_user_are_404(app, admin_client, admin):
@@ -142,16 +186,20 @@ def test_caps_of_an_admin_or_unknown_user_are_404(app, admin_client, admin):
     assert admin_client.get("/admin/caps/99999").status_code == 404
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"principal_cap": "eight", "weighted_cap": "300"}, "Enter a whole number such as 8"),
-    ({"principal_cap": "8.5", "weighted_cap": "300"}, "Enter a whole number such as 8"),
-    ({"principal_cap": "8", "weighted_cap": "lots"}, "Enter a number such as 300 or 0.5"),
-    ({"principal_cap": "-1", "weighted_cap": "300"}, "The principal cap cannot be negative."),
-    ({"principal_cap": "8", "weighted_cap": "-5"}, "The weighted cap cannot be negative."),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"principal_cap": "eight", "weighted_cap": "300"}, "Enter a whole number such as 8"),
+        ({"principal_cap": "8.5", "weighted_cap": "300"}, "Enter a whole number such as 8"),
+        ({"principal_cap": "8", "weighted_cap": "lots"}, "Enter a number such as 300 or 0.5"),
+        ({"principal_cap": "-1", "weighted_cap": "300"}, "The principal cap cannot be negative."),
+        ({"principal_cap": "8", "weighted_cap": "-5"}, "The weighted cap cannot be negative."),
+    ],
+)
 @pytest.mark.parametrize("target", ["default", "faculty"])
-def test_bad_caps_are_a_400_with_a_message_and_write_nothing(app, admin_client, faculty, data,
-                                                             message, target):
+def test_bad_caps_are_a_400_with_a_message_and_write_nothing(
+    app, admin_client, faculty, data, message, target
+):
     url = "/admin/caps" if target == "default" else f"/admin/caps/{faculty.id}"
     before = _snapshot(app)
     response = admin_client.post(url, data=data)

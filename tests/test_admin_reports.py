@@ -36,8 +36,9 @@ def test_warns_when_principal_cap_would_be_exceeded(app, make_faculty, make_memb
         make_member(faculty, f"Student {number}", start_date=date(2025, 9, 1))
     with app.app_context():
         warnings = cap_breaches_after(faculty.id, _program_id("PhD"), 50, "principal", TODAY)
-        assert warnings == ["Prof. Capped would be principal supervisor of 3 people,"
-                            " over their cap of 2."]
+        assert warnings == [
+            "Prof. Capped would be principal supervisor of 3 people, over their cap of 2."
+        ]
         # As co-supervisor the principal count does not change.
         assert cap_breaches_after(faculty.id, _program_id("PhD"), 50, "co-supervisor", TODAY) == []
 
@@ -47,13 +48,19 @@ def test_warns_when_weighted_cap_would_be_exceeded(app, make_faculty, make_membe
     make_member(faculty, "Sole PhD", start_date=date(2025, 9, 1))
     with app.app_context():
         assert cap_breaches_after(faculty.id, _program_id("PhD"), 50, "co-supervisor", TODAY) == []
-        warnings = cap_breaches_after(faculty.id, _program_id("PhD"), Decimal("50.01"),
-                                      "co-supervisor", TODAY)
-        assert warnings == ["Prof. Weighted's weighted load would be 150.01%,"
-                            " over their cap of 150%."]
+        warnings = cap_breaches_after(
+            faculty.id, _program_id("PhD"), Decimal("50.01"), "co-supervisor", TODAY
+        )
+        assert warnings == [
+            "Prof. Weighted's weighted load would be 150.01%, over their cap of 150%."
+        ]
         # A program that does not count toward load never warns about the weighted cap.
-        assert cap_breaches_after(faculty.id, _program_id("Collaborating researcher"), 100,
-                                  "none", TODAY) == []
+        assert (
+            cap_breaches_after(
+                faculty.id, _program_id("Collaborating researcher"), 100, "none", TODAY
+            )
+            == []
+        )
 
 
 def test_warning_uses_the_load_on_the_given_day(app, make_faculty, make_member):
@@ -61,8 +68,10 @@ def test_warning_uses_the_load_on_the_given_day(app, make_faculty, make_member):
     make_member(faculty, "Ended", start_date=date(2020, 9, 1), end_date=date(2025, 5, 1))
     with app.app_context():
         assert cap_breaches_after(faculty.id, _program_id("PhD"), 100, "principal", TODAY) == []
-        assert cap_breaches_after(faculty.id, _program_id("PhD"), 100, "principal",
-                                  date(2024, 1, 1)) != []
+        assert (
+            cap_breaches_after(faculty.id, _program_id("PhD"), 100, "principal", date(2024, 1, 1))
+            != []
+        )
 
 
 def test_default_caps_apply_and_both_breaches_are_reported(app, faculty, make_member):

@@ -33,10 +33,13 @@ def test_login_then_group(client, faculty):
     assert client.get("/group").status_code == 200
 
 
-@pytest.mark.parametrize("email, password", [
-    ("faculty@example.org", "wrong password entirely"),
-    ("nobody@example.org", TEST_PASSWORD),
-])
+@pytest.mark.parametrize(
+    "email, password",
+    [
+        ("faculty@example.org", "wrong password entirely"),
+        ("nobody@example.org", TEST_PASSWORD),
+    ],
+)
 def test_failed_login_says_the_same_and_writes_nothing(app, client, faculty, email, password):
     before = _audit_count(app)
     response = _login(client, email, password)
@@ -75,10 +78,18 @@ def test_login_follows_a_local_next(client, faculty):
     assert response.headers["Location"] == "/group?sort=name"
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
-    "http:/evil.example", "group", "/\tevil",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "group",
+        "/\tevil",
+    ],
+)
 def test_login_ignores_an_outside_next(client, faculty, target):
     response = _login(client, faculty.email, TEST_PASSWORD, next=target)
     assert response.headers["Location"] == "/group"
@@ -144,4 +155,6 @@ def test_passwords_are_hashed_with_scrypt(app, faculty):
 def test_failed_login_message_is_tied_to_the_password_field(client, faculty):
     page = _login(client, faculty.email, "wrong password entirely").get_data(as_text=True)
     assert 'aria-describedby="password-error" aria-invalid="true"' in page
-    assert '<p class="error" id="password-error" role="alert">Invalid email or password.</p>' in page
+    assert (
+        '<p class="error" id="password-error" role="alert">Invalid email or password.</p>' in page
+    )

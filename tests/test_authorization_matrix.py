@@ -77,15 +77,23 @@ EXPECTED = {
     # id is 404); an administrator reaches every group.
     "group.alumni": {"GET": logged_in(200)},
     "group.new": {"GET": logged_in(200), "POST": logged_in(400)},
-    "group.edit": {"url": lambda s: {"position_id": s.member_a},
-                   "GET": own_or_admin(200), "POST": own_or_admin(400)},
-    "group.move": {"url": lambda s: {"position_id": s.member_a},
-                   "GET": own_or_admin(200), "POST": own_or_admin(400)},
+    "group.edit": {
+        "url": lambda s: {"position_id": s.member_a},
+        "GET": own_or_admin(200),
+        "POST": own_or_admin(400),
+    },
+    "group.move": {
+        "url": lambda s: {"position_id": s.member_a},
+        "GET": own_or_admin(200),
+        "POST": own_or_admin(400),
+    },
     "group.archive": {"url": lambda s: {"position_id": s.member_a}, "POST": own_or_admin(302)},
     "group.restore": {"url": lambda s: {"position_id": s.member_a}, "POST": own_or_admin(302)},
     "group.archived": {"GET": admin_only(200)},
-    "group.restore_archived_entry": {"url": lambda s: {"position_id": s.archived_a},
-                                     "POST": admin_only(302)},
+    "group.restore_archived_entry": {
+        "url": lambda s: {"position_id": s.archived_a},
+        "POST": admin_only(302),
+    },
     # Administration: administrators only; other users 403, anonymous users to login.
     "admin.index": {"GET": admin_only(302)},
     "admin.loads": {"GET": admin_only(200)},
@@ -93,22 +101,38 @@ EXPECTED = {
     "admin.loads_xlsx": {"GET": admin_only(200)},
     "admin.accounts": {"GET": admin_only(200)},
     "admin.new_account": {"POST": admin_only(400)},
-    "admin.deactivate_account": {"url": lambda s: {"user_id": s.faculty_a.id},
-                                 "POST": admin_only(302)},
-    "admin.reactivate_account": {"url": lambda s: {"user_id": s.faculty_a.id},
-                                 "POST": admin_only(302)},
-    "admin.reset_password": {"url": lambda s: {"user_id": s.faculty_a.id},
-                             # No password given: one is generated and shown once (200).
-                             "GET": admin_only(200), "POST": admin_only(200)},
+    "admin.deactivate_account": {
+        "url": lambda s: {"user_id": s.faculty_a.id},
+        "POST": admin_only(302),
+    },
+    "admin.reactivate_account": {
+        "url": lambda s: {"user_id": s.faculty_a.id},
+        "POST": admin_only(302),
+    },
+    "admin.reset_password": {
+        "url": lambda s: {"user_id": s.faculty_a.id},
+        # No password given: one is generated and shown once (200).
+        "GET": admin_only(200),
+        "POST": admin_only(200),
+    },
     "admin.programs": {"GET": admin_only(200), "POST": admin_only(400)},
-    "admin.edit_program": {"url": lambda s: {"program_id": 1},
-                           "GET": admin_only(200), "POST": admin_only(400)},
+    "admin.edit_program": {
+        "url": lambda s: {"program_id": 1},
+        "GET": admin_only(200),
+        "POST": admin_only(400),
+    },
     "admin.caps": {"GET": admin_only(200), "POST": admin_only(302)},  # empty = no default cap
-    "admin.faculty_caps": {"url": lambda s: {"user_id": s.faculty_a.id},
-                           "GET": admin_only(200), "POST": admin_only(302)},
+    "admin.faculty_caps": {
+        "url": lambda s: {"user_id": s.faculty_a.id},
+        "GET": admin_only(200),
+        "POST": admin_only(302),
+    },
     "admin.institutions": {"GET": admin_only(200)},
-    "admin.rename_institution": {"url": lambda s: {"institution_id": s.institution_a},
-                                 "GET": admin_only(200), "POST": admin_only(400)},
+    "admin.rename_institution": {
+        "url": lambda s: {"institution_id": s.institution_a},
+        "GET": admin_only(200),
+        "POST": admin_only(400),
+    },
     "admin.merge_institutions": {"POST": admin_only(400)},
     # Rosters: a faculty member exports and imports their own group; the institution-wide
     # exports are for administrators.
@@ -126,10 +150,15 @@ EXPECTED = {
     "people.profile": {"GET": logged_in(200), "POST": logged_in(302)},  # empty = unpublished
     "people.publications": {"GET": logged_in(200)},
     "people.new_publication": {"GET": logged_in(200), "POST": logged_in(400)},
-    "people.edit_publication": {"url": lambda s: {"publication_id": s.publication_a},
-                                "GET": owner_only(200), "POST": owner_only(400)},
-    "people.delete_publication_view": {"url": lambda s: {"publication_id": s.publication_a},
-                                       "POST": owner_only(302)},
+    "people.edit_publication": {
+        "url": lambda s: {"publication_id": s.publication_a},
+        "GET": owner_only(200),
+        "POST": owner_only(400),
+    },
+    "people.delete_publication_view": {
+        "url": lambda s: {"publication_id": s.publication_a},
+        "POST": owner_only(302),
+    },
     "people.import_bibtex": {"GET": logged_in(200), "POST": logged_in(400)},
     "people.relink_publication_authors": {"POST": logged_in(302)},
     "people.index": {"GET": everyone(200)},
@@ -156,8 +185,9 @@ def build_scenario(app, make_faculty, make_admin, make_member):
         admin = make_admin("grad.office@example.org", "Grad Office")
         member_a = make_member(faculty_a, "Alice Onlyalpha")
         member_b = make_member(faculty_b, "Bruno Onlybeta")
-        archived_a = make_member(faculty_a, "Archived Alphamember",
-                                 archived_at=datetime(2025, 1, 1, tzinfo=UTC))
+        archived_a = make_member(
+            faculty_a, "Archived Alphamember", archived_at=datetime(2025, 1, 1, tzinfo=UTC)
+        )
         with app.app_context():
             alpha = db.session.get(User, faculty_a.id)
             alpha.slug, alpha.profile_published = PUBLISHED_SLUG, True
@@ -167,9 +197,18 @@ def build_scenario(app, make_faculty, make_admin, make_member):
             db.session.commit()
             publication_id = publication.id
             db.session.remove()
-        return Scenario(faculty_a, faculty_b, admin, member_a.id, member_b.id,
-                        "Alice Onlyalpha", "Bruno Onlybeta", archived_a.id, publication_id,
-                        member_a.institution_id)
+        return Scenario(
+            faculty_a,
+            faculty_b,
+            admin,
+            member_a.id,
+            member_b.id,
+            "Alice Onlyalpha",
+            "Bruno Onlybeta",
+            archived_a.id,
+            publication_id,
+            member_a.institution_id,
+        )
 
     return build
 
@@ -181,8 +220,11 @@ def scenario(build_scenario) -> Scenario:
 
 def _client_as(app, role, scenario):
     client = app.test_client()
-    user = {FACULTY_A: scenario.faculty_a, FACULTY_B: scenario.faculty_b,
-            ADMIN: scenario.admin}.get(role)
+    user = {
+        FACULTY_A: scenario.faculty_a,
+        FACULTY_B: scenario.faculty_b,
+        ADMIN: scenario.admin,
+    }.get(role)
     if user is not None:
         with app.app_context():  # the current token: an earlier /logout rotated it
             login_client(client, db.session.get(User, user.id))
@@ -200,7 +242,8 @@ def test_every_endpoint_has_expectations(app):
     missing = sorted({rule.endpoint for rule in rules(app)} - set(EXPECTED))
     assert not missing, (
         f"Routes without an entry in EXPECTED (tests/test_authorization_matrix.py): {missing}. "
-        "Add who may use them.")
+        "Add who may use them."
+    )
     for rule in rules(app):
         for method in methods(rule):
             assert method in EXPECTED[rule.endpoint], f"{rule.endpoint}: no entry for {method}"
@@ -234,8 +277,9 @@ def _check(app, rule, method, role, entry, scenario) -> list[str]:
     response = _client_as(app, role, scenario).open(url, method=method)
     expected = entry[method][role]
     if not _matches(expected, response):
-        failures.append(f"{method} {url} as {role}: expected {expected}, "
-                        f"got {response.status_code}")
+        failures.append(
+            f"{method} {url} as {role}: expected {expected}, got {response.status_code}"
+        )
     if rule.endpoint in PUBLIC_BY_DESIGN:
         return failures
     page = response.get_data().decode("utf-8", "replace")  # exports may be binary (XLSX)

@@ -14,35 +14,46 @@ def _count(app, model):
 
 
 def test_create_user_from_stdin_then_log_in(app, runner):
-    result = runner.invoke(args=["create-user", "Ada@Example.org", "--name", "Prof. Ada Lovelace",
-                                 "--password-stdin"], input="a long enough passphrase\n")
+    result = runner.invoke(
+        args=["create-user", "Ada@Example.org", "--name", "Prof. Ada Lovelace", "--password-stdin"],
+        input="a long enough passphrase\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Created faculty member Prof. Ada Lovelace <ada@example.org>" in result.output
     client = app.test_client()
-    response = client.post("/login", data={"email": "ada@example.org",
-                                           "password": "a long enough passphrase"})
+    response = client.post(
+        "/login", data={"email": "ada@example.org", "password": "a long enough passphrase"}
+    )
     assert response.status_code == 302
 
 
 def test_create_admin_with_prompted_password(app, runner):
-    result = runner.invoke(args=["create-user", "office@example.org", "--name", "Office", "--admin"],
-                           input="another good passphrase\nanother good passphrase\n")
+    result = runner.invoke(
+        args=["create-user", "office@example.org", "--name", "Office", "--admin"],
+        input="another good passphrase\nanother good passphrase\n",
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.scalar(select(User.is_admin).where(User.email == "office@example.org"))
 
 
 def test_create_user_refuses_duplicates_and_weak_passwords(app, runner, faculty):
-    duplicate = runner.invoke(args=["create-user", "FACULTY@example.org", "--name", "Twin",
-                                    "--password-stdin"], input="a long enough passphrase\n")
+    duplicate = runner.invoke(
+        args=["create-user", "FACULTY@example.org", "--name", "Twin", "--password-stdin"],
+        input="a long enough passphrase\n",
+    )
     assert duplicate.exit_code != 0
     assert "already exists" in duplicate.output
-    weak = runner.invoke(args=["create-user", "new@example.org", "--name", "New",
-                               "--password-stdin"], input="short\n")
+    weak = runner.invoke(
+        args=["create-user", "new@example.org", "--name", "New", "--password-stdin"],
+        input="short\n",
+    )
     assert weak.exit_code != 0
     assert "at least 12 characters" in weak.output
-    bad_email = runner.invoke(args=["create-user", "not-an-email", "--name", "New",
-                                    "--password-stdin"], input="a long enough passphrase\n")
+    bad_email = runner.invoke(
+        args=["create-user", "not-an-email", "--name", "New", "--password-stdin"],
+        input="a long enough passphrase\n",
+    )
     assert bad_email.exit_code != 0
     assert "not a valid email" in bad_email.output
     assert _count(app, User) == 1
@@ -54,10 +65,14 @@ def test_demo_loads_an_institute_shaped_group(app, runner):
     assert "helene.tremblay@demo.example.org" in result.output
     assert "grad-office@demo.example.org" in result.output
     with app.app_context():
-        faculty = db.session.scalar(select(User).where(User.email == "helene.tremblay@demo.example.org"))
+        faculty = db.session.scalar(
+            select(User).where(User.email == "helene.tremblay@demo.example.org")
+        )
         roles = db.session.scalars(
-            select(Supervision.role).join(Supervision.position)
-            .where(Supervision.supervisor_id == faculty.id, Position.end_date.is_(None))).all()
+            select(Supervision.role)
+            .join(Supervision.position)
+            .where(Supervision.supervisor_id == faculty.id, Position.end_date.is_(None))
+        ).all()
         assert len(roles) == len(CURRENT_GROUP) == 30
         assert roles.count(SupervisionRole.PRINCIPAL) == 9
         assert roles.count(SupervisionRole.CO_SUPERVISOR) == 12

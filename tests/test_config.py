@@ -3,7 +3,7 @@
 import pytest
 
 from portal import create_app
-from portal.config import ConfigurationError, DEV_SECRET_KEY
+from portal.config import DEV_SECRET_KEY, ConfigurationError
 
 GOOD_SECRET = "k" * 20 + "-a-random-looking-secret-value-0123456789"
 
@@ -21,12 +21,15 @@ def production(monkeypatch, **environ):
         monkeypatch.setenv(name, value)
 
 
-@pytest.mark.parametrize("secret, expected", [
-    (None, "needs a SECRET_KEY"),
-    (DEV_SECRET_KEY, "refuses the default SECRET_KEY"),
-    ("changeme", "refuses the default SECRET_KEY"),
-    ("short-but-random-4f9a", "at least 32 characters"),
-])
+@pytest.mark.parametrize(
+    "secret, expected",
+    [
+        (None, "needs a SECRET_KEY"),
+        (DEV_SECRET_KEY, "refuses the default SECRET_KEY"),
+        ("changeme", "refuses the default SECRET_KEY"),
+        ("short-but-random-4f9a", "at least 32 characters"),
+    ],
+)
 def test_production_refuses_weak_secret(clean_environment, tmp_path, secret, expected):
     production(clean_environment)
     config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"}
@@ -42,13 +45,16 @@ def test_production_refuses_weak_secret(clean_environment, tmp_path, secret, exp
 def test_production_refuses_debug(clean_environment, tmp_path):
     production(clean_environment, SECRET_KEY=GOOD_SECRET, PORTAL_DEBUG="true")
     with pytest.raises(ConfigurationError, match="DEBUG"):
-        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"},
-                   instance_path=str(tmp_path))
+        create_app(
+            {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"},
+            instance_path=str(tmp_path),
+        )
 
 
 def test_production_starts_with_a_strong_secret_and_secure_cookies(clean_environment, tmp_path):
-    production(clean_environment, SECRET_KEY=GOOD_SECRET,
-               DATABASE_URL=f"sqlite:///{tmp_path}/prod.sqlite3")
+    production(
+        clean_environment, SECRET_KEY=GOOD_SECRET, DATABASE_URL=f"sqlite:///{tmp_path}/prod.sqlite3"
+    )
     app = create_app(instance_path=str(tmp_path))
     assert app.config["SECRET_KEY"] == GOOD_SECRET
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -65,8 +71,10 @@ def test_development_default_uses_instance_sqlite(clean_environment, tmp_path):
 def test_environment_overrides_and_explicit_config_wins(clean_environment, tmp_path):
     clean_environment.setenv("DATABASE_URL", "postgres://someone@db.example/portal")
     clean_environment.setenv("PORTAL_MAX_CONTENT_LENGTH", "1234")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/explicit.sqlite3"},
-                     instance_path=str(tmp_path))
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/explicit.sqlite3"},
+        instance_path=str(tmp_path),
+    )
     assert app.config["MAX_CONTENT_LENGTH"] == 1234
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("explicit.sqlite3")
 

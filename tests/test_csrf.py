@@ -24,8 +24,9 @@ def test_login_with_token_succeeds(csrf_app, make_faculty):
     client = csrf_app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD,
-                                           "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
 
 

@@ -9,8 +9,9 @@ from tests.conftest import login_client
 from tests.routes import WRITE_METHODS, build_url, database_snapshot, rules
 
 
-def test_every_write_route_refuses_a_request_without_token(csrf_app, make_admin, make_faculty,
-                                                           make_member):
+def test_every_write_route_refuses_a_request_without_token(
+    csrf_app, make_admin, make_faculty, make_member
+):
     admin = make_admin()
     # Something for the routes to change if they wrongly accepted the request.
     faculty = make_faculty()
@@ -32,5 +33,8 @@ def test_every_write_route_refuses_a_request_without_token(csrf_app, make_admin,
 def _existing_ids(rule, member):
     # Point id arguments at a real row, so a route that forgot CSRF would have something to
     # change rather than answer 404.
-    return {name: member.id for name in rule.arguments
-            if type(rule._converters[name]).__name__ == "IntegerConverter"}
+    return {
+        name: member.id
+        for name in rule.arguments
+        if type(rule._converters[name]).__name__ == "IntegerConverter"
+    }

@@ -10,7 +10,7 @@ import pytest
 
 from portal.roster.formats import csv_bytes_chunks, json_chunks, make_inert, xlsx_bytes
 
-DANGEROUS = ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+DANGEROUS = ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
 
 
 @pytest.mark.parametrize("value", DANGEROUS)
@@ -24,8 +24,11 @@ def test_plain_text_and_numbers_are_untouched():
 
 
 def test_csv_is_utf8_with_bom_and_inert_cells():
-    data = b"".join(csv_bytes_chunks(["name", "n", "day"],
-                                     [[v, Decimal("-1.50"), date(2024, 9, 1)] for v in DANGEROUS]))
+    data = b"".join(
+        csv_bytes_chunks(
+            ["name", "n", "day"], [[v, Decimal("-1.50"), date(2024, 9, 1)] for v in DANGEROUS]
+        )
+    )
     text = data.decode("utf-8-sig")
     lines = text.splitlines()
     assert lines[0] == "name,n,day"

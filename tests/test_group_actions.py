@@ -13,37 +13,50 @@ from tests.group_helpers import database_fingerprint
 def _position(app, position_id):
     with app.app_context():
         position = db.session.get(Position, position_id)
-        values = (position.end_date, position.departure_reason, position.outcome,
-                  position.archived_at)
+        values = (
+            position.end_date,
+            position.departure_reason,
+            position.outcome,
+            position.archived_at,
+        )
         db.session.remove()
         return values
 
 
 def _actions(app, position_id):
     with app.app_context():
-        actions = db.session.scalars(select(AuditEvent.action)
-                                     .where(AuditEvent.entity_id == position_id,
-                                            AuditEvent.entity_type == "positions")
-                                     .order_by(AuditEvent.id)).all()
+        actions = db.session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.entity_id == position_id, AuditEvent.entity_type == "positions")
+            .order_by(AuditEvent.id)
+        ).all()
         db.session.remove()
         return actions
 
 
-def test_move_to_alumni_records_end_reason_and_outcome(app, faculty, faculty_client,
-                                                       make_member):
+def test_move_to_alumni_records_end_reason_and_outcome(app, faculty, faculty_client, make_member):
     position = make_member(faculty, "Dr. Leaving", start_date=date(2019, 9, 1))
     form = faculty_client.get(f"/group/members/{position.id}/move-to-alumni")
     page = form.get_data(as_text=True)
     assert form.status_code == 200 and ">End date</label>" in page and "How they left" in page
     yesterday = (date.today() - timedelta(days=1)).isoformat()
     assert f'value="{yesterday}"' in page
-    response = faculty_client.post(f"/group/members/{position.id}/move-to-alumni", data={
-        "end_date": "2024-06-30", "departure_reason": "graduated",
-        "outcome": "Postdoc at ETH Zurich"})
+    response = faculty_client.post(
+        f"/group/members/{position.id}/move-to-alumni",
+        data={
+            "end_date": "2024-06-30",
+            "departure_reason": "graduated",
+            "outcome": "Postdoc at ETH Zurich",
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/group/alumni"
     end, reason, outcome, archived = _position(app, position.id)
-    assert (end, reason.value, outcome, archived) == (date(2024, 6, 30), "graduated",
-                                                      "Postdoc at ETH Zurich", None)
+    assert (end, reason.value, outcome, archived) == (
+        date(2024, 6, 30),
+        "graduated",
+        "Postdoc at ETH Zurich",
+        None,
+    )
     alumni = faculty_client.get("/group/alumni").get_data(as_text=True)
     assert "Dr. Leaving" in alumni and "Postdoc at ETH Zurich" in alumni
     assert "Dr. Leaving" not in faculty_client.get("/group").get_data(as_text=True)
@@ -54,17 +67,30 @@ def test_move_to_alumni_bad_input_writes_nothing(app, faculty, faculty_client, m
     position = make_member(faculty, "Stays", start_date=date(2022, 1, 1))
     url = f"/group/members/{position.id}/move-to-alumni"
     cases = [
-        ({"end_date": "2021-12-31", "departure_reason": "graduated"},
-         "The end date cannot be before the start date"),
+        (
+            {"end_date": "2021-12-31", "departure_reason": "graduated"},
+            "The end date cannot be before the start date",
+        ),
         ({"end_date": "", "departure_reason": "graduated"}, "Enter the end date."),
-        ({"end_date": (date.today() + timedelta(days=3)).isoformat(),
-          "departure_reason": "graduated"}, "A member stays current through their end date"),
-        ({"end_date": date.today().isoformat(), "departure_reason": "graduated"},
-         "A member stays current through their end date"),
-        ({"end_date": "2023-01-01", "departure_reason": "expelled"},
-         "Choose how they left from the list."),
-        ({"end_date": "2023-01-01", "departure_reason": "graduated", "outcome": "x" * 301},
-         "At most 300 characters."),
+        (
+            {
+                "end_date": (date.today() + timedelta(days=3)).isoformat(),
+                "departure_reason": "graduated",
+            },
+            "A member stays current through their end date",
+        ),
+        (
+            {"end_date": date.today().isoformat(), "departure_reason": "graduated"},
+            "A member stays current through their end date",
+        ),
+        (
+            {"end_date": "2023-01-01", "departure_reason": "expelled"},
+            "Choose how they left from the list.",
+        ),
+        (
+            {"end_date": "2023-01-01", "departure_reason": "graduated", "outcome": "x" * 301},
+            "At most 300 characters.",
+        ),
     ]
     for data, message in cases:
         before = database_fingerprint(app)
@@ -75,9 +101,14 @@ def test_move_to_alumni_bad_input_writes_nothing(app, faculty, faculty_client, m
 
 
 def test_restore_makes_an_alumnus_current_again(app, faculty, faculty_client, make_member):
-    position = make_member(faculty, "Came Back", start_date=date(2019, 1, 1),
-                           end_date=date(2021, 1, 1), departure_reason="transferred",
-                           outcome="Elsewhere")
+    position = make_member(
+        faculty,
+        "Came Back",
+        start_date=date(2019, 1, 1),
+        end_date=date(2021, 1, 1),
+        departure_reason="transferred",
+        outcome="Elsewhere",
+    )
     alumni = faculty_client.get("/group/alumni").get_data(as_text=True)
     assert f'action="/group/members/{position.id}/restore"' in alumni
     response = faculty_client.post(f"/group/members/{position.id}/restore")
@@ -87,8 +118,9 @@ def test_restore_makes_an_alumnus_current_again(app, faculty, faculty_client, ma
     assert _actions(app, position.id) == ["restore"]
 
 
-def test_archive_removes_from_lists_and_admin_restores(app, faculty, faculty_client, admin,
-                                                       admin_client, make_member):
+def test_archive_removes_from_lists_and_admin_restores(
+    app, faculty, faculty_client, admin, admin_client, make_member
+):
     position = make_member(faculty, "Entered By Mistake")
     response = faculty_client.post(f"/group/members/{position.id}/archive")
     assert response.status_code == 302
@@ -99,8 +131,7 @@ def test_archive_removes_from_lists_and_admin_restores(app, faculty, faculty_cli
     assert faculty_client.get(f"/group/members/{position.id}/edit").status_code == 404
     assert faculty_client.get("/group/archived").status_code == 403
     before = database_fingerprint(app)
-    assert faculty_client.post(
-        f"/group/members/{position.id}/restore-archived").status_code == 403
+    assert faculty_client.post(f"/group/members/{position.id}/restore-archived").status_code == 403
     assert database_fingerprint(app) == before
 
     page = admin_client.get("/group/archived").get_data(as_text=True)
@@ -111,14 +142,15 @@ def test_archive_removes_from_lists_and_admin_restores(app, faculty, faculty_cli
     assert "<td>Entered By Mistake" in faculty_client.get("/group").get_data(as_text=True)
     assert _actions(app, position.id) == ["archive", "restore-archived"]
     # Restoring something that is not archived is a 404, not a silent no-op.
-    assert admin_client.post(
-        f"/group/members/{position.id}/restore-archived").status_code == 404
+    assert admin_client.post(f"/group/members/{position.id}/restore-archived").status_code == 404
 
 
 def test_audit_events_carry_before_and_after(app, faculty, faculty_client, make_member):
     position = make_member(faculty, "Audited", start_date=date(2020, 1, 1))
-    faculty_client.post(f"/group/members/{position.id}/move-to-alumni",
-                        data={"end_date": "2024-01-31", "departure_reason": "left-without-degree"})
+    faculty_client.post(
+        f"/group/members/{position.id}/move-to-alumni",
+        data={"end_date": "2024-01-31", "departure_reason": "left-without-degree"},
+    )
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.entity_id == position.id))
         assert event.actor_id == faculty.id

@@ -12,8 +12,9 @@ from tests.test_group_forms import new_member_data
 
 
 def _today_data(app, **overrides):
-    return new_member_data(app, start_date=(date.today() - timedelta(days=1)).isoformat(),
-                           **overrides)
+    return new_member_data(
+        app, start_date=(date.today() - timedelta(days=1)).isoformat(), **overrides
+    )
 
 
 def _positions(app) -> int:
@@ -37,8 +38,9 @@ def test_principal_cap_warns_and_writes_nothing_until_confirmed(app, make_facult
     assert 'name="accept_over_cap"' in page
     assert database_fingerprint(app) == before
 
-    confirmed = client.post("/group/members/new",
-                            data=_today_data(app, email="", accept_over_cap="y"))
+    confirmed = client.post(
+        "/group/members/new", data=_today_data(app, email="", accept_over_cap="y")
+    )
     assert confirmed.status_code == 302
     assert _positions(app) == 2
     with app.app_context():
@@ -48,8 +50,10 @@ def test_principal_cap_warns_and_writes_nothing_until_confirmed(app, make_facult
 
 def test_co_supervisor_over_weighted_cap_is_named(app, faculty, faculty_client, make_faculty):
     colleague = make_faculty("busy@example.org", "Prof. Busy Colleague", weighted_cap=40)
-    response = faculty_client.post("/group/members/new", data=_today_data(
-        app, **{"supervisors-0-supervisor": str(colleague.id)}))
+    response = faculty_client.post(
+        "/group/members/new",
+        data=_today_data(app, **{"supervisors-0-supervisor": str(colleague.id)}),
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Prof. Busy Colleague&#39;s weighted load would be 50%, over their cap of 40%." in page

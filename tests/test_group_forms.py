@@ -40,16 +40,25 @@ def new_member_data(app, **overrides) -> dict:
 
 def saved_position(app, name: str):
     with app.app_context():
-        position = db.session.scalar(select(Position).join(Position.person)
-                                     .where(Person.full_name == name))
+        position = db.session.scalar(
+            select(Position).join(Position.person).where(Person.full_name == name)
+        )
         assert position is not None
         result = {
-            "id": position.id, "version": position.version, "program": position.program.name,
-            "institution": position.institution.name, "start": position.start_date,
-            "end": position.end_date, "note": position.note, "email": position.person.email,
-            "orcid": position.person.orcid, "person_id": position.person_id,
-            "links": sorted((link.supervisor_id or 0, link.external_name or "", link.role.value,
-                             link.share) for link in position.supervisions),
+            "id": position.id,
+            "version": position.version,
+            "program": position.program.name,
+            "institution": position.institution.name,
+            "start": position.start_date,
+            "end": position.end_date,
+            "note": position.note,
+            "email": position.person.email,
+            "orcid": position.person.orcid,
+            "person_id": position.person_id,
+            "links": sorted(
+                (link.supervisor_id or 0, link.external_name or "", link.role.value, link.share)
+                for link in position.supervisions
+            ),
         }
         db.session.remove()
         return result
@@ -61,32 +70,65 @@ def saved_position(app, name: str):
 
 def test_new_form_has_the_contract_labels_and_names(app, faculty_client):
     page = faculty_client.get("/group/members/new").get_data(as_text=True)
-    for label in ("Full name", "Email", "Program", "Institution", "Supervision role",
-                  "Start date", "End date", "ORCID iD", "Note", "Share (%)"):
+    for label in (
+        "Full name",
+        "Email",
+        "Program",
+        "Institution",
+        "Supervision role",
+        "Start date",
+        "End date",
+        "ORCID iD",
+        "Note",
+        "Share (%)",
+    ):
         assert f">{label}</label>" in page
-    for name in ("full_name", "email", "orcid", "program", "institution", "role", "start_date",
-                 "end_date", "note", "supervisors-0-supervisor", "supervisors-0-external_name",
-                 "supervisors-0-role", "supervisors-0-share"):
+    for name in (
+        "full_name",
+        "email",
+        "orcid",
+        "program",
+        "institution",
+        "role",
+        "start_date",
+        "end_date",
+        "note",
+        "supervisors-0-supervisor",
+        "supervisors-0-external_name",
+        "supervisors-0-role",
+        "supervisors-0-share",
+    ):
         assert f'name="{name}"' in page
     assert 'list="institution-options"' in page and "<datalist" in page
     assert "<script>" not in page  # CSP forbids inline scripts
 
 
-def test_add_member_with_co_supervisor_and_external_default_shares(app, faculty, faculty_client,
-                                                                   make_faculty):
+def test_add_member_with_co_supervisor_and_external_default_shares(
+    app, faculty, faculty_client, make_faculty
+):
     colleague = make_faculty("colleague@example.org", "Prof. Colleague")
-    response = faculty_client.post("/group/members/new", data=new_member_data(
-        app, **{"supervisors-0-supervisor": str(colleague.id),
+    response = faculty_client.post(
+        "/group/members/new",
+        data=new_member_data(
+            app,
+            **{
+                "supervisors-0-supervisor": str(colleague.id),
                 "supervisors-1-external_name": "Prof. Ingrid Sørensen",
-                "supervisors-1-role": "co-supervisor", "note": "faculty; assistant prof"}))
+                "supervisors-1-role": "co-supervisor",
+                "note": "faculty; assistant prof",
+            },
+        ),
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/group"
     saved = saved_position(app, "Zoë O'Brien-Lévesque")
-    assert saved["links"] == sorted([
-        (faculty.id, "", "principal", Decimal("50.00")),
-        (colleague.id, "", "co-supervisor", Decimal("25.00")),
-        (0, "Prof. Ingrid Sørensen", "co-supervisor", Decimal("25.00")),
-    ])
+    assert saved["links"] == sorted(
+        [
+            (faculty.id, "", "principal", Decimal("50.00")),
+            (colleague.id, "", "co-supervisor", Decimal("25.00")),
+            (0, "Prof. Ingrid Sørensen", "co-supervisor", Decimal("25.00")),
+        ]
+    )
     assert saved["email"] == "zoe@example.org" and saved["note"] == "faculty; assistant prof"
     # The member is in both groups, each with that faculty's own role.
     mine = faculty_client.get("/group").get_data(as_text=True)
@@ -94,33 +136,56 @@ def test_add_member_with_co_supervisor_and_external_default_shares(app, faculty,
     assert "<td>Zoë O&#39;Brien-Lévesque" in mine and "<td>Principal supervisor</td>" in mine
     assert "<td>Zoë O&#39;Brien-Lévesque" in theirs and "<td>Co-supervisor</td>" in theirs
     with app.app_context():
-        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "create",
-                                                           AuditEvent.entity_type == "positions"))
+        event = db.session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "create", AuditEvent.entity_type == "positions"
+            )
+        )
         assert event.actor_id == faculty.id and event.before is None
         assert event.after["full_name"] == "Zoë O'Brien-Lévesque"
 
 
-def test_sole_supervisor_gets_100_and_typed_shares_are_kept(app, faculty, faculty_client,
-                                                            make_faculty):
-    faculty_client.post("/group/members/new", data=new_member_data(app, full_name="Solo",
-                                                                   email=""))
-    assert saved_position(app, "Solo")["links"] == [(faculty.id, "", "principal",
-                                                     Decimal("100.00"))]
+def test_sole_supervisor_gets_100_and_typed_shares_are_kept(
+    app, faculty, faculty_client, make_faculty
+):
+    faculty_client.post("/group/members/new", data=new_member_data(app, full_name="Solo", email=""))
+    assert saved_position(app, "Solo")["links"] == [
+        (faculty.id, "", "principal", Decimal("100.00"))
+    ]
     colleague = make_faculty()
-    faculty_client.post("/group/members/new", data=new_member_data(
-        app, full_name="Typed Shares", email="", share="70",
-        **{"supervisors-0-supervisor": str(colleague.id), "supervisors-0-share": "30"}))
-    assert saved_position(app, "Typed Shares")["links"] == sorted([
-        (faculty.id, "", "principal", Decimal("70.00")),
-        (colleague.id, "", "co-supervisor", Decimal("30.00"))])
+    faculty_client.post(
+        "/group/members/new",
+        data=new_member_data(
+            app,
+            full_name="Typed Shares",
+            email="",
+            share="70",
+            **{"supervisors-0-supervisor": str(colleague.id), "supervisors-0-share": "30"},
+        ),
+    )
+    assert saved_position(app, "Typed Shares")["links"] == sorted(
+        [
+            (faculty.id, "", "principal", Decimal("70.00")),
+            (colleague.id, "", "co-supervisor", Decimal("30.00")),
+        ]
+    )
 
 
 def test_institution_matches_case_and_accent_insensitively_and_keeps_first_spelling(
-        app, faculty_client):
-    faculty_client.post("/group/members/new", data=new_member_data(
-        app, full_name="First", email="", institution="Université de Montréal"))
-    faculty_client.post("/group/members/new", data=new_member_data(
-        app, full_name="Second", email="", institution="  universite  DE montreal "))
+    app, faculty_client
+):
+    faculty_client.post(
+        "/group/members/new",
+        data=new_member_data(
+            app, full_name="First", email="", institution="Université de Montréal"
+        ),
+    )
+    faculty_client.post(
+        "/group/members/new",
+        data=new_member_data(
+            app, full_name="Second", email="", institution="  universite  DE montreal "
+        ),
+    )
     with app.app_context():
         assert db.session.scalars(select(Institution.name)).all() == ["Université de Montréal"]
     assert saved_position(app, "Second")["institution"] == "Université de Montréal"
@@ -129,8 +194,10 @@ def test_institution_matches_case_and_accent_insensitively_and_keeps_first_spell
 
 
 def test_admin_adds_to_a_faculty_group(app, faculty, admin, admin_client):
-    response = admin_client.post(f"/group/members/new?faculty={faculty.id}",
-                                 data=new_member_data(app, full_name="Added By Admin", email=""))
+    response = admin_client.post(
+        f"/group/members/new?faculty={faculty.id}",
+        data=new_member_data(app, full_name="Added By Admin", email=""),
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == f"/group?faculty={faculty.id}"
     assert saved_position(app, "Added By Admin")["links"][0][0] == faculty.id
@@ -139,8 +206,9 @@ def test_admin_adds_to_a_faculty_group(app, faculty, admin, admin_client):
 def test_faculty_cannot_add_to_another_group(app, faculty_client, make_faculty):
     other = make_faculty()
     before = database_fingerprint(app)
-    response = faculty_client.post(f"/group/members/new?faculty={other.id}",
-                                   data=new_member_data(app))
+    response = faculty_client.post(
+        f"/group/members/new?faculty={other.id}", data=new_member_data(app)
+    )
     assert response.status_code == 404
     assert database_fingerprint(app) == before
 
@@ -153,25 +221,47 @@ BAD_INPUT = [
     ("long name", {"full_name": "x" * 201}, "The full name must be at most 200 characters."),
     ("bad email", {"email": "not-an-email"}, "Enter a valid email address"),
     ("bad orcid", {"orcid": "0000-0002-1825-0096"}, "Enter a valid ORCID iD"),
-    ("end before start", {"start_date": "2024-09-01", "end_date": "2024-08-31"},
-     "The end date cannot be before the start date."),
+    (
+        "end before start",
+        {"start_date": "2024-09-01", "end_date": "2024-08-31"},
+        "The end date cannot be before the start date.",
+    ),
     ("unknown program", {"program": "99999"}, "Choose a program from the list."),
     ("non-numeric program", {"program": "abc"}, "Choose a program from the list."),
-    ("unknown supervisor", {"supervisors-0-supervisor": "99999"},
-     "Choose a supervisor from the list."),
-    ("shares not 100", {"share": "60", "supervisors-0-external_name": "Prof. X",
-                        "supervisors-0-share": "30"}, "Shares must total 100 %; they total 90 %."),
-    ("some shares missing", {"share": "60", "supervisors-0-external_name": "Prof. X"},
-     "Give every supervisor a share"),
-    ("two principals", {"supervisors-0-external_name": "Prof. X",
-                        "supervisors-0-role": "principal"},
-     "Only one supervisor can be the principal supervisor"),
-    ("account and name", {"supervisors-0-supervisor": "SELF", "supervisors-0-external_name": "X"},
-     "Choose an account or type a name, not both."),
-    ("same supervisor twice", {"supervisors-0-external_name": "Prof. X",
-                               "supervisors-1-external_name": "prof. x",
-                               "supervisors-1-role": "co-supervisor"},
-     "The same supervisor is listed twice."),
+    (
+        "unknown supervisor",
+        {"supervisors-0-supervisor": "99999"},
+        "Choose a supervisor from the list.",
+    ),
+    (
+        "shares not 100",
+        {"share": "60", "supervisors-0-external_name": "Prof. X", "supervisors-0-share": "30"},
+        "Shares must total 100 %; they total 90 %.",
+    ),
+    (
+        "some shares missing",
+        {"share": "60", "supervisors-0-external_name": "Prof. X"},
+        "Give every supervisor a share",
+    ),
+    (
+        "two principals",
+        {"supervisors-0-external_name": "Prof. X", "supervisors-0-role": "principal"},
+        "Only one supervisor can be the principal supervisor",
+    ),
+    (
+        "account and name",
+        {"supervisors-0-supervisor": "SELF", "supervisors-0-external_name": "X"},
+        "Choose an account or type a name, not both.",
+    ),
+    (
+        "same supervisor twice",
+        {
+            "supervisors-0-external_name": "Prof. X",
+            "supervisors-1-external_name": "prof. x",
+            "supervisors-1-role": "co-supervisor",
+        },
+        "The same supervisor is listed twice.",
+    ),
     ("missing start date", {"start_date": ""}, "Enter the start date."),
     ("missing institution", {"institution": ""}, "Enter the institution."),
     ("bad role", {"role": "owner"}, "Choose a supervision role from the list."),
@@ -179,11 +269,13 @@ BAD_INPUT = [
 
 
 @pytest.mark.parametrize("case, overrides, message", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
-def test_bad_input_shows_message_and_writes_nothing(app, faculty, faculty_client, make_faculty,
-                                                    case, overrides, message):
+def test_bad_input_shows_message_and_writes_nothing(
+    app, faculty, faculty_client, make_faculty, case, overrides, message
+):
     colleague = make_faculty("colleague@example.org", "Prof. Colleague")
-    overrides = {key: (str(colleague.id) if value == "SELF" else value)
-                 for key, value in overrides.items()}
+    overrides = {
+        key: (str(colleague.id) if value == "SELF" else value) for key, value in overrides.items()
+    }
     before = database_fingerprint(app)
     response = faculty_client.post("/group/members/new", data=new_member_data(app, **overrides))
     page = response.get_data(as_text=True)
@@ -196,16 +288,20 @@ def test_bad_input_shows_message_and_writes_nothing(app, faculty, faculty_client
 
 def test_own_account_cannot_be_added_as_other_supervisor(app, faculty, faculty_client):
     before = database_fingerprint(app)
-    response = faculty_client.post("/group/members/new", data=new_member_data(
-        app, **{"supervisors-0-supervisor": str(faculty.id)}))
+    response = faculty_client.post(
+        "/group/members/new",
+        data=new_member_data(app, **{"supervisors-0-supervisor": str(faculty.id)}),
+    )
     assert response.status_code == 400
     assert "Choose a supervisor from the list." in response.get_data(as_text=True)
     assert database_fingerprint(app) == before
 
 
 def test_typed_values_survive_an_error(app, faculty_client):
-    response = faculty_client.post("/group/members/new", data=new_member_data(
-        app, email="broken", note="keep this note", institution="ETH Zurich"))
+    response = faculty_client.post(
+        "/group/members/new",
+        data=new_member_data(app, email="broken", note="keep this note", institution="ETH Zurich"),
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert 'value="Zoë O&#39;Brien-Lévesque"' in page
@@ -214,14 +310,25 @@ def test_typed_values_survive_an_error(app, faculty_client):
 
 def test_crafted_fields_cannot_set_owner_or_admin(app, faculty, faculty_client, make_faculty):
     other = make_faculty()
-    faculty_client.post("/group/members/new", data=new_member_data(
-        app, full_name="Crafted", email="", supervisor_id=str(other.id), is_admin="1",
-        owner=str(other.id), archived_at="2020-01-01", person_id="1"))
+    faculty_client.post(
+        "/group/members/new",
+        data=new_member_data(
+            app,
+            full_name="Crafted",
+            email="",
+            supervisor_id=str(other.id),
+            is_admin="1",
+            owner=str(other.id),
+            archived_at="2020-01-01",
+            person_id="1",
+        ),
+    )
     saved = saved_position(app, "Crafted")
     assert saved["links"] == [(faculty.id, "", "principal", Decimal("100.00"))]
     with app.app_context():
         assert db.session.get(Position, saved["id"]).archived_at is None
         from portal.models import User
+
         assert db.session.get(User, faculty.id).is_admin is False
 
 
@@ -229,22 +336,30 @@ def test_crafted_fields_cannot_set_owner_or_admin(app, faculty, faculty_client, 
 # An email that already belongs to a person: offer to link instead of duplicating.
 
 
-def test_existing_email_is_refused_with_an_offer_to_link(app, faculty, faculty_client,
-                                                         make_faculty, make_member):
+def test_existing_email_is_refused_with_an_offer_to_link(
+    app, faculty, faculty_client, make_faculty, make_member
+):
     colleague = make_faculty()
     make_member(colleague, "Existing Person", email="zoe@example.org")
     before = database_fingerprint(app)
-    response = faculty_client.post("/group/members/new",
-                                   data=new_member_data(app, email="ZOE@example.org"))
+    response = faculty_client.post(
+        "/group/members/new", data=new_member_data(app, email="ZOE@example.org")
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "This email already belongs to Existing Person" in page
     assert "Link the existing person" in page and 'name="link_existing"' in page
     assert database_fingerprint(app) == before
 
-    response = faculty_client.post("/group/members/new", data=new_member_data(
-        app, email="zoe@example.org", link_existing="y",
-        program=str(program_id(app, "Postdoctorate"))))
+    response = faculty_client.post(
+        "/group/members/new",
+        data=new_member_data(
+            app,
+            email="zoe@example.org",
+            link_existing="y",
+            program=str(program_id(app, "Postdoctorate")),
+        ),
+    )
     assert response.status_code == 302
     with app.app_context():
         people = db.session.scalars(select(Person).where(Person.email == "zoe@example.org")).all()
@@ -254,16 +369,17 @@ def test_existing_email_is_refused_with_an_offer_to_link(app, faculty, faculty_c
     assert "<td>Existing Person" in faculty_client.get("/group").get_data(as_text=True)
 
 
-def test_existing_orcid_is_refused_with_an_offer_to_link(app, faculty_client, faculty,
-                                                         make_member):
+def test_existing_orcid_is_refused_with_an_offer_to_link(app, faculty_client, faculty, make_member):
     make_member(faculty, "Has Orcid")
     with app.app_context():
         person = db.session.scalar(select(Person).where(Person.full_name == "Has Orcid"))
         person.orcid = "0000-0002-1825-0097"
         db.session.commit()
     before = database_fingerprint(app)
-    response = faculty_client.post("/group/members/new", data=new_member_data(
-        app, email="", orcid="https://orcid.org/0000-0002-1825-0097"))
+    response = faculty_client.post(
+        "/group/members/new",
+        data=new_member_data(app, email="", orcid="https://orcid.org/0000-0002-1825-0097"),
+    )
     assert response.status_code == 400
     assert "This ORCID iD already belongs to Has Orcid" in response.get_data(as_text=True)
     assert database_fingerprint(app) == before
@@ -281,8 +397,9 @@ def edit_data(app, position_id: int, client, **overrides) -> dict:
     data = {}
     for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page):
         data[name] = value
-    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page,
-                                    flags=re.S):
+    for name, options in re.findall(
+        r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, flags=re.S
+    ):
         chosen = re.search(r'<option selected value="([^"]*)"', options)
         data[name] = chosen.group(1) if chosen else ""
     note = re.search(r'name="note">\s*(.*?)</textarea>', page, flags=re.S)
@@ -292,50 +409,82 @@ def edit_data(app, position_id: int, client, **overrides) -> dict:
     return {key: value.replace("&#39;", "'").replace("&amp;", "&") for key, value in data.items()}
 
 
-def test_edit_form_shows_values_and_saves_changes(app, faculty, faculty_client, make_faculty,
-                                                  make_member):
+def test_edit_form_shows_values_and_saves_changes(
+    app, faculty, faculty_client, make_faculty, make_member
+):
     colleague = make_faculty("colleague@example.org", "Prof. Colleague")
     position = make_member(faculty, "Jean-Philippe Côté", others=[(colleague, "co-supervisor")])
     page = faculty_client.get(f"/group/members/{position.id}/edit").get_data(as_text=True)
     assert 'value="Jean-Philippe Côté"' in page
     assert 'name="version" type="hidden" value="1"' in page
-    data = edit_data(app, position.id, faculty_client, institution="McGill University",
-                     end_date="2027-06-30", note="thesis on graphs")
+    data = edit_data(
+        app,
+        position.id,
+        faculty_client,
+        institution="McGill University",
+        end_date="2027-06-30",
+        note="thesis on graphs",
+    )
     response = faculty_client.post(f"/group/members/{position.id}/edit", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)
     saved = saved_position(app, "Jean-Philippe Côté")
     assert saved["institution"] == "McGill University"
     assert saved["end"] == date(2027, 6, 30) and saved["note"] == "thesis on graphs"
     assert saved["version"] == 2
-    assert saved["links"] == sorted([(faculty.id, "", "principal", Decimal("50.00")),
-                                     (colleague.id, "", "co-supervisor", Decimal("50.00"))])
+    assert saved["links"] == sorted(
+        [
+            (faculty.id, "", "principal", Decimal("50.00")),
+            (colleague.id, "", "co-supervisor", Decimal("50.00")),
+        ]
+    )
     history = faculty_client.get(f"/group/members/{position.id}/edit").get_data(as_text=True)
     assert "History" in history and "update" in history and "McGill University" in history
 
 
-def test_edit_swaps_principal_between_supervisors(app, faculty, faculty_client, make_faculty,
-                                                  make_member):
+def test_edit_swaps_principal_between_supervisors(
+    app, faculty, faculty_client, make_faculty, make_member
+):
     colleague = make_faculty("colleague@example.org", "Prof. Colleague")
     position = make_member(faculty, "Swapped", others=[(colleague, "co-supervisor")])
-    data = edit_data(app, position.id, faculty_client, role="co-supervisor",
-                     **{"supervisors-0-role": "principal"})
+    data = edit_data(
+        app,
+        position.id,
+        faculty_client,
+        role="co-supervisor",
+        **{"supervisors-0-role": "principal"},
+    )
     response = faculty_client.post(f"/group/members/{position.id}/edit", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)
-    assert saved_position(app, "Swapped")["links"] == sorted([
-        (faculty.id, "", "co-supervisor", Decimal("50.00")),
-        (colleague.id, "", "principal", Decimal("50.00"))])
+    assert saved_position(app, "Swapped")["links"] == sorted(
+        [
+            (faculty.id, "", "co-supervisor", Decimal("50.00")),
+            (colleague.id, "", "principal", Decimal("50.00")),
+        ]
+    )
 
 
 def test_edit_removes_and_adds_supervisors(app, faculty, faculty_client, make_member):
     position = make_member(faculty, "Rearranged", others=[("Prof. Old", "co-supervisor")])
-    data = edit_data(app, position.id, faculty_client, share="", **{
-        "supervisors-0-external_name": "", "supervisors-0-share": "",
-        "supervisors-1-external_name": "Prof. New", "supervisors-1-share": ""})
+    data = edit_data(
+        app,
+        position.id,
+        faculty_client,
+        share="",
+        **{
+            "supervisors-0-external_name": "",
+            "supervisors-0-share": "",
+            "supervisors-1-external_name": "Prof. New",
+            "supervisors-1-share": "",
+        },
+    )
     response = faculty_client.post(f"/group/members/{position.id}/edit", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)
-    assert saved_position(app, "Rearranged")["links"] == sorted([
-        (faculty.id, "", "principal", Decimal("50.00")),
-        (0, "Prof. New", "co-supervisor", Decimal("50.00"))])
+    assert saved_position(app, "Rearranged")["links"] == sorted(
+        [
+            (faculty.id, "", "principal", Decimal("50.00")),
+            (0, "Prof. New", "co-supervisor", Decimal("50.00")),
+        ]
+    )
 
 
 def test_bad_edit_writes_nothing(app, faculty, faculty_client, make_member):
@@ -350,8 +499,7 @@ def test_bad_edit_writes_nothing(app, faculty, faculty_client, make_member):
     assert database_fingerprint(app) == before
 
 
-def test_edit_to_an_email_of_another_person_offers_link(app, faculty, faculty_client,
-                                                        make_member):
+def test_edit_to_an_email_of_another_person_offers_link(app, faculty, faculty_client, make_member):
     make_member(faculty, "Owner Of Email", email="taken@example.org")
     position = make_member(faculty, "Wants Email")
     before = database_fingerprint(app)
@@ -366,8 +514,7 @@ def test_stale_edit_is_refused_with_both_values(app, faculty, faculty_client, ma
     position = make_member(faculty, "Contested", note="original")
     mine = edit_data(app, position.id, faculty_client, note="my change")
     theirs = edit_data(app, position.id, faculty_client, note="their change")
-    assert faculty_client.post(f"/group/members/{position.id}/edit",
-                               data=theirs).status_code == 302
+    assert faculty_client.post(f"/group/members/{position.id}/edit", data=theirs).status_code == 302
     before = database_fingerprint(app)
     response = faculty_client.post(f"/group/members/{position.id}/edit", data=mine)
     page = response.get_data(as_text=True)
@@ -398,21 +545,33 @@ def test_another_faculty_gets_404_on_every_member_url(app, faculty, make_faculty
     client = login_client(app.test_client(), faculty)
     before = database_fingerprint(app)
     assert client.get(f"/group/members/{position.id}/edit").status_code == 404
-    assert client.post(f"/group/members/{position.id}/edit",
-                       data=new_member_data(app, version="1")).status_code == 404
+    assert (
+        client.post(
+            f"/group/members/{position.id}/edit", data=new_member_data(app, version="1")
+        ).status_code
+        == 404
+    )
     assert client.get(f"/group/members/{position.id}/move-to-alumni").status_code == 404
     for action in ("move-to-alumni", "restore", "archive"):
-        assert client.post(f"/group/members/{position.id}/{action}",
-                           data={"end_date": "2025-01-01", "departure_reason": "graduated"}
-                           ).status_code == 404
-    assert client.post(f"/group/members/{position.id}/edit?faculty={other.id}",
-                       data=new_member_data(app, version="1")).status_code == 404
+        assert (
+            client.post(
+                f"/group/members/{position.id}/{action}",
+                data={"end_date": "2025-01-01", "departure_reason": "graduated"},
+            ).status_code
+            == 404
+        )
+    assert (
+        client.post(
+            f"/group/members/{position.id}/edit?faculty={other.id}",
+            data=new_member_data(app, version="1"),
+        ).status_code
+        == 404
+    )
     assert client.get("/group/members/999999/edit").status_code == 404
     assert database_fingerprint(app) == before
 
 
-def test_co_supervisor_can_edit_and_keeps_their_own_role(app, faculty, make_faculty,
-                                                         make_member):
+def test_co_supervisor_can_edit_and_keeps_their_own_role(app, faculty, make_faculty, make_member):
     colleague = make_faculty("colleague@example.org", "Prof. Colleague")
     position = make_member(faculty, "Shared", others=[(colleague, "co-supervisor")])
     client = login_client(app.test_client(), colleague)
@@ -422,29 +581,38 @@ def test_co_supervisor_can_edit_and_keeps_their_own_role(app, faculty, make_facu
     assert client.post(f"/group/members/{position.id}/edit", data=data).status_code == 302
     saved = saved_position(app, "Shared")
     assert saved["note"] == "edited by the co-supervisor"
-    assert saved["links"] == sorted([(faculty.id, "", "principal", Decimal("50.00")),
-                                     (colleague.id, "", "co-supervisor", Decimal("50.00"))])
+    assert saved["links"] == sorted(
+        [
+            (faculty.id, "", "principal", Decimal("50.00")),
+            (colleague.id, "", "co-supervisor", Decimal("50.00")),
+        ]
+    )
 
 
-def test_saving_an_unchanged_form_writes_nothing(app, faculty, faculty_client, make_faculty,
-                                                 make_member):
+def test_saving_an_unchanged_form_writes_nothing(
+    app, faculty, faculty_client, make_faculty, make_member
+):
     colleague = make_faculty()
-    position = make_member(faculty, "Unchanged", others=[(colleague, "co-supervisor"),
-                                                        ("Prof. External", "co-supervisor")])
+    position = make_member(
+        faculty,
+        "Unchanged",
+        others=[(colleague, "co-supervisor"), ("Prof. External", "co-supervisor")],
+    )
     before = database_fingerprint(app)
-    response = faculty_client.post(f"/group/members/{position.id}/edit",
-                                   data=edit_data(app, position.id, faculty_client))
+    response = faculty_client.post(
+        f"/group/members/{position.id}/edit", data=edit_data(app, position.id, faculty_client)
+    )
     assert response.status_code == 302
     assert "already up to date" in faculty_client.get("/group").get_data(as_text=True)
     assert database_fingerprint(app) == before
 
 
-def test_edit_can_link_the_position_to_the_existing_person(app, faculty, faculty_client,
-                                                           make_member):
+def test_edit_can_link_the_position_to_the_existing_person(
+    app, faculty, faculty_client, make_member
+):
     make_member(faculty, "Recorded Once", email="same@example.org")
     position = make_member(faculty, "Typed Twice")
-    data = edit_data(app, position.id, faculty_client, email="same@example.org",
-                     link_existing="y")
+    data = edit_data(app, position.id, faculty_client, email="same@example.org", link_existing="y")
     response = faculty_client.post(f"/group/members/{position.id}/edit", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)
     with app.app_context():

@@ -15,17 +15,32 @@ def _page(client, url):
 
 def test_current_members_are_grouped_by_kind_with_counts(faculty, faculty_client, make_member):
     make_member(faculty, "Amélie PhD", program="PhD")
-    make_member(faculty, "Saoirse D'Arcy", program="Master's Research", role="co-supervisor",
-                others=[("Prof. External", "principal")])
+    make_member(
+        faculty,
+        "Saoirse D'Arcy",
+        program="Master's Research",
+        role="co-supervisor",
+        others=[("Prof. External", "principal")],
+    )
     make_member(faculty, "Rafael Postdoc", program="Postdoctorate")
     make_member(faculty, "Felix Intern", program="Research Intern", role="none")
-    make_member(faculty, "Léa Collaborator", program="Collaborating researcher", role="none",
-                note="faculty; assistant prof")
+    make_member(
+        faculty,
+        "Léa Collaborator",
+        program="Collaborating researcher",
+        role="none",
+        note="faculty; assistant prof",
+    )
     make_member(faculty, "Kenji Visitor", program="Independent visiting researcher", role="none")
     page = _page(faculty_client, "/group")
     assert "6 current members" in page
-    for heading in ("PhD students", "Master&#39;s students", "Postdocs", "Interns",
-                    "Collaborators and visitors"):
+    for heading in (
+        "PhD students",
+        "Master&#39;s students",
+        "Postdocs",
+        "Interns",
+        "Collaborators and visitors",
+    ):
         assert f"<h2>{heading}" in page
     assert "Collaborators and visitors: <strong>2</strong>" in page
     assert "Principal supervisor: <strong>2</strong>" in page
@@ -47,8 +62,13 @@ def test_search_is_case_and_accent_insensitive(faculty, faculty_client, make_mem
 
 def test_filters_by_program_institution_and_role(faculty, faculty_client, make_member):
     make_member(faculty, "In PhD at UdeM", program="PhD")
-    make_member(faculty, "In Masters at ETH", program="Master's Research",
-                institution="ETH Zurich", role="co-supervisor")
+    make_member(
+        faculty,
+        "In Masters at ETH",
+        program="Master's Research",
+        institution="ETH Zurich",
+        role="co-supervisor",
+    )
     page = _page(faculty_client, "/group?program=Master%27s+Research")
     assert "In Masters at ETH" in page and "In PhD at UdeM" not in page
     page = _page(faculty_client, "/group?institution=ETH+Zurich")
@@ -70,8 +90,9 @@ def test_sort_by_column_both_ways(faculty, faculty_client, make_member):
     assert page.index("Late Starter") < page.index("Early Starter")
 
 
-def test_current_page_shows_expected_end_and_future_end_is_current(faculty, faculty_client,
-                                                                     make_member):
+def test_current_page_shows_expected_end_and_future_end_is_current(
+    faculty, faculty_client, make_member
+):
     soon = date.today() + timedelta(days=30)
     make_member(faculty, "Leaving Soon", end_date=soon)
     page = _page(faculty_client, "/group")
@@ -79,9 +100,14 @@ def test_current_page_shows_expected_end_and_future_end_is_current(faculty, facu
 
 
 def test_alumni_page_shows_end_date_reason_and_outcome(faculty, faculty_client, make_member):
-    make_member(faculty, "Dr. Maude Archambault", start_date=date(2018, 9, 1),
-                end_date=date(2023, 6, 30), departure_reason="graduated",
-                outcome="Postdoc at ETH Zurich")
+    make_member(
+        faculty,
+        "Dr. Maude Archambault",
+        start_date=date(2018, 9, 1),
+        end_date=date(2023, 6, 30),
+        departure_reason="graduated",
+        outcome="Postdoc at ETH Zurich",
+    )
     make_member(faculty, "Still Here")
     page = _page(faculty_client, "/group/alumni")
     assert "1 alumnus" in page
@@ -91,8 +117,7 @@ def test_alumni_page_shows_end_date_reason_and_outcome(faculty, faculty_client, 
     assert "Dr. Maude Archambault" not in _page(faculty_client, "/group")
 
 
-def test_faculty_sees_only_their_own_group(app, faculty, faculty_client, make_faculty,
-                                           make_member):
+def test_faculty_sees_only_their_own_group(app, faculty, faculty_client, make_faculty, make_member):
     other = make_faculty("other@example.org", "Prof. Other")
     make_member(other, "Not Yours")
     make_member(other, "Not Yours Either", end_date=date(2020, 1, 1), start_date=date(2019, 1, 1))
@@ -104,11 +129,11 @@ def test_faculty_sees_only_their_own_group(app, faculty, faculty_client, make_fa
     assert faculty_client.get(f"/group?faculty={faculty.id}").status_code == 200
 
 
-def test_admin_views_any_group_read_only_with_edit_links(app, admin_client, faculty,
-                                                          make_member):
+def test_admin_views_any_group_read_only_with_edit_links(app, admin_client, faculty, make_member):
     position = make_member(faculty, "Someone In The Group")
-    alumnus = make_member(faculty, "Gone Already", start_date=date(2019, 1, 1),
-                          end_date=date(2021, 1, 1))
+    alumnus = make_member(
+        faculty, "Gone Already", start_date=date(2019, 1, 1), end_date=date(2021, 1, 1)
+    )
     chooser = _page(admin_client, "/group")
     assert "View the group of" in chooser
     assert f'<option value="{faculty.id}" >Prof. Hélène Faculty</option>' in chooser
@@ -128,8 +153,9 @@ def test_admin_views_any_group_read_only_with_edit_links(app, admin_client, facu
 
 
 @pytest.mark.parametrize("path", ["/group", "/group/alumni"])
-def test_list_pages_load_in_a_fixed_small_number_of_queries(app, faculty, faculty_client,
-                                                            make_faculty, query_counter, path):
+def test_list_pages_load_in_a_fixed_small_number_of_queries(
+    app, faculty, faculty_client, make_faculty, query_counter, path
+):
     colleague = make_faculty("colleague@example.org", "Prof. Colleague")
     ended = date(2021, 1, 1) if path.endswith("alumni") else None
     add_many_members(app, faculty, 5, end_date=ended, colleague=colleague)
@@ -148,8 +174,13 @@ def test_list_pages_load_in_a_fixed_small_number_of_queries(app, faculty, facult
 
 def test_group_page_links_to_exports_import_and_conflict_list(app, faculty, faculty_client):
     page = faculty_client.get("/group").get_data(as_text=True)
-    for link in ("/group/export.csv?status=current", "/group/export.xlsx?status=current",
-                 "/group/export.json?status=current", "/group/import", "/group/coi.csv"):
+    for link in (
+        "/group/export.csv?status=current",
+        "/group/export.xlsx?status=current",
+        "/group/export.json?status=current",
+        "/group/import",
+        "/group/coi.csv",
+    ):
         assert f'href="{link}"' in page
     alumni = faculty_client.get("/group/alumni").get_data(as_text=True)
     assert 'href="/group/export.csv?status=alumni"' in alumni

@@ -6,29 +6,56 @@ from tests.conftest import login_client
 
 
 def test_group_lists_current_members_with_program_institution_and_role(
-        app, faculty, faculty_client, make_faculty, make_member):
+    app, faculty, faculty_client, make_faculty, make_member
+):
     colleague = make_faculty("colleague@example.org", "Prof. Marc-André O'Neill")
-    make_member(faculty, "Amélie Bouchard", program="PhD", role="principal",
-                others=[(colleague, "co-supervisor")])
-    make_member(faculty, "Björn Halvorsen", program="Master's Research", institution="ETH Zurich",
-                role="co-supervisor", others=[("Prof. Ingrid Sørensen", "principal")])
-    make_member(faculty, "Dr. Oren Ben-David", program="Collaborating researcher",
-                institution="McGill University", role="none")
+    make_member(
+        faculty,
+        "Amélie Bouchard",
+        program="PhD",
+        role="principal",
+        others=[(colleague, "co-supervisor")],
+    )
+    make_member(
+        faculty,
+        "Björn Halvorsen",
+        program="Master's Research",
+        institution="ETH Zurich",
+        role="co-supervisor",
+        others=[("Prof. Ingrid Sørensen", "principal")],
+    )
+    make_member(
+        faculty,
+        "Dr. Oren Ben-David",
+        program="Collaborating researcher",
+        institution="McGill University",
+        role="none",
+    )
     make_member(faculty, "Left Already", end_date=date(2020, 1, 1), start_date=date(2015, 1, 1))
     make_member(colleague, "Someone Else's Student")
 
     page = faculty_client.get("/group").get_data(as_text=True)
     assert "3 current members" in page
-    for text in ("Amélie Bouchard", "Principal supervisor", "Prof. Marc-André O&#39;Neill",
-                 "Björn Halvorsen", "ETH Zurich", "Co-supervisor", "Prof. Ingrid Sørensen",
-                 "Dr. Oren Ben-David", "Collaborating researcher", "McGill University"):
+    for text in (
+        "Amélie Bouchard",
+        "Principal supervisor",
+        "Prof. Marc-André O&#39;Neill",
+        "Björn Halvorsen",
+        "ETH Zurich",
+        "Co-supervisor",
+        "Prof. Ingrid Sørensen",
+        "Dr. Oren Ben-David",
+        "Collaborating researcher",
+        "McGill University",
+    ):
         assert text in page
     assert "Left Already" not in page
     assert "Someone Else&#39;s Student" not in page
 
 
-def test_co_supervised_member_appears_in_both_groups_with_each_role(app, faculty, make_faculty,
-                                                                    make_member):
+def test_co_supervised_member_appears_in_both_groups_with_each_role(
+    app, faculty, make_faculty, make_member
+):
     colleague = make_faculty("colleague@example.org", "Prof. Colleague")
     make_member(faculty, "Shared Student", others=[(colleague, "co-supervisor")])
     mine = login_client(app.test_client(), faculty).get("/group").get_data(as_text=True)
@@ -37,8 +64,9 @@ def test_co_supervised_member_appears_in_both_groups_with_each_role(app, faculty
     assert "Shared Student" in theirs and "Co-supervisor" in theirs
 
 
-def test_group_page_query_count_does_not_grow_with_the_group(app, faculty, faculty_client,
-                                                              make_member, query_counter):
+def test_group_page_query_count_does_not_grow_with_the_group(
+    app, faculty, faculty_client, make_member, query_counter
+):
     for number in range(3):
         make_member(faculty, f"Student {number}")
     with query_counter() as small:

@@ -40,9 +40,13 @@ CO = SupervisionRole.CO_SUPERVISOR
 
 def _data(**overrides) -> MemberData:
     program_id = db.session.scalar(select(Program.id).where(Program.name == "PhD"))
-    values = dict(full_name="Noémie St-Laurent", program_id=program_id,
-                  institution="Université de Montréal", role=PRINCIPAL,
-                  start_date=date(2024, 9, 1))
+    values = {
+        "full_name": "Noémie St-Laurent",
+        "program_id": program_id,
+        "institution": "Université de Montréal",
+        "role": PRINCIPAL,
+        "start_date": date(2024, 9, 1),
+    }
     values.update(overrides)
     return MemberData(**values)
 
@@ -56,17 +60,31 @@ def _users():
 
 
 def _links(position):
-    return sorted((link.supervisor_id or 0, link.external_name or "", link.role, link.share)
-                  for link in position.supervisions)
+    return sorted(
+        (link.supervisor_id or 0, link.external_name or "", link.role, link.share)
+        for link in position.supervisions
+    )
 
 
 def test_add_member_defaults_shares_50_25_25_and_audits(app_context):
     faculty, colleague = _users()
-    position = add_member(faculty, faculty, _data(supervisors=[
-        SupervisorEntry(colleague.id, None, CO), SupervisorEntry(None, "Prof. Sørensen", CO)]))
-    assert _links(position) == sorted([(faculty.id, "", PRINCIPAL, Decimal("50.00")),
-                                       (colleague.id, "", CO, Decimal("25.00")),
-                                       (0, "Prof. Sørensen", CO, Decimal("25.00"))])
+    position = add_member(
+        faculty,
+        faculty,
+        _data(
+            supervisors=[
+                SupervisorEntry(colleague.id, None, CO),
+                SupervisorEntry(None, "Prof. Sørensen", CO),
+            ]
+        ),
+    )
+    assert _links(position) == sorted(
+        [
+            (faculty.id, "", PRINCIPAL, Decimal("50.00")),
+            (colleague.id, "", CO, Decimal("25.00")),
+            (0, "Prof. Sørensen", CO, Decimal("25.00")),
+        ]
+    )
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "positions"))
     assert (event.action, event.actor_id, event.before) == ("create", faculty.id, None)
     assert event.after["supervisors"][0] == "Prof. F: Principal supervisor, 50 %"
@@ -75,13 +93,17 @@ def test_add_member_defaults_shares_50_25_25_and_audits(app_context):
 def test_two_principals_are_refused_by_the_service_and_the_database(app_context):
     faculty, colleague = _users()
     with pytest.raises(MemberError) as error:
-        add_member(faculty, faculty, _data(supervisors=[SupervisorEntry(colleague.id, None,
-                                                                        PRINCIPAL)]))
+        add_member(
+            faculty, faculty, _data(supervisors=[SupervisorEntry(colleague.id, None, PRINCIPAL)])
+        )
     assert error.value.field_name == "role"
     position = add_member(faculty, faculty, _data())
     db.session.commit()
-    db.session.add(Supervision(position_id=position.id, supervisor_id=colleague.id,
-                               role=PRINCIPAL, share=Decimal("0")))
+    db.session.add(
+        Supervision(
+            position_id=position.id, supervisor_id=colleague.id, role=PRINCIPAL, share=Decimal("0")
+        )
+    )
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
@@ -90,8 +112,14 @@ def test_two_principals_are_refused_by_the_service_and_the_database(app_context)
 def test_shares_must_total_100(app_context):
     faculty, colleague = _users()
     with pytest.raises(MemberError, match="they total 110 %"):
-        add_member(faculty, faculty, _data(share=Decimal("60"), supervisors=[
-            SupervisorEntry(colleague.id, None, CO, Decimal("50"))]))
+        add_member(
+            faculty,
+            faculty,
+            _data(
+                share=Decimal("60"),
+                supervisors=[SupervisorEntry(colleague.id, None, CO, Decimal("50"))],
+            ),
+        )
     assert db.session.scalar(select(func.count()).select_from(Position)) == 0
 
 
@@ -111,8 +139,11 @@ def test_duplicate_email_raises_unless_linking(app_context):
     with pytest.raises(DuplicatePersonError) as error:
         add_member(faculty, faculty, _data(full_name="Other Name", email="SAME@example.org"))
     assert error.value.person is first.person
-    linked = add_member(faculty, faculty, _data(full_name="Other Name", email="same@example.org",
-                                                link_existing=True))
+    linked = add_member(
+        faculty,
+        faculty,
+        _data(full_name="Other Name", email="same@example.org", link_existing=True),
+    )
     assert linked.person is first.person and linked.person.full_name == "Noémie St-Laurent"
 
 
@@ -135,15 +166,21 @@ def test_update_with_old_version_raises_and_changes_nothing(app_context):
 
 def test_update_moves_principal_without_tripping_the_unique_index(app_context):
     faculty, colleague = _users()
-    position = add_member(faculty, faculty, _data(supervisors=[SupervisorEntry(colleague.id,
-                                                                               None, CO)]))
+    position = add_member(
+        faculty, faculty, _data(supervisors=[SupervisorEntry(colleague.id, None, CO)])
+    )
     db.session.commit()
-    update_member(faculty, position, faculty,
-                  _data(role=CO, supervisors=[SupervisorEntry(colleague.id, None, PRINCIPAL)]),
-                  position.version)
+    update_member(
+        faculty,
+        position,
+        faculty,
+        _data(role=CO, supervisors=[SupervisorEntry(colleague.id, None, PRINCIPAL)]),
+        position.version,
+    )
     db.session.commit()
-    assert _links(position) == sorted([(faculty.id, "", CO, Decimal("50.00")),
-                                       (colleague.id, "", PRINCIPAL, Decimal("50.00"))])
+    assert _links(position) == sorted(
+        [(faculty.id, "", CO, Decimal("50.00")), (colleague.id, "", PRINCIPAL, Decimal("50.00"))]
+    )
     assert position.version == 2
 
 
@@ -155,15 +192,19 @@ def test_alumni_restore_archive_cycle_audits_each_step(app_context):
     assert services.current_members(faculty, date(2025, 6, 1)) == []
     restore_member(faculty, position)
     assert [row.name for row in services.current_members(faculty, date(2025, 6, 1))] == [
-        "Noémie St-Laurent"]
+        "Noémie St-Laurent"
+    ]
     archive_member(faculty, position)
     assert services.current_members(faculty, date(2025, 6, 1)) == []
     assert services.member_for(faculty, position.id) is None
     assert [row.name for row in services.archived_members()] == ["Noémie St-Laurent"]
     restore_archived(faculty, position)
     assert services.archived_members() == []
-    actions = db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.entity_type == "positions").order_by(AuditEvent.id)).all()
+    actions = db.session.scalars(
+        select(AuditEvent.action)
+        .where(AuditEvent.entity_type == "positions")
+        .order_by(AuditEvent.id)
+    ).all()
     assert actions == ["create", "move-to-alumni", "restore", "archive", "restore-archived"]
     with pytest.raises(MemberError):
         move_to_alumni(faculty, position, date(2020, 1, 1), DepartureReason.GRADUATED, None)

@@ -23,7 +23,8 @@ def extracted_messages() -> dict[str | tuple[str, ...], str]:
         method_map, options_map = parse_mapping_cfg(config)
     found: dict[str | tuple[str, ...], str] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True):
+        str(ROOT), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True
+    ):
         key = message if isinstance(message, str) else tuple(message[:2])  # (singular, plural)
         found.setdefault(key, f"{filename}:{lineno}")
     return found
@@ -74,9 +75,11 @@ def test_the_catalogue_has_no_fuzzy_empty_or_obsolete_entries(catalogue, marked)
         assert not message.fuzzy, message.id
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         assert all(strings), message.id
-    leftover = {message.id if isinstance(message.id, str) else message.id[0]
-                for message in catalogue if message.id} - {
-        key[0] if isinstance(key, tuple) else key for key in marked}
+    leftover = {
+        message.id if isinstance(message.id, str) else message.id[0]
+        for message in catalogue
+        if message.id
+    } - {key[0] if isinstance(key, tuple) else key for key in marked}
     assert not leftover, f"translations of strings no longer in the code: {sorted(leftover)}"
 
 

@@ -17,7 +17,9 @@ from portal.models import Institution, User
 from portal.people.publications import AuthorData, PublicationData, add_publication
 from tests.conftest import login_client
 
-FRENCH_PO = Path(__file__).resolve().parent.parent / "portal/translations/fr_CA/LC_MESSAGES/messages.po"
+FRENCH_PO = (
+    Path(__file__).resolve().parent.parent / "portal/translations/fr_CA/LC_MESSAGES/messages.po"
+)
 PLACEHOLDER = re.compile(r"%\([a-z_0-9]+\)[sd]")
 
 
@@ -38,7 +40,11 @@ class VisibleText(HTMLParser):
         for name in self.SPOKEN_ATTRIBUTES:
             if attributes.get(name):
                 self.parts.append(attributes[name])
-        if tag == "input" and attributes.get("type") in ("submit", "button") and attributes.get("value"):
+        if (
+            tag == "input"
+            and attributes.get("type") in ("submit", "button")
+            and attributes.get("value")
+        ):
             self.parts.append(attributes["value"])
 
     def handle_endtag(self, tag):
@@ -102,33 +108,66 @@ def french(client, user: User | None = None):
 def group(app, faculty, make_faculty, make_member):
     """A faculty group with current members, a co-supervision, alumni and a published profile."""
     colleague = make_faculty("colleague@example.org", "Prof. Colleague")
-    current = make_member(faculty, "Ada Student", program="PhD", start_date=date(2024, 9, 1),
-                          end_date=date(2028, 8, 31), others=[(colleague, "co-supervisor")])
-    make_member(faculty, "Ben Master", program="Master's Research", role="co-supervisor",
-                others=[(colleague, "principal")])
+    current = make_member(
+        faculty,
+        "Ada Student",
+        program="PhD",
+        start_date=date(2024, 9, 1),
+        end_date=date(2028, 8, 31),
+        others=[(colleague, "co-supervisor")],
+    )
+    make_member(
+        faculty,
+        "Ben Master",
+        program="Master's Research",
+        role="co-supervisor",
+        others=[(colleague, "principal")],
+    )
     make_member(faculty, "Cy Visitor", program="Independent visiting researcher", role="none")
-    alumnus = make_member(faculty, "Dora Graduate", start_date=date(2019, 9, 1),
-                          end_date=date(2023, 6, 30), departure_reason="graduated",
-                          outcome="Postdoc at ETH Zurich")
+    alumnus = make_member(
+        faculty,
+        "Dora Graduate",
+        start_date=date(2019, 9, 1),
+        end_date=date(2023, 6, 30),
+        departure_reason="graduated",
+        outcome="Postdoc at ETH Zurich",
+    )
     with app.app_context():
         owner = db.session.get(User, faculty.id)
         owner.slug, owner.profile_published = "prof-faculty", True
         owner.title, owner.department = "Professor", "Mathematics"
         owner.biography, owner.research_topics = "A biography.", ["Topology"]
         owner.weighted_cap = Decimal("112.50")
-        add_publication(owner, PublicationData(
-            title="A paper", year=2024, venue="NeurIPS", url="https://example.org/paper",
-            authors=[AuthorData("Ada Student"), AuthorData("Someone Else")]))
+        add_publication(
+            owner,
+            PublicationData(
+                title="A paper",
+                year=2024,
+                venue="NeurIPS",
+                url="https://example.org/paper",
+                authors=[AuthorData("Ada Student"), AuthorData("Someone Else")],
+            ),
+        )
         db.session.commit()
     return {"current": current, "alumnus": alumnus, "colleague": colleague}
 
 
 FACULTY_PAGES = [
-    "/group", "/group/alumni", "/group/members/new", "/group/import", "/profile",
-    "/profile/publications", "/profile/publications/new", "/profile/publications/import",
+    "/group",
+    "/group/alumni",
+    "/group/members/new",
+    "/group/import",
+    "/profile",
+    "/profile/publications",
+    "/profile/publications/new",
+    "/profile/publications/import",
 ]
 ADMIN_PAGES = [
-    "/admin/loads", "/admin/accounts", "/admin/programs", "/admin/institutions", "/admin/caps",
+    "/admin/loads",
+    "/admin/accounts",
+    "/admin/programs",
+    "/admin/institutions",
+    "/admin/caps",
     "/group/archived",
 ]
 
@@ -143,8 +182,11 @@ def test_faculty_pages_are_all_french(client, faculty, group, url):
 def test_member_edit_and_move_pages_are_all_french(client, faculty, group):
     client = french(client, faculty)
     position_id = group["current"].id
-    for url in (f"/group/members/{position_id}/edit", f"/group/members/{position_id}/move-to-alumni",
-                f"/group/members/{group['alumnus'].id}/edit"):
+    for url in (
+        f"/group/members/{position_id}/edit",
+        f"/group/members/{position_id}/move-to-alumni",
+        f"/group/members/{group['alumnus'].id}/edit",
+    ):
         response = client.get(url)
         assert response.status_code == 200, url
         assert_french(response.get_data(as_text=True))
@@ -161,9 +203,13 @@ def test_admin_edit_pages_are_all_french(app, client, admin, faculty, group):
     with app.app_context():
         institution_id = db.session.scalar(select(Institution.id))
     client = french(client, admin)
-    for url in (f"/admin/caps/{faculty.id}", f"/admin/accounts/{faculty.id}/password",
-                f"/admin/institutions/{institution_id}/rename", "/admin/programs/1/edit",
-                f"/group?faculty={faculty.id}"):
+    for url in (
+        f"/admin/caps/{faculty.id}",
+        f"/admin/accounts/{faculty.id}/password",
+        f"/admin/institutions/{institution_id}/rename",
+        "/admin/programs/1/edit",
+        f"/group?faculty={faculty.id}",
+    ):
         response = client.get(url)
         assert response.status_code == 200, url
         assert_french(response.get_data(as_text=True))
@@ -211,11 +257,16 @@ def test_form_errors_and_flash_messages_are_french(client, faculty, group):
 
 def test_import_preview_is_french(client, faculty, group):
     client = french(client, faculty)
-    roster = ("faculty_email,name,email,program,institution,role,start_date,end_date\n"
-              f"{faculty.email},New Person,,PhD,McGill University,principal,2025-01-15,\n"
-              f"{faculty.email},,,Nope,,boss,2025-13-01,\n")
-    response = client.post("/group/import", data={"file": (__import__("io").BytesIO(
-        roster.encode()), "roster.csv")}, content_type="multipart/form-data")
+    roster = (
+        "faculty_email,name,email,program,institution,role,start_date,end_date\n"
+        f"{faculty.email},New Person,,PhD,McGill University,principal,2025-01-15,\n"
+        f"{faculty.email},,,Nope,,boss,2025-13-01,\n"
+    )
+    response = client.post(
+        "/group/import",
+        data={"file": (__import__("io").BytesIO(roster.encode()), "roster.csv")},
+        content_type="multipart/form-data",
+    )
     page = response.get_data(as_text=True)
     assert "Aperçu de l'importation" in page.replace("&#39;", "'")
     assert_french(page)
@@ -241,7 +292,9 @@ def test_form_inputs_keep_iso_dates_in_french(client, faculty, group):
 def test_exports_stay_english_on_a_french_session(client, admin, faculty, group):
     loads = french(client, admin).get("/admin/loads.csv").get_data(as_text=True)
     header = loads.lstrip("\ufeff").splitlines()[0]
-    assert header.startswith("Faculty,Department,Principal,Co-supervisor,Host (no role),PhD students")
+    assert header.startswith(
+        "Faculty,Department,Principal,Co-supervisor,Host (no role),PhD students"
+    )
     assert header.endswith("Status") and "Within cap" in loads
     roster = french(client, faculty).get("/group/export.csv").get_data(as_text=True)
     assert roster.lstrip("\ufeff").splitlines()[0].startswith("faculty_email,")
@@ -256,8 +309,9 @@ def test_the_language_choice_persists_across_requests_and_logins(app, client, fa
     for url in ("/group", "/group/alumni", "/profile"):
         assert_french(client.get(url).get_data(as_text=True))
     other_browser = login_client(app.test_client(), faculty)
-    assert_french(other_browser.get("/group", headers={"Accept-Language": "en"})
-                  .get_data(as_text=True))  # the account's saved choice
+    assert_french(
+        other_browser.get("/group", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    )  # the account's saved choice
     client.post("/logout")
     assert '<html lang="fr-CA">' in client.get("/login").get_data(as_text=True)  # this browser
     client.post("/language", data={"language": "en", "next": "/login"})

@@ -53,14 +53,15 @@ def test_default_body_limit_is_set(app):
 
 
 @pytest.mark.parametrize("csrf", [False, True])
-def test_oversized_body_gets_413_plain_page_and_writes_nothing(database_url, tmp_path,
-                                                               make_faculty, csrf):
-    app = build_app(database_url, str(tmp_path), MAX_CONTENT_LENGTH=2048,
-                    WTF_CSRF_ENABLED=csrf)
+def test_oversized_body_gets_413_plain_page_and_writes_nothing(
+    database_url, tmp_path, make_faculty, csrf
+):
+    app = build_app(database_url, str(tmp_path), MAX_CONTENT_LENGTH=2048, WTF_CSRF_ENABLED=csrf)
     user = make_faculty()
     before = database_snapshot(app)
-    response = app.test_client().post("/login", data={
-        "email": user.email, "password": TEST_PASSWORD, "padding": "x" * 5000})
+    response = app.test_client().post(
+        "/login", data={"email": user.email, "password": TEST_PASSWORD, "padding": "x" * 5000}
+    )
     assert response.status_code == 413
     page = response.get_data(as_text=True)
     assert "Too large" in page and "The upload is larger than the portal accepts." in page
@@ -89,8 +90,7 @@ def _failing_app(database_url, tmp_path):
         return "not reached"
 
     app.add_url_rule("/_test/write-then-fail", view_func=write_then_fail, methods=["POST"])
-    app.add_url_rule("/_test/write-then-violate", view_func=write_then_violate,
-                     methods=["POST"])
+    app.add_url_rule("/_test/write-then-violate", view_func=write_then_violate, methods=["POST"])
     return app
 
 
@@ -115,12 +115,15 @@ def test_error_shows_a_plain_page_and_rolls_back(database_url, tmp_path, make_fa
 # Payloads stay data.
 
 
-@pytest.mark.parametrize("email, password", [
-    ("' OR 1=1 --", "' OR 1=1 --"),
-    ("faculty@example.org' --", "anything"),
-    ("faculty@example.org", "' OR '1'='1"),
-    ("x'; DROP TABLE users; --", "x'; DROP TABLE users; --"),
-])
+@pytest.mark.parametrize(
+    "email, password",
+    [
+        ("' OR 1=1 --", "' OR 1=1 --"),
+        ("faculty@example.org' --", "anything"),
+        ("faculty@example.org", "' OR '1'='1"),
+        ("x'; DROP TABLE users; --", "x'; DROP TABLE users; --"),
+    ],
+)
 def test_sql_looking_login_input_is_plain_text(app, client, faculty, email, password):
     before = database_snapshot(app)
     response = client.post("/login", data={"email": email, "password": password})
@@ -133,7 +136,8 @@ def test_sql_looking_login_input_is_plain_text(app, client, faculty, email, pass
 
 
 def test_xss_in_display_name_and_member_name_is_escaped_on_every_page(
-        app, make_faculty, make_member):
+    app, make_faculty, make_member
+):
     user = make_faculty(name=XSS)
     make_member(user, name=XSS)
     client = app.test_client()
@@ -147,8 +151,9 @@ def test_xss_in_display_name_and_member_name_is_escaped_on_every_page(
         if response.mimetype != "text/html":
             # Files (CSV, XLSX, JSON) carry the text as data, as attachments a browser never
             # renders as a page: what matters is that they are not served as HTML.
-            assert response.headers.get("Content-Disposition", "").startswith("attachment") \
-                or response.mimetype in {"text/plain", "application/json", "text/css"}, url
+            assert response.headers.get("Content-Disposition", "").startswith(
+                "attachment"
+            ) or response.mimetype in {"text/plain", "application/json", "text/css"}, url
             response.close()  # a streamed export not read to the end
             continue
         page = response.get_data(as_text=True)
@@ -159,8 +164,9 @@ def test_xss_in_display_name_and_member_name_is_escaped_on_every_page(
     assert shown >= 1
 
 
-def test_a_save_that_loses_a_race_is_a_conflict_not_a_crash(database_url, tmp_path,
-                                                              make_faculty, make_member):
+def test_a_save_that_loses_a_race_is_a_conflict_not_a_crash(
+    database_url, tmp_path, make_faculty, make_member
+):
     app = build_app(database_url, str(tmp_path))
     user = make_faculty()
     member = make_member(user)
@@ -170,8 +176,9 @@ def test_a_save_that_loses_a_race_is_a_conflict_not_a_crash(database_url, tmp_pa
 
         position = db.session.get(Position, member.id)
         # Another request saved the row in between (its version moved on under us).
-        db.session.execute(text("UPDATE positions SET version = version + 1 WHERE id = :id"),
-                           {"id": member.id})
+        db.session.execute(
+            text("UPDATE positions SET version = version + 1 WHERE id = :id"), {"id": member.id}
+        )
         position.note = "my change"
         db.session.flush()  # UPDATE ... WHERE version = <the old one>: no row matches
         return "not reached"
@@ -208,23 +215,39 @@ def _fill_every_text_field_with_xss(app, faculty: User, colleague: User) -> None
         owner.slug, owner.profile_published = "xss-prof", True
         program = Program(name=XSS + "program", kind="phd")
         institution = Institution(name=XSS + "institution")
-        current = Position(person=Person(full_name=XSS + "member"), program=program,
-                           institution=institution, start_date=date(2024, 1, 1),
-                           note=XSS + "note")
+        current = Position(
+            person=Person(full_name=XSS + "member"),
+            program=program,
+            institution=institution,
+            start_date=date(2024, 1, 1),
+            note=XSS + "note",
+        )
         current.supervisions = [
             Supervision(supervisor_id=owner.id, role=SupervisionRole.PRINCIPAL, share=50),
-            Supervision(external_name=XSS + "external", role=SupervisionRole.CO_SUPERVISOR,
-                        share=25),
+            Supervision(
+                external_name=XSS + "external", role=SupervisionRole.CO_SUPERVISOR, share=25
+            ),
             Supervision(supervisor_id=colleague.id, role=SupervisionRole.CO_SUPERVISOR, share=25),
         ]
-        former = Position(person=Person(full_name=XSS + "alumna"), program=program,
-                          institution=institution, start_date=date(2019, 1, 1),
-                          end_date=date(2023, 1, 1), outcome=XSS + "outcome",
-                          departure_reason=DepartureReason.GRADUATED)
-        former.supervisions = [Supervision(supervisor_id=owner.id, role=SupervisionRole.PRINCIPAL,
-                                           share=100)]
-        publication = Publication(owner_id=owner.id, title=XSS + "paper", venue=XSS + "venue",
-                                  year=2024, url="https://example.org/paper")
+        former = Position(
+            person=Person(full_name=XSS + "alumna"),
+            program=program,
+            institution=institution,
+            start_date=date(2019, 1, 1),
+            end_date=date(2023, 1, 1),
+            outcome=XSS + "outcome",
+            departure_reason=DepartureReason.GRADUATED,
+        )
+        former.supervisions = [
+            Supervision(supervisor_id=owner.id, role=SupervisionRole.PRINCIPAL, share=100)
+        ]
+        publication = Publication(
+            owner_id=owner.id,
+            title=XSS + "paper",
+            venue=XSS + "venue",
+            year=2024,
+            url="https://example.org/paper",
+        )
         publication.authors.append(PublicationAuthor(position=1, name=XSS + "author"))
         db.session.add_all([current, former, publication])
         db.session.commit()
@@ -250,12 +273,42 @@ def test_xss_in_every_text_field_is_escaped_on_every_page(app, make_faculty, mak
                 continue
             page = response.get_data(as_text=True)
             assert "<script>alert" not in page and "<img src=x" not in page, rule.rule
-            for marker in ("title", "department", "biography", "topic", "program", "institution",
-                           "member", "note", "external", "alumna", "outcome", "paper", "venue",
-                           "author", "faculty", "colleague"):
+            for marker in (
+                "title",
+                "department",
+                "biography",
+                "topic",
+                "program",
+                "institution",
+                "member",
+                "note",
+                "external",
+                "alumna",
+                "outcome",
+                "paper",
+                "venue",
+                "author",
+                "faculty",
+                "colleague",
+            ):
                 if XSS_ESCAPED + marker in page:
                     seen.add(marker)
     # Every field really reached some page, so the walk above really checked its escaping.
-    assert seen == {"title", "department", "biography", "topic", "program", "institution",
-                    "member", "note", "external", "alumna", "outcome", "paper", "venue",
-                    "author", "faculty", "colleague"}
+    assert seen == {
+        "title",
+        "department",
+        "biography",
+        "topic",
+        "program",
+        "institution",
+        "member",
+        "note",
+        "external",
+        "alumna",
+        "outcome",
+        "paper",
+        "venue",
+        "author",
+        "faculty",
+        "colleague",
+    }

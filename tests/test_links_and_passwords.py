@@ -9,19 +9,38 @@ from portal.security import is_safe_link
 from tests.conftest import reset_database
 
 
-@pytest.mark.parametrize("url", [
-    "https://www.example.org/lab", "http://example.org", "HTTPS://EXAMPLE.ORG/a?b=c#d",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.example.org/lab",
+        "http://example.org",
+        "HTTPS://EXAMPLE.ORG/a?b=c#d",
+    ],
+)
 def test_web_addresses_are_links(url):
     assert is_safe_link(url)
 
 
-@pytest.mark.parametrize("url", [
-    "javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
-    "java\nscript:alert(1)", "data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)",
-    "//evil.example/x", "/relative/path", "https://", "https:///nohost", "ftp://example.org",
-    'https://example.org/"onmouseover="alert(1)', "", None,
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        " javascript:alert(1)",
+        "java\tscript:alert(1)",
+        "java\nscript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "//evil.example/x",
+        "/relative/path",
+        "https://",
+        "https:///nohost",
+        "ftp://example.org",
+        'https://example.org/"onmouseover="alert(1)',
+        "",
+        None,
+    ],
+)
 def test_other_schemes_and_tricks_are_not_links(url):
     assert not is_safe_link(url)
 

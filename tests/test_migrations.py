@@ -32,13 +32,20 @@ def test_upgrade_matches_models_and_downgrade_round_trips(database_url, tmp_path
             _drop_everything()
             upgrade()
             assert _differences() == []
-            seeded = db.session.execute(select(Program.name, Program.kind, Program.weight,
-                                               Program.counts_toward_load)
-                                        .order_by(Program.sort_order)).all()
-            assert seeded == [(p["name"], p["kind"], p["weight"], p["counts_toward_load"])
-                              for p in DEFAULT_PROGRAMS]
+            seeded = db.session.execute(
+                select(
+                    Program.name, Program.kind, Program.weight, Program.counts_toward_load
+                ).order_by(Program.sort_order)
+            ).all()
+            assert seeded == [
+                (p["name"], p["kind"], p["weight"], p["counts_toward_load"])
+                for p in DEFAULT_PROGRAMS
+            ]
             policy = db.session.get(LoadPolicy, 1)
-            assert (policy.default_principal_cap, policy.default_weighted_cap) == (8, Decimal("300"))
+            assert (policy.default_principal_cap, policy.default_weighted_cap) == (
+                8,
+                Decimal("300"),
+            )
             db.session.rollback()
 
             downgrade(revision="base")

@@ -24,14 +24,19 @@ from portal.models.supervision import default_shares
 
 def _position(person_name="Zoë O'Brien", start=date(2024, 1, 1), end=None) -> Position:
     program = db.session.scalar(select(Program).where(Program.name == "PhD"))
-    return Position(person=Person(full_name=person_name), program=program,
-                    institution=Institution(name="Université de Montréal"),
-                    start_date=start, end_date=end)
+    return Position(
+        person=Person(full_name=person_name),
+        program=program,
+        institution=Institution(name="Université de Montréal"),
+        start_date=start,
+        end_date=end,
+    )
 
 
 def _user(email: str) -> User:
-    return User(email=email, display_name="Someone", password_hash="x", is_admin=False,
-                is_active=True)
+    return User(
+        email=email, display_name="Someone", password_hash="x", is_admin=False, is_active=True
+    )
 
 
 def test_user_email_is_unique_case_insensitively(app_context):
@@ -45,17 +50,25 @@ def test_user_email_is_unique_case_insensitively(app_context):
 
 def test_database_refuses_mixed_case_email_written_around_the_model(app_context):
     with pytest.raises(IntegrityError):
-        db.session.execute(text(
-            "INSERT INTO users (email, display_name, password_hash, is_admin, is_active,"
-            " session_token, research_topics, profile_published, created_at, updated_at)"
-            " VALUES ('Mixed@Example.org', 'x', 'x', false, true, 't', '[]', false,"
-            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        db.session.execute(
+            text(
+                "INSERT INTO users (email, display_name, password_hash, is_admin, is_active,"
+                " session_token, research_topics, profile_published, created_at, updated_at)"
+                " VALUES ('Mixed@Example.org', 'x', 'x', false, true, 't', '[]', false,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
         db.session.commit()
 
 
 def test_person_email_unique_case_insensitively_and_optional(app_context):
-    db.session.add_all([Person(full_name="A", email=None), Person(full_name="B", email=None),
-                        Person(full_name="C", email="c@example.org")])
+    db.session.add_all(
+        [
+            Person(full_name="A", email=None),
+            Person(full_name="B", email=None),
+            Person(full_name="C", email="c@example.org"),
+        ]
+    )
     db.session.commit()
     db.session.add(Person(full_name="D", email="C@EXAMPLE.ORG"))
     with pytest.raises(IntegrityError):
@@ -91,13 +104,18 @@ def test_principal_and_co_supervisors_are_allowed(app_context):
     position.supervisions = [
         Supervision(supervisor=first, role=SupervisionRole.PRINCIPAL, share=Decimal(50)),
         Supervision(supervisor=second, role=SupervisionRole.CO_SUPERVISOR, share=Decimal(25)),
-        Supervision(external_name="Prof. Ingrid Sørensen", role=SupervisionRole.CO_SUPERVISOR,
-                    share=Decimal(25)),
+        Supervision(
+            external_name="Prof. Ingrid Sørensen",
+            role=SupervisionRole.CO_SUPERVISOR,
+            share=Decimal(25),
+        ),
     ]
     db.session.add(position)
     db.session.commit()
     assert {s.supervisor_name for s in position.supervisions} == {
-        "Someone", "Prof. Ingrid Sørensen"}
+        "Someone",
+        "Prof. Ingrid Sørensen",
+    }
 
 
 def test_supervision_needs_an_account_or_an_external_name(app_context):
@@ -110,9 +128,12 @@ def test_supervision_needs_an_account_or_an_external_name(app_context):
 
 def test_foreign_keys_are_enforced(app_context):
     with pytest.raises(IntegrityError):
-        db.session.execute(text(
-            "INSERT INTO supervisions (position_id, supervisor_id, role, share)"
-            " VALUES (987654, NULL, 'none', 100)"))
+        db.session.execute(
+            text(
+                "INSERT INTO supervisions (position_id, supervisor_id, role, share)"
+                " VALUES (987654, NULL, 'none', 100)"
+            )
+        )
         db.session.commit()
 
 
@@ -121,9 +142,13 @@ def test_unknown_role_is_refused_by_the_database(app_context):
     db.session.add(position)
     db.session.commit()
     with pytest.raises(IntegrityError):
-        db.session.execute(text(
-            "INSERT INTO supervisions (position_id, external_name, role, share)"
-            " VALUES (:id, 'X', 'boss', 100)"), {"id": position.id})
+        db.session.execute(
+            text(
+                "INSERT INTO supervisions (position_id, external_name, role, share)"
+                " VALUES (:id, 'X', 'boss', 100)"
+            ),
+            {"id": position.id},
+        )
         db.session.commit()
 
 
@@ -145,35 +170,43 @@ def test_default_programs_are_seeded(app_context):
 
 
 def test_names_keep_accents_and_punctuation_exactly(app_context):
-    name = "Zoë O'Brien-Lefèvre (\"Zo\"), Jr."
+    name = 'Zoë O\'Brien-Lefèvre ("Zo"), Jr.'
     db.session.add(Person(full_name=name))
     db.session.commit()
     db.session.expire_all()
     assert db.session.scalar(select(Person.full_name)) == name
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("0000-0002-1825-0097", "0000-0002-1825-0097"),
-    ("https://orcid.org/0000-0001-5109-3700", "0000-0001-5109-3700"),
-    ("0000000218250097", "0000-0002-1825-0097"),
-    ("0000-0002-1694-233x", "0000-0002-1694-233X"),
-    ("0000-0002-1825-0098", None),
-    ("1234", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("0000-0002-1825-0097", "0000-0002-1825-0097"),
+        ("https://orcid.org/0000-0001-5109-3700", "0000-0001-5109-3700"),
+        ("0000000218250097", "0000-0002-1825-0097"),
+        ("0000-0002-1694-233x", "0000-0002-1694-233X"),
+        ("0000-0002-1825-0098", None),
+        ("1234", None),
+        ("", None),
+    ],
+)
 def test_orcid_checksum(raw, expected):
     assert normalise_orcid(raw) == expected
 
 
-@pytest.mark.parametrize("roles, expected", [
-    (["principal"], ["100.00"]),
-    (["principal", "co-supervisor"], ["50.00", "50.00"]),
-    (["principal", "co-supervisor", "co-supervisor"], ["50.00", "25.00", "25.00"]),
-    (["co-supervisor", "principal", "co-supervisor", "co-supervisor"],
-     ["16.67", "50.00", "16.67", "16.66"]),
-    (["none"], ["100.00"]),
-    (["co-supervisor", "co-supervisor"], ["50.00", "50.00"]),
-])
+@pytest.mark.parametrize(
+    "roles, expected",
+    [
+        (["principal"], ["100.00"]),
+        (["principal", "co-supervisor"], ["50.00", "50.00"]),
+        (["principal", "co-supervisor", "co-supervisor"], ["50.00", "25.00", "25.00"]),
+        (
+            ["co-supervisor", "principal", "co-supervisor", "co-supervisor"],
+            ["16.67", "50.00", "16.67", "16.66"],
+        ),
+        (["none"], ["100.00"]),
+        (["co-supervisor", "co-supervisor"], ["50.00", "50.00"]),
+    ],
+)
 def test_default_shares_total_one_hundred(roles, expected):
     shares = default_shares([SupervisionRole(role) for role in roles])
     assert shares == [Decimal(value) for value in expected]

@@ -20,7 +20,9 @@ GOOD = r"""
 }
 """
 
-MIXED = GOOD + r"""
+MIXED = (
+    GOOD
+    + r"""
 @inproceedings{quinones2023,
   Title = "Fitting low-rank models",
   Author = "Rafael Quiñones and Li Wei Fontaine",
@@ -39,6 +41,7 @@ MIXED = GOOD + r"""
 @misc{noauthor, title = {Nobody wrote this}, year = {2020}}
 @misc{bouchard2024slow, title = {Same key again}, author = {A B}}
 """
+)
 
 
 def titles(app) -> list[str]:
@@ -48,8 +51,10 @@ def titles(app) -> list[str]:
 
 def counts(app) -> tuple[int, int]:
     with app.app_context():
-        return (db.session.scalar(select(db.func.count()).select_from(Publication)),
-                db.session.scalar(select(db.func.count()).select_from(PublicationAuthor)))
+        return (
+            db.session.scalar(select(db.func.count()).select_from(Publication)),
+            db.session.scalar(select(db.func.count()).select_from(PublicationAuthor)),
+        )
 
 
 def test_parse_decodes_latex_and_turns_last_first_into_first_last():
@@ -62,15 +67,25 @@ def test_parse_decodes_latex_and_turns_last_first_into_first_last():
     assert data.venue == "Neural Computation"
     assert data.url == "https://doi.org/10.1162/neco.2024.1"
     assert [a.name for a in data.authors] == [
-        "Amélie Bouchard-Nakamura", "Tomás O'Donnell", "Google Brain Team"]
+        "Amélie Bouchard-Nakamura",
+        "Tomás O'Donnell",
+        "Google Brain Team",
+    ]
 
 
 def test_parse_reports_each_bad_entry_with_its_key_and_reason():
     parsed = parse_bibtex(MIXED, TODAY)
     assert [key for key, _ in parsed.accepted] == ["bouchard2024slow", "quinones2023"]
     reasons = {entry.key: entry.reason for entry in parsed.rejected}
-    assert set(reasons) == {"broken2022", "jsattack", "noyear", "future", "notitle", "noauthor",
-                            "bouchard2024slow"}
+    assert set(reasons) == {
+        "broken2022",
+        "jsattack",
+        "noyear",
+        "future",
+        "notitle",
+        "noauthor",
+        "bouchard2024slow",
+    }
     assert "not well-formed BibTeX" in reasons["broken2022"]
     assert "http:// or https://" in reasons["jsattack"]
     assert "“around 2020” is not a number" in reasons["noyear"]
@@ -81,7 +96,8 @@ def test_parse_reports_each_bad_entry_with_its_key_and_reason():
 
 
 def test_import_keeps_good_entries_reports_bad_ones_and_links_group_members(
-        app, faculty, faculty_client, make_member):
+    app, faculty, faculty_client, make_member
+):
     amelie = make_member(faculty, "Amélie Bouchard-Nakamura")
     rafael = make_member(faculty, "Dr. Rafael Quiñones", program="Postdoctorate")
     response = faculty_client.post("/profile/publications/import", data={"bibtex": MIXED})
@@ -91,21 +107,29 @@ def test_import_keeps_good_entries_reports_bad_ones_and_links_group_members(
     assert "Not imported (7)" in page
     for key in ("broken2022", "jsattack", "noyear", "future", "notitle", "noauthor"):
         assert f"<code>{key}</code>: " in page
-    assert titles(app) == ["Slow Manifolds in Recurrent Networks: a Décision Story",
-                           "Fitting low-rank models"]
+    assert titles(app) == [
+        "Slow Manifolds in Recurrent Networks: a Décision Story",
+        "Fitting low-rank models",
+    ]
     with app.app_context():
         linked = db.session.execute(
             select(PublicationAuthor.name, PublicationAuthor.person_id)
             .where(PublicationAuthor.person_id.is_not(None))
-            .order_by(PublicationAuthor.id)).all()
-    assert [tuple(row) for row in linked] == [("Amélie Bouchard-Nakamura", amelie.person_id),
-                                              ("Rafael Quiñones", rafael.person_id)]
+            .order_by(PublicationAuthor.id)
+        ).all()
+    assert [tuple(row) for row in linked] == [
+        ("Amélie Bouchard-Nakamura", amelie.person_id),
+        ("Rafael Quiñones", rafael.person_id),
+    ]
 
 
-def test_importing_the_same_entries_twice_reports_them_as_already_there(app, faculty,
-                                                                          faculty_client):
-    assert faculty_client.post("/profile/publications/import",
-                               data={"bibtex": GOOD}).status_code == 200
+def test_importing_the_same_entries_twice_reports_them_as_already_there(
+    app, faculty, faculty_client
+):
+    assert (
+        faculty_client.post("/profile/publications/import", data={"bibtex": GOOD}).status_code
+        == 200
+    )
     before = counts(app)
     response = faculty_client.post("/profile/publications/import", data={"bibtex": GOOD})
     assert response.status_code == 400
@@ -126,8 +150,9 @@ def test_malformed_bibtex_only_is_refused_and_nothing_written(app, faculty, facu
 
 
 def test_text_without_entries_is_refused(app, faculty, faculty_client):
-    response = faculty_client.post("/profile/publications/import",
-                                   data={"bibtex": "Just some text, not BibTeX at all."})
+    response = faculty_client.post(
+        "/profile/publications/import", data={"bibtex": "Just some text, not BibTeX at all."}
+    )
     assert response.status_code == 400
     assert "No BibTeX entries were found" in response.get_data(as_text=True)
     assert counts(app) == (0, 0)
@@ -141,17 +166,21 @@ def test_empty_paste_is_refused(app, faculty, faculty_client):
 
 
 def test_oversized_paste_is_refused(app, faculty, faculty_client):
-    response = faculty_client.post("/profile/publications/import",
-                                   data={"bibtex": GOOD + "%" * 500_001})
+    response = faculty_client.post(
+        "/profile/publications/import", data={"bibtex": GOOD + "%" * 500_001}
+    )
     assert response.status_code == 400
     assert "Keep this to at most 500000 characters." in response.get_data(as_text=True)
     assert counts(app) == (0, 0)
 
 
 def test_bad_entries_only_of_every_kind_write_nothing(app, faculty, faculty_client):
-    only_bad = MIXED.replace(GOOD, "").replace("quinones2023", "quinones2023x").replace(
-        'url = {https://example.org/paper}', 'url = {javascript:void(0)}').replace(
-        "title = {Same key again}, author = {A B}", "title = {Same key again}")
+    only_bad = (
+        MIXED.replace(GOOD, "")
+        .replace("quinones2023", "quinones2023x")
+        .replace("url = {https://example.org/paper}", "url = {javascript:void(0)}")
+        .replace("title = {Same key again}, author = {A B}", "title = {Same key again}")
+    )
     response = faculty_client.post("/profile/publications/import", data={"bibtex": only_bad})
     assert response.status_code == 400
     assert "<code>quinones2023x</code>" in response.get_data(as_text=True)

@@ -1,7 +1,7 @@
 """The public profile: /people/<slug>, its JSON and the /people index, for anyone, published only."""
 
 import re
-from datetime import date, datetime, UTC
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -25,37 +25,76 @@ def add_publications(app, user, *publications):
     with app.app_context():
         owner = db.session.get(User, user.id)
         for title, authors in publications:
-            add_publication(owner, PublicationData(title=title, year=2024, venue="NeurIPS",
-                                                   url="https://example.org/paper",
-                                                   authors=[AuthorData(a) for a in authors]))
+            add_publication(
+                owner,
+                PublicationData(
+                    title=title,
+                    year=2024,
+                    venue="NeurIPS",
+                    url="https://example.org/paper",
+                    authors=[AuthorData(a) for a in authors],
+                ),
+            )
         db.session.commit()
 
 
 def test_published_profile_shows_group_and_profile_for_anonymous_visitor(
-        app, client, faculty, make_faculty, make_member):
+    app, client, faculty, make_faculty, make_member
+):
     colleague = make_faculty("colleague@example.org", "Prof. Colleague")
-    publish(app, faculty, title="Associate Professor, Department of Mathematics and Statistics\n"
-                                "Research Chair in Dynamical Systems",
-            biography="First paragraph <script>alert(1)</script>.\n\nSecond « paragraph ».",
-            research_topics=["Computational Neuroscience", "Dynamical Systems"])
+    publish(
+        app,
+        faculty,
+        title="Associate Professor, Department of Mathematics and Statistics\n"
+        "Research Chair in Dynamical Systems",
+        biography="First paragraph <script>alert(1)</script>.\n\nSecond « paragraph ».",
+        research_topics=["Computational Neuroscience", "Dynamical Systems"],
+    )
     make_member(faculty, "Amélie Bouchard", role="principal", others=[(colleague, "co-supervisor")])
-    make_member(faculty, "Björn Halvorsen", program="Master's Research", institution="ETH Zurich",
-                role="co-supervisor", others=[("Prof. Ingrid Sørensen", "principal")])
-    make_member(faculty, "Dr. Oren Ben-David", program="Collaborating researcher",
-                institution="McGill University", role="none")
-    make_member(faculty, "Maude Archambault", start_date=date(2015, 9, 1),
-                end_date=date(2021, 6, 30), outcome="Postdoc at ETH Zurich")
+    make_member(
+        faculty,
+        "Björn Halvorsen",
+        program="Master's Research",
+        institution="ETH Zurich",
+        role="co-supervisor",
+        others=[("Prof. Ingrid Sørensen", "principal")],
+    )
+    make_member(
+        faculty,
+        "Dr. Oren Ben-David",
+        program="Collaborating researcher",
+        institution="McGill University",
+        role="none",
+    )
+    make_member(
+        faculty,
+        "Maude Archambault",
+        start_date=date(2015, 9, 1),
+        end_date=date(2021, 6, 30),
+        outcome="Postdoc at ETH Zurich",
+    )
     make_member(colleague, "Someone Else's Student")
 
     response = client.get("/people/prof-faculty")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    for text in ("Prof. Hélène Faculty", "Associate Professor, Department of Mathematics and Statistics",
-                 "Research Chair in Dynamical Systems", "Computational Neuroscience",
-                 "Amélie Bouchard", "PhD - Université de Montréal", "Principal supervisor",
-                 "Björn Halvorsen", "Master&#39;s Research - ETH Zurich", "Co-supervisor",
-                 "Dr. Oren Ben-David", "Collaborating researcher - McGill University",
-                 "Maude Archambault", "Postdoc at ETH Zurich", "Second « paragraph »."):
+    for text in (
+        "Prof. Hélène Faculty",
+        "Associate Professor, Department of Mathematics and Statistics",
+        "Research Chair in Dynamical Systems",
+        "Computational Neuroscience",
+        "Amélie Bouchard",
+        "PhD - Université de Montréal",
+        "Principal supervisor",
+        "Björn Halvorsen",
+        "Master&#39;s Research - ETH Zurich",
+        "Co-supervisor",
+        "Dr. Oren Ben-David",
+        "Collaborating researcher - McGill University",
+        "Maude Archambault",
+        "Postdoc at ETH Zurich",
+        "Second « paragraph ».",
+    ):
         assert text in page, text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
     assert "Someone Else" not in page
@@ -63,18 +102,30 @@ def test_published_profile_shows_group_and_profile_for_anonymous_visitor(
     assert "Prof. Ingrid Sørensen" not in page  # other supervisors are not public
     assert page.count("<h1") == 1
     assert page.count("<h2") == 4  # biography, topics, current students, alumni (no publications)
-    assert (page.index("<h2 id=\"current-students\">Current students</h2>")
-            < page.index("Amélie Bouchard") < page.index("<h2 id=\"alumni\">Alumni</h2>")
-            < page.index("Maude Archambault"))
+    assert (
+        page.index('<h2 id="current-students">Current students</h2>')
+        < page.index("Amélie Bouchard")
+        < page.index('<h2 id="alumni">Alumni</h2>')
+        < page.index("Maude Archambault")
+    )
 
 
 def test_public_page_hides_emails_notes_and_archived_entries(app, client, faculty, make_member):
     publish(app, faculty)
-    make_member(faculty, "Visible Student", email="visible.student@example.org",
-                note="Private note about funding")
+    make_member(
+        faculty,
+        "Visible Student",
+        email="visible.student@example.org",
+        note="Private note about funding",
+    )
     make_member(faculty, "Archived Student", archived_at=datetime(2025, 1, 1, tzinfo=UTC))
-    make_member(faculty, "Archived Alumna", start_date=date(2015, 1, 1), end_date=date(2019, 1, 1),
-                archived_at=datetime(2025, 1, 1, tzinfo=UTC))
+    make_member(
+        faculty,
+        "Archived Alumna",
+        start_date=date(2015, 1, 1),
+        end_date=date(2019, 1, 1),
+        archived_at=datetime(2025, 1, 1, tzinfo=UTC),
+    )
     page = client.get("/people/prof-faculty").get_data(as_text=True)
     data = client.get("/people/prof-faculty.json").get_data(as_text=True)
     for body in (page, data):
@@ -86,7 +137,8 @@ def test_public_page_hides_emails_notes_and_archived_entries(app, client, facult
 
 
 def test_unpublished_and_unknown_profiles_are_the_same_404_with_nothing_leaked(
-        app, client, faculty, make_member):
+    app, client, faculty, make_member
+):
     with app.app_context():
         row = db.session.get(User, faculty.id)
         row.slug = "prof-faculty"
@@ -98,14 +150,16 @@ def test_unpublished_and_unknown_profiles_are_the_same_404_with_nothing_leaked(
     unpublished = client.get("/people/prof-faculty")
     unknown = client.get("/people/no-such-person")
     assert unpublished.status_code == unknown.status_code == 404
+
     # The pages differ only where they echo the requested path (the language switcher's "next")
     # and in the CSRF token, which carries the second it was signed.
     def normalised(body: bytes, slug: bytes) -> bytes:
         body = re.sub(rb'name="csrf_token" value="[^"]+"', b'name="csrf_token" value="TOKEN"', body)
         return body.replace(b"/people/" + slug, b"/people/SLUG")
 
-    assert (normalised(unpublished.get_data(), b"prof-faculty")
-            == normalised(unknown.get_data(), b"no-such-person"))
+    assert normalised(unpublished.get_data(), b"prof-faculty") == normalised(
+        unknown.get_data(), b"no-such-person"
+    )
     unpublished_json = client.get("/people/prof-faculty.json")
     unknown_json = client.get("/people/no-such-person.json")
     assert unpublished_json.status_code == unknown_json.status_code == 404
@@ -126,10 +180,16 @@ def test_inactive_account_profile_is_not_public(app, client, faculty):
 def test_json_has_the_same_data_as_the_page(app, client, faculty, make_member):
     publish(app, faculty, title="Professor\nChair", research_topics=["Dynamical Systems"])
     make_member(faculty, "Amélie Bouchard", role="principal")
-    make_member(faculty, "Felix Brandt", program="Research Intern", institution="ETH Zurich",
-                role="none")
-    make_member(faculty, "Maude Archambault", start_date=date(2015, 9, 1),
-                end_date=date(2021, 6, 30), outcome="Postdoc at ETH Zurich")
+    make_member(
+        faculty, "Felix Brandt", program="Research Intern", institution="ETH Zurich", role="none"
+    )
+    make_member(
+        faculty,
+        "Maude Archambault",
+        start_date=date(2015, 9, 1),
+        end_date=date(2021, 6, 30),
+        outcome="Postdoc at ETH Zurich",
+    )
     add_publications(app, faculty, ("A Paper", ["Someone Outside", "Amélie Bouchard"]))
     response = client.get("/people/prof-faculty.json")
     assert response.status_code == 200
@@ -138,16 +198,28 @@ def test_json_has_the_same_data_as_the_page(app, client, faculty, make_member):
     assert data["name"] == "Prof. Hélène Faculty"
     assert data["positions"] == ["Professor", "Chair"]
     assert data["research_topics"] == ["Dynamical Systems"]
-    assert [(m["name"], m["program_institution"], m["role"], m["role_label"])
-            for m in data["current_members"]] == [
+    assert [
+        (m["name"], m["program_institution"], m["role"], m["role_label"])
+        for m in data["current_members"]
+    ] == [
         ("Amélie Bouchard", "PhD - Université de Montréal", "principal", "Principal supervisor"),
-        ("Felix Brandt", "Research Intern - ETH Zurich", None, None)]
+        ("Felix Brandt", "Research Intern - ETH Zurich", None, None),
+    ]
     assert [(a["name"], a["outcome"]) for a in data["alumni"]] == [
-        ("Maude Archambault", "Postdoc at ETH Zurich")]
-    assert data["publications"] == [{
-        "title": "A Paper", "year": 2024, "venue": "NeurIPS", "url": "https://example.org/paper",
-        "authors": [{"name": "Someone Outside", "orcid": None, "group_member": False},
-                    {"name": "Amélie Bouchard", "orcid": None, "group_member": True}]}]
+        ("Maude Archambault", "Postdoc at ETH Zurich")
+    ]
+    assert data["publications"] == [
+        {
+            "title": "A Paper",
+            "year": 2024,
+            "venue": "NeurIPS",
+            "url": "https://example.org/paper",
+            "authors": [
+                {"name": "Someone Outside", "orcid": None, "group_member": False},
+                {"name": "Amélie Bouchard", "orcid": None, "group_member": True},
+            ],
+        }
+    ]
     assert "email" not in response.get_data(as_text=True)
 
 
@@ -156,9 +228,11 @@ def test_group_member_authors_are_marked_not_by_colour_only(app, client, faculty
     make_member(faculty, "Dr. Rafael Quiñones", program="Postdoctorate")
     add_publications(app, faculty, ("Slow manifolds", ["Quiñones, Rafael", "Outside Author"]))
     page = client.get("/people/prof-faculty").get_data(as_text=True)
-    assert ('<strong class="group-member">Quiñones, Rafael'
-            '<span class="visually-hidden"> (group member)</span></strong>') in page
-    assert "<strong class=\"group-member\">Outside Author" not in page
+    assert (
+        '<strong class="group-member">Quiñones, Rafael'
+        '<span class="visually-hidden"> (group member)</span></strong>'
+    ) in page
+    assert '<strong class="group-member">Outside Author' not in page
     assert "Outside Author" in page
 
 
@@ -173,21 +247,27 @@ def test_index_lists_only_published_profiles(app, client, faculty, make_faculty)
     assert "Not Published" not in page
 
 
-def test_public_page_loads_in_a_fixed_number_of_queries(app, client, faculty, make_member,
-                                                        query_counter):
+def test_public_page_loads_in_a_fixed_number_of_queries(
+    app, client, faculty, make_member, query_counter
+):
     publish(app, faculty)
 
     def grow_to(size):
         with app.app_context():
-            have = db.session.scalar(
-                select(db.func.count()).select_from(Position))
+            have = db.session.scalar(select(db.func.count()).select_from(Position))
         for number in range(have, size):
             ended = number % 4 == 0
-            make_member(faculty, f"Member {number}", role="co-supervisor" if number % 2 else "principal",
-                        start_date=date(2018, 1, 1), end_date=date(2022, 1, 1) if ended else None,
-                        others=[("External Prof", "co-supervisor")])
-        add_publications(app, faculty, *[(f"Paper {size}-{n}", [f"Member {n}", "Outside"])
-                                         for n in range(3)])
+            make_member(
+                faculty,
+                f"Member {number}",
+                role="co-supervisor" if number % 2 else "principal",
+                start_date=date(2018, 1, 1),
+                end_date=date(2022, 1, 1) if ended else None,
+                others=[("External Prof", "co-supervisor")],
+            )
+        add_publications(
+            app, faculty, *[(f"Paper {size}-{n}", [f"Member {n}", "Outside"]) for n in range(3)]
+        )
 
     grow_to(5)
     with query_counter() as small_page:
@@ -209,25 +289,34 @@ def test_demo_profile_lists_exactly_the_group_page_members(app, runner):
     today = date.today()
     with app.app_context():
         faculty = db.session.scalar(
-            select(User).where(User.email == "helene.tremblay@demo.example.org"))
-        expected = [(row.name, row.program, row.institution,
-                     None if row.role == SupervisionRole.NONE else row.role.value)
-                    for row in current_members(faculty, today)]
+            select(User).where(User.email == "helene.tremblay@demo.example.org")
+        )
+        expected = [
+            (
+                row.name,
+                row.program,
+                row.institution,
+                None if row.role == SupervisionRole.NONE else row.role.value,
+            )
+            for row in current_members(faculty, today)
+        ]
         slug = faculty.slug
-        linked = db.session.scalars(select(PublicationAuthor.person_id)
-                                    .where(PublicationAuthor.person_id.is_not(None))).all()
+        linked = db.session.scalars(
+            select(PublicationAuthor.person_id).where(PublicationAuthor.person_id.is_not(None))
+        ).all()
         publications = db.session.scalar(select(db.func.count()).select_from(Publication))
     assert len(expected) == 30
     assert 3 <= publications <= 4 and len(linked) >= 3
 
     data = client.get(f"/people/{slug}.json").get_json()
-    assert [(m["name"], m["program"], m["institution"], m["role"])
-            for m in data["current_members"]] == expected
+    assert [
+        (m["name"], m["program"], m["institution"], m["role"]) for m in data["current_members"]
+    ] == expected
     assert "Computational Neuroscience" in data["research_topics"]
     assert any(a["group_member"] for p in data["publications"] for a in p["authors"])
 
     page = client.get(f"/people/{slug}").get_data(as_text=True)
-    current = page[page.index("Current students"):page.index('id="alumni"')]
+    current = page[page.index("Current students") : page.index('id="alumni"')]
     entries = current.split('<li class="profile__person">')[1:]
     assert len(entries) == len(expected)
     labels = {"principal": "Principal supervisor", "co-supervisor": "Co-supervisor"}
@@ -244,7 +333,8 @@ def test_unpublished_demo_profile_is_404_in_html_and_json(app, runner):
     assert runner.invoke(args=["demo"]).exit_code == 0
     with app.app_context():
         faculty = db.session.scalar(
-            select(User).where(User.email == "helene.tremblay@demo.example.org"))
+            select(User).where(User.email == "helene.tremblay@demo.example.org")
+        )
         faculty.profile_published = False
         slug = faculty.slug
         db.session.commit()
@@ -258,5 +348,5 @@ def test_unpublished_demo_profile_is_404_in_html_and_json(app, runner):
 
 def _escaped(text: str) -> str:
     from markupsafe import escape
-    return str(escape(text))
 
+    return str(escape(text))

@@ -49,20 +49,24 @@ def _limited_app(database_url, tmp_path, make_faculty, **overrides):
     Built inside each test, after the `app` fixture: the limiter extension keeps the settings
     of the most recent app it was bound to.
     """
-    limited = build_app(database_url, str(tmp_path / "limited"), RATELIMIT_ENABLED=True,
-                        **overrides)
+    limited = build_app(
+        database_url, str(tmp_path / "limited"), RATELIMIT_ENABLED=True, **overrides
+    )
     return limited, make_faculty("faculty@example.org", "Prof. Hélène Faculty")
 
 
 def _attempt(client, email, password, address="192.0.2.1"):
-    return client.post("/login", data={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/login", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
 def test_eleventh_failure_for_one_account_is_refused_from_any_address(
-        database_url, tmp_path, make_faculty):
-    app, faculty = _limited_app(database_url, tmp_path, make_faculty,
-                                  RATELIMIT_STORAGE_URI="memory://")
+    database_url, tmp_path, make_faculty
+):
+    app, faculty = _limited_app(
+        database_url, tmp_path, make_faculty, RATELIMIT_STORAGE_URI="memory://"
+    )
     client = app.test_client()
     spellings = ["faculty@example.org", "Faculty@Example.org", "  FACULTY@example.org "]
     for attempt in range(LIMIT):
@@ -81,9 +85,11 @@ def test_eleventh_failure_for_one_account_is_refused_from_any_address(
 
 
 def test_eleventh_failure_from_one_address_is_refused_for_any_account(
-        database_url, tmp_path, make_faculty):
-    app, faculty = _limited_app(database_url, tmp_path, make_faculty,
-                                  RATELIMIT_STORAGE_URI="memory://")
+    database_url, tmp_path, make_faculty
+):
+    app, faculty = _limited_app(
+        database_url, tmp_path, make_faculty, RATELIMIT_STORAGE_URI="memory://"
+    )
     client = app.test_client()
     for attempt in range(LIMIT):
         response = _attempt(client, f"guess{attempt}@example.org", WRONG, address="203.0.113.5")
@@ -93,8 +99,9 @@ def test_eleventh_failure_from_one_address_is_refused_for_any_account(
 
 
 def test_successful_logins_do_not_count(database_url, tmp_path, make_faculty):
-    app, faculty = _limited_app(database_url, tmp_path, make_faculty,
-                                  RATELIMIT_STORAGE_URI="memory://")
+    app, faculty = _limited_app(
+        database_url, tmp_path, make_faculty, RATELIMIT_STORAGE_URI="memory://"
+    )
     for _ in range(LIMIT - 1):
         assert _attempt(app.test_client(), faculty.email, WRONG).status_code == 401
     for _ in range(2 * LIMIT):
@@ -104,8 +111,9 @@ def test_successful_logins_do_not_count(database_url, tmp_path, make_faculty):
 
 
 def test_login_page_itself_is_not_limited(database_url, tmp_path, make_faculty):
-    app, faculty = _limited_app(database_url, tmp_path, make_faculty,
-                                  RATELIMIT_STORAGE_URI="memory://")
+    app, faculty = _limited_app(
+        database_url, tmp_path, make_faculty, RATELIMIT_STORAGE_URI="memory://"
+    )
     client = app.test_client()
     for _ in range(LIMIT):
         _attempt(client, faculty.email, WRONG)
@@ -113,9 +121,13 @@ def test_login_page_itself_is_not_limited(database_url, tmp_path, make_faculty):
 
 
 def test_counters_live_in_redis(database_url, tmp_path, make_faculty, key_prefix):
-    app, faculty = _limited_app(database_url, tmp_path, make_faculty,
-                                  RATELIMIT_STORAGE_URI=REDIS_URL,
-                       RATELIMIT_KEY_PREFIX=key_prefix)
+    app, faculty = _limited_app(
+        database_url,
+        tmp_path,
+        make_faculty,
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_KEY_PREFIX=key_prefix,
+    )
     client = app.test_client()
     for _ in range(LIMIT):
         assert _attempt(client, faculty.email, WRONG).status_code == 401
@@ -163,8 +175,12 @@ def _open_connections(server, count):
 
 def _post_login(connection, email, password):
     body = urlencode({"email": email, "password": password})
-    connection.request("POST", "/login", body=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Connection": "close"})
+    connection.request(
+        "POST",
+        "/login",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Connection": "close"},
+    )
     response = connection.getresponse()
     response.read()
     connection.close()
@@ -199,13 +215,13 @@ def test_three_gunicorn_workers_share_one_limit_through_redis(tmp_path, key_pref
     assert len(workers_that_refused_a_password) == workers, served
 
 
-def test_logins_stay_limited_and_working_when_redis_is_down(database_url, tmp_path,
-                                                           make_faculty):
+def test_logins_stay_limited_and_working_when_redis_is_down(database_url, tmp_path, make_faculty):
     from tests.live_server import free_port
 
     nothing_listens = f"redis://127.0.0.1:{free_port()}/0"
-    app, faculty = _limited_app(database_url, tmp_path, make_faculty,
-                                RATELIMIT_STORAGE_URI=nothing_listens)
+    app, faculty = _limited_app(
+        database_url, tmp_path, make_faculty, RATELIMIT_STORAGE_URI=nothing_listens
+    )
     assert _attempt(app.test_client(), faculty.email, TEST_PASSWORD).status_code == 302
     client = app.test_client()
     for _ in range(LIMIT):
@@ -214,34 +230,54 @@ def test_logins_stay_limited_and_working_when_redis_is_down(database_url, tmp_pa
 
 
 def test_a_forged_forwarded_for_header_does_not_dodge_the_address_limit(
-        database_url, tmp_path, make_faculty):
-    app, faculty = _limited_app(database_url, tmp_path, make_faculty,
-                                RATELIMIT_STORAGE_URI="memory://")
+    database_url, tmp_path, make_faculty
+):
+    app, faculty = _limited_app(
+        database_url, tmp_path, make_faculty, RATELIMIT_STORAGE_URI="memory://"
+    )
     client = app.test_client()
     for attempt in range(LIMIT):
-        response = client.post("/login", data={"email": f"g{attempt}@example.org",
-                                               "password": WRONG},
-                               headers={"X-Forwarded-For": f"198.51.100.{attempt}"})
+        response = client.post(
+            "/login",
+            data={"email": f"g{attempt}@example.org", "password": WRONG},
+            headers={"X-Forwarded-For": f"198.51.100.{attempt}"},
+        )
         assert response.status_code == 401
-    refused = client.post("/login", data={"email": faculty.email, "password": TEST_PASSWORD},
-                          headers={"X-Forwarded-For": "198.51.100.200"})
+    refused = client.post(
+        "/login",
+        data={"email": faculty.email, "password": TEST_PASSWORD},
+        headers={"X-Forwarded-For": "198.51.100.200"},
+    )
     assert refused.status_code == 429
 
 
 def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(
-        database_url, tmp_path, make_faculty):
-    app, faculty = _limited_app(database_url, tmp_path, make_faculty,
-                                RATELIMIT_STORAGE_URI="memory://", TRUSTED_PROXIES=1)
+    database_url, tmp_path, make_faculty
+):
+    app, faculty = _limited_app(
+        database_url, tmp_path, make_faculty, RATELIMIT_STORAGE_URI="memory://", TRUSTED_PROXIES=1
+    )
     balancer = {"REMOTE_ADDR": "10.0.0.1"}
     client = app.test_client()
     for attempt in range(LIMIT):
-        response = client.post("/login", data={"email": f"g{attempt}@example.org",
-                                               "password": WRONG},
-                               headers={"X-Forwarded-For": "203.0.113.66"}, environ_base=balancer)
+        response = client.post(
+            "/login",
+            data={"email": f"g{attempt}@example.org", "password": WRONG},
+            headers={"X-Forwarded-For": "203.0.113.66"},
+            environ_base=balancer,
+        )
         assert response.status_code == 401
-    blocked = client.post("/login", data={"email": "x@example.org", "password": WRONG},
-                          headers={"X-Forwarded-For": "203.0.113.66"}, environ_base=balancer)
+    blocked = client.post(
+        "/login",
+        data={"email": "x@example.org", "password": WRONG},
+        headers={"X-Forwarded-For": "203.0.113.66"},
+        environ_base=balancer,
+    )
     assert blocked.status_code == 429
-    other = client.post("/login", data={"email": faculty.email, "password": TEST_PASSWORD},
-                        headers={"X-Forwarded-For": "203.0.113.77"}, environ_base=balancer)
+    other = client.post(
+        "/login",
+        data={"email": faculty.email, "password": TEST_PASSWORD},
+        headers={"X-Forwarded-For": "203.0.113.77"},
+        environ_base=balancer,
+    )
     assert other.status_code == 302

@@ -27,12 +27,22 @@ def csv_rows(response) -> list[dict]:
 def group(make_faculty, make_member, faculty):
     """The faculty's group: a current student, an alumna, an archived position, and another's."""
     other = make_faculty("other@example.org", "Prof. Other")
-    current = make_member(faculty, "Zoë O'Brien, \"Zee\"", email="zoe@example.org",
-                          others=[(other, "co-supervisor"), ("Prof. External", "co-supervisor")])
-    alumna = make_member(faculty, "=HYPERLINK(\"x\")", program="Master's Research",
-                         institution="McGill University", role="co-supervisor",
-                         start_date=date(2019, 9, 1), end_date=date(2021, 8, 31),
-                         outcome="Postdoc at ETH Zurich")
+    current = make_member(
+        faculty,
+        'Zoë O\'Brien, "Zee"',
+        email="zoe@example.org",
+        others=[(other, "co-supervisor"), ("Prof. External", "co-supervisor")],
+    )
+    alumna = make_member(
+        faculty,
+        '=HYPERLINK("x")',
+        program="Master's Research",
+        institution="McGill University",
+        role="co-supervisor",
+        start_date=date(2019, 9, 1),
+        end_date=date(2021, 8, 31),
+        outcome="Postdoc at ETH Zurich",
+    )
     archived = make_member(faculty, "Archived Person")
     make_member(other, "Someone Else's Student")
     return {"other": other, "current": current, "alumna": alumna, "archived": archived}
@@ -40,8 +50,9 @@ def group(make_faculty, make_member, faculty):
 
 def archive(app, position):
     with app.app_context():
-        db.session.execute(update(Position).where(Position.id == position.id)
-                           .values(archived_at=datetime.now()))
+        db.session.execute(
+            update(Position).where(Position.id == position.id).values(archived_at=datetime.now())
+        )
         db.session.commit()
 
 
@@ -52,22 +63,31 @@ def test_group_csv_streams_current_members_of_my_group(app, faculty_client, grou
     assert response.is_streamed
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="roster-faculty-current-{TODAY.isoformat()}.csv"')
+        f'attachment; filename="roster-faculty-current-{TODAY.isoformat()}.csv"'
+    )
     data = response.get_data()
     assert data.startswith("\ufeff".encode())
     assert data.decode("utf-8-sig").splitlines()[0] == HEADER
     rows = csv_rows(response)
-    assert rows == [{
-        "faculty_email": "faculty@example.org", "name": "Zoë O'Brien, \"Zee\"",
-        "email": "zoe@example.org", "program": "PhD", "institution": "Université de Montréal",
-        "role": "principal", "start_date": "2024-09-01", "end_date": "", "status": "current",
-        "outcome": "",
-    }]
+    assert rows == [
+        {
+            "faculty_email": "faculty@example.org",
+            "name": 'Zoë O\'Brien, "Zee"',
+            "email": "zoe@example.org",
+            "program": "PhD",
+            "institution": "Université de Montréal",
+            "role": "principal",
+            "start_date": "2024-09-01",
+            "end_date": "",
+            "status": "current",
+            "outcome": "",
+        }
+    ]
 
 
 def test_group_export_status_filters_and_formula_prefix(faculty_client, group):
     alumni = csv_rows(faculty_client.get("/group/export.csv?status=alumni"))
-    assert [row["name"] for row in alumni] == ["'=HYPERLINK(\"x\")"]
+    assert [row["name"] for row in alumni] == ['\'=HYPERLINK("x")']
     assert alumni[0]["status"] == "alumni" and alumni[0]["end_date"] == "2021-08-31"
     everyone = csv_rows(faculty_client.get("/group/export.csv?status=all"))
     assert len(everyone) == 3
@@ -76,11 +96,14 @@ def test_group_export_status_filters_and_formula_prefix(faculty_client, group):
 
 def test_end_date_today_is_still_current(make_member, faculty, faculty_client):
     make_member(faculty, "Last Day", start_date=date(2020, 1, 1), end_date=TODAY)
-    make_member(faculty, "Left Yesterday", start_date=date(2020, 1, 1),
-                end_date=TODAY - timedelta(days=1))
+    make_member(
+        faculty, "Left Yesterday", start_date=date(2020, 1, 1), end_date=TODAY - timedelta(days=1)
+    )
     rows = csv_rows(faculty_client.get("/group/export.csv?status=all"))
-    assert {row["name"]: row["status"] for row in rows} == {"Last Day": "current",
-                                                           "Left Yesterday": "alumni"}
+    assert {row["name"]: row["status"] for row in rows} == {
+        "Last Day": "current",
+        "Left Yesterday": "alumni",
+    }
 
 
 @pytest.mark.parametrize("extension", ["csv", "xlsx", "json"])
@@ -96,11 +119,12 @@ def test_group_json_is_a_streamed_attachment(faculty_client, group):
     assert response.is_streamed
     assert response.mimetype == "application/json"
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="roster-faculty-all-{TODAY.isoformat()}.json"')
+        f'attachment; filename="roster-faculty-all-{TODAY.isoformat()}.json"'
+    )
     records = json.loads(response.get_data())
     assert [list(record) for record in records] == [list(ROSTER_COLUMNS)] * 3
     names = {record["name"] for record in records}
-    assert "Zoë O'Brien, \"Zee\"" in names
+    assert 'Zoë O\'Brien, "Zee"' in names
 
 
 def test_group_xlsx_has_one_sheet_of_strings(faculty_client, group):
@@ -114,13 +138,16 @@ def test_group_xlsx_has_one_sheet_of_strings(faculty_client, group):
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == ROSTER_COLUMNS
     assert len(rows) == 4
-    formula_cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row
-                     if isinstance(cell.value, str) and "HYPERLINK" in cell.value]
-    assert [(cell.value, cell.data_type) for cell in formula_cells] == [("'=HYPERLINK(\"x\")", "s")]
+    formula_cells = [
+        cell
+        for row in sheet.iter_rows(min_row=2)
+        for cell in row
+        if isinstance(cell.value, str) and "HYPERLINK" in cell.value
+    ]
+    assert [(cell.value, cell.data_type) for cell in formula_cells] == [('\'=HYPERLINK("x")', "s")]
 
 
-def test_export_runs_a_fixed_number_of_queries(make_member, faculty, faculty_client,
-                                              query_counter):
+def test_export_runs_a_fixed_number_of_queries(make_member, faculty, faculty_client, query_counter):
     make_member(faculty, "First")
     with query_counter() as few:
         faculty_client.get("/group/export.csv").get_data()
@@ -143,18 +170,21 @@ def test_admin_roster_has_one_row_per_account_link(admin_client, group):
     assert response.status_code == 200
     assert response.is_streamed
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="roster-all-all-{TODAY.isoformat()}.csv"')
+        f'attachment; filename="roster-all-all-{TODAY.isoformat()}.csv"'
+    )
     rows = csv_rows(response)
     pairs = sorted((row["faculty_email"], row["name"], row["role"]) for row in rows)
     # The external co-supervisor has no account: no row. The archived position is there
     # (not archived in this test), the other faculty's own student too.
-    assert pairs == sorted([
-        ("faculty@example.org", "Zoë O'Brien, \"Zee\"", "principal"),
-        ("other@example.org", "Zoë O'Brien, \"Zee\"", "co-supervisor"),
-        ("faculty@example.org", "'=HYPERLINK(\"x\")", "co-supervisor"),
-        ("faculty@example.org", "Archived Person", "principal"),
-        ("other@example.org", "Someone Else's Student", "principal"),
-    ])
+    assert pairs == sorted(
+        [
+            ("faculty@example.org", 'Zoë O\'Brien, "Zee"', "principal"),
+            ("other@example.org", 'Zoë O\'Brien, "Zee"', "co-supervisor"),
+            ("faculty@example.org", '\'=HYPERLINK("x")', "co-supervisor"),
+            ("faculty@example.org", "Archived Person", "principal"),
+            ("other@example.org", "Someone Else's Student", "principal"),
+        ]
+    )
 
 
 def test_admin_roster_for_one_faculty_and_never_archived(app, admin_client, group):
@@ -162,9 +192,10 @@ def test_admin_roster_for_one_faculty_and_never_archived(app, admin_client, grou
     response = admin_client.get("/admin/roster.json?faculty=Other@Example.org")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="roster-other-current-{TODAY.isoformat()}.json"')
+        f'attachment; filename="roster-other-current-{TODAY.isoformat()}.json"'
+    )
     names = [record["name"] for record in json.loads(response.get_data())]
-    assert sorted(names) == ["Someone Else's Student", "Zoë O'Brien, \"Zee\""]
+    assert sorted(names) == ["Someone Else's Student", 'Zoë O\'Brien, "Zee"']
     everyone = csv_rows(admin_client.get("/admin/roster.csv?status=all"))
     assert "Archived Person" not in {row["name"] for row in everyone}
     workbook = openpyxl.load_workbook(io.BytesIO(admin_client.get("/admin/roster.xlsx").data))
@@ -180,25 +211,41 @@ def test_admin_roster_unknown_faculty_or_status(admin_client):
 
 def test_conflict_of_interest_list(make_member, faculty, faculty_client, app):
     make_member(faculty, "Current Student", start_date=date(2015, 9, 1))
-    make_member(faculty, "Left Three Years Ago", role="co-supervisor",
-                start_date=TODAY - timedelta(days=6 * 365), end_date=TODAY - timedelta(days=3 * 365))
-    make_member(faculty, "Left Eight Years Ago", role="none", program="Research Intern",
-                start_date=TODAY - timedelta(days=9 * 365), end_date=TODAY - timedelta(days=8 * 365))
+    make_member(
+        faculty,
+        "Left Three Years Ago",
+        role="co-supervisor",
+        start_date=TODAY - timedelta(days=6 * 365),
+        end_date=TODAY - timedelta(days=3 * 365),
+    )
+    make_member(
+        faculty,
+        "Left Eight Years Ago",
+        role="none",
+        program="Research Intern",
+        start_date=TODAY - timedelta(days=9 * 365),
+        end_date=TODAY - timedelta(days=8 * 365),
+    )
     make_member(faculty, "Starts Next Year", start_date=TODAY + timedelta(days=365))
     response = faculty_client.get("/group/coi.csv")
     assert response.status_code == 200
     assert response.is_streamed
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="coi-faculty-5y-{TODAY.isoformat()}.csv"')
+        f'attachment; filename="coi-faculty-5y-{TODAY.isoformat()}.csv"'
+    )
     text = response.get_data().decode("utf-8-sig")
     assert text.splitlines()[0] == ",".join(COI_COLUMNS)
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [row["name"] for row in rows] == ["Current Student", "Left Three Years Ago"]
     assert rows[1]["role"] == "co-supervisor"
-    longer = csv.DictReader(io.StringIO(
-        faculty_client.get("/group/coi.csv?years=10").get_data().decode("utf-8-sig")))
-    assert [row["name"] for row in longer] == ["Current Student", "Left Eight Years Ago",
-                                               "Left Three Years Ago"]
+    longer = csv.DictReader(
+        io.StringIO(faculty_client.get("/group/coi.csv?years=10").get_data().decode("utf-8-sig"))
+    )
+    assert [row["name"] for row in longer] == [
+        "Current Student",
+        "Left Eight Years Ago",
+        "Left Three Years Ago",
+    ]
 
 
 @pytest.mark.parametrize("years", ["0", "51", "abc", "-3", "2.5"])
@@ -209,8 +256,9 @@ def test_conflict_of_interest_years_out_of_range(faculty_client, years):
 
 
 def test_export_roster_command_to_stdout_and_file(runner, group, tmp_path):
-    result = runner.invoke(args=["export-roster", "--faculty", "faculty@example.org",
-                                 "--status", "all"])
+    result = runner.invoke(
+        args=["export-roster", "--faculty", "faculty@example.org", "--status", "all"]
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout_bytes.decode("utf-8-sig").splitlines()
     assert lines[0] == HEADER
@@ -221,7 +269,7 @@ def test_export_roster_command_to_stdout_and_file(runner, group, tmp_path):
     sheet = openpyxl.load_workbook(target).active
     assert len(list(sheet.iter_rows())) == 1 + 4  # every current link, all faculty
     as_json = runner.invoke(args=["export-roster", "--format", "json", "--status", "alumni"])
-    assert [record["name"] for record in json.loads(as_json.stdout_bytes)] == ["=HYPERLINK(\"x\")"]
+    assert [record["name"] for record in json.loads(as_json.stdout_bytes)] == ['=HYPERLINK("x")']
 
 
 def test_export_roster_command_refuses_unknown_faculty(runner):
@@ -253,13 +301,31 @@ def test_large_exports_arrive_in_chunks(app, admin_client, make_faculty):
         count = 1200
         db.session.execute(insert(Person), [{"full_name": f"Grad {n:04d}"} for n in range(count)])
         person_ids = db.session.scalars(select(Person.id).order_by(Person.id)).all()
-        db.session.execute(insert(Position), [
-            {"person_id": person_id, "program_id": program_id, "institution_id": institution.id,
-             "start_date": date(2024, 1, 1)} for person_id in person_ids])
+        db.session.execute(
+            insert(Position),
+            [
+                {
+                    "person_id": person_id,
+                    "program_id": program_id,
+                    "institution_id": institution.id,
+                    "start_date": date(2024, 1, 1),
+                }
+                for person_id in person_ids
+            ],
+        )
         position_ids = db.session.scalars(select(Position.id).order_by(Position.id)).all()
-        db.session.execute(insert(Supervision), [
-            {"position_id": position_id, "supervisor_id": owner.id, "role": "principal",
-             "share": 100} for position_id in position_ids])
+        db.session.execute(
+            insert(Supervision),
+            [
+                {
+                    "position_id": position_id,
+                    "supervisor_id": owner.id,
+                    "role": "principal",
+                    "share": 100,
+                }
+                for position_id in position_ids
+            ],
+        )
         db.session.commit()
     for extension in ("csv", "json"):
         response = admin_client.get(f"/admin/roster.{extension}")

@@ -22,15 +22,27 @@ def roster_csv(*rows: str, header: str = HEADER, bom: bool = False) -> bytes:
     return ("\ufeff" if bom else "").encode() + text.encode("utf-8")
 
 
-def row(name="Ada Student", *, faculty="faculty@example.org", email="", program="PhD",
-        institution="Université de Montréal", role="principal", start="2024-09-01", end="",
-        outcome="") -> str:
+def row(
+    name="Ada Student",
+    *,
+    faculty="faculty@example.org",
+    email="",
+    program="PhD",
+    institution="Université de Montréal",
+    role="principal",
+    start="2024-09-01",
+    end="",
+    outcome="",
+) -> str:
     return ",".join([faculty, name, email, program, institution, role, start, end, "", outcome])
 
 
 def upload(client, data: bytes, filename="roster.csv"):
-    return client.post("/group/import", data={"file": (io.BytesIO(data), filename)},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/group/import",
+        data={"file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
 
 
 def signed_rows(response) -> str:
@@ -45,8 +57,10 @@ def confirm(client, preview_response):
 
 def counts(app) -> dict:
     with app.app_context():
-        return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
-                for model in (Person, Position, Supervision, Institution, AuditEvent)}
+        return {
+            model.__name__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (Person, Position, Supervision, Institution, AuditEvent)
+        }
 
 
 def test_import_page_shows_form_and_export_links(faculty_client):
@@ -62,10 +76,18 @@ def test_import_page_shows_form_and_export_links(faculty_client):
 
 def test_preview_writes_nothing_then_confirm_writes_everything(app, faculty_client):
     before = counts(app)
-    data = roster_csv(row("Ada Student", email="ada@example.org"),
-                      row("Bo Collaborator", program="collaborating researcher", role="none",
-                          institution="ETH Zurich", start="2023-01-15", end="2025-06-30",
-                          outcome="Back to industry"))
+    data = roster_csv(
+        row("Ada Student", email="ada@example.org"),
+        row(
+            "Bo Collaborator",
+            program="collaborating researcher",
+            role="none",
+            institution="ETH Zurich",
+            start="2023-01-15",
+            end="2025-06-30",
+            outcome="Back to industry",
+        ),
+    )
     preview = upload(faculty_client, data)
     assert preview.status_code == 200
     page = preview.get_data(as_text=True)
@@ -78,7 +100,9 @@ def test_preview_writes_nothing_then_confirm_writes_everything(app, faculty_clie
     assert after["Institution"] == before["Institution"] + 2
     assert after["AuditEvent"] > 0
     with app.app_context():
-        position = db.session.scalar(select(Position).join(Person).where(Person.full_name == "Bo Collaborator"))
+        position = db.session.scalar(
+            select(Position).join(Person).where(Person.full_name == "Bo Collaborator")
+        )
         assert position.program.name == "Collaborating researcher"
         assert position.end_date == date(2025, 6, 30) and position.outcome == "Back to industry"
         assert position.supervisions[0].role is SupervisionRole.NONE
@@ -99,8 +123,9 @@ def test_reimporting_the_same_file_creates_nothing(app, faculty_client):
     assert counts(app) == before
 
 
-def test_preview_labels_updated_rows_and_confirm_applies_them(app, faculty, make_member,
-                                                             faculty_client):
+def test_preview_labels_updated_rows_and_confirm_applies_them(
+    app, faculty, make_member, faculty_client
+):
     make_member(faculty, "Ada Student", email="ada@example.org")
     make_member(faculty, "Cy Matched By Name", role="co-supervisor", start_date=date(2022, 1, 10))
     data = roster_csv(
@@ -121,22 +146,47 @@ def test_preview_labels_updated_rows_and_confirm_applies_them(app, faculty, make
         ada = db.session.scalar(select(Person).where(Person.email == "ada@example.org"))
         assert ada.full_name == "Ada Student-Renamed"
         assert ada.positions[0].end_date == date(2025, 12, 31)
-        cy = db.session.scalar(select(Supervision).join(Supervision.position).join(Position.person)
-                               .where(Person.full_name == "Cy Matched By Name"))
+        cy = db.session.scalar(
+            select(Supervision)
+            .join(Supervision.position)
+            .join(Position.person)
+            .where(Person.full_name == "Cy Matched By Name")
+        )
         assert cy.role is SupervisionRole.PRINCIPAL
         update_events = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "import-update")).all()
-        assert {event.entity_type for event in update_events} == {"persons", "positions", "supervisions"}
-        assert any(event.before and event.before.get("role") == "co-supervisor" for event in update_events)
+            select(AuditEvent).where(AuditEvent.action == "import-update")
+        ).all()
+        assert {event.entity_type for event in update_events} == {
+            "persons",
+            "positions",
+            "supervisions",
+        }
+        assert any(
+            event.before and event.before.get("role") == "co-supervisor" for event in update_events
+        )
 
 
 def test_semicolons_bom_and_institution_matched_by_key(app, faculty_client, make_member, faculty):
     make_member(faculty, "Existing", institution="Université de Montréal")
     header = HEADER.replace(",", ";")
-    data = roster_csv(";".join(["faculty@example.org", "Émile; the \"Second\"", "", "PhD",
-                                "UNIVERSITE  DE MONTREAL", "co-supervisor", "2024-01-01", "", "",
-                                ""]).replace("Émile; the \"Second\"", '"Émile; the ""Second"""'),
-                      header=header, bom=True)
+    data = roster_csv(
+        ";".join(
+            [
+                "faculty@example.org",
+                'Émile; the "Second"',
+                "",
+                "PhD",
+                "UNIVERSITE  DE MONTREAL",
+                "co-supervisor",
+                "2024-01-01",
+                "",
+                "",
+                "",
+            ]
+        ).replace('Émile; the "Second"', '"Émile; the ""Second"""'),
+        header=header,
+        bom=True,
+    )
     before = counts(app)
     preview = upload(faculty_client, data)
     assert preview.status_code == 200, preview.get_data(as_text=True)
@@ -152,49 +202,82 @@ def test_xlsx_upload_with_real_dates(app, faculty_client):
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append(list(ROSTER_COLUMNS))
-    sheet.append(["faculty@example.org", "Xl Person", None, "PhD", "McGill University",
-                  "principal", date(2024, 9, 1), None, "current", None])
+    sheet.append(
+        [
+            "faculty@example.org",
+            "Xl Person",
+            None,
+            "PhD",
+            "McGill University",
+            "principal",
+            date(2024, 9, 1),
+            None,
+            "current",
+            None,
+        ]
+    )
     output = io.BytesIO()
     workbook.save(output)
     preview = upload(faculty_client, output.getvalue(), "roster.xlsx")
     assert preview.status_code == 200, preview.get_data(as_text=True)
     confirm(faculty_client, preview)
     with app.app_context():
-        position = db.session.scalar(select(Position).join(Person).where(Person.full_name == "Xl Person"))
+        position = db.session.scalar(
+            select(Position).join(Person).where(Person.full_name == "Xl Person")
+        )
         assert position.start_date == date(2024, 9, 1)
 
 
 def test_one_bad_row_among_100_writes_nothing_and_names_it(app, faculty_client):
-    rows = [row(f"Student {number:03d}", start=f"2024-01-{1 + number % 28:02d}") for number in range(100)]
+    rows = [
+        row(f"Student {number:03d}", start=f"2024-01-{1 + number % 28:02d}")
+        for number in range(100)
+    ]
     rows[56] = row("Student Bad", email="not-an-email")
     before = counts(app)
     response = upload(faculty_client, roster_csv(*rows))
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "1 problem: nothing will be imported" in page
-    assert re.search(r"<td>58</td><td>email</td><td>&#39;not-an-email&#39; is not a valid email", page)
+    assert re.search(
+        r"<td>58</td><td>email</td><td>&#39;not-an-email&#39; is not a valid email", page
+    )
     assert 'name="rows"' not in page  # no confirm button
     assert counts(app) == before
 
 
-@pytest.mark.parametrize(("cells", "column", "message"), [
-    ({"name": ""}, "name", "The name is empty."),
-    ({"name": "x" * 201}, "name", "The name is 201 characters long; the limit is 200."),
-    ({"email": "a@b"}, "email", "is not a valid email address"),
-    ({"program": "Bachelor"}, "program", "Unknown program &#39;Bachelor&#39;"),
-    ({"institution": ""}, "institution", "The institution is empty."),
-    ({"role": "supervisor"}, "role", "is not one of: principal, co-supervisor, none"),
-    ({"start": "01/09/2024"}, "start_date", "is not a date in the form YYYY-MM-DD"),
-    ({"start": ""}, "start_date", "The start date is empty."),
-    ({"end": "2024-13-01"}, "end_date", "is not a date in the form YYYY-MM-DD"),
-    ({"end": "2024-08-31"}, "end_date", "The end date 2024-08-31 is before the start date 2024-09-01."),
-    ({"faculty": "other@example.org"}, "faculty_email",
-     "This import is for faculty@example.org&#39;s group only: faculty_email must be"),
-])
-def test_row_problems_name_line_and_column(app, faculty_client, make_faculty, cells, column, message):
+@pytest.mark.parametrize(
+    ("cells", "column", "message"),
+    [
+        ({"name": ""}, "name", "The name is empty."),
+        ({"name": "x" * 201}, "name", "The name is 201 characters long; the limit is 200."),
+        ({"email": "a@b"}, "email", "is not a valid email address"),
+        ({"program": "Bachelor"}, "program", "Unknown program &#39;Bachelor&#39;"),
+        ({"institution": ""}, "institution", "The institution is empty."),
+        ({"role": "supervisor"}, "role", "is not one of: principal, co-supervisor, none"),
+        ({"start": "01/09/2024"}, "start_date", "is not a date in the form YYYY-MM-DD"),
+        ({"start": ""}, "start_date", "The start date is empty."),
+        ({"end": "2024-13-01"}, "end_date", "is not a date in the form YYYY-MM-DD"),
+        (
+            {"end": "2024-08-31"},
+            "end_date",
+            "The end date 2024-08-31 is before the start date 2024-09-01.",
+        ),
+        (
+            {"faculty": "other@example.org"},
+            "faculty_email",
+            "This import is for faculty@example.org&#39;s group only: faculty_email must be",
+        ),
+    ],
+)
+def test_row_problems_name_line_and_column(
+    app, faculty_client, make_faculty, cells, column, message
+):
     make_faculty("other@example.org")
     before = counts(app)
-    response = upload(faculty_client, roster_csv(row("Fine Person"), row(**{"name": "Bad Person", **cells})))
+    response = upload(
+        faculty_client, roster_csv(row("Fine Person"), row(**{"name": "Bad Person", **cells}))
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert f"<td>3</td><td>{column}</td>" in page
@@ -202,8 +285,9 @@ def test_row_problems_name_line_and_column(app, faculty_client, make_faculty, ce
     assert counts(app) == before
 
 
-def test_two_principals_for_one_position_are_refused(app, faculty, make_faculty, make_member,
-                                                     admin_client):
+def test_two_principals_for_one_position_are_refused(
+    app, faculty, make_faculty, make_member, admin_client
+):
     other = make_faculty("other@example.org")
     make_member(other, "Shared Student", start_date=date(2024, 9, 1))
     before = counts(app)
@@ -212,16 +296,22 @@ def test_two_principals_for_one_position_are_refused(app, faculty, make_faculty,
     assert response.status_code == 400
     assert "<td>2</td><td>role</td>" in page
     assert "at most one principal supervisor" in page
-    within_file = upload(admin_client, roster_csv(
-        row("New Shared", role="principal"), row("New Shared", role="principal", faculty=other.email)))
+    within_file = upload(
+        admin_client,
+        roster_csv(
+            row("New Shared", role="principal"),
+            row("New Shared", role="principal", faculty=other.email),
+        ),
+    )
     assert "<td>3</td><td>role</td>" in within_file.get_data(as_text=True)
     assert counts(app) == before
 
 
 def test_admin_imports_for_any_faculty(app, admin_client, make_faculty):
     other = make_faculty("other@example.org")
-    data = roster_csv(row("For Other", faculty="Other@example.org"),
-                      row("Nobody's", faculty="ghost@example.org"))
+    data = roster_csv(
+        row("For Other", faculty="Other@example.org"), row("Nobody's", faculty="ghost@example.org")
+    )
     response = upload(admin_client, data)
     assert response.status_code == 400
     assert "There is no account with the email ghost@example.org" in response.get_data(as_text=True)
@@ -229,8 +319,12 @@ def test_admin_imports_for_any_faculty(app, admin_client, make_faculty):
     assert preview.status_code == 200
     confirm(admin_client, preview)
     with app.app_context():
-        link = db.session.scalar(select(Supervision).join(Supervision.position).join(Position.person)
-                                 .where(Person.full_name == "For Other"))
+        link = db.session.scalar(
+            select(Supervision)
+            .join(Supervision.position)
+            .join(Position.person)
+            .where(Person.full_name == "For Other")
+        )
         assert link.supervisor_id == other.id
 
 
@@ -240,19 +334,30 @@ def test_blank_faculty_email_means_my_group(app, faculty, faculty_client):
         assert db.session.scalar(select(Supervision.supervisor_id)) == faculty.id
 
 
-@pytest.mark.parametrize(("data", "filename", "status", "message"), [
-    ("Nom,Émile".encode("latin-1"), "roster.csv", 400, "not UTF-8 text"),
-    (roster_csv(row("Zoë")).decode().encode("utf-16"), "roster.csv", 400, "not a text file"),
-    (b"%PDF-1.4 binary", "roster.pdf", 400, "Files of type .pdf cannot be imported"),
-    (b"PK\x03\x04 not really a workbook", "roster.xlsx", 400, "not a readable Excel workbook"),
-    (b"\xd0\xcf\x11\xe0", "roster.xls", 400, "Old Excel files (.xls)"),
-    (b"", "roster.csv", 400, "The file is empty."),
-    (HEADER.encode(), "roster.csv", 400, "no roster rows"),
-    (b"name,program,colour\r\nA,PhD,red\r\n", "roster.csv", 400,
-     "missing column(s) institution, role, start_date; unknown column(s) &#39;colour&#39;"),
-    (b'name,program,institution,role,start_date\r\n"unterminated,PhD\r\n', "roster.csv", 400,
-     "the CSV cannot be read"),
-])
+@pytest.mark.parametrize(
+    ("data", "filename", "status", "message"),
+    [
+        ("Nom,Émile".encode("latin-1"), "roster.csv", 400, "not UTF-8 text"),
+        (roster_csv(row("Zoë")).decode().encode("utf-16"), "roster.csv", 400, "not a text file"),
+        (b"%PDF-1.4 binary", "roster.pdf", 400, "Files of type .pdf cannot be imported"),
+        (b"PK\x03\x04 not really a workbook", "roster.xlsx", 400, "not a readable Excel workbook"),
+        (b"\xd0\xcf\x11\xe0", "roster.xls", 400, "Old Excel files (.xls)"),
+        (b"", "roster.csv", 400, "The file is empty."),
+        (HEADER.encode(), "roster.csv", 400, "no roster rows"),
+        (
+            b"name,program,colour\r\nA,PhD,red\r\n",
+            "roster.csv",
+            400,
+            "missing column(s) institution, role, start_date; unknown column(s) &#39;colour&#39;",
+        ),
+        (
+            b'name,program,institution,role,start_date\r\n"unterminated,PhD\r\n',
+            "roster.csv",
+            400,
+            "the CSV cannot be read",
+        ),
+    ],
+)
 def test_unreadable_files_get_a_clear_message(app, faculty_client, data, filename, status, message):
     before = counts(app)
     response = upload(faculty_client, data, filename)
@@ -262,8 +367,11 @@ def test_unreadable_files_get_a_clear_message(app, faculty_client, data, filenam
 
 
 def test_latin1_file_message_names_the_line(faculty_client):
-    data = roster_csv(row("Plain", institution="ETH Zurich"),
-                      row("Émile", institution="ETH Zurich")).decode().encode("latin-1")
+    data = (
+        roster_csv(row("Plain", institution="ETH Zurich"), row("Émile", institution="ETH Zurich"))
+        .decode()
+        .encode("latin-1")
+    )
     response = upload(faculty_client, data)
     assert "unreadable byte at line 3" in response.get_data(as_text=True)
 
@@ -290,7 +398,9 @@ def test_request_over_the_upload_limit_is_413(app, faculty_client):
     before = counts(app)
     response = upload(faculty_client, roster_csv(*[row(f"Person {n}") for n in range(100)]))
     assert response.status_code == 413
-    assert "The upload is larger than the 1 KB the import accepts" in response.get_data(as_text=True)
+    assert "The upload is larger than the 1 KB the import accepts" in response.get_data(
+        as_text=True
+    )
     assert counts(app) == before
 
 
@@ -309,8 +419,9 @@ def test_tampered_or_foreign_confirmation_writes_nothing(app, faculty_client, ma
     assert counts(app) == before
 
 
-def test_confirm_rechecks_against_the_database(app, faculty, make_faculty, make_member,
-                                              admin_client):
+def test_confirm_rechecks_against_the_database(
+    app, faculty, make_faculty, make_member, admin_client
+):
     other = make_faculty("other@example.org")
     preview = upload(admin_client, roster_csv(row("Raced", role="principal")))
     assert preview.status_code == 200
@@ -328,17 +439,26 @@ def test_confirm_with_csrf_and_a_large_signed_field(csrf_app, make_faculty):
     form_page = client.get("/group/import").get_data(as_text=True)
     csrf_token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form_page).group(1)
     # Random names, so that the signed field stays large after compression.
-    rows = [row(f"Person {secrets.token_urlsafe(90)}", faculty="owner@example.org",
-                outcome=secrets.token_urlsafe(210)) for _ in range(1500)]
-    preview = client.post("/group/import", content_type="multipart/form-data",
-                          data={"csrf_token": csrf_token,
-                                "file": (io.BytesIO(roster_csv(*rows)), "big.csv")})
+    rows = [
+        row(
+            f"Person {secrets.token_urlsafe(90)}",
+            faculty="owner@example.org",
+            outcome=secrets.token_urlsafe(210),
+        )
+        for _ in range(1500)
+    ]
+    preview = client.post(
+        "/group/import",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_token, "file": (io.BytesIO(roster_csv(*rows)), "big.csv")},
+    )
     assert preview.status_code == 200
     # Above Werkzeug's 500 kB limit for a multipart text field; the confirm form is sent
     # urlencoded, which only MAX_CONTENT_LENGTH limits.
     assert len(signed_rows(preview)) > 500_000
-    response = client.post("/group/import/confirm",
-                           data={"csrf_token": csrf_token, "rows": signed_rows(preview)})
+    response = client.post(
+        "/group/import/confirm", data={"csrf_token": csrf_token, "rows": signed_rows(preview)}
+    )
     assert response.status_code == 302
     assert counts(csrf_app)["Person"] == 1500
 
@@ -347,8 +467,9 @@ def test_import_roster_command_dry_run_then_import(app, runner, faculty, tmp_pat
     path = tmp_path / "roster.csv"
     path.write_bytes(roster_csv(row("Cli One"), row("Cli Two", role="co-supervisor")))
     before = counts(app)
-    dry = runner.invoke(args=["import-roster", str(path), "--faculty", "faculty@example.org",
-                              "--dry-run"])
+    dry = runner.invoke(
+        args=["import-roster", str(path), "--faculty", "faculty@example.org", "--dry-run"]
+    )
     assert dry.exit_code == 0, dry.output
     assert "Dry run: 2 new, 0 updated, 0 unchanged row(s); nothing was written." in dry.output
     assert counts(app) == before
@@ -376,55 +497,89 @@ def test_import_roster_command_reports_problems_and_writes_nothing(app, runner, 
     assert other.exit_code != 0 and "no account with the email" in other.output
 
 
-def test_faculty_may_join_but_not_change_another_groups_record(app, faculty, make_faculty,
-                                                               make_member, faculty_client):
+def test_faculty_may_join_but_not_change_another_groups_record(
+    app, faculty, make_faculty, make_member, faculty_client
+):
     other = make_faculty("other@example.org")
-    make_member(other, "Shared Student", email="shared@example.org", institution="McGill University")
+    make_member(
+        other, "Shared Student", email="shared@example.org", institution="McGill University"
+    )
     before = counts(app)
-    changed = upload(faculty_client, roster_csv(row(
-        "Shared Student Renamed", email="shared@example.org", role="co-supervisor",
-        institution="McGill University", end="2026-01-31")))
+    changed = upload(
+        faculty_client,
+        roster_csv(
+            row(
+                "Shared Student Renamed",
+                email="shared@example.org",
+                role="co-supervisor",
+                institution="McGill University",
+                end="2026-01-31",
+            )
+        ),
+    )
     page = changed.get_data(as_text=True)
     assert changed.status_code == 400
     assert "<td>2</td><td>end_date</td><td>This position is in another faculty member" in page
     assert "<td>2</td><td>name</td><td>This person is in another faculty member" in page
     assert counts(app) == before
-    joined = upload(faculty_client, roster_csv(row(
-        "Shared Student", email="shared@example.org", role="co-supervisor",
-        institution="mcgill university")))
+    joined = upload(
+        faculty_client,
+        roster_csv(
+            row(
+                "Shared Student",
+                email="shared@example.org",
+                role="co-supervisor",
+                institution="mcgill university",
+            )
+        ),
+    )
     assert joined.status_code == 200
     assert "1 new, 0 updated" in joined.get_data(as_text=True)
     confirm(faculty_client, joined)
     with app.app_context():
         position = db.session.scalar(select(Position))
-        assert sorted((link.supervisor_id, link.role.value, link.share)
-                      for link in position.supervisions) == sorted(
-            [(other.id, "principal", 50), (faculty.id, "co-supervisor", 50)])
+        assert sorted(
+            (link.supervisor_id, link.role.value, link.share) for link in position.supervisions
+        ) == sorted([(other.id, "principal", 50), (faculty.id, "co-supervisor", 50)])
         assert counts(app)["Position"] == 1
 
 
-def test_preview_runs_a_fixed_number_of_queries(faculty, make_member, faculty_client,
-                                                query_counter):
+def test_preview_runs_a_fixed_number_of_queries(
+    faculty, make_member, faculty_client, query_counter
+):
     def preview_queries(names: list[str]) -> int:
         for name in names:
             make_member(faculty, name, email=f"{name.lower().replace(' ', '.')}@example.org")
-        data = roster_csv(*[row(name, email=f"{name.lower().replace(' ', '.')}@example.org",
-                                role="co-supervisor", end="2030-01-01") for name in names])
+        data = roster_csv(
+            *[
+                row(
+                    name,
+                    email=f"{name.lower().replace(' ', '.')}@example.org",
+                    role="co-supervisor",
+                    end="2030-01-01",
+                )
+                for name in names
+            ]
+        )
         with query_counter() as statements:
             assert upload(faculty_client, data).status_code == 200
         return len(statements)
 
-    assert preview_queries([f"Few {n}" for n in range(3)]) == \
-        preview_queries([f"Many {n}" for n in range(40)])
+    assert preview_queries([f"Few {n}" for n in range(3)]) == preview_queries(
+        [f"Many {n}" for n in range(40)]
+    )
 
 
 def test_a_row_repeated_without_its_email_is_a_duplicate(app, faculty_client):
     before = counts(app)
-    response = upload(faculty_client, roster_csv(row("Twice", email="twice@example.org"),
-                                                 row("Twice")))
+    response = upload(
+        faculty_client, roster_csv(row("Twice", email="twice@example.org"), row("Twice"))
+    )
     assert response.status_code == 400
-    assert "<td>3</td><td>—</td><td>The same person, program, start date and faculty_email " \
-           "appear on line 2.</td>" in response.get_data(as_text=True)
+    assert (
+        "<td>3</td><td>—</td><td>The same person, program, start date and faculty_email "
+        "appear on line 2.</td>" in response.get_data(as_text=True)
+    )
     assert counts(app) == before
 
 

@@ -49,9 +49,11 @@ def empty_database_with_accounts(app, make_faculty, make_admin) -> dict[str, Use
     with app.app_context():
         db.session.remove()
         reset_database()
-    return {"faculty": make_faculty(FACULTY_EMAIL, "Prof. Hélène Tremblay-Okafor"),
-            "second": make_faculty(SECOND_EMAIL, "Prof. Marc-André O'Neill"),
-            "admin": make_admin(ADMIN_EMAIL, "Graduate Office")}
+    return {
+        "faculty": make_faculty(FACULTY_EMAIL, "Prof. Hélène Tremblay-Okafor"),
+        "second": make_faculty(SECOND_EMAIL, "Prof. Marc-André O'Neill"),
+        "admin": make_admin(ADMIN_EMAIL, "Graduate Office"),
+    }
 
 
 def user(app, email: str) -> User:
@@ -62,8 +64,11 @@ def user(app, email: str) -> User:
 
 
 def import_through_the_web(client, data: bytes, extension: str):
-    preview = client.post("/group/import", content_type="multipart/form-data",
-                          data={"file": (io.BytesIO(data), f"roster.{extension}")})
+    preview = client.post(
+        "/group/import",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(data), f"roster.{extension}")},
+    )
     assert preview.status_code == 200, preview.get_data(as_text=True)
     page = preview.get_data(as_text=True)
     token = page.split('name="rows" type="hidden" value="', 1)[1].split('"', 1)[0]
@@ -73,8 +78,9 @@ def import_through_the_web(client, data: bytes, extension: str):
 
 
 @pytest.mark.parametrize("extension", ["csv", "xlsx", "json"])
-def test_institute_group_of_30_goes_out_and_back_unchanged(app, make_faculty, make_admin,
-                                                           extension):
+def test_institute_group_of_30_goes_out_and_back_unchanged(
+    app, make_faculty, make_admin, extension
+):
     load_demo(app)
     client = login_client(app.test_client(), user(app, FACULTY_EMAIL))
     first = client.get(f"/group/export.{extension}")
@@ -83,7 +89,11 @@ def test_institute_group_of_30_goes_out_and_back_unchanged(app, make_faculty, ma
         rows = first.get_data().decode("utf-8-sig").splitlines()[1:]
         assert len(rows) == 30
         roles = [line.split(",")[5] for line in rows]
-        assert (roles.count("principal"), roles.count("co-supervisor"), roles.count("none")) == (9, 12, 9)
+        assert (roles.count("principal"), roles.count("co-supervisor"), roles.count("none")) == (
+            9,
+            12,
+            9,
+        )
     original = first.get_data()
     everyone = client.get(f"/group/export.{extension}?status=all").get_data()
 
@@ -92,10 +102,12 @@ def test_institute_group_of_30_goes_out_and_back_unchanged(app, make_faculty, ma
     page = import_through_the_web(client, everyone, extension)
     assert "34 rows:" in page and "34 new" in page
 
-    assert comparable(client.get(f"/group/export.{extension}").get_data(), extension) == \
-        comparable(original, extension)
-    assert comparable(client.get(f"/group/export.{extension}?status=all").get_data(), extension) == \
-        comparable(everyone, extension)
+    assert comparable(client.get(f"/group/export.{extension}").get_data(), extension) == comparable(
+        original, extension
+    )
+    assert comparable(
+        client.get(f"/group/export.{extension}?status=all").get_data(), extension
+    ) == comparable(everyone, extension)
     # And once more: the same file again changes nothing.
     page = import_through_the_web(client, everyone, extension)
     assert "0 new, 0 updated, 34 unchanged" in page
@@ -111,7 +123,9 @@ def test_reimporting_an_export_into_the_live_database_changes_nothing(app):
     page = import_through_the_web(client, data, "csv")
     assert "0 new, 0 updated, 34 unchanged" in page
     with app.app_context():
-        assert db.session.scalars(select(Supervision.share).order_by(Supervision.id)).all() == before
+        assert (
+            db.session.scalars(select(Supervision.share).order_by(Supervision.id)).all() == before
+        )
 
 
 def test_institution_wide_export_round_trip_as_admin(app, make_faculty, make_admin):
@@ -134,22 +148,29 @@ def test_institution_wide_export_round_trip_as_admin(app, make_faculty, make_adm
 
 AWKWARD = list("aeiouAZmnéÉèçñøÅßŁœ'’\"`,;.=+-@()[]{}& \n\r\t#")
 awkward_text = st.text(alphabet=st.sampled_from(AWKWARD), min_size=1, max_size=30).filter(
-    lambda text: clean_text(text) == text and text != "")
-PROGRAM_NAMES = [program for program in ("PhD", "Master's Research", "Postdoctorate",
-                                          "Research Intern", "Collaborating researcher")]
+    lambda text: clean_text(text) == text and text != ""
+)
+PROGRAM_NAMES = [
+    "PhD",
+    "Master's Research",
+    "Postdoctorate",
+    "Research Intern",
+    "Collaborating researcher",
+]
 
 entries = st.lists(
     st.tuples(
-        awkward_text,                                        # name
-        st.sampled_from(PROGRAM_NAMES),                      # program
-        awkward_text,                                        # institution
-        st.sampled_from(list(SupervisionRole)),             # role
+        awkward_text,  # name
+        st.sampled_from(PROGRAM_NAMES),  # program
+        awkward_text,  # institution
+        st.sampled_from(list(SupervisionRole)),  # role
         st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31)),  # start
         st.none() | st.integers(min_value=0, max_value=4000),  # days until the end
-        st.none() | awkward_text,                            # outcome
+        st.none() | awkward_text,  # outcome
         st.sampled_from([None, "plain", "-dash", "o'brien"]),  # email local part
     ),
-    min_size=1, max_size=6,
+    min_size=1,
+    max_size=6,
     unique_by=lambda entry: (entry[0], entry[1], entry[4]),
 )
 
@@ -160,14 +181,20 @@ def build_roster(faculty_email: str, roster: list[tuple]) -> User:
     db.session.add(faculty)
     programs = {program.name: program for program in db.session.scalars(select(Program))}
     institutions: dict[str, Institution] = {}
-    for number, (name, program, institution, role, start, days, outcome, local) in enumerate(roster):
+    for number, (name, program, institution, role, start, days, outcome, local) in enumerate(
+        roster
+    ):
         key = name_key(institution)
         institutions.setdefault(key, Institution(name=institution))
         person = Person(full_name=name, email=f"{local}.{number}@example.org" if local else None)
-        position = Position(person=person, program=programs[program],
-                            institution=institutions[key], start_date=start,
-                            end_date=None if days is None else start + timedelta(days=days),
-                            outcome=outcome)
+        position = Position(
+            person=person,
+            program=programs[program],
+            institution=institutions[key],
+            start_date=start,
+            end_date=None if days is None else start + timedelta(days=days),
+            outcome=outcome,
+        )
         position.supervisions.append(Supervision(supervisor=faculty, role=role, share=100))
         db.session.add(position)
     db.session.commit()
@@ -180,8 +207,11 @@ def export(faculty: User, extension: str) -> bytes:
 
 
 @pytest.mark.parametrize("extension", ["csv", "json"])
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(roster=entries)
 def test_export_import_export_is_the_same_file(app, extension, roster):
     with app.app_context():
@@ -190,8 +220,9 @@ def test_export_import_export_is_the_same_file(app, extension, roster):
         first = export(faculty, extension)
         db.session.remove()
         reset_database()
-        faculty = User(email="round.trip@example.org", display_name="Prof. Round Trip",
-                       password_hash="x")
+        faculty = User(
+            email="round.trip@example.org", display_name="Prof. Round Trip", password_hash="x"
+        )
         db.session.add(faculty)
         db.session.commit()
         rows = read_roster_file(first, f"roster.{extension}", max_bytes=None)
@@ -203,21 +234,43 @@ def test_export_import_export_is_the_same_file(app, extension, roster):
         db.session.remove()
     assert second == first
     if extension == "json":
-        assert [record["name"] for record in json.loads(first)] == \
-            [record["name"] for record in json.loads(second)]
+        assert [record["name"] for record in json.loads(first)] == [
+            record["name"] for record in json.loads(second)
+        ]
 
 
 def test_formula_like_names_survive_xlsx_and_csv(app, make_faculty, make_admin):
-    awkward = ["=1+1", "+33 1 23", "-minus", "@handle", "'=already quoted", "''+twice",
-               "'plain quote", "O'Brien (unbalanced", "Comma, \"Quote\""]
+    awkward = [
+        "=1+1",
+        "+33 1 23",
+        "-minus",
+        "@handle",
+        "'=already quoted",
+        "''+twice",
+        "'plain quote",
+        "O'Brien (unbalanced",
+        'Comma, "Quote"',
+    ]
     with app.app_context():
-        faculty = build_roster(FACULTY_EMAIL, [
-            (name, "PhD", "=Institution, (Zurich", SupervisionRole.CO_SUPERVISOR,
-             date(2024, 1, 1) + timedelta(days=number), None, "-Outcome", None)
-            for number, name in enumerate(awkward)])
+        faculty = build_roster(
+            FACULTY_EMAIL,
+            [
+                (
+                    name,
+                    "PhD",
+                    "=Institution, (Zurich",
+                    SupervisionRole.CO_SUPERVISOR,
+                    date(2024, 1, 1) + timedelta(days=number),
+                    None,
+                    "-Outcome",
+                    None,
+                )
+                for number, name in enumerate(awkward)
+            ],
+        )
         files = {extension: export(faculty, extension) for extension in ("csv", "xlsx")}
         db.session.remove()
-    assert "'=1+1".encode() in files["csv"] and "'''+twice".encode() in files["csv"]
+    assert b"'=1+1" in files["csv"] and b"'''+twice" in files["csv"]
     for extension, data in files.items():
         with app.app_context():
             db.session.remove()

@@ -12,7 +12,10 @@ from tests.conftest import build_app, login_client
 from tests.routes import build_url, methods, rules
 
 REQUIRED_DIRECTIVES = [
-    "default-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'",
+    "default-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
     "form-action 'self'",
 ]
 
@@ -38,15 +41,20 @@ def _assert_protective_headers(where, response):
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, where
     assert headers.get("X-Content-Type-Options") == "nosniff", where
     assert headers.get("X-Frame-Options") == "DENY", where
-    assert headers.get("Referrer-Policy") in {"same-origin", "strict-origin-when-cross-origin",
-                                              "no-referrer"}, where
+    assert headers.get("Referrer-Policy") in {
+        "same-origin",
+        "strict-origin-when-cross-origin",
+        "no-referrer",
+    }, where
 
 
 @pytest.mark.parametrize("who", ["anonymous", "faculty"])
 def test_every_route_sends_the_protective_headers(app, faculty, who):
     client = app.test_client()
     checked = 0
-    for where, rule, response in _every_response(app, client, faculty if who == "faculty" else None):
+    for where, rule, response in _every_response(
+        app, client, faculty if who == "faculty" else None
+    ):
         _assert_protective_headers(where, response)
         assert "Strict-Transport-Security" not in response.headers, where  # not in development
         if rule.endpoint != "static" or who == "faculty":
@@ -92,8 +100,10 @@ def test_templates_need_nothing_inline_that_the_policy_would_have_to_allow(templ
     source = template.read_text(encoding="utf-8")
     for tag in re.findall(r"<script\b[^>]*>", source, flags=re.IGNORECASE):
         assert "src=" in tag, f"{template}: inline <script> (put it in a static .js file)"
-    assert not re.search(r"\son[a-z]+\s*=", source, flags=re.IGNORECASE), \
+    assert not re.search(r"\son[a-z]+\s*=", source, flags=re.IGNORECASE), (
         f"{template}: inline event handler attribute"
-    assert not re.search(r"\sstyle\s*=", source, flags=re.IGNORECASE), \
+    )
+    assert not re.search(r"\sstyle\s*=", source, flags=re.IGNORECASE), (
         f"{template}: inline style attribute (use a class in portal.css)"
+    )
     assert "javascript:" not in source.lower(), template

@@ -23,11 +23,10 @@ def sqlite_app(tmp_path):
 
 
 def test_every_connection_has_the_pragmas(sqlite_app):
-    with sqlite_app.app_context():
-        with db.engine.connect() as connection:
-            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
+    with sqlite_app.app_context(), db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
 
 
 def test_concurrent_writers_wait_instead_of_failing(sqlite_app):
@@ -55,5 +54,7 @@ def test_concurrent_writers_wait_instead_of_failing(sqlite_app):
         thread.join()
     assert errors == []
     with sqlite_app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Institution)) == writers * rows_each
+        assert (
+            db.session.scalar(select(func.count()).select_from(Institution)) == writers * rows_each
+        )
         assert db.session.execute(text("PRAGMA integrity_check")).scalar() == "ok"

@@ -132,7 +132,7 @@ def form_fields(page: str, marker: str) -> dict[str, str]:
 
 def page_text(body: str, limit: int = 300) -> str:
     """The words of a page's <main>, for failure messages that say what the server answered."""
-    main = body[body.find("<main"):] if "<main" in body else body
+    main = body[body.find("<main") :] if "<main" in body else body
     return " ".join(re.sub(r"<[^>]+>", " ", main).split())[:limit]
 
 
@@ -217,9 +217,15 @@ def _create_members(port, email, program_id, thread, record: Record):
             name = f"Stress T{thread:02d} N{number:03d} A{attempt}"
             # 800 principal supervisions are far over any cap: the client ticks "Save anyway",
             # as a person would after reading the warning.
-            fields = dict(blank, full_name=name, program=str(program_id),
-                          institution="Université de Montréal", role="principal",
-                          start_date="2025-01-15", accept_over_cap="y")
+            fields = dict(
+                blank,
+                full_name=name,
+                program=str(program_id),
+                institution="Université de Montréal",
+                role="principal",
+                start_date="2025-01-15",
+                accept_over_cap="y",
+            )
             try:
                 answer = browser.request("POST", NEW_MEMBER_PATH, fields)
             except TransportError as error:
@@ -288,8 +294,9 @@ def _kill_one_worker(server, record: Record, when_acknowledged: int, killed: lis
 # ---------------------------------------------------------------------------------------------
 
 
-def test_nothing_is_lost_under_load_and_a_killed_worker(app, database_url, tmp_path,
-                                                        make_faculty, make_member):
+def test_nothing_is_lost_under_load_and_a_killed_worker(
+    app, database_url, tmp_path, make_faculty, make_member
+):
     faculty = make_faculty("stress@example.org", "Prof. Stress")
     edited = make_member(faculty, "Member Under Edit")
     with app.app_context():
@@ -307,15 +314,22 @@ def test_nothing_is_lost_under_load_and_a_killed_worker(app, database_url, tmp_p
     killed: list[int] = []
     started = time.monotonic()
     with gunicorn(tmp_path, environment, workers=WORKERS) as server:
-        creators = [threading.Thread(target=_create_members,
-                                     args=(server.port, faculty.email, program_id, n, record))
-                    for n in range(CREATORS)]
-        editors = [threading.Thread(target=_edit_member,
-                                    args=(server.port, faculty.email, edited.id, n, record,
-                                          stop_editing))
-                   for n in range(EDITORS)]
-        killer = threading.Thread(target=_kill_one_worker,
-                                  args=(server, record, CREATORS * CREATES_EACH // 3, killed))
+        creators = [
+            threading.Thread(
+                target=_create_members, args=(server.port, faculty.email, program_id, n, record)
+            )
+            for n in range(CREATORS)
+        ]
+        editors = [
+            threading.Thread(
+                target=_edit_member,
+                args=(server.port, faculty.email, edited.id, n, record, stop_editing),
+            )
+            for n in range(EDITORS)
+        ]
+        killer = threading.Thread(
+            target=_kill_one_worker, args=(server, record, CREATORS * CREATES_EACH // 3, killed)
+        )
         for thread in creators + editors + [killer]:
             thread.start()
         for thread in creators:
@@ -326,10 +340,12 @@ def test_nothing_is_lost_under_load_and_a_killed_worker(app, database_url, tmp_p
         assert not any(thread.is_alive() for thread in creators + editors), "clients hung"
         assert killed and killed[0] not in server.worker_pids()  # it died and was replaced
     elapsed = time.monotonic() - started
-    print(f"stress: {len(record.acknowledged)} creates acknowledged, {len(record.edits_saved)} "
-          f"edits saved, {record.edit_conflicts} conflicts, {record.busy} busy answers, "
-          f"{len(record.transport_errors)} unanswered, statuses {dict(record.statuses)}, "
-          f"{elapsed:.1f} s")
+    print(
+        f"stress: {len(record.acknowledged)} creates acknowledged, {len(record.edits_saved)} "
+        f"edits saved, {record.edit_conflicts} conflicts, {record.busy} busy answers, "
+        f"{len(record.transport_errors)} unanswered, statuses {dict(record.statuses)}, "
+        f"{elapsed:.1f} s"
+    )
 
     server_log = (tmp_path / "error.log").read_text()
     exceptions = sorted(set(re.findall(r"^\S+(?:Error|Exception): .*$", server_log, re.M)))
@@ -342,14 +358,16 @@ def test_nothing_is_lost_under_load_and_a_killed_worker(app, database_url, tmp_p
     assert record.edit_conflicts + len(record.edits_saved) > 0
 
     with app.app_context():
-        names = Counter(db.session.scalars(
-            select(Person.full_name).where(Person.full_name.like("Stress %"))))
+        names = Counter(
+            db.session.scalars(select(Person.full_name).where(Person.full_name.like("Stress %")))
+        )
         duplicated = {name: n for name, n in names.items() if n > 1}
         assert not duplicated, duplicated
         missing = [name for name in record.acknowledged if names[name] != 1]
         assert not missing, missing[:10]
         final_name = db.session.scalar(
-            select(Person.full_name).join(Position.person).where(Position.id == edited.id))
+            select(Person.full_name).join(Position.person).where(Position.id == edited.id)
+        )
         assert final_name in record.edits_saved
         if db.engine.dialect.name == "sqlite":
             assert db.session.scalar(text("PRAGMA integrity_check")) == "ok"

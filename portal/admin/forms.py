@@ -19,9 +19,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from portal.labels import lazy_gettext as _l
 from portal.labels import KIND_LABELS
+from portal.labels import lazy_gettext as _l
 from portal.models import ProgramKind
+
 
 def select_choices(pairs) -> list[SelectChoice]:
     """WTForms options from (value, label) pairs (plain tuples are deprecated in WTForms 3.3)."""
@@ -34,7 +35,7 @@ KIND_CHOICES = select_choices((kind.value, KIND_LABELS[kind]) for kind in Progra
 class _ParsedField(StringField):
     """A text input parsed into a value; a clear message when it cannot be, empty = None."""
 
-    invalid_message=_l("Enter a valid value.")
+    invalid_message = _l("Enter a valid value.")
 
     def parse(self, text: str):  # pragma: no cover - overridden
         raise NotImplementedError
@@ -57,14 +58,14 @@ class _ParsedField(StringField):
 
 
 class WholeNumberField(_ParsedField):
-    invalid_message=_l("Enter a whole number such as 8, or leave it empty.")
+    invalid_message = _l("Enter a whole number such as 8, or leave it empty.")
 
     def parse(self, text: str) -> int:
         return int(text)
 
 
 class NumberField(_ParsedField):
-    invalid_message=_l("Enter a number such as 300 or 0.5, or leave it empty.")
+    invalid_message = _l("Enter a number such as 300 or 0.5, or leave it empty.")
 
     def parse(self, text: str) -> Decimal:
         value = Decimal(text.replace(",", "."))
@@ -80,18 +81,26 @@ class LoadsFilterForm(FlaskForm):
         csrf = False
 
     as_of = StringField(_l("As of"))
-    department = SelectField(_l("Department"), choices=select_choices([("", _l("All departments"))]),
-                             validate_choice=False)
-    institution = SelectField(_l("Supervisee institution"), choices=select_choices([("", _l("All institutions"))]),
-                              validate_choice=False)
+    department = SelectField(
+        _l("Department"),
+        choices=select_choices([("", _l("All departments"))]),
+        validate_choice=False,
+    )
+    institution = SelectField(
+        _l("Supervisee institution"),
+        choices=select_choices([("", _l("All institutions"))]),
+        validate_choice=False,
+    )
     sort = HiddenField()
     dir = HiddenField()
     submit = SubmitField(_l("Show loads"))
 
 
 class ProgramForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(message=_l("A program name is required.")),
-                                           Length(max=100)])
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(message=_l("A program name is required.")), Length(max=100)],
+    )
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
     weight = NumberField(_l("Weight"))
     counts_toward_load = BooleanField(_l("Counts toward supervision load"))
@@ -110,13 +119,18 @@ class CapsForm(FlaskForm):
 
 
 class AccountForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(message=_l("Enter an email address.")),
-                                            Length(max=254)])
-    display_name = StringField(_l("Display name"),
-                               validators=[DataRequired(message=_l("Enter a display name.")),
-                                           Length(max=200)])
-    account_type = SelectField(_l("Account type"), choices=select_choices(
-        [("faculty", _l("Faculty member")), ("admin", _l("Administrator"))]))
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(message=_l("Enter an email address.")), Length(max=254)],
+    )
+    display_name = StringField(
+        _l("Display name"),
+        validators=[DataRequired(message=_l("Enter a display name.")), Length(max=200)],
+    )
+    account_type = SelectField(
+        _l("Account type"),
+        choices=select_choices([("faculty", _l("Faculty member")), ("admin", _l("Administrator"))]),
+    )
     password = PasswordField(_l("Password"), validators=[Length(max=1024)])
     submit = SubmitField(_l("Create account"))
 
@@ -133,8 +147,10 @@ class ConfirmForm(FlaskForm):
 
 
 class RenameInstitutionForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(message=_l("An institution name is required.")),
-                                           Length(max=200)])
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(message=_l("An institution name is required.")), Length(max=200)],
+    )
     submit = SubmitField(_l("Rename"))
 
 

@@ -13,11 +13,12 @@ from markupsafe import Markup, escape
 from sqlalchemy import BigInteger, Select, and_, case, cast, func, or_, select
 
 from portal.extensions import db
+
 # The loads page translates thousands of cells and chart titles: the request-cached gettext.
 from portal.i18n import cached_gettext as gettext
 from portal.i18n import format_day, number_text
-from portal.labels import lazy_gettext as _l
 from portal.labels import KIND_LABELS, english, label_text
+from portal.labels import lazy_gettext as _l
 from portal.models import (
     Institution,
     LoadPolicy,
@@ -114,9 +115,14 @@ class LoadRow:
     @property
     def status(self) -> str:
         if self.over_cap:
-            which = [label for over, label in ((self.over_principal_cap, "principal"),
-                                               (self.over_weighted_cap, "weighted"))
-                     if over]
+            which = [
+                label
+                for over, label in (
+                    (self.over_principal_cap, "principal"),
+                    (self.over_weighted_cap, "weighted"),
+                )
+                if over
+            ]
             return f"{OVER_CAP} ({' and '.join(which)})"
         if self.principal_cap is None and self.weighted_cap is None:
             return NO_CAP
@@ -170,7 +176,7 @@ class LoadsReport:
     @property
     def shown(self) -> list[LoadRow]:
         """The rows of this page; counts, totals and exports always cover every row."""
-        return self.rows[self.first_shown:self.first_shown + PAGE_SIZE]
+        return self.rows[self.first_shown : self.first_shown + PAGE_SIZE]
 
     @property
     def over_cap_count(self) -> int:
@@ -186,9 +192,16 @@ class LoadsReport:
 
     def text_rows(self) -> list[tuple[LoadRow, list[str]]]:
         """Each row with its cells as the page prints them: the CSV's values, in the reader's language."""
-        return [(row, [_page_text(key, value) if key != "status" else row.status_text()
-                       for key, value in zip(COLUMN_KEYS, row.cells(), strict=True)])
-                for row in self.shown]
+        return [
+            (
+                row,
+                [
+                    _page_text(key, value) if key != "status" else row.status_text()
+                    for key, value in zip(COLUMN_KEYS, row.cells(), strict=True)
+                ],
+            )
+            for row in self.shown
+        ]
 
     def text_totals(self) -> list[str]:
         """The totals row as the page prints it."""
@@ -209,7 +222,6 @@ def _page_text(key: str, value: Any) -> str:
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return number_text(value)
     return as_text(value)
-
 
 
 # Faculty members per page of the loads table and chart (counts, totals and exports cover all).
@@ -233,8 +245,13 @@ def _hundredths(column):
     return cast(func.round(column * 100), BigInteger)
 
 
-def _loads_query(as_of: date, *, department: str | None = None,
-                 institution_id: int | None = None, faculty_id: int | None = None) -> Select:
+def _loads_query(
+    as_of: date,
+    *,
+    department: str | None = None,
+    institution_id: int | None = None,
+    faculty_id: int | None = None,
+) -> Select:
     """One row per active faculty member, with counts and weighted units summed by the database."""
     link_conditions = [Supervision.supervisor_id.is_not(None), current_on(as_of)]
     if institution_id is not None:
@@ -257,25 +274,40 @@ def _loads_query(as_of: date, *, department: str | None = None,
     def count_where(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    weighted_units = func.coalesce(func.sum(case(
-        (links.c.counts.is_(True), _hundredths(links.c.share) * _hundredths(links.c.weight)),
-        else_=0,
-    )), 0)
+    weighted_units = func.coalesce(
+        func.sum(
+            case(
+                (
+                    links.c.counts.is_(True),
+                    _hundredths(links.c.share) * _hundredths(links.c.weight),
+                ),
+                else_=0,
+            )
+        ),
+        0,
+    )
     query = (
         select(
-            User.id, User.display_name, User.department, User.principal_cap, User.weighted_cap,
+            User.id,
+            User.display_name,
+            User.department,
+            User.principal_cap,
+            User.weighted_cap,
             count_where(links.c.role == SupervisionRole.PRINCIPAL).label("principal"),
             count_where(links.c.role == SupervisionRole.CO_SUPERVISOR).label("co_supervisor"),
             count_where(links.c.role == SupervisionRole.NONE).label("host"),
-            *(count_where(links.c.kind == kind).label(f"kind_{index}")
-              for index, kind in enumerate(KINDS)),
+            *(
+                count_where(links.c.kind == kind).label(f"kind_{index}")
+                for index, kind in enumerate(KINDS)
+            ),
             weighted_units.label("weighted_units"),
             func.count(links.c.faculty_id).label("links"),
         )
         .outerjoin(links, links.c.faculty_id == User.id)
         .where(User.is_admin.is_(False), User.is_active.is_(True))
-        .group_by(User.id, User.display_name, User.department, User.principal_cap,
-                  User.weighted_cap)
+        .group_by(
+            User.id, User.display_name, User.department, User.principal_cap, User.weighted_cap
+        )
     )
     if department:
         query = query.where(User.department == department)
@@ -298,10 +330,12 @@ def load_policy() -> LoadPolicy:
 
 
 def _to_row(record, policy: LoadPolicy) -> LoadRow:
-    principal_cap = record.principal_cap if record.principal_cap is not None \
-        else policy.default_principal_cap
-    weighted_cap = record.weighted_cap if record.weighted_cap is not None \
-        else policy.default_weighted_cap
+    principal_cap = (
+        record.principal_cap if record.principal_cap is not None else policy.default_principal_cap
+    )
+    weighted_cap = (
+        record.weighted_cap if record.weighted_cap is not None else policy.default_weighted_cap
+    )
     return LoadRow(
         faculty_id=record.id,
         name=record.display_name,
@@ -327,9 +361,15 @@ def _sort_value(key: str) -> Callable[[LoadRow], Any]:
     return value
 
 
-def loads_report(as_of: date, *, sort: str | None = None, descending: bool = False,
-                 department: str | None = None, institution_id: int | None = None,
-                 page: int = 1) -> LoadsReport:
+def loads_report(
+    as_of: date,
+    *,
+    sort: str | None = None,
+    descending: bool = False,
+    department: str | None = None,
+    institution_id: int | None = None,
+    page: int = 1,
+) -> LoadsReport:
     """The loads of every active faculty member on `as_of`, in two queries whatever their number.
 
     An unknown sort key falls back to sorting by name.
@@ -343,16 +383,28 @@ def loads_report(as_of: date, *, sort: str | None = None, descending: bool = Fal
     sort_key = sort if sort in COLUMN_KEYS else "name"
     rows.sort(key=lambda row: (row.name.casefold(), row.faculty_id))
     rows.sort(key=_sort_value(sort_key), reverse=descending)
-    report = LoadsReport(as_of=as_of, rows=rows, sort=sort_key, descending=descending,
-                         institution=institution, department=department or None)
+    report = LoadsReport(
+        as_of=as_of,
+        rows=rows,
+        sort=sort_key,
+        descending=descending,
+        institution=institution,
+        department=department or None,
+    )
     report.page = min(max(page, 1), report.page_count)  # an out-of-range page shows the nearest
     report.totals = _totals(rows)
     return report
 
 
 def _totals(rows: list[LoadRow]) -> list[Any]:
-    summed = {"principal", "co_supervisor", "host", "total", "weighted",
-              *(kind.value for kind in KINDS)}
+    summed = {
+        "principal",
+        "co_supervisor",
+        "host",
+        "total",
+        "weighted",
+        *(kind.value for kind in KINDS),
+    }
     totals: list[Any] = []
     for key in COLUMN_KEYS:
         if key == "name":
@@ -361,8 +413,9 @@ def _totals(rows: list[LoadRow]) -> list[Any]:
             over = sum(1 for row in rows if row.over_cap)
             totals.append(f"{over} over cap")
         elif key in summed:
-            totals.append(sum((row.value(key) for row in rows),
-                              Decimal("0.00") if key == "weighted" else 0))
+            totals.append(
+                sum((row.value(key) for row in rows), Decimal("0.00") if key == "weighted" else 0)
+            )
         else:
             totals.append(None)
     return totals
@@ -370,27 +423,42 @@ def _totals(rows: list[LoadRow]) -> list[Any]:
 
 def department_choices() -> list[str]:
     """The departments of active faculty, for the filter."""
-    return list(db.session.scalars(
-        select(User.department)
-        .where(User.is_admin.is_(False), User.is_active.is_(True), User.department.is_not(None),
-               User.department != "")
-        .distinct()
-        .order_by(User.department)
-    ))
+    return list(
+        db.session.scalars(
+            select(User.department)
+            .where(
+                User.is_admin.is_(False),
+                User.is_active.is_(True),
+                User.department.is_not(None),
+                User.department != "",
+            )
+            .distinct()
+            .order_by(User.department)
+        )
+    )
 
 
 def institution_choices() -> list[tuple[int, str]]:
     """Every institution, for the filter."""
-    return [(row.id, row.name) for row in
-            db.session.execute(select(Institution.id, Institution.name).order_by(Institution.name))]
+    return [
+        (row.id, row.name)
+        for row in db.session.execute(
+            select(Institution.id, Institution.name).order_by(Institution.name)
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
 # Warning before a new supervision takes someone over a cap.
 
 
-def cap_breaches_after(faculty_id: int, program_id: int, share: Decimal | int | str,
-                       role: SupervisionRole | str, on: date) -> list[str]:
+def cap_breaches_after(
+    faculty_id: int,
+    program_id: int,
+    share: Decimal | int | str,
+    role: SupervisionRole | str,
+    on: date,
+) -> list[str]:
     """Human-readable warnings when adding this supervision would put the faculty over a cap.
 
     Empty when no cap would be exceeded (or the faculty or program is unknown).
@@ -405,20 +473,35 @@ def cap_breaches_after(faculty_id: int, program_id: int, share: Decimal | int | 
     share = Decimal(str(share)).quantize(CENT)
     warnings: list[str] = []
     principal_after = current.principal + (1 if role == SupervisionRole.PRINCIPAL else 0)
-    if (role == SupervisionRole.PRINCIPAL and current.principal_cap is not None
-            and principal_after > current.principal_cap):
-        warnings.append(gettext(
-            "%(name)s would be principal supervisor of %(count)s people, over their cap of %(cap)s.",
-            name=current.name, count=principal_after, cap=current.principal_cap))
+    if (
+        role == SupervisionRole.PRINCIPAL
+        and current.principal_cap is not None
+        and principal_after > current.principal_cap
+    ):
+        warnings.append(
+            gettext(
+                "%(name)s would be principal supervisor of %(count)s people, over their cap of %(cap)s.",
+                name=current.name,
+                count=principal_after,
+                cap=current.principal_cap,
+            )
+        )
     if program.counts_toward_load:
         added_units = int(share * 100) * int(Decimal(program.weight).quantize(CENT) * 100)
         weighted_after = current.weighted + percent_from_units(added_units)
-        if (added_units and current.weighted_cap is not None
-                and weighted_after > current.weighted_cap):
-            warnings.append(gettext(
-                "%(name)s's weighted load would be %(load)s%%, over their cap of %(cap)s%%.",
-                name=current.name, load=number_text(weighted_after),
-                cap=number_text(current.weighted_cap)))
+        if (
+            added_units
+            and current.weighted_cap is not None
+            and weighted_after > current.weighted_cap
+        ):
+            warnings.append(
+                gettext(
+                    "%(name)s's weighted load would be %(load)s%%, over their cap of %(cap)s%%.",
+                    name=current.name,
+                    load=number_text(weighted_after),
+                    cap=number_text(current.weighted_cap),
+                )
+            )
     return warnings
 
 
@@ -446,15 +529,27 @@ def _short(name: str) -> str:
 
 
 def _bar_title(row: LoadRow) -> str:
-    parts = [gettext("%(count)s %(kind)s", count=row.by_kind[kind], kind=label_text(kind))
-             for kind in KINDS if row.by_kind[kind]]
+    parts = [
+        gettext("%(count)s %(kind)s", count=row.by_kind[kind], kind=label_text(kind))
+        for kind in KINDS
+        if row.by_kind[kind]
+    ]
     summary = ", ".join(parts) if parts else gettext("nobody")
     load = number_text(row.weighted)
     if row.over_cap:
-        return gettext("%(name)s: %(summary)s (weighted load %(load)s%%; %(status)s)",
-                       name=row.name, summary=summary, load=load, status=row.status_text())
-    return gettext("%(name)s: %(summary)s (weighted load %(load)s%%)",
-                   name=row.name, summary=summary, load=load)
+        return gettext(
+            "%(name)s: %(summary)s (weighted load %(load)s%%; %(status)s)",
+            name=row.name,
+            summary=summary,
+            load=load,
+            status=row.status_text(),
+        )
+    return gettext(
+        "%(name)s: %(summary)s (weighted load %(load)s%%)",
+        name=row.name,
+        summary=summary,
+        load=load,
+    )
 
 
 def loads_chart_svg(report: LoadsReport) -> Markup:
@@ -475,26 +570,31 @@ def loads_chart_svg(report: LoadsReport) -> Markup:
     for index, row in enumerate(report.shown):
         y = index * CHART_ROW_HEIGHT
         out.append(f'<g class="loads-chart__bar"><title>{escape(_bar_title(row))}</title>')
-        out.append(f'<text x="{CHART_LABEL_WIDTH - 6}" y="{y + 13}" text-anchor="end">'
-                   f'{escape(_short(row.name))}</text>')
+        out.append(
+            f'<text x="{CHART_LABEL_WIDTH - 6}" y="{y + 13}" text-anchor="end">'
+            f"{escape(_short(row.name))}</text>"
+        )
         x = float(CHART_LABEL_WIDTH)
         for kind in KINDS:
             count = row.by_kind[kind]
             if not count:
                 continue
             length = count * scale
-            out.append(f'<rect x="{x:.1f}" y="{y + 2}" width="{length:.1f}"'
-                       f' height="{CHART_ROW_HEIGHT - 4}" fill="{KIND_COLOURS[kind]}"'
-                       f' stroke="#ffffff" stroke-width="1"/>')
+            out.append(
+                f'<rect x="{x:.1f}" y="{y + 2}" width="{length:.1f}"'
+                f' height="{CHART_ROW_HEIGHT - 4}" fill="{KIND_COLOURS[kind]}"'
+                f' stroke="#ffffff" stroke-width="1"/>'
+            )
             x += length
-        note = (gettext("%(total)s ⚠ over cap", total=row.total) if row.over_cap
-                else str(row.total))
+        note = gettext("%(total)s ⚠ over cap", total=row.total) if row.over_cap else str(row.total)
         weight = ' font-weight="bold"' if row.over_cap else ""
         out.append(f'<text x="{x + 4:.1f}" y="{y + 13}"{weight}>{escape(note)}</text></g>')
     axis_y = CHART_ROW_HEIGHT * max(len(report.shown), 1) + 16
     out.append(f'<text x="{CHART_LABEL_WIDTH}" y="{axis_y}" fill="#5a6472">0</text>')
-    out.append(f'<text x="{CHART_LABEL_WIDTH + CHART_BAR_WIDTH}" y="{axis_y}" text-anchor="end"'
-               f' fill="#5a6472">{escape(ngettext("%(num)d person", "%(num)d people", largest))}</text>')
+    out.append(
+        f'<text x="{CHART_LABEL_WIDTH + CHART_BAR_WIDTH}" y="{axis_y}" text-anchor="end"'
+        f' fill="#5a6472">{escape(ngettext("%(num)d person", "%(num)d people", largest))}</text>'
+    )
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -506,5 +606,7 @@ def chart_legend() -> list[tuple[str, str]]:
 
 def chart_title(report: LoadsReport) -> str:
     """What the chart shows, in the reader's language."""
-    return gettext("People supervised or hosted by each faculty member on %(day)s, by program kind",
-                   day=format_day(report.as_of))
+    return gettext(
+        "People supervised or hosted by each faculty member on %(day)s, by program kind",
+        day=format_day(report.as_of),
+    )

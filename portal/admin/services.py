@@ -58,8 +58,13 @@ def get_program(program_id: int) -> Program | None:
 
 
 def _program_snapshot(program: Program) -> dict[str, Any]:
-    return {"name": program.name, "kind": program.kind.value, "weight": str(program.weight),
-            "counts_toward_load": program.counts_toward_load, "is_active": program.is_active}
+    return {
+        "name": program.name,
+        "kind": program.kind.value,
+        "weight": str(program.weight),
+        "counts_toward_load": program.counts_toward_load,
+        "is_active": program.is_active,
+    }
 
 
 def _check_program(data: ProgramData, program_id: int | None) -> str:
@@ -84,9 +89,14 @@ def create_program(actor: User, data: ProgramData) -> Program:
     """Add a program after the list's existing ones; raise AdminError on bad input."""
     name = _check_program(data, None)
     last = db.session.scalar(select(func.max(Program.sort_order))) or 0
-    program = Program(name=name, kind=data.kind, weight=data.weight.quantize(Decimal("0.01")),
-                      counts_toward_load=data.counts_toward_load, is_active=data.is_active,
-                      sort_order=last + 10)
+    program = Program(
+        name=name,
+        kind=data.kind,
+        weight=data.weight.quantize(Decimal("0.01")),
+        counts_toward_load=data.counts_toward_load,
+        is_active=data.is_active,
+        sort_order=last + 10,
+    )
     db.session.add(program)
     db.session.flush()
     record_event(actor, "create", program, before=None, after=_program_snapshot(program))
@@ -122,26 +132,41 @@ def _check_caps(principal_cap: int | None, weighted_cap: Decimal | None) -> None
         raise AdminError(_("The weighted cap must be at most 99999.99."), "weighted_cap")
 
 
-def update_default_caps(actor: User, principal_cap: int | None,
-                        weighted_cap: Decimal | None) -> LoadPolicy:
+def update_default_caps(
+    actor: User, principal_cap: int | None, weighted_cap: Decimal | None
+) -> LoadPolicy:
     """Set the institution's default caps (None = no cap)."""
     _check_caps(principal_cap, weighted_cap)
     policy = load_policy()
-    before = {"default_principal_cap": policy.default_principal_cap,
-              "default_weighted_cap": _decimal_text(policy.default_weighted_cap)}
+    before = {
+        "default_principal_cap": policy.default_principal_cap,
+        "default_weighted_cap": _decimal_text(policy.default_weighted_cap),
+    }
     policy.default_principal_cap = principal_cap
-    policy.default_weighted_cap = None if weighted_cap is None else weighted_cap.quantize(Decimal("0.01"))
+    policy.default_weighted_cap = (
+        None if weighted_cap is None else weighted_cap.quantize(Decimal("0.01"))
+    )
     db.session.flush()
-    record_event(actor, "update", policy, before=before,
-                 after={"default_principal_cap": principal_cap,
-                        "default_weighted_cap": _decimal_text(policy.default_weighted_cap)})
+    record_event(
+        actor,
+        "update",
+        policy,
+        before=before,
+        after={
+            "default_principal_cap": principal_cap,
+            "default_weighted_cap": _decimal_text(policy.default_weighted_cap),
+        },
+    )
     return policy
 
 
 def list_faculty() -> list[User]:
     """Active and inactive faculty (non-administrators), by name."""
-    return list(db.session.scalars(
-        select(User).where(User.is_admin.is_(False)).order_by(User.display_name, User.id)))
+    return list(
+        db.session.scalars(
+            select(User).where(User.is_admin.is_(False)).order_by(User.display_name, User.id)
+        )
+    )
 
 
 def get_faculty(user_id: int) -> User | None:
@@ -150,18 +175,25 @@ def get_faculty(user_id: int) -> User | None:
     return user if user is not None and not user.is_admin else None
 
 
-def set_faculty_caps(actor: User, faculty: User, principal_cap: int | None,
-                     weighted_cap: Decimal | None) -> User:
+def set_faculty_caps(
+    actor: User, faculty: User, principal_cap: int | None, weighted_cap: Decimal | None
+) -> User:
     """Set a faculty member's own caps; None means the default applies to them."""
     _check_caps(principal_cap, weighted_cap)
-    before = {"principal_cap": faculty.principal_cap,
-              "weighted_cap": _decimal_text(faculty.weighted_cap)}
+    before = {
+        "principal_cap": faculty.principal_cap,
+        "weighted_cap": _decimal_text(faculty.weighted_cap),
+    }
     faculty.principal_cap = principal_cap
     faculty.weighted_cap = None if weighted_cap is None else weighted_cap.quantize(Decimal("0.01"))
     db.session.flush()
-    record_event(actor, "update-caps", faculty, before=before,
-                 after={"principal_cap": principal_cap,
-                        "weighted_cap": _decimal_text(faculty.weighted_cap)})
+    record_event(
+        actor,
+        "update-caps",
+        faculty,
+        before=before,
+        after={"principal_cap": principal_cap, "weighted_cap": _decimal_text(faculty.weighted_cap)},
+    )
     return faculty
 
 
@@ -171,8 +203,9 @@ def set_faculty_caps(actor: User, faculty: User, principal_cap: int | None,
 
 def list_accounts() -> list[User]:
     """Every account, administrators first, then by name."""
-    return list(db.session.scalars(select(User).order_by(User.is_admin.desc(), User.display_name,
-                                                         User.id)))
+    return list(
+        db.session.scalars(select(User).order_by(User.is_admin.desc(), User.display_name, User.id))
+    )
 
 
 def get_account(user_id: int) -> User | None:
@@ -191,8 +224,9 @@ def generate_password() -> str:
         return password
 
 
-def create_account(actor: User, email: str, name: str, password: str | None, *,
-                   is_admin: bool) -> tuple[User, str | None]:
+def create_account(
+    actor: User, email: str, name: str, password: str | None, *, is_admin: bool
+) -> tuple[User, str | None]:
     """Create a faculty or administrator account; return it and the generated password, if any.
 
     Raises AdminError (with the field at fault) on a bad email, duplicate email or weak password.
@@ -204,8 +238,13 @@ def create_account(actor: User, email: str, name: str, password: str | None, *,
         user = create_user(email, name, password, is_admin=is_admin, actor=actor)
     except AccountError as error:
         message = str(error)
-        field = ("password" if "password" in message.lower()
-                 else "display_name" if "name" in message.lower() else "email")
+        field = (
+            "password"
+            if "password" in message.lower()
+            else "display_name"
+            if "name" in message.lower()
+            else "email"
+        )
         raise AdminError(message, field) from error
     return user, generated
 
@@ -285,12 +324,16 @@ def rename_institution(actor: User, institution: Institution, new_name: str) -> 
         raise AdminError(_("An institution name is required."), "name")
     if len(name) > 200:
         raise AdminError(_("The institution name must be at most 200 characters."), "name")
-    clash = db.session.scalar(select(Institution).where(Institution.name_key == name_key(name),
-                                                        Institution.id != institution.id))
+    clash = db.session.scalar(
+        select(Institution).where(
+            Institution.name_key == name_key(name), Institution.id != institution.id
+        )
+    )
     if clash is not None:
-        raise AdminError(_("%(name)s already exists; merge the two instead of renaming.",
-                           name=repr(clash.name)),
-                         "name")
+        raise AdminError(
+            _("%(name)s already exists; merge the two instead of renaming.", name=repr(clash.name)),
+            "name",
+        )
     before = {"name": institution.name}
     institution.name = name
     db.session.flush()
@@ -301,9 +344,9 @@ def rename_institution(actor: User, institution: Institution, new_name: str) -> 
 def merge_institutions(actor: User, duplicate: Institution, keep: Institution) -> int:
     """Move every position from `duplicate` to `keep`, delete `duplicate`; return how many moved."""
     if duplicate.id == keep.id:
-        raise AdminError(_("An institution cannot be merged into itself: choose two different "
-                           "ones."),
-                         "keep_id")
+        raise AdminError(
+            _("An institution cannot be merged into itself: choose two different ones."), "keep_id"
+        )
     moved = db.session.execute(
         update(Position)
         .where(Position.institution_id == duplicate.id)
@@ -311,9 +354,13 @@ def merge_institutions(actor: User, duplicate: Institution, keep: Institution) -
         .values(institution_id=keep.id, version=Position.version + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
-    record_event(actor, "merge", keep,
-                 before={"merged_id": duplicate.id, "merged_name": duplicate.name},
-                 after={"name": keep.name, "positions_moved": moved})
+    record_event(
+        actor,
+        "merge",
+        keep,
+        before={"merged_id": duplicate.id, "merged_name": duplicate.name},
+        after={"name": keep.name, "positions_moved": moved},
+    )
     db.session.delete(duplicate)
     db.session.flush()
     db.session.expire_all()

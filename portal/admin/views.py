@@ -46,40 +46,50 @@ NO_STORE = {"Cache-Control": "no-store"}
 # Loads.
 
 
-class BadFilter(ValueError):
+class BadFilterError(ValueError):
     """The loads filter cannot be read; the form carries the message."""
 
 
 def _read_loads_filter() -> tuple[LoadsFilterForm, dict]:
     """The filter form from the query string, and the report arguments it asks for."""
     form = LoadsFilterForm(formdata=request.args)
-    arguments = {"as_of": date.today(), "sort": request.args.get("sort") or None,
-                 "descending": request.args.get("dir") == "desc",
-                 "department": request.args.get("department") or None, "institution_id": None,
-                 "page": request.args.get("page", default=1, type=int)}
+    arguments = {
+        "as_of": date.today(),
+        "sort": request.args.get("sort") or None,
+        "descending": request.args.get("dir") == "desc",
+        "department": request.args.get("department") or None,
+        "institution_id": None,
+        "page": request.args.get("page", default=1, type=int),
+    }
     as_of_text = (request.args.get("as_of") or "").strip()
     if as_of_text:
         try:
             arguments["as_of"] = date.fromisoformat(as_of_text)
         except ValueError:
-            form.as_of.errors = [_("%(text)s is not a date. Enter the date as YYYY-MM-DD, for "
-                                   "example "
-                                     "2026-09-01.", text=repr(as_of_text))]
-            raise BadFilter(form) from None
+            form.as_of.errors = [
+                _(
+                    "%(text)s is not a date. Enter the date as YYYY-MM-DD, for example 2026-09-01.",
+                    text=repr(as_of_text),
+                )
+            ]
+            raise BadFilterError(form) from None
     institution_text = request.args.get("institution") or ""
     if institution_text:
         if not institution_text.isdigit():
             form.institution.errors = [_("Choose an institution from the list.")]
-            raise BadFilter(form)
+            raise BadFilterError(form)
         arguments["institution_id"] = int(institution_text)
     return form, arguments
 
 
 def _fill_filter_choices(form: LoadsFilterForm) -> None:
-    form.department.choices = select_choices([("", _("All departments"))] + [
-        (name, name) for name in reports.department_choices()])
-    form.institution.choices = select_choices([("", _("All institutions"))] + [
-        (str(id), name) for id, name in reports.institution_choices()])
+    form.department.choices = select_choices(
+        [("", _("All departments"))] + [(name, name) for name in reports.department_choices()]
+    )
+    form.institution.choices = select_choices(
+        [("", _("All institutions"))]
+        + [(str(id), name) for id, name in reports.institution_choices()]
+    )
 
 
 @blueprint.route("")
@@ -95,16 +105,21 @@ def loads():
     """Supervision loads of every active faculty member on a day, with the chart."""
     try:
         form, arguments = _read_loads_filter()
-    except BadFilter as error:
+    except BadFilterError as error:
         form = error.args[0]
         _fill_filter_choices(form)
         return render_template("admin/loads.html", form=form, report=None), 400
     _fill_filter_choices(form)
     report = reports.loads_report(**arguments)
     return render_template(
-        "admin/loads.html", form=form, report=report, columns=reports.COLUMNS,
-        chart=reports.loads_chart_svg(report), legend=reports.chart_legend(),
-        sort_url=_sort_url, page_url=_page_url,
+        "admin/loads.html",
+        form=form,
+        report=report,
+        columns=reports.COLUMNS,
+        chart=reports.loads_chart_svg(report),
+        legend=reports.chart_legend(),
+        sort_url=_sort_url,
+        page_url=_page_url,
     )
 
 
@@ -117,26 +132,31 @@ def _page_url(page: int) -> str:
 def _sort_url(key: str, report: reports.LoadsReport) -> str:
     """The link of a column heading: sort by it, or reverse the order when it is already so."""
     descending = not report.descending if report.sort == key else False
-    arguments = {name: value for name, value in request.args.items()
-                 if name not in {"sort", "dir", "page"}}
+    arguments = {
+        name: value for name, value in request.args.items() if name not in {"sort", "dir", "page"}
+    }
     return url_for("admin.loads", **arguments, sort=key, dir="desc" if descending else "asc")
 
 
 def _export(kind: str):
     try:
         _form, arguments = _read_loads_filter()
-    except BadFilter as error:
+    except BadFilterError as error:
         form = error.args[0]
-        return Response(" ".join([*form.as_of.errors, *form.institution.errors]) + "\n", 400,
-                        mimetype="text/plain")
+        return Response(
+            " ".join([*form.as_of.errors, *form.institution.errors]) + "\n",
+            400,
+            mimetype="text/plain",
+        )
     arguments.pop("page")  # an export holds every row, whatever page the table shows
     report = reports.loads_report(**arguments)
     filename = f"supervision-loads-{report.as_of.isoformat()}.{kind}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if kind == "csv":
         chunks = csv_bytes_chunks(report.headers(), report.export_rows())
-        return Response(stream_with_context(chunks), mimetype=f"{CSV_MIMETYPE}; charset=utf-8",
-                        headers=headers)
+        return Response(
+            stream_with_context(chunks), mimetype=f"{CSV_MIMETYPE}; charset=utf-8", headers=headers
+        )
     content = xlsx_bytes(report.headers(), report.export_rows(), sheet_title="Loads")
     return Response(content, mimetype=XLSX_MIMETYPE, headers=headers)
 
@@ -160,10 +180,13 @@ def loads_xlsx():
 
 
 def _program_data(form: ProgramForm) -> services.ProgramData:
-    return services.ProgramData(name=form.name.data or "", kind=ProgramKind(form.kind.data),
-                                weight=form.weight.data,
-                                counts_toward_load=form.counts_toward_load.data,
-                                is_active=form.is_active.data)
+    return services.ProgramData(
+        name=form.name.data or "",
+        kind=ProgramKind(form.kind.data),
+        weight=form.weight.data,
+        counts_toward_load=form.counts_toward_load.data,
+        is_active=form.is_active.data,
+    )
 
 
 def _attach_error(form, error: services.AdminError) -> None:
@@ -190,8 +213,9 @@ def programs():
             flash(_("Program %(name)s created.", name=program.name), "success")
             return redirect(url_for("admin.programs"))
     status = 400 if form.is_submitted() else 200
-    return render_template("admin/programs.html", form=form,
-                           programs=services.list_programs()), status
+    return render_template(
+        "admin/programs.html", form=form, programs=services.list_programs()
+    ), status
 
 
 @blueprint.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
@@ -210,8 +234,10 @@ def edit_program(program_id: int):
             _attach_error(form, error)
         else:
             db.session.commit()
-            flash(_("Program %(name)s saved; the loads use its new rules.",
-                    name=program.name), "success")
+            flash(
+                _("Program %(name)s saved; the loads use its new rules.", name=program.name),
+                "success",
+            )
             return redirect(url_for("admin.programs"))
     status = 400 if form.is_submitted() else 200
     return render_template("admin/program_edit.html", form=form, program=program), status
@@ -228,8 +254,9 @@ def caps():
         form.weighted_cap.data = policy.default_weighted_cap
     if form.validate_on_submit():
         try:
-            services.update_default_caps(current_user, form.principal_cap.data,
-                                         form.weighted_cap.data)
+            services.update_default_caps(
+                current_user, form.principal_cap.data, form.weighted_cap.data
+            )
         except services.AdminError as error:
             db.session.rollback()
             _attach_error(form, error)
@@ -238,8 +265,9 @@ def caps():
             flash(_("Default caps saved."), "success")
             return redirect(url_for("admin.caps"))
     status = 400 if form.is_submitted() else 200
-    return render_template("admin/caps.html", form=form, policy=policy,
-                           faculty=services.list_faculty()), status
+    return render_template(
+        "admin/caps.html", form=form, policy=policy, faculty=services.list_faculty()
+    ), status
 
 
 @blueprint.route("/caps/<int:user_id>", methods=["GET", "POST"])
@@ -254,8 +282,9 @@ def faculty_caps(user_id: int):
         form.weighted_cap.data = faculty.weighted_cap
     if form.validate_on_submit():
         try:
-            services.set_faculty_caps(current_user, faculty, form.principal_cap.data,
-                                      form.weighted_cap.data)
+            services.set_faculty_caps(
+                current_user, faculty, form.principal_cap.data, form.weighted_cap.data
+            )
         except services.AdminError as error:
             db.session.rollback()
             _attach_error(form, error)
@@ -264,8 +293,9 @@ def faculty_caps(user_id: int):
             flash(_("Caps for %(name)s saved.", name=faculty.display_name), "success")
             return redirect(url_for("admin.caps"))
     status = 400 if form.is_submitted() else 200
-    return render_template("admin/faculty_caps.html", form=form, faculty=faculty,
-                           policy=policy), status
+    return render_template(
+        "admin/faculty_caps.html", form=form, faculty=faculty, policy=policy
+    ), status
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,8 +303,12 @@ def faculty_caps(user_id: int):
 
 
 def _accounts_page(form: AccountForm, status: int = 200):
-    return render_template("admin/accounts.html", form=form, action_form=ConfirmForm(),
-                           accounts=services.list_accounts()), status
+    return render_template(
+        "admin/accounts.html",
+        form=form,
+        action_form=ConfirmForm(),
+        accounts=services.list_accounts(),
+    ), status
 
 
 @blueprint.route("/accounts")
@@ -292,8 +326,12 @@ def new_account():
     if form.validate_on_submit():
         try:
             user, generated = services.create_account(
-                current_user, form.email.data, form.display_name.data, form.password.data,
-                is_admin=form.account_type.data == "admin")
+                current_user,
+                form.email.data,
+                form.display_name.data,
+                form.password.data,
+                is_admin=form.account_type.data == "admin",
+            )
         except services.AdminError as error:
             db.session.rollback()
             _attach_error(form, error)
@@ -303,9 +341,16 @@ def new_account():
                 flash(_("Account created for %(name)s.", name=user.display_name), "success")
                 return redirect(url_for("admin.accounts"))
             # Shown once, on this response only: never put in the session or a flash message.
-            return render_template("admin/password_shown.html", user=user, password=generated,
-                                   title=_("Password created for %(name)s", name=user.display_name)
-                                   ), 200, NO_STORE
+            return (
+                render_template(
+                    "admin/password_shown.html",
+                    user=user,
+                    password=generated,
+                    title=_("Password created for %(name)s", name=user.display_name),
+                ),
+                200,
+                NO_STORE,
+            )
     return _accounts_page(form, 400)
 
 
@@ -330,16 +375,18 @@ def _account_action(user_id: int, operation, done: str):
 @admin_required
 def deactivate_account(user_id: int):
     """Deactivate an account and end its open sessions."""
-    return _account_action(user_id, services.deactivate_account,
-                           _l("%(name)s is deactivated; their open sessions have ended."))
+    return _account_action(
+        user_id,
+        services.deactivate_account,
+        _l("%(name)s is deactivated; their open sessions have ended."),
+    )
 
 
 @blueprint.route("/accounts/<int:user_id>/reactivate", methods=["POST"])
 @admin_required
 def reactivate_account(user_id: int):
     """Let a deactivated account log in again."""
-    return _account_action(user_id, services.reactivate_account,
-                           _l("%(name)s can log in again."))
+    return _account_action(user_id, services.reactivate_account, _l("%(name)s can log in again."))
 
 
 @blueprint.route("/accounts/<int:user_id>/password", methods=["GET", "POST"])
@@ -357,12 +404,24 @@ def reset_password(user_id: int):
         else:
             db.session.commit()
             if generated is None:
-                flash(_("Password of %(name)s reset; their sessions have ended.",
-                        name=user.display_name), "success")
+                flash(
+                    _(
+                        "Password of %(name)s reset; their sessions have ended.",
+                        name=user.display_name,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("admin.accounts"))
-            return render_template("admin/password_shown.html", user=user, password=generated,
-                                   title=_("Password reset for %(name)s", name=user.display_name)
-                                   ), 200, NO_STORE
+            return (
+                render_template(
+                    "admin/password_shown.html",
+                    user=user,
+                    password=generated,
+                    title=_("Password reset for %(name)s", name=user.display_name),
+                ),
+                200,
+                NO_STORE,
+            )
     status = 400 if form.is_submitted() else 200
     return render_template("admin/password_reset.html", form=form, user=user), status
 
@@ -384,8 +443,9 @@ def _merge_form(institutions: list[services.InstitutionRow]) -> MergeInstitution
 def institutions():
     """Institutions with their position counts, and the merge form."""
     rows = services.list_institutions()
-    return render_template("admin/institutions.html", institutions=rows,
-                           merge_form=_merge_form(rows))
+    return render_template(
+        "admin/institutions.html", institutions=rows, merge_form=_merge_form(rows)
+    )
 
 
 @blueprint.route("/institutions/merge", methods=["POST"])
@@ -405,9 +465,16 @@ def merge_institutions():
             _attach_error(form, error)
         else:
             db.session.commit()
-            flash(ngettext("Merged %(duplicate)s into %(keep)s: %(num)d position moved.",
-                           "Merged %(duplicate)s into %(keep)s: %(num)d positions moved.", moved,
-                           duplicate=duplicate_name, keep=keep_name), "success")
+            flash(
+                ngettext(
+                    "Merged %(duplicate)s into %(keep)s: %(num)d position moved.",
+                    "Merged %(duplicate)s into %(keep)s: %(num)d positions moved.",
+                    moved,
+                    duplicate=duplicate_name,
+                    keep=keep_name,
+                ),
+                "success",
+            )
             return redirect(url_for("admin.institutions"))
     return render_template("admin/institutions.html", institutions=rows, merge_form=form), 400
 
@@ -430,5 +497,6 @@ def rename_institution(institution_id: int):
             flash(_("Renamed %(old)s to %(new)s.", old=old_name, new=institution.name), "success")
             return redirect(url_for("admin.institutions"))
     status = 400 if form.is_submitted() else 200
-    return render_template("admin/institution_rename.html", form=form,
-                           institution=institution), status
+    return render_template(
+        "admin/institution_rename.html", form=form, institution=institution
+    ), status

@@ -7,8 +7,8 @@ import secrets
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask_babel import gettext as _
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -70,8 +70,9 @@ def load_user_from_session(session_id: str) -> User | None:
     return user
 
 
-def create_user(email: str, name: str, password: str, *, is_admin: bool = False,
-                actor: User | None = None) -> User:
+def create_user(
+    email: str, name: str, password: str, *, is_admin: bool = False, actor: User | None = None
+) -> User:
     """Create an account; raise AccountError with a clear message when the input is not valid."""
     email = email.strip().lower()
     name = name.strip()
@@ -88,8 +89,13 @@ def create_user(email: str, name: str, password: str, *, is_admin: bool = False,
     set_password(user, password)
     db.session.add(user)
     db.session.flush()
-    record_event(actor, "create", user, before=None,
-                 after={"email": user.email, "display_name": name, "is_admin": is_admin})
+    record_event(
+        actor,
+        "create",
+        user,
+        before=None,
+        after={"email": user.email, "display_name": name, "is_admin": is_admin},
+    )
     return user
 
 
@@ -100,8 +106,9 @@ def set_password(user: User, password: str) -> None:
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(_("The password must be at least %(min)s characters long.",
-                             min=MIN_PASSWORD_LENGTH))
+        raise AccountError(
+            _("The password must be at least %(min)s characters long.", min=MIN_PASSWORD_LENGTH)
+        )
     if password.strip() == "" or len(set(password)) < 4:
         raise AccountError(_("The password is too easy to guess: use a longer mix of characters."))
 
@@ -110,7 +117,11 @@ def is_safe_redirect_target(target: str | None) -> bool:
     """Only paths on this site: '/group?x=1' yes; 'https://evil', '//evil', '/\\evil' no."""
     if not target:
         return False
-    if any(ch in target for ch in "\\\r\n\t") or not target.startswith("/") or target.startswith("//"):
+    if (
+        any(ch in target for ch in "\\\r\n\t")
+        or not target.startswith("/")
+        or target.startswith("//")
+    ):
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc

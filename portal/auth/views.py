@@ -28,15 +28,18 @@ def keep_language(locale: str | None) -> None:
     if locale in LANGUAGES:
         session["locale"] = locale
 
+
 LOGIN_FAILED = _l("Invalid email or password.")
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(LOGIN_FAILURE_LIMIT, key_func=login_account_key, methods=["POST"],
-               deduct_when=is_failed_login)
-@limiter.limit(LOGIN_FAILURE_LIMIT, key_func=login_address_key, methods=["POST"],
-               deduct_when=is_failed_login)
+@limiter.limit(
+    LOGIN_FAILURE_LIMIT, key_func=login_account_key, methods=["POST"], deduct_when=is_failed_login
+)
+@limiter.limit(
+    LOGIN_FAILURE_LIMIT, key_func=login_address_key, methods=["POST"], deduct_when=is_failed_login
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("group.index"))
@@ -49,7 +52,9 @@ def login():
             # Shown on the password field, so that screen readers announce it with the field.
             form.password.errors = [LOGIN_FAILED]
             return render_template("auth/login.html", form=form), 401
-        target = form.next.data if is_safe_redirect_target(form.next.data) else url_for("group.index")
+        target = (
+            form.next.data if is_safe_redirect_target(form.next.data) else url_for("group.index")
+        )
         language = session.get("locale")
         session.clear()  # a new session at login: nothing from the anonymous one carries over
         keep_language(language)  # ...but the language this browser chose

@@ -37,13 +37,15 @@ from wtforms.validators import (
 try:  # WTForms 3.3 declares options as SelectChoice; earlier versions take plain pairs.
     from wtforms.fields.choices import SelectChoice
 except ImportError:  # pragma: no cover - WTForms < 3.3
+
     def SelectChoice(value, label):  # noqa: N802 - stands in for the class
         return (value, label)
 
+
 from portal.group.operations import MemberData, SupervisorEntry
 from portal.identifiers import clean_text, normalise_orcid
-from portal.labels import lazy_gettext as _l
 from portal.labels import DEPARTURE_LABELS, ROLE_LABELS
+from portal.labels import lazy_gettext as _l
 from portal.models import DepartureReason, SupervisionRole
 
 ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in SupervisionRole]
@@ -63,8 +65,13 @@ def _optional_int(value):
 class ChoiceField(SelectField):
     """A select that says plainly what is wrong when a value is not among its choices."""
 
-    def __init__(self, *args, choices=(), invalid_message: str=_l("Choose a value from the list."),
-                 **kwargs):
+    def __init__(
+        self,
+        *args,
+        choices=(),
+        invalid_message: str = _l("Choose a value from the list."),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.invalid_message = invalid_message
         self.set_pairs(choices)
@@ -82,15 +89,30 @@ class ChoiceField(SelectField):
 class SupervisorForm(Form):
     """One other supervisor: a faculty account, or the name of an external supervisor."""
 
-    supervisor = ChoiceField(_l("Supervisor"), coerce=_optional_int, validate_choice=True,
-                             invalid_message=_l("Choose a supervisor from the list."))
-    external_name = StringField(_l("Or external supervisor"),
-                                validators=[Length(max=200, message=_l("At most 200 characters."))])
-    role = ChoiceField(_l("Role"), choices=ROLE_CHOICES,
-                       default=SupervisionRole.CO_SUPERVISOR.value,
-                       invalid_message=_l("Choose a role from the list."))
-    share = DecimalField(_l("Share (%)"), places=2, validators=[
-        Optional(), NumberRange(min=0, max=100, message=_l("A share is between 0 and 100 %."))])
+    supervisor = ChoiceField(
+        _l("Supervisor"),
+        coerce=_optional_int,
+        validate_choice=True,
+        invalid_message=_l("Choose a supervisor from the list."),
+    )
+    external_name = StringField(
+        _l("Or external supervisor"),
+        validators=[Length(max=200, message=_l("At most 200 characters."))],
+    )
+    role = ChoiceField(
+        _l("Role"),
+        choices=ROLE_CHOICES,
+        default=SupervisionRole.CO_SUPERVISOR.value,
+        invalid_message=_l("Choose a role from the list."),
+    )
+    share = DecimalField(
+        _l("Share (%)"),
+        places=2,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=100, message=_l("A share is between 0 and 100 %.")),
+        ],
+    )
 
     @property
     def is_blank(self) -> bool:
@@ -104,40 +126,73 @@ class SupervisorForm(Form):
 class MemberForm(FlaskForm):
     """Add or edit a member of the group: the person, the position, and who supervises."""
 
-    full_name = StringField(_l("Full name"), validators=[
-        DataRequired(message=_l("Enter the person's full name.")),
-        Length(max=200, message=_l("The full name must be at most 200 characters."))])
-    email = EmailField(_l("Email"), validators=[
-        Optional(), Length(max=254, message=_l("The email must be at most 254 characters.")),
-        Email(message=_l("Enter a valid email address, like name@example.org."),
-              check_deliverability=False)])
+    full_name = StringField(
+        _l("Full name"),
+        validators=[
+            DataRequired(message=_l("Enter the person's full name.")),
+            Length(max=200, message=_l("The full name must be at most 200 characters.")),
+        ],
+    )
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            Optional(),
+            Length(max=254, message=_l("The email must be at most 254 characters.")),
+            Email(
+                message=_l("Enter a valid email address, like name@example.org."),
+                check_deliverability=False,
+            ),
+        ],
+    )
     orcid = StringField(_l("ORCID iD"), validators=[Optional(), Length(max=60)])
     link_existing = BooleanField(_l("Link the existing person"))
     accept_over_cap = BooleanField(_l("Save anyway, over the cap"))
-    program = ChoiceField(_l("Program"), coerce=_optional_int,
-                          invalid_message=_l("Choose a program from the list."))
-    institution = StringField(_l("Institution"), validators=[
-        DataRequired(message=_l("Enter the institution.")),
-        Length(max=200, message=_l("The institution must be at most 200 characters."))])
-    role = ChoiceField(_l("Supervision role"), choices=ROLE_CHOICES,
-                       default=SupervisionRole.PRINCIPAL.value,
-                       invalid_message=_l("Choose a supervision role from the list."))
-    share = DecimalField(_l("Share (%)"), places=2, validators=[
-        Optional(), NumberRange(min=0, max=100, message=_l("A share is between 0 and 100 %."))])
-    start_date = DateField(_l("Start date"), validators=[
-        InputRequired(message=_l("Enter the start date."))])
+    program = ChoiceField(
+        _l("Program"), coerce=_optional_int, invalid_message=_l("Choose a program from the list.")
+    )
+    institution = StringField(
+        _l("Institution"),
+        validators=[
+            DataRequired(message=_l("Enter the institution.")),
+            Length(max=200, message=_l("The institution must be at most 200 characters.")),
+        ],
+    )
+    role = ChoiceField(
+        _l("Supervision role"),
+        choices=ROLE_CHOICES,
+        default=SupervisionRole.PRINCIPAL.value,
+        invalid_message=_l("Choose a supervision role from the list."),
+    )
+    share = DecimalField(
+        _l("Share (%)"),
+        places=2,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=100, message=_l("A share is between 0 and 100 %.")),
+        ],
+    )
+    start_date = DateField(
+        _l("Start date"), validators=[InputRequired(message=_l("Enter the start date."))]
+    )
     end_date = DateField(_l("End date"), validators=[Optional()])
-    note = TextAreaField(_l("Note"), validators=[
-        Length(max=300, message=_l("The note must be at most 300 characters."))])
-    supervisors = FieldList(FormField(SupervisorForm), min_entries=EXTRA_SUPERVISOR_ROWS,
-                            max_entries=10)
+    note = TextAreaField(
+        _l("Note"),
+        validators=[Length(max=300, message=_l("The note must be at most 300 characters."))],
+    )
+    supervisors = FieldList(
+        FormField(SupervisorForm), min_entries=EXTRA_SUPERVISOR_ROWS, max_entries=10
+    )
     version = HiddenField()
     submit = SubmitField(_l("Save"))
 
     def validate_orcid(self, field):
         if field.data and normalise_orcid(field.data) is None:
-            raise ValidationError(_("Enter a valid ORCID iD, like 0000-0002-1825-0097 "
-                                    "(the last character is a checksum)."))
+            raise ValidationError(
+                _(
+                    "Enter a valid ORCID iD, like 0000-0002-1825-0097 "
+                    "(the last character is a checksum)."
+                )
+            )
 
     def validate_end_date(self, field):
         if field.data and self.start_date.data and field.data < self.start_date.data:
@@ -146,32 +201,41 @@ class MemberForm(FlaskForm):
     def validate_role(self, field):
         roles = [field.data] + [row.role.data for row in self._filled_rows()]
         if roles.count(SupervisionRole.PRINCIPAL.value) > 1:
-            raise ValidationError(_("Only one supervisor can be the principal supervisor; "
-                                    "make the others co-supervisors."))
+            raise ValidationError(
+                _(
+                    "Only one supervisor can be the principal supervisor; "
+                    "make the others co-supervisors."
+                )
+            )
 
     def validate_share(self, field):
         shares = [field.data] + [row.share.data for row in self._filled_rows()]
         if all(share is None for share in shares):
             return  # the defaults apply
         if any(share is None for share in shares):
-            raise ValidationError(_("Give every supervisor a share, or leave all shares empty "
-                                    "for the defaults."))
+            raise ValidationError(
+                _("Give every supervisor a share, or leave all shares empty for the defaults.")
+            )
         total = sum(shares, Decimal("0"))
         if total != Decimal("100"):
-            raise ValidationError(_("Shares must total 100 %%; they total %(total)s %%.",
-                                    total=format_decimal(total)))
+            raise ValidationError(
+                _("Shares must total 100 %%; they total %(total)s %%.", total=format_decimal(total))
+            )
 
     def validate_supervisors(self, field):
-        keys = [row.supervisor.data or clean_text(row.external_name.data).casefold()
-                for row in self._filled_rows()]
+        keys = [
+            row.supervisor.data or clean_text(row.external_name.data).casefold()
+            for row in self._filled_rows()
+        ]
         if len(keys) != len(set(keys)):
             raise ValidationError(_("The same supervisor is listed twice."))
 
     def _filled_rows(self) -> list[SupervisorForm]:
         return [entry.form for entry in self.supervisors if not entry.form.is_blank]
 
-    def set_choices(self, programs: list[tuple[int, str]],
-                    supervisors: list[tuple[int, str]]) -> None:
+    def set_choices(
+        self, programs: list[tuple[int, str]], supervisors: list[tuple[int, str]]
+    ) -> None:
         """Choices come from the view (which asks a service); the form never queries."""
         self.program.set_pairs([("", _("Choose a program…")), *programs])
         for entry in self.supervisors:
@@ -191,9 +255,12 @@ class MemberForm(FlaskForm):
             end_date=self.end_date.data,
             note=clean_text(self.note.data) or None,
             supervisors=[
-                SupervisorEntry(supervisor_id=row.supervisor.data,
-                                external_name=clean_text(row.external_name.data) or None,
-                                role=SupervisionRole(row.role.data), share=row.share.data)
+                SupervisorEntry(
+                    supervisor_id=row.supervisor.data,
+                    external_name=clean_text(row.external_name.data) or None,
+                    role=SupervisionRole(row.role.data),
+                    share=row.share.data,
+                )
                 for row in self._filled_rows()
             ],
             link_existing=bool(self.link_existing.data),
@@ -203,12 +270,19 @@ class MemberForm(FlaskForm):
 class MoveToAlumniForm(FlaskForm):
     """Ending a membership: when, how, and where the person went next."""
 
-    end_date = DateField(_l("End date"), validators=[InputRequired(message=_l("Enter the end date."))])
-    departure_reason = ChoiceField(_l("How they left"), choices=DEPARTURE_CHOICES,
-                                   default=DepartureReason.GRADUATED.value,
-                                   invalid_message=_l("Choose how they left from the list."))
-    outcome = StringField(_l("Where they went next"), validators=[
-        Length(max=300, message=_l("At most 300 characters."))])
+    end_date = DateField(
+        _l("End date"), validators=[InputRequired(message=_l("Enter the end date."))]
+    )
+    departure_reason = ChoiceField(
+        _l("How they left"),
+        choices=DEPARTURE_CHOICES,
+        default=DepartureReason.GRADUATED.value,
+        invalid_message=_l("Choose how they left from the list."),
+    )
+    outcome = StringField(
+        _l("Where they went next"),
+        validators=[Length(max=300, message=_l("At most 300 characters."))],
+    )
     submit = SubmitField(_l("Move to alumni"))
 
 
@@ -216,4 +290,3 @@ class ActionForm(FlaskForm):
     """A button that posts (restore, archive): carries only the CSRF token."""
 
     submit = SubmitField(_l("Confirm"))
-

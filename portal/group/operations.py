@@ -113,20 +113,29 @@ def snapshot(position: Position) -> dict[str, Any]:
         "outcome": position.outcome,
         "note": position.note,
         "archived": position.archived_at is not None,
-        "supervisors": [_supervision_text(link.supervisor_name, link.role, link.share)
-                        for link in position.supervisions],
+        "supervisors": [
+            _supervision_text(link.supervisor_name, link.role, link.share)
+            for link in position.supervisions
+        ],
     }
 
 
-def describe_submission(data: MemberData, owner: User, program_names: dict[int, str],
-                        supervisor_names: dict[int, str],
-                        current: dict[str, Any]) -> dict[str, Any]:
+def describe_submission(
+    data: MemberData,
+    owner: User,
+    program_names: dict[int, str],
+    supervisor_names: dict[int, str],
+    current: dict[str, Any],
+) -> dict[str, Any]:
     """The submitted values in the shape of `snapshot`, to show next to the saved ones."""
     shares = resolve_shares(data)
     entries = [_supervision_text(owner.display_name, data.role, shares[0])]
     for entry, share in zip(data.supervisors, shares[1:], strict=True):
-        name = (supervisor_names.get(entry.supervisor_id, "?") if entry.supervisor_id
-                else entry.external_name or "")
+        name = (
+            supervisor_names.get(entry.supervisor_id, "?")
+            if entry.supervisor_id
+            else entry.external_name or ""
+        )
         entries.append(_supervision_text(name, entry.role, share))
     return {
         **current,
@@ -153,8 +162,9 @@ def resolve_shares(data: MemberData) -> list[Decimal]:
     if all(share is None for share in typed):
         return default_shares(roles)
     if any(share is None for share in typed):
-        raise MemberError("share", _("Give every supervisor a share, or leave all shares empty "
-                                   "for the defaults."))
+        raise MemberError(
+            "share", _("Give every supervisor a share, or leave all shares empty for the defaults.")
+        )
     return [Decimal(share).quantize(Decimal("0.01")) for share in typed]
 
 
@@ -162,8 +172,13 @@ def check_supervision(data: MemberData, owner: User) -> list[Decimal]:
     """Apply the supervision rules; return the shares to store."""
     roles = [data.role] + [entry.role for entry in data.supervisors]
     if roles.count(SupervisionRole.PRINCIPAL) > 1:
-        raise MemberError("role", _("Only one supervisor can be the principal supervisor; "
-                                  "make the others co-supervisors."))
+        raise MemberError(
+            "role",
+            _(
+                "Only one supervisor can be the principal supervisor; "
+                "make the others co-supervisors."
+            ),
+        )
     seen: set[Any] = {owner.id}
     for entry in data.supervisors:
         key = entry.supervisor_id or ("external", name_key(entry.external_name or ""))
@@ -173,8 +188,13 @@ def check_supervision(data: MemberData, owner: User) -> list[Decimal]:
     shares = resolve_shares(data)
     total = sum(shares, Decimal("0"))
     if total != HUNDRED:
-        raise MemberError("share", _("Shares must total 100 %%; they total %(total)s %%.",
-                                     total=format(total.normalize(), 'f')))
+        raise MemberError(
+            "share",
+            _(
+                "Shares must total 100 %%; they total %(total)s %%.",
+                total=format(total.normalize(), "f"),
+            ),
+        )
     return shares
 
 
@@ -189,10 +209,14 @@ def cap_warnings(owner: User, data: MemberData, on: date) -> list[str]:
         return []
     links = [(owner.id, data.role, shares[0])] + [
         (entry.supervisor_id, entry.role, share)
-        for entry, share in zip(data.supervisors, shares[1:], strict=True) if entry.supervisor_id
+        for entry, share in zip(data.supervisors, shares[1:], strict=True)
+        if entry.supervisor_id
     ]
-    return [warning for faculty_id, role, share in links
-            for warning in cap_breaches_after(faculty_id, data.program_id, share, role, on)]
+    return [
+        warning
+        for faculty_id, role, share in links
+        for warning in cap_breaches_after(faculty_id, data.program_id, share, role, on)
+    ]
 
 
 def find_or_create_institution(name: str) -> Institution:
@@ -223,20 +247,28 @@ def _program(program_id: int) -> Program:
 
 def _duplicate(field_name: str, person: Person) -> DuplicatePersonError:
     if field_name == "email":
-        message = _("This email already belongs to %(name)s. To add a position for that person "
-                    "instead of creating a duplicate, tick “Link the existing person” and save "
-                    "again.", name=person.full_name)
+        message = _(
+            "This email already belongs to %(name)s. To add a position for that person "
+            "instead of creating a duplicate, tick “Link the existing person” and save "
+            "again.",
+            name=person.full_name,
+        )
     else:
-        message = _("This ORCID iD already belongs to %(name)s. To add a position for that person "
-                    "instead of creating a duplicate, tick “Link the existing person” and save "
-                    "again.", name=person.full_name)
+        message = _(
+            "This ORCID iD already belongs to %(name)s. To add a position for that person "
+            "instead of creating a duplicate, tick “Link the existing person” and save "
+            "again.",
+            name=person.full_name,
+        )
     return DuplicatePersonError(field_name, message, person)
 
 
 def _existing_person(data: MemberData, current: Person | None) -> Person | None:
     """The person already on record with the submitted email or ORCID iD, other than `current`."""
-    for field_name, found in (("email", find_person_by_email(data.email or "")),
-                              ("orcid", find_person_by_orcid(data.orcid))):
+    for field_name, found in (
+        ("email", find_person_by_email(data.email or "")),
+        ("orcid", find_person_by_orcid(data.orcid)),
+    ):
         if found is not None and found is not current:
             if not data.link_existing:
                 raise _duplicate(field_name, found)
@@ -264,12 +296,18 @@ def add_member(actor: User, owner: User, data: MemberData) -> Position:
     institution = find_or_create_institution(data.institution)
     if person is None:
         person = Person(full_name=clean_text(data.full_name), email=data.email, orcid=data.orcid)
-    position = Position(person=person, program=program, institution=institution,
-                        start_date=data.start_date, end_date=data.end_date,
-                        note=clean_text(data.note) or None)
+    position = Position(
+        person=person,
+        program=program,
+        institution=institution,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        note=clean_text(data.note) or None,
+    )
     db.session.add(position)
-    position.supervisions.append(Supervision(supervisor_id=owner.id, role=data.role,
-                                             share=shares[0]))
+    position.supervisions.append(
+        Supervision(supervisor_id=owner.id, role=data.role, share=shares[0])
+    )
     for entry, share in zip(data.supervisors, shares[1:], strict=True):
         position.supervisions.append(_new_link(entry, share))
     db.session.flush()
@@ -290,8 +328,9 @@ def _new_link(entry: SupervisorEntry, share: Decimal) -> Supervision:
     return Supervision(external_name=clean_text(entry.external_name), role=entry.role, share=share)
 
 
-def update_member(actor: User, position: Position, owner: User, data: MemberData,
-                  expected_version: int) -> Position:
+def update_member(
+    actor: User, position: Position, owner: User, data: MemberData, expected_version: int
+) -> Position:
     """Save the edit form; raise StaleMemberError when the position changed since it was opened.
 
     Saving a form that changes nothing writes nothing: no new version, no audit event.
@@ -338,21 +377,39 @@ def _wanted_links(owner: User, data: MemberData, shares: list[Decimal]) -> dict[
     return {_link_key(sid, name): (sid, name, role, share) for sid, name, role, share in wanted}
 
 
-def _differs(position: Position, owner: User, data: MemberData, shares: list[Decimal],
-             other: Person | None, institution: Institution, program: Program) -> bool:
+def _differs(
+    position: Position,
+    owner: User,
+    data: MemberData,
+    shares: list[Decimal],
+    other: Person | None,
+    institution: Institution,
+    program: Program,
+) -> bool:
     """Whether saving `data` would change anything about the position, its person or links."""
     person = position.person
     if other is not None or (person.full_name, person.email, person.orcid) != (
-            clean_text(data.full_name), data.email, data.orcid):
+        clean_text(data.full_name),
+        data.email,
+        data.orcid,
+    ):
         return True
-    if (position.program_id, position.institution, position.start_date, position.end_date,
-            position.note) != (program.id, institution, data.start_date, data.end_date,
-                               clean_text(data.note) or None):
+    if (
+        position.program_id,
+        position.institution,
+        position.start_date,
+        position.end_date,
+        position.note,
+    ) != (program.id, institution, data.start_date, data.end_date, clean_text(data.note) or None):
         return True
-    existing = {_link_key(link.supervisor_id, link.external_name): (link.role, link.share)
-                for link in position.supervisions}
-    wanted = {key: (role, share) for key, (_sid, _name, role, share)
-              in _wanted_links(owner, data, shares).items()}
+    existing = {
+        _link_key(link.supervisor_id, link.external_name): (link.role, link.share)
+        for link in position.supervisions
+    }
+    wanted = {
+        key: (role, share)
+        for key, (_sid, _name, role, share) in _wanted_links(owner, data, shares).items()
+    }
     return existing != wanted
 
 
@@ -360,12 +417,14 @@ def _link_key(supervisor_id: int | None, external_name: str | None) -> Any:
     return supervisor_id if supervisor_id else ("external", name_key(external_name or ""))
 
 
-def _sync_supervisions(position: Position, owner: User, data: MemberData,
-                       shares: list[Decimal]) -> None:
+def _sync_supervisions(
+    position: Position, owner: User, data: MemberData, shares: list[Decimal]
+) -> None:
     """Make the position's links match the form, keeping rows that stay (and their ids)."""
     wanted_by_key = _wanted_links(owner, data, shares)
-    existing = {_link_key(link.supervisor_id, link.external_name): link
-                for link in position.supervisions}
+    existing = {
+        _link_key(link.supervisor_id, link.external_name): link for link in position.supervisions
+    }
     # First drop links and demote principals, so that the one-principal index never sees two.
     demoted = False
     for key, link in existing.items():
@@ -387,20 +446,33 @@ def _sync_supervisions(position: Position, owner: User, data: MemberData,
             position.supervisions.append(_new_link(entry, share))
 
 
-def move_to_alumni(actor: User, position: Position, end_date: date,
-                   reason: DepartureReason, outcome: str | None) -> Position:
+def move_to_alumni(
+    actor: User, position: Position, end_date: date, reason: DepartureReason, outcome: str | None
+) -> Position:
     """Record that the member left: end date, how they left, where they went next."""
     if end_date < position.start_date:
-        raise MemberError("end_date", _("The end date cannot be before the start date "
-                                        "(%(start)s).", start=position.start_date.isoformat()))
-    return _change_position(actor, "move-to-alumni", position, end_date=end_date,
-                            departure_reason=reason, outcome=clean_text(outcome) or None)
+        raise MemberError(
+            "end_date",
+            _(
+                "The end date cannot be before the start date (%(start)s).",
+                start=position.start_date.isoformat(),
+            ),
+        )
+    return _change_position(
+        actor,
+        "move-to-alumni",
+        position,
+        end_date=end_date,
+        departure_reason=reason,
+        outcome=clean_text(outcome) or None,
+    )
 
 
 def restore_member(actor: User, position: Position) -> Position:
     """Undo "move to alumni": the member is current again."""
-    return _change_position(actor, "restore", position, end_date=None, departure_reason=None,
-                            outcome=None)
+    return _change_position(
+        actor, "restore", position, end_date=None, departure_reason=None, outcome=None
+    )
 
 
 def archive_member(actor: User, position: Position) -> Position:

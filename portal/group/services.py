@@ -13,8 +13,8 @@ from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.identifiers import name_key
-from portal.labels import lazy_gettext as _l
 from portal.labels import KIND_LABELS
+from portal.labels import lazy_gettext as _l
 from portal.models import (
     AuditEvent,
     DepartureReason,
@@ -54,8 +54,10 @@ SECTIONS: tuple[tuple[Any, tuple[ProgramKind, ...]], ...] = (
     (KIND_LABELS[ProgramKind.MASTERS], (ProgramKind.MASTERS,)),
     (KIND_LABELS[ProgramKind.POSTDOC], (ProgramKind.POSTDOC,)),
     (KIND_LABELS[ProgramKind.INTERN], (ProgramKind.INTERN,)),
-    (_l("Collaborators and visitors"),
-     (ProgramKind.COLLABORATOR, ProgramKind.VISITOR, ProgramKind.ALUMNI_COLLABORATOR)),
+    (
+        _l("Collaborators and visitors"),
+        (ProgramKind.COLLABORATOR, ProgramKind.VISITOR, ProgramKind.ALUMNI_COLLABORATOR),
+    ),
 )
 
 SORT_KEYS = {
@@ -101,7 +103,8 @@ class ListFilter:
         """Rows that match, sorted; the search is case- and accent-insensitive."""
         needle = name_key(self.search)
         kept = [
-            row for row in rows
+            row
+            for row in rows
             if (not needle or needle in name_key(row.name))
             and (not self.program or row.program == self.program)
             and (not self.institution or row.institution == self.institution)
@@ -140,9 +143,20 @@ def _group_rows(faculty: User, condition) -> list[MemberRow]:
     hundreds of tracked objects per request was most of the page's time.
     """
     positions = db.session.execute(
-        select(Position.id, Position.person_id, Person.full_name, Program.name, Program.kind,
-               Institution.name, Supervision.role, Position.start_date, Position.end_date,
-               Position.departure_reason, Position.outcome, Position.note)
+        select(
+            Position.id,
+            Position.person_id,
+            Person.full_name,
+            Program.name,
+            Program.kind,
+            Institution.name,
+            Supervision.role,
+            Position.start_date,
+            Position.end_date,
+            Position.departure_reason,
+            Position.outcome,
+            Position.note,
+        )
         .join(Position, Position.id == Supervision.position_id)
         .join(Person, Person.id == Position.person_id)
         .join(Program, Program.id == Position.program_id)
@@ -159,11 +173,14 @@ def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tupl
     if not position_ids:
         return {}
     links = db.session.execute(
-        select(Supervision.position_id, Supervision.role, User.display_name,
-               Supervision.external_name)
+        select(
+            Supervision.position_id, Supervision.role, User.display_name, Supervision.external_name
+        )
         .outerjoin(User, User.id == Supervision.supervisor_id)
-        .where(Supervision.position_id.in_(position_ids),
-               or_(Supervision.supervisor_id.is_(None), Supervision.supervisor_id != faculty.id))
+        .where(
+            Supervision.position_id.in_(position_ids),
+            or_(Supervision.supervisor_id.is_(None), Supervision.supervisor_id != faculty.id),
+        )
         .order_by(Supervision.position_id, Supervision.id)
     ).all()
     described: dict[int, list[str]] = {}
@@ -204,16 +221,29 @@ def alumni_page(faculty: User, today: date, wanted: ListFilter) -> GroupPage:
 
 def _page(everyone: list[MemberRow], wanted: ListFilter) -> GroupPage:
     page = GroupPage(rows=wanted.apply(everyone), total=len(everyone))
-    page.role_counts = [(role, sum(1 for row in everyone if row.role == role))
-                        for role in SupervisionRole]
+    page.role_counts = [
+        (role, sum(1 for row in everyone if row.role == role)) for role in SupervisionRole
+    ]
     page.programs = sorted({row.program for row in everyone}, key=name_key)
     page.institutions = sorted({row.institution for row in everyone}, key=name_key)
     return page
 
 
 def _to_row(row, others: tuple[str, ...]) -> MemberRow:
-    (position_id, person_id, name, program, kind, institution, role, start_date, end_date,
-     departure_reason, outcome, note) = row
+    (
+        position_id,
+        person_id,
+        name,
+        program,
+        kind,
+        institution,
+        role,
+        start_date,
+        end_date,
+        departure_reason,
+        outcome,
+        note,
+    ) = row
     return MemberRow(
         position_id=position_id,
         person_id=person_id,
@@ -296,28 +326,35 @@ def perspective_of(actor: User, position: Position, requested_id: int | None) ->
 
 def program_choices(current_program_id: int | None = None) -> list[tuple[int, str]]:
     """Active programs in their display order (plus the member's own, should it be retired)."""
-    query = (select(Program.id, Program.name)
-             .where(or_(Program.is_active.is_(True), Program.id == current_program_id))
-             .order_by(Program.sort_order, Program.name))
+    query = (
+        select(Program.id, Program.name)
+        .where(or_(Program.is_active.is_(True), Program.id == current_program_id))
+        .order_by(Program.sort_order, Program.name)
+    )
     return [(row.id, row.name) for row in db.session.execute(query)]
 
 
 def faculty_accounts() -> list[tuple[int, str]]:
     """Active faculty accounts, for an administrator choosing whose group to look at."""
-    query = (select(User.id, User.display_name)
-             .where(User.is_active.is_(True), User.is_admin.is_(False))
-             .order_by(User.display_name))
+    query = (
+        select(User.id, User.display_name)
+        .where(User.is_active.is_(True), User.is_admin.is_(False))
+        .order_by(User.display_name)
+    )
     return [(row.id, row.display_name) for row in db.session.execute(query)]
 
 
 def supervisor_choices(exclude: User, keep_ids: Iterable[int] = ()) -> list[tuple[int, str]]:
     """Faculty accounts one may add as supervisors (and anyone already linked)."""
     keep = list(keep_ids)
-    query = (select(User.id, User.display_name)
-             .where(User.id != exclude.id,
-                    or_(and_(User.is_active.is_(True), User.is_admin.is_(False)),
-                        User.id.in_(keep)))
-             .order_by(User.display_name))
+    query = (
+        select(User.id, User.display_name)
+        .where(
+            User.id != exclude.id,
+            or_(and_(User.is_active.is_(True), User.is_admin.is_(False)), User.id.in_(keep)),
+        )
+        .order_by(User.display_name)
+    )
     return [(row.id, row.display_name) for row in db.session.execute(query)]
 
 
@@ -362,21 +399,31 @@ class HistoryEntry:
 
 def member_history(position: Position) -> list[HistoryEntry]:
     """The audit events of a position, newest first, in one query."""
-    query = (select(AuditEvent)
-             .where(AuditEvent.entity_type == Position.__tablename__,
-                    AuditEvent.entity_id == position.id)
-             .options(selectinload(AuditEvent.actor))
-             .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()))
+    query = (
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity_type == Position.__tablename__, AuditEvent.entity_id == position.id
+        )
+        .options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    )
     entries = []
     for event in db.session.scalars(query):
         before, after = event.before or {}, event.after or {}
         keys = list(dict.fromkeys([*after.keys(), *before.keys()]))
-        changes = [(key, before.get(key), after.get(key)) for key in keys
-                   if before.get(key) != after.get(key)]
-        entries.append(HistoryEntry(
-            occurred_at=event.occurred_at,
-            actor=event.actor.display_name if event.actor else "system",
-            action=event.action, changes=changes))
+        changes = [
+            (key, before.get(key), after.get(key))
+            for key in keys
+            if before.get(key) != after.get(key)
+        ]
+        entries.append(
+            HistoryEntry(
+                occurred_at=event.occurred_at,
+                actor=event.actor.display_name if event.actor else "system",
+                action=event.action,
+                changes=changes,
+            )
+        )
     return entries
 
 
@@ -397,15 +444,22 @@ def archived_members() -> list[ArchivedRow]:
     query = (
         select(Position)
         .where(Position.archived_at.is_not(None))
-        .options(selectinload(Position.person), selectinload(Position.program),
-                 selectinload(Position.institution),
-                 selectinload(Position.supervisions).selectinload(Supervision.supervisor))
+        .options(
+            selectinload(Position.person),
+            selectinload(Position.program),
+            selectinload(Position.institution),
+            selectinload(Position.supervisions).selectinload(Supervision.supervisor),
+        )
         .order_by(Position.archived_at.desc(), Position.id.desc())
     )
     return [
-        ArchivedRow(position_id=position.id, name=position.person.full_name,
-                    program=position.program.name, institution=position.institution.name,
-                    supervisors=tuple(link.supervisor_name for link in position.supervisions),
-                    archived_at=position.archived_at)
+        ArchivedRow(
+            position_id=position.id,
+            name=position.person.full_name,
+            program=position.program.name,
+            institution=position.institution.name,
+            supervisors=tuple(link.supervisor_name for link in position.supervisions),
+            archived_at=position.archived_at,
+        )
         for position in db.session.scalars(query)
     ]

@@ -33,14 +33,23 @@ from portal.models import DepartureReason, Position, User
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
 
-CONFLICT_MESSAGE = _l("This member was changed by someone else since you opened it. Nothing was "
-                      "saved. Compare your values with the saved ones below; to keep yours, save "
-                      "again.")
+CONFLICT_MESSAGE = _l(
+    "This member was changed by someone else since you opened it. Nothing was "
+    "saved. Compare your values with the saved ones below; to keep yours, save "
+    "again."
+)
 FIELD_LABELS = {
-    "full_name": _l("Full name"), "email": _l("Email"), "orcid": _l("ORCID iD"),
-    "program": _l("Program"), "institution": _l("Institution"), "start_date": _l("Start date"),
-    "end_date": _l("End date"), "note": _l("Note"), "supervisors": _l("Supervisors (role, share)"),
-    "departure_reason": _l("How they left"), "outcome": _l("Where they went next"),
+    "full_name": _l("Full name"),
+    "email": _l("Email"),
+    "orcid": _l("ORCID iD"),
+    "program": _l("Program"),
+    "institution": _l("Institution"),
+    "start_date": _l("Start date"),
+    "end_date": _l("End date"),
+    "note": _l("Note"),
+    "supervisors": _l("Supervisors (role, share)"),
+    "departure_reason": _l("How they left"),
+    "outcome": _l("Where they went next"),
     "archived": _l("Archived"),
 }
 
@@ -79,9 +88,15 @@ def index():
     wanted = services.ListFilter.from_args(request.args)
     page = services.current_page(owner, date.today(), wanted)
     faculty = services.faculty_accounts() if current_user.is_admin else []
-    return render_template("group/index.html", page=page, wanted=wanted, owner=owner,
-                           read_only=owner.id != current_user.id, group_args=_group_args(owner),
-                           faculty=faculty)
+    return render_template(
+        "group/index.html",
+        page=page,
+        wanted=wanted,
+        owner=owner,
+        read_only=owner.id != current_user.id,
+        group_args=_group_args(owner),
+        faculty=faculty,
+    )
 
 
 @blueprint.route("/alumni")
@@ -92,8 +107,14 @@ def alumni():
     if "sort" not in request.args:
         wanted = replace(wanted, descending=True)  # most recent departures first
     page = services.alumni_page(owner, date.today(), wanted)
-    return render_template("group/alumni.html", page=page, wanted=wanted, owner=owner,
-                           read_only=owner.id != current_user.id, group_args=_group_args(owner))
+    return render_template(
+        "group/alumni.html",
+        page=page,
+        wanted=wanted,
+        owner=owner,
+        read_only=owner.id != current_user.id,
+        group_args=_group_args(owner),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,8 +128,10 @@ def _linked_ids(position: Position | None) -> list[int]:
 
 
 def _prepare(form: MemberForm, owner: User, position: Position | None = None) -> None:
-    form.set_choices(services.program_choices(position.program_id if position else None),
-                     services.supervisor_choices(owner, _linked_ids(position)))
+    form.set_choices(
+        services.program_choices(position.program_id if position else None),
+        services.supervisor_choices(owner, _linked_ids(position)),
+    )
 
 
 def _attach_error(form: MemberForm, error: MemberError) -> None:
@@ -116,14 +139,20 @@ def _attach_error(form: MemberForm, error: MemberError) -> None:
     field.errors = [*field.errors, error.message]
 
 
-def _render_form(form: MemberForm, owner: User, status: int, position: Position | None = None,
-                 **context):
+def _render_form(
+    form: MemberForm, owner: User, status: int, position: Position | None = None, **context
+):
     offer_link = bool(context.pop("offer_link", False) or form.link_existing.data)
     return render_template(
         "group/edit.html" if position else "group/new.html",
-        form=form, owner=owner, position=position, offer_link=offer_link,
-        institutions=services.institution_names(), group_args=_group_args(owner),
-        history=services.member_history(position) if position else [], field_labels=FIELD_LABELS,
+        form=form,
+        owner=owner,
+        position=position,
+        offer_link=offer_link,
+        institutions=services.institution_names(),
+        group_args=_group_args(owner),
+        history=services.member_history(position) if position else [],
+        field_labels=FIELD_LABELS,
         **context,
     ), status
 
@@ -147,13 +176,19 @@ def new():
         except MemberError as error:
             db.session.rollback()
             _attach_error(form, error)
-            return _render_form(form, owner, 400,
-                                offer_link=isinstance(error, DuplicatePersonError))
+            return _render_form(
+                form, owner, 400, offer_link=isinstance(error, DuplicatePersonError)
+            )
         except IntegrityError:
             # Someone saved the same email or ORCID iD a moment ago; nothing of ours was kept.
             db.session.rollback()
-            flash(_("Someone saved a person with the same email or ORCID iD at the same moment; "
-                    "nothing was saved. Please save again."), "error")
+            flash(
+                _(
+                    "Someone saved a person with the same email or ORCID iD at the same moment; "
+                    "nothing was saved. Please save again."
+                ),
+                "error",
+            )
             return _render_form(form, owner, 409)
         db.session.commit()
         flash(_("Added %(name)s to the group.", name=position.person.full_name), "success")
@@ -165,14 +200,26 @@ def _initial_data(position: Position, owner: User) -> dict:
     own = next(link for link in position.supervisions if link.supervisor_id == owner.id)
     others = [link for link in position.supervisions if link is not own]
     return {
-        "full_name": position.person.full_name, "email": position.person.email,
-        "orcid": position.person.orcid, "program": position.program_id,
-        "institution": position.institution.name, "role": own.role.value, "share": own.share,
-        "start_date": position.start_date, "end_date": position.end_date,
-        "note": position.note, "version": str(position.version),
-        "supervisors": [{"supervisor": link.supervisor_id or "",
-                         "external_name": link.external_name or "",
-                         "role": link.role.value, "share": link.share} for link in others],
+        "full_name": position.person.full_name,
+        "email": position.person.email,
+        "orcid": position.person.orcid,
+        "program": position.program_id,
+        "institution": position.institution.name,
+        "role": own.role.value,
+        "share": own.share,
+        "start_date": position.start_date,
+        "end_date": position.end_date,
+        "note": position.note,
+        "version": str(position.version),
+        "supervisors": [
+            {
+                "supervisor": link.supervisor_id or "",
+                "external_name": link.external_name or "",
+                "role": link.role.value,
+                "share": link.share,
+            }
+            for link in others
+        ],
     }
 
 
@@ -187,8 +234,9 @@ def edit(position_id: int):
         initial = _initial_data(position, owner)
         form = MemberForm(data=initial)
         # Room to add supervisors: EXTRA_SUPERVISOR_ROWS empty rows after the existing ones.
-        wanted_rows = min(len(initial["supervisors"]) + EXTRA_SUPERVISOR_ROWS,
-                          form.supervisors.max_entries)
+        wanted_rows = min(
+            len(initial["supervisors"]) + EXTRA_SUPERVISOR_ROWS, form.supervisors.max_entries
+        )
         while len(form.supervisors) < wanted_rows:
             form.supervisors.append_entry()
     else:
@@ -204,8 +252,13 @@ def edit(position_id: int):
         except MemberError as error:
             db.session.rollback()
             _attach_error(form, error)
-            return _render_form(form, owner, 400, _member_or_404(position_id),
-                                offer_link=isinstance(error, DuplicatePersonError))
+            return _render_form(
+                form,
+                owner,
+                400,
+                _member_or_404(position_id),
+                offer_link=isinstance(error, DuplicatePersonError),
+            )
         except IntegrityError:
             # Saved by someone else a moment ago with a clashing value (e.g. the same email).
             return _conflict(form, owner, position_id, data)
@@ -214,8 +267,13 @@ def edit(position_id: int):
         if changed:
             flash(_("Saved the changes to %(name)s.", name=position.person.full_name), "success")
         else:
-            flash(_("Nothing to save: %(name)s was already up to date.",
-                    name=position.person.full_name), "info")
+            flash(
+                _(
+                    "Nothing to save: %(name)s was already up to date.",
+                    name=position.person.full_name,
+                ),
+                "info",
+            )
         return redirect(url_for("group.index", **_group_args(owner)))
     return _render_form(form, owner, 400 if form.is_submitted() else 200, position)
 
@@ -232,14 +290,20 @@ def _conflict(form: MemberForm, owner: User, position_id: int, data):
     db.session.rollback()
     position = _member_or_404(position_id)
     saved = snapshot(position)
-    yours = describe_submission(data, owner, dict(form.program.pairs[1:]),
-                                dict(services.supervisor_choices(owner, _linked_ids(position))),
-                                saved)
-    differences = [(FIELD_LABELS[key], yours[key], saved[key]) for key in saved
-                   if yours[key] != saved[key]]
+    yours = describe_submission(
+        data,
+        owner,
+        dict(form.program.pairs[1:]),
+        dict(services.supervisor_choices(owner, _linked_ids(position))),
+        saved,
+    )
+    differences = [
+        (FIELD_LABELS[key], yours[key], saved[key]) for key in saved if yours[key] != saved[key]
+    ]
     form.version.data = str(position.version)  # a deliberate second save overwrites
-    return _render_form(form, owner, 409, position, conflict=CONFLICT_MESSAGE,
-                        differences=differences)
+    return _render_form(
+        form, owner, 409, position, conflict=CONFLICT_MESSAGE, differences=differences
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,14 +322,23 @@ def move(position_id: int):
         form.end_date.data = max(today - timedelta(days=1), position.start_date)
     if form.validate_on_submit():
         if form.end_date.data >= today:
-            form.end_date.errors = [*form.end_date.errors,
-                                    _("A member stays current through their end date, so it "
-                                      "must be before today: for a later departure, set the "
-                                      "expected End date on the edit form.")]
+            form.end_date.errors = [
+                *form.end_date.errors,
+                _(
+                    "A member stays current through their end date, so it "
+                    "must be before today: for a later departure, set the "
+                    "expected End date on the edit form."
+                ),
+            ]
         else:
             try:
-                move_to_alumni(current_user, position, form.end_date.data,
-                               DepartureReason(form.departure_reason.data), form.outcome.data)
+                move_to_alumni(
+                    current_user,
+                    position,
+                    form.end_date.data,
+                    DepartureReason(form.departure_reason.data),
+                    form.outcome.data,
+                )
             except MemberError as error:
                 db.session.rollback()
                 position = _member_or_404(position_id)
@@ -275,8 +348,9 @@ def move(position_id: int):
                 flash(_("%(name)s moved to alumni.", name=position.person.full_name), "success")
                 return redirect(url_for("group.alumni", **_group_args(owner)))
     status = 400 if form.is_submitted() else 200
-    return render_template("group/move.html", form=form, position=position,
-                           group_args=_group_args(owner)), status
+    return render_template(
+        "group/move.html", form=form, position=position, group_args=_group_args(owner)
+    ), status
 
 
 def _check_action_token() -> None:
@@ -305,8 +379,14 @@ def archive(position_id: int):
     _check_action_token()
     archive_member(current_user, position)
     db.session.commit()
-    flash(_("Archived %(name)s: the entry left the lists and exports. An administrator can "
-            "restore it.", name=position.person.full_name), "success")
+    flash(
+        _(
+            "Archived %(name)s: the entry left the lists and exports. An administrator can "
+            "restore it.",
+            name=position.person.full_name,
+        ),
+        "success",
+    )
     return redirect(url_for("group.index", **_group_args(owner)))
 
 

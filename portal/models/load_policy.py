@@ -18,4 +18,6 @@ class LoadPolicy(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     default_principal_cap: Mapped[int | None] = mapped_column(default=8)
-    default_weighted_cap: Mapped[Decimal | None] = mapped_column(Numeric(7, 2), default=Decimal("300.00"))
+    default_weighted_cap: Mapped[Decimal | None] = mapped_column(
+        Numeric(7, 2), default=Decimal("300.00")
+    )

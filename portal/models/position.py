@@ -34,17 +34,27 @@ class Position(TimestampMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="RESTRICT"), index=True)
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"), index=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="RESTRICT"), index=True
+    )
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="RESTRICT"), index=True
+    )
     institution_id: Mapped[int] = mapped_column(
         ForeignKey("institutions.id", ondelete="RESTRICT"), index=True
     )
     start_date: Mapped[date]
     end_date: Mapped[date | None]
     departure_reason: Mapped[DepartureReason | None] = mapped_column(
-        Enum(DepartureReason, name="departure_reason", native_enum=False, length=30,
-             values_callable=lambda reasons: [reason.value for reason in reasons],
-             validate_strings=True, create_constraint=True)
+        Enum(
+            DepartureReason,
+            name="departure_reason",
+            native_enum=False,
+            length=30,
+            values_callable=lambda reasons: [reason.value for reason in reasons],
+            validate_strings=True,
+            create_constraint=True,
+        )
     )
     outcome: Mapped[str | None] = mapped_column(String(300))
     note: Mapped[str | None] = mapped_column(String(300))

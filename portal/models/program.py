@@ -25,13 +25,55 @@ class ProgramKind(enum.StrEnum):
 
 # The positions of the institute page the portal was modelled on; the first migration seeds them.
 DEFAULT_PROGRAMS: tuple[dict, ...] = (
-    {"name": "PhD", "kind": ProgramKind.PHD, "weight": Decimal("1.00"), "counts_toward_load": True, "sort_order": 10},
-    {"name": "Master's Research", "kind": ProgramKind.MASTERS, "weight": Decimal("0.50"), "counts_toward_load": True, "sort_order": 20},
-    {"name": "Postdoctorate", "kind": ProgramKind.POSTDOC, "weight": Decimal("0.50"), "counts_toward_load": True, "sort_order": 30},
-    {"name": "Research Intern", "kind": ProgramKind.INTERN, "weight": Decimal("0.25"), "counts_toward_load": True, "sort_order": 40},
-    {"name": "Collaborating researcher", "kind": ProgramKind.COLLABORATOR, "weight": Decimal("0.00"), "counts_toward_load": False, "sort_order": 50},
-    {"name": "Independent visiting researcher", "kind": ProgramKind.VISITOR, "weight": Decimal("0.00"), "counts_toward_load": False, "sort_order": 60},
-    {"name": "Collaborating Alumni", "kind": ProgramKind.ALUMNI_COLLABORATOR, "weight": Decimal("0.00"), "counts_toward_load": False, "sort_order": 70},
+    {
+        "name": "PhD",
+        "kind": ProgramKind.PHD,
+        "weight": Decimal("1.00"),
+        "counts_toward_load": True,
+        "sort_order": 10,
+    },
+    {
+        "name": "Master's Research",
+        "kind": ProgramKind.MASTERS,
+        "weight": Decimal("0.50"),
+        "counts_toward_load": True,
+        "sort_order": 20,
+    },
+    {
+        "name": "Postdoctorate",
+        "kind": ProgramKind.POSTDOC,
+        "weight": Decimal("0.50"),
+        "counts_toward_load": True,
+        "sort_order": 30,
+    },
+    {
+        "name": "Research Intern",
+        "kind": ProgramKind.INTERN,
+        "weight": Decimal("0.25"),
+        "counts_toward_load": True,
+        "sort_order": 40,
+    },
+    {
+        "name": "Collaborating researcher",
+        "kind": ProgramKind.COLLABORATOR,
+        "weight": Decimal("0.00"),
+        "counts_toward_load": False,
+        "sort_order": 50,
+    },
+    {
+        "name": "Independent visiting researcher",
+        "kind": ProgramKind.VISITOR,
+        "weight": Decimal("0.00"),
+        "counts_toward_load": False,
+        "sort_order": 60,
+    },
+    {
+        "name": "Collaborating Alumni",
+        "kind": ProgramKind.ALUMNI_COLLABORATOR,
+        "weight": Decimal("0.00"),
+        "counts_toward_load": False,
+        "sort_order": 70,
+    },
 )
 
 
@@ -42,9 +84,15 @@ class Program(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     kind: Mapped[ProgramKind] = mapped_column(
-        Enum(ProgramKind, name="program_kind", native_enum=False, length=30,
-             values_callable=lambda kinds: [kind.value for kind in kinds], validate_strings=True,
-             create_constraint=True)
+        Enum(
+            ProgramKind,
+            name="program_kind",
+            native_enum=False,
+            length=30,
+            values_callable=lambda kinds: [kind.value for kind in kinds],
+            validate_strings=True,
+            create_constraint=True,
+        )
     )
     weight: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("1.00"))
     counts_toward_load: Mapped[bool] = mapped_column(default=True)

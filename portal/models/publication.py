@@ -24,7 +24,8 @@ class Publication(TimestampMixin, Base):
     url: Mapped[str | None] = mapped_column(String(500))
 
     authors: Mapped[list[PublicationAuthor]] = relationship(
-        back_populates="publication", cascade="all, delete-orphan",
+        back_populates="publication",
+        cascade="all, delete-orphan",
         order_by="PublicationAuthor.position",
     )
 

@@ -6,7 +6,16 @@ import enum
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Numeric, String, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base
@@ -50,9 +59,15 @@ class Supervision(Base):
     # A supervisor without an account (another university's professor), recorded by name.
     external_name: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[SupervisionRole] = mapped_column(
-        Enum(SupervisionRole, name="supervision_role", native_enum=False, length=20,
-             values_callable=lambda roles: [role.value for role in roles],
-             validate_strings=True, create_constraint=True)
+        Enum(
+            SupervisionRole,
+            name="supervision_role",
+            native_enum=False,
+            length=20,
+            values_callable=lambda roles: [role.value for role in roles],
+            validate_strings=True,
+            create_constraint=True,
+        )
     )
     share: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("100.00"))
 

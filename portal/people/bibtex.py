@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from datetime import date
 
 import bibtexparser
-from flask_babel import gettext as _
-from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
+from bibtexparser.middlewares.names import (
+    parse_single_name_into_parts,
+    split_multiple_persons_names,
+)
 from bibtexparser.model import DuplicateBlockKeyBlock, Entry
+from flask_babel import gettext as _
 from pylatexenc.latex2text import LatexNodes2Text  # bibtexparser's own LaTeX decoder
 
 from portal.identifiers import clean_text, name_key
@@ -23,9 +26,9 @@ from portal.people.publications import (
     AuthorData,
     PublicationData,
     PublicationInputError,
+    add_publication,
     check_link,
     check_text,
-    add_publication,
     check_year,
     existing_publication_keys,
     group_index,
@@ -82,7 +85,8 @@ def _authors(raw: str) -> list[AuthorData]:
             continue
         if len(name) > AUTHOR_MAX_LENGTH:
             raise PublicationInputError(
-                _("an author's name is longer than %(max)s characters", max=AUTHOR_MAX_LENGTH))
+                _("an author's name is longer than %(max)s characters", max=AUTHOR_MAX_LENGTH)
+            )
         authors.append(AuthorData(name=name))
     return authors
 
@@ -97,7 +101,9 @@ def _publication(entry: Entry, today: date) -> PublicationData:
     url = _field(entry, "url")
     doi = _field(entry, "doi")
     if not url and doi:
-        url = "https://doi.org/" + re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", doi.strip(), flags=re.I)
+        url = "https://doi.org/" + re.sub(
+            r"^(https?://(dx\.)?doi\.org/|doi:)", "", doi.strip(), flags=re.I
+        )
     link = check_link(url.strip()) if url else None
     raw_authors = _field(entry, "author") or _field(entry, "editor") or ""
     authors = _authors(raw_authors)
@@ -126,14 +132,31 @@ def parse_bibtex(text: str, today: date) -> ParsedBibtex:
             except PublicationInputError as error:
                 rejected.append(RejectedEntry(block.key, _reason(error)))
         elif isinstance(block, DuplicateBlockKeyBlock):
-            rejected.append(RejectedEntry(block.key, _("the same key appears earlier in the "
-                                                       "pasted text; only the first entry was read")))
+            rejected.append(
+                RejectedEntry(
+                    block.key,
+                    _(
+                        "the same key appears earlier in the "
+                        "pasted text; only the first entry was read"
+                    ),
+                )
+            )
         elif block in library.failed_blocks:
             match = ENTRY_KEY.search(block.raw or "")
-            key = match.group(1) if match else _("entry starting on line %(line)d",
-                                                      line=block.start_line + 1)
-            rejected.append(RejectedEntry(key, _("it is not well-formed BibTeX (check its braces, "
-                                                 "quotes and the commas between fields)")))
+            key = (
+                match.group(1)
+                if match
+                else _("entry starting on line %(line)d", line=block.start_line + 1)
+            )
+            rejected.append(
+                RejectedEntry(
+                    key,
+                    _(
+                        "it is not well-formed BibTeX (check its braces, "
+                        "quotes and the commas between fields)"
+                    ),
+                )
+            )
     return ParsedBibtex(accepted=accepted, rejected=rejected)
 
 
@@ -152,8 +175,9 @@ def import_entries(owner: User, parsed: ParsedBibtex) -> ImportReport:
     for key, data in parsed.accepted:
         identity = (name_key(data.title), data.year)
         if identity in known:
-            rejected.append(RejectedEntry(key, _("it is already in your publications "
-                                                 "(same title and year)")))
+            rejected.append(
+                RejectedEntry(key, _("it is already in your publications (same title and year)"))
+            )
             continue
         known.add(identity)
         add_publication(owner, data, index)

@@ -36,17 +36,21 @@ def _text(value: str | None) -> str | None:
 
 
 def _too_long(max_length: int) -> Length:
-    return Length(max=max_length, message=_l("Keep this to at most %(max)d characters.",
-                                              max=max_length))
+    return Length(
+        max=max_length, message=_l("Keep this to at most %(max)d characters.", max=max_length)
+    )
 
 
 class ProfileForm(FlaskForm):
-    title = TextAreaField(_l("Title and positions"), validators=[_too_long(TITLE_FIELD_MAX_LENGTH)],
-                          filters=[_text])
-    department = StringField(_l("Department"), validators=[_too_long(DEPARTMENT_MAX_LENGTH)],
-                             filters=[_text])
-    biography = TextAreaField(_l("Biography"), validators=[_too_long(BIOGRAPHY_MAX_LENGTH)],
-                              filters=[_text])
+    title = TextAreaField(
+        _l("Title and positions"), validators=[_too_long(TITLE_FIELD_MAX_LENGTH)], filters=[_text]
+    )
+    department = StringField(
+        _l("Department"), validators=[_too_long(DEPARTMENT_MAX_LENGTH)], filters=[_text]
+    )
+    biography = TextAreaField(
+        _l("Biography"), validators=[_too_long(BIOGRAPHY_MAX_LENGTH)], filters=[_text]
+    )
     research_topics = TextAreaField(_l("Research topics"))
     slug = StringField(_l("Profile address"), filters=[lambda value: (value or "").strip() or None])
     profile_published = BooleanField(_l("Publish my profile"))
@@ -54,8 +58,11 @@ class ProfileForm(FlaskForm):
 
     def topics(self) -> list[str]:
         """The research topics, one per non-empty line, as entered."""
-        return [clean_text(line) for line in (self.research_topics.data or "").splitlines()
-                if clean_text(line)]
+        return [
+            clean_text(line)
+            for line in (self.research_topics.data or "").splitlines()
+            if clean_text(line)
+        ]
 
     def validate_research_topics(self, field) -> None:
         topics = self.topics()
@@ -64,9 +71,13 @@ class ProfileForm(FlaskForm):
         seen: set[str] = set()
         for topic in topics:
             if len(topic) > TOPIC_MAX_LENGTH:
-                raise ValidationError(_(
-                    "Each research topic must be at most %(max)d characters (“%(start)s…” is longer).",
-                    max=TOPIC_MAX_LENGTH, start=topic[:40]))
+                raise ValidationError(
+                    _(
+                        "Each research topic must be at most %(max)d characters (“%(start)s…” is longer).",
+                        max=TOPIC_MAX_LENGTH,
+                        start=topic[:40],
+                    )
+                )
             if name_key(topic) in seen:
                 raise ValidationError(_("“%(topic)s” is listed twice.", topic=topic))
             seen.add(name_key(topic))
@@ -77,12 +88,16 @@ class ProfileForm(FlaskForm):
                 raise ValidationError(_("Choose a profile address before publishing your profile."))
             return
         if len(field.data) > SLUG_MAX_LENGTH:
-            raise ValidationError(_("Keep the profile address to at most %(max)d characters.",
-                                    max=SLUG_MAX_LENGTH))
+            raise ValidationError(
+                _("Keep the profile address to at most %(max)d characters.", max=SLUG_MAX_LENGTH)
+            )
         if not SLUG_PATTERN.match(field.data):
-            raise ValidationError(_(
-                "Use only lowercase letters a-z, digits and single hyphens between them, "
-                "like helene-tremblay-okafor."))
+            raise ValidationError(
+                _(
+                    "Use only lowercase letters a-z, digits and single hyphens between them, "
+                    "like helene-tremblay-okafor."
+                )
+            )
 
 
 class PublicationForm(FlaskForm):

@@ -8,14 +8,45 @@ import unicodedata
 from portal.identifiers import name_key
 
 # Courtesy titles that a roster keeps ("Dr. Rafael Quiñones") but an author list does not.
-HONORIFICS = frozenset({"dr", "dre", "prof", "professor", "professeur", "professeure", "mr", "mrs",
-                        "ms", "mme", "m", "sir", "dame"})
+HONORIFICS = frozenset(
+    {
+        "dr",
+        "dre",
+        "prof",
+        "professor",
+        "professeur",
+        "professeure",
+        "mr",
+        "mrs",
+        "ms",
+        "mme",
+        "m",
+        "sir",
+        "dame",
+    }
+)
 PARENTHESISED = re.compile(r"\([^)]*\)")
 # Letters that Unicode does not decompose into a base letter plus an accent.
-LETTERS_WITHOUT_DECOMPOSITION = str.maketrans({
-    "ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ø": "o", "Ø": "o", "ł": "l",
-    "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "þ": "th", "Þ": "th", "ı": "i",
-})
+LETTERS_WITHOUT_DECOMPOSITION = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ø": "o",
+        "Ø": "o",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "Ð": "d",
+        "þ": "th",
+        "Þ": "th",
+        "ı": "i",
+    }
+)
 
 
 def _words_without_honorifics(name: str) -> list[str]:

@@ -40,9 +40,14 @@ class ProfileData:
 
 def profile_data(user: User) -> ProfileData:
     """The user's current profile fields."""
-    return ProfileData(title=user.title, department=user.department, biography=user.biography,
-                       research_topics=list(user.research_topics or []), slug=user.slug,
-                       profile_published=user.profile_published)
+    return ProfileData(
+        title=user.title,
+        department=user.department,
+        biography=user.biography,
+        research_topics=list(user.research_topics or []),
+        slug=user.slug,
+        profile_published=user.profile_published,
+    )
 
 
 def slug_is_taken(slug: str, user: User) -> bool:
@@ -53,9 +58,10 @@ def slug_is_taken(slug: str, user: User) -> bool:
 
 def suggest_slug(user: User) -> str:
     """A free profile address made from the display name ('helene-tremblay-okafor', then '-2'...)."""
-    base = slugify(user.display_name)[:SLUG_MAX_LENGTH - 4].strip("-") or f"profile-{user.id}"
-    taken = set(db.session.scalars(
-        select(User.slug).where(User.slug.startswith(base), User.id != user.id)))
+    base = slugify(user.display_name)[: SLUG_MAX_LENGTH - 4].strip("-") or f"profile-{user.id}"
+    taken = set(
+        db.session.scalars(select(User.slug).where(User.slug.startswith(base), User.id != user.id))
+    )
     candidate, number = base, 1
     while candidate in taken:
         number += 1

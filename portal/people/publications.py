@@ -62,13 +62,19 @@ def check_year(text: str | int | None, today: date) -> int | None:
     if not value:
         return None
     if not value.isascii() or not value.isdigit():
-        raise PublicationInputError(_("The year “%(value)s” is not a number; write it like 2024.",
-                                      value=value))
+        raise PublicationInputError(
+            _("The year “%(value)s” is not a number; write it like 2024.", value=value)
+        )
     year = int(value)
     latest = latest_allowed_year(today)
     if not EARLIEST_YEAR <= year <= latest:
-        raise PublicationInputError(_("The year must be between %(earliest)s and %(latest)s.",
-                                      earliest=EARLIEST_YEAR, latest=latest))
+        raise PublicationInputError(
+            _(
+                "The year must be between %(earliest)s and %(latest)s.",
+                earliest=EARLIEST_YEAR,
+                latest=latest,
+            )
+        )
     return year
 
 
@@ -78,33 +84,43 @@ def check_link(text: str | None) -> str | None:
     if not value:
         return None
     if len(value) > URL_MAX_LENGTH:
-        raise PublicationInputError(_("The link must be at most %(max)s characters.",
-                                      max=URL_MAX_LENGTH))
+        raise PublicationInputError(
+            _("The link must be at most %(max)s characters.", max=URL_MAX_LENGTH)
+        )
     if any(ch.isspace() or ord(ch) < 32 for ch in value):
         raise PublicationInputError(_("The link must not contain spaces."))
     parts = urlsplit(value)
     if parts.scheme.lower() not in {"http", "https"}:
         raise PublicationInputError(
-            _("The link must start with http:// or https:// (other kinds of links, such as "
-            "javascript:, are not accepted)."))
+            _(
+                "The link must start with http:// or https:// (other kinds of links, such as "
+                "javascript:, are not accepted)."
+            )
+        )
     if not is_safe_link(value):
-        raise PublicationInputError(_("The link must include a web address, like "
-                                      "https://doi.org/…."))
+        raise PublicationInputError(
+            _("The link must include a web address, like https://doi.org/….")
+        )
     return value
 
 
-def check_text(text: str | None, what: str, max_length: int, *, required: bool = False) -> str | None:
+def check_text(
+    text: str | None, what: str, max_length: int, *, required: bool = False
+) -> str | None:
     """Trimmed text, None when empty; PublicationInputError when missing or too long."""
     value = clean_text(text)
     if not value:
         if required:
-            raise PublicationInputError(_("Enter the title.") if what == "title"
-                                        else _("Enter the venue."))
+            raise PublicationInputError(
+                _("Enter the title.") if what == "title" else _("Enter the venue.")
+            )
         return None
     if len(value) > max_length:
-        message = (_("The title must be at most %(max)s characters.", max=max_length)
-                   if what == "title" else
-                   _("The venue must be at most %(max)s characters.", max=max_length))
+        message = (
+            _("The title must be at most %(max)s characters.", max=max_length)
+            if what == "title"
+            else _("The venue must be at most %(max)s characters.", max=max_length)
+        )
         raise PublicationInputError(message)
     return value
 
@@ -118,25 +134,36 @@ def parse_author_lines(text: str | None) -> list[AuthorData]:
         name_part, separator, orcid_part = line.partition("|")
         name = clean_text(name_part)
         if not name:
-            raise PublicationInputError(_("Line %(number)s: the author's name is missing before "
-                                          "“|”.", number=number))
+            raise PublicationInputError(
+                _("Line %(number)s: the author's name is missing before “|”.", number=number)
+            )
         if len(name) > AUTHOR_MAX_LENGTH:
             raise PublicationInputError(
-                _("Line %(number)s: an author's name must be at most %(max)s characters.",
-                  number=number, max=AUTHOR_MAX_LENGTH))
+                _(
+                    "Line %(number)s: an author's name must be at most %(max)s characters.",
+                    number=number,
+                    max=AUTHOR_MAX_LENGTH,
+                )
+            )
         orcid = None
         if separator and orcid_part.strip():
             orcid = normalise_orcid(orcid_part)
             if orcid is None:
                 raise PublicationInputError(
-                    _("Line %(number)s: “%(orcid)s” is not a valid ORCID iD (it looks like "
-                      "0000-0002-1825-0097).", number=number, orcid=orcid_part.strip()))
+                    _(
+                        "Line %(number)s: “%(orcid)s” is not a valid ORCID iD (it looks like "
+                        "0000-0002-1825-0097).",
+                        number=number,
+                        orcid=orcid_part.strip(),
+                    )
+                )
         authors.append(AuthorData(name=name, orcid=orcid))
     if not authors:
         raise PublicationInputError(_("Enter at least one author, one per line."))
     if len(authors) > MAX_AUTHORS:
-        raise PublicationInputError(_("A publication may list at most %(max)s authors.",
-                                      max=MAX_AUTHORS))
+        raise PublicationInputError(
+            _("A publication may list at most %(max)s authors.", max=MAX_AUTHORS)
+        )
     return authors
 
 
@@ -159,7 +186,9 @@ class GroupIndex:
     def match(self, author: AuthorData) -> int | None:
         if author.orcid and author.orcid in self.by_orcid:
             return self.by_orcid[author.orcid]
-        candidates = {pid for key in author_name_keys(author.name) for pid in self.by_name.get(key, ())}
+        candidates = {
+            pid for key in author_name_keys(author.name) for pid in self.by_name.get(key, ())
+        }
         return candidates.pop() if len(candidates) == 1 else None
 
 
@@ -169,8 +198,11 @@ def group_index(owner: User) -> GroupIndex:
         select(Person.id, Person.full_name, Person.orcid)
         .join(Position, Position.person_id == Person.id)
         .join(Supervision, Supervision.position_id == Position.id)
-        .where(Supervision.supervisor_id == owner.id, Position.archived_at.is_(None),
-               Person.archived_at.is_(None))
+        .where(
+            Supervision.supervisor_id == owner.id,
+            Position.archived_at.is_(None),
+            Person.archived_at.is_(None),
+        )
         .distinct()
     )
     by_orcid: dict[str, int] = {}
@@ -199,18 +231,24 @@ def list_publications(owner: User) -> list[Publication]:
 
 def get_publication(owner: User, publication_id: int) -> Publication | None:
     """The owner's publication with this id, or None (also when it is someone else's)."""
-    query = (select(Publication)
-             .where(Publication.id == publication_id, Publication.owner_id == owner.id)
-             .options(selectinload(Publication.authors)))
+    query = (
+        select(Publication)
+        .where(Publication.id == publication_id, Publication.owner_id == owner.id)
+        .options(selectinload(Publication.authors))
+    )
     return db.session.scalar(query)
 
 
 def _snapshot(publication: Publication) -> dict:
     return {
-        "title": publication.title, "year": publication.year, "venue": publication.venue,
+        "title": publication.title,
+        "year": publication.year,
+        "venue": publication.venue,
         "url": publication.url,
-        "authors": [{"name": a.name, "orcid": a.orcid, "person_id": a.person_id}
-                    for a in publication.authors],
+        "authors": [
+            {"name": a.name, "orcid": a.orcid, "person_id": a.person_id}
+            for a in publication.authors
+        ],
     }
 
 
@@ -222,18 +260,27 @@ def _set_fields(publication: Publication, data: PublicationData, index: GroupInd
     publication.authors.clear()
     db.session.flush()  # the old author rows go before new ones reuse their positions
     for position, author in enumerate(data.authors, start=1):
-        publication.authors.append(PublicationAuthor(
-            position=position, name=author.name, orcid=author.orcid,
-            person_id=index.match(author)))
+        publication.authors.append(
+            PublicationAuthor(
+                position=position,
+                name=author.name,
+                orcid=author.orcid,
+                person_id=index.match(author),
+            )
+        )
 
 
-def add_publication(owner: User, data: PublicationData, index: GroupIndex | None = None) -> Publication:
+def add_publication(
+    owner: User, data: PublicationData, index: GroupIndex | None = None
+) -> Publication:
     """Create a publication of `owner`, linking authors to group members; audit and flush."""
     publication = Publication(owner_id=owner.id, title=data.title)
     db.session.add(publication)
     _set_fields(publication, data, index or group_index(owner))
     db.session.flush()
-    record_event(owner, "publication.create", publication, before=None, after=_snapshot(publication))
+    record_event(
+        owner, "publication.create", publication, before=None, after=_snapshot(publication)
+    )
     return publication
 
 
@@ -244,7 +291,9 @@ def update_publication(owner: User, publication: Publication, data: PublicationD
     before = _snapshot(publication)
     _set_fields(publication, data, group_index(owner))
     db.session.flush()
-    record_event(owner, "publication.update", publication, before=before, after=_snapshot(publication))
+    record_event(
+        owner, "publication.update", publication, before=before, after=_snapshot(publication)
+    )
     return publication
 
 
@@ -252,7 +301,9 @@ def delete_publication(owner: User, publication: Publication) -> None:
     """Delete one of the owner's publications (publications are the owner's own list, not records)."""
     if publication.owner_id != owner.id:
         raise PermissionError("Not the owner's publication.")
-    record_event(owner, "publication.delete", publication, before=_snapshot(publication), after=None)
+    record_event(
+        owner, "publication.delete", publication, before=_snapshot(publication), after=None
+    )
     db.session.delete(publication)
     db.session.flush()
 
@@ -282,6 +333,10 @@ def existing_publication_keys(owner: User) -> set[tuple[str, int | None]]:
 
 def publication_data(publication: Publication) -> PublicationData:
     """The stored publication as data (for filling the edit form)."""
-    return PublicationData(title=publication.title, year=publication.year, venue=publication.venue,
-                           url=publication.url,
-                           authors=[AuthorData(a.name, a.orcid) for a in publication.authors])
+    return PublicationData(
+        title=publication.title,
+        year=publication.year,
+        venue=publication.venue,
+        url=publication.url,
+        authors=[AuthorData(a.name, a.orcid) for a in publication.authors],
+    )

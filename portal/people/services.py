@@ -20,8 +20,10 @@ from portal.security import is_safe_link
 
 # The public page names only these roles; a host without a supervision role gets no label.
 # In English: role_label is part of the public JSON; the page translates the role itself.
-PUBLIC_ROLE_LABELS = {role: english(ROLE_LABELS[role])
-                      for role in (SupervisionRole.PRINCIPAL, SupervisionRole.CO_SUPERVISOR)}
+PUBLIC_ROLE_LABELS = {
+    role: english(ROLE_LABELS[role])
+    for role in (SupervisionRole.PRINCIPAL, SupervisionRole.CO_SUPERVISOR)
+}
 
 
 @dataclass(frozen=True)
@@ -106,16 +108,23 @@ class ProfileSummary:
 
 
 def _published_query():
-    return select(User).where(User.profile_published.is_(True), User.is_active.is_(True),
-                              User.slug.is_not(None))
+    return select(User).where(
+        User.profile_published.is_(True), User.is_active.is_(True), User.slug.is_not(None)
+    )
 
 
 def published_profiles() -> list[ProfileSummary]:
     """Every published profile, by name (one query)."""
     users = db.session.scalars(_published_query().order_by(User.display_name, User.id))
-    return [ProfileSummary(slug=user.slug, name=user.display_name,
-                           title=_first_line(user.title), department=user.department)
-            for user in users]
+    return [
+        ProfileSummary(
+            slug=user.slug,
+            name=user.display_name,
+            title=_first_line(user.title),
+            department=user.department,
+        )
+        for user in users
+    ]
 
 
 def _first_line(text: str | None) -> str | None:
@@ -135,21 +144,34 @@ def alumni(faculty: User, today: date) -> list[PublicAlumnus]:
         .join(Position.person)
         .join(Position.program)
         .join(Position.institution)
-        .where(Supervision.supervisor_id == faculty.id, Position.archived_at.is_(None),
-               Position.end_date.is_not(None), Position.end_date < today)
-        .options(contains_eager(Supervision.position).contains_eager(Position.person),
-                 contains_eager(Supervision.position).contains_eager(Position.program),
-                 contains_eager(Supervision.position).contains_eager(Position.institution))
+        .where(
+            Supervision.supervisor_id == faculty.id,
+            Position.archived_at.is_(None),
+            Position.end_date.is_not(None),
+            Position.end_date < today,
+        )
+        .options(
+            contains_eager(Supervision.position).contains_eager(Position.person),
+            contains_eager(Supervision.position).contains_eager(Position.program),
+            contains_eager(Supervision.position).contains_eager(Position.institution),
+        )
         .order_by(Position.end_date.desc(), Person.full_name, Position.id)
     )
     rows = []
     for link in db.session.scalars(query).unique():
         position = link.position
         role, label = _role(link.role)
-        rows.append(PublicAlumnus(person_id=position.person_id, name=position.person.full_name,
-                                  program=position.program.name,
-                                  institution=position.institution.name, role=role,
-                                  role_label=label, outcome=position.outcome))
+        rows.append(
+            PublicAlumnus(
+                person_id=position.person_id,
+                name=position.person.full_name,
+                program=position.program.name,
+                institution=position.institution.name,
+                role=role,
+                role_label=label,
+                outcome=position.outcome,
+            )
+        )
     return rows
 
 
@@ -161,22 +183,44 @@ def public_profile(slug: str, today: date) -> PublicProfile | None:
     current = []
     for row in current_members(user, today):
         role, label = _role(row.role)
-        current.append(PublicMember(person_id=row.person_id, name=row.name, program=row.program,
-                                    institution=row.institution, role=role, role_label=label))
+        current.append(
+            PublicMember(
+                person_id=row.person_id,
+                name=row.name,
+                program=row.program,
+                institution=row.institution,
+                role=role,
+                role_label=label,
+            )
+        )
     former = alumni(user, today)
     members = {row.person_id for row in current} | {row.person_id for row in former}
     publications = tuple(
         PublicPublication(
-            title=publication.title, year=publication.year, venue=publication.venue,
+            title=publication.title,
+            year=publication.year,
+            venue=publication.venue,
             url=publication.url if is_safe_link(publication.url) else None,
-            authors=tuple(PublicAuthor(name=author.name, orcid=author.orcid,
-                                       group_member=author.person_id in members)
-                          for author in publication.authors))
-        for publication in list_publications(user))
+            authors=tuple(
+                PublicAuthor(
+                    name=author.name, orcid=author.orcid, group_member=author.person_id in members
+                )
+                for author in publication.authors
+            ),
+        )
+        for publication in list_publications(user)
+    )
     return PublicProfile(
-        slug=user.slug, name=user.display_name, title=user.title, department=user.department,
-        biography=user.biography, research_topics=tuple(user.research_topics or ()),
-        current_members=tuple(current), alumni=tuple(former), publications=publications)
+        slug=user.slug,
+        name=user.display_name,
+        title=user.title,
+        department=user.department,
+        biography=user.biography,
+        research_topics=tuple(user.research_topics or ()),
+        current_members=tuple(current),
+        alumni=tuple(former),
+        publications=publications,
+    )
 
 
 def profile_json(profile: PublicProfile) -> dict:
@@ -190,18 +234,39 @@ def profile_json(profile: PublicProfile) -> dict:
         "biography": profile.biography,
         "research_topics": list(profile.research_topics),
         "current_members": [
-            {"name": m.name, "program": m.program, "institution": m.institution,
-             "program_institution": m.program_institution, "role": m.role,
-             "role_label": m.role_label}
-            for m in profile.current_members],
+            {
+                "name": m.name,
+                "program": m.program,
+                "institution": m.institution,
+                "program_institution": m.program_institution,
+                "role": m.role,
+                "role_label": m.role_label,
+            }
+            for m in profile.current_members
+        ],
         "alumni": [
-            {"name": a.name, "program": a.program, "institution": a.institution,
-             "program_institution": a.program_institution, "role": a.role,
-             "role_label": a.role_label, "outcome": a.outcome}
-            for a in profile.alumni],
+            {
+                "name": a.name,
+                "program": a.program,
+                "institution": a.institution,
+                "program_institution": a.program_institution,
+                "role": a.role,
+                "role_label": a.role_label,
+                "outcome": a.outcome,
+            }
+            for a in profile.alumni
+        ],
         "publications": [
-            {"title": p.title, "year": p.year, "venue": p.venue, "url": p.url,
-             "authors": [{"name": a.name, "orcid": a.orcid, "group_member": a.group_member}
-                         for a in p.authors]}
-            for p in profile.publications],
+            {
+                "title": p.title,
+                "year": p.year,
+                "venue": p.venue,
+                "url": p.url,
+                "authors": [
+                    {"name": a.name, "orcid": a.orcid, "group_member": a.group_member}
+                    for a in p.authors
+                ],
+            }
+            for p in profile.publications
+        ],
     }

@@ -75,16 +75,25 @@ def profile():
     form = ProfileForm()
     if request.method == "GET":
         data = profile_data(current_user)
-        form.process(data={
-            "title": data.title, "department": data.department, "biography": data.biography,
-            "research_topics": "\n".join(data.research_topics),
-            "slug": data.slug or suggest_slug(current_user),
-            "profile_published": data.profile_published,
-        })
+        form.process(
+            data={
+                "title": data.title,
+                "department": data.department,
+                "biography": data.biography,
+                "research_topics": "\n".join(data.research_topics),
+                "slug": data.slug or suggest_slug(current_user),
+                "profile_published": data.profile_published,
+            }
+        )
     elif form.validate_on_submit():
-        data = ProfileData(title=form.title.data, department=form.department.data,
-                           biography=form.biography.data, research_topics=form.topics(),
-                           slug=form.slug.data, profile_published=form.profile_published.data)
+        data = ProfileData(
+            title=form.title.data,
+            department=form.department.data,
+            biography=form.biography.data,
+            research_topics=form.topics(),
+            slug=form.slug.data,
+            profile_published=form.profile_published.data,
+        )
         try:
             update_profile(current_user, data)
         except SlugTakenError as error:
@@ -103,15 +112,23 @@ def profile():
 
 
 def _publication_data(form: PublicationForm) -> PublicationData:
-    return PublicationData(title=form.title.data, year=check_year(form.year.data, form.today),
-                           venue=form.venue.data, url=check_link(form.url.data),
-                           authors=parse_author_lines(form.authors.data))
+    return PublicationData(
+        title=form.title.data,
+        year=check_year(form.year.data, form.today),
+        venue=form.venue.data,
+        url=check_link(form.url.data),
+        authors=parse_author_lines(form.authors.data),
+    )
 
 
 @blueprint.route("/profile/publications")
 def publications():
-    return render_template("people/publications.html", publications=list_publications(current_user),
-                           delete_form=DeleteForm(), bibtex_form=BibtexForm())
+    return render_template(
+        "people/publications.html",
+        publications=list_publications(current_user),
+        delete_form=DeleteForm(),
+        bibtex_form=BibtexForm(),
+    )
 
 
 @blueprint.route("/profile/publications/new", methods=["GET", "POST"])
@@ -133,17 +150,24 @@ def edit_publication(publication_id: int):
         abort(404)
     form = PublicationForm(today=date.today())
     if request.method == "GET":
-        form.process(data={"title": publication.title, "year": publication.year or "",
-                           "venue": publication.venue, "url": publication.url,
-                           "authors": author_lines(publication)})
+        form.process(
+            data={
+                "title": publication.title,
+                "year": publication.year or "",
+                "venue": publication.venue,
+                "url": publication.url,
+                "authors": author_lines(publication),
+            }
+        )
     elif form.validate_on_submit():
         update_publication(current_user, publication, _publication_data(form))
         db.session.commit()
         flash(_("The publication was saved."), "success")
         return redirect(url_for("people.publications"))
     status = 400 if form.is_submitted() else 200
-    return render_template("people/publication_form.html", form=form,
-                           publication=publication), status
+    return render_template(
+        "people/publication_form.html", form=form, publication=publication
+    ), status
 
 
 @blueprint.route("/profile/publications/<int:publication_id>/delete", methods=["POST"])
@@ -165,8 +189,14 @@ def relink_publication_authors():
         abort(400)
     changed = relink_authors(current_user)
     db.session.commit()
-    flash(ngettext("Authors matched to your group again: %(num)d link changed.",
-                   "Authors matched to your group again: %(num)d links changed.", changed), "success")
+    flash(
+        ngettext(
+            "Authors matched to your group again: %(num)d link changed.",
+            "Authors matched to your group again: %(num)d links changed.",
+            changed,
+        ),
+        "success",
+    )
     return redirect(url_for("people.publications"))
 
 
@@ -180,9 +210,13 @@ def import_bibtex():
     if not report.imported:
         db.session.rollback()
         form.bibtex.errors = [
-            _("Nothing was imported: every entry has a problem (listed below).") if report.rejected
-            else _("No BibTeX entries were found; entries start with @, like "
-                   "@article{key, title = {...}, author = {...}}.")]
+            _("Nothing was imported: every entry has a problem (listed below).")
+            if report.rejected
+            else _(
+                "No BibTeX entries were found; entries start with @, like "
+                "@article{key, title = {...}, author = {...}}."
+            )
+        ]
         return render_template("people/import.html", form=form, report=report), 400
     db.session.commit()
     return render_template("people/import.html", form=BibtexForm(formdata=None), report=report)

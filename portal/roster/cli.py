@@ -30,17 +30,35 @@ def register(app: Flask) -> None:
 
 
 @click.command("export-roster")
-@click.option("--faculty", "faculty_email", metavar="EMAIL",
-              help="Only this faculty member's group (default: the whole institution).")
-@click.option("--status", type=click.Choice([status.value for status in RosterStatus]),
-              default=RosterStatus.CURRENT.value, show_default=True)
-@click.option("--format", "file_format", type=click.Choice(["csv", "xlsx", "json"]),
-              default="csv", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file (default: standard output).")
+@click.option(
+    "--faculty",
+    "faculty_email",
+    metavar="EMAIL",
+    help="Only this faculty member's group (default: the whole institution).",
+)
+@click.option(
+    "--status",
+    type=click.Choice([status.value for status in RosterStatus]),
+    default=RosterStatus.CURRENT.value,
+    show_default=True,
+)
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["csv", "xlsx", "json"]),
+    default="csv",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (default: standard output).",
+)
 @with_appcontext
-def export_roster_command(faculty_email: str | None, status: str, file_format: str,
-                          output: Path | None) -> None:
+def export_roster_command(
+    faculty_email: str | None, status: str, file_format: str, output: Path | None
+) -> None:
     """Export a roster (one row per supervision link) as CSV, XLSX or JSON."""
     try:
         faculty = find_faculty(faculty_email) if faculty_email else None
@@ -67,8 +85,13 @@ def export_roster_command(faculty_email: str | None, status: str, file_format: s
 
 @click.command("import-roster")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--faculty", "faculty_email", required=True, metavar="EMAIL",
-              help="The faculty member whose group the rows go into.")
+@click.option(
+    "--faculty",
+    "faculty_email",
+    required=True,
+    metavar="EMAIL",
+    help="The faculty member whose group the rows go into.",
+)
 @click.option("--dry-run", is_flag=True, help="Check and show what would change; write nothing.")
 @with_appcontext
 def import_roster_command(file: Path, faculty_email: str, dry_run: bool) -> None:
@@ -86,8 +109,10 @@ def import_roster_command(file: Path, faculty_email: str, dry_run: bool) -> None
             where = f"line {problem.line}" + (f", {problem.column}" if problem.column else "")
             click.echo(f"{where}: {problem.message}", err=True)
         raise click.ClickException(f"{len(plan.problems)} problem(s) found; nothing was imported.")
-    counts = (f"{plan.count('new')} new, {plan.count('updated')} updated, "
-              f"{plan.count('unchanged')} unchanged row(s)")
+    counts = (
+        f"{plan.count('new')} new, {plan.count('updated')} updated, "
+        f"{plan.count('unchanged')} unchanged row(s)"
+    )
     if dry_run:
         db.session.rollback()
         click.echo(f"Dry run: {counts}; nothing was written.")

@@ -124,7 +124,9 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_title: str = "Roster") -> bytes:
+def xlsx_bytes(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_title: str = "Roster"
+) -> bytes:
     """One sheet with the headers and rows; every text cell stays a string, never a formula."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=sheet_title[:31])
@@ -136,7 +138,7 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_titl
     return output.getvalue()
 
 
-def _xlsx_cell(sheet, value: Any):  # noqa: ANN001 - openpyxl's write-only sheet
+def _xlsx_cell(sheet, value: Any):
     if isinstance(value, str):
         # openpyxl turns any string starting with "=" into a formula unless the type is forced.
         cell = WriteOnlyCell(sheet, value=None)

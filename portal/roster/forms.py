@@ -1,23 +1,27 @@
 """Forms of the roster import: the upload, and the confirmation that carries the signed rows."""
 
 from flask_wtf import FlaskForm
-
-from portal.labels import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SubmitField
 from wtforms.validators import DataRequired
+
+from portal.labels import lazy_gettext as _l
 
 
 class ImportForm(FlaskForm):
     """The upload: one CSV or XLSX file."""
 
-    file = FileField(_l("Roster file"), validators=[
-        FileRequired(message=_l("Choose a CSV or XLSX file to import."))])
+    file = FileField(
+        _l("Roster file"),
+        validators=[FileRequired(message=_l("Choose a CSV or XLSX file to import."))],
+    )
     submit = SubmitField(_l("Preview the import"))
 
 
 class ConfirmImportForm(FlaskForm):
     """The rows the user previewed, signed (see portal/roster/importer.py), and a confirm button."""
 
-    rows = HiddenField(validators=[DataRequired(message=_l("The preview is missing: upload the file again."))])
+    rows = HiddenField(
+        validators=[DataRequired(message=_l("The preview is missing: upload the file again."))]
+    )
     submit = SubmitField(_l("Confirm the import"))

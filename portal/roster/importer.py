@@ -51,9 +51,9 @@ from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -113,15 +113,25 @@ def read_roster_file(data: bytes, filename: str, max_bytes: int | None) -> list[
     """The rows of a CSV, XLSX or JSON roster file; RosterFileError when it is not one."""
     if max_bytes is not None and len(data) > max_bytes:
         raise RosterFileError(
-            _("The file is %(size)s; the import accepts files up to %(size2)s. Split the roster "
-              "into smaller files.", size=_size(len(data)), size2=_size(max_bytes)), status=413)
+            _(
+                "The file is %(size)s; the import accepts files up to %(size2)s. Split the roster "
+                "into smaller files.",
+                size=_size(len(data)),
+                size2=_size(max_bytes),
+            ),
+            status=413,
+        )
     if not data.strip():
         raise RosterFileError(_("The file is empty."))
     extension = PurePath(filename or "").suffix.lower()
     is_zip = data.startswith(b"PK\x03\x04")
     if extension == ".xls":
-        raise RosterFileError(_("Old Excel files (.xls) cannot be read: save the sheet as .xlsx "
-                              "(Excel Workbook) or as CSV UTF-8 and upload it again."))
+        raise RosterFileError(
+            _(
+                "Old Excel files (.xls) cannot be read: save the sheet as .xlsx "
+                "(Excel Workbook) or as CSV UTF-8 and upload it again."
+            )
+        )
     if extension == ".xlsx" or (is_zip and extension in ("", ".csv", ".txt")):
         if not is_zip:
             raise RosterFileError(_("The file is named .xlsx but is not an Excel workbook."))
@@ -130,8 +140,13 @@ def read_roster_file(data: bytes, filename: str, max_bytes: int | None) -> list[
         return _require_rows(_read_json(_decode(data)))
     if extension in ("", ".csv", ".txt"):
         return _require_rows(_read_csv(_decode(data)))
-    raise RosterFileError(_("Files of type %(extension)s cannot be imported: upload a CSV (.csv) "
-                            "or Excel (.xlsx) file with the roster columns.", extension=extension))
+    raise RosterFileError(
+        _(
+            "Files of type %(extension)s cannot be imported: upload a CSV (.csv) "
+            "or Excel (.xlsx) file with the roster columns.",
+            extension=extension,
+        )
+    )
 
 
 def _require_rows(rows: list[SourceRow]) -> list[SourceRow]:
@@ -148,16 +163,23 @@ def _size(length: int) -> str:
 
 def _decode(data: bytes) -> str:
     if b"\x00" in data:
-        raise RosterFileError(_("The file is not a text file: upload a CSV (.csv) or Excel (.xlsx) "
-                              "file with the roster columns."))
+        raise RosterFileError(
+            _(
+                "The file is not a text file: upload a CSV (.csv) or Excel (.xlsx) "
+                "file with the roster columns."
+            )
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise RosterFileError(
-            _('The file is not UTF-8 text (unreadable byte at line %(line)s). In your spreadsheet '
-              'program choose "CSV UTF-8" when saving, then upload the file again.',
-              line=line)) from None
+            _(
+                "The file is not UTF-8 text (unreadable byte at line %(line)s). In your spreadsheet "
+                'program choose "CSV UTF-8" when saving, then upload the file again.',
+                line=line,
+            )
+        ) from None
 
 
 def _read_csv(text: str) -> list[SourceRow]:
@@ -171,8 +193,13 @@ def _read_csv(text: str) -> list[SourceRow]:
             records.append((next_line, cells))
             next_line = reader.line_num + 1
     except csv.Error as error:
-        raise RosterFileError(_("Line %(line)s: the CSV cannot be read (%(error)s); check the "
-                                "quotes on that line.", line=next_line, error=error)) from None
+        raise RosterFileError(
+            _(
+                "Line %(line)s: the CSV cannot be read (%(error)s); check the quotes on that line.",
+                line=next_line,
+                error=error,
+            )
+        ) from None
     return _rows_from_records(records, restore=True)
 
 
@@ -186,8 +213,10 @@ def _read_xlsx(data: bytes) -> list[SourceRow]:
         raise RosterFileError(_("The file is not a readable Excel workbook (.xlsx).")) from None
     try:
         sheet = workbook.worksheets[0]
-        records = [(number, [_xlsx_text(value) for value in values])
-                   for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        records = [
+            (number, [_xlsx_text(value) for value in values])
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+        ]
     finally:
         workbook.close()
     return _rows_from_records(records, restore=True)
@@ -197,7 +226,9 @@ def _xlsx_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -209,19 +240,29 @@ def _read_json(text: str) -> list[SourceRow]:
     try:
         items = json.loads(text)
     except json.JSONDecodeError as error:
-        raise RosterFileError(_("The JSON cannot be read (line %(lineno)s: %(msg)s).",
-                                lineno=error.lineno, msg=error.msg)) from None
+        raise RosterFileError(
+            _(
+                "The JSON cannot be read (line %(lineno)s: %(msg)s).",
+                lineno=error.lineno,
+                msg=error.msg,
+            )
+        ) from None
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise RosterFileError(_("The JSON must be a list of objects with the roster keys."))
     keys: list[str] = []
     for item in items:
         keys.extend(key for key in item if key not in keys)
-    header = [key for key in ROSTER_COLUMNS if key in keys] + [k for k in keys if k not in ROSTER_COLUMNS]
+    header = [key for key in ROSTER_COLUMNS if key in keys] + [
+        k for k in keys if k not in ROSTER_COLUMNS
+    ]
     if items:
         _check_header(header)
     # The export writes "[" then one object per line: record i is on line i + 2.
     return [
-        SourceRow(line=index + 2, cells={column: _json_text(item.get(column)) for column in ROSTER_COLUMNS})
+        SourceRow(
+            line=index + 2,
+            cells={column: _json_text(item.get(column)) for column in ROSTER_COLUMNS},
+        )
         for index, item in enumerate(items)
     ]
 
@@ -242,13 +283,22 @@ def _check_header(header: Sequence[str]) -> None:
     if missing:
         messages.append(_("missing column(s) %(columns)s", columns=", ".join(missing)))
     if unknown:
-        messages.append(_("unknown column(s) %(columns)s",
-                          columns=", ".join(repr(column) for column in unknown)))
+        messages.append(
+            _(
+                "unknown column(s) %(columns)s",
+                columns=", ".join(repr(column) for column in unknown),
+            )
+        )
     if duplicated:
         messages.append(_("repeated column(s) %(columns)s", columns=", ".join(duplicated)))
     if messages:
-        raise RosterFileError(_("Line 1 (header): %(problems)s. The columns are: %(columns)s.",
-                                problems="; ".join(messages), columns=",".join(ROSTER_COLUMNS)))
+        raise RosterFileError(
+            _(
+                "Line 1 (header): %(problems)s. The columns are: %(columns)s.",
+                problems="; ".join(messages),
+                columns=",".join(ROSTER_COLUMNS),
+            )
+        )
 
 
 def _rows_from_records(records: list[tuple[int, list[str]]], *, restore: bool) -> list[SourceRow]:
@@ -264,11 +314,15 @@ def _rows_from_records(records: list[tuple[int, list[str]]], *, restore: bool) -
         if not any(cell.strip() for cell in cells):
             continue  # blank lines (and trailing empty spreadsheet rows) are not rows
         values = [restore_inert(cell) if restore else cell for cell in cells]
-        extra = sum(1 for cell in values[len(header):] if cell.strip())
+        extra = sum(1 for cell in values[len(header) :] if cell.strip())
         by_column = dict(zip(header, values, strict=False))
-        rows.append(SourceRow(line=line, cells={column: by_column.get(column, "")
-                                                for column in ROSTER_COLUMNS},
-                              extra_cells=extra))
+        rows.append(
+            SourceRow(
+                line=line,
+                cells={column: by_column.get(column, "") for column in ROSTER_COLUMNS},
+                extra_cells=extra,
+            )
+        )
     return rows
 
 
@@ -278,8 +332,10 @@ def _rows_from_records(records: list[tuple[int, list[str]]], *, restore: bool) -
 
 def sign_rows(rows: Iterable[SourceRow], actor: User, secret_key: str) -> str:
     """The rows as a compact, signed token for a hidden form field, bound to the acting user."""
-    payload = {"actor": actor.id,
-               "rows": [[row.line, [row.cells[column] for column in ROSTER_COLUMNS]] for row in rows]}
+    payload = {
+        "actor": actor.id,
+        "rows": [[row.line, [row.cells[column] for column in ROSTER_COLUMNS]] for row in rows],
+    }
     return URLSafeTimedSerializer(secret_key, salt=SIGNED_ROWS_SALT).dumps(payload)
 
 
@@ -289,16 +345,21 @@ def load_signed_rows(token: str, actor: User, secret_key: str) -> list[SourceRow
     try:
         payload = serializer.loads(token, max_age=SIGNED_ROWS_MAX_AGE)
     except SignatureExpired:
-        raise RosterFileError(_("The preview is more than an hour old: upload the file again."
-                                )) from None
+        raise RosterFileError(
+            _("The preview is more than an hour old: upload the file again.")
+        ) from None
     except BadSignature:
-        raise RosterFileError(_("The confirmation does not match a preview: upload the file "
-                                "again.")) from None
+        raise RosterFileError(
+            _("The confirmation does not match a preview: upload the file again.")
+        ) from None
     if payload.get("actor") != actor.id:
-        raise RosterFileError(_("The confirmation does not match a preview: upload the file "
-                                "again."))
-    return [SourceRow(line=line, cells=dict(zip(ROSTER_COLUMNS, cells, strict=True)))
-            for line, cells in payload["rows"]]
+        raise RosterFileError(
+            _("The confirmation does not match a preview: upload the file again.")
+        )
+    return [
+        SourceRow(line=line, cells=dict(zip(ROSTER_COLUMNS, cells, strict=True)))
+        for line, cells in payload["rows"]
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,15 +410,24 @@ class PositionTarget:
         if self.existing is None:
             return []
         found = []
-        if self.institution.existing is None or self.existing.institution_id != self.institution.existing.id:
-            found.append(("institution",
-                          f"institution: {self.existing.institution.name} → {self.institution.name}"))
+        if (
+            self.institution.existing is None
+            or self.existing.institution_id != self.institution.existing.id
+        ):
+            found.append(
+                (
+                    "institution",
+                    f"institution: {self.existing.institution.name} → {self.institution.name}",
+                )
+            )
         if self.existing.end_date != self.end_date:
-            found.append(("end_date",
-                          f"end_date: {_show(self.existing.end_date)} → {_show(self.end_date)}"))
+            found.append(
+                ("end_date", f"end_date: {_show(self.existing.end_date)} → {_show(self.end_date)}")
+            )
         if (self.existing.outcome or None) != self.outcome:
-            found.append(("outcome",
-                          f"outcome: {_show(self.existing.outcome)} → {_show(self.outcome)}"))
+            found.append(
+                ("outcome", f"outcome: {_show(self.existing.outcome)} → {_show(self.outcome)}")
+            )
         return found
 
 
@@ -423,8 +493,13 @@ class _Values:
     outcome: str | None
 
 
-def plan_import(rows: Sequence[SourceRow], actor: User, *, only_faculty: User | None,
-                progress: Callable[[int], None] | None = None) -> ImportPlan:
+def plan_import(
+    rows: Sequence[SourceRow],
+    actor: User,
+    *,
+    only_faculty: User | None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportPlan:
     """Check every row and match it to the database, without writing anything.
 
     `only_faculty`: rows must belong to this faculty member (a faculty importing into their own
@@ -439,8 +514,10 @@ class _Planner:
         self.actor = actor
         self.only_faculty = only_faculty
         self.default_faculty = only_faculty or actor
-        self.programs = {program.name.casefold(): program
-                         for program in db.session.scalars(select(Program).order_by(Program.sort_order))}
+        self.programs = {
+            program.name.casefold(): program
+            for program in db.session.scalars(select(Program).order_by(Program.sort_order))
+        }
         self.problems: list[Problem] = []
         self.faculty_by_email: dict[str, User] = {}
         self.persons_by_email: dict[str, Person] = {}
@@ -463,55 +540,103 @@ class _Planner:
         line = row.line
         before = len(self.problems)
         if row.extra_cells:
-            self._problem(line, None, _("The row has %(count)s cell(s) beyond the last column of "
-                                        "the header.", count=row.extra_cells))
+            self._problem(
+                line,
+                None,
+                _(
+                    "The row has %(count)s cell(s) beyond the last column of the header.",
+                    count=row.extra_cells,
+                ),
+            )
         faculty_email = clean_text(cells["faculty_email"]).lower() or self.default_faculty.email
         name = clean_text(cells["name"])
         if not name:
             self._problem(line, "name", _("The name is empty."))
         elif len(name) > MAX_NAME_LENGTH:
-            self._problem(line, "name", _("The name is %(length)s characters long; the limit is "
-                                          "%(limit)s.", length=len(name), limit=MAX_NAME_LENGTH))
+            self._problem(
+                line,
+                "name",
+                _(
+                    "The name is %(length)s characters long; the limit is %(limit)s.",
+                    length=len(name),
+                    limit=MAX_NAME_LENGTH,
+                ),
+            )
         email = clean_text(cells["email"]).lower() or None
         if email is not None:
             if len(email) > MAX_EMAIL_LENGTH:
-                self._problem(line, "email", _("The email is longer than %(limit)s characters.",
-                                               limit=MAX_EMAIL_LENGTH))
+                self._problem(
+                    line,
+                    "email",
+                    _("The email is longer than %(limit)s characters.", limit=MAX_EMAIL_LENGTH),
+                )
             else:
                 try:
                     validate_email(email, check_deliverability=False)
                 except EmailNotValidError:
-                    self._problem(line, "email", _("%(email)s is not a valid email address.",
-                                                   email=repr(email)))
+                    self._problem(
+                        line,
+                        "email",
+                        _("%(email)s is not a valid email address.", email=repr(email)),
+                    )
         program_name = clean_text(cells["program"])
         program = self.programs.get(program_name.casefold())
         if not program_name:
             self._problem(line, "program", _("The program is empty."))
         elif program is None:
             known = ", ".join(p.name for p in self.programs.values())
-            self._problem(line, "program", _("Unknown program %(program)s; the programs are: "
-                                             "%(known)s.", program=repr(program_name), known=known))
+            self._problem(
+                line,
+                "program",
+                _(
+                    "Unknown program %(program)s; the programs are: %(known)s.",
+                    program=repr(program_name),
+                    known=known,
+                ),
+            )
         institution = clean_text(cells["institution"])
         if not institution:
             self._problem(line, "institution", _("The institution is empty."))
         elif len(institution) > MAX_INSTITUTION_LENGTH:
-            self._problem(line, "institution", _("The institution name is longer than %(limit)s "
-                                                 "characters.", limit=MAX_INSTITUTION_LENGTH))
+            self._problem(
+                line,
+                "institution",
+                _(
+                    "The institution name is longer than %(limit)s characters.",
+                    limit=MAX_INSTITUTION_LENGTH,
+                ),
+            )
         role_text = clean_text(cells["role"]).casefold()
         role = next((r for r in SupervisionRole if r.value == role_text), None)
         if role is None:
-            self._problem(line, "role", _("The role %(role)s is not one of: %(roles)s.",
-                                          role=repr(cells['role']), roles=ROLE_VALUES))
+            self._problem(
+                line,
+                "role",
+                _(
+                    "The role %(role)s is not one of: %(roles)s.",
+                    role=repr(cells["role"]),
+                    roles=ROLE_VALUES,
+                ),
+            )
         start = self._date(line, "start_date", cells["start_date"], required=True)
         end = self._date(line, "end_date", cells["end_date"], required=False)
         if start is not None and end is not None and end < start:
-            self._problem(line, "end_date", _("The end date %(end)s is before the start date "
-                                              "%(start)s.",
-                                              end=end.isoformat(), start=start.isoformat()))
+            self._problem(
+                line,
+                "end_date",
+                _(
+                    "The end date %(end)s is before the start date %(start)s.",
+                    end=end.isoformat(),
+                    start=start.isoformat(),
+                ),
+            )
         outcome = clean_text(cells["outcome"]) or None
         if outcome is not None and len(outcome) > MAX_OUTCOME_LENGTH:
-            self._problem(line, "outcome", _("The outcome is longer than %(limit)s characters.",
-                                             limit=MAX_OUTCOME_LENGTH))
+            self._problem(
+                line,
+                "outcome",
+                _("The outcome is longer than %(limit)s characters.", limit=MAX_OUTCOME_LENGTH),
+            )
         if len(self.problems) > before:
             return None
         return _Values(faculty_email, name, email, program, institution, role, start, end, outcome)
@@ -527,8 +652,9 @@ class _Planner:
                 raise ValueError
             return date.fromisoformat(text)
         except ValueError:
-            self._problem(line, column, _("%(text)s is not a date in the form YYYY-MM-DD.",
-                                          text=repr(text)))
+            self._problem(
+                line, column, _("%(text)s is not a date in the form YYYY-MM-DD.", text=repr(text))
+            )
             return None
 
     # -- lookups, loaded once for all rows, in batches
@@ -541,17 +667,21 @@ class _Planner:
         with_positions = selectinload(Person.positions).selectinload(Position.supervisions)
         person_emails = {values.email for _, values in checked if values.email}
         for batch in _batches(person_emails):
-            for person in db.session.scalars(select(Person).where(Person.email.in_(batch))
-                                             .options(with_positions)):
+            for person in db.session.scalars(
+                select(Person).where(Person.email.in_(batch)).options(with_positions)
+            ):
                 self.persons_by_email[person.email] = person
         names = {values.name for _, values in checked}
         for batch in _batches(names):
-            for person in db.session.scalars(select(Person).where(Person.full_name.in_(batch))
-                                             .options(with_positions)):
+            for person in db.session.scalars(
+                select(Person).where(Person.full_name.in_(batch)).options(with_positions)
+            ):
                 self.persons_by_name[person.full_name].append(person)
         keys = {name_key(values.institution) for _, values in checked}
         for batch in _batches(keys):
-            for institution in db.session.scalars(select(Institution).where(Institution.name_key.in_(batch))):
+            for institution in db.session.scalars(
+                select(Institution).where(Institution.name_key.in_(batch))
+            ):
                 self.institutions_by_key[institution.name_key] = institution
 
     # -- matching
@@ -579,8 +709,12 @@ class _Planner:
                 plan_row.action = "error"
                 continue
             link = plan_row.link
-            plan_row.changes = [text for _, text in (link.position.person.changes()
-                                                     + link.position.changes() + link.changes())]
+            plan_row.changes = [
+                text
+                for _, text in (
+                    link.position.person.changes() + link.position.changes() + link.changes()
+                )
+            ]
             if link.existing is None:
                 plan_row.action = "new"
             elif plan_row.changes:
@@ -588,7 +722,9 @@ class _Planner:
             else:
                 plan_row.action = "unchanged"
         self.problems.sort(key=lambda problem: problem.line)
-        return ImportPlan(rows=planned, problems=self.problems, links=list(self.link_targets.values()))
+        return ImportPlan(
+            rows=planned, problems=self.problems, links=list(self.link_targets.values())
+        )
 
     def _match(self, line: int, values: _Values) -> LinkTarget | None:
         faculty = self._faculty(line, values.faculty_email)
@@ -602,29 +738,50 @@ class _Planner:
             return None
         key = (id(position), faculty.id)
         if key in self.link_targets:
-            self._problem(line, None, _("The same person, program, start date and faculty_email "
-                                        "appear on line %(line)s.",
-                                        line=self.link_targets[key].line))
+            self._problem(
+                line,
+                None,
+                _(
+                    "The same person, program, start date and faculty_email "
+                    "appear on line %(line)s.",
+                    line=self.link_targets[key].line,
+                ),
+            )
             return None
         existing = None
         if position.existing is not None:
-            existing = next((link for link in position.existing.supervisions
-                             if link.supervisor_id == faculty.id), None)
+            existing = next(
+                (
+                    link
+                    for link in position.existing.supervisions
+                    if link.supervisor_id == faculty.id
+                ),
+                None,
+            )
         target = LinkTarget(existing, position, faculty, values.role, line)
         self.link_targets[key] = target
         return target
 
     def _faculty(self, line: int, email: str) -> User | None:
         if self.only_faculty is not None and email != self.only_faculty.email:
-            self._problem(line, "faculty_email",
-                          _("This import is for %(faculty)s's group only: faculty_email must be "
-                            "%(faculty)s or empty, not %(email)s.",
-                            faculty=self.only_faculty.email, email=email))
+            self._problem(
+                line,
+                "faculty_email",
+                _(
+                    "This import is for %(faculty)s's group only: faculty_email must be "
+                    "%(faculty)s or empty, not %(email)s.",
+                    faculty=self.only_faculty.email,
+                    email=email,
+                ),
+            )
             return None
         faculty = self.faculty_by_email.get(email)
         if faculty is None:
-            self._problem(line, "faculty_email", _("There is no account with the email %(email)s.",
-                                                   email=email))
+            self._problem(
+                line,
+                "faculty_email",
+                _("There is no account with the email %(email)s.", email=email),
+            )
         return faculty
 
     def _person(self, line: int, values: _Values) -> PersonTarget | None:
@@ -638,9 +795,15 @@ class _Planner:
                 target = self._target_for(existing, values, line)
                 self.person_targets_by_email[values.email] = target
             elif target.name != values.name:
-                self._problem(line, "name", _("Line %(line)s has the same email with the name "
-                                              "%(name)s.",
-                                              line=target.line, name=repr(target.name)))
+                self._problem(
+                    line,
+                    "name",
+                    _(
+                        "Line %(line)s has the same email with the name %(name)s.",
+                        line=target.line,
+                        name=repr(target.name),
+                    ),
+                )
                 return None
             self.person_targets_by_stint.setdefault(stint, target)
             return target
@@ -649,8 +812,11 @@ class _Planner:
         target = self.person_targets_by_stint.get(stint)
         if target is None:
             existing = self._person_by_name(values, without_email=False)
-            target = (self._target_for(existing, values, line) if existing is not None
-                      else PersonTarget(None, values.name, None, line))
+            target = (
+                self._target_for(existing, values, line)
+                if existing is not None
+                else PersonTarget(None, values.name, None, line)
+            )
             self.person_targets_by_stint[stint] = target
         return target
 
@@ -676,30 +842,61 @@ class _Planner:
     def _institution(self, name: str) -> InstitutionTarget:
         key = name_key(name)
         if key not in self.institution_targets:
-            self.institution_targets[key] = InstitutionTarget(self.institutions_by_key.get(key), name)
+            self.institution_targets[key] = InstitutionTarget(
+                self.institutions_by_key.get(key), name
+            )
         return self.institution_targets[key]
 
     def _position(self, line: int, values: _Values, person: PersonTarget) -> PositionTarget | None:
         existing = None
         if person.existing is not None:
-            existing = next((position for position in person.existing.positions
-                             if _same_stint(position, values)), None)
-        key = (("position", existing.id) if existing is not None
-               else ("new", id(person), values.program.id, values.start_date))
+            existing = next(
+                (
+                    position
+                    for position in person.existing.positions
+                    if _same_stint(position, values)
+                ),
+                None,
+            )
+        key = (
+            ("position", existing.id)
+            if existing is not None
+            else ("new", id(person), values.program.id, values.start_date)
+        )
         institution = self._institution(values.institution)
         target = self.position_targets.get(key)
         if target is None:
-            target = PositionTarget(existing, person, values.program, values.start_date,
-                                    institution, values.end_date, values.outcome, line)
+            target = PositionTarget(
+                existing,
+                person,
+                values.program,
+                values.start_date,
+                institution,
+                values.end_date,
+                values.outcome,
+                line,
+            )
             self.position_targets[key] = target
             return target
-        differences = [column for column, same in (
-            ("institution", target.institution is institution),
-            ("end_date", target.end_date == values.end_date),
-            ("outcome", target.outcome == values.outcome)) if not same]
+        differences = [
+            column
+            for column, same in (
+                ("institution", target.institution is institution),
+                ("end_date", target.end_date == values.end_date),
+                ("outcome", target.outcome == values.outcome),
+            )
+            if not same
+        ]
         for column in differences:
-            self._problem(line, column, _("Line %(line)s describes the same position with another "
-                                          "%(column)s.", line=target.line, column=column))
+            self._problem(
+                line,
+                column,
+                _(
+                    "Line %(line)s describes the same position with another %(column)s.",
+                    line=target.line,
+                    column=column,
+                ),
+            )
         return None if differences else target
 
     def _check_principals(self) -> None:
@@ -712,18 +909,27 @@ class _Planner:
             principals = [link for link in links if link.role is SupervisionRole.PRINCIPAL]
             kept = []
             if position.existing is not None:
-                kept = [link for link in position.existing.supervisions
-                        if link.role is SupervisionRole.PRINCIPAL
-                        and (link.supervisor_id is None or link.supervisor_id not in in_file)]
+                kept = [
+                    link
+                    for link in position.existing.supervisions
+                    if link.role is SupervisionRole.PRINCIPAL
+                    and (link.supervisor_id is None or link.supervisor_id not in in_file)
+                ]
             if len(principals) + len(kept) <= 1:
                 continue
             holders = [link.supervisor_name for link in kept] + [
-                f"{link.faculty.email} (line {link.line})" for link in principals]
+                f"{link.faculty.email} (line {link.line})" for link in principals
+            ]
             for link in principals:
-                self._problem(link.line, "role", _(
-                    "A position has at most one principal supervisor; this one would have "
-                    "%(holders)s.", holders=", ".join(holders)))
-
+                self._problem(
+                    link.line,
+                    "role",
+                    _(
+                        "A position has at most one principal supervisor; this one would have "
+                        "%(holders)s.",
+                        holders=", ".join(holders),
+                    ),
+                )
 
     def _check_ownership(self) -> None:
         """A faculty member may link themselves to a person or position already in another
@@ -733,30 +939,49 @@ class _Planner:
             position = link.position
             if position.existing is not None and link.existing is None:
                 for column, text in position.changes():
-                    self._problem(link.line, column, _("This position is in another faculty "
-                                                       "member's group; its %(column)s cannot be "
-                                                       "changed from your file (%(text)s).",
-                                                       column=column, text=text))
+                    self._problem(
+                        link.line,
+                        column,
+                        _(
+                            "This position is in another faculty "
+                            "member's group; its %(column)s cannot be "
+                            "changed from your file (%(text)s).",
+                            column=column,
+                            text=text,
+                        ),
+                    )
             person = position.person.existing
             if person is not None and not any(
-                    other.supervisor_id == faculty_id
-                    for stint in person.positions for other in stint.supervisions):
+                other.supervisor_id == faculty_id
+                for stint in person.positions
+                for other in stint.supervisions
+            ):
                 for column, text in position.person.changes():
-                    self._problem(link.line, column, _("This person is in another faculty "
-                                                       "member's group; their %(column)s cannot "
-                                                       "be changed from your file (%(text)s).",
-                                                       column=column, text=text))
+                    self._problem(
+                        link.line,
+                        column,
+                        _(
+                            "This person is in another faculty "
+                            "member's group; their %(column)s cannot "
+                            "be changed from your file (%(text)s).",
+                            column=column,
+                            text=text,
+                        ),
+                    )
 
 
 def _same_stint(position: Position, values: _Values) -> bool:
-    return (position.archived_at is None and position.program_id == values.program.id
-            and position.start_date == values.start_date)
+    return (
+        position.archived_at is None
+        and position.program_id == values.program.id
+        and position.start_date == values.start_date
+    )
 
 
 def _batches(values: Iterable[str]) -> Iterable[list[str]]:
     ordered = sorted(values)
     for start in range(0, len(ordered), LOOKUP_BATCH):
-        yield ordered[start:start + LOOKUP_BATCH]
+        yield ordered[start : start + LOOKUP_BATCH]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -774,10 +999,15 @@ class ImportSummary:
 
     def describe(self) -> str:
         """One sentence for a flash message or the command line."""
-        rows = _("%(new)d new, %(updated)d updated, %(unchanged)d unchanged row(s)",
-                 new=self.new_rows, updated=self.updated_rows, unchanged=self.unchanged_rows)
-        created = ", ".join(_created_text(kind, count) for kind, count in self.created.items()
-                            if count)
+        rows = _(
+            "%(new)d new, %(updated)d updated, %(unchanged)d unchanged row(s)",
+            new=self.new_rows,
+            updated=self.updated_rows,
+            unchanged=self.unchanged_rows,
+        )
+        created = ", ".join(
+            _created_text(kind, count) for kind, count in self.created.items() if count
+        )
         if created:
             return _("%(rows)s; created %(created)s.", rows=rows, created=created)
         return _("%(rows)s.", rows=rows)
@@ -788,15 +1018,17 @@ def _created_text(kind: str, count: int) -> str:
     texts = {
         "people": ngettext("%(num)d person", "%(num)d people", count),
         "positions": ngettext("%(num)d position", "%(num)d positions", count),
-        "supervision links": ngettext("%(num)d supervision link", "%(num)d supervision links",
-                                      count),
+        "supervision links": ngettext(
+            "%(num)d supervision link", "%(num)d supervision links", count
+        ),
         "institutions": ngettext("%(num)d institution", "%(num)d institutions", count),
     }
     return texts[kind]
 
 
-def apply_import(plan: ImportPlan, actor: User | None,
-                 progress: Callable[[int], None] | None = None) -> ImportSummary:
+def apply_import(
+    plan: ImportPlan, actor: User | None, progress: Callable[[int], None] | None = None
+) -> ImportSummary:
     """Write a problem-free plan in the current transaction (audit events included); no commit."""
     if not plan.ok:
         raise ValueError("An import plan with problems cannot be applied.")
@@ -805,8 +1037,13 @@ def apply_import(plan: ImportPlan, actor: User | None,
     touched_positions: dict[int, Position] = {}
     # A principal leaving the seat is written before anyone else takes it: the database checks
     # "one principal per position" at each statement.
-    demoted = [link for link in plan.links if link.existing is not None
-               and link.existing.role is SupervisionRole.PRINCIPAL and link.role != link.existing.role]
+    demoted = [
+        link
+        for link in plan.links
+        if link.existing is not None
+        and link.existing.role is SupervisionRole.PRINCIPAL
+        and link.role != link.existing.role
+    ]
     demoted_before = {id(link): _link_snapshot(link.existing)() for link in demoted}
     if demoted:
         for link in demoted:
@@ -845,8 +1082,14 @@ def _apply_institution(target: InstitutionTarget, events: list, created: dict) -
         else:
             target.instance = Institution(name=target.name)
             db.session.add(target.instance)
-            events.append(("import-create", target.instance, None,
-                           lambda inst=target.instance: {"name": inst.name}))
+            events.append(
+                (
+                    "import-create",
+                    target.instance,
+                    None,
+                    lambda inst=target.instance: {"name": inst.name},
+                )
+            )
             created["institutions"] += 1
     return target.instance
 
@@ -876,9 +1119,14 @@ def _apply_position(target: PositionTarget, events: list, created: dict) -> Posi
     person = _apply_person(target.person, events, created)
     institution = _apply_institution(target.institution, events, created)
     if target.existing is None:
-        position = Position(person=person, program=target.program, institution=institution,
-                            start_date=target.start_date, end_date=target.end_date,
-                            outcome=target.outcome)
+        position = Position(
+            person=person,
+            program=target.program,
+            institution=institution,
+            start_date=target.start_date,
+            end_date=target.end_date,
+            outcome=target.outcome,
+        )
         db.session.add(position)
         events.append(("import-create", position, None, _position_snapshot(position)))
         created["positions"] += 1
@@ -895,6 +1143,7 @@ def _apply_position(target: PositionTarget, events: list, created: dict) -> Posi
 
 
 # Snapshots are taken after the flush (ids known), hence the callables.
+
 
 def _person_snapshot(person: Person) -> Callable[[], dict]:
     return lambda: {"full_name": person.full_name, "email": person.email}

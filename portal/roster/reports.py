@@ -21,8 +21,16 @@ from portal.identifiers import name_key
 from portal.models import Institution, Person, Position, Program, Supervision, User
 
 ROSTER_COLUMNS = (
-    "faculty_email", "name", "email", "program", "institution", "role",
-    "start_date", "end_date", "status", "outcome",
+    "faculty_email",
+    "name",
+    "email",
+    "program",
+    "institution",
+    "role",
+    "start_date",
+    "end_date",
+    "status",
+    "outcome",
 )
 COI_COLUMNS = ("name", "email", "institution", "program", "role", "start_date", "end_date")
 FETCH_BATCH = 1000
@@ -64,8 +72,10 @@ def parse_status(value: str | None) -> RosterStatus:
         return RosterStatus(value)
     except ValueError:
         raise ReportError(
-            _("Unknown status %(value)s: use status=current, status=alumni or status=all.",
-              value=repr(value))
+            _(
+                "Unknown status %(value)s: use status=current, status=alumni or status=all.",
+                value=repr(value),
+            )
         ) from None
 
 
@@ -75,8 +85,12 @@ def parse_coi_years(value: str | None) -> int:
         return DEFAULT_COI_YEARS
     if not value.strip().isdigit() or not MIN_COI_YEARS <= int(value) <= MAX_COI_YEARS:
         raise ReportError(
-            _("years must be a whole number from %(min)s to %(max)s (got %(value)s).",
-              min=MIN_COI_YEARS, max=MAX_COI_YEARS, value=repr(value))
+            _(
+                "years must be a whole number from %(min)s to %(max)s (got %(value)s).",
+                min=MIN_COI_YEARS,
+                max=MAX_COI_YEARS,
+                value=repr(value),
+            )
         )
     return int(value)
 
@@ -109,10 +123,18 @@ def status_filter(status: RosterStatus, today: date):
 def roster_query(export: RosterExport) -> Select:
     """One row per (non-archived position, supervisor account) link, in a stable order."""
     query = (
-        select(User.email, Person.full_name, Person.email, Program.name, Institution.name,
-               # The stored text ('principal', ...) is what the file holds: no enum round trip.
-               type_coerce(Supervision.role, String).label("role"),
-               Position.start_date, Position.end_date, Position.outcome)
+        select(
+            User.email,
+            Person.full_name,
+            Person.email,
+            Program.name,
+            Institution.name,
+            # The stored text ('principal', ...) is what the file holds: no enum round trip.
+            type_coerce(Supervision.role, String).label("role"),
+            Position.start_date,
+            Position.end_date,
+            Position.outcome,
+        )
         .select_from(Supervision)
         .join(User, Supervision.supervisor_id == User.id)
         .join(Position, Supervision.position_id == Position.id)
@@ -120,8 +142,16 @@ def roster_query(export: RosterExport) -> Select:
         .join(Program, Position.program_id == Program.id)
         .join(Institution, Position.institution_id == Institution.id)
         .where(Position.archived_at.is_(None), status_filter(export.status, export.today))
-        .order_by(User.email, Program.sort_order, Program.name, Person.full_name, Person.email,
-                  Position.start_date, Institution.name, Position.id)
+        .order_by(
+            User.email,
+            Program.sort_order,
+            Program.name,
+            Person.full_name,
+            Person.email,
+            Position.start_date,
+            Institution.name,
+            Position.id,
+        )
     )
     if export.faculty is not None:
         query = query.where(Supervision.supervisor_id == export.faculty.id)
@@ -131,11 +161,9 @@ def roster_query(export: RosterExport) -> Select:
 def roster_rows(export: RosterExport) -> Iterator[tuple]:
     """The export's rows in ROSTER_COLUMNS order, fetched in batches (fixed memory)."""
     result = db.session.execute(roster_query(export).execution_options(yield_per=FETCH_BATCH))
-    for (faculty_email, name, email, program, institution, role, start, end,
-         outcome) in result:
+    for faculty_email, name, email, program, institution, role, start, end, outcome in result:
         status = "current" if end is None or end >= export.today else "alumni"
-        yield (faculty_email, name, email, program, institution, role, start, end,
-               status, outcome)
+        yield (faculty_email, name, email, program, institution, role, start, end, status, outcome)
 
 
 def coi_since(today: date, years: int) -> date:
@@ -150,16 +178,26 @@ def coi_rows(faculty: User, today: date, years: int) -> Iterator[tuple]:
     """Everyone `faculty` supervised, co-supervised or hosted in the last `years` years."""
     since = coi_since(today, years)
     query = (
-        select(Person.full_name, Person.email, Institution.name, Program.name, Supervision.role,
-               Position.start_date, Position.end_date)
+        select(
+            Person.full_name,
+            Person.email,
+            Institution.name,
+            Program.name,
+            Supervision.role,
+            Position.start_date,
+            Position.end_date,
+        )
         .select_from(Supervision)
         .join(Position, Supervision.position_id == Position.id)
         .join(Person, Position.person_id == Person.id)
         .join(Program, Position.program_id == Program.id)
         .join(Institution, Position.institution_id == Institution.id)
-        .where(Supervision.supervisor_id == faculty.id, Position.archived_at.is_(None),
-               Position.start_date <= today,
-               or_(Position.end_date.is_(None), Position.end_date >= since))
+        .where(
+            Supervision.supervisor_id == faculty.id,
+            Position.archived_at.is_(None),
+            Position.start_date <= today,
+            or_(Position.end_date.is_(None), Position.end_date >= since),
+        )
         .order_by(Person.full_name, Position.start_date, Position.id)
         .execution_options(yield_per=FETCH_BATCH)
     )

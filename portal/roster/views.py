@@ -27,7 +27,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.auth.decorators import admin_required
 from portal.errors import render_error
 from portal.extensions import db
-from portal.roster.forms import ConfirmImportForm, ImportForm
 from portal.roster.formats import (
     CSV_MIMETYPE,
     JSON_MIMETYPE,
@@ -36,6 +35,7 @@ from portal.roster.formats import (
     json_chunks,
     xlsx_bytes,
 )
+from portal.roster.forms import ConfirmImportForm, ImportForm
 from portal.roster.importer import (
     RosterFileError,
     apply_import,
@@ -65,10 +65,21 @@ def too_large(_error):
     """413 with the size the import accepts."""
     limit = _import_limit()
     if limit:
-        return render_error(413, _("The upload is larger than the %(size)s the import accepts. "
-                                   "Split the roster into smaller files.", size=_megabytes(limit)))
-    return render_error(413, _("The upload is larger than what the portal accepts. Split the "
-                               "roster into smaller files."))
+        return render_error(
+            413,
+            _(
+                "The upload is larger than the %(size)s the import accepts. "
+                "Split the roster into smaller files.",
+                size=_megabytes(limit),
+            ),
+        )
+    return render_error(
+        413,
+        _(
+            "The upload is larger than what the portal accepts. Split the "
+            "roster into smaller files."
+        ),
+    )
 
 
 # One plain rule and endpoint per format: url_for names the file, and the URL map has no
@@ -167,9 +178,11 @@ def import_roster():
     confirm_form = None
     if plan.ok:
         confirm_form = ConfirmImportForm(
-            formdata=None, rows=sign_rows(rows, current_user, current_app.config["SECRET_KEY"]))
-    return render_template("roster/preview.html", plan=plan, confirm_form=confirm_form,
-                           filename=upload.filename), 200 if plan.ok else 400
+            formdata=None, rows=sign_rows(rows, current_user, current_app.config["SECRET_KEY"])
+        )
+    return render_template(
+        "roster/preview.html", plan=plan, confirm_form=confirm_form, filename=upload.filename
+    ), 200 if plan.ok else 400
 
 
 @blueprint.route("/group/import/confirm", methods=["POST"])
@@ -185,16 +198,26 @@ def import_confirm():
     plan = plan_import(rows, current_user, only_faculty=_import_scope())
     if not plan.ok:
         db.session.rollback()
-        return render_template("roster/preview.html", plan=plan, confirm_form=None,
-                               filename=None, changed_since_preview=True), 400
+        return render_template(
+            "roster/preview.html",
+            plan=plan,
+            confirm_form=None,
+            filename=None,
+            changed_since_preview=True,
+        ), 400
     try:
         summary = apply_import(plan, current_user)
         db.session.commit()
     except (IntegrityError, StaleDataError):
         db.session.rollback()
-        return render_error(409, _("Someone changed the same records while you were importing; "
-                                   "nothing was imported. Upload the file again to see a new "
-                                   "preview."))
+        return render_error(
+            409,
+            _(
+                "Someone changed the same records while you were importing; "
+                "nothing was imported. Upload the file again to see a new "
+                "preview."
+            ),
+        )
     flash(_("Roster imported: %(summary)s", summary=summary.describe()), "success")
     return redirect(url_for("roster.import_roster"))
 
@@ -210,7 +233,10 @@ def _import_scope():
 
 def _import_limit() -> int | None:
     """ROSTER_IMPORT_MAX_BYTES when set, never above MAX_CONTENT_LENGTH (the request limit)."""
-    limits = [current_app.config.get("ROSTER_IMPORT_MAX_BYTES"), current_app.config.get("MAX_CONTENT_LENGTH")]
+    limits = [
+        current_app.config.get("ROSTER_IMPORT_MAX_BYTES"),
+        current_app.config.get("MAX_CONTENT_LENGTH"),
+    ]
     return min((limit for limit in limits if limit), default=None)
 
 
@@ -225,10 +251,12 @@ def _export_response(export: RosterExport, extension: str) -> Response:
         # An XLSX file is a zip archive written at the end; it cannot be streamed row by row.
         return _attachment(xlsx_bytes(ROSTER_COLUMNS, rows), XLSX_MIMETYPE, filename)
     if extension == "json":
-        return _attachment(stream_with_context(json_chunks(ROSTER_COLUMNS, rows)),
-                           JSON_MIMETYPE, filename)
-    return _attachment(stream_with_context(csv_bytes_chunks(ROSTER_COLUMNS, rows)),
-                       CSV_MIMETYPE, filename)
+        return _attachment(
+            stream_with_context(json_chunks(ROSTER_COLUMNS, rows)), JSON_MIMETYPE, filename
+        )
+    return _attachment(
+        stream_with_context(csv_bytes_chunks(ROSTER_COLUMNS, rows)), CSV_MIMETYPE, filename
+    )
 
 
 def _attachment(body, mimetype: str, filename: str) -> Response:

@@ -48,8 +48,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
@@ -87,6 +88,7 @@ def screenshot(request):
 # ---------------------------------------------------------------------------------------------
 # Demo data served, and pages in a chosen language: for the accessibility and journey suites.
 
+
 @pytest.fixture
 def demo_site(app, live_server) -> DemoSite:
     """The test app (fresh database, each backend) with the demo data, served: for journeys."""
@@ -114,8 +116,9 @@ def open_page(browser):
     contexts = []
 
     def open_one(language: str = "en", viewport: dict | None = None, **options):
-        context = browser.new_context(locale=LANGUAGES[language], viewport=viewport or DESKTOP,
-                                      **options)
+        context = browser.new_context(
+            locale=LANGUAGES[language], viewport=viewport or DESKTOP, **options
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()

@@ -36,12 +36,14 @@ def load_demo(app) -> DemoSite:
     with app.app_context():
         logins = load_demo_data()
         db.session.commit()
-        member_id = db.session.scalar(select(Position.id).where(Position.end_date.is_(None))
-                                      .order_by(Position.id).limit(1))
+        member_id = db.session.scalar(
+            select(Position.id).where(Position.end_date.is_(None)).order_by(Position.id).limit(1)
+        )
         db.session.remove()
     faculty, second, admin = (login.email for login in logins)
-    return DemoSite("", {login.email: login.password for login in logins}, faculty, second,
-                    admin, member_id)
+    return DemoSite(
+        "", {login.email: login.password for login in logins}, faculty, second, admin, member_id
+    )
 
 
 @contextmanager

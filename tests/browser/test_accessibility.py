@@ -62,10 +62,12 @@ def page_params(needs_template_fix: dict[str, str] | None = None) -> list:
         for language in LANGUAGES:
             marks = []
             if main_page.name in needs_template_fix:
-                marks.append(pytest.mark.xfail(strict=True,
-                                               reason=needs_template_fix[main_page.name]))
-            params.append(pytest.param(main_page, language, id=f"{main_page.name}-{language}",
-                                       marks=marks))
+                marks.append(
+                    pytest.mark.xfail(strict=True, reason=needs_template_fix[main_page.name])
+                )
+            params.append(
+                pytest.param(main_page, language, id=f"{main_page.name}-{language}", marks=marks)
+            )
     return params
 
 
@@ -105,9 +107,15 @@ def visit(page, site: DemoSite, main_page: MainPage) -> None:
     else:
         assert response.ok, f"{main_page.path}: HTTP {response.status}"
     if main_page.name == "import-preview":
-        page.locator('input[type="file"][name="file"]').set_input_files(files=[{
-            "name": "small-roster.csv", "mimeType": "text/csv",
-            "buffer": SMALL_ROSTER.encode("utf-8")}])
+        page.locator('input[type="file"][name="file"]').set_input_files(
+            files=[
+                {
+                    "name": "small-roster.csv",
+                    "mimeType": "text/csv",
+                    "buffer": SMALL_ROSTER.encode("utf-8"),
+                }
+            ]
+        )
         page.locator('form[enctype="multipart/form-data"] [type="submit"]').click()
         page.wait_for_selector('form[action$="/group/import/confirm"]')
 
@@ -139,8 +147,9 @@ def blocking_violations(axe, page) -> list[dict]:
 
 
 @pytest.mark.parametrize(("main_page", "language"), page_params())
-def test_no_serious_or_critical_axe_violation(axe, logged_in, shared_demo_site, screenshot,
-                                              main_page, language):
+def test_no_serious_or_critical_axe_violation(
+    axe, logged_in, shared_demo_site, screenshot, main_page, language
+):
     page = logged_in(main_page.who, language)
     visit(page, shared_demo_site, main_page)
     assert page.locator("html").get_attribute("lang") == HTML_LANG[language]
@@ -150,8 +159,9 @@ def test_no_serious_or_critical_axe_violation(axe, logged_in, shared_demo_site, 
 
 
 @pytest.mark.parametrize(("main_page", "language"), page_params(PHONE_NEEDS_TEMPLATE_FIX))
-def test_no_serious_or_critical_axe_violation_on_a_phone(axe, logged_in, shared_demo_site,
-                                                         screenshot, main_page, language):
+def test_no_serious_or_critical_axe_violation_on_a_phone(
+    axe, logged_in, shared_demo_site, screenshot, main_page, language
+):
     page = logged_in(main_page.who, language)
     with viewport(page, PHONE):
         visit(page, shared_demo_site, main_page)
@@ -161,8 +171,9 @@ def test_no_serious_or_critical_axe_violation_on_a_phone(axe, logged_in, shared_
 
 
 @pytest.mark.parametrize(("main_page", "language"), page_params())
-def test_page_has_one_h1_landmarks_table_headers_and_fits_a_phone(logged_in, shared_demo_site,
-                                                                  main_page, language):
+def test_page_has_one_h1_landmarks_table_headers_and_fits_a_phone(
+    logged_in, shared_demo_site, main_page, language
+):
     """One h1, a main landmark, th headers; at 375px only tables and the chart scroll sideways."""
     page = logged_in(main_page.who, language)
     with viewport(page, PHONE):
@@ -173,33 +184,46 @@ def test_page_has_one_h1_landmarks_table_headers_and_fits_a_phone(logged_in, sha
         tables = page.locator("table")
         for index in range(tables.count()):
             table = tables.nth(index)
-            assert table.locator("thead th[scope=col]").count(), \
+            assert table.locator("thead th[scope=col]").count(), (
                 f"table {index} has no column headers (thead th scope=col)"
+            )
             assert table.locator("tbody td, tbody th").count(), f"table {index} is empty"
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 @pytest.mark.parametrize("language", list(LANGUAGES))
-@pytest.mark.parametrize(("path", "who"), [
-    pytest.param("/group", "faculty", id="group"),
-    pytest.param("/group/alumni", "faculty", id="alumni"),
-    pytest.param("/admin/loads", "admin", id="loads"),
-])
-def test_rosters_print_without_navigation_or_forms(logged_in, shared_demo_site, screenshot,
-                                                   path, who, language):
+@pytest.mark.parametrize(
+    ("path", "who"),
+    [
+        pytest.param("/group", "faculty", id="group"),
+        pytest.param("/group/alumni", "faculty", id="alumni"),
+        pytest.param("/admin/loads", "admin", id="loads"),
+    ],
+)
+def test_rosters_print_without_navigation_or_forms(
+    logged_in, shared_demo_site, screenshot, path, who, language
+):
     page = logged_in(who, language)
     page.goto(shared_demo_site.url + path)
     page.emulate_media(media="print")
     try:
-        for hidden in (".site-header", "form", ".tabs", ".roster-links", ".admin-nav",
-                       "td.actions"):
+        for hidden in (
+            ".site-header",
+            "form",
+            ".tabs",
+            ".roster-links",
+            ".admin-nav",
+            "td.actions",
+        ):
             for index in range(page.locator(hidden).count()):
                 expect(page.locator(hidden).nth(index)).to_be_hidden()
         expect(page.locator("h1")).to_be_visible()
         expect(page.locator("table.data thead th").first).to_be_visible()
         expect(page.locator("table.data tbody tr").first).to_be_visible()
-        assert page.evaluate("getComputedStyle(document.querySelector('table.data thead'))"
-                             ".display") == "table-header-group"
+        assert (
+            page.evaluate("getComputedStyle(document.querySelector('table.data thead')).display")
+            == "table-header-group"
+        )
         screenshot(page, "print")
     finally:
         page.emulate_media(media="screen")

@@ -25,7 +25,8 @@ def log_in(page, base_url: str, email: str) -> None:
 
 
 def test_faculty_keeps_a_co_supervised_student_from_arrival_to_alumni(
-        app, live_server, new_page, screenshot, faculty, make_faculty, make_member):
+    app, live_server, new_page, screenshot, faculty, make_faculty, make_member
+):
     colleague = make_faculty("colleague@example.org", "Prof. Marc-André O'Neill")
     make_member(faculty, "Existing Student", institution="Université de Montréal")
 
@@ -41,7 +42,8 @@ def test_faculty_keeps_a_co_supervised_student_from_arrival_to_alumni(
     page.get_by_label("Supervision role").select_option("principal")
     page.get_by_label("Start date").fill("2024-09-01")
     page.locator('select[name="supervisors-0-supervisor"]').select_option(
-        label="Prof. Marc-André O'Neill")
+        label="Prof. Marc-André O'Neill"
+    )
     page.locator('select[name="supervisors-0-role"]').select_option("co-supervisor")
     screenshot(page, "1-add-form")
     page.get_by_role("button", name="Add member").click()
@@ -81,11 +83,13 @@ def test_faculty_keeps_a_co_supervised_student_from_arrival_to_alumni(
     with app.app_context():
         shares = db.session.execute(
             select(Supervision.external_name, Supervision.supervisor_id, Supervision.share)
-            .join(Supervision.position).join(Position.person)
-            .where(Person.full_name == STUDENT).order_by(Supervision.share.desc())).all()
+            .join(Supervision.position)
+            .join(Position.person)
+            .where(Person.full_name == STUDENT)
+            .order_by(Supervision.share.desc())
+        ).all()
         db.session.remove()
-    assert [share for _name, _id, share in shares] == [Decimal("50"), Decimal("25"),
-                                                       Decimal("25")]
+    assert [share for _name, _id, share in shares] == [Decimal("50"), Decimal("25"), Decimal("25")]
     assert shares[0].supervisor_id == faculty.id
 
     # Move to alumni, then find them under alumni and no longer among current members.

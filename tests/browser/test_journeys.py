@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -24,8 +25,9 @@ from tests.browser.helpers import HTML_LANG, LANGUAGES, log_in_as
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("language", list(LANGUAGES))]
 
-ROSTER_HEADER = ("faculty_email,name,email,program,institution,role,start_date,end_date,"
-                 "status,outcome")
+ROSTER_HEADER = (
+    "faculty_email,name,email,program,institution,role,start_date,end_date,status,outcome"
+)
 STUDENT = {"en": "Zoë Nguyễn-Lefèvre O'Brien", "fr": "Anaïs Côté-Ébène Ødegård"}
 SUBMIT = '[type="submit"]'
 
@@ -99,8 +101,9 @@ def test_the_language_chosen_before_logging_in_stays_after(demo_site, open_page,
     assert page.locator("html").get_attribute("lang") == HTML_LANG[language]
 
 
-def test_the_language_button_switches_and_is_saved_for_the_account(app, demo_site, open_page,
-                                                                   language):
+def test_the_language_button_switches_and_is_saved_for_the_account(
+    app, demo_site, open_page, language
+):
     """Logged in, the header's button switches every page and saves the account's choice."""
     other = "fr" if language == "en" else "en"
     page = open_page(other)
@@ -113,14 +116,14 @@ def test_the_language_button_switches_and_is_saved_for_the_account(app, demo_sit
     page.locator('a[href$="/group/alumni"]').first.click()
     assert_language(page, language)
     with app.app_context():
-        saved = db.session.scalar(select(User.locale)
-                                  .where(User.email == demo_site.faculty_email))
+        saved = db.session.scalar(select(User.locale).where(User.email == demo_site.faculty_email))
         db.session.remove()
     assert saved == code
 
 
-def test_add_a_co_supervised_student_then_move_them_to_alumni(app, demo_site, open_page,
-                                                              screenshot, language):
+def test_add_a_co_supervised_student_then_move_them_to_alumni(
+    app, demo_site, open_page, screenshot, language
+):
     student = STUDENT[language]
     colleague = user_id(app, demo_site.second_email)
     page = open_page(language)
@@ -179,7 +182,7 @@ def test_export_the_group_as_csv_and_xlsx(demo_site, open_page, tmp_path, langua
         page.locator('a[href*="/group/export.csv"]').first.click()
     download = download_info.value
     assert download.suggested_filename.endswith(".csv")
-    text = open(download.path(), encoding="utf-8-sig", newline="").read()
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[0] == ROSTER_HEADER
     rows = list(csv.DictReader(io.StringIO(text)))
     assert {row["name"] for row in rows} == current_names
@@ -210,8 +213,9 @@ def test_import_a_roster_after_its_preview(app, demo_site, open_page, screenshot
     log_in_as(page, demo_site, demo_site.faculty_email)
     page.locator('a[href$="/group/import"]').first.click()
     assert_language(page, language)
-    page.locator('input[type="file"][name="file"]').set_input_files(files=[{
-        "name": "newcomers.csv", "mimeType": "text/csv", "buffer": roster.encode("utf-8")}])
+    page.locator('input[type="file"][name="file"]').set_input_files(
+        files=[{"name": "newcomers.csv", "mimeType": "text/csv", "buffer": roster.encode("utf-8")}]
+    )
     page.locator(f'form[enctype="multipart/form-data"] {SUBMIT}').click()
 
     confirm = page.locator('form[action$="/group/import/confirm"]')
@@ -274,10 +278,13 @@ def tab_to(page, selector: str, text: str = "", limit: int = 80) -> None:
     """Press Tab until the focused element matches `selector` (and holds `text`)."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        if page.evaluate("""([selector, text]) => {
+        if page.evaluate(
+            """([selector, text]) => {
                 const element = document.activeElement;
                 return !!element && element.matches(selector) && element.textContent.includes(text);
-            }""", [selector, text]):
+            }""",
+            [selector, text],
+        ):
             return
     raise AssertionError(f"Tab never reached {selector} {text}")
 
@@ -290,8 +297,9 @@ def assert_focus_is_visible(page) -> None:
     assert style[0] != "none" and style[1] != "0px", f"no visible focus ring: {style}"
 
 
-def test_keyboard_only_log_in_and_move_a_member_to_alumni(app, demo_site, open_page, screenshot,
-                                                         language):
+def test_keyboard_only_log_in_and_move_a_member_to_alumni(
+    app, demo_site, open_page, screenshot, language
+):
     """No mouse: Tab, typing and Enter log in, skip to content, move a member to alumni."""
     member = "Saoirse D'Arcy"
     page = open_page(language)
@@ -326,8 +334,9 @@ def test_keyboard_only_log_in_and_move_a_member_to_alumni(app, demo_site, open_p
     expect(group_row(page, member)).to_contain_text("Ingénieure de recherche, Mila")
 
     with app.app_context():
-        position = db.session.scalar(select(Position).join(Position.person)
-                                     .where(Person.full_name == member))
+        position = db.session.scalar(
+            select(Position).join(Position.person).where(Person.full_name == member)
+        )
         assert position.end_date == date.today() - timedelta(days=1)
         assert position.departure_reason.value != "graduated"
         db.session.remove()
