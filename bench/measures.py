@@ -253,9 +253,11 @@ IMPORT_ROWS = 10_000
 
 def in_process_measures(database_url: str, work: Path) -> list[dict]:
     """Import of 10,000 new rows through the importer, against Core inserts of the same rows."""
-    from portal.roster.formats import csv_bytes_chunks
-    from portal.roster.importer import apply_import, plan_import, read_roster_file
+    from portal.roster.applying import apply_import
+    from portal.roster.planning import plan_import
+    from portal.roster.reading import read_roster_file
     from portal.roster.reports import ROSTER_COLUMNS
+    from portal.spreadsheets import csv_bytes_chunks
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(work))
     today = date.today()

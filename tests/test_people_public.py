@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.group.services import current_members
+from portal.group.queries import current_members
 from portal.models import Position, Publication, PublicationAuthor, SupervisionRole, User
 from portal.people.publications import AuthorData, PublicationData, add_publication
 

@@ -584,7 +584,7 @@ def test_a_row_repeated_without_its_email_is_a_duplicate(app, faculty_client):
 
 
 def test_a_file_with_no_records_at_all_is_refused_clearly(app_context):
-    from portal.roster.importer import RosterFileError, _rows_from_records
+    from portal.roster.reading import RosterFileError, _rows_from_records
 
     with pytest.raises(RosterFileError, match="The file is empty."):
         _rows_from_records([], restore=True)

@@ -14,9 +14,11 @@ from portal import demo
 from portal.extensions import db
 from portal.identifiers import clean_text, name_key
 from portal.models import Institution, Person, Position, Program, Supervision, SupervisionRole, User
-from portal.roster.formats import csv_bytes_chunks, json_chunks, xlsx_bytes
-from portal.roster.importer import apply_import, plan_import, read_roster_file
+from portal.roster.applying import apply_import
+from portal.roster.planning import plan_import
+from portal.roster.reading import read_roster_file
 from portal.roster.reports import ROSTER_COLUMNS, RosterExport, RosterStatus, roster_rows
+from portal.spreadsheets import csv_bytes_chunks, json_chunks, xlsx_bytes
 from tests.conftest import login_client, reset_database
 
 FACULTY_EMAIL = "helene.tremblay@demo.example.org"

@@ -29,7 +29,7 @@ from portal.models import (
     SupervisionRole,
     User,
 )
-from portal.roster.formats import as_text
+from portal.spreadsheets import as_text
 
 # Shares and weights are kept with two decimals; the query multiplies them as whole hundredths
 # so that SQLite (floating point) and PostgreSQL (numeric) sum exactly the same integers.

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from portal.admin import reports, services
+from portal.admin import operations, reports
 from portal.admin.forms import (
     AccountForm,
     CapsForm,
@@ -35,7 +35,7 @@ from portal.auth.decorators import admin_required
 from portal.extensions import db
 from portal.labels import lazy_gettext as _l
 from portal.models import ProgramKind
-from portal.roster.formats import CSV_MIMETYPE, XLSX_MIMETYPE, csv_bytes_chunks, xlsx_bytes
+from portal.spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE, csv_bytes_chunks, xlsx_bytes
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -179,8 +179,8 @@ def loads_xlsx():
 # Programs and caps.
 
 
-def _program_data(form: ProgramForm) -> services.ProgramData:
-    return services.ProgramData(
+def _program_data(form: ProgramForm) -> operations.ProgramData:
+    return operations.ProgramData(
         name=form.name.data or "",
         kind=ProgramKind(form.kind.data),
         weight=form.weight.data,
@@ -189,7 +189,7 @@ def _program_data(form: ProgramForm) -> services.ProgramData:
     )
 
 
-def _attach_error(form, error: services.AdminError) -> None:
+def _attach_error(form, error: operations.AdminError) -> None:
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
         field.errors = [*field.errors, str(error)]
@@ -204,8 +204,8 @@ def programs():
     form = ProgramForm()
     if form.validate_on_submit():
         try:
-            program = services.create_program(current_user, _program_data(form))
-        except services.AdminError as error:
+            program = operations.create_program(current_user, _program_data(form))
+        except operations.AdminError as error:
             db.session.rollback()
             _attach_error(form, error)
         else:
@@ -214,7 +214,7 @@ def programs():
             return redirect(url_for("admin.programs"))
     status = 400 if form.is_submitted() else 200
     return render_template(
-        "admin/programs.html", form=form, programs=services.list_programs()
+        "admin/programs.html", form=form, programs=operations.list_programs()
     ), status
 
 
@@ -222,14 +222,14 @@ def programs():
 @admin_required
 def edit_program(program_id: int):
     """Change a program's name, kind, weight and load rule."""
-    program = services.get_program(program_id) or abort(404)
+    program = operations.get_program(program_id) or abort(404)
     form = ProgramForm(obj=program if request.method == "GET" else None)
     if request.method == "GET":
         form.kind.data = program.kind.value
     if form.validate_on_submit():
         try:
-            services.update_program(current_user, program, _program_data(form))
-        except services.AdminError as error:
+            operations.update_program(current_user, program, _program_data(form))
+        except operations.AdminError as error:
             db.session.rollback()
             _attach_error(form, error)
         else:
@@ -254,10 +254,10 @@ def caps():
         form.weighted_cap.data = policy.default_weighted_cap
     if form.validate_on_submit():
         try:
-            services.update_default_caps(
+            operations.update_default_caps(
                 current_user, form.principal_cap.data, form.weighted_cap.data
             )
-        except services.AdminError as error:
+        except operations.AdminError as error:
             db.session.rollback()
             _attach_error(form, error)
         else:
@@ -266,7 +266,7 @@ def caps():
             return redirect(url_for("admin.caps"))
     status = 400 if form.is_submitted() else 200
     return render_template(
-        "admin/caps.html", form=form, policy=policy, faculty=services.list_faculty()
+        "admin/caps.html", form=form, policy=policy, faculty=operations.list_faculty()
     ), status
 
 
@@ -274,7 +274,7 @@ def caps():
 @admin_required
 def faculty_caps(user_id: int):
     """One faculty member's own caps (empty = the default)."""
-    faculty = services.get_faculty(user_id) or abort(404)
+    faculty = operations.get_faculty(user_id) or abort(404)
     policy = reports.load_policy()
     form = CapsForm()
     if request.method == "GET":
@@ -282,10 +282,10 @@ def faculty_caps(user_id: int):
         form.weighted_cap.data = faculty.weighted_cap
     if form.validate_on_submit():
         try:
-            services.set_faculty_caps(
+            operations.set_faculty_caps(
                 current_user, faculty, form.principal_cap.data, form.weighted_cap.data
             )
-        except services.AdminError as error:
+        except operations.AdminError as error:
             db.session.rollback()
             _attach_error(form, error)
         else:
@@ -307,7 +307,7 @@ def _accounts_page(form: AccountForm, status: int = 200):
         "admin/accounts.html",
         form=form,
         action_form=ConfirmForm(),
-        accounts=services.list_accounts(),
+        accounts=operations.list_accounts(),
     ), status
 
 
@@ -325,14 +325,14 @@ def new_account():
     form = AccountForm()
     if form.validate_on_submit():
         try:
-            user, generated = services.create_account(
+            user, generated = operations.create_account(
                 current_user,
                 form.email.data,
                 form.display_name.data,
                 form.password.data,
                 is_admin=form.account_type.data == "admin",
             )
-        except services.AdminError as error:
+        except operations.AdminError as error:
             db.session.rollback()
             _attach_error(form, error)
         else:
@@ -356,13 +356,13 @@ def new_account():
 
 def _account_action(user_id: int, operation, done: str):
     """Run an account operation; `done` is the success message, with %(name)s for the account."""
-    user = services.get_account(user_id) or abort(404)
+    user = operations.get_account(user_id) or abort(404)
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
     try:
         operation(current_user, user)
-    except services.AdminError as error:
+    except operations.AdminError as error:
         db.session.rollback()
         flash(str(error), "error")
         return _accounts_page(AccountForm(formdata=None), 400)
@@ -377,7 +377,7 @@ def deactivate_account(user_id: int):
     """Deactivate an account and end its open sessions."""
     return _account_action(
         user_id,
-        services.deactivate_account,
+        operations.deactivate_account,
         _l("%(name)s is deactivated; their open sessions have ended."),
     )
 
@@ -386,19 +386,19 @@ def deactivate_account(user_id: int):
 @admin_required
 def reactivate_account(user_id: int):
     """Let a deactivated account log in again."""
-    return _account_action(user_id, services.reactivate_account, _l("%(name)s can log in again."))
+    return _account_action(user_id, operations.reactivate_account, _l("%(name)s can log in again."))
 
 
 @blueprint.route("/accounts/<int:user_id>/password", methods=["GET", "POST"])
 @admin_required
 def reset_password(user_id: int):
     """Set a new password (typed or generated) and end the user's sessions."""
-    user = services.get_account(user_id) or abort(404)
+    user = operations.get_account(user_id) or abort(404)
     form = PasswordResetForm()
     if form.validate_on_submit():
         try:
-            generated = services.reset_password(current_user, user, form.password.data)
-        except services.AdminError as error:
+            generated = operations.reset_password(current_user, user, form.password.data)
+        except operations.AdminError as error:
             db.session.rollback()
             _attach_error(form, error)
         else:
@@ -430,7 +430,7 @@ def reset_password(user_id: int):
 # Institutions.
 
 
-def _merge_form(institutions: list[services.InstitutionRow]) -> MergeInstitutionsForm:
+def _merge_form(institutions: list[operations.InstitutionRow]) -> MergeInstitutionsForm:
     form = MergeInstitutionsForm()
     choices = select_choices((row.id, f"{row.name} ({row.positions})") for row in institutions)
     form.duplicate_id.choices = choices
@@ -442,7 +442,7 @@ def _merge_form(institutions: list[services.InstitutionRow]) -> MergeInstitution
 @admin_required
 def institutions():
     """Institutions with their position counts, and the merge form."""
-    rows = services.list_institutions()
+    rows = operations.list_institutions()
     return render_template(
         "admin/institutions.html", institutions=rows, merge_form=_merge_form(rows)
     )
@@ -452,15 +452,15 @@ def institutions():
 @admin_required
 def merge_institutions():
     """Merge a duplicate institution into the one to keep."""
-    rows = services.list_institutions()
+    rows = operations.list_institutions()
     form = _merge_form(rows)
     if form.validate_on_submit():
-        duplicate = services.get_institution(form.duplicate_id.data)
-        keep = services.get_institution(form.keep_id.data)
+        duplicate = operations.get_institution(form.duplicate_id.data)
+        keep = operations.get_institution(form.keep_id.data)
         try:
             duplicate_name, keep_name = duplicate.name, keep.name
-            moved = services.merge_institutions(current_user, duplicate, keep)
-        except services.AdminError as error:
+            moved = operations.merge_institutions(current_user, duplicate, keep)
+        except operations.AdminError as error:
             db.session.rollback()
             _attach_error(form, error)
         else:
@@ -483,13 +483,13 @@ def merge_institutions():
 @admin_required
 def rename_institution(institution_id: int):
     """Rename an institution unless the new name is another's."""
-    institution = services.get_institution(institution_id) or abort(404)
+    institution = operations.get_institution(institution_id) or abort(404)
     form = RenameInstitutionForm(obj=institution if request.method == "GET" else None)
     if form.validate_on_submit():
         old_name = institution.name
         try:
-            services.rename_institution(current_user, institution, form.name.data)
-        except services.AdminError as error:
+            operations.rename_institution(current_user, institution, form.name.data)
+        except operations.AdminError as error:
             db.session.rollback()
             _attach_error(form, error)
         else:

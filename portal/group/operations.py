@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.admin.reports import cap_breaches_after
 from portal.audit import record_event
 from portal.extensions import db
-from portal.group.services import find_institution, find_person_by_email, find_person_by_orcid
+from portal.group.queries import find_institution, find_person_by_email, find_person_by_orcid
 from portal.identifiers import clean_text, name_key
 from portal.labels import ROLE_LABELS, english
 from portal.models import (

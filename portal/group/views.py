@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.auth.decorators import admin_required
 from portal.extensions import db
-from portal.group import services
+from portal.group import queries
 from portal.group.forms import EXTRA_SUPERVISOR_ROWS, ActionForm, MemberForm, MoveToAlumniForm
 from portal.group.operations import (
     DuplicatePersonError,
@@ -59,7 +59,7 @@ def _faculty_arg() -> int | None:
 
 
 def _owner_or_404() -> User:
-    owner = services.group_owner(current_user, _faculty_arg())
+    owner = queries.group_owner(current_user, _faculty_arg())
     if owner is None:
         abort(404)
     return owner
@@ -71,7 +71,7 @@ def _group_args(owner: User) -> dict:
 
 
 def _member_or_404(position_id: int, *, archived: bool = False) -> Position:
-    position = services.member_for(current_user, position_id, archived=archived)
+    position = queries.member_for(current_user, position_id, archived=archived)
     if position is None:
         abort(404)
     return position
@@ -85,9 +85,9 @@ def _member_or_404(position_id: int, *, archived: bool = False) -> Position:
 def index():
     """Current members of a group, in sections by kind, with counts, search and filters."""
     owner = _owner_or_404()
-    wanted = services.ListFilter.from_args(request.args)
-    page = services.current_page(owner, date.today(), wanted)
-    faculty = services.faculty_accounts() if current_user.is_admin else []
+    wanted = queries.ListFilter.from_args(request.args)
+    page = queries.current_page(owner, date.today(), wanted)
+    faculty = queries.faculty_accounts() if current_user.is_admin else []
     return render_template(
         "group/index.html",
         page=page,
@@ -103,10 +103,10 @@ def index():
 def alumni():
     """Former members of a group: end date, how they left, where they went next."""
     owner = _owner_or_404()
-    wanted = services.ListFilter.from_args(request.args, default_sort="end")
+    wanted = queries.ListFilter.from_args(request.args, default_sort="end")
     if "sort" not in request.args:
         wanted = replace(wanted, descending=True)  # most recent departures first
-    page = services.alumni_page(owner, date.today(), wanted)
+    page = queries.alumni_page(owner, date.today(), wanted)
     return render_template(
         "group/alumni.html",
         page=page,
@@ -129,8 +129,8 @@ def _linked_ids(position: Position | None) -> list[int]:
 
 def _prepare(form: MemberForm, owner: User, position: Position | None = None) -> None:
     form.set_choices(
-        services.program_choices(position.program_id if position else None),
-        services.supervisor_choices(owner, _linked_ids(position)),
+        queries.program_choices(position.program_id if position else None),
+        queries.supervisor_choices(owner, _linked_ids(position)),
     )
 
 
@@ -149,9 +149,9 @@ def _render_form(
         owner=owner,
         position=position,
         offer_link=offer_link,
-        institutions=services.institution_names(),
+        institutions=queries.institution_names(),
         group_args=_group_args(owner),
-        history=services.member_history(position) if position else [],
+        history=queries.member_history(position) if position else [],
         field_labels=FIELD_LABELS,
         **context,
     ), status
@@ -227,7 +227,7 @@ def _initial_data(position: Position, owner: User) -> dict:
 def edit(position_id: int):
     """Edit a member; the form carries the version it was loaded from (stale saves get 409)."""
     position = _member_or_404(position_id)
-    owner = services.perspective_of(current_user, position, _faculty_arg())
+    owner = queries.perspective_of(current_user, position, _faculty_arg())
     if owner is None:
         abort(404)
     if request.method == "GET":
@@ -294,7 +294,7 @@ def _conflict(form: MemberForm, owner: User, position_id: int, data):
         data,
         owner,
         dict(form.program.pairs[1:]),
-        dict(services.supervisor_choices(owner, _linked_ids(position))),
+        dict(queries.supervisor_choices(owner, _linked_ids(position))),
         saved,
     )
     differences = [
@@ -314,7 +314,7 @@ def _conflict(form: MemberForm, owner: User, position_id: int, data):
 def move(position_id: int):
     """Move a member to alumni: end date, how they left, where they went next."""
     position = _member_or_404(position_id)
-    owner = services.perspective_of(current_user, position, _faculty_arg()) or current_user
+    owner = queries.perspective_of(current_user, position, _faculty_arg()) or current_user
     form = MoveToAlumniForm()
     today = date.today()
     if not form.is_submitted():
@@ -363,7 +363,7 @@ def _check_action_token() -> None:
 def restore(position_id: int):
     """Undo "move to alumni"."""
     position = _member_or_404(position_id)
-    owner = services.perspective_of(current_user, position, _faculty_arg()) or current_user
+    owner = queries.perspective_of(current_user, position, _faculty_arg()) or current_user
     _check_action_token()
     restore_member(current_user, position)
     db.session.commit()
@@ -375,7 +375,7 @@ def restore(position_id: int):
 def archive(position_id: int):
     """Archive an entry: it leaves every list and export; an administrator can restore it."""
     position = _member_or_404(position_id)
-    owner = services.perspective_of(current_user, position, _faculty_arg()) or current_user
+    owner = queries.perspective_of(current_user, position, _faculty_arg()) or current_user
     _check_action_token()
     archive_member(current_user, position)
     db.session.commit()
@@ -394,7 +394,7 @@ def archive(position_id: int):
 @admin_required
 def archived():
     """Administrators: every archived entry, with a Restore button."""
-    return render_template("group/archived.html", rows=services.archived_members())
+    return render_template("group/archived.html", rows=queries.archived_members())
 
 
 @blueprint.route("/members/<int:position_id>/restore-archived", methods=["POST"])

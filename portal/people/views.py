@@ -33,7 +33,7 @@ from portal.people.publications import (
     relink_authors,
     update_publication,
 )
-from portal.people.services import profile_json, public_profile, published_profiles
+from portal.people.queries import profile_json, public_profile, published_profiles
 
 blueprint = Blueprint("people", __name__)
 

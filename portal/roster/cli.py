@@ -11,8 +11,9 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from portal.extensions import db
-from portal.roster.formats import csv_bytes_chunks, json_chunks, xlsx_bytes
-from portal.roster.importer import RosterFileError, apply_import, plan_import, read_roster_file
+from portal.roster.applying import apply_import
+from portal.roster.planning import plan_import
+from portal.roster.reading import RosterFileError, read_roster_file
 from portal.roster.reports import (
     ROSTER_COLUMNS,
     ReportError,
@@ -21,6 +22,7 @@ from portal.roster.reports import (
     find_faculty,
     roster_rows,
 )
+from portal.spreadsheets import csv_bytes_chunks, json_chunks, xlsx_bytes
 
 
 def register(app: Flask) -> None:

@@ -19,7 +19,7 @@ class ImportForm(FlaskForm):
 
 
 class ConfirmImportForm(FlaskForm):
-    """The rows the user previewed, signed (see portal/roster/importer.py), and a confirm button."""
+    """The rows the user previewed, signed (see portal/roster/reading.py), and a confirm button."""
 
     rows = HiddenField(
         validators=[DataRequired(message=_l("The preview is missing: upload the file again."))]

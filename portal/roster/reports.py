@@ -1,6 +1,6 @@
 """Export queries: roster rows (one per supervision link) and the conflict-of-interest list.
 
-Each report returns its headers and an iterator of plain tuples that `roster/formats.py` turns
+Each report returns its headers and an iterator of plain tuples that `portal/spreadsheets.py` turns
 into a file. The rows are fetched with `yield_per`, so that an institution-wide export of tens
 of thousands of rows runs in fixed memory and can be streamed as it is read.
 """

@@ -27,23 +27,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.auth.decorators import admin_required
 from portal.errors import render_error
 from portal.extensions import db
-from portal.roster.formats import (
-    CSV_MIMETYPE,
-    JSON_MIMETYPE,
-    XLSX_MIMETYPE,
-    csv_bytes_chunks,
-    json_chunks,
-    xlsx_bytes,
-)
+from portal.roster.applying import apply_import
 from portal.roster.forms import ConfirmImportForm, ImportForm
-from portal.roster.importer import (
-    RosterFileError,
-    apply_import,
-    load_signed_rows,
-    plan_import,
-    read_roster_file,
-    sign_rows,
-)
+from portal.roster.planning import plan_import
+from portal.roster.reading import RosterFileError, load_signed_rows, read_roster_file, sign_rows
 from portal.roster.reports import (
     COI_COLUMNS,
     ROSTER_COLUMNS,
@@ -55,6 +42,14 @@ from portal.roster.reports import (
     parse_coi_years,
     parse_status,
     roster_rows,
+)
+from portal.spreadsheets import (
+    CSV_MIMETYPE,
+    JSON_MIMETYPE,
+    XLSX_MIMETYPE,
+    csv_bytes_chunks,
+    json_chunks,
+    xlsx_bytes,
 )
 
 blueprint = Blueprint("roster", __name__)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.group import services
+from portal.group import queries
 from portal.group.operations import (
     DuplicatePersonError,
     MemberData,
@@ -188,18 +188,18 @@ def test_alumni_restore_archive_cycle_audits_each_step(app_context):
     faculty, _colleague = _users()
     position = add_member(faculty, faculty, _data())
     move_to_alumni(faculty, position, date(2025, 1, 1), DepartureReason.GRADUATED, " Postdoc ")
-    assert services.alumni_members(faculty, date(2025, 6, 1))[0].outcome == "Postdoc"
-    assert services.current_members(faculty, date(2025, 6, 1)) == []
+    assert queries.alumni_members(faculty, date(2025, 6, 1))[0].outcome == "Postdoc"
+    assert queries.current_members(faculty, date(2025, 6, 1)) == []
     restore_member(faculty, position)
-    assert [row.name for row in services.current_members(faculty, date(2025, 6, 1))] == [
+    assert [row.name for row in queries.current_members(faculty, date(2025, 6, 1))] == [
         "Noémie St-Laurent"
     ]
     archive_member(faculty, position)
-    assert services.current_members(faculty, date(2025, 6, 1)) == []
-    assert services.member_for(faculty, position.id) is None
-    assert [row.name for row in services.archived_members()] == ["Noémie St-Laurent"]
+    assert queries.current_members(faculty, date(2025, 6, 1)) == []
+    assert queries.member_for(faculty, position.id) is None
+    assert [row.name for row in queries.archived_members()] == ["Noémie St-Laurent"]
     restore_archived(faculty, position)
-    assert services.archived_members() == []
+    assert queries.archived_members() == []
     actions = db.session.scalars(
         select(AuditEvent.action)
         .where(AuditEvent.entity_type == "positions")
@@ -215,8 +215,8 @@ def test_member_for_enforces_the_group_boundary(app_context):
     admin = User(email="a@example.org", display_name="Admin", password_hash="x", is_admin=True)
     db.session.add(admin)
     position = add_member(faculty, faculty, _data())
-    assert services.member_for(faculty, position.id) is position
-    assert services.member_for(colleague, position.id) is None
-    assert services.member_for(admin, position.id) is position
-    assert services.group_owner(colleague, faculty.id) is None
-    assert services.group_owner(admin, faculty.id) is faculty
+    assert queries.member_for(faculty, position.id) is position
+    assert queries.member_for(colleague, position.id) is None
+    assert queries.member_for(admin, position.id) is position
+    assert queries.group_owner(colleague, faculty.id) is None
+    assert queries.group_owner(admin, faculty.id) is faculty

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from portal.extensions import db
-from portal.group.services import current_members
+from portal.group.queries import current_members
 from portal.labels import ROLE_LABELS, english
 from portal.models import Person, Position, Supervision, SupervisionRole, User
 from portal.people.publications import list_publications

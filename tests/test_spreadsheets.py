@@ -8,7 +8,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from portal.roster.formats import csv_bytes_chunks, json_chunks, make_inert, xlsx_bytes
+from portal.spreadsheets import csv_bytes_chunks, json_chunks, make_inert, xlsx_bytes
 
 DANGEROUS = ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
 
