@@ -21,6 +21,7 @@ from portal.config import (
     environment_overrides,
     production_defaults,
 )
+from portal.converters import DatabaseIdConverter
 from portal.database import configure_engine
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.group.views import blueprint as group_blueprint
@@ -55,6 +56,8 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         instance_relative_config=True,
     )
     load_config(app, config)
+    # Before any blueprint: every <int:...> in a rule is an id the database can hold.
+    app.url_map.converters["int"] = DatabaseIdConverter
     register_extensions(app)
     register_blueprints(app)
     errors.register(app)

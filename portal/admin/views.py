@@ -32,6 +32,7 @@ from portal.admin.forms import (
     select_choices,
 )
 from portal.auth.decorators import admin_required
+from portal.converters import parse_database_id, parse_page
 from portal.extensions import db
 from portal.labels import lazy_gettext as _l
 from portal.models import ProgramKind
@@ -59,7 +60,7 @@ def _read_loads_filter() -> tuple[LoadsFilterForm, dict]:
         "descending": request.args.get("dir") == "desc",
         "department": request.args.get("department") or None,
         "institution_id": None,
-        "page": request.args.get("page", default=1, type=int),
+        "page": parse_page(request.args.get("page")),
     }
     as_of_text = (request.args.get("as_of") or "").strip()
     if as_of_text:
@@ -75,10 +76,11 @@ def _read_loads_filter() -> tuple[LoadsFilterForm, dict]:
             raise BadFilterError(form) from None
     institution_text = request.args.get("institution") or ""
     if institution_text:
-        if not institution_text.isdigit():
+        institution_id = parse_database_id(institution_text)
+        if institution_id is None:
             form.institution.errors = [_("Choose an institution from the list.")]
             raise BadFilterError(form)
-        arguments["institution_id"] = int(institution_text)
+        arguments["institution_id"] = institution_id
     return form, arguments
 
 
@@ -120,21 +122,33 @@ def loads():
         legend=reports.chart_legend(),
         sort_url=_sort_url,
         page_url=_page_url,
+        export_arguments=_filter_arguments("page"),
     )
+
+
+# The query-string keys the loads view reads; links carry these and nothing else over, so that
+# a crafted key (endpoint=, _external=, _scheme=) never reaches url_for.
+LOADS_QUERY_KEYS = ("as_of", "department", "institution", "sort", "dir", "page")
+
+
+def _filter_arguments(*leave_out: str) -> dict[str, str]:
+    """The loads view's own query-string values, without `leave_out`."""
+    return {
+        name: request.args[name]
+        for name in LOADS_QUERY_KEYS
+        if name not in leave_out and name in request.args
+    }
 
 
 def _page_url(page: int) -> str:
     """The same loads view (day, filters, sort) at another page."""
-    arguments = {name: value for name, value in request.args.items() if name != "page"}
-    return url_for("admin.loads", **arguments, page=page)
+    return url_for("admin.loads", **_filter_arguments("page"), page=page)
 
 
 def _sort_url(key: str, report: reports.LoadsReport) -> str:
     """The link of a column heading: sort by it, or reverse the order when it is already so."""
     descending = not report.descending if report.sort == key else False
-    arguments = {
-        name: value for name, value in request.args.items() if name not in {"sort", "dir", "page"}
-    }
+    arguments = _filter_arguments("sort", "dir", "page")
     return url_for("admin.loads", **arguments, sort=key, dir="desc" if descending else "asc")
 
 

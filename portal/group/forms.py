@@ -62,6 +62,16 @@ def _optional_int(value):
         return -1  # never a valid choice: pre_validate reports it next to the field
 
 
+class ShareField(DecimalField):
+    """A percentage: a finite number of a sensible size ("NaN", "1e309" are not shares)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and (not self.data.is_finite() or abs(self.data) >= 10**6):
+            self.data = None
+            raise ValueError(_("Enter the share as a number between 0 and 100."))
+
+
 class ChoiceField(SelectField):
     """A select that says plainly what is wrong when a value is not among its choices."""
 
@@ -105,12 +115,12 @@ class SupervisorForm(Form):
         default=SupervisionRole.CO_SUPERVISOR.value,
         invalid_message=_l("Choose a role from the list."),
     )
-    share = DecimalField(
+    share = ShareField(
         _l("Share (%)"),
         places=2,
         validators=[
             Optional(),
-            NumberRange(min=0, max=100, message=_l("A share is between 0 and 100 %.")),
+            NumberRange(min=0, max=100, message=_l("A share is between %(min)s and %(max)s %%.")),
         ],
     )
 
@@ -163,12 +173,12 @@ class MemberForm(FlaskForm):
         default=SupervisionRole.PRINCIPAL.value,
         invalid_message=_l("Choose a supervision role from the list."),
     )
-    share = DecimalField(
+    share = ShareField(
         _l("Share (%)"),
         places=2,
         validators=[
             Optional(),
-            NumberRange(min=0, max=100, message=_l("A share is between 0 and 100 %.")),
+            NumberRange(min=0, max=100, message=_l("A share is between %(min)s and %(max)s %%.")),
         ],
     )
     start_date = DateField(
