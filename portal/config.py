@@ -39,6 +39,7 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     # Budgets of an uploaded roster, checked before (and while) the file is read; every
     # refusal names the limit. An institution-wide roster at 2,000 faculty has ~74,000 rows.
+    IMPORT_MAX_BYTES = 16 * 1024 * 1024  # a roster upload's request (other requests: above)
     IMPORT_MAX_ROWS = 100_000
     IMPORT_MAX_COLUMNS = 50
     IMPORT_MAX_CELL_LENGTH = 2_000

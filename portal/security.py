@@ -10,7 +10,6 @@ import time
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, flash, request, session
-from flask_limiter.util import get_remote_address
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -32,8 +31,7 @@ LOGIN_AT = "_login_at"
 SEEN_AT = "_seen_at"
 SESSION_EXPIRED = _l("Your session has expired. Please log in again.")
 
-# Failed logins allowed per account and per client address before the login form answers 429.
-LOGIN_FAILURE_LIMIT = "10 per minute"
+# The login limit (10 attempts a minute per account and per address) is portal/auth/throttle.py.
 
 
 def register(app: Flask) -> None:
@@ -124,26 +122,6 @@ def expire_stale_session() -> None:
 
 def _seconds(lifetime) -> int:
     return int(lifetime.total_seconds()) if hasattr(lifetime, "total_seconds") else int(lifetime)
-
-
-# ---------------------------------------------------------------------------------------------
-# Login rate limits (applied with limiter.limit on the login view).
-
-
-def login_account_key() -> str:
-    """Rate-limit key of the account being tried: the email as the login normalises it."""
-    email = (request.form.get("email") or "").strip().lower()
-    return f"login-account:{email}"
-
-
-def login_address_key() -> str:
-    """Rate-limit key of the client address trying to log in."""
-    return f"login-address:{get_remote_address()}"
-
-
-def is_failed_login(response: Response) -> bool:
-    """Only wrong credentials count against the limit; successful logins never do."""
-    return request.method == "POST" and response.status_code == 401
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from portal.auth.access import public
 from portal.auth.forms import LoginForm, LogoutForm
-from portal.auth.services import authenticate, is_safe_redirect_target, record_login
-from portal.extensions import db, limiter
-from portal.i18n import LANGUAGES
-from portal.labels import lazy_gettext as _l
-from portal.security import (
-    LOGIN_FAILURE_LIMIT,
-    is_failed_login,
-    login_account_key,
-    login_address_key,
+from portal.auth.services import (
+    authenticate,
+    is_safe_redirect_target,
+    record_failed_login,
+    record_login,
 )
+from portal.auth.throttle import remember_device, reserve_attempt
+from portal.emails import normalise_email
+from portal.errors import render_error
+from portal.extensions import db
+from portal.i18n import LANGUAGES, format_moment
+from portal.labels import lazy_gettext as _l
 
 blueprint = Blueprint("auth", __name__)
 
@@ -30,28 +32,34 @@ def keep_language(locale: str | None) -> None:
 
 
 LOGIN_FAILED = _l("Invalid email or password.")
+FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(
-    LOGIN_FAILURE_LIMIT, key_func=login_account_key, methods=["POST"], deduct_when=is_failed_login
-)
-@limiter.limit(
-    LOGIN_FAILURE_LIMIT, key_func=login_address_key, methods=["POST"], deduct_when=is_failed_login
-)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("group.index"))
+    if request.method == "POST" and request.mimetype not in FORM_MIMETYPES:
+        # Only the HTML form logs in: a JSON body (with an X-CSRFToken header) is no login.
+        return render_error(400, _("Log in with the login form of this page."))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        email = normalise_email(form.email.data)
+        attempt = reserve_attempt(email)  # counted, atomically, before the password is checked
+        if not attempt.allowed:
+            db.session.rollback()
+            return render_error(429, headers={"Retry-After": str(attempt.retry_after)})
+        user = authenticate(email, form.password.data)
         if user is None:
+            record_failed_login(email)
+            db.session.commit()
             # Shown on the password field, so that screen readers announce it with the field.
             form.password.errors = [LOGIN_FAILED]
             return render_template("auth/login.html", form=form), 401
+        attempt.refund()
         target = (
             form.next.data if is_safe_redirect_target(form.next.data) else url_for("group.index")
         )
@@ -59,9 +67,23 @@ def login():
         session.clear()  # a new session at login: nothing from the anonymous one carries over
         keep_language(language)  # ...but the language this browser chose
         login_user(user, remember=form.remember.data)
-        record_login(user)
+        failed = record_login(user)
         db.session.commit()
-        return redirect(target)
+        if failed.count:
+            flash(
+                ngettext(
+                    "Since your last login, %(num)d attempt to log in to your account failed "
+                    "(the last on %(when)s). If it was not you, change your password.",
+                    "Since your last login, %(num)d attempts to log in to your account failed "
+                    "(the last on %(when)s). If they were not you, change your password.",
+                    failed.count,
+                    when=format_moment(failed.last_at) if failed.last_at else "?",
+                ),
+                "warning",
+            )
+        response = redirect(target)
+        remember_device(response, email)
+        return response
     status = 400 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
 
@@ -71,9 +93,9 @@ def logout():
     form = LogoutForm()
     if form.validate_on_submit():
         current_user.revoke_sessions()
-        db.session.commit()
         language = get_locale()
-        logout_user()
+        logout_user()  # user_logged_out: features drop what the session held (import previews)
+        db.session.commit()
         session.clear()
         keep_language(str(language) if language else None)
         flash(_("You have been logged out."), "info")

@@ -26,7 +26,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -42,6 +41,7 @@ except ImportError:  # pragma: no cover - WTForms < 3.3
         return (value, label)
 
 
+from portal.emails import ValidEmail
 from portal.group.operations import MemberData, SupervisorEntry
 from portal.identifiers import clean_text, normalise_orcid
 from portal.labels import DEPARTURE_LABELS, ROLE_LABELS
@@ -148,10 +148,7 @@ class MemberForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=254, message=_l("The email must be at most 254 characters.")),
-            Email(
-                message=_l("Enter a valid email address, like name@example.org."),
-                check_deliverability=False,
-            ),
+            ValidEmail(message=_l("Enter a valid email address, like name@example.org.")),
         ],
     )
     orcid = StringField(_l("ORCID iD"), validators=[Optional(), Length(max=60)])

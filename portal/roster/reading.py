@@ -1,8 +1,8 @@
 """Roster import, step 1: read the bytes of a CSV, XLSX or JSON roster into `SourceRow`s.
 
-A file that cannot be read as a roster (other type, other encoding, over the size limit, wrong
-header) raises `RosterFileError` with the HTTP status to answer (400 or 413). Between preview
-and confirm the rows travel signed (`sign_rows` / `load_signed_rows`), bound to the user.
+A file that cannot be read as a roster (other type, other encoding, over the size limit or a
+reading budget, wrong header) raises `RosterFileError` with the HTTP status to answer (400 or
+413). Between preview and confirm the rows wait on the server (`portal/roster/previews.py`).
 
 Formula prefix: the export writes `'` before a cell a spreadsheet would run as a formula
 (`spreadsheets.make_inert`). CSV and XLSX cells are passed through `spreadsheets.restore_inert`,
@@ -26,7 +26,6 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from portal.file_budgets import (
     BudgetError,
@@ -42,7 +41,7 @@ from portal.file_budgets import (
     too_many_columns,
     too_many_rows,
 )
-from portal.models import SupervisionRole, User
+from portal.models import SupervisionRole
 from portal.roster.reports import ROSTER_COLUMNS
 from portal.spreadsheets import restore_inert
 
@@ -53,8 +52,6 @@ MAX_INSTITUTION_LENGTH = 200
 MAX_OUTCOME_LENGTH = 300
 LOOKUP_BATCH = 500
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-SIGNED_ROWS_SALT = "roster-import-rows"
-SIGNED_ROWS_MAX_AGE = 3600
 ROSTER_COLUMN_SET = frozenset(ROSTER_COLUMNS)
 ROLE_VALUES = ", ".join(role.value for role in SupervisionRole)
 
@@ -395,39 +392,3 @@ def _rows_from_records(
             )
         )
     return rows
-
-
-# ---------------------------------------------------------------------------------------------
-# Keeping the rows between preview and confirm.
-
-
-def sign_rows(rows: Iterable[SourceRow], actor: User, secret_key: str) -> str:
-    """The rows as a compact, signed token for a hidden form field, bound to the acting user."""
-    payload = {
-        "actor": actor.id,
-        "rows": [[row.line, [row.cells[column] for column in ROSTER_COLUMNS]] for row in rows],
-    }
-    return URLSafeTimedSerializer(secret_key, salt=SIGNED_ROWS_SALT).dumps(payload)
-
-
-def load_signed_rows(token: str, actor: User, secret_key: str) -> list[SourceRow]:
-    """The rows signed by `sign_rows` for this user; RosterFileError when forged or expired."""
-    serializer = URLSafeTimedSerializer(secret_key, salt=SIGNED_ROWS_SALT)
-    try:
-        payload = serializer.loads(token, max_age=SIGNED_ROWS_MAX_AGE)
-    except SignatureExpired:
-        raise RosterFileError(
-            _("The preview is more than an hour old: upload the file again.")
-        ) from None
-    except BadSignature:
-        raise RosterFileError(
-            _("The confirmation does not match a preview: upload the file again.")
-        ) from None
-    if payload.get("actor") != actor.id:
-        raise RosterFileError(
-            _("The confirmation does not match a preview: upload the file again.")
-        )
-    return [
-        SourceRow(line=line, cells=dict(zip(ROSTER_COLUMNS, cells, strict=True)))
-        for line, cells in payload["rows"]
-    ]
