@@ -115,7 +115,8 @@ def check_production_settings(config: Mapping[str, Any]) -> None:
         )
     if config.get("DEBUG"):
         raise ConfigurationError(
-            "PORTAL_ENV=production refuses to run with DEBUG on: unset FLASK_DEBUG / PORTAL_DEBUG."
+            "PORTAL_ENV=production refuses to run with DEBUG on (the debugger runs any code "
+            "a visitor sends): drop --debug and unset FLASK_DEBUG / PORTAL_DEBUG."
         )
 
 

@@ -13,6 +13,7 @@ from flask import Flask, Response, current_app, flash, request, session
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal.errors import render_error
 from portal.labels import lazy_gettext as _l
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -48,6 +49,9 @@ def register(app: Flask) -> None:
             "PORTAL_ENV=production without TRUSTED_HOSTS: set TRUSTED_HOSTS to "
             "the portal's host names, e.g. TRUSTED_HOSTS=portal.example.org"
         )
+    if app.config.get("TRUSTED_HOSTS"):
+        # Flask checks the host name of TRUSTED_HOSTS and ignores the port; this checks both.
+        app.before_request(refuse_untrusted_port)
     app.before_request(expire_stale_session)
     app.after_request(add_security_headers)
     user_logged_in.connect(stamp_new_login, app)
@@ -82,6 +86,58 @@ def _has_login_session() -> bool:
 
 def _remember_cookie_name() -> str:
     return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+
+
+# ---------------------------------------------------------------------------------------------
+# Trusted hosts, with their ports.
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def split_host(host: str) -> tuple[str, int | None]:
+    """('portal.example.org', 8443) from 'portal.example.org:8443'; IPv6 literals kept whole."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        name, _bracket, rest = host.partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+        name += "]"
+    else:
+        name, _colon, port_text = host.partition(":")
+    if port_text.isascii() and port_text.isdigit() and len(port_text) <= 5:
+        return name, int(port_text)
+    return name, None
+
+
+def host_is_trusted(host: str, scheme: str, trusted: list[str]) -> bool:
+    """Whether `host` (a Host header, maybe with a port) matches one of TRUSTED_HOSTS.
+
+    An entry with a port ('portal.example.org:8443') matches that port only; an entry without
+    one matches the scheme's default port (80 or 443, written or not). A leading dot
+    ('.example.org') matches every subdomain.
+    """
+    name, port = split_host(host)
+    default = DEFAULT_PORTS.get(scheme)
+    for entry in trusted:
+        entry_name, entry_port = split_host(entry)
+        if entry_name.startswith("."):
+            name_matches = name.endswith(entry_name) or name == entry_name[1:]
+        else:
+            name_matches = name == entry_name
+        if not name_matches:
+            continue
+        if entry_port is not None and (port or default) == entry_port:
+            return True
+        if entry_port is None and port in (None, default):
+            return True
+    return False
+
+
+def refuse_untrusted_port() -> Response | None:
+    """before_request: a trusted host name on a port TRUSTED_HOSTS does not name is refused."""
+    trusted = current_app.config.get("TRUSTED_HOSTS") or []
+    if not host_is_trusted(request.host, request.scheme, trusted):
+        return render_error(400)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,8 +185,19 @@ def _seconds(lifetime) -> int:
 
 
 def is_safe_link(url: str | None) -> bool:
-    """True for an absolute http:// or https:// URL with a host; javascript:, data: etc. are not."""
+    """True for an absolute http:// or https:// URL with a host; javascript:, data: etc. are not.
+
+    A link carrying credentials ('https://user:pass@host/') is refused too: it leaks a password
+    to every reader, and 'https://trusted.org@evil.example/' disguises where it goes.
+    """
     if not url or any(ord(ch) < 33 or ch in "\\<>\"'`" for ch in url):
         return False
-    parts = urlsplit(url)
-    return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError:
+        return False
+    if "@" in parts.netloc or parts.username is not None or parts.password is not None:
+        return False
+    return parts.scheme.lower() in {"http", "https"} and bool(hostname)

@@ -324,3 +324,28 @@ def test_xss_in_every_text_field_is_escaped_on_every_page(app, make_faculty, mak
         "faculty",
         "colleague",
     }
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("portal.example.org", 200),
+        ("portal.example.org:80", 200),
+        ("portal.example.org:8080", 400),
+        ("portal.example.org:8443", 200),
+        ("staff.example.org:8443", 400),
+        ("staff.example.org:8444", 200),
+        ("staff.example.org", 400),
+        ("evil.example:8443", 400),
+    ],
+)
+def test_trusted_hosts_are_matched_with_their_ports(
+    monkeypatch, database_url, tmp_path, host, status
+):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv(
+        "TRUSTED_HOSTS", "portal.example.org, portal.example.org:8443, staff.example.org:8444"
+    )
+    app = build_app(database_url, str(tmp_path))
+    response = app.test_client().get("/login", headers={"Host": host})
+    assert response.status_code == status
