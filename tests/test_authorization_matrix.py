@@ -71,6 +71,8 @@ EXPECTED = {
         "POST": logged_in(302, anonymous=400),
     },
     "auth.logout": {"POST": logged_in(302)},
+    # The password again (re-authentication): any logged-in user, for their own account.
+    "auth.reauthenticate": {"GET": logged_in(200), "POST": logged_in(400)},
     "auth.home": {"GET": logged_in(302)},
     "group.index": {"GET": logged_in(200)},
     # The group forms (feature/group): a faculty member reaches only their own rows (another's

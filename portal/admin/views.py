@@ -31,7 +31,8 @@ from portal.admin.forms import (
     RenameInstitutionForm,
     select_choices,
 )
-from portal.auth.decorators import admin_required
+from portal.auth.decorators import admin_required, ask_for_password
+from portal.auth.services import password_entered_recently
 from portal.converters import parse_database_id, parse_page
 from portal.extensions import db
 from portal.labels import lazy_gettext as _l
@@ -337,6 +338,8 @@ def accounts():
 def new_account():
     """Create a faculty or administrator account."""
     form = AccountForm()
+    if form.account_type.data == "admin" and not password_entered_recently():
+        return ask_for_password(url_for("admin.accounts"))  # granting admin rights
     if form.validate_on_submit():
         try:
             user, generated = operations.create_account(
@@ -374,6 +377,8 @@ def _account_action(user_id: int, operation, done: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    if user.is_admin and user.id != current_user.id and not password_entered_recently():
+        return ask_for_password(url_for("admin.accounts"))  # an administrator's access
     try:
         operation(current_user, user)
     except operations.AdminError as error:
@@ -409,6 +414,8 @@ def reset_password(user_id: int):
     """Set a new password (typed or generated) and end the user's sessions."""
     user = operations.get_account(user_id) or abort(404)
     form = PasswordResetForm()
+    if form.is_submitted() and user.id != current_user.id and not password_entered_recently():
+        return ask_for_password(url_for("admin.reset_password", user_id=user.id))
     if form.validate_on_submit():
         try:
             generated = operations.reset_password(current_user, user, form.password.data)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, session
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -20,6 +21,10 @@ from portal.extensions import db
 from portal.models import User, utcnow
 
 MIN_PASSWORD_LENGTH = 12
+# When the session's user last typed their password (login or re-authentication), and how long
+# that lets them change other accounts' passwords and administrator rights.
+PASSWORD_ENTERED_AT = "_password_at"
+REAUTHENTICATION_WINDOW_SECONDS = 10 * 60
 
 
 class AccountError(ValueError):
@@ -83,6 +88,19 @@ def record_failed_login(email: str) -> None:
             last_failed_login_at=utcnow(),
             updated_at=User.updated_at,  # a stranger's guess is no change to the account
         )
+    )
+
+
+def mark_password_entered() -> None:
+    """The session's user just typed their password (a login or a re-authentication)."""
+    session[PASSWORD_ENTERED_AT] = int(time.time())
+
+
+def password_entered_recently() -> bool:
+    """Whether the password was typed in this session within the re-authentication window."""
+    entered = session.get(PASSWORD_ENTERED_AT)
+    return isinstance(entered, int) and 0 <= time.time() - entered <= (
+        REAUTHENTICATION_WINDOW_SECONDS
     )
 
 

@@ -8,10 +8,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from portal.auth.access import public
-from portal.auth.forms import LoginForm, LogoutForm
+from portal.auth.forms import LoginForm, LogoutForm, ReauthenticateForm
 from portal.auth.services import (
+    REAUTHENTICATION_WINDOW_SECONDS,
     authenticate,
     is_safe_redirect_target,
+    mark_password_entered,
     record_failed_login,
     record_login,
 )
@@ -67,6 +69,7 @@ def login():
         session.clear()  # a new session at login: nothing from the anonymous one carries over
         keep_language(language)  # ...but the language this browser chose
         login_user(user, remember=form.remember.data)
+        mark_password_entered()
         failed = record_login(user)
         db.session.commit()
         if failed.count:
@@ -86,6 +89,34 @@ def login():
         return response
     status = 400 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
+
+
+@blueprint.route("/reauthenticate", methods=["GET", "POST"])
+def reauthenticate():
+    """Type the password again before changing another account's password or admin rights."""
+    if request.method == "POST" and request.mimetype not in FORM_MIMETYPES:
+        return render_error(400, _("Log in with the login form of this page."))
+    form = ReauthenticateForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    status = 200
+    if form.validate_on_submit():
+        attempt = reserve_attempt(current_user.email)  # the same limit as the login form
+        if not attempt.allowed:
+            return render_error(429, headers={"Retry-After": str(attempt.retry_after)})
+        if current_user.check_password(form.password.data):
+            attempt.refund()
+            mark_password_entered()
+            target = form.next.data
+            return redirect(target if is_safe_redirect_target(target) else url_for("group.index"))
+        record_failed_login(current_user.email)
+        db.session.commit()
+        form.password.errors = [_("This is not your password.")]
+        status = 401
+    elif form.is_submitted():
+        status = 400
+    minutes = REAUTHENTICATION_WINDOW_SECONDS // 60
+    return render_template("auth/reauthenticate.html", form=form, minutes=minutes), status
 
 
 @blueprint.route("/logout", methods=["POST"])
