@@ -8,8 +8,9 @@ guesses check at most 10 passwords. A successful login gives its units back: onl
 the budget up.
 
 A device that logged in to an account before carries a signed cookie naming it; attempts from
-such a device count against a budget of their own, so that strangers exhausting the account's
-budget never lock its owner out.
+such a device count against budgets of their own (per account and per address), so that
+strangers exhausting the account's budget, even from the owner's address, never lock its owner
+out.
 """
 
 from __future__ import annotations
@@ -71,9 +72,14 @@ def reserve_attempt(email: str) -> Reservation:
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return Reservation(allowed=True)
     device = known_device_id(email)
-    account = account_key(email) + (f":device:{device}" if device else "")
+    # A known device has budgets of its own: strangers using up the account's (or sharing the
+    # owner's address, behind one NAT) never lock the owner out; the device is still limited.
+    suffix = f":device:{device}" if device else ""
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or "portal"
-    keys = [_LIMIT.key_for(prefix, account), _LIMIT.key_for(prefix, address_key())]
+    keys = [
+        _LIMIT.key_for(prefix, account_key(email) + suffix),
+        _LIMIT.key_for(prefix, address_key() + suffix),
+    ]
     storage = _storage()
     try:
         counts = [storage.incr(key, _LIMIT.get_expiry()) for key in keys]
