@@ -53,6 +53,7 @@ def register(app: Flask) -> None:
         # Flask checks the host name of TRUSTED_HOSTS and ignores the port; this checks both.
         app.before_request(refuse_untrusted_port)
     app.before_request(expire_stale_session)
+    app.before_request(refuse_nul_characters)
     app.after_request(add_security_headers)
     user_logged_in.connect(stamp_new_login, app)
     user_loaded_from_cookie.connect(stamp_new_login, app)
@@ -137,6 +138,25 @@ def refuse_untrusted_port() -> Response | None:
     trusted = current_app.config.get("TRUSTED_HOSTS") or []
     if not host_is_trusted(request.host, request.scheme, trusted):
         return render_error(400)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Text that no database column can hold.
+
+NUL_REFUSED = _l(
+    "The request contains a NUL character, which no text can hold. Remove it and try again."
+)
+
+
+def refuse_nul_characters() -> Response | None:
+    """before_request: a NUL in a query or form value is a 400 (PostgreSQL refuses NUL in text)."""
+    values = [*request.args.keys(), *request.args.values()]
+    values += [value for value in (request.view_args or {}).values() if isinstance(value, str)]
+    if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        return render_error(400, str(NUL_REFUSED))
     return None
 
 

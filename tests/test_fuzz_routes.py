@@ -167,9 +167,11 @@ def assert_no_server_error(response, role, method, rule, detail):
 def test_every_route_survives_the_values_that_broke_it(app, clients, role):
     client = clients[role]
     for rule, method in served(app):
-        for value in (99999999999999999999, 10**40):
+        for value in (99999999999999999999, 10**40, "a\x00b", "é" * 300):
             path_values = {
-                name: value if isinstance(converter, NumberConverter) else "x"
+                name: (value if isinstance(converter, NumberConverter) else "x")
+                if isinstance(value, int)
+                else (1 if isinstance(converter, NumberConverter) else value)
                 for name, converter in rule._converters.items()
             }
             response = request(client, rule, method, path_values, {}, {})
