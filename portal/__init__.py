@@ -11,6 +11,7 @@ from flask import Flask
 
 from portal import cli, errors, i18n, models, security  # noqa: F401  (models: every table registered for migrations)
 from portal.admin.views import blueprint as admin_blueprint
+from portal.api import setup as api_setup
 from portal.auth.access import require_login_unless_public
 from portal.auth.services import load_user_from_session
 from portal.auth.views import blueprint as auth_blueprint
@@ -57,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     load_config(app, config)
     register_extensions(app)
     register_blueprints(app)
+    api_setup.register(app)
     errors.register(app)
     security.register(app)  # before the login guard: an expired session is anonymous to it
     app.before_request(require_login_unless_public)

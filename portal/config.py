@@ -44,6 +44,9 @@ class DefaultConfig:
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_HEADERS_ENABLED = True  # Retry-After on a 429 tells the client when to come back
     TRUSTED_HOSTS: list[str] | None = None
+    # The API: requests per token (or per address without one), and refused tokens per address.
+    API_RATE_LIMIT = "300 per minute"
+    API_FAILURE_LIMIT = "30 per minute"
     # Werkzeug's scrypt with its default cost; tests lower the cost, never the algorithm.
     PASSWORD_HASH_METHOD = "scrypt"
 

@@ -22,10 +22,16 @@ def public(view: View) -> View:
     return view
 
 
+def handles_own_authentication() -> bool:
+    """Whether the request's blueprint authenticates by itself (the API's bearer tokens)."""
+    blueprint = current_app.blueprints.get(request.blueprint or "")
+    return bool(getattr(blueprint, "handles_own_authentication", False))
+
+
 def is_public_endpoint(endpoint: str | None) -> bool:
     if endpoint is None:  # no route matched: let Flask answer 404/405
         return True
-    if endpoint in PUBLIC_ENDPOINTS:
+    if endpoint in PUBLIC_ENDPOINTS or handles_own_authentication():
         return True
     view = current_app.view_functions.get(endpoint)
     return bool(getattr(view, "is_public", False))
