@@ -12,6 +12,7 @@ from flask import Flask
 from portal import cli, errors, i18n, models, security  # noqa: F401  (models: every table registered for migrations)
 from portal.admin.views import blueprint as admin_blueprint
 from portal.api import setup as api_setup
+from portal.auth import oidc
 from portal.auth.access import require_login_unless_public
 from portal.auth.services import load_user_from_session
 from portal.auth.views import blueprint as auth_blueprint
@@ -97,6 +98,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user_from_session)
     i18n.init_app(app)
+    oidc.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

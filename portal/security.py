@@ -145,6 +145,11 @@ def login_address_key() -> str:
     return f"login-address:{get_remote_address()}"
 
 
+def is_refused_sso(response: Response) -> bool:
+    """A single sign-on callback that was refused counts against the address's limit."""
+    return response.status_code >= 400
+
+
 def is_failed_login(response: Response) -> bool:
     """Only wrong credentials count against the limit; successful logins never do."""
     return request.method == "POST" and response.status_code == 401
