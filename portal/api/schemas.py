@@ -40,6 +40,28 @@ def _email(value: str) -> None:
         ) from None
 
 
+def _decimal_text(**kwargs) -> fields.Decimal:
+    """A decimal sent as text ("50.00"), so that no float rounding creeps in."""
+    metadata = {"type": "string", "format": "decimal", **kwargs.pop("metadata", {})}
+    return fields.Decimal(as_string=True, metadata=metadata, **kwargs)
+
+
+def _share() -> fields.Decimal:
+    """A supervisor's share in percent, 0 to 100, or empty for the defaults (as on the form)."""
+    return fields.Decimal(
+        load_default=None,
+        allow_none=True,
+        places=2,
+        validate=_percent,
+        metadata={"minimum": 0, "maximum": 100, "description": "percent; empty for defaults"},
+    )
+
+
+def _percent(value) -> None:
+    if value is not None and not 0 <= value <= 100:
+        raise ValidationError(str(_l("A share is between 0 and 100 %.")))
+
+
 def _id(*, strict: bool = True, **kwargs) -> fields.Integer:
     """An id: JSON bodies take a number only; query strings carry it as text."""
     return fields.Integer(strict=strict, validate=validate.Range(1, MAX_ID), **kwargs)
@@ -90,9 +112,7 @@ class SupervisorIn(Schema):
     supervisor_id = _id(load_default=None, allow_none=True)
     external_name = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    share = fields.Decimal(
-        load_default=None, allow_none=True, places=2, validate=validate.Range(0, 100)
-    )
+    share = _share()
 
     @validates_schema
     def _account_or_name(self, data, **_kwargs):
@@ -112,9 +132,7 @@ class MemberIn(Schema):
     program_id = _id(required=True)
     institution = Text(required=True, validate=validate.Length(max=200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    share = fields.Decimal(
-        load_default=None, allow_none=True, places=2, validate=validate.Range(0, 100)
-    )
+    share = _share()
     start_date = fields.Date(required=True)
     end_date = fields.Date(load_default=None, allow_none=True)
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=300))
@@ -204,7 +222,7 @@ class SupervisorOut(Schema):
     name = fields.String(required=True)
     external = fields.Boolean(required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    share = fields.Decimal(required=True, as_string=True, metadata={"description": "percent"})
+    share = _decimal_text(required=True, metadata={"description": "percent"})
 
 
 class MemberOut(Schema):
@@ -287,9 +305,9 @@ class LoadOut(Schema):
     host = fields.Integer(required=True)
     total = fields.Integer(required=True)
     by_kind = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    weighted = fields.Decimal(required=True, as_string=True)
+    weighted = _decimal_text(required=True)
     principal_cap = fields.Integer(required=True, allow_none=True)
-    weighted_cap = fields.Decimal(required=True, allow_none=True, as_string=True)
+    weighted_cap = _decimal_text(required=True, allow_none=True)
     over_cap = fields.Boolean(required=True)
     status = fields.String(required=True)
 

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
+from marshmallow import RAISE
 from sqlalchemy.exc import IntegrityError
 
 from portal.admin.reports import loads_report
@@ -209,7 +210,7 @@ def me():
 
 
 @blueprint.route("/group/members", methods=["GET"])
-@blueprint.arguments(schemas.MemberListArgs, location="query", as_kwargs=True)
+@blueprint.arguments(schemas.MemberListArgs, location="query", as_kwargs=True, unknown=RAISE)
 @blueprint.response(200, schemas.MemberPageOut)
 @blueprint.alt_response(304, description="Not Modified")
 @blueprint.doc(parameters=[IF_NONE_MATCH])
@@ -225,7 +226,7 @@ def list_members(page: int, per_page: int, status: str, faculty: int | None):
 
 
 @blueprint.route("/group/alumni", methods=["GET"])
-@blueprint.arguments(schemas.GroupPageArgs, location="query", as_kwargs=True)
+@blueprint.arguments(schemas.GroupPageArgs, location="query", as_kwargs=True, unknown=RAISE)
 @blueprint.response(200, schemas.MemberPageOut)
 @blueprint.alt_response(304, description="Not Modified")
 @blueprint.doc(parameters=[IF_NONE_MATCH])
@@ -241,7 +242,7 @@ def list_alumni(page: int, per_page: int, faculty: int | None):
 
 
 @blueprint.route("/group/members", methods=["POST"])
-@blueprint.arguments(schemas.GroupArgs, location="query", as_kwargs=True)
+@blueprint.arguments(schemas.GroupArgs, location="query", as_kwargs=True, unknown=RAISE)
 @blueprint.arguments(schemas.MemberIn)
 @blueprint.response(201, schemas.MemberOut, headers=MEMBER_HEADERS)
 def create_member(body: dict[str, Any], faculty: int | None):
@@ -287,7 +288,7 @@ def get_member(position_id: int):
 
 
 @blueprint.route("/group/members/<int:position_id>", methods=["PUT"])
-@blueprint.arguments(schemas.GroupArgs, location="query", as_kwargs=True)
+@blueprint.arguments(schemas.GroupArgs, location="query", as_kwargs=True, unknown=RAISE)
 @blueprint.arguments(schemas.MemberIn)
 @blueprint.response(200, schemas.MemberOut, headers=MEMBER_HEADERS)
 @blueprint.doc(parameters=[IF_MATCH])
@@ -342,7 +343,7 @@ def list_programs():
 
 
 @blueprint.route("/supervisors")
-@blueprint.arguments(schemas.GroupArgs, location="query", as_kwargs=True)
+@blueprint.arguments(schemas.GroupArgs, location="query", as_kwargs=True, unknown=RAISE)
 @blueprint.response(200, schemas.ChoiceOut(many=True))
 def list_supervisors(faculty: int | None):
     """Faculty accounts that may be named as other supervisors (their ids: supervisor_id)."""
@@ -371,7 +372,7 @@ def get_profile(slug: str):
 
 
 @blueprint.route("/admin/loads")
-@blueprint.arguments(schemas.LoadsArgs, location="query", as_kwargs=True)
+@blueprint.arguments(schemas.LoadsArgs, location="query", as_kwargs=True, unknown=RAISE)
 @blueprint.response(200, schemas.LoadsPageOut)
 @blueprint.alt_response(304, description="Not Modified")
 @blueprint.doc(parameters=[IF_NONE_MATCH])
@@ -392,7 +393,7 @@ def admin_loads(
 
 
 @blueprint.route("/admin/roster")
-@blueprint.arguments(schemas.RosterArgs, location="query", as_kwargs=True)
+@blueprint.arguments(schemas.RosterArgs, location="query", as_kwargs=True, unknown=RAISE)
 @blueprint.response(200, schemas.RosterPageOut)
 @blueprint.alt_response(304, description="Not Modified")
 @blueprint.doc(parameters=[IF_NONE_MATCH])
