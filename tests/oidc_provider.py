@@ -201,8 +201,11 @@ class LocalProvider:
 
         @app.get("/.well-known/openid-configuration")
         def discovery():
+            claimed = provider.issuer
+            if provider.behaviour.get("discovery_issuer"):
+                claimed = "http://127.0.0.1:1"  # a document copied from another provider
             return jsonify(
-                issuer=provider.issuer,
+                issuer=claimed,
                 authorization_endpoint=f"{provider.issuer}/authorize",
                 token_endpoint=f"{provider.issuer}/token",
                 jwks_uri=f"{provider.issuer}/jwks",

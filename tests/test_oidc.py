@@ -97,6 +97,14 @@ def test_a_bad_id_token_is_refused(sso_app, provider, faculty, admin, misbehavio
     assert not _logged_in(client)
 
 
+def test_a_discovery_document_for_another_issuer_is_refused(sso_app, provider, faculty):
+    provider.behaviour = {"discovery_issuer": True}
+    client = sso_app.test_client()
+    response = client.get("/login/sso")
+    assert response.status_code == 502
+    assert "another issuer" in response.get_data(as_text=True)
+
+
 def test_a_replayed_state_is_refused(sso_app, provider, faculty):
     client = sso_app.test_client()
     response, path = _login_via_provider(client, provider)

@@ -18,7 +18,7 @@ from joserfc.errors import JoseError
 from requests import RequestException
 
 from portal.audit import record_event
-from portal.auth.services import create_user, find_user_by_email
+from portal.auth.services import AccountError, create_user, find_user_by_email
 from portal.models import User
 
 CLIENT_NAME = "oidc"
@@ -79,8 +79,8 @@ def fetch_verified_claims() -> dict:
 
     Raises SsoRefused when the state is unknown or used, or the token fails a check.
     """
-    metadata = provider_metadata()
     try:
+        metadata = provider_metadata()
         token = client().authorize_access_token(
             claims_options={
                 "iss": {"essential": True, "values": [metadata["issuer"]]},
@@ -130,7 +130,10 @@ def account_for(claims: dict) -> User:
             )
         name = (claims.get("name") or "").strip()[:200] or email
         # The account never logs in by password: a random one nobody knows.
-        user = create_user(email, name, secrets.token_urlsafe(32))
+        try:
+            user = create_user(email, name, secrets.token_urlsafe(32))
+        except AccountError as error:
+            raise SsoRefusedError(str(error)) from error
         record_event(user, "create-by-sso", user, before=None, after={"email": email})
     if not user.is_active:
         raise SsoRefusedError(

@@ -70,6 +70,8 @@ def create_token(
             ),
         )
     label = clean_text(name or "") or _("API token")
+    if any(ord(character) < 32 or ord(character) == 127 for character in label):
+        raise TokenError("name", _("The name cannot contain control characters."))
     if len(label) > MAX_NAME_LENGTH:
         raise TokenError(
             "name", _("The name must be at most %(max)s characters.", max=MAX_NAME_LENGTH)
