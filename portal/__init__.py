@@ -18,9 +18,11 @@ from portal.auth.services import load_user_from_session
 from portal.auth.views import blueprint as auth_blueprint
 from portal.config import (
     DEV_SECRET_KEY,
+    SWITCHES,
     DefaultConfig,
     check_production_settings,
     environment_overrides,
+    parse_switch,
     production_defaults,
 )
 from portal.database import configure_engine
@@ -80,6 +82,9 @@ def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         database_file = Path(app.instance_path) / "portal.sqlite3"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database_file}"
+    for switch in SWITCHES:  # "off" from PORTAL_PASSWORD_LOGIN=off must not read as true
+        if isinstance(app.config.get(switch), str):
+            app.config[switch] = parse_switch(app.config[switch])
     check_production_settings(app.config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = DEV_SECRET_KEY

@@ -11,6 +11,7 @@ KNOWN_DEFAULT_SECRETS = frozenset(
     {DEV_SECRET_KEY, "dev", "secret", "changeme", "change-me", "development", "test"}
 )
 MIN_SECRET_KEY_LENGTH = 32
+SWITCHES = ("PASSWORD_LOGIN", "OIDC_CREATE_ACCOUNTS")  # on/off settings
 
 
 class DefaultConfig:
@@ -80,7 +81,7 @@ def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     for name in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_NAME", "OIDC_SCOPES"):
         if environ.get(name):
             overrides[name] = environ[name]
-    for name in ("PASSWORD_LOGIN", "OIDC_CREATE_ACCOUNTS"):
+    for name in SWITCHES:
         if environ.get(name):
             overrides[name] = parse_switch(environ[name])
     if environ.get("TRUSTED_HOSTS"):

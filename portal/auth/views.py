@@ -21,7 +21,6 @@ from portal.auth import oidc
 from portal.auth.access import public
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.auth.services import authenticate, is_safe_redirect_target, record_login
-from portal.config import parse_switch
 from portal.extensions import db, limiter
 from portal.i18n import LANGUAGES
 from portal.labels import lazy_gettext as _l
@@ -52,8 +51,7 @@ SSO_ID_TOKEN = "_sso_id_token"
 
 
 def password_login_enabled() -> bool:
-    setting = current_app.config["PASSWORD_LOGIN"]
-    return parse_switch(setting) if isinstance(setting, str) else bool(setting)
+    return bool(current_app.config["PASSWORD_LOGIN"])
 
 
 def _login_page(form: LoginForm, status: int):
