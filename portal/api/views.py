@@ -82,7 +82,7 @@ FIELD_NAMES = {"program": "program_id"}
 # Helpers.
 
 
-def _conditional(data: dict[str, Any], etag: str, status: int = 200, **headers: str):
+def _conditional(data: Any, etag: str, status: int = 200, **headers: str):
     """The resource with its ETag, or 304 when the client's If-None-Match already has it."""
     wanted = {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}
     if status == 200 and (etag in wanted or "*" in wanted):
@@ -90,7 +90,7 @@ def _conditional(data: dict[str, Any], etag: str, status: int = 200, **headers: 
     return data, status, {"ETag": etag, "Cache-Control": "private, no-cache", **headers}
 
 
-def _listing(data: dict[str, Any]):
+def _listing(data: Any):
     return _conditional(data, content_etag(data))
 
 
@@ -192,17 +192,21 @@ def _saved(position_id: int, status: int = 200, **headers: str):
 
 @blueprint.route("/me")
 @blueprint.response(200, schemas.CallerOut)
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
 def me():
     """The account the token belongs to, and the token's scope."""
     user, token = api_user(), api_token()
-    return {
-        "id": user.id,
-        "email": user.email,
-        "display_name": user.display_name,
-        "is_admin": user.is_admin,
-        "token_scope": token.scope.value,
-        "token_expires_at": token.expires_at,
-    }
+    return _listing(
+        {
+            "id": user.id,
+            "email": user.email,
+            "display_name": user.display_name,
+            "is_admin": user.is_admin,
+            "token_scope": token.scope.value,
+            "token_expires_at": token.expires_at,
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,18 +341,26 @@ def end_position(body: dict[str, Any], position_id: int):
 
 @blueprint.route("/programs")
 @blueprint.response(200, schemas.ProgramChoiceOut(many=True))
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
 def list_programs():
     """Programs a new member can be given (their ids go in program_id)."""
-    return [{"id": program_id, "name": name} for program_id, name in queries.program_choices()]
+    return _listing(
+        [{"id": program_id, "name": name} for program_id, name in queries.program_choices()]
+    )
 
 
 @blueprint.route("/supervisors")
 @blueprint.arguments(schemas.GroupArgs, location="query", as_kwargs=True, unknown=RAISE)
 @blueprint.response(200, schemas.ChoiceOut(many=True))
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
 def list_supervisors(faculty: int | None):
     """Faculty accounts that may be named as other supervisors (their ids: supervisor_id)."""
     owner = _owner(faculty)
-    return [{"id": user_id, "name": name} for user_id, name in queries.supervisor_choices(owner)]
+    return _listing(
+        [{"id": user_id, "name": name} for user_id, name in queries.supervisor_choices(owner)]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
