@@ -359,3 +359,17 @@ def test_api_rate_limit(database_url, tmp_path, make_faculty):
     limited = client.get("/api/v1/me", headers=bearer(secret))
     assert limited.content_type == "application/problem+json"
     assert "Retry-After" in limited.headers
+
+
+def test_problems_speak_the_callers_language(client, faculty, read_token):
+    response = client.post(
+        "/api/v1/group/members", json={}, headers={**bearer(read_token), "Accept-Language": "fr"}
+    )
+    assert response.status_code == 403
+    assert "ne peut que lire" in response.get_json()["detail"]
+
+
+def test_unknown_api_address_is_a_problem(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.content_type == "application/problem+json"

@@ -310,8 +310,15 @@ def update_member_view(body: dict[str, Any], position_id: int, faculty: int | No
     except MemberError as error:
         _invalid(error)
     except IntegrityError:
+        # Saved by someone else a moment ago with a clashing value (e.g. the same email).
         db.session.rollback()
-        abort(412)
+        abort(
+            409,
+            detail=_(
+                "Someone saved a person with the same email or ORCID iD at the same moment; "
+                "nothing was saved. Please save again."
+            ),
+        )
     db.session.commit()
     return _saved(position_id)
 
