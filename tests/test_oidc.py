@@ -179,3 +179,17 @@ def test_password_login_off_keeps_a_break_glass_admin(
 def test_sso_routes_are_404_when_not_configured(client):
     assert client.get("/login/sso").status_code == 404
     assert client.get("/login/sso/callback?code=x&state=y").status_code == 404
+
+
+def test_a_single_sign_on_session_has_the_same_idle_timeout(sso_app, provider, faculty):
+    import time
+
+    from portal.security import SEEN_AT
+
+    client = sso_app.test_client()
+    response, _path = _login_via_provider(client, provider)
+    assert response.status_code == 302 and _logged_in(client)
+    idle = sso_app.config["SESSION_IDLE_MINUTES"] * 60
+    with client.session_transaction() as session:
+        session[SEEN_AT] = int(time.time()) - idle - 5
+    assert not _logged_in(client)
