@@ -12,14 +12,18 @@ from flask.helpers import get_debug_flag
 
 from portal import cli, errors, i18n, models, security  # noqa: F401  (models: every table registered for migrations)
 from portal.admin.views import blueprint as admin_blueprint
+from portal.api import setup as api_setup
+from portal.auth import oidc
 from portal.auth.access import require_login_unless_public
 from portal.auth.services import load_user_from_session
 from portal.auth.views import blueprint as auth_blueprint
 from portal.config import (
     DEV_SECRET_KEY,
+    SWITCHES,
     DefaultConfig,
     check_production_settings,
     environment_overrides,
+    parse_switch,
     production_defaults,
 )
 from portal.converters import DatabaseIdConverter
@@ -61,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     app.url_map.converters["int"] = DatabaseIdConverter
     register_extensions(app)
     register_blueprints(app)
+    api_setup.register(app)
     errors.register(app)
     security.register(app)  # before the login guard: an expired session is anonymous to it
     app.before_request(require_login_unless_public)
@@ -81,6 +86,9 @@ def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         database_file = Path(app.instance_path) / "portal.sqlite3"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database_file}"
+    for switch in SWITCHES:  # "off" from PORTAL_PASSWORD_LOGIN=off must not read as true
+        if isinstance(app.config.get(switch), str):
+            app.config[switch] = parse_switch(app.config[switch])
     # `flask --debug run` (FLASK_DEBUG) starts the debugger whatever the config says: count it.
     check_production_settings({**app.config, "DEBUG": app.config.get("DEBUG") or get_debug_flag()})
     if not app.config["SECRET_KEY"]:
@@ -100,6 +108,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user_from_session)
     i18n.init_app(app)
+    oidc.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

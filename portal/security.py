@@ -10,9 +10,11 @@ import time
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, flash, request, session
+from flask_limiter.util import get_remote_address
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal.auth.access import handles_own_authentication
 from portal.errors import render_error
 from portal.labels import lazy_gettext as _l
 
@@ -26,13 +28,16 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 HSTS = "max-age=31536000; includeSubDomains"
+API_CACHE_CONTROL = "private, no-cache"
 
 # Session keys of our own, next to Flask-Login's `_user_id`.
 LOGIN_AT = "_login_at"
 SEEN_AT = "_seen_at"
 SESSION_EXPIRED = _l("Your session has expired. Please log in again.")
 
-# The login limit (10 attempts a minute per account and per address) is portal/auth/throttle.py.
+# The password login's limit (10 attempts a minute per account and per address, counted before
+# the password check) is portal/auth/throttle.py; single sign-on callbacks use this one.
+LOGIN_FAILURE_LIMIT = "10 per minute"
 
 
 def register(app: Flask) -> None:
@@ -72,7 +77,9 @@ def add_security_headers(response: Response) -> Response:
     headers["Referrer-Policy"] = "same-origin"
     if current_app.config.get("PORTAL_ENV") == "production":
         headers["Strict-Transport-Security"] = HSTS
-    if request.endpoint != "static" or _has_login_session():
+    if headers.get("Cache-Control") == API_CACHE_CONTROL:
+        pass  # the API's reads: clients may keep them and revalidate with their ETag
+    elif request.endpoint != "static" or _has_login_session():
         # Pages may show personal data: no browser or proxy keeps a copy. Static files of an
         # anonymous visitor are the only responses that may be cached.
         headers["Cache-Control"] = "no-store"
@@ -176,8 +183,8 @@ def expire_stale_session() -> None:
 
     Ending it also clears the remember-me cookie, so the next request is anonymous.
     """
-    if request.endpoint == "static" or "_user_id" not in session:
-        return
+    if request.endpoint == "static" or "_user_id" not in session or handles_own_authentication():
+        return  # (the API ignores the session cookie: it neither reads nor refreshes it)
     now = int(time.time())
     login_at = session.get(LOGIN_AT)
     seen_at = session.get(SEEN_AT)
@@ -198,6 +205,20 @@ def expire_stale_session() -> None:
 
 def _seconds(lifetime) -> int:
     return int(lifetime.total_seconds()) if hasattr(lifetime, "total_seconds") else int(lifetime)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rate limit of the single sign-on callback (applied with limiter.limit on its view).
+
+
+def login_address_key() -> str:
+    """Rate-limit key of the client address trying to log in."""
+    return f"login-address:{get_remote_address()}"
+
+
+def is_refused_sso(response: Response) -> bool:
+    """A single sign-on callback that was refused counts against the address's limit."""
+    return response.status_code >= 400
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ institution-wide roster, and valid after logout for its hour). The rows now wait
 the count of wrong passwords given since their last login, shown to them at the next one.
 
 Revision ID: 7d3c1e9a4b21
-Revises: b98ec492eaef
+Revises: c4e1a9d27b51
 Create Date: 2026-11-30 11:40:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "7d3c1e9a4b21"
-down_revision = "b98ec492eaef"
+down_revision = "c4e1a9d27b51"
 branch_labels = None
 depends_on = None
 
