@@ -26,7 +26,7 @@ install: $(STAMP) $(MO_FILES)
 
 # Re-extract every translatable string and merge it into the catalogues (then translate them).
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o portal/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k cached_gettext -k cached_ngettext:1,2 --no-location --sort-output -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
 
 run: $(STAMP) $(MO_FILES)
