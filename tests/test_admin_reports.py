@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from portal.admin.reports import cap_breaches_after, loads_report, percent_from_units
+from portal.admin.reports import loads_report
 from portal.extensions import db
+from portal.loads import cap_breaches_after, percent_from_units
 from portal.models import LoadPolicy, Program, User
 
 TODAY = date(2026, 6, 1)

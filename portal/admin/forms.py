@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
@@ -16,18 +17,12 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from portal.forms import select_choices
 from portal.labels import KIND_LABELS
 from portal.labels import lazy_gettext as _l
 from portal.models import ProgramKind
-
-
-def select_choices(pairs) -> list[SelectChoice]:
-    """WTForms options from (value, label) pairs (plain tuples are deprecated in WTForms 3.3)."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
 
 KIND_CHOICES = select_choices((kind.value, KIND_LABELS[kind]) for kind in ProgramKind)
 
@@ -74,8 +69,16 @@ class NumberField(_ParsedField):
         return value
 
 
+def _whole_number_or_none(value):
+    """An optional id or page number from the query string; None when absent or not a number."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    return int(text) if text.isdigit() else None
+
+
 class LoadsFilterForm(FlaskForm):
-    """The GET form above the loads table."""
+    """The GET form above the loads table: the day, the filters, the sort and the page."""
 
     class Meta:
         csrf = False
@@ -93,7 +96,38 @@ class LoadsFilterForm(FlaskForm):
     )
     sort = HiddenField()
     dir = HiddenField()
+    page = HiddenField(filters=[_whole_number_or_none])
     submit = SubmitField(_l("Show loads"))
+
+    def validate_as_of(self, field: Field) -> None:
+        text = (field.data or "").strip()
+        if not text:
+            return
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(
+                _(
+                    "%(text)s is not a date. Enter the date as YYYY-MM-DD, for example 2026-09-01.",
+                    text=repr(text),
+                )
+            ) from None
+
+    def validate_institution(self, field: Field) -> None:
+        if field.data and not str(field.data).strip().isdigit():
+            raise ValidationError(_("Choose an institution from the list."))
+
+    def report_arguments(self, today: date) -> dict:
+        """What the validated form asks of the loads report (an empty day means today)."""
+        as_of = (self.as_of.data or "").strip()
+        return {
+            "as_of": date.fromisoformat(as_of) if as_of else today,
+            "sort": self.sort.data or None,
+            "descending": self.dir.data == "desc",
+            "department": self.department.data or None,
+            "institution_id": _whole_number_or_none(self.institution.data),
+            "page": self.page.data or 1,
+        }
 
 
 class ProgramForm(FlaskForm):

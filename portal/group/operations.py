@@ -15,12 +15,12 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.admin.reports import cap_breaches_after
 from portal.audit import record_event
 from portal.extensions import db
 from portal.group.queries import find_institution, find_person_by_email, find_person_by_orcid
 from portal.identifiers import clean_text, name_key
 from portal.labels import ROLE_LABELS, english
+from portal.loads import cap_breaches_after
 from portal.models import (
     DepartureReason,
     Institution,
