@@ -293,7 +293,7 @@ def _conflict(form: MemberForm, owner: User, position_id: int, data):
     yours = describe_submission(
         data,
         owner,
-        dict(form.program.pairs[1:]),
+        {choice.value: choice.label for choice in form.program.choices[1:]},
         dict(queries.supervisor_choices(owner, _linked_ids(position))),
         saved,
     )
