@@ -174,12 +174,6 @@ class PasswordResetForm(FlaskForm):
     submit = SubmitField(_l("Reset password"))
 
 
-class ConfirmForm(FlaskForm):
-    """An empty form that carries the CSRF token of a one-button action."""
-
-    submit = SubmitField(_l("Confirm"))
-
-
 class RenameInstitutionForm(FlaskForm):
     name = StringField(
         _l("Name"),

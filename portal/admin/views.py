@@ -9,7 +9,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    abort,
     flash,
     redirect,
     render_template,
@@ -25,7 +24,6 @@ from portal.admin import operations, queries, reports
 from portal.admin.forms import (
     AccountForm,
     CapsForm,
-    ConfirmForm,
     LoadsFilterForm,
     MergeInstitutionsForm,
     PasswordResetForm,
@@ -296,7 +294,6 @@ def _accounts_page(form: AccountForm, status: int = 200):
     return render_template(
         "admin/accounts.html",
         form=form,
-        action_form=ConfirmForm(),
         accounts=queries.list_accounts(),
     ), status
 
@@ -348,9 +345,7 @@ def new_account():
 
 def _account_action(user_id: int, operation, done: str):
     """Run an account operation; `done` is the success message, with %(name)s for the account."""
-    user = db.get_or_404(User, user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    user = db.get_or_404(User, user_id)  # the global CSRF protection checked the button's token
     response = _save(
         None,
         lambda: operation(current_user, user),

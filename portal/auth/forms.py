@@ -18,9 +18,3 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
     next = HiddenField()
     submit = SubmitField(_l("Log in"))
-
-
-class LogoutForm(FlaskForm):
-    """An empty form whose only job is to carry the CSRF token of the logout button."""
-
-    submit = SubmitField(_l("Log out"))

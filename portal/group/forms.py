@@ -276,9 +276,3 @@ class MoveToAlumniForm(FlaskForm):
         validators=[Length(max=300, message=_l("At most 300 characters."))],
     )
     submit = SubmitField(_l("Move to alumni"))
-
-
-class ActionForm(FlaskForm):
-    """A button that posts (restore, archive): carries only the CSRF token."""
-
-    submit = SubmitField(_l("Confirm"))

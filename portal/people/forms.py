@@ -142,9 +142,3 @@ class BibtexForm(FlaskForm):
     def validate_bibtex(self, field) -> None:
         if not (field.data or "").strip():
             raise ValidationError(_("Paste at least one BibTeX entry, such as @article{key, ...}."))
-
-
-class DeleteForm(FlaskForm):
-    """Carries the CSRF token of a button that posts without fields (delete, match again)."""
-
-    submit = SubmitField(_l("Delete"))

@@ -12,7 +12,7 @@ from flask_login import current_user
 from portal.auth.access import public
 from portal.extensions import db
 from portal.people.bibtex import import_entries, parse_bibtex
-from portal.people.forms import BibtexForm, DeleteForm, ProfileForm, PublicationForm
+from portal.people.forms import BibtexForm, ProfileForm, PublicationForm
 from portal.people.profile import (
     ProfileData,
     SlugTakenError,
@@ -126,7 +126,6 @@ def publications():
     return render_template(
         "people/publications.html",
         publications=list_publications(current_user),
-        delete_form=DeleteForm(),
         bibtex_form=BibtexForm(),
     )
 
@@ -175,8 +174,6 @@ def delete_publication_view(publication_id: int):
     publication = get_publication(current_user, publication_id)
     if publication is None:
         abort(404)
-    if not DeleteForm().validate_on_submit():
-        abort(400)
     delete_publication(current_user, publication)
     db.session.commit()
     flash(_("“%(title)s” was deleted.", title=publication.title), "success")
@@ -185,8 +182,6 @@ def delete_publication_view(publication_id: int):
 
 @blueprint.route("/profile/publications/relink", methods=["POST"])
 def relink_publication_authors():
-    if not DeleteForm().validate_on_submit():
-        abort(400)
     changed = relink_authors(current_user)
     db.session.commit()
     flash(
