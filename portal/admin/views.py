@@ -67,8 +67,11 @@ def _attach_error(form, error: operations.AdminError) -> None:
 
 
 def _save(form, change: Callable[[], Any], on_success: Callable[[Any], Any]):
-    """Run an operation: on AdminError roll back, show why on the form and return None;
-    otherwise commit once and answer with on_success(result) (usually _done)."""
+    """Run an operation and commit once, answering with on_success(result) (usually _done).
+
+    On AdminError: roll back, show the message on the form (or flash it) and return None, so
+    the view shows the form again with a 400.
+    """
     try:
         result = change()
     except operations.AdminError as error:
@@ -351,7 +354,9 @@ def _account_action(user_id: int, operation, done: str):
         lambda: operation(current_user, user),
         lambda _result: _done(done % {"name": user.display_name}, "admin.accounts"),
     )
-    return response or _accounts_page(AccountForm(formdata=None), 400)
+    if response is None:  # the operation refused: its message is flashed on the page
+        return _accounts_page(AccountForm(formdata=None), 400)
+    return response
 
 
 @blueprint.route("/accounts/<int:user_id>/deactivate", methods=["POST"])
