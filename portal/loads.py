@@ -239,12 +239,14 @@ def load_row(record, policy: LoadPolicy) -> LoadRow:
 def load_rows(
     as_of: date, *, department: str | None = None, institution_id: int | None = None
 ) -> list[LoadRow]:
-    """The load of every active faculty member on `as_of` (filtered), in two queries."""
+    """The load of every active faculty member on `as_of` (filtered), by name, in two queries."""
     policy = load_policy()
     records = db.session.execute(
         loads_query(as_of, department=department or None, institution_id=institution_id)
     ).all()
-    return [load_row(record, policy) for record in records]
+    rows = [load_row(record, policy) for record in records]
+    rows.sort(key=lambda row: (row.name.casefold(), row.faculty_id))
+    return rows
 
 
 def cap_breaches_after(

@@ -161,7 +161,6 @@ def loads_report(
     institution = db.session.get(Institution, institution_id) if institution_id else None
     rows = load_rows(as_of, department=department, institution_id=institution_id)
     sort_key = sort if sort in COLUMN_KEYS else "name"
-    rows.sort(key=lambda row: (row.name.casefold(), row.faculty_id))
     rows.sort(key=_sort_value(sort_key), reverse=descending)
     report = LoadsReport(
         as_of=as_of,
