@@ -9,14 +9,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import TYPE_STRING
+from werkzeug.datastructures import Headers
 
 # What a spreadsheet may run as a formula when a cell starts with it: the ASCII signs, their
 # full-width and small forms (Excel and LibreOffice read "＝1+1" as "=1+1"), tab and CR.
@@ -31,6 +34,21 @@ CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JSON_MIMETYPE = "application/json"
 ROWS_PER_CHUNK = 500
+
+
+def attachment_headers(filename: str) -> Headers:
+    """Headers that make a browser save the response as `filename`, quoted by Werkzeug.
+
+    A name that is not ASCII also goes in an RFC 5987 `filename*`, as werkzeug's send_file does.
+    """
+    names = {"filename": filename}
+    if not filename.isascii():
+        ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+        names = {"filename": ascii_name, "filename*": "UTF-8''" + quote(filename, safe="")}
+    headers = Headers()
+    headers.set("Content-Disposition", "attachment", **names)
+    headers.set("X-Content-Type-Options", "nosniff")
+    return headers
 
 
 def make_inert(value: Any) -> Any:

@@ -14,6 +14,8 @@ from portal.models import AuditEvent, Institution, Person, Position, Supervision
 from portal.roster.reports import ROSTER_COLUMNS
 from tests.conftest import login_client
 
+pytestmark = pytest.mark.both_backends  # imports write through the database
+
 HEADER = ",".join(ROSTER_COLUMNS)
 
 

@@ -21,6 +21,8 @@ from portal.roster.reports import ROSTER_COLUMNS, RosterExport, RosterStatus, ro
 from portal.spreadsheets import csv_bytes_chunks, json_chunks, xlsx_bytes
 from tests.conftest import login_client, reset_database
 
+pytestmark = pytest.mark.both_backends  # imports write through the database
+
 FACULTY_EMAIL = "helene.tremblay@demo.example.org"
 SECOND_EMAIL = "marc-andre.oneill@demo.example.org"
 ADMIN_EMAIL = "grad-office@demo.example.org"

@@ -75,3 +75,18 @@ def test_json_is_a_list_of_objects_keeping_accents():
     data = b"".join(json_chunks(["name", "share"], [["Zoë O'Brien", Decimal("50.00")]]))
     assert json.loads(data) == [{"name": "Zoë O'Brien", "share": 50.0}]
     assert "Zoë".encode() in data
+
+
+def test_attachment_headers_quote_what_needs_it_and_spell_out_names_beyond_ascii():
+    from werkzeug.http import parse_options_header
+
+    from portal.spreadsheets import attachment_headers
+
+    plain = attachment_headers("loads-2026-09-01.csv")
+    assert plain["Content-Disposition"] == "attachment; filename=loads-2026-09-01.csv"
+    assert plain["X-Content-Type-Options"] == "nosniff"
+    spaced = attachment_headers('a "quoted" name.csv')["Content-Disposition"]
+    assert parse_options_header(spaced) == ("attachment", {"filename": 'a "quoted" name.csv'})
+    accented = attachment_headers("équipe-hélène.csv")["Content-Disposition"]
+    assert parse_options_header(accented) == ("attachment", {"filename": "équipe-hélène.csv"})
+    assert "filename=equipe-helene.csv" in accented  # the ASCII fallback for older clients

@@ -20,12 +20,6 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
-class LogoutForm(FlaskForm):
-    """An empty form whose only job is to carry the CSRF token of the logout button."""
-
-    submit = SubmitField(_l("Log out"))
-
-
 class ReauthenticateForm(FlaskForm):
     """The password again, before an action that changes another account's access."""
 

@@ -28,7 +28,15 @@ REAUTHENTICATION_WINDOW_SECONDS = 10 * 60
 
 
 class AccountError(ValueError):
-    """A user account cannot be created or changed as asked; the message says why."""
+    """A user account cannot be created or changed as asked; the message says why.
+
+    `field` names what is at fault ("email", "display_name", "password"), so that a form puts
+    the message next to the right input whatever language the message is in.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -127,12 +135,16 @@ def create_user(
         raise AccountError(str(error)) from None
     name = name.strip()
     if not name:
-        raise AccountError(_("A display name is required."))
+        raise AccountError(_("A display name is required."), field="display_name")
     if len(name) > 200:
-        raise AccountError(_("The display name must be at most 200 characters."))
+        raise AccountError(
+            _("The display name must be at most 200 characters."), field="display_name"
+        )
     check_password_strength(password)
     if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
-        raise AccountError(_("An account with the email %(email)s already exists.", email=email))
+        raise AccountError(
+            _("An account with the email %(email)s already exists.", email=email), field="email"
+        )
     user = User(email=email, display_name=name, is_admin=is_admin, is_active=True)
     set_password(user, password)
     db.session.add(user)
@@ -155,10 +167,14 @@ def set_password(user: User, password: str) -> None:
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
-            _("The password must be at least %(min)s characters long.", min=MIN_PASSWORD_LENGTH)
+            _("The password must be at least %(min)s characters long.", min=MIN_PASSWORD_LENGTH),
+            field="password",
         )
     if password.strip() == "" or len(set(password)) < 4:
-        raise AccountError(_("The password is too easy to guess: use a longer mix of characters."))
+        raise AccountError(
+            _("The password is too easy to guess: use a longer mix of characters."),
+            field="password",
+        )
 
 
 def is_safe_redirect_target(target: str | None) -> bool:

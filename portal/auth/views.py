@@ -19,7 +19,7 @@ from flask_login import current_user, login_user, logout_user
 
 from portal.auth import oidc
 from portal.auth.access import public
-from portal.auth.forms import LoginForm, LogoutForm, ReauthenticateForm
+from portal.auth.forms import LoginForm, ReauthenticateForm
 from portal.auth.services import (
     REAUTHENTICATION_WINDOW_SECONDS,
     authenticate,
@@ -216,21 +216,20 @@ def reauthenticate():
 
 @blueprint.route("/logout", methods=["POST"])
 def logout():
-    form = LogoutForm()
-    if form.validate_on_submit():
-        current_user.revoke_sessions()
-        language = get_locale()
-        id_token = session.get(SSO_ID_TOKEN)
-        logout_user()  # user_logged_out: features drop what the session held (import previews)
-        db.session.commit()
-        session.clear()
-        keep_language(str(language) if language else None)
-        flash(_("You have been logged out."), "info")
-        if id_token and oidc.is_enabled():
-            # RP-initiated logout: end the provider's session too, when it offers that.
-            provider_logout = oidc.logout_url(id_token, url_for("auth.login", _external=True))
-            if provider_logout:
-                return redirect(provider_logout)
+    """Log out everywhere (the global CSRF protection refuses a post without the page's token)."""
+    current_user.revoke_sessions()
+    language = get_locale()
+    id_token = session.get(SSO_ID_TOKEN)
+    logout_user()  # user_logged_out: features drop what the session held (import previews)
+    db.session.commit()
+    session.clear()
+    keep_language(str(language) if language else None)
+    flash(_("You have been logged out."), "info")
+    if id_token and oidc.is_enabled():
+        # RP-initiated logout: end the provider's session too, when it offers that.
+        provider_logout = oidc.logout_url(id_token, url_for("auth.login", _external=True))
+        if provider_logout:
+            return redirect(provider_logout)
     return redirect(url_for("auth.login"))
 
 

@@ -53,6 +53,7 @@ from portal.spreadsheets import (
     CSV_MIMETYPE,
     JSON_MIMETYPE,
     XLSX_MIMETYPE,
+    attachment_headers,
     csv_bytes_chunks,
     json_chunks,
     xlsx_bytes,
@@ -289,7 +290,4 @@ def _export_response(export: RosterExport, extension: str) -> Response:
 
 
 def _attachment(body, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return Response(body, mimetype=mimetype, headers=attachment_headers(filename))
