@@ -95,7 +95,7 @@ class Position(TimestampMixin, Base):
         return self.start_date <= day and (self.end_date is None or self.end_date >= day)
 
     @is_current_on.expression
-    def is_current_on(cls, day: date):
+    def is_current_on(cls, day: date):  # noqa: N805 - the SQL expression receives the class
         return and_(cls.start_date <= day, or_(cls.end_date.is_(None), cls.end_date >= day))
 
     @hybrid_method
@@ -104,7 +104,7 @@ class Position(TimestampMixin, Base):
         return self.start_date > day
 
     @is_incoming_on.expression
-    def is_incoming_on(cls, day: date):
+    def is_incoming_on(cls, day: date):  # noqa: N805 - the SQL expression receives the class
         return cls.start_date > day
 
     @hybrid_method
@@ -113,7 +113,7 @@ class Position(TimestampMixin, Base):
         return self.end_date is not None and self.end_date < day
 
     @is_alumni_on.expression
-    def is_alumni_on(cls, day: date):
+    def is_alumni_on(cls, day: date):  # noqa: N805 - the SQL expression receives the class
         return and_(cls.end_date.is_not(None), cls.end_date < day)
 
     @hybrid_method
@@ -126,7 +126,7 @@ class Position(TimestampMixin, Base):
         return PositionStatus.CURRENT
 
     @status_on.expression
-    def status_on(cls, day: date):
+    def status_on(cls, day: date):  # noqa: N805 - the SQL expression receives the class
         return case(
             (cls.is_alumni_on(day), PositionStatus.ALUMNI.value),
             (cls.is_incoming_on(day), PositionStatus.INCOMING.value),
