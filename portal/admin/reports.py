@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_babel import ngettext
 from markupsafe import Markup, escape
-from sqlalchemy import BigInteger, Select, and_, case, cast, func, or_, select
+from sqlalchemy import BigInteger, Select, and_, case, cast, func, select
 
 from portal.extensions import db
 
@@ -27,6 +27,7 @@ from portal.models import (
     ProgramKind,
     Supervision,
     SupervisionRole,
+    SupervisionState,
     User,
 )
 from portal.spreadsheets import as_text
@@ -163,6 +164,7 @@ class LoadsReport:
     department: str | None = None
     totals: list[Any] = field(default_factory=list)
     page: int = 1
+    pending_proposals: int = 0  # proposed links not yet agreed: never counted in the loads
 
     @property
     def page_count(self) -> int:
@@ -233,11 +235,25 @@ PAGE_SIZE = 200
 
 
 def current_on(day: date):
-    """Current on day D: started on or before D, and not ended before D; archived never counts."""
+    """A confirmed link to a position current on `day` (Position.is_current_on); archived
+    positions and proposals (not yet agreed) never count."""
     return and_(
         Position.archived_at.is_(None),
-        Position.start_date <= day,
-        or_(Position.end_date.is_(None), Position.end_date >= day),
+        Position.is_current_on(day),
+        Supervision.state == SupervisionState.CONFIRMED,
+    )
+
+
+def pending_proposals(as_of: date) -> int:
+    """How many proposed links to current positions wait for their faculty's answer."""
+    return db.session.scalar(
+        select(func.count(Supervision.id))
+        .join(Position, Position.id == Supervision.position_id)
+        .where(
+            Supervision.state == SupervisionState.PROPOSED,
+            Position.archived_at.is_(None),
+            Position.is_current_on(as_of),
+        )
     )
 
 
@@ -390,6 +406,7 @@ def loads_report(
         descending=descending,
         institution=institution,
         department=department or None,
+        pending_proposals=pending_proposals(as_of),
     )
     report.page = min(max(page, 1), report.page_count)  # an out-of-range page shows the nearest
     report.totals = _totals(rows)

@@ -133,6 +133,28 @@ class Position(TimestampMixin, Base):
             else_=PositionStatus.CURRENT.value,
         )
 
+    # Ownership, the rule every write path asks (forms, import, API): the owner's group and
+    # administrators change a position; its confirmed supervisors read it.
+
+    def confirmed_link_of(self, user_id: int) -> Supervision | None:
+        """The account's confirmed link to this position, if any."""
+        return next(
+            (
+                link
+                for link in self.supervisions
+                if link.supervisor_id == user_id and link.state == "confirmed"
+            ),
+            None,
+        )
+
+    def changeable_by(self, user: User) -> bool:
+        """The owner's group and administrators change the position."""
+        return user.is_admin or (self.owner_id is not None and self.owner_id == user.id)
+
+    def readable_by(self, user: User) -> bool:
+        """Administrators, the owner and confirmed supervisors read it (a proposal does not)."""
+        return self.changeable_by(user) or self.confirmed_link_of(user.id) is not None
+
     def default_owner_link(self) -> Supervision | None:
         """The link whose account owns the position by default: the principal's account, else
         the earliest-linked faculty account (None when only external supervisors are linked)."""
