@@ -282,8 +282,9 @@ def cap_warnings(owner: User, data: MemberData, on: date) -> list[str]:
     supervision itself is invalid, exactly as add_member would.
     """
     shares = check_supervision(data, owner)
-    if data.start_date > on or (data.end_date is not None and data.end_date < on):
+    if not Position(start_date=data.start_date, end_date=data.end_date).is_current_on(on):
         return []
+    # A colleague named here counts once they confirm: warn now, before the proposal is sent.
     links = [(owner.id, data.role, shares[0])] + [
         (entry.supervisor_id, entry.role, share)
         for entry, share in zip(data.supervisors, shares[1:], strict=True)
