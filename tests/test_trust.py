@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEvent, Person, Position, Supervision, User
+from portal.models import AuditEvent, Person, Position, Supervision, User, utcnow
 from portal.models.supervision import SupervisionState
 from tests.admin_helpers import csv_by_name
 from tests.conftest import login_client
@@ -427,3 +427,105 @@ def test_5_an_incoming_member_is_incoming_everywhere(app, groups, make_member):
     admin = login_client(app.test_client(), groups["admin"])
     loads = csv_by_name(admin.get("/admin/loads.csv").get_data())
     assert loads["Prof. Owner"]["Principal"] == "1"
+
+
+# ---------------------------------------------------------------------------------------------
+# Agreement, ownership and their history, beyond the five findings.
+
+
+def _propose(app, position_id: int, named: User, proposer: User, days_ago: int = 0) -> int:
+    with app.app_context():
+        link = Supervision(
+            position_id=position_id,
+            supervisor_id=named.id,
+            role="co-supervisor",
+            share=0,
+            state=SupervisionState.PROPOSED,
+            proposed_by_id=proposer.id,
+            proposed_at=utcnow() - timedelta(days=days_ago),
+        )
+        db.session.add(link)
+        db.session.commit()
+        link_id = link.id
+        db.session.remove()
+    return link_id
+
+
+def test_administrators_see_old_proposals_and_confirm_on_behalf(app, groups):
+    old = _propose(app, groups["position"], groups["hostile"], groups["owner"], days_ago=15)
+    admin = login_client(app.test_client(), groups["admin"])
+    page = admin.get("/group/requests").get_data(as_text=True)
+    assert f'data-link="{old}"' in page and "Confirm on behalf of Prof. Hostile" in page
+    with app.app_context():  # a fresh proposal is not listed for administrators
+        db.session.get(Supervision, old).proposed_at = utcnow() - timedelta(days=3)
+        db.session.commit()
+        db.session.remove()
+    assert f'data-link="{old}"' not in admin.get("/group/requests").get_data(as_text=True)
+    # An administrator may confirm, never decline, on someone's behalf.
+    assert admin.post(f"/group/requests/{old}", data={"decision": "decline"}).status_code == 403
+    assert admin.post(f"/group/requests/{old}", data={"decision": "confirm"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Supervision, old).state == SupervisionState.CONFIRMED
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "confirm-on-behalf")
+        )
+        assert event.actor_id == groups["admin"].id
+        db.session.remove()
+    history = groups["owner_client"].get(f"/group/members/{groups['position']}/edit")
+    assert "confirmed the supervision on behalf of Prof. Hostile" in history.get_data(as_text=True)
+
+
+def test_ending_ones_involvement_tells_the_owner_and_the_owner_cannot_leave(app, groups):
+    link_id = _propose(app, groups["position"], groups["hostile"], groups["owner"])
+    colleague = groups["hostile_client"]
+    assert (
+        colleague.post(f"/group/requests/{link_id}", data={"decision": "confirm"}).status_code
+        == 302
+    )
+    assert STUDENT in colleague.get("/group").get_data(as_text=True)
+    owner = groups["owner_client"]
+    refused = owner.post(f"/group/members/{groups['position']}/leave", data={})
+    assert refused.status_code == 403
+    left = colleague.post(
+        f"/group/members/{groups['position']}/leave", data={"message": "Moving to Zurich"}
+    )
+    assert left.status_code == 302
+    assert f"<td>{STUDENT}" not in colleague.get("/group").get_data(as_text=True)
+    assert colleague.get(f"/group/members/{groups['position']}/edit").status_code == 404
+    notices = owner.get("/group/requests").get_data(as_text=True)
+    assert "Prof. Hostile ended their involvement (Co-supervisor): “Moving to Zurich”" in notices
+
+
+def test_an_administrator_transfers_ownership_to_a_confirmed_supervisor_only(app, groups):
+    link_id = _propose(app, groups["position"], groups["hostile"], groups["owner"])
+    admin = login_client(app.test_client(), groups["admin"])
+    path = f"/group/members/{groups['position']}/transfer"
+    assert admin.post(path, data={"owner": str(groups["hostile"].id)}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Position, groups["position"]).owner_id == groups["owner"].id
+        db.session.remove()
+    groups["hostile_client"].post(f"/group/requests/{link_id}", data={"decision": "confirm"})
+    assert admin.post(path, data={"owner": str(groups["hostile"].id)}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Position, groups["position"]).owner_id == groups["hostile"].id
+        db.session.remove()
+    # The former owner now reads the record; the new owner changes it.
+    page = groups["owner_client"].get(f"/group/members/{groups['position']}/edit")
+    assert "This record belongs to the group of Prof. Hostile" in page.get_data(as_text=True)
+    assert "ownership moved from Prof. Owner to Prof. Hostile" in page.get_data(as_text=True)
+
+
+def test_agreement_events_read_in_french(app, groups):
+    link_id = _propose(app, groups["position"], groups["hostile"], groups["owner"])
+    groups["hostile_client"].post(
+        f"/group/requests/{link_id}", data={"decision": "decline", "message": "Pas cette année"}
+    )
+    page = (
+        groups["owner_client"]
+        .get(
+            f"/group/members/{groups['position']}/edit",
+            headers={"Accept-Language": "fr-CA"},
+        )
+        .get_data(as_text=True)
+    )
+    assert "Prof. Hostile a refusé la supervision (Codirection) : « Pas cette année »" in page
