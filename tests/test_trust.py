@@ -529,3 +529,36 @@ def test_agreement_events_read_in_french(app, groups):
         .get_data(as_text=True)
     )
     assert "Prof. Hostile a refusé la supervision (Codirection) : « Pas cette année »" in page
+
+
+def test_asking_to_join_a_record_nobody_owns_is_refused_clearly(app, groups):
+    with app.app_context():
+        template = db.session.get(Position, groups["position"])
+        orphan = Position(
+            person=Person(full_name="Orphan Record", email="orphan@example.org"),
+            program_id=template.program_id,
+            institution_id=template.institution_id,
+            start_date=date(2024, 1, 8),
+        )
+        orphan.supervisions.append(
+            Supervision(external_name="Prof. Elsewhere", role="principal", share=100)
+        )
+        db.session.add(orphan)
+        db.session.commit()
+        assert orphan.owner_id is None
+        program_id = template.program_id
+        db.session.remove()
+    response = groups["hostile_client"].post(
+        "/group/members/new",
+        data={
+            "full_name": "Orphan Record",
+            "email": "orphan@example.org",
+            "program": str(program_id),
+            "institution": "Concordia University",
+            "role": "co-supervisor",
+            "start_date": "2025-01-06",
+            "link_existing": "y",
+        },
+    )
+    assert response.status_code == 400
+    assert "ask them to add you" in response.get_data(as_text=True)

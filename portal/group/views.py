@@ -253,7 +253,12 @@ def new():
             db.session.rollback()
             if form.link_existing.data:
                 # Another group's person: ask its owner, never link (nor say who they are).
-                request_to_join(current_user, error.person, data.role)
+                try:
+                    request_to_join(current_user, error.person, data.role)
+                except MemberError as refusal:
+                    db.session.rollback()
+                    _attach_error(form, refusal)
+                    return _render_form(form, owner, 400)
                 db.session.commit()
                 flash(
                     _(
@@ -352,8 +357,18 @@ def edit(position_id: int):
         try:
             update_member(current_user, position, owner, data, _version(form))
         except ForeignPersonError as error:
+            # Another group's person: an edit never moves this position onto them.
             db.session.rollback()
-            _attach_error(form, error)
+            _attach_error(
+                form,
+                MemberError(
+                    error.field_name,
+                    _(
+                        "This email or ORCID iD is already on record in another group: keep "
+                        "the current one, or ask that group."
+                    ),
+                ),
+            )
             return _render_form(form, owner, 400, _member_or_404(position_id))
         except StaleMemberError:
             return _conflict(form, owner, position_id, data)
