@@ -95,6 +95,8 @@ FIELD_LABELS = {
     "departure_reason": _l("How they left"),
     "outcome": _l("Where they went next"),
     "archived": _l("Archived"),
+    "owner": _l("Owning group"),
+    "own_note": _l("My note"),
 }
 
 
