@@ -53,6 +53,7 @@ MAIN_PAGES = [
     MainPage("institutions", "admin", "/admin/institutions"),
     MainPage("public-profile", None, "/people/helene-tremblay-okafor"),
     MainPage("not-found", "faculty", "/group/no-such-page"),
+    MainPage("api-reference", None, "/api/docs"),
 ]
 # Violations that need a template change (see the report); the lead removes a marker once fixed.
 PHONE_NEEDS_TEMPLATE_FIX: dict[str, str] = {}
