@@ -18,7 +18,15 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import TYPE_STRING
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may run as a formula when a cell starts with it: the ASCII signs, their
+# full-width and small forms (Excel and LibreOffice read "＝1+1" as "=1+1"), tab and CR.
+FORMULA_TRIGGERS = (
+    "=", "+", "-", "@", "\t", "\r",
+    "\uff1d", "\uff0b", "\uff0d", "\uff20",  # ＝ ＋ － ＠
+    "\ufe66", "\ufe62", "\ufe63", "\ufe6b",  # ﹦ ﹢ ﹣ ﹫
+)  # fmt: skip
+# Invisible characters a spreadsheet skips before a formula sign ("\u200b=cmd|...").
+INVISIBLE_PREFIX = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JSON_MIMETYPE = "application/json"
@@ -49,19 +57,19 @@ def restore_inert(value: str) -> str:
 
 
 def _looks_like_formula(value: str) -> bool:
-    return value.startswith(FORMULA_TRIGGERS)
+    return value.lstrip(INVISIBLE_PREFIX).startswith(FORMULA_TRIGGERS)
 
 
-_TRIGGER_CHARACTERS = frozenset(FORMULA_TRIGGERS)
+# A cell starting with none of these is never a formula (the fast path of _csv_cell).
+_SUSPECT_FIRST = frozenset(FORMULA_TRIGGERS) | frozenset(INVISIBLE_PREFIX) | {"'"}
 
 
 def _csv_cell(value: Any) -> Any:
     """make_inert for text, as_text for the rest; inlined, since it runs for every cell."""
     if value.__class__ is str:
-        first = value[:1]
-        if first == "'":
-            first = value.lstrip("'")[:1]
-        return "'" + value if first and first in _TRIGGER_CHARACTERS else value
+        if value[:1] in _SUSPECT_FIRST:
+            return make_inert(value)
+        return value
     if value is None:
         return ""
     return as_text(value)

@@ -7,6 +7,7 @@ PostgreSQL), every test also runs on that database: the `database_url` fixture i
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -267,6 +268,7 @@ def login_client(client, user: User):
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
+        session["_password_at"] = int(time.time())  # as a password login sets it
     return client
 
 

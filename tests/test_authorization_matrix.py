@@ -121,6 +121,8 @@ EXPECTED = {
         "POST": logged_in(302, anonymous=400),
     },
     "auth.logout": {"POST": logged_in(302)},
+    # The password again (re-authentication): any logged-in user, for their own account.
+    "auth.reauthenticate": {"GET": logged_in(200), "POST": logged_in(400)},
     # Single sign-on is not configured in the matrix's app: both addresses are 404 for all
     # (tests/test_oidc.py runs them against a real provider).
     "auth.sso_login": {"GET": everyone(404)},

@@ -70,7 +70,7 @@ def test_ownership_migration_confirms_links_and_picks_owners(database_url, tmp_p
     with app.app_context():
         try:
             _drop_everything()
-            upgrade(revision="c4e1a9d27b51")
+            upgrade(revision="7d3c1e9a4b21")
             now = "2026-01-01 00:00:00"
             statements = [
                 "INSERT INTO users (id, email, display_name, password_hash, is_admin, is_active,"
@@ -125,7 +125,7 @@ def test_ownership_migration_confirms_links_and_picks_owners(database_url, tmp_p
             assert _differences() == []
 
             # Back down: the links survive (SQLite recreates the tables), owners are gone.
-            downgrade(revision="c4e1a9d27b51")
+            downgrade(revision="7d3c1e9a4b21")
             with db.engine.connect() as connection:
                 assert connection.exec_driver_sql("SELECT count(*) FROM supervisions").scalar() == 6
                 columns = {

@@ -10,12 +10,35 @@ import pytest
 
 from portal.spreadsheets import csv_bytes_chunks, json_chunks, make_inert, xlsx_bytes
 
-DANGEROUS = ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+DANGEROUS = [
+    '=HYPERLINK("http://x")',
+    "+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\tx",
+    "\rx",
+    "\uff1d1+1",  # full-width =
+    "\uff0bcmd",  # full-width +
+    "\uff0d2",  # full-width -
+    "\uff20SUM(A1)",  # full-width @
+    "\ufe66x",  # small =
+    "\u200b=cmd|' /C calc'!A0",  # zero-width space before =
+    "\ufeff\u200d+1",  # BOM and zero-width joiner before +
+]
 
 
 @pytest.mark.parametrize("value", DANGEROUS)
 def test_formula_like_text_gets_a_leading_quote(value):
     assert make_inert(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", DANGEROUS)
+def test_every_formula_prefix_round_trips_through_csv_and_the_importer(value):
+    from portal.spreadsheets import _csv_cell, restore_inert
+
+    assert _csv_cell(value) == "'" + value
+    assert restore_inert(make_inert(value)) == value
+    assert restore_inert(make_inert("'" + value)) == "'" + value
 
 
 def test_plain_text_and_numbers_are_untouched():

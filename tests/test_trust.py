@@ -9,7 +9,6 @@ Each would fail on the code before ownership and agreement existed.
 from __future__ import annotations
 
 import io
-import re
 from datetime import date, timedelta
 
 import pytest
@@ -88,9 +87,9 @@ def upload(client, *rows: str):
 
 
 def confirm(client, preview):
-    match = re.search(r'name="rows" type="hidden" value="([^"]+)"', preview.get_data(as_text=True))
-    assert match, "the preview has no confirm form"
-    return client.post("/group/import/confirm", data={"rows": match.group(1)})
+    from tests.test_roster_import import confirm as confirm_import
+
+    return confirm_import(client, preview)
 
 
 def links_of(app, position_id: int) -> list[tuple]:

@@ -13,7 +13,7 @@ cascade-delete the rows of every table that references it: the rebuild runs with
 off (a pragma SQLite only honours between transactions), and checks them before turning them on.
 
 Revision ID: c4f1e7a2d9b3
-Revises: c4e1a9d27b51
+Revises: 7d3c1e9a4b21
 Create Date: 2026-11-30 11:40:00
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c4f1e7a2d9b3"
-down_revision = "c4e1a9d27b51"
+down_revision = "7d3c1e9a4b21"
 branch_labels = None
 depends_on = None
 

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from portal.emails import ValidEmail
 from portal.labels import KIND_LABELS
 from portal.labels import lazy_gettext as _l
 from portal.models import ProgramKind
@@ -121,7 +122,11 @@ class CapsForm(FlaskForm):
 class AccountForm(FlaskForm):
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(message=_l("Enter an email address.")), Length(max=254)],
+        validators=[
+            DataRequired(message=_l("Enter an email address.")),
+            Length(max=254),
+            ValidEmail(),
+        ],
     )
     display_name = StringField(
         _l("Display name"),

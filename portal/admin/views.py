@@ -31,7 +31,9 @@ from portal.admin.forms import (
     RenameInstitutionForm,
     select_choices,
 )
-from portal.auth.decorators import admin_required
+from portal.auth.decorators import admin_required, ask_for_password
+from portal.auth.services import password_entered_recently
+from portal.converters import parse_database_id, parse_page
 from portal.extensions import db
 from portal.labels import lazy_gettext as _l
 from portal.models import ProgramKind
@@ -59,7 +61,7 @@ def _read_loads_filter() -> tuple[LoadsFilterForm, dict]:
         "descending": request.args.get("dir") == "desc",
         "department": request.args.get("department") or None,
         "institution_id": None,
-        "page": request.args.get("page", default=1, type=int),
+        "page": parse_page(request.args.get("page")),
     }
     as_of_text = (request.args.get("as_of") or "").strip()
     if as_of_text:
@@ -75,10 +77,11 @@ def _read_loads_filter() -> tuple[LoadsFilterForm, dict]:
             raise BadFilterError(form) from None
     institution_text = request.args.get("institution") or ""
     if institution_text:
-        if not institution_text.isdigit():
+        institution_id = parse_database_id(institution_text)
+        if institution_id is None:
             form.institution.errors = [_("Choose an institution from the list.")]
             raise BadFilterError(form)
-        arguments["institution_id"] = int(institution_text)
+        arguments["institution_id"] = institution_id
     return form, arguments
 
 
@@ -120,21 +123,33 @@ def loads():
         legend=reports.chart_legend(),
         sort_url=_sort_url,
         page_url=_page_url,
+        export_arguments=_filter_arguments("page"),
     )
+
+
+# The query-string keys the loads view reads; links carry these and nothing else over, so that
+# a crafted key (endpoint=, _external=, _scheme=) never reaches url_for.
+LOADS_QUERY_KEYS = ("as_of", "department", "institution", "sort", "dir", "page")
+
+
+def _filter_arguments(*leave_out: str) -> dict[str, str]:
+    """The loads view's own query-string values, without `leave_out`."""
+    return {
+        name: request.args[name]
+        for name in LOADS_QUERY_KEYS
+        if name not in leave_out and name in request.args
+    }
 
 
 def _page_url(page: int) -> str:
     """The same loads view (day, filters, sort) at another page."""
-    arguments = {name: value for name, value in request.args.items() if name != "page"}
-    return url_for("admin.loads", **arguments, page=page)
+    return url_for("admin.loads", **_filter_arguments("page"), page=page)
 
 
 def _sort_url(key: str, report: reports.LoadsReport) -> str:
     """The link of a column heading: sort by it, or reverse the order when it is already so."""
     descending = not report.descending if report.sort == key else False
-    arguments = {
-        name: value for name, value in request.args.items() if name not in {"sort", "dir", "page"}
-    }
+    arguments = _filter_arguments("sort", "dir", "page")
     return url_for("admin.loads", **arguments, sort=key, dir="desc" if descending else "asc")
 
 
@@ -323,6 +338,8 @@ def accounts():
 def new_account():
     """Create a faculty or administrator account."""
     form = AccountForm()
+    if form.account_type.data == "admin" and not password_entered_recently():
+        return ask_for_password(url_for("admin.accounts"))  # granting admin rights
     if form.validate_on_submit():
         try:
             user, generated = operations.create_account(
@@ -360,6 +377,8 @@ def _account_action(user_id: int, operation, done: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    if user.is_admin and user.id != current_user.id and not password_entered_recently():
+        return ask_for_password(url_for("admin.accounts"))  # an administrator's access
     try:
         operation(current_user, user)
     except operations.AdminError as error:
@@ -395,6 +414,8 @@ def reset_password(user_id: int):
     """Set a new password (typed or generated) and end the user's sessions."""
     user = operations.get_account(user_id) or abort(404)
     form = PasswordResetForm()
+    if form.is_submitted() and user.id != current_user.id and not password_entered_recently():
+        return ask_for_password(url_for("admin.reset_password", user_id=user.id))
     if form.validate_on_submit():
         try:
             generated = operations.reset_password(current_user, user, form.password.data)

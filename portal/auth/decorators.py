@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.extensions import login_manager
@@ -22,3 +23,9 @@ def admin_required(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def ask_for_password(return_to: str | None = None):
+    """Send the user to type their password again, then back to `return_to` (nothing done)."""
+    flash(_("Enter your password again to continue: the change was not made yet."), "info")
+    return redirect(url_for("auth.reauthenticate", next=return_to or request.path))

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, session
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.audit import record_event
+from portal.emails import InvalidEmailError, check_email, normalise_email
 from portal.extensions import db
 from portal.models import User, utcnow
 
 MIN_PASSWORD_LENGTH = 12
+# When the session's user last typed their password (login or re-authentication), and how long
+# that lets them change other accounts' passwords and administrator rights.
+PASSWORD_ENTERED_AT = "_password_at"
+REAUTHENTICATION_WINDOW_SECONDS = 10 * 60
 
 
 class AccountError(ValueError):
@@ -24,7 +32,7 @@ class AccountError(ValueError):
 
 
 def find_user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -52,9 +60,48 @@ def _throwaway_hash_for(method: str) -> str:
     return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
-def record_login(user: User) -> None:
+@dataclass(frozen=True)
+class FailedLogins:
+    """Wrong passwords given for an account since its last login (shown to its owner)."""
+
+    count: int
+    last_at: datetime | None
+
+
+def record_login(user: User) -> FailedLogins:
+    """Stamp a successful login; return (and reset) the failures since the previous one."""
+    failed = FailedLogins(user.failed_logins or 0, user.last_failed_login_at)
     user.last_login_at = utcnow()
+    user.failed_logins = 0
+    user.last_failed_login_at = None
     record_event(user, "login", user, before=None, after=None)
+    return failed
+
+
+def record_failed_login(email: str) -> None:
+    """Count a wrong password against the account (if there is one), in one UPDATE."""
+    db.session.execute(
+        update(User)
+        .where(User.email == normalise_email(email))
+        .values(
+            failed_logins=User.failed_logins + 1,
+            last_failed_login_at=utcnow(),
+            updated_at=User.updated_at,  # a stranger's guess is no change to the account
+        )
+    )
+
+
+def mark_password_entered() -> None:
+    """The session's user just typed their password (a login or a re-authentication)."""
+    session[PASSWORD_ENTERED_AT] = int(time.time())
+
+
+def password_entered_recently() -> bool:
+    """Whether the password was typed in this session within the re-authentication window."""
+    entered = session.get(PASSWORD_ENTERED_AT)
+    return isinstance(entered, int) and 0 <= time.time() - entered <= (
+        REAUTHENTICATION_WINDOW_SECONDS
+    )
 
 
 def load_user_from_session(session_id: str) -> User | None:
@@ -74,10 +121,11 @@ def create_user(
     email: str, name: str, password: str, *, is_admin: bool = False, actor: User | None = None
 ) -> User:
     """Create an account; raise AccountError with a clear message when the input is not valid."""
-    email = email.strip().lower()
+    try:
+        email = check_email(email)
+    except InvalidEmailError as error:
+        raise AccountError(str(error)) from None
     name = name.strip()
-    if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 254:
-        raise AccountError(_("'%(email)s' is not a valid email address.", email=email))
     if not name:
         raise AccountError(_("A display name is required."))
     if len(name) > 200:

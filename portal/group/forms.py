@@ -26,7 +26,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -42,6 +41,7 @@ except ImportError:  # pragma: no cover - WTForms < 3.3
         return (value, label)
 
 
+from portal.emails import ValidEmail
 from portal.group.operations import MemberData, SupervisorEntry
 from portal.identifiers import clean_text, normalise_orcid
 from portal.labels import DEPARTURE_LABELS, ROLE_LABELS
@@ -60,6 +60,16 @@ def _optional_int(value):
         return int(value)
     except (TypeError, ValueError):
         return -1  # never a valid choice: pre_validate reports it next to the field
+
+
+class ShareField(DecimalField):
+    """A percentage: a finite number of a sensible size ("NaN", "1e309" are not shares)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and (not self.data.is_finite() or abs(self.data) >= 10**6):
+            self.data = None
+            raise ValueError(_("Enter the share as a number between 0 and 100."))
 
 
 class ChoiceField(SelectField):
@@ -105,12 +115,12 @@ class SupervisorForm(Form):
         default=SupervisionRole.CO_SUPERVISOR.value,
         invalid_message=_l("Choose a role from the list."),
     )
-    share = DecimalField(
+    share = ShareField(
         _l("Share (%)"),
         places=2,
         validators=[
             Optional(),
-            NumberRange(min=0, max=100, message=_l("A share is between 0 and 100 %.")),
+            NumberRange(min=0, max=100, message=_l("A share is between %(min)s and %(max)s %%.")),
         ],
     )
 
@@ -138,10 +148,7 @@ class MemberForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=254, message=_l("The email must be at most 254 characters.")),
-            Email(
-                message=_l("Enter a valid email address, like name@example.org."),
-                check_deliverability=False,
-            ),
+            ValidEmail(message=_l("Enter a valid email address, like name@example.org.")),
         ],
     )
     orcid = StringField(_l("ORCID iD"), validators=[Optional(), Length(max=60)])
@@ -163,12 +170,12 @@ class MemberForm(FlaskForm):
         default=SupervisionRole.PRINCIPAL.value,
         invalid_message=_l("Choose a supervision role from the list."),
     )
-    share = DecimalField(
+    share = ShareField(
         _l("Share (%)"),
         places=2,
         validators=[
             Optional(),
-            NumberRange(min=0, max=100, message=_l("A share is between 0 and 100 %.")),
+            NumberRange(min=0, max=100, message=_l("A share is between %(min)s and %(max)s %%.")),
         ],
     )
     start_date = DateField(

@@ -3,6 +3,7 @@
 from portal.models.api_token import ApiToken, TokenScope
 from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
+from portal.models.import_preview import ImportPreview
 from portal.models.institution import Institution
 from portal.models.load_policy import LoadPolicy
 from portal.models.person import Person
@@ -18,6 +19,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "DepartureReason",
+    "ImportPreview",
     "Institution",
     "LoadPolicy",
     "Person",

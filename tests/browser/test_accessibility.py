@@ -51,6 +51,7 @@ MAIN_PAGES = [
     MainPage("accounts", "admin", "/admin/accounts"),
     MainPage("programs", "admin", "/admin/programs"),
     MainPage("institutions", "admin", "/admin/institutions"),
+    MainPage("reauthenticate", "admin", "/reauthenticate?next=/admin/accounts"),
     MainPage("public-profile", None, "/people/helene-tremblay-okafor"),
     MainPage("not-found", "faculty", "/group/no-such-page"),
     MainPage("api-reference", None, "/api/docs"),
