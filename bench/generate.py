@@ -198,6 +198,10 @@ def generate(scale: Scale, today: date, seed: int = 7) -> Generated:
         supervisors: list[tuple[int | None, str | None, SupervisionRole]],
     ) -> None:
         position_id = len(positions) + 1
+        # The owner, as the portal decides it: the principal's account, else the first account.
+        accounts = [(user_id, role) for user_id, _, role in supervisors if user_id is not None]
+        principal = [user_id for user_id, role in accounts if role == SupervisionRole.PRINCIPAL]
+        owner_id = (principal or [user_id for user_id, _ in accounts] or [None])[0]
         positions.append(
             {
                 "id": position_id,
@@ -207,6 +211,7 @@ def generate(scale: Scale, today: date, seed: int = 7) -> Generated:
                 "start_date": start,
                 "end_date": end,
                 "version": 1,
+                "owner_id": owner_id,
                 **stamps,
                 "departure_reason": "graduated" if end and end < today else None,
                 "outcome": "Postdoc elsewhere" if end and end < today else None,

@@ -18,6 +18,7 @@ from portal.models import (
     Program,
     Supervision,
     SupervisionRole,
+    SupervisionState,
     User,
 )
 from portal.models.supervision import default_shares
@@ -285,14 +286,20 @@ def _add_position(
 def _link_supervisors(
     position: Position, faculty: User, role: SupervisionRole, others: list[User | str]
 ) -> None:
-    """Link the demo faculty with `role`; others take the principal seat if it is free."""
+    """Link the demo faculty with `role`; others take the principal seat if it is free.
+
+    Every account link is confirmed (both demo faculty agreed to their co-supervisions), and
+    the record is owned by its principal's account, else by the demo faculty who recorded it.
+    """
     supervisors: list[tuple[User | str, SupervisionRole]] = [(faculty, role)]
     for other in others:
         taken = any(r == PRINCIPAL for _, r in supervisors)
         supervisors.append((other, CO if taken else PRINCIPAL))
     shares = default_shares([who_role for _, who_role in supervisors])
+    principal = next((who for who, who_role in supervisors if who_role == PRINCIPAL), None)
+    position.owner = principal if isinstance(principal, User) else faculty
     for (who, who_role), share in zip(supervisors, shares, strict=True):
-        link = Supervision(role=who_role, share=share)
+        link = Supervision(role=who_role, share=share, state=SupervisionState.CONFIRMED)
         if isinstance(who, User):
             link.supervisor = who
         else:

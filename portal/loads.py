@@ -11,7 +11,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, case, cast, func, or_, select
+from sqlalchemy import BigInteger, Select, and_, case, cast, func, select
 
 from portal.catalogue import cached_gettext
 from portal.extensions import db
@@ -23,6 +23,7 @@ from portal.models import (
     ProgramKind,
     Supervision,
     SupervisionRole,
+    SupervisionState,
     User,
 )
 
@@ -118,11 +119,25 @@ class LoadRow:
 
 
 def current_on(day: date):
-    """Current on day D: started on or before D, and not ended before D; archived never counts."""
+    """A confirmed link to a position current on `day` (Position.is_current_on); archived
+    positions and proposals (not yet agreed) never count."""
     return and_(
         Position.archived_at.is_(None),
-        Position.start_date <= day,
-        or_(Position.end_date.is_(None), Position.end_date >= day),
+        Position.is_current_on(day),
+        Supervision.state == SupervisionState.CONFIRMED,
+    )
+
+
+def pending_proposals(as_of: date) -> int:
+    """How many proposed links to current positions wait for their faculty's answer."""
+    return db.session.scalar(
+        select(func.count(Supervision.id))
+        .join(Position, Position.id == Supervision.position_id)
+        .where(
+            Supervision.state == SupervisionState.PROPOSED,
+            Position.archived_at.is_(None),
+            Position.is_current_on(as_of),
+        )
     )
 
 

@@ -1,8 +1,11 @@
-"""Who may do what: every route x {anonymous, faculty A, faculty B, administrator}.
+"""Who may do what: every route x {anonymous, owner, confirmed co-supervisor, proposed
+co-supervisor, unrelated faculty, administrator}.
 
 The expectations are a table keyed by endpoint. A route without an entry fails the test, so
-whoever adds a route also states here who may use it. Faculty A and B each have a member the
-other must never see; ids in URLs point at A's rows.
+whoever adds a route also states here who may use it. The owner (faculty A) owns a member that
+a colleague co-supervises (confirmed) and another colleague was only proposed for; the
+unrelated faculty (B) has a member of their own that nobody else may see. Ids in URLs point at
+A's rows.
 """
 
 from __future__ import annotations
@@ -14,13 +17,22 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import ApiToken, Publication, PublicationAuthor, User
+from portal.models import ApiToken, Publication, PublicationAuthor, Supervision, User
+from portal.models.supervision import SupervisionState
 from tests.api_helpers import bearer, new_token
 from tests.conftest import login_client, reset_database
 from tests.routes import build_url, methods, rules
 
-ANONYMOUS, FACULTY_A, FACULTY_B, ADMIN = "anonymous", "faculty A", "faculty B", "administrator"
-ROLES = (ANONYMOUS, FACULTY_A, FACULTY_B, ADMIN)
+ANONYMOUS, ADMIN = "anonymous", "administrator"
+OWNER, CONFIRMED, PROPOSED = (
+    "owner (faculty A)",
+    "confirmed co-supervisor",
+    "proposed co-supervisor",
+)
+UNRELATED = "unrelated faculty (B)"
+FACULTY_A, FACULTY_B = OWNER, UNRELATED
+ROLES = (ANONYMOUS, OWNER, CONFIRMED, PROPOSED, UNRELATED, ADMIN)
+FACULTY = (OWNER, CONFIRMED, PROPOSED, UNRELATED)
 TO_LOGIN = "to login"  # 302 to the login page
 
 
@@ -31,6 +43,8 @@ class Scenario:
     faculty_a: User
     faculty_b: User
     admin: User
+    co_supervisor: User  # confirmed on A's member
+    proposed: User  # named on A's member, has not answered
     member_a: int  # position id of A's member
     member_b: int
     member_a_name: str
@@ -38,6 +52,7 @@ class Scenario:
     archived_a: int  # position id of an archived entry of A's group
     publication_a: int  # id of a publication on A's profile
     institution_a: int  # id of the institution of A's member
+    proposal: int  # id of the proposed link (answered by `proposed`)
     tokens: dict  # role -> the secret of a write-scope API token of that role's account
     token_a_id: int  # id of A's API token
 
@@ -47,36 +62,52 @@ def everyone(status):
 
 
 def logged_in(status, anonymous=TO_LOGIN):
-    return {ANONYMOUS: anonymous, FACULTY_A: status, FACULTY_B: status, ADMIN: status}
+    return {ANONYMOUS: anonymous, **dict.fromkeys(FACULTY, status), ADMIN: status}
 
 
-def own_or_admin(status):
-    """URL about A's row: A and administrators get `status`, B gets 404 (not 403: no hint)."""
-    return {ANONYMOUS: TO_LOGIN, FACULTY_A: status, FACULTY_B: 404, ADMIN: status}
+def own_or_admin(status, confirmed=403):
+    """URL about A's row: A and administrators get `status`; a confirmed co-supervisor reads
+    but may not change (403, or `confirmed`); a proposal and B get 404 (not 403: no hint)."""
+    return {
+        ANONYMOUS: TO_LOGIN,
+        OWNER: status,
+        CONFIRMED: confirmed,
+        PROPOSED: 404,
+        UNRELATED: 404,
+        ADMIN: status,
+    }
 
 
 def owner_only(status):
     """A row only its owner may reach: everyone else logged in gets 404."""
-    return {ANONYMOUS: TO_LOGIN, FACULTY_A: status, FACULTY_B: 404, ADMIN: 404}
+    return {ANONYMOUS: TO_LOGIN, **dict.fromkeys(FACULTY, 404), OWNER: status, ADMIN: 404}
 
 
 def admin_only(status):
-    return {ANONYMOUS: TO_LOGIN, FACULTY_A: 403, FACULTY_B: 403, ADMIN: status}
+    return {ANONYMOUS: TO_LOGIN, **dict.fromkeys(FACULTY, 403), ADMIN: status}
 
 
 # The API (endpoints "api.*"): each role sends its own write-scope token, anonymous none (401);
 # a session cookie counts for nothing there. Requests without a body are refused by validation
 # (422) before any row is looked up, whoever owns the id: the answer says nothing about it.
 def api_any(status):
-    return {ANONYMOUS: 401, FACULTY_A: status, FACULTY_B: status, ADMIN: status}
+    return {ANONYMOUS: 401, **dict.fromkeys(FACULTY, status), ADMIN: status}
 
 
 def api_own_or_admin(status):
-    return {ANONYMOUS: 401, FACULTY_A: status, FACULTY_B: 404, ADMIN: status}
+    """A's member: the owner, a confirmed co-supervisor (who reads it) and administrators."""
+    return {
+        ANONYMOUS: 401,
+        OWNER: status,
+        CONFIRMED: status,
+        PROPOSED: 404,
+        UNRELATED: 404,
+        ADMIN: status,
+    }
 
 
 def api_admin_only(status):
-    return {ANONYMOUS: 401, FACULTY_A: 403, FACULTY_B: 403, ADMIN: status}
+    return {ANONYMOUS: 401, **dict.fromkeys(FACULTY, 403), ADMIN: status}
 
 
 # endpoint -> {"url": scenario -> URL values (optional), METHOD: {role: expected}}.
@@ -102,15 +133,41 @@ EXPECTED = {
     # id is 404); an administrator reaches every group.
     "group.alumni": {"GET": logged_in(200)},
     "group.new": {"GET": logged_in(200), "POST": logged_in(400)},
+    # A confirmed co-supervisor reads the record (read-only page) but a POST is 403.
     "group.edit": {
         "url": lambda s: {"position_id": s.member_a},
-        "GET": own_or_admin(200),
+        "GET": own_or_admin(200, confirmed=200),
         "POST": own_or_admin(400),
     },
     "group.move": {
         "url": lambda s: {"position_id": s.member_a},
         "GET": own_or_admin(200),
         "POST": own_or_admin(400),
+    },
+    # Their own note: every confirmed supervisor (the owner too); an administrator has no link.
+    "group.own_note": {
+        "url": lambda s: {"position_id": s.member_a},
+        "POST": {**own_or_admin(302, confirmed=302), ADMIN: 403},
+    },
+    # Ending one's own involvement: a confirmed co-supervisor; the owner must transfer instead.
+    "group.leave": {
+        "url": lambda s: {"position_id": s.member_a},
+        "POST": {**own_or_admin(403, confirmed=302), ADMIN: 403},
+    },
+    "group.transfer": {"url": lambda s: {"position_id": s.member_a}, "POST": admin_only(303)},
+    # Requests: everyone logged in has the page; a proposal is answered by the person it names
+    # (an empty answer is sent back to the page, 303) or an administrator; anyone else 404.
+    "group.requests": {"GET": logged_in(200)},
+    "group.answer": {
+        "url": lambda s: {"link_id": s.proposal},
+        "POST": {
+            ANONYMOUS: TO_LOGIN,
+            OWNER: 404,
+            CONFIRMED: 404,
+            PROPOSED: 303,
+            UNRELATED: 404,
+            ADMIN: 303,
+        },
     },
     "group.archive": {"url": lambda s: {"position_id": s.member_a}, "POST": own_or_admin(302)},
     "group.restore": {"url": lambda s: {"position_id": s.member_a}, "POST": own_or_admin(302)},
@@ -216,6 +273,8 @@ EXPECTED = {
 # A's profile is published: its page shows A's current members to everyone, by design.
 PUBLISHED_SLUG = "prof-alpha"
 PUBLIC_BY_DESIGN = {"people.show", "people.show_json", "api.get_profile"}
+# The person a proposal names sees the member's name on the requests page, to answer it.
+SHOWN_TO_THE_PROPOSED = {"group.requests"}
 
 
 @pytest.fixture
@@ -229,7 +288,13 @@ def build_scenario(app, make_faculty, make_admin, make_member):
         faculty_a = make_faculty("a@example.org", "Prof. Alpha")
         faculty_b = make_faculty("b@example.org", "Prof. Beta")
         admin = make_admin("grad.office@example.org", "Grad Office")
-        member_a = make_member(faculty_a, "Alice Onlyalpha")
+        co_supervisor = make_faculty("c@example.org", "Prof. Gamma")
+        proposed = make_faculty("p@example.org", "Prof. Delta")
+        member_a = make_member(
+            faculty_a,
+            "Alice Onlyalpha",
+            others=[(co_supervisor, "co-supervisor"), (proposed, "co-supervisor")],
+        )
         member_b = make_member(faculty_b, "Bruno Onlybeta")
         archived_a = make_member(
             faculty_a, "Archived Alphamember", archived_at=datetime(2025, 1, 1, tzinfo=UTC)
@@ -240,11 +305,19 @@ def build_scenario(app, make_faculty, make_admin, make_member):
             publication = Publication(owner_id=faculty_a.id, title="Alpha's paper", year=2024)
             publication.authors.append(PublicationAuthor(position=1, name="Prof. Alpha"))
             db.session.add(publication)
+            proposal = db.session.scalar(
+                select(Supervision).where(Supervision.supervisor_id == proposed.id)
+            )
+            proposal.state = SupervisionState.PROPOSED
+            proposal.proposed_by_id = faculty_a.id
             db.session.commit()
             publication_id = publication.id
+            proposal_id = proposal.id
             db.session.remove()
         tokens = {
             FACULTY_A: new_token(app, faculty_a, "write"),
+            CONFIRMED: new_token(app, co_supervisor, "write"),
+            PROPOSED: new_token(app, proposed, "write"),
             FACULTY_B: new_token(app, faculty_b, "write"),
             ADMIN: new_token(app, admin, "write"),
         }
@@ -256,6 +329,8 @@ def build_scenario(app, make_faculty, make_admin, make_member):
             faculty_a,
             faculty_b,
             admin,
+            co_supervisor,
+            proposed,
             member_a.id,
             member_b.id,
             "Alice Onlyalpha",
@@ -263,6 +338,7 @@ def build_scenario(app, make_faculty, make_admin, make_member):
             archived_a.id,
             publication_id,
             member_a.institution_id,
+            proposal_id,
             tokens,
             token_a_id,
         )
@@ -278,8 +354,10 @@ def scenario(build_scenario) -> Scenario:
 def _client_as(app, role, scenario):
     client = app.test_client()
     user = {
-        FACULTY_A: scenario.faculty_a,
-        FACULTY_B: scenario.faculty_b,
+        OWNER: scenario.faculty_a,
+        CONFIRMED: scenario.co_supervisor,
+        PROPOSED: scenario.proposed,
+        UNRELATED: scenario.faculty_b,
         ADMIN: scenario.admin,
     }.get(role)
     if user is not None:
@@ -324,7 +402,7 @@ def test_authorization_matrix(app, build_scenario):
                     # next check sees: start again from the same fresh scenario.
                     scenario = build_scenario()
     assert not failures, "\n".join(failures)
-    assert checked >= 4 * len([e for e in EXPECTED if e in app.view_functions])
+    assert checked >= len(ROLES) * len([e for e in EXPECTED if e in app.view_functions])
 
 
 def _check(app, rule, method, role, entry, scenario) -> list[str]:
@@ -343,10 +421,16 @@ def _check(app, rule, method, role, entry, scenario) -> list[str]:
     if rule.endpoint in PUBLIC_BY_DESIGN:
         return failures
     page = response.get_data().decode("utf-8", "replace")  # exports may be binary (XLSX)
-    if role == FACULTY_A and scenario.member_b_name in page:
-        failures.append(f"{method} {url}: faculty A sees B's member")
-    if role == FACULTY_B and scenario.member_a_name in page:
+    if role in (OWNER, CONFIRMED, PROPOSED) and scenario.member_b_name in page:
+        failures.append(f"{method} {url}: {role} sees B's member")
+    if role == UNRELATED and scenario.member_a_name in page:
         failures.append(f"{method} {url}: faculty B sees A's member")
+    if (
+        role == PROPOSED
+        and scenario.member_a_name in page
+        and rule.endpoint not in SHOWN_TO_THE_PROPOSED
+    ):
+        failures.append(f"{method} {url}: a proposal shows A's member before it is confirmed")
     return failures
 
 
@@ -355,3 +439,14 @@ def test_each_faculty_sees_their_own_member(app, scenario):
     page_b = _client_as(app, FACULTY_B, scenario).get("/group").get_data(as_text=True)
     assert scenario.member_a_name in page_a and scenario.member_b_name not in page_a
     assert scenario.member_b_name in page_b and scenario.member_a_name not in page_b
+
+
+def test_confirmed_sees_the_shared_member_and_a_proposal_does_not(app, scenario):
+    confirmed = _client_as(app, CONFIRMED, scenario)
+    proposed = _client_as(app, PROPOSED, scenario)
+    assert scenario.member_a_name in confirmed.get("/group").get_data(as_text=True)
+    for path in ("/group", "/group/export.csv?status=all", "/group/coi.csv"):
+        assert scenario.member_a_name not in proposed.get(path).get_data(as_text=True), path
+    requests_page = proposed.get("/group/requests").get_data(as_text=True)
+    assert scenario.member_a_name in requests_page
+    assert 'class="badge">1' in requests_page  # the count in the navigation

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEvent, Institution, Person, Position, Program
+from portal.models import AuditEvent, Institution, Person, Position, Program, Supervision
 from tests.conftest import login_client
 from tests.group_helpers import database_fingerprint
 
@@ -130,10 +130,20 @@ def test_add_member_with_co_supervisor_and_external_default_shares(
         ]
     )
     assert saved["email"] == "zoe@example.org" and saved["note"] == "faculty; assistant prof"
-    # The member is in both groups, each with that faculty's own role.
+    # The colleague was named, not asked: a proposal, out of their group until they confirm.
     mine = faculty_client.get("/group").get_data(as_text=True)
-    theirs = login_client(app.test_client(), colleague).get("/group").get_data(as_text=True)
+    colleague_client = login_client(app.test_client(), colleague)
+    theirs = colleague_client.get("/group").get_data(as_text=True)
     assert "<td>Zoë O&#39;Brien-Lévesque" in mine and "<td>Principal supervisor</td>" in mine
+    assert "awaiting Prof. Colleague (co-supervisor)" in mine
+    assert "Zoë O&#39;Brien-Lévesque" not in theirs
+    with app.app_context():
+        link_id = db.session.scalar(
+            select(Supervision.id).where(Supervision.supervisor_id == colleague.id)
+        )
+    confirmed = colleague_client.post(f"/group/requests/{link_id}", data={"decision": "confirm"})
+    assert confirmed.status_code == 302
+    theirs = colleague_client.get("/group").get_data(as_text=True)
     assert "<td>Zoë O&#39;Brien-Lévesque" in theirs and "<td>Co-supervisor</td>" in theirs
     with app.app_context():
         event = db.session.scalar(
@@ -350,18 +360,18 @@ def test_crafted_fields_cannot_set_owner_or_admin(app, faculty, faculty_client, 
 # An email that already belongs to a person: offer to link instead of duplicating.
 
 
-def test_existing_email_is_refused_with_an_offer_to_link(
+def test_another_groups_email_reveals_no_name_and_linking_asks_its_owner(
     app, faculty, faculty_client, make_faculty, make_member
 ):
     colleague = make_faculty()
-    make_member(colleague, "Existing Person", email="zoe@example.org")
+    theirs = make_member(colleague, "Existing Person", email="zoe@example.org")
     before = database_fingerprint(app)
     response = faculty_client.post(
         "/group/members/new", data=new_member_data(app, email="ZOE@example.org")
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "This email already belongs to Existing Person" in page
+    assert "This email is already on record." in page and "Existing Person" not in page
     assert "Link the existing person" in page and 'name="link_existing"' in page
     assert database_fingerprint(app) == before
 
@@ -371,15 +381,31 @@ def test_existing_email_is_refused_with_an_offer_to_link(
             app,
             email="zoe@example.org",
             link_existing="y",
+            role="co-supervisor",
             program=str(program_id(app, "Postdoctorate")),
         ),
     )
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"] == "/group/requests"
+    assert "Existing Person" not in faculty_client.get("/group/requests").get_data(as_text=True)
     with app.app_context():
-        people = db.session.scalars(select(Person).where(Person.email == "zoe@example.org")).all()
-        assert len(people) == 1
-        assert people[0].full_name == "Existing Person"
-        assert len(people[0].positions) == 2
+        person = db.session.scalar(select(Person).where(Person.email == "zoe@example.org"))
+        # Nothing linked, nothing created: a request to the owner, who answers it.
+        assert person.full_name == "Existing Person" and len(person.positions) == 1
+        link = db.session.scalar(select(Supervision).where(Supervision.supervisor_id == faculty.id))
+        assert (link.position_id, link.state.value, link.proposed_by_id) == (
+            theirs.id,
+            "proposed",
+            faculty.id,
+        )
+        link_id = link.id
+    assert "Existing Person" not in faculty_client.get("/group").get_data(as_text=True)
+    owner_client = login_client(app.test_client(), colleague)
+    requests_page = owner_client.get("/group/requests").get_data(as_text=True)
+    assert "Existing Person" in requests_page and "asks to join this record" in requests_page
+    assert (
+        owner_client.post(f"/group/requests/{link_id}", data={"decision": "confirm"}).status_code
+        == 302
+    )
     assert "<td>Existing Person" in faculty_client.get("/group").get_data(as_text=True)
 
 
@@ -585,22 +611,32 @@ def test_another_faculty_gets_404_on_every_member_url(app, faculty, make_faculty
     assert database_fingerprint(app) == before
 
 
-def test_co_supervisor_can_edit_and_keeps_their_own_role(app, faculty, make_faculty, make_member):
+def test_co_supervisor_reads_the_record_and_changes_only_their_own_note(
+    app, faculty, make_faculty, make_member
+):
     colleague = make_faculty("colleague@example.org", "Prof. Colleague")
     position = make_member(faculty, "Shared", others=[(colleague, "co-supervisor")])
     client = login_client(app.test_client(), colleague)
     page = client.get(f"/group/members/{position.id}/edit").get_data(as_text=True)
-    assert '<option selected value="co-supervisor">Co-supervisor</option>' in page
-    data = edit_data(app, position.id, client, note="edited by the co-supervisor")
-    assert client.post(f"/group/members/{position.id}/edit", data=data).status_code == 302
-    saved = saved_position(app, "Shared")
-    assert saved["note"] == "edited by the co-supervisor"
-    assert saved["links"] == sorted(
-        [
-            (faculty.id, "", "principal", Decimal("50.00")),
-            (colleague.id, "", "co-supervisor", Decimal("50.00")),
-        ]
+    assert "This record belongs to the group of Prof. Hélène Faculty" in page
+    assert 'name="full_name"' not in page and 'name="own_note"' in page
+    before = database_fingerprint(app)
+    data = edit_data(app, position.id, login_client(app.test_client(), faculty), note="mine now")
+    assert client.post(f"/group/members/{position.id}/edit", data=data).status_code == 403
+    assert client.post(f"/group/members/{position.id}/archive").status_code == 403
+    assert client.get(f"/group/members/{position.id}/move-to-alumni").status_code == 403
+    assert database_fingerprint(app) == before
+    saved = client.post(
+        f"/group/members/{position.id}/note", data={"own_note": "weekly on Tuesdays"}
     )
+    assert saved.status_code == 302
+    with app.app_context():
+        link = db.session.scalar(
+            select(Supervision).where(Supervision.supervisor_id == colleague.id)
+        )
+        assert link.note == "weekly on Tuesdays"
+        assert db.session.get(Position, position.id).note is None
+    assert "My note: weekly on Tuesdays" in client.get("/group").get_data(as_text=True)
 
 
 def test_saving_an_unchanged_form_writes_nothing(

@@ -110,7 +110,9 @@ def test_end_date_today_is_still_current(make_member, faculty, faculty_client):
 def test_unknown_status_is_a_clear_400(faculty_client, extension):
     response = faculty_client.get(f"/group/export.{extension}?status=former")
     assert response.status_code == 400
-    assert "use status=current, status=alumni or status=all" in response.get_data(as_text=True)
+    assert "use status=current, status=incoming, status=alumni or status=all" in response.get_data(
+        as_text=True
+    )
 
 
 def test_group_json_is_a_streamed_attachment(faculty_client, group):

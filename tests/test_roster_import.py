@@ -293,7 +293,9 @@ def test_two_principals_for_one_position_are_refused(
     app, faculty, make_faculty, make_member, admin_client
 ):
     other = make_faculty("other@example.org")
-    make_member(other, "Shared Student", start_date=date(2024, 9, 1))
+    make_member(
+        other, "Shared Student", start_date=date(2024, 9, 1), others=[(faculty, "co-supervisor")]
+    )
     before = counts(app)
     response = upload(admin_client, roster_csv(row("Shared Student", role="principal")))
     page = response.get_data(as_text=True)
@@ -429,7 +431,8 @@ def test_confirm_rechecks_against_the_database(
     other = make_faculty("other@example.org")
     preview = upload(admin_client, roster_csv(row("Raced", role="principal")))
     assert preview.status_code == 200
-    make_member(other, "Raced", start_date=date(2024, 9, 1))  # someone took the principal seat
+    # Someone made the faculty co-supervisor of the same stint, and took the principal seat.
+    make_member(other, "Raced", start_date=date(2024, 9, 1), others=[(faculty, "co-supervisor")])
     before = counts(app)
     response = confirm(admin_client, preview)
     assert response.status_code == 400
@@ -504,14 +507,64 @@ def test_import_roster_command_reports_problems_and_writes_nothing(app, runner, 
     assert other.exit_code != 0 and "no account with the email" in other.output
 
 
-def test_faculty_may_join_but_not_change_another_groups_record(
+def test_faculty_can_neither_join_nor_change_another_groups_record(
     app, faculty, make_faculty, make_member, faculty_client
 ):
     other = make_faculty("other@example.org")
     make_member(
-        other, "Shared Student", email="shared@example.org", institution="McGill University"
+        other,
+        "Shared Student",
+        email="shared@example.org",
+        institution="McGill University",
+        end_date=date(2027, 4, 30),
     )
     before = counts(app)
+    for name, end in (("Shared Student Renamed", "2026-01-31"), ("Shared Student", "")):
+        response = upload(
+            faculty_client,
+            roster_csv(
+                row(
+                    name,
+                    email="shared@example.org",
+                    role="co-supervisor",
+                    institution="Concordia University",
+                    end=end,
+                )
+            ),
+        )
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert "<td>2</td><td>email</td><td>This person is recorded by another group" in page
+        # Nothing stored is shown back: not the name, institution or end date on record.
+        for stored in ("McGill", "2027-04-30"):
+            assert stored not in page
+    assert counts(app) == before
+
+
+def test_co_supervisor_reimports_a_shared_record_but_cannot_change_it(
+    app, faculty, make_faculty, make_member, faculty_client
+):
+    other = make_faculty("other@example.org")
+    make_member(
+        other,
+        "Shared Student",
+        email="shared@example.org",
+        institution="McGill University",
+        others=[(faculty, "co-supervisor")],
+    )
+    unchanged = upload(
+        faculty_client,
+        roster_csv(
+            row(
+                "Shared Student",
+                email="shared@example.org",
+                role="co-supervisor",
+                institution="mcgill university",
+            )
+        ),
+    )
+    assert unchanged.status_code == 200
+    assert "0 new, 0 updated, 1 unchanged" in unchanged.get_data(as_text=True)
     changed = upload(
         faculty_client,
         roster_csv(
@@ -526,29 +579,8 @@ def test_faculty_may_join_but_not_change_another_groups_record(
     )
     page = changed.get_data(as_text=True)
     assert changed.status_code == 400
-    assert "<td>2</td><td>end_date</td><td>This position is in another faculty member" in page
-    assert "<td>2</td><td>name</td><td>This person is in another faculty member" in page
-    assert counts(app) == before
-    joined = upload(
-        faculty_client,
-        roster_csv(
-            row(
-                "Shared Student",
-                email="shared@example.org",
-                role="co-supervisor",
-                institution="mcgill university",
-            )
-        ),
-    )
-    assert joined.status_code == 200
-    assert "1 new, 0 updated" in joined.get_data(as_text=True)
-    confirm(faculty_client, joined)
-    with app.app_context():
-        position = db.session.scalar(select(Position))
-        assert sorted(
-            (link.supervisor_id, link.role.value, link.share) for link in position.supervisions
-        ) == sorted([(other.id, "principal", 50), (faculty.id, "co-supervisor", 50)])
-        assert counts(app)["Position"] == 1
+    assert "<td>2</td><td>end_date</td><td>This position is recorded by another group" in page
+    assert "<td>2</td><td>name</td><td>This person&#39;s name is kept by the group" in page
 
 
 def test_preview_runs_a_fixed_number_of_queries(

@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.i18n import format_day, number_text
 from portal.labels import KIND_LABELS, english, label_text
 from portal.labels import lazy_gettext as _l
-from portal.loads import KINDS, LoadRow, load_rows
+from portal.loads import KINDS, LoadRow, load_rows, pending_proposals
 from portal.models import Institution, ProgramKind
 from portal.spreadsheets import as_text
 
@@ -64,6 +64,7 @@ class LoadsReport:
     department: str | None = None
     totals: list[Any] = field(default_factory=list)
     page: int = 1
+    pending_proposals: int = 0  # proposed links not yet agreed: never counted in the loads
 
     @property
     def page_count(self) -> int:
@@ -169,6 +170,7 @@ def loads_report(
         descending=descending,
         institution=institution,
         department=department or None,
+        pending_proposals=pending_proposals(as_of),
     )
     report.page = min(max(page, 1), report.page_count)  # an out-of-range page shows the nearest
     report.totals = _totals(rows)

@@ -14,7 +14,8 @@ from portal.roster.reports import ROSTER_COLUMNS
 
 
 def member_status(position: Position, today: date) -> str:
-    return "current" if position.is_current(today) else "alumni"
+    """current, incoming or alumni: the one definition, Position.status_on."""
+    return position.status_on(today).value
 
 
 def member_resource(position: Position, today: date) -> dict[str, Any]:

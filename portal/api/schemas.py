@@ -16,7 +16,7 @@ MAX_PAGE_SIZE = 100
 ROLES = [role.value for role in SupervisionRole]
 REASONS = [reason.value for reason in DepartureReason]
 KINDS = [kind.value for kind in ProgramKind]
-MEMBER_STATUSES = ["current", "alumni", "all"]
+MEMBER_STATUSES = ["current", "incoming", "alumni", "all"]
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -224,7 +224,9 @@ class SupervisorOut(Schema):
 class MemberOut(Schema):
     id = fields.Integer(required=True, metadata={"description": "the position's id"})
     version = fields.Integer(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(["current", "alumni"]))
+    status = fields.String(
+        required=True, validate=validate.OneOf(["current", "incoming", "alumni"])
+    )
     person = fields.Nested(PersonOut, required=True)
     program = fields.Nested(ProgramOut, required=True)
     institution = fields.Nested(InstitutionOut, required=True)
@@ -322,7 +324,9 @@ class RosterRowOut(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True, allow_none=True)
-    status = fields.String(required=True, validate=validate.OneOf(["current", "alumni"]))
+    status = fields.String(
+        required=True, validate=validate.OneOf(["current", "incoming", "alumni"])
+    )
     outcome = fields.String(required=True, allow_none=True)
 
 

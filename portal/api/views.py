@@ -27,6 +27,7 @@ from portal.group.operations import (
     DuplicatePersonError,
     MemberData,
     MemberError,
+    NotAllowedError,
     StaleMemberError,
     SupervisorEntry,
     add_member,
@@ -138,6 +139,12 @@ def _invalid(error: MemberError):
     field = FIELD_NAMES.get(error.field_name, error.field_name)
     status = 409 if isinstance(error, DuplicatePersonError) else 422
     abort(status, detail=error.message, messages={field: [error.message]})
+
+
+def _not_allowed(error: NotAllowedError):
+    """A reader of a record (a confirmed co-supervisor) asked for an owner's change: 403."""
+    db.session.rollback()
+    abort(403, detail=error.message)
 
 
 def _member_data(body: dict[str, Any], owner: User, position: Position | None) -> MemberData:
@@ -266,6 +273,8 @@ def create_member(body: dict[str, Any], faculty: int | None):
                 warnings=[str(warning) for warning in warnings],
             )
         position = add_member(api_user(), owner, data)
+    except NotAllowedError as error:
+        _not_allowed(error)
     except MemberError as error:
         _invalid(error)
     except IntegrityError:
@@ -304,6 +313,8 @@ def update_member_view(body: dict[str, Any], position_id: int, faculty: int | No
     data = _member_data(body, owner, position)
     try:
         update_member(api_user(), position, owner, data, expected)
+    except NotAllowedError as error:
+        _not_allowed(error)
     except StaleMemberError:
         db.session.rollback()
         abort(412)
@@ -340,6 +351,8 @@ def end_position(body: dict[str, Any], position_id: int):
             body["outcome"],
             today=date.today(),
         )
+    except NotAllowedError as error:
+        _not_allowed(error)
     except MemberError as error:
         _invalid(error)
     db.session.commit()

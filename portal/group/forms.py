@@ -283,3 +283,43 @@ class MoveToAlumniForm(FlaskForm):
         validators=[Length(max=300, message=_l("At most 300 characters."))],
     )
     submit = SubmitField(_l("Move to alumni"))
+
+
+class AnswerForm(FlaskForm):
+    """Confirm or decline a proposal, with an optional message the proposer sees."""
+
+    message = TextAreaField(
+        _l("Message (optional)"),
+        validators=[Length(max=500, message=_l("The message must be at most 500 characters."))],
+    )
+
+
+class OwnNoteForm(FlaskForm):
+    """A confirmed co-supervisor's or host's own note on a record another group owns."""
+
+    own_note = TextAreaField(
+        _l("My note"),
+        validators=[Length(max=300, message=_l("The note must be at most 300 characters."))],
+    )
+    submit = SubmitField(_l("Save my note"))
+
+
+class EndInvolvementForm(FlaskForm):
+    """ "I no longer co-supervise": ends the actor's own link; the owner is told."""
+
+    message = TextAreaField(
+        _l("Message to the owner (optional)"),
+        validators=[Length(max=500, message=_l("The message must be at most 500 characters."))],
+    )
+    submit = SubmitField(_l("End my involvement"))
+
+
+class TransferForm(FlaskForm):
+    """Administrators: hand a record to another of its confirmed supervisors."""
+
+    owner = ChoiceField(
+        _l("New owner"),
+        coerce=_optional_int,
+        invalid_message=_l("Choose one of the record's confirmed supervisors."),
+    )
+    submit = SubmitField(_l("Transfer the record"))

@@ -7,7 +7,7 @@ values before and after, and flushes; the view commits once and redirects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.audit import record_event
 from portal.extensions import db
-from portal.group.queries import find_institution, find_person_by_email, find_person_by_orcid
+from portal.group.queries import (
+    find_institution,
+    find_person_by_email,
+    find_person_by_orcid,
+    person_is_public,
+)
 from portal.identifiers import clean_text, name_key
 from portal.labels import ROLE_LABELS, english
 from portal.loads import cap_breaches_after
@@ -30,6 +35,7 @@ from portal.models import (
     Program,
     Supervision,
     SupervisionRole,
+    SupervisionState,
     User,
     utcnow,
 )
@@ -57,6 +63,66 @@ class DuplicatePersonError(MemberError):
 
 class StaleMemberError(RuntimeError):
     """The position changed since the form was opened; nothing was written."""
+
+
+class NotAllowedError(PermissionError):
+    """The actor may read the record but not make this change (answered with 403)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ForeignPersonError(MemberError):
+    """The email or ORCID iD belongs to a person recorded by another group: the form may not
+    link them (that would hand over their record); it may ask that group's owner instead."""
+
+    def __init__(self, field_name: str, message: str, person: Person):
+        super().__init__(field_name, message)
+        self.person = person
+
+
+# How long a proposal may wait before administrators see it (and may confirm it for someone).
+STALE_PROPOSAL_AGE = timedelta(days=14)
+ANSWER_MESSAGE_LENGTH = 500
+OWN_NOTE_LENGTH = 300
+
+
+# ---------------------------------------------------------------------------------------------
+# Ownership: who may change what. Every write path (forms, import, crafted POSTs) asks these.
+
+
+def may_change(actor: User, position: Position) -> bool:
+    """The owner's group and administrators change a position (dates, program, supervisors...)."""
+    return position.changeable_by(actor)
+
+
+def require_owner(actor: User, position: Position) -> None:
+    """Raise NotAllowedError unless `actor` may change the position."""
+    if not may_change(actor, position):
+        raise NotAllowedError(
+            _(
+                "This record belongs to the group of %(owner)s: only they (or an administrator) "
+                "can change it. You can change your own note or end your own involvement.",
+                owner=position.owner.display_name if position.owner else _("nobody"),
+            )
+        )
+
+
+def own_link(actor: User, position: Position) -> Supervision | None:
+    """The actor's confirmed link to the position, if any."""
+    return position.confirmed_link_of(actor.id)
+
+
+def may_edit_identity(actor: User, person: Person, today: date) -> bool:
+    """Administrators, and the owners of the person's current position (Person.identity_owner_ids)."""
+    return actor.is_admin or actor.id in person.identity_owner_ids(today)
+
+
+def _in_actor_records(actor: User, person: Person) -> bool:
+    """Whether the person is already in the actor's records (a position they own or confirmed
+    a link to), or in nobody's: only then may the actor's form link a new position to them."""
+    return actor.is_admin or not person.positions or person.in_records_of(actor.id)
 
 
 @dataclass(frozen=True)
@@ -95,8 +161,18 @@ def _share_text(share: Decimal | None) -> str:
     return "default" if share is None else f"{Decimal(share).normalize():f} %"
 
 
-def _supervision_text(name: str, role: SupervisionRole, share: Decimal | None) -> str:
-    return f"{name}: {english(ROLE_LABELS[SupervisionRole(role)])}, {_share_text(share)}"
+def _supervision_text(
+    name: str,
+    role: SupervisionRole,
+    share: Decimal | None,
+    state: SupervisionState = SupervisionState.CONFIRMED,
+) -> str:
+    text = f"{name}: {english(ROLE_LABELS[SupervisionRole(role)])}, {_share_text(share)}"
+    if state == SupervisionState.PROPOSED:
+        return f"{text} (awaiting agreement)"
+    if state == SupervisionState.DECLINED:
+        return f"{text} (declined)"
+    return text
 
 
 def snapshot(position: Position) -> dict[str, Any]:
@@ -115,9 +191,10 @@ def snapshot(position: Position) -> dict[str, Any]:
         "note": position.note,
         "archived": position.archived_at is not None,
         "supervisors": [
-            _supervision_text(link.supervisor_name, link.role, link.share)
+            _supervision_text(link.supervisor_name, link.role, link.share, link.state)
             for link in position.supervisions
         ],
+        "owner": position.owner.display_name if position.owner else None,
     }
 
 
@@ -229,8 +306,9 @@ def cap_warnings(owner: User, data: MemberData, on: date) -> list[str]:
     supervision itself is invalid, exactly as add_member would.
     """
     shares = check_supervision(data, owner)
-    if data.start_date > on or (data.end_date is not None and data.end_date < on):
+    if not Position(start_date=data.start_date, end_date=data.end_date).is_current_on(on):
         return []
+    # A colleague named here counts once they confirm: warn now, before the proposal is sent.
     links = [(owner.id, data.role, shares[0])] + [
         (entry.supervisor_id, entry.role, share)
         for entry, share in zip(data.supervisors, shares[1:], strict=True)
@@ -269,40 +347,63 @@ def _program(program_id: int) -> Program:
     return program
 
 
-def _duplicate(field_name: str, person: Person) -> DuplicatePersonError:
-    if field_name == "email":
-        message = _(
-            "This email already belongs to %(name)s. To add a position for that person "
-            "instead of creating a duplicate, tick “Link the existing person” and save "
-            "again.",
-            name=person.full_name,
-        )
+def _duplicate(field_name: str, person: Person, actor: User) -> MemberError:
+    """The email (or ORCID iD) is on record. The person's name is given only when the actor
+    may see it already: in their own records, or on a published profile. A person of another
+    group is never linked by the form: the offer is to ask that group's owner instead."""
+    mine = _in_actor_records(actor, person)
+    if mine or person_is_public(person):
+        if field_name == "email":
+            known = _("This email already belongs to %(name)s.", name=person.full_name)
+        else:
+            known = _("This ORCID iD already belongs to %(name)s.", name=person.full_name)
+    elif field_name == "email":
+        known = _("This email is already on record.")
     else:
-        message = _(
-            "This ORCID iD already belongs to %(name)s. To add a position for that person "
-            "instead of creating a duplicate, tick “Link the existing person” and save "
-            "again.",
-            name=person.full_name,
+        known = _("This ORCID iD is already on record.")
+    if mine:
+        return DuplicatePersonError(
+            field_name,
+            _(
+                "%(known)s To add a position for that person instead of creating a duplicate, "
+                "tick “Link the existing person” and save again.",
+                known=known,
+            ),
+            person,
         )
-    return DuplicatePersonError(field_name, message, person)
+    return ForeignPersonError(
+        field_name,
+        _(
+            "%(known)s This person is recorded by another group. Tick “Link the existing "
+            "person” and save again to ask that group to add you as a supervisor; nothing "
+            "else is saved until they agree.",
+            known=known,
+        ),
+        person,
+    )
 
 
-def _existing_person(data: MemberData, current: Person | None) -> Person | None:
-    """The person already on record with the submitted email or ORCID iD, other than `current`."""
+def _existing_person(data: MemberData, current: Person | None, actor: User) -> Person | None:
+    """The person already on record with the submitted email or ORCID iD, other than `current`.
+
+    Raises DuplicatePersonError (ours: offer to link) or ForeignPersonError (another group's:
+    offer to ask its owner) unless the form asked to link and the person is in the actor's records.
+    """
     for field_name, found in (
         ("email", find_person_by_email(data.email or "")),
         ("orcid", find_person_by_orcid(data.orcid)),
     ):
         if found is not None and found is not current:
-            if not data.link_existing:
-                raise _duplicate(field_name, found)
+            error = _duplicate(field_name, found, actor)
+            if not data.link_existing or isinstance(error, ForeignPersonError):
+                raise error
             return found
     return None
 
 
 def _supervisor(user_id: int) -> User:
     user = db.session.get(User, user_id)
-    if user is None:
+    if user is None or user.is_admin or not user.is_active:
         raise MemberError("supervisors", _("Choose a supervisor from the list."))
     return user
 
@@ -312,11 +413,14 @@ def _supervisor(user_id: int) -> User:
 
 
 def add_member(actor: User, owner: User, data: MemberData) -> Position:
-    """Create a position in `owner`'s group (linking an existing person when asked)."""
+    """Create a position in `owner`'s group (linking an existing person of the actor's records
+    when asked). `owner`'s link is confirmed; every other faculty account named is proposed."""
+    if not actor.is_admin and actor.id != owner.id:
+        raise NotAllowedError(_("You can add members to your own group only."))
     shares = check_supervision(data, owner)
     program = _program(data.program_id)
     _check_supervisors(data)
-    person = _existing_person(data, None)
+    person = _existing_person(data, None, actor)
     institution = find_or_create_institution(data.institution)
     if person is None:
         person = Person(full_name=clean_text(data.full_name), email=data.email, orcid=data.orcid)
@@ -327,15 +431,22 @@ def add_member(actor: User, owner: User, data: MemberData) -> Position:
         start_date=data.start_date,
         end_date=data.end_date,
         note=clean_text(data.note) or None,
+        owner_id=owner.id,
     )
     db.session.add(position)
     position.supervisions.append(
-        Supervision(supervisor_id=owner.id, role=data.role, share=shares[0])
+        Supervision(
+            supervisor_id=owner.id,
+            role=data.role,
+            share=shares[0],
+            state=SupervisionState.CONFIRMED,
+        )
     )
     for entry, share in zip(data.supervisors, shares[1:], strict=True):
-        position.supervisions.append(_new_link(entry, share))
+        position.supervisions.append(_new_link(entry, share, actor))
     db.session.flush()
     record_event(actor, "create", position, before=None, after=snapshot(position))
+    _record_proposals(actor, position, position.supervisions)
     db.session.flush()
     return position
 
@@ -346,51 +457,116 @@ def _check_supervisors(data: MemberData) -> None:
             _supervisor(entry.supervisor_id)
 
 
-def _new_link(entry: SupervisorEntry, share: Decimal) -> Supervision:
+def _new_link(entry: SupervisorEntry, share: Decimal, actor: User) -> Supervision:
+    """A link to a faculty account other than the owner is a proposal until they confirm it."""
     if entry.supervisor_id:
-        return Supervision(supervisor_id=entry.supervisor_id, role=entry.role, share=share)
-    return Supervision(external_name=clean_text(entry.external_name), role=entry.role, share=share)
+        if entry.supervisor_id == actor.id:
+            return Supervision(
+                supervisor_id=entry.supervisor_id,
+                role=entry.role,
+                share=share,
+                state=SupervisionState.CONFIRMED,
+            )
+        return Supervision(
+            supervisor_id=entry.supervisor_id,
+            role=entry.role,
+            share=share,
+            state=SupervisionState.PROPOSED,
+            proposed_by_id=actor.id,
+            proposed_at=utcnow(),
+        )
+    return Supervision(
+        external_name=clean_text(entry.external_name),
+        role=entry.role,
+        share=share,
+        state=SupervisionState.CONFIRMED,
+    )
+
+
+def _link_facts(link: Supervision, **extra: Any) -> dict[str, Any]:
+    """What an agreement event says about a link, in plain words (names, not ids)."""
+    return {
+        "supervisor": link.supervisor.display_name if link.supervisor else link.external_name,
+        "supervisor_id": link.supervisor_id,
+        "role": SupervisionRole(link.role).value,
+        "share": _share_text(link.share),
+        **extra,
+    }
+
+
+def _record_proposals(actor: User, position: Position, links) -> None:
+    for link in links:
+        if link.state == SupervisionState.PROPOSED and link.proposed_by_id == actor.id:
+            record_event(actor, "propose", position, before=None, after=_link_facts(link))
 
 
 def update_member(
     actor: User, position: Position, owner: User, data: MemberData, expected_version: int
 ) -> Position:
-    """Save the edit form; raise StaleMemberError when the position changed since it was opened.
+    """Save the edit form (the owner's group or an administrator only); raise StaleMemberError
+    when the position changed since it was opened.
 
-    Saving a form that changes nothing writes nothing: no new version, no audit event.
+    Saving a form that changes nothing writes nothing: no new version, no audit event. The
+    person's identity (name, email, ORCID iD) changes only for whoever keeps it
+    (identity_owner_ids) and is audited on the person, where every other owner sees it.
     """
+    require_owner(actor, position)
     if position.version != expected_version:
         raise StaleMemberError()
     shares = check_supervision(data, owner)
     program = _program(data.program_id)
     _check_supervisors(data)
-    other = _existing_person(data, position.person)
+    other = _existing_person(data, position.person, actor)
     institution = find_or_create_institution(data.institution)
     if not _differs(position, owner, data, shares, other, institution, program):
         return position
+    person = position.person
+    identity_before = _identity(person)
+    identity_after = {
+        "full_name": clean_text(data.full_name),
+        "email": data.email,
+        "orcid": data.orcid,
+    }
+    identity_changed = other is None and identity_before != identity_after
+    if identity_changed and not may_edit_identity(actor, person, date.today()):
+        raise MemberError(
+            "full_name",
+            _(
+                "The name, email and ORCID iD are kept by the group of the person's current "
+                "position; ask them to change these. Your other changes were not saved either."
+            ),
+        )
     before = snapshot(position)
     # Set first, so that the position's row is updated (and its version bumped) exactly once.
     position.updated_at = utcnow()
     if other is not None:
         position.person = other
-    else:
-        person = position.person
-        person.full_name = clean_text(data.full_name)
-        person.email = data.email
-        person.orcid = data.orcid
+    elif identity_changed:
+        person.full_name = identity_after["full_name"]
+        person.email = identity_after["email"]
+        person.orcid = identity_after["orcid"]
     position.program = program
     position.institution = institution
     position.start_date = data.start_date
     position.end_date = data.end_date
     position.note = clean_text(data.note) or None
     try:
-        _sync_supervisions(position, owner, data, shares)
+        proposed = _sync_supervisions(position, owner, data, shares, actor)
         db.session.flush()
     except StaleDataError as error:
         raise StaleMemberError() from error
     record_event(actor, "update", position, before=before, after=snapshot(position))
+    if identity_changed:
+        record_event(
+            actor, "edit-identity", person, before=identity_before, after=_identity(person)
+        )
+    _record_proposals(actor, position, proposed)
     db.session.flush()
     return position
+
+
+def _identity(person: Person) -> dict[str, Any]:
+    return {"full_name": person.full_name, "email": person.email, "orcid": person.orcid}
 
 
 def _wanted_links(owner: User, data: MemberData, shares: list[Decimal]) -> dict[Any, tuple]:
@@ -429,6 +605,7 @@ def _differs(
     existing = {
         _link_key(link.supervisor_id, link.external_name): (link.role, link.share)
         for link in position.supervisions
+        if link.state != SupervisionState.DECLINED
     }
     wanted = {
         key: (role, share)
@@ -442,9 +619,12 @@ def _link_key(supervisor_id: int | None, external_name: str | None) -> Any:
 
 
 def _sync_supervisions(
-    position: Position, owner: User, data: MemberData, shares: list[Decimal]
-) -> None:
-    """Make the position's links match the form, keeping rows that stay (and their ids)."""
+    position: Position, owner: User, data: MemberData, shares: list[Decimal], actor: User
+) -> list[Supervision]:
+    """Make the position's links match the form, keeping rows that stay (and their ids and
+    agreement). A new faculty account is proposed; a declined proposal stays on record (so its
+    proposer sees why) unless the form names that person again, which proposes anew.
+    Returns the links proposed by this save."""
     wanted_by_key = _wanted_links(owner, data, shares)
     existing = {
         _link_key(link.supervisor_id, link.external_name): link for link in position.supervisions
@@ -453,21 +633,37 @@ def _sync_supervisions(
     demoted = False
     for key, link in existing.items():
         if key not in wanted_by_key:
-            position.supervisions.remove(link)
-            demoted = True
+            if link.state != SupervisionState.DECLINED:
+                position.supervisions.remove(link)
+                demoted = True
         elif link.role == SupervisionRole.PRINCIPAL and wanted_by_key[key][2] != link.role:
             link.role = wanted_by_key[key][2]
             demoted = True
     if demoted:
         db.session.flush()
+    proposed = []
     for key, (supervisor_id, external_name, role, share) in wanted_by_key.items():
         link = existing.get(key)
+        if link is not None and link.state == SupervisionState.DECLINED:
+            link.state = SupervisionState.PROPOSED
+            link.proposed_by_id = actor.id
+            link.proposed_at = utcnow()
+            link.answered_at = None
+            link.answer_message = None
+            proposed.append(link)
         if link is not None:
             link.role = role
             link.share = share
         else:
             entry = SupervisorEntry(supervisor_id, external_name, role)
-            position.supervisions.append(_new_link(entry, share))
+            link = _new_link(entry, share, actor)
+            if supervisor_id == owner.id:
+                link.state = SupervisionState.CONFIRMED
+                link.proposed_by_id = link.proposed_at = None
+            position.supervisions.append(link)
+            if link.state == SupervisionState.PROPOSED:
+                proposed.append(link)
+    return proposed
 
 
 def move_to_alumni(
@@ -484,6 +680,7 @@ def move_to_alumni(
     A member stays current through their end date, so it must be before `today` (default: the
     day of the call): a later departure is the edit form's expected End date.
     """
+    require_owner(actor, position)  # before the dates: a reader learns nothing from them
     if end_date >= (today or date.today()):
         raise MemberError(
             "end_date",
@@ -529,7 +726,11 @@ def restore_archived(actor: User, position: Position) -> Position:
 
 
 def _change_position(actor: User, action: str, position: Position, **values: Any) -> Position:
-    """Set `values` on the position and record the change as one audit event, before and after."""
+    """Set `values` on the position and record the change as one audit event, before and after.
+
+    Only the owner's group and administrators change a position (NotAllowedError otherwise).
+    """
+    require_owner(actor, position)
     before = snapshot(position)
     for name, value in values.items():
         setattr(position, name, value)
@@ -537,3 +738,232 @@ def _change_position(actor: User, action: str, position: Position, **values: Any
     record_event(actor, action, position, before=before, after=snapshot(position))
     db.session.flush()
     return position
+
+
+# ---------------------------------------------------------------------------------------------
+# Agreement: proposals are answered by the person they name (or, for a request to join a
+# record, by its owner); administrators may confirm on someone's behalf.
+
+
+def answerer_id(link: Supervision) -> int | None:
+    """Who answers a proposal: the account it names, unless that account asked to join the
+    record itself (a join request), which the record's owner answers."""
+    if link.supervisor_id is not None and link.supervisor_id == link.proposed_by_id:
+        return link.position.owner_id
+    return link.supervisor_id
+
+
+def may_answer(actor: User, link: Supervision) -> bool:
+    return link.state == SupervisionState.PROPOSED and answerer_id(link) == actor.id
+
+
+def _check_message(message: str | None) -> str | None:
+    message = clean_text(message) or None
+    if message is not None and len(message) > ANSWER_MESSAGE_LENGTH:
+        raise MemberError(
+            "message",
+            _("The message must be at most %(limit)s characters.", limit=ANSWER_MESSAGE_LENGTH),
+        )
+    return message
+
+
+def confirm_proposal(actor: User, link: Supervision, message: str | None = None) -> Supervision:
+    """The named person (or the record's owner, for a join request) agrees: the link counts
+    from now on. An administrator may confirm on the answerer's behalf (audited as such)."""
+    on_behalf = not may_answer(actor, link)
+    if link.state != SupervisionState.PROPOSED or (on_behalf and not actor.is_admin):
+        raise NotAllowedError(_("This request is not yours to answer, or was already answered."))
+    message = _check_message(message)
+    position = link.position
+    join_request = link.supervisor_id == link.proposed_by_id
+    if link.role == SupervisionRole.PRINCIPAL and any(
+        other is not link
+        and other.role == SupervisionRole.PRINCIPAL
+        and other.state != SupervisionState.DECLINED
+        for other in position.supervisions
+    ):
+        raise MemberError(
+            "message",
+            _(
+                "This position already has a principal supervisor; ask its owner to change "
+                "the roles first."
+            ),
+        )
+    link.state = SupervisionState.CONFIRMED
+    link.answered_at = utcnow()
+    link.answer_message = message
+    if join_request:
+        # The requester asked without knowing the record's shares: back to the defaults.
+        active = [other for other in position.supervisions if other.state != "declined"]
+        for other, share in zip(
+            active, default_shares([other.role for other in active]), strict=True
+        ):
+            other.share = share
+    position.updated_at = utcnow()
+    db.session.flush()
+    record_event(
+        actor,
+        "confirm-on-behalf" if on_behalf else "confirm",
+        position,
+        before=None,
+        after=_link_facts(link, message=message),
+    )
+    _settle_owner(actor, position)
+    db.session.flush()
+    return link
+
+
+def decline_proposal(actor: User, link: Supervision, message: str | None = None) -> Supervision:
+    """The named person (or the owner, for a join request) declines, with an optional message
+    the proposer sees. The link stays on record as declined and never counts."""
+    if not may_answer(actor, link):
+        raise NotAllowedError(_("This request is not yours to answer, or was already answered."))
+    message = _check_message(message)
+    link.state = SupervisionState.DECLINED
+    link.answered_at = utcnow()
+    link.answer_message = message
+    link.position.updated_at = utcnow()
+    db.session.flush()
+    record_event(
+        actor, "decline", link.position, before=None, after=_link_facts(link, message=message)
+    )
+    db.session.flush()
+    return link
+
+
+def _settle_owner(actor: User, position: Position) -> None:
+    """The owner is the principal's account once they have confirmed; record the move."""
+    principal = next(
+        (
+            link
+            for link in position.supervisions
+            if link.role == SupervisionRole.PRINCIPAL
+            and link.supervisor_id is not None
+            and link.state == SupervisionState.CONFIRMED
+        ),
+        None,
+    )
+    if principal is not None and principal.supervisor_id != position.owner_id:
+        _move_owner(actor, position, principal.supervisor)
+
+
+def _move_owner(actor: User, position: Position, new_owner: User) -> None:
+    before = {"owner": position.owner.display_name if position.owner else None}
+    position.owner = new_owner
+    position.updated_at = utcnow()
+    db.session.flush()
+    record_event(
+        actor, "transfer-owner", position, before=before, after={"owner": new_owner.display_name}
+    )
+
+
+def transfer_owner(actor: User, position: Position, new_owner_id: int) -> Position:
+    """Administrators: hand the record to another of its confirmed faculty supervisors."""
+    if not actor.is_admin:
+        raise NotAllowedError(_("Only an administrator can transfer a record to another group."))
+    link = next(
+        (
+            link
+            for link in position.supervisions
+            if link.supervisor_id == new_owner_id and link.state == SupervisionState.CONFIRMED
+        ),
+        None,
+    )
+    if link is None:
+        raise MemberError(
+            "owner", _("Choose one of the record's confirmed supervisors as its new owner.")
+        )
+    if position.owner_id != new_owner_id:
+        _move_owner(actor, position, link.supervisor)
+        db.session.flush()
+    return position
+
+
+def request_to_join(
+    actor: User, person: Person, role: SupervisionRole, message: str | None = None
+) -> Supervision:
+    """Ask the owner of another group's record to add the actor as a supervisor of the
+    person's latest position. Nothing else is written; the owner confirms or declines."""
+    message = _check_message(message)
+    positions = [
+        position
+        for position in person.positions
+        if position.archived_at is None and position.owner_id not in (None, actor.id)
+    ]
+    if not positions:
+        raise MemberError(
+            "email", _("This person is recorded by another group; ask them to add you.")
+        )
+    position = max(positions, key=lambda position: (position.start_date, position.id))
+    existing = next(
+        (link for link in position.supervisions if link.supervisor_id == actor.id), None
+    )
+    if existing is not None and existing.state != SupervisionState.DECLINED:
+        return existing  # already asked (or already a supervisor): nothing new to send
+    if role == SupervisionRole.PRINCIPAL:
+        role = SupervisionRole.CO_SUPERVISOR  # the principal's seat is the owner's to give
+    if existing is None:
+        existing = Supervision(supervisor_id=actor.id, role=role, share=Decimal("0.00"))
+        position.supervisions.append(existing)
+    existing.role = role
+    existing.state = SupervisionState.PROPOSED
+    existing.proposed_by_id = actor.id
+    existing.proposed_at = utcnow()
+    existing.answered_at = None
+    existing.answer_message = message
+    db.session.flush()
+    record_event(actor, "request-join", position, before=None, after=_link_facts(existing))
+    db.session.flush()
+    return existing
+
+
+# ---------------------------------------------------------------------------------------------
+# What a confirmed co-supervisor or host may do on a record they do not own.
+
+
+def set_own_note(actor: User, position: Position, note: str | None) -> Supervision:
+    """Change the actor's own note on their confirmed link to the position."""
+    link = own_link(actor, position)
+    if link is None:
+        raise NotAllowedError(_("You are not a confirmed supervisor of this member."))
+    note = clean_text(note) or None
+    if note is not None and len(note) > OWN_NOTE_LENGTH:
+        raise MemberError(
+            "note", _("The note must be at most %(limit)s characters.", limit=OWN_NOTE_LENGTH)
+        )
+    if note == link.note:
+        return link
+    before = {"own_note": link.note, "supervisor": actor.display_name}
+    link.note = note
+    db.session.flush()
+    record_event(
+        actor,
+        "own-note",
+        position,
+        before=before,
+        after={"own_note": note, "supervisor": actor.display_name},
+    )
+    db.session.flush()
+    return link
+
+
+def end_involvement(actor: User, position: Position, message: str | None = None) -> None:
+    """ "I no longer co-supervise": the actor's link ends; the owner sees it in the record's
+    history and among their notices. The owner cannot leave their own record this way."""
+    link = own_link(actor, position)
+    if link is None:
+        raise NotAllowedError(_("You are not a confirmed supervisor of this member."))
+    if position.owner_id == actor.id:
+        raise NotAllowedError(
+            _(
+                "This record belongs to your group: move the member to alumni, archive the "
+                "entry, or ask an administrator to transfer it to another supervisor."
+            )
+        )
+    message = _check_message(message)
+    facts = _link_facts(link, message=message)
+    position.supervisions.remove(link)
+    position.updated_at = utcnow()
+    db.session.flush()
+    record_event(actor, "leave", position, before=None, after=facts)
+    db.session.flush()

@@ -9,11 +9,11 @@ from typing import Any
 
 from flask_babel import gettext
 from sqlalchemy import Select, and_, func, or_, select, true
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from portal.extensions import db
 from portal.identifiers import name_key
-from portal.labels import KIND_LABELS
+from portal.labels import KIND_LABELS, label_text
 from portal.labels import lazy_gettext as _l
 from portal.models import (
     AuditEvent,
@@ -21,10 +21,12 @@ from portal.models import (
     Institution,
     Person,
     Position,
+    PositionStatus,
     Program,
     ProgramKind,
     Supervision,
     SupervisionRole,
+    SupervisionState,
     User,
 )
 
@@ -46,6 +48,9 @@ class MemberRow:
     departure_reason: DepartureReason | None = None
     outcome: str | None = None
     note: str | None = None
+    status: PositionStatus = PositionStatus.CURRENT
+    own_note: str | None = None  # the viewer's own note on their link
+    owned: bool = True  # the viewer's group owns the record (else: shared, read-only)
 
 
 # The sections of the current-members page, in order: (title, program kinds it holds).
@@ -124,20 +129,12 @@ class GroupPage:
     role_counts: list[tuple[SupervisionRole, int]] = field(default_factory=list)
     programs: list[str] = field(default_factory=list)
     institutions: list[str] = field(default_factory=list)
+    incoming: list[MemberRow] = field(default_factory=list)  # start later: their own section
+    incoming_total: int = 0
 
 
-def current_filter(today: date):
-    """SQL condition: the position is current on `today` (no end date, or not yet passed)."""
-    return or_(Position.end_date.is_(None), Position.end_date >= today)
-
-
-def alumni_filter(today: date):
-    """SQL condition: the position ended before `today`."""
-    return and_(Position.end_date.is_not(None), Position.end_date < today)
-
-
-def _group_rows(faculty: User, condition) -> list[MemberRow]:
-    """The faculty member's rows matching `condition`, in two plain-row queries.
+def _group_rows(faculty: User, today: date, condition) -> list[MemberRow]:
+    """The faculty member's confirmed rows matching `condition`, in two plain-row queries.
 
     Rows are read as tuples rather than ORM objects: a group page is read-only, and building
     hundreds of tracked objects per request was most of the page's time.
@@ -156,16 +153,24 @@ def _group_rows(faculty: User, condition) -> list[MemberRow]:
             Position.departure_reason,
             Position.outcome,
             Position.note,
+            Position.status_on(today),
+            Supervision.note,
+            Position.owner_id,
         )
         .join(Position, Position.id == Supervision.position_id)
         .join(Person, Person.id == Position.person_id)
         .join(Program, Program.id == Position.program_id)
         .join(Institution, Institution.id == Position.institution_id)
-        .where(Supervision.supervisor_id == faculty.id, Position.archived_at.is_(None), condition)
+        .where(
+            Supervision.supervisor_id == faculty.id,
+            Supervision.state == SupervisionState.CONFIRMED,
+            Position.archived_at.is_(None),
+            condition,
+        )
         .order_by(Program.sort_order, Person.full_name, Position.id)
     ).all()
     others = _other_supervisors(faculty, [row[0] for row in positions])
-    return [_to_row(row, others.get(row[0], ())) for row in positions]
+    return [_to_row(row, others.get(row[0], ()), faculty) for row in positions]
 
 
 def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -174,7 +179,11 @@ def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tupl
         return {}
     links = db.session.execute(
         select(
-            Supervision.position_id, Supervision.role, User.display_name, Supervision.external_name
+            Supervision.position_id,
+            Supervision.role,
+            User.display_name,
+            Supervision.external_name,
+            Supervision.state,
         )
         .outerjoin(User, User.id == Supervision.supervisor_id)
         .where(
@@ -184,26 +193,38 @@ def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tupl
         .order_by(Supervision.position_id, Supervision.id)
     ).all()
     described: dict[int, list[str]] = {}
-    for position_id, role, account_name, external_name in links:
-        described.setdefault(position_id, []).append(_describe(role, account_name or external_name))
+    for position_id, role, account_name, external_name, state in links:
+        described.setdefault(position_id, []).append(
+            describe_link(role, account_name or external_name, state)
+        )
     return {position_id: tuple(names) for position_id, names in described.items()}
 
 
 def current_members(faculty: User, today: date) -> list[MemberRow]:
-    """The faculty member's current group, in a fixed number of queries whatever its size."""
-    return _group_rows(faculty, current_filter(today))
+    """The faculty member's current group (Position.is_current_on), confirmed links only."""
+    return _group_rows(faculty, today, Position.is_current_on(today))
+
+
+def incoming_members(faculty: User, today: date) -> list[MemberRow]:
+    """Members who start after `today` (Position.is_incoming_on), confirmed links only."""
+    return _group_rows(faculty, today, Position.is_incoming_on(today))
 
 
 def alumni_members(faculty: User, today: date) -> list[MemberRow]:
-    """The faculty member's former members (end date passed), most recent departure first."""
-    rows = _group_rows(faculty, alumni_filter(today))
+    """The faculty member's former members (Position.is_alumni_on), most recent departure first."""
+    rows = _group_rows(faculty, today, Position.is_alumni_on(today))
     return sorted(rows, key=lambda row: (row.end_date, row.name), reverse=True)
 
 
 def current_page(faculty: User, today: date, wanted: ListFilter) -> GroupPage:
-    """The current-members page: counts over the whole group, sections of the filtered rows."""
-    everyone = current_members(faculty, today)
+    """The current-members page: counts over the current group, sections of the filtered rows,
+    and the incoming members (who start later) in a section of their own."""
+    rows = _group_rows(faculty, today, ~Position.is_alumni_on(today))
+    everyone = [row for row in rows if row.status is PositionStatus.CURRENT]
+    incoming = [row for row in rows if row.status is PositionStatus.INCOMING]
     page = _page(everyone, wanted)
+    page.incoming = wanted.apply(incoming)
+    page.incoming_total = len(incoming)
     for title, kinds in SECTIONS:
         values = {kind.value for kind in kinds}
         members = [row for row in page.rows if row.program_kind in values]
@@ -229,7 +250,7 @@ def _page(everyone: list[MemberRow], wanted: ListFilter) -> GroupPage:
     return page
 
 
-def _to_row(row, others: tuple[str, ...]) -> MemberRow:
+def _to_row(row, others: tuple[str, ...], faculty: User) -> MemberRow:
     (
         position_id,
         person_id,
@@ -243,6 +264,9 @@ def _to_row(row, others: tuple[str, ...]) -> MemberRow:
         departure_reason,
         outcome,
         note,
+        status,
+        own_note,
+        owner_id,
     ) = row
     return MemberRow(
         position_id=position_id,
@@ -258,15 +282,28 @@ def _to_row(row, others: tuple[str, ...]) -> MemberRow:
         departure_reason=departure_reason,
         outcome=outcome,
         note=note,
+        status=PositionStatus(status),
+        own_note=own_note,
+        owned=owner_id == faculty.id,
     )
 
 
-def _describe(role: SupervisionRole, name: str) -> str:
+def describe_link(
+    role: SupervisionRole, name: str, state: SupervisionState = SupervisionState.CONFIRMED
+) -> str:
+    """ "Prof. X (co-supervisor)"; a proposal reads "awaiting Prof. X (...)", a refusal
+    "declined by Prof. X (...)"."""
     if role == SupervisionRole.CO_SUPERVISOR:
-        return gettext("%(name)s (co-supervisor)", name=name)
-    if role == SupervisionRole.PRINCIPAL:
-        return gettext("%(name)s (principal)", name=name)
-    return name
+        text = gettext("%(name)s (co-supervisor)", name=name)
+    elif role == SupervisionRole.PRINCIPAL:
+        text = gettext("%(name)s (principal)", name=name)
+    else:
+        text = name
+    if state == SupervisionState.PROPOSED:
+        return gettext("awaiting %(supervisor)s", supervisor=text)
+    if state == SupervisionState.DECLINED:
+        return gettext("declined by %(supervisor)s", supervisor=text)
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,16 +323,41 @@ def _member_query(position_id: int) -> Select:
     )
 
 
+def may_read(actor: User, position: Position) -> bool:
+    """Who reads a record and its history: administrators, the owner's group, and confirmed
+    supervisors (Position.readable_by). A proposal gives no access until it is confirmed."""
+    return position.readable_by(actor)
+
+
 def member_for(actor: User, position_id: int, *, archived: bool = False) -> Position | None:
-    """The position if `actor` may see it (their group, or any for an admin); None otherwise."""
+    """The position if `actor` may read it (may_read); None otherwise (the view answers 404)."""
     position = db.session.scalar(_member_query(position_id))
     if position is None or (position.archived_at is not None) != archived:
         return None
-    if actor.is_admin:
-        return position
-    if any(link.supervisor_id == actor.id for link in position.supervisions):
-        return position
-    return None
+    return position if may_read(actor, position) else None
+
+
+def person_is_public(person: Person) -> bool:
+    """Whether the person appears on a published profile (a confirmed link to a published,
+    active account, on a position that is not archived and has started)."""
+    today = date.today()
+    return bool(
+        db.session.scalar(
+            select(Supervision.id)
+            .join(Position, Position.id == Supervision.position_id)
+            .join(User, User.id == Supervision.supervisor_id)
+            .where(
+                Position.person_id == person.id,
+                Position.archived_at.is_(None),
+                ~Position.is_incoming_on(today),
+                Supervision.state == SupervisionState.CONFIRMED,
+                User.profile_published.is_(True),
+                User.is_active.is_(True),
+                User.slug.is_not(None),
+            )
+            .limit(1)
+        )
+    )
 
 
 def group_owner(actor: User, requested_id: int | None) -> User | None:
@@ -308,16 +370,223 @@ def group_owner(actor: User, requested_id: int | None) -> User | None:
 
 
 def perspective_of(actor: User, position: Position, requested_id: int | None) -> User | None:
-    """The supervisor through whose eyes a member's form is shown ("my role" is theirs)."""
-    accounts = [link for link in position.supervisions if link.supervisor_id is not None]
+    """The supervisor through whose eyes a member's form is shown ("my role" is theirs): the
+    actor's own confirmed link; for an administrator the one asked for, else the owner's."""
+    accounts = [
+        link
+        for link in position.supervisions
+        if link.supervisor_id is not None and link.state == SupervisionState.CONFIRMED
+    ]
     wanted = requested_id if actor.is_admin and requested_id is not None else actor.id
     for link in accounts:
         if link.supervisor_id == wanted:
             return link.supervisor
     if not actor.is_admin or not accounts:
         return None
+    owners = [link for link in accounts if link.supervisor_id == position.owner_id]
     principal = [link for link in accounts if link.role == SupervisionRole.PRINCIPAL]
-    return (principal or accounts)[0].supervisor
+    return (owners or principal or accounts)[0].supervisor
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests: proposals to answer, proposals sent, and what others did to records I own.
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """A proposal as its answerer (or its proposer) sees it."""
+
+    link_id: int
+    position_id: int
+    person: str  # the person's name, or for a join request sent, the email the proposer typed
+    program: str
+    institution: str
+    start_date: date | None
+    role: SupervisionRole
+    share: Any
+    proposer: str
+    named: str  # the account the proposal names
+    state: SupervisionState
+    proposed_at: datetime | None
+    answered_at: datetime | None
+    message: str | None
+    join_request: bool  # the named account asked to join a record of another group
+
+
+def _request_query() -> Select:
+    proposer = aliased(User)
+    named = aliased(User)
+    return (
+        select(
+            Supervision.id,
+            Position.id,
+            Person.full_name,
+            Person.email,
+            Program.name,
+            Institution.name,
+            Position.start_date,
+            Supervision.role,
+            Supervision.share,
+            proposer.display_name,
+            named.display_name,
+            Supervision.state,
+            Supervision.proposed_at,
+            Supervision.answered_at,
+            Supervision.answer_message,
+            Supervision.supervisor_id,
+            Supervision.proposed_by_id,
+        )
+        .select_from(Supervision)
+        .join(Position, Position.id == Supervision.position_id)
+        .join(Person, Person.id == Position.person_id)
+        .join(Program, Program.id == Position.program_id)
+        .join(Institution, Institution.id == Position.institution_id)
+        .join(named, named.id == Supervision.supervisor_id)
+        .outerjoin(proposer, proposer.id == Supervision.proposed_by_id)
+        .where(Position.archived_at.is_(None))
+        .order_by(Supervision.proposed_at.desc(), Supervision.id.desc())
+    )
+
+
+def _answerer_condition(user_id: int):
+    """SQL: the proposal is for `user_id` to answer (see operations.answerer_id)."""
+    join_request = Supervision.supervisor_id == Supervision.proposed_by_id
+    return or_(
+        and_(Supervision.supervisor_id == user_id, ~join_request),
+        and_(
+            Supervision.supervisor_id == user_id,
+            Supervision.proposed_by_id.is_(None),
+        ),
+        and_(join_request, Position.owner_id == user_id),
+    )
+
+
+def _request_rows(query: Select, *, hide_foreign: bool = False) -> list[RequestRow]:
+    rows = []
+    for (
+        link_id,
+        position_id,
+        name,
+        email,
+        program,
+        institution,
+        start_date,
+        role,
+        share,
+        proposer,
+        named,
+        state,
+        proposed_at,
+        answered_at,
+        message,
+        supervisor_id,
+        proposed_by_id,
+    ) in db.session.execute(query):
+        join_request = supervisor_id is not None and supervisor_id == proposed_by_id
+        if hide_foreign and join_request:
+            # The proposer asked to join a record they cannot read: show only what they typed.
+            name, program, institution, start_date = email or "—", "—", "—", None
+        rows.append(
+            RequestRow(
+                link_id,
+                position_id,
+                name,
+                program,
+                institution,
+                start_date,
+                role,
+                share,
+                proposer or "—",
+                named,
+                state,
+                proposed_at,
+                answered_at,
+                message,
+                join_request,
+            )
+        )
+    return rows
+
+
+def requests_to_answer(user: User) -> list[RequestRow]:
+    """Proposals waiting for `user`'s answer."""
+    return _request_rows(
+        _request_query().where(
+            Supervision.state == SupervisionState.PROPOSED, _answerer_condition(user.id)
+        )
+    )
+
+
+def requests_sent(user: User) -> list[RequestRow]:
+    """Proposals `user` made that are still waiting, or were declined (with the message)."""
+    return _request_rows(
+        _request_query().where(
+            Supervision.proposed_by_id == user.id,
+            Supervision.state.in_([SupervisionState.PROPOSED, SupervisionState.DECLINED]),
+        ),
+        hide_foreign=True,
+    )
+
+
+def stale_requests(now: datetime, age) -> list[RequestRow]:
+    """Administrators: proposals waiting longer than `age`."""
+    return _request_rows(
+        _request_query().where(
+            Supervision.state == SupervisionState.PROPOSED, Supervision.proposed_at < now - age
+        )
+    )
+
+
+def request_count(user: User) -> int:
+    """How many proposals wait for `user`'s answer (the number in the navigation)."""
+    return db.session.scalar(
+        select(func.count(Supervision.id))
+        .join(Position, Position.id == Supervision.position_id)
+        .where(
+            Position.archived_at.is_(None),
+            Supervision.state == SupervisionState.PROPOSED,
+            _answerer_condition(user.id),
+        )
+    )
+
+
+def proposal(link_id: int) -> Supervision | None:
+    """A link by id, with its position loaded (for answering it)."""
+    return db.session.scalar(
+        select(Supervision)
+        .where(Supervision.id == link_id)
+        .options(
+            selectinload(Supervision.position).selectinload(Position.supervisions),
+            selectinload(Supervision.supervisor),
+        )
+    )
+
+
+NOTICE_ACTIONS = ("confirm", "confirm-on-behalf", "decline", "leave", "request-join", "own-note")
+
+
+def notices_for(owner: User, limit: int = 20) -> list[HistoryEntry]:
+    """What others did lately to records `owner` owns: answers, departures, notes."""
+    query = (
+        select(AuditEvent, Person.full_name)
+        .join(
+            Position,
+            and_(
+                AuditEvent.entity_type == Position.__tablename__,
+                AuditEvent.entity_id == Position.id,
+            ),
+        )
+        .join(Person, Person.id == Position.person_id)
+        .where(
+            Position.owner_id == owner.id,
+            AuditEvent.action.in_(NOTICE_ACTIONS),
+            or_(AuditEvent.actor_id.is_(None), AuditEvent.actor_id != owner.id),
+        )
+        .options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return [_history_entry(event, subject=name) for event, name in db.session.execute(query)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,42 +658,116 @@ def find_person_by_orcid(orcid: str | None) -> Person | None:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One audit event of a member, with the fields it changed."""
+    """One audit event of a member, in words, with the fields it changed."""
 
     occurred_at: datetime
     actor: str
     action: str
     changes: list[tuple[str, Any, Any]]
+    sentence: str = ""  # agreement and ownership events, said in the reader's language
+    subject: str = ""  # the member's name (notices list several members)
+    position_id: int | None = None
+
+
+def describe_event(action: str, before: dict, after: dict) -> str:
+    """An agreement, ownership or identity event in words (the reader's language)."""
+    supervisor = after.get("supervisor") or before.get("supervisor") or ""
+    role = after.get("role")
+    role_text = (
+        label_text(SupervisionRole(role)) if role in {r.value for r in SupervisionRole} else ""
+    )
+    message = after.get("message")
+    sentences = {
+        "propose": lambda: gettext(
+            "proposed %(supervisor)s as %(role)s, awaiting their agreement",
+            supervisor=supervisor,
+            role=role_text,
+        ),
+        "confirm": lambda: gettext(
+            "%(supervisor)s confirmed the supervision (%(role)s)",
+            supervisor=supervisor,
+            role=role_text,
+        ),
+        "confirm-on-behalf": lambda: gettext(
+            "confirmed the supervision on behalf of %(supervisor)s (%(role)s)",
+            supervisor=supervisor,
+            role=role_text,
+        ),
+        "decline": lambda: gettext(
+            "%(supervisor)s declined the supervision (%(role)s)",
+            supervisor=supervisor,
+            role=role_text,
+        ),
+        "leave": lambda: gettext(
+            "%(supervisor)s ended their involvement (%(role)s)",
+            supervisor=supervisor,
+            role=role_text,
+        ),
+        "request-join": lambda: gettext(
+            "%(supervisor)s asked to be added as %(role)s", supervisor=supervisor, role=role_text
+        ),
+        "transfer-owner": lambda: gettext(
+            "ownership moved from %(before)s to %(after)s",
+            before=before.get("owner") or "—",
+            after=after.get("owner") or "—",
+        ),
+        "edit-identity": lambda: gettext("changed the name, email or ORCID iD"),
+        "own-note": lambda: gettext("%(supervisor)s changed their own note", supervisor=supervisor),
+    }
+    if action not in sentences:
+        return ""
+    text = sentences[action]()
+    if message:
+        text = gettext("%(text)s: “%(message)s”", text=text, message=message)
+    return text
+
+
+# The keys of agreement events that are facts about the event, not changed fields.
+_EVENT_FACTS = {"supervisor", "supervisor_id", "role", "share", "message", "owner"}
+
+
+def _history_entry(event: AuditEvent, subject: str = "") -> HistoryEntry:
+    before, after = event.before or {}, event.after or {}
+    sentence = describe_event(event.action, before, after)
+    keys = list(dict.fromkeys([*after.keys(), *before.keys()]))
+    changes = [
+        (key, before.get(key), after.get(key))
+        for key in keys
+        if before.get(key) != after.get(key) and not (sentence and key in _EVENT_FACTS)
+    ]
+    return HistoryEntry(
+        occurred_at=event.occurred_at,
+        actor=event.actor.display_name if event.actor else "system",
+        action=event.action,
+        changes=changes,
+        sentence=sentence,
+        subject=subject,
+        position_id=event.entity_id if event.entity_type == Position.__tablename__ else None,
+    )
 
 
 def member_history(position: Position) -> list[HistoryEntry]:
-    """The audit events of a position, newest first, in one query."""
+    """The audit events of a position and of its person (identity edits, which every owner of
+    the person's positions sees), newest first, in one query."""
     query = (
         select(AuditEvent)
         .where(
-            AuditEvent.entity_type == Position.__tablename__, AuditEvent.entity_id == position.id
+            or_(
+                and_(
+                    AuditEvent.entity_type == Position.__tablename__,
+                    AuditEvent.entity_id == position.id,
+                ),
+                and_(
+                    AuditEvent.entity_type == Person.__tablename__,
+                    AuditEvent.entity_id == position.person_id,
+                    AuditEvent.action == "edit-identity",
+                ),
+            )
         )
         .options(selectinload(AuditEvent.actor))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
     )
-    entries = []
-    for event in db.session.scalars(query):
-        before, after = event.before or {}, event.after or {}
-        keys = list(dict.fromkeys([*after.keys(), *before.keys()]))
-        changes = [
-            (key, before.get(key), after.get(key))
-            for key in keys
-            if before.get(key) != after.get(key)
-        ]
-        entries.append(
-            HistoryEntry(
-                occurred_at=event.occurred_at,
-                actor=event.actor.display_name if event.actor else "system",
-                action=event.action,
-                changes=changes,
-            )
-        )
-    return entries
+    return [_history_entry(event) for event in db.session.scalars(query)]
 
 
 @dataclass(frozen=True)
@@ -470,11 +813,13 @@ def archived_members() -> list[ArchivedRow]:
 
 
 def status_condition(status: str, today: date):
-    """SQL condition for "current", "alumni" or "all" positions, by the one definition above."""
+    """SQL condition for "current", "incoming", "alumni" or "all" positions (Position.status_on)."""
     if status == "current":
-        return current_filter(today)
+        return Position.is_current_on(today)
+    if status == "incoming":
+        return Position.is_incoming_on(today)
     if status == "alumni":
-        return alumni_filter(today)
+        return Position.is_alumni_on(today)
     return true()
 
 
@@ -486,7 +831,10 @@ def group_positions(
         Position.archived_at.is_(None),
         status_condition(status, today),
         Position.id.in_(
-            select(Supervision.position_id).where(Supervision.supervisor_id == faculty.id)
+            select(Supervision.position_id).where(
+                Supervision.supervisor_id == faculty.id,
+                Supervision.state == SupervisionState.CONFIRMED,
+            )
         ),
     )
     total = db.session.scalar(select(func.count(Position.id)).where(condition)) or 0

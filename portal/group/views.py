@@ -11,27 +11,70 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.decorators import admin_required
+from portal.errors import render_error
 from portal.extensions import db
 from portal.group import queries
-from portal.group.forms import EXTRA_SUPERVISOR_ROWS, MemberForm, MoveToAlumniForm
+from portal.group.forms import (
+    EXTRA_SUPERVISOR_ROWS,
+    AnswerForm,
+    EndInvolvementForm,
+    MemberForm,
+    MoveToAlumniForm,
+    OwnNoteForm,
+    TransferForm,
+)
 from portal.group.operations import (
+    STALE_PROPOSAL_AGE,
     DuplicatePersonError,
+    ForeignPersonError,
     MemberError,
+    NotAllowedError,
     StaleMemberError,
     add_member,
+    answerer_id,
     archive_member,
     cap_warnings,
+    confirm_proposal,
+    decline_proposal,
     describe_submission,
+    end_involvement,
+    may_change,
+    may_edit_identity,
     move_to_alumni,
+    own_link,
+    request_to_join,
     restore_archived,
     restore_member,
+    set_own_note,
     snapshot,
+    transfer_owner,
     update_member,
 )
 from portal.labels import lazy_gettext as _l
-from portal.models import DepartureReason, Position, User
+from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
+
+
+@blueprint.app_context_processor
+def _request_count():
+    """The number of proposals waiting for the user's answer, for the navigation (asked only
+    when a page's navigation shows it)."""
+
+    def count() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        return queries.request_count(current_user)
+
+    return {"pending_request_count": count}
+
+
+@blueprint.errorhandler(NotAllowedError)
+def _not_allowed(error: NotAllowedError):
+    """A reader of a record asked for a change only its owner may make: 403, nothing written."""
+    db.session.rollback()
+    return render_error(403, error.message)
+
 
 CONFLICT_MESSAGE = _l(
     "This member was changed by someone else since you opened it. Nothing was "
@@ -51,6 +94,8 @@ FIELD_LABELS = {
     "departure_reason": _l("How they left"),
     "outcome": _l("Where they went next"),
     "archived": _l("Archived"),
+    "owner": _l("Owning group"),
+    "own_note": _l("My note"),
 }
 
 
@@ -153,8 +198,40 @@ def _render_form(
         group_args=_group_args(owner),
         history=queries.member_history(position) if position else [],
         field_labels=FIELD_LABELS,
+        identity_locked=bool(
+            position and not may_edit_identity(current_user, position.person, date.today())
+        ),
+        transfer_form=_transfer_form(position) if position and current_user.is_admin else None,
+        awaiting=_agreement_states(position),
         **context,
     ), status
+
+
+def _agreement_states(position: Position | None) -> list[str]:
+    """'awaiting Prof. X (co-supervisor)', 'declined by ...: message' for the owner's form."""
+    if position is None:
+        return []
+    texts = []
+    for link in position.supervisions:
+        if link.supervisor is None or link.state == SupervisionState.CONFIRMED:
+            continue
+        text = queries.describe_link(link.role, link.supervisor.display_name, link.state)
+        if link.answer_message:
+            text = _("%(text)s: “%(message)s”", text=text, message=link.answer_message)
+        texts.append(text)
+    return texts
+
+
+def _transfer_form(position: Position) -> TransferForm:
+    form = TransferForm(formdata=None, owner=position.owner_id)
+    form.owner.set_pairs(
+        [
+            (link.supervisor_id, link.supervisor.display_name)
+            for link in position.supervisions
+            if link.supervisor_id is not None and link.state == SupervisionState.CONFIRMED
+        ]
+    )
+    return form
 
 
 @blueprint.route("/members/new", methods=["GET", "POST"])
@@ -173,6 +250,27 @@ def new():
                 # A warning, not an error: nothing is saved until the user confirms.
                 return _render_form(form, owner, 200, cap_warnings=warnings)
             position = add_member(current_user, owner, data)
+        except ForeignPersonError as error:
+            db.session.rollback()
+            if form.link_existing.data:
+                # Another group's person: ask its owner, never link (nor say who they are).
+                try:
+                    request_to_join(current_user, error.person, data.role)
+                except MemberError as refusal:
+                    db.session.rollback()
+                    _attach_error(form, refusal)
+                    return _render_form(form, owner, 400)
+                db.session.commit()
+                flash(
+                    _(
+                        "This person is recorded by another group. We asked that group to add "
+                        "you as a supervisor; their answer will appear under Requests."
+                    ),
+                    "info",
+                )
+                return redirect(url_for("group.requests"))
+            _attach_error(form, error)
+            return _render_form(form, owner, 400, offer_link=True)
         except MemberError as error:
             db.session.rollback()
             _attach_error(form, error)
@@ -198,7 +296,11 @@ def new():
 
 def _initial_data(position: Position, owner: User) -> dict:
     own = next(link for link in position.supervisions if link.supervisor_id == owner.id)
-    others = [link for link in position.supervisions if link is not own]
+    others = [
+        link
+        for link in position.supervisions
+        if link is not own and link.state != SupervisionState.DECLINED
+    ]
     return {
         "full_name": position.person.full_name,
         "email": position.person.email,
@@ -225,8 +327,16 @@ def _initial_data(position: Position, owner: User) -> dict:
 
 @blueprint.route("/members/<int:position_id>/edit", methods=["GET", "POST"])
 def edit(position_id: int):
-    """Edit a member; the form carries the version it was loaded from (stale saves get 409)."""
+    """Edit a member; the form carries the version it was loaded from (stale saves get 409).
+
+    The owner's group and administrators get the form; a confirmed co-supervisor or host gets
+    the record read-only, with their own note and "end my involvement" (a POST here is 403).
+    """
     position = _member_or_404(position_id)
+    if not may_change(current_user, position):
+        if request.method != "GET":
+            abort(403)
+        return _render_shared(position)
     owner = queries.perspective_of(current_user, position, _faculty_arg())
     if owner is None:
         abort(404)
@@ -247,6 +357,20 @@ def edit(position_id: int):
         loaded_version = position.version
         try:
             update_member(current_user, position, owner, data, _version(form))
+        except ForeignPersonError as error:
+            # Another group's person: an edit never moves this position onto them.
+            db.session.rollback()
+            _attach_error(
+                form,
+                MemberError(
+                    error.field_name,
+                    _(
+                        "This email or ORCID iD is already on record in another group: keep "
+                        "the current one, or ask that group."
+                    ),
+                ),
+            )
+            return _render_form(form, owner, 400, _member_or_404(position_id))
         except StaleMemberError:
             return _conflict(form, owner, position_id, data)
         except MemberError as error:
@@ -314,6 +438,8 @@ def _conflict(form: MemberForm, owner: User, position_id: int, data):
 def move(position_id: int):
     """Move a member to alumni: end date, how they left, where they went next."""
     position = _member_or_404(position_id)
+    if not may_change(current_user, position):
+        abort(403)
     owner = queries.perspective_of(current_user, position, _faculty_arg()) or current_user
     form = MoveToAlumniForm()
     today = date.today()
@@ -389,3 +515,153 @@ def restore_archived_entry(position_id: int):
     db.session.commit()
     flash(_("Restored %(name)s.", name=position.person.full_name), "success")
     return redirect(url_for("group.archived"))
+
+
+# ---------------------------------------------------------------------------------------------
+# A record another group owns: read it, keep one's own note, end one's own involvement.
+
+
+def _render_shared(position: Position, status: int = 200, **forms):
+    link = own_link(current_user, position)
+    note_form = forms.get("note_form") or OwnNoteForm(formdata=None, own_note=link.note)
+    leave_form = forms.get("leave_form") or EndInvolvementForm(formdata=None)
+    return render_template(
+        "group/shared.html",
+        position=position,
+        link=link,
+        note_form=note_form,
+        leave_form=leave_form,
+        history=queries.member_history(position),
+        field_labels=FIELD_LABELS,
+        describe_link=queries.describe_link,
+    ), status
+
+
+@blueprint.route("/members/<int:position_id>/note", methods=["POST"])
+def own_note(position_id: int):
+    """A confirmed supervisor changes their own note on the record."""
+    position = _member_or_404(position_id)
+    form = OwnNoteForm()
+    if not form.validate_on_submit():
+        if own_link(current_user, position) is None:
+            abort(403)
+        return _render_shared(position, 400, note_form=form)
+    try:
+        set_own_note(current_user, position, form.own_note.data)
+    except MemberError as error:
+        db.session.rollback()
+        form.own_note.errors = [error.message]
+        return _render_shared(_member_or_404(position_id), 400, note_form=form)
+    db.session.commit()
+    flash(_("Saved your note on %(name)s.", name=position.person.full_name), "success")
+    return redirect(url_for("group.edit", position_id=position_id))
+
+
+@blueprint.route("/members/<int:position_id>/leave", methods=["POST"])
+def leave(position_id: int):
+    """ "I no longer co-supervise": end one's own link; the owner sees it in their notices."""
+    position = _member_or_404(position_id)
+    form = EndInvolvementForm()
+    if not form.validate_on_submit():
+        if own_link(current_user, position) is None:
+            abort(403)
+        return _render_shared(position, 400, leave_form=form)
+    name = position.person.full_name
+    end_involvement(current_user, position, form.message.data)
+    db.session.commit()
+    flash(
+        _(
+            "You no longer supervise %(name)s; the group that owns the record was told.",
+            name=name,
+        ),
+        "success",
+    )
+    return redirect(url_for("group.index"))
+
+
+@blueprint.route("/members/<int:position_id>/transfer", methods=["POST"])
+@admin_required
+def transfer(position_id: int):
+    """Administrators: hand the record to another of its confirmed supervisors (audited)."""
+    position = _member_or_404(position_id)
+    form = _transfer_form(position)
+    form.process(request.form)
+    if not form.validate_on_submit():
+        flash(
+            " ".join(str(error) for error in form.owner.errors) or _("Choose a new owner."), "error"
+        )
+        return redirect(url_for("group.edit", position_id=position_id)), 303
+    try:
+        transfer_owner(current_user, position, form.owner.data)
+    except MemberError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("group.edit", position_id=position_id)), 303
+    db.session.commit()
+    flash(
+        _(
+            "%(name)s's record now belongs to the group of %(owner)s.",
+            name=position.person.full_name,
+            owner=position.owner.display_name,
+        ),
+        "success",
+    )
+    return redirect(url_for("group.edit", position_id=position_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests: co-supervision proposals to confirm or decline.
+
+
+@blueprint.route("/requests")
+def requests():
+    """Proposals waiting for my answer, the ones I sent, and what others did to my records."""
+    stale = []
+    if current_user.is_admin:
+        stale = queries.stale_requests(utcnow(), STALE_PROPOSAL_AGE)
+    return render_template(
+        "group/requests.html",
+        to_answer=queries.requests_to_answer(current_user),
+        sent=queries.requests_sent(current_user),
+        notices=queries.notices_for(current_user),
+        stale=stale,
+        stale_days=STALE_PROPOSAL_AGE.days,
+        answer_form=AnswerForm(formdata=None),
+    )
+
+
+@blueprint.route("/requests/<int:link_id>", methods=["POST"])
+def answer(link_id: int):
+    """Confirm or decline a proposal (administrators may confirm on someone's behalf)."""
+    link = queries.proposal(link_id)
+    if link is None or link.position.archived_at is not None:
+        abort(404)
+    is_answerer = answerer_id(link) == current_user.id
+    if not is_answerer and not current_user.is_admin:
+        abort(404)  # not theirs: do not even say that it exists
+    form = AnswerForm()
+    decision = request.form.get("decision")
+    if not form.validate_on_submit() or decision not in {"confirm", "decline"}:
+        flash(
+            " ".join(form.message.errors) or _("Choose Confirm or Decline."),
+            "error",
+        )
+        return redirect(url_for("group.requests")), 303
+    if link.state != SupervisionState.PROPOSED:
+        return render_error(409, _("This request was already answered."))
+    name = link.position.person.full_name
+    try:
+        if decision == "confirm":
+            confirm_proposal(current_user, link, form.message.data)
+        else:
+            decline_proposal(current_user, link, form.message.data)
+    except MemberError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("group.requests")), 303
+    db.session.commit()
+    if decision == "confirm":
+        flash(_("Confirmed the supervision of %(name)s.", name=name), "success")
+    else:
+        flash(_("Declined the request about %(name)s.", name=name), "success")
+    return redirect(url_for("group.requests"))

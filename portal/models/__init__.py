@@ -7,10 +7,10 @@ from portal.models.import_preview import ImportPreview
 from portal.models.institution import Institution
 from portal.models.load_policy import LoadPolicy
 from portal.models.person import Person
-from portal.models.position import DepartureReason, Position
+from portal.models.position import DepartureReason, Position, PositionStatus
 from portal.models.program import DEFAULT_PROGRAMS, Program, ProgramKind
 from portal.models.publication import Publication, PublicationAuthor
-from portal.models.supervision import Supervision, SupervisionRole
+from portal.models.supervision import Supervision, SupervisionRole, SupervisionState
 from portal.models.user import User
 
 __all__ = [
@@ -24,12 +24,14 @@ __all__ = [
     "LoadPolicy",
     "Person",
     "Position",
+    "PositionStatus",
     "Program",
     "ProgramKind",
     "Publication",
     "PublicationAuthor",
     "Supervision",
     "SupervisionRole",
+    "SupervisionState",
     "TokenScope",
     "User",
     "utcnow",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, String
@@ -36,6 +36,29 @@ class Person(TimestampMixin, Base):
     def _normalise_email(self, _key: str, value: str | None) -> str | None:
         value = (value or "").strip().lower()
         return value or None
+
+    def identity_owner_ids(self, today: date) -> set[int]:
+        """Accounts that keep the person's identity (name, email, ORCID iD): the owners of
+        their current positions, else the owner of their latest position."""
+        positions = [position for position in self.positions if position.archived_at is None]
+        current = {
+            position.owner_id
+            for position in positions
+            if position.is_current_on(today) and position.owner_id is not None
+        }
+        if current:
+            return current
+        latest = max(
+            positions, key=lambda position: (position.start_date, position.id), default=None
+        )
+        return {latest.owner_id} if latest is not None and latest.owner_id is not None else set()
+
+    def in_records_of(self, user_id: int) -> bool:
+        """Whether the account owns, or has a confirmed link to, one of the person's positions."""
+        return any(
+            position.owner_id == user_id or position.confirmed_link_of(user_id) is not None
+            for position in self.positions
+        )
 
     def __repr__(self) -> str:
         return f"<Person {self.full_name!r}>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,19 @@ class SupervisionRole(enum.StrEnum):
     NONE = "none"
 
 
+class SupervisionState(enum.StrEnum):
+    """Whether the named faculty member agreed to the link.
+
+    A link one records for oneself is confirmed at once; a link naming someone else is proposed
+    until they confirm (or decline) it. Only confirmed links count anywhere (lists, loads,
+    exports, public profiles, conflict-of-interest lists).
+    """
+
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+
+
 class Supervision(Base):
     __tablename__ = "supervisions"
     __table_args__ = (
@@ -41,13 +55,14 @@ class Supervision(Base):
             name="account_or_external",
         ),
         CheckConstraint("share >= 0 AND share <= 100", name="share_percent"),
-        # At most one principal supervisor per position, enforced by the database.
+        # At most one principal supervisor per position, enforced by the database (a declined
+        # proposal no longer holds the seat).
         Index(
             "uq_supervisions_one_principal",
             "position_id",
             unique=True,
-            sqlite_where=text("role = 'principal'"),
-            postgresql_where=text("role = 'principal'"),
+            sqlite_where=text("role = 'principal' AND state <> 'declined'"),
+            postgresql_where=text("role = 'principal' AND state <> 'declined'"),
         ),
     )
 
@@ -70,9 +85,40 @@ class Supervision(Base):
         )
     )
     share: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("100.00"))
+    state: Mapped[SupervisionState] = mapped_column(
+        Enum(
+            SupervisionState,
+            name="supervision_state",
+            native_enum=False,
+            length=20,
+            values_callable=lambda states: [state.value for state in states],
+            validate_strings=True,
+            create_constraint=True,
+        ),
+        default=SupervisionState.CONFIRMED,
+        server_default=SupervisionState.CONFIRMED.value,
+    )
+    # Who proposed the link and when; the named person's answer (message) and when they gave it.
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    proposed_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    answer_message: Mapped[str | None] = mapped_column(String(500))
+    # The supervisor's own note on the position (a co-supervisor may change only this).
+    note: Mapped[str | None] = mapped_column(String(300))
 
     position: Mapped[Position] = relationship(back_populates="supervisions")
-    supervisor: Mapped[User | None] = relationship(back_populates="supervisions")
+    supervisor: Mapped[User | None] = relationship(
+        back_populates="supervisions", foreign_keys=[supervisor_id]
+    )
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.state == SupervisionState.CONFIRMED
+
+    @property
+    def is_proposed(self) -> bool:
+        return self.state == SupervisionState.PROPOSED
 
     @property
     def supervisor_name(self) -> str:

@@ -55,7 +55,9 @@ class User(UserMixin, TimestampMixin, Base):
     principal_cap: Mapped[int | None]
     weighted_cap: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
 
-    supervisions: Mapped[list[Supervision]] = relationship(back_populates="supervisor")
+    supervisions: Mapped[list[Supervision]] = relationship(
+        back_populates="supervisor", foreign_keys="Supervision.supervisor_id"
+    )
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import contains_eager
 from portal.extensions import db
 from portal.group.queries import current_members
 from portal.labels import ROLE_LABELS, english
-from portal.models import Person, Position, Supervision, SupervisionRole, User
+from portal.models import Person, Position, Supervision, SupervisionRole, SupervisionState, User
 from portal.people.publications import list_publications
 from portal.security import is_safe_link
 
@@ -146,9 +146,9 @@ def alumni(faculty: User, today: date) -> list[PublicAlumnus]:
         .join(Position.institution)
         .where(
             Supervision.supervisor_id == faculty.id,
+            Supervision.state == SupervisionState.CONFIRMED,
             Position.archived_at.is_(None),
-            Position.end_date.is_not(None),
-            Position.end_date < today,
+            Position.is_alumni_on(today),
         )
         .options(
             contains_eager(Supervision.position).contains_eager(Position.person),

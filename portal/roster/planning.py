@@ -10,6 +10,14 @@ Matching, so that importing the same file twice creates nothing the second time:
   (and, for a row with an email, who has no email yet);
 - a position is the matched person's position with the same program and start date;
 - the supervision link is that position's link to the row's faculty account.
+
+Only the row's faculty's own records are ever matched: people and positions that faculty owns
+or has a confirmed link to (Position.readable_by). Another group's member is never matched,
+merged or attached to: a row without email that looks like one becomes a new record in the
+faculty's own group; a row whose email belongs to another group's person is refused with a
+message that names none of the stored values. A matched position another group owns (one the
+faculty co-supervises) cannot be changed from the file, nor can the identity of a person whose
+current position another group owns.
 A blank email keeps the person's email; a blank end date means ongoing; a blank outcome clears it.
 `status` is derived from the end date on export and ignored here.
 """
@@ -29,7 +37,16 @@ from sqlalchemy.orm import selectinload
 from portal.emails import is_valid_email
 from portal.extensions import db
 from portal.identifiers import clean_text, name_key
-from portal.models import Institution, Person, Position, Program, Supervision, SupervisionRole, User
+from portal.labels import lazy_gettext as _l
+from portal.models import (
+    Institution,
+    Person,
+    Position,
+    Program,
+    Supervision,
+    SupervisionRole,
+    User,
+)
 from portal.roster.reading import (
     ISO_DATE,
     LOOKUP_BATCH,
@@ -416,10 +433,10 @@ class _Planner:
         faculty = self._faculty(line, values.faculty_email)
         if faculty is None:
             return None
-        person = self._person(line, values)
+        person = self._person(line, values, faculty)
         if person is None:
             return None
-        position = self._position(line, values, person)
+        position = self._position(line, values, person, faculty)
         if position is None:
             return None
         key = (id(position), faculty.id)
@@ -470,14 +487,19 @@ class _Planner:
             )
         return faculty
 
-    def _person(self, line: int, values: _Values) -> PersonTarget | None:
+    def _person(self, line: int, values: _Values, faculty: User) -> PersonTarget | None:
         stint = (values.name, values.program.id, values.start_date)
         if values.email is not None:
+            known = self.persons_by_email.get(values.email)
+            if known is not None and not _in_records_of(known, faculty):
+                # Another group's person: say so without a single stored value.
+                self._problem(line, "email", FOREIGN_PERSON)
+                return None
             target = self.person_targets_by_email.get(values.email)
             if target is None:
-                existing = self.persons_by_email.get(values.email)
+                existing = known
                 if existing is None:
-                    existing = self._person_by_name(values, without_email=True)
+                    existing = self._person_by_name(values, faculty, without_email=True)
                 target = self._target_for(existing, values, line)
                 self.person_targets_by_email[values.email] = target
             elif target.name != values.name:
@@ -491,13 +513,24 @@ class _Planner:
                     ),
                 )
                 return None
+            if target.existing is not None and not _in_records_of(target.existing, faculty):
+                self._problem(line, "email", FOREIGN_PERSON)
+                return None
             self.person_targets_by_stint.setdefault(stint, target)
             return target
         # Without an email: the person of an earlier row of this file with the same name,
         # program and start date, else such a person in the database, else a new person.
         target = self.person_targets_by_stint.get(stint)
+        if (
+            target is not None
+            and target.existing is not None
+            and not _in_records_of(target.existing, faculty)
+        ):
+            # Matched for another faculty of the file: this faculty gets their own record.
+            stint = (*stint, faculty.id)
+            target = self.person_targets_by_stint.get(stint)
         if target is None:
-            existing = self._person_by_name(values, without_email=False)
+            existing = self._person_by_name(values, faculty, without_email=False)
             target = (
                 self._target_for(existing, values, line)
                 if existing is not None
@@ -517,11 +550,17 @@ class _Planner:
             target.email = values.email
         return target
 
-    def _person_by_name(self, values: _Values, *, without_email: bool) -> Person | None:
+    def _person_by_name(
+        self, values: _Values, faculty: User, *, without_email: bool
+    ) -> Person | None:
+        """A person of the faculty's own records with this name and a position of this stint."""
         for person in self.persons_by_name.get(values.name, ()):
             if without_email and person.email is not None:
                 continue
-            if any(_same_stint(position, values) for position in person.positions):
+            if any(
+                _same_stint(position, values) and _readable(position, faculty)
+                for position in person.positions
+            ):
                 return person
         return None
 
@@ -533,14 +572,16 @@ class _Planner:
             )
         return self.institution_targets[key]
 
-    def _position(self, line: int, values: _Values, person: PersonTarget) -> PositionTarget | None:
+    def _position(
+        self, line: int, values: _Values, person: PersonTarget, faculty: User
+    ) -> PositionTarget | None:
         existing = None
         if person.existing is not None:
             existing = next(
                 (
                     position
                     for position in person.existing.positions
-                    if _same_stint(position, values)
+                    if _same_stint(position, values) and _readable(position, faculty)
                 ),
                 None,
             )
@@ -618,42 +659,52 @@ class _Planner:
                 )
 
     def _check_ownership(self) -> None:
-        """A faculty member may link themselves to a person or position already in another
-        group (a shared student), but not change its values: that is the other group's record."""
-        faculty_id = self.only_faculty.id
+        """A matched record the faculty does not own (a position they co-supervise, a person
+        whose current position another group owns) cannot be changed from their file. The
+        messages name the column only: the file's values are the importer's own, the stored
+        ones are not repeated."""
+        today = date.today()
         for link in self.link_targets.values():
             position = link.position
-            if position.existing is not None and link.existing is None:
-                for column, text in position.changes():
+            faculty = link.faculty
+            if position.existing is not None and position.existing.owner_id != faculty.id:
+                for column, _text in position.changes():
                     self._problem(
                         link.line,
                         column,
                         _(
-                            "This position is in another faculty "
-                            "member's group; its %(column)s cannot be "
-                            "changed from your file (%(text)s).",
+                            "This position is recorded by another group; its %(column)s "
+                            "cannot be changed from your file. Ask that group to change it.",
                             column=column,
-                            text=text,
                         ),
                     )
             person = position.person.existing
-            if person is not None and not any(
-                other.supervisor_id == faculty_id
-                for stint in person.positions
-                for other in stint.supervisions
-            ):
-                for column, text in position.person.changes():
+            if person is not None and faculty.id not in person.identity_owner_ids(today):
+                for column, _text in position.person.changes():
                     self._problem(
                         link.line,
                         column,
                         _(
-                            "This person is in another faculty "
-                            "member's group; their %(column)s cannot "
-                            "be changed from your file (%(text)s).",
+                            "This person's %(column)s is kept by the group of their current "
+                            "position; it cannot be changed from your file.",
                             column=column,
-                            text=text,
                         ),
                     )
+
+
+FOREIGN_PERSON = _l(
+    "This person is recorded by another group; ask them to add you. Nothing about them is "
+    "shown or changed from your file."
+)
+
+
+def _readable(position: Position, faculty: User) -> bool:
+    """The row's faculty may match this position: they own it or confirmed a link to it."""
+    return position.owner_id == faculty.id or position.confirmed_link_of(faculty.id) is not None
+
+
+def _in_records_of(person: Person, faculty: User) -> bool:
+    return person.in_records_of(faculty.id)
 
 
 def _same_stint(position: Position, values: _Values) -> bool:

@@ -18,7 +18,15 @@ from sqlalchemy import Select, String, and_, func, or_, select, true, type_coerc
 
 from portal.extensions import db
 from portal.identifiers import name_key
-from portal.models import Institution, Person, Position, Program, Supervision, User
+from portal.models import (
+    Institution,
+    Person,
+    Position,
+    Program,
+    Supervision,
+    SupervisionState,
+    User,
+)
 
 ROSTER_COLUMNS = (
     "faculty_email",
@@ -39,9 +47,10 @@ MIN_COI_YEARS, MAX_COI_YEARS = 1, 50
 
 
 class RosterStatus(enum.StrEnum):
-    """Which positions an export holds, by their end date relative to today."""
+    """Which positions an export holds, by where they stand today (Position.status_on)."""
 
     CURRENT = "current"
+    INCOMING = "incoming"
     ALUMNI = "alumni"
     ALL = "all"
 
@@ -73,7 +82,8 @@ def parse_status(value: str | None) -> RosterStatus:
     except ValueError:
         raise ReportError(
             _(
-                "Unknown status %(value)s: use status=current, status=alumni or status=all.",
+                "Unknown status %(value)s: use status=current, status=incoming, status=alumni "
+                "or status=all.",
                 value=repr(value),
             )
         ) from None
@@ -112,11 +122,13 @@ def find_faculty(email: str) -> User:
 
 
 def status_filter(status: RosterStatus, today: date):
-    """SQL condition for current (no end date or not yet passed) or alumni positions."""
+    """SQL condition: the positions of this status today (the one definition, on Position)."""
     if status is RosterStatus.CURRENT:
-        return or_(Position.end_date.is_(None), Position.end_date >= today)
+        return Position.is_current_on(today)
+    if status is RosterStatus.INCOMING:
+        return Position.is_incoming_on(today)
     if status is RosterStatus.ALUMNI:
-        return and_(Position.end_date.is_not(None), Position.end_date < today)
+        return Position.is_alumni_on(today)
     return true()
 
 
@@ -133,6 +145,7 @@ def roster_query(export: RosterExport) -> Select:
             type_coerce(Supervision.role, String).label("role"),
             Position.start_date,
             Position.end_date,
+            Position.status_on(export.today).label("status"),
             Position.outcome,
         )
         .select_from(Supervision)
@@ -141,7 +154,11 @@ def roster_query(export: RosterExport) -> Select:
         .join(Person, Position.person_id == Person.id)
         .join(Program, Position.program_id == Program.id)
         .join(Institution, Position.institution_id == Institution.id)
-        .where(Position.archived_at.is_(None), status_filter(export.status, export.today))
+        .where(
+            Position.archived_at.is_(None),
+            Supervision.state == SupervisionState.CONFIRMED,
+            status_filter(export.status, export.today),
+        )
         .order_by(
             User.email,
             Program.sort_order,
@@ -161,9 +178,8 @@ def roster_query(export: RosterExport) -> Select:
 def roster_rows(export: RosterExport) -> Iterator[tuple]:
     """The export's rows in ROSTER_COLUMNS order, fetched in batches (fixed memory)."""
     result = db.session.execute(roster_query(export).execution_options(yield_per=FETCH_BATCH))
-    for faculty_email, name, email, program, institution, role, start, end, outcome in result:
-        status = "current" if end is None or end >= export.today else "alumni"
-        yield (faculty_email, name, email, program, institution, role, start, end, status, outcome)
+    for row in result:
+        yield tuple(row)
 
 
 def coi_since(today: date, years: int) -> date:
@@ -194,9 +210,13 @@ def coi_rows(faculty: User, today: date, years: int) -> Iterator[tuple]:
         .join(Institution, Position.institution_id == Institution.id)
         .where(
             Supervision.supervisor_id == faculty.id,
+            Supervision.state == SupervisionState.CONFIRMED,
             Position.archived_at.is_(None),
-            Position.start_date <= today,
-            or_(Position.end_date.is_(None), Position.end_date >= since),
+            # Current today, or alumni who left within the period; incoming members not yet.
+            or_(
+                Position.is_current_on(today),
+                and_(Position.is_alumni_on(today), Position.end_date >= since),
+            ),
         )
         .order_by(Person.full_name, Position.start_date, Position.id)
         .execution_options(yield_per=FETCH_BATCH)
@@ -209,20 +229,6 @@ def roster_page(export: RosterExport, *, offset: int, limit: int) -> tuple[int, 
     """The number of rows of the export, and one page of them in ROSTER_COLUMNS order."""
     query = roster_query(export)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = []
-    for (
-        faculty_email,
-        name,
-        email,
-        program,
-        institution,
-        role,
-        start,
-        end,
-        outcome,
-    ) in db.session.execute(query.offset(offset).limit(limit)):
-        status = "current" if end is None or end >= export.today else "alumni"
-        rows.append(
-            (faculty_email, name, email, program, institution, role, start, end, status, outcome)
-        )
+    # The query gives each row's status (Position.status_on), in ROSTER_COLUMNS order.
+    rows = [tuple(row) for row in db.session.execute(query.offset(offset).limit(limit))]
     return total or 0, rows

@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 
 from portal.demo import load_demo_data
 from portal.extensions import db
-from portal.models import Position
+from portal.models import Position, Supervision, User
 
 LANGUAGES = {"en": "en-CA", "fr": "fr-CA"}  # test id -> browser locale (sent as Accept-Language)
 HTML_LANG = {"en": "en", "fr": "fr-CA"}  # test id -> the <html lang> the portal must answer with
@@ -29,6 +29,7 @@ class DemoSite:
     second_email: str
     admin_email: str
     member_id: int  # a current position of the demo faculty's group, for its edit page
+    shared_id: int = 0  # a position the demo faculty owns and the second faculty co-supervises
 
 
 def load_demo(app) -> DemoSite:
@@ -39,10 +40,24 @@ def load_demo(app) -> DemoSite:
         member_id = db.session.scalar(
             select(Position.id).where(Position.end_date.is_(None)).order_by(Position.id).limit(1)
         )
+        faculty, second, admin = (login.email for login in logins)
+        shared_id = db.session.scalar(
+            select(Position.id)
+            .join(Supervision)
+            .join(User, User.id == Supervision.supervisor_id)
+            .where(User.email == second, Position.owner_id != User.id)
+            .order_by(Position.id)
+            .limit(1)
+        )
         db.session.remove()
-    faculty, second, admin = (login.email for login in logins)
     return DemoSite(
-        "", {login.email: login.password for login in logins}, faculty, second, admin, member_id
+        "",
+        {login.email: login.password for login in logins},
+        faculty,
+        second,
+        admin,
+        member_id,
+        shared_id,
     )
 
 

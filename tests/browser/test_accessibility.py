@@ -40,6 +40,9 @@ MAIN_PAGES = [
     MainPage("alumni", "faculty", "/group/alumni"),
     MainPage("member-new", "faculty", "/group/members/new"),
     MainPage("member-edit", "faculty", "/group/members/{member_id}/edit"),
+    MainPage("member-shared", "second", "/group/members/{shared_id}/edit"),
+    MainPage("requests", "faculty", "/group/requests"),
+    MainPage("requests-admin", "admin", "/group/requests"),
     MainPage("import", "faculty", "/group/import"),
     MainPage("import-preview", "faculty", "/group/import"),  # after uploading SMALL_ROSTER
     MainPage("profile", "faculty", "/profile"),
@@ -91,7 +94,11 @@ def logged_in(browser, shared_demo_site):
             page = context.new_page()
             if who:
                 site = shared_demo_site
-                email = site.faculty_email if who == "faculty" else site.admin_email
+                email = {
+                    "faculty": site.faculty_email,
+                    "second": site.second_email,
+                    "admin": site.admin_email,
+                }[who]
                 log_in_as(page, site, email)
             pages[key] = page
         return pages[key]
@@ -103,7 +110,9 @@ def logged_in(browser, shared_demo_site):
 
 def visit(page, site: DemoSite, main_page: MainPage) -> None:
     """Open `main_page` (for the preview: upload the small roster first)."""
-    response = page.goto(site.url + main_page.path.format(member_id=site.member_id))
+    response = page.goto(
+        site.url + main_page.path.format(member_id=site.member_id, shared_id=site.shared_id)
+    )
     if main_page.name == "not-found":
         assert response.status == 404
     else:

@@ -52,12 +52,18 @@ def test_faculty_keeps_a_co_supervised_student_from_arrival_to_alumni(
     row = page.get_by_role("row").filter(has_text=STUDENT)
     expect(row).to_contain_text("Principal supervisor")
     expect(row).to_contain_text("Université de Montréal")  # matched, not a second institution
-    expect(row).to_contain_text("Prof. Marc-André O'Neill (co-supervisor)")
+    expect(row).to_contain_text("awaiting Prof. Marc-André O'Neill (co-supervisor)")
     screenshot(page, "2-my-group")
 
-    # The co-supervisor sees the same student in their own group, with their own role.
+    # The co-supervisor is asked first; once they confirm, the student is in their group too,
+    # with their own role.
     other = new_page()
     log_in(other, live_server, colleague.email)
+    expect(other.get_by_role("row").filter(has_text=STUDENT)).to_have_count(0)
+    other.get_by_role("link", name="Requests").click()
+    other.get_by_role("row").filter(has_text=STUDENT).get_by_role("button", name="Confirm").click()
+    expect(other.get_by_text(f"Confirmed the supervision of {STUDENT}.")).to_be_visible()
+    other.get_by_role("link", name="My group").click()
     other_row = other.get_by_role("row").filter(has_text=STUDENT)
     expect(other_row).to_contain_text("Co-supervisor")
     expect(other_row).to_contain_text("Prof. Hélène Faculty (principal)")
