@@ -32,6 +32,7 @@ def gunicorn(database_url: str, instance_path: Path, workers: int = 2, threads: 
     process = subprocess.Popen(
         [
             str(gunicorn_bin),
+            "--no-control-socket",  # one control socket path per user: the peers would share it
             "--workers",
             str(workers),
             "--worker-class",

@@ -103,6 +103,9 @@ def gunicorn(
         str(tmp_path / "error.log"),
         "--graceful-timeout",
         "5",
+        # gunicorn 27 opens a control socket at one path per user; servers started side by
+        # side (xdist workers, two-server test) would fight over it.
+        "--no-control-socket",
         "portal_test_wsgi:app",
     ]
     process = subprocess.Popen(

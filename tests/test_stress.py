@@ -372,4 +372,5 @@ def test_nothing_is_lost_under_load_and_a_killed_worker(
         if db.engine.dialect.name == "sqlite":
             assert db.session.scalar(text("PRAGMA integrity_check")) == "ok"
         db.session.remove()
-    assert elapsed < 120, f"the run took {elapsed:.0f} s"
+    # No wall-clock assertion: the run's time depends on the machine's load (it is printed
+    # above); a hung client is caught by the joins' timeouts.

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from flask import render_template
@@ -64,7 +65,11 @@ class LoadsReport:
     department: str | None = None
     totals: list[Any] = field(default_factory=list)
     page: int = 1
-    pending_proposals: int = 0  # proposed links not yet agreed: never counted in the loads
+
+    @cached_property
+    def pending_proposals(self) -> int:
+        """Proposed links not yet agreed: never counted in the loads (read by the page only)."""
+        return pending_proposals(self.as_of)
 
     @property
     def page_count(self) -> int:
@@ -170,7 +175,6 @@ def loads_report(
         descending=descending,
         institution=institution,
         department=department or None,
-        pending_proposals=pending_proposals(as_of),
     )
     report.page = min(max(page, 1), report.page_count)  # an out-of-range page shows the nearest
     report.totals = _totals(rows)

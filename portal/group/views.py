@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.auth.decorators import admin_required
 from portal.errors import render_error
 from portal.extensions import db
+from portal.forms import select_choices
 from portal.group import queries
 from portal.group.forms import (
     EXTRA_SUPERVISOR_ROWS,
@@ -224,12 +225,10 @@ def _agreement_states(position: Position | None) -> list[str]:
 
 def _transfer_form(position: Position) -> TransferForm:
     form = TransferForm(formdata=None, owner=position.owner_id)
-    form.owner.set_pairs(
-        [
-            (link.supervisor_id, link.supervisor.display_name)
-            for link in position.supervisions
-            if link.supervisor_id is not None and link.state == SupervisionState.CONFIRMED
-        ]
+    form.owner.choices = select_choices(
+        (link.supervisor_id, link.supervisor.display_name)
+        for link in position.supervisions
+        if link.supervisor_id is not None and link.state == SupervisionState.CONFIRMED
     )
     return form
 
