@@ -13,12 +13,14 @@ from portal import demo
 from portal.auth.services import AccountError, create_user
 from portal.extensions import db
 from portal.roster import cli as roster_cli
+from portal.tracking import cli as tracking_cli
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
     roster_cli.register(app)
+    tracking_cli.register(app)
 
 
 @click.command("create-user")

@@ -44,6 +44,18 @@ class DefaultConfig:
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_HEADERS_ENABLED = True  # Retry-After on a 429 tells the client when to come back
     TRUSTED_HOSTS: list[str] | None = None
+    # The portal's public address, for links in e-mails (PORTAL_BASE_URL=https://portal.example.org).
+    BASE_URL = ""
+    # Outgoing mail (milestone digests): Flask-Mailman's settings, from MAIL_* variables.
+    MAIL_BACKEND: str | None = None  # smtp when MAIL_SERVER is set, else console in development
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER: str | None = None
+    MAIL_TIMEOUT = 30  # seconds: a mail server that stops answering fails the run, not hangs it
     # Werkzeug's scrypt with its default cost; tests lower the cost, never the algorithm.
     PASSWORD_HASH_METHOD = "scrypt"
 
@@ -63,6 +75,24 @@ def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         overrides["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
     if environ.get("RATELIMIT_STORAGE_URI"):
         overrides["RATELIMIT_STORAGE_URI"] = environ["RATELIMIT_STORAGE_URI"]
+    for name in (
+        "MAIL_SERVER",
+        "MAIL_USERNAME",
+        "MAIL_PASSWORD",
+        "MAIL_DEFAULT_SENDER",
+        "MAIL_BACKEND",
+    ):
+        if environ.get(name):
+            overrides[name] = environ[name]
+    if environ.get("MAIL_PORT"):
+        if not environ["MAIL_PORT"].strip().isdigit():
+            raise ConfigurationError(
+                f"MAIL_PORT must be a port number such as 587 (got {environ['MAIL_PORT']!r})."
+            )
+        overrides["MAIL_PORT"] = int(environ["MAIL_PORT"])
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+        if environ.get(name):
+            overrides[name] = environ[name].strip().lower() in {"1", "true", "yes", "on"}
     if environ.get("TRUSTED_HOSTS"):
         # Comma-separated host names the portal answers to, e.g. "portal.example.org".
         overrides["TRUSTED_HOSTS"] = [

@@ -21,6 +21,7 @@ from portal.extensions import db
 from portal.group.queries import find_institution, find_person_by_email, find_person_by_orcid
 from portal.identifiers import clean_text, name_key
 from portal.labels import ROLE_LABELS, english
+from portal.milestones import sync_plan
 from portal.models import (
     DepartureReason,
     Institution,
@@ -312,7 +313,7 @@ def add_member(actor: User, owner: User, data: MemberData) -> Position:
         position.supervisions.append(_new_link(entry, share))
     db.session.flush()
     record_event(actor, "create", position, before=None, after=snapshot(position))
-    db.session.flush()
+    sync_plan(position, fresh=True)
     return position
 
 
@@ -345,6 +346,11 @@ def update_member(
     if not _differs(position, owner, data, shares, other, institution, program):
         return position
     before = snapshot(position)
+    plan_changed = (position.program_id, position.start_date, position.end_date) != (
+        program.id,
+        data.start_date,
+        data.end_date,
+    )
     # Set first, so that the position's row is updated (and its version bumped) exactly once.
     position.updated_at = utcnow()
     if other is not None:
@@ -366,6 +372,8 @@ def update_member(
         raise StaleMemberError() from error
     record_event(actor, "update", position, before=before, after=snapshot(position))
     db.session.flush()
+    if plan_changed:
+        sync_plan(position)
     return position
 
 
@@ -488,9 +496,12 @@ def restore_archived(actor: User, position: Position) -> Position:
 def _change_position(actor: User, action: str, position: Position, **values: Any) -> Position:
     """Set `values` on the position and record the change as one audit event, before and after."""
     before = snapshot(position)
+    dates_before = (position.start_date, position.end_date)
     for name, value in values.items():
         setattr(position, name, value)
     db.session.flush()
     record_event(actor, action, position, before=before, after=snapshot(position))
     db.session.flush()
+    if (position.start_date, position.end_date) != dates_before:
+        sync_plan(position)
     return position

@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.identifiers import name_key
 from portal.labels import KIND_LABELS
 from portal.labels import lazy_gettext as _l
+from portal.milestones import expected_end
 from portal.models import (
     AuditEvent,
     DepartureReason,
@@ -46,6 +47,9 @@ class MemberRow:
     departure_reason: DepartureReason | None = None
     outcome: str | None = None
     note: str | None = None
+    # The day the program's expected duration runs out (None: the program has none).
+    expected_end: date | None = None
+    past_expected: bool = False
 
 
 # The sections of the current-members page, in order: (title, program kinds it holds).
@@ -80,6 +84,7 @@ class ListFilter:
     role: str = ""
     sort: str = "name"
     descending: bool = False
+    past_expected: bool = False
 
     @classmethod
     def from_args(cls, args: Any, default_sort: str = "name") -> ListFilter:
@@ -93,11 +98,14 @@ class ListFilter:
             role=role if role in {r.value for r in SupervisionRole} else "",
             sort=sort if sort in SORT_KEYS else default_sort,
             descending=args.get("dir") == "desc",
+            past_expected=args.get("past_expected") == "1",
         )
 
     @property
     def is_active(self) -> bool:
-        return bool(self.search or self.program or self.institution or self.role)
+        return bool(
+            self.search or self.program or self.institution or self.role or self.past_expected
+        )
 
     def apply(self, rows: Iterable[MemberRow]) -> list[MemberRow]:
         """Rows that match, sorted; the search is case- and accent-insensitive."""
@@ -109,6 +117,7 @@ class ListFilter:
             and (not self.program or row.program == self.program)
             and (not self.institution or row.institution == self.institution)
             and (not self.role or row.role.value == self.role)
+            and (not self.past_expected or row.past_expected)
         ]
         return sorted(kept, key=SORT_KEYS[self.sort], reverse=self.descending)
 
@@ -136,7 +145,7 @@ def alumni_filter(today: date):
     return and_(Position.end_date.is_not(None), Position.end_date < today)
 
 
-def _group_rows(faculty: User, condition) -> list[MemberRow]:
+def _group_rows(faculty: User, condition, today: date) -> list[MemberRow]:
     """The faculty member's rows matching `condition`, in two plain-row queries.
 
     Rows are read as tuples rather than ORM objects: a group page is read-only, and building
@@ -156,6 +165,7 @@ def _group_rows(faculty: User, condition) -> list[MemberRow]:
             Position.departure_reason,
             Position.outcome,
             Position.note,
+            Program.expected_duration_months,
         )
         .join(Position, Position.id == Supervision.position_id)
         .join(Person, Person.id == Position.person_id)
@@ -165,7 +175,7 @@ def _group_rows(faculty: User, condition) -> list[MemberRow]:
         .order_by(Program.sort_order, Person.full_name, Position.id)
     ).all()
     others = _other_supervisors(faculty, [row[0] for row in positions])
-    return [_to_row(row, others.get(row[0], ())) for row in positions]
+    return [_to_row(row, others.get(row[0], ()), today) for row in positions]
 
 
 def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -191,12 +201,12 @@ def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tupl
 
 def current_members(faculty: User, today: date) -> list[MemberRow]:
     """The faculty member's current group, in a fixed number of queries whatever its size."""
-    return _group_rows(faculty, current_filter(today))
+    return _group_rows(faculty, current_filter(today), today)
 
 
 def alumni_members(faculty: User, today: date) -> list[MemberRow]:
     """The faculty member's former members (end date passed), most recent departure first."""
-    rows = _group_rows(faculty, alumni_filter(today))
+    rows = _group_rows(faculty, alumni_filter(today), today)
     return sorted(rows, key=lambda row: (row.end_date, row.name), reverse=True)
 
 
@@ -229,7 +239,7 @@ def _page(everyone: list[MemberRow], wanted: ListFilter) -> GroupPage:
     return page
 
 
-def _to_row(row, others: tuple[str, ...]) -> MemberRow:
+def _to_row(row, others: tuple[str, ...], today: date) -> MemberRow:
     (
         position_id,
         person_id,
@@ -243,7 +253,9 @@ def _to_row(row, others: tuple[str, ...]) -> MemberRow:
         departure_reason,
         outcome,
         note,
+        expected_months,
     ) = row
+    planned_end = expected_end(start_date, expected_months)
     return MemberRow(
         position_id=position_id,
         person_id=person_id,
@@ -258,6 +270,8 @@ def _to_row(row, others: tuple[str, ...]) -> MemberRow:
         departure_reason=departure_reason,
         outcome=outcome,
         note=note,
+        expected_end=planned_end,
+        past_expected=planned_end is not None and today > planned_end,
     )
 
 

@@ -4,6 +4,15 @@ from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
 from portal.models.institution import Institution
 from portal.models.load_policy import LoadPolicy
+from portal.models.milestone import (
+    DEFAULT_MILESTONE_PLANS,
+    DueState,
+    Milestone,
+    MilestoneExtension,
+    MilestonePlanItem,
+    MilestoneStatus,
+    ReminderDigest,
+)
 from portal.models.person import Person
 from portal.models.position import DepartureReason, Position
 from portal.models.program import DEFAULT_PROGRAMS, Program, ProgramKind
@@ -12,18 +21,25 @@ from portal.models.supervision import Supervision, SupervisionRole
 from portal.models.user import User
 
 __all__ = [
+    "DEFAULT_MILESTONE_PLANS",
     "DEFAULT_PROGRAMS",
     "AuditEvent",
     "Base",
     "DepartureReason",
+    "DueState",
     "Institution",
     "LoadPolicy",
+    "Milestone",
+    "MilestoneExtension",
+    "MilestonePlanItem",
+    "MilestoneStatus",
     "Person",
     "Position",
     "Program",
     "ProgramKind",
     "Publication",
     "PublicationAuthor",
+    "ReminderDigest",
     "Supervision",
     "SupervisionRole",
     "User",

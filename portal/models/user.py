@@ -47,6 +47,11 @@ class User(UserMixin, TimestampMixin, Base):
     research_topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     profile_published: Mapped[bool] = mapped_column(default=False)
 
+    # Milestone reminders: the digest can be turned off on the profile page.
+    milestone_digest: Mapped[bool] = mapped_column(default=True)
+    # SHA-256 of the secret calendar feed token (the token itself is shown once, never stored).
+    calendar_feed_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
     # Per-person exceptions to the institution's supervision caps (empty = the default cap).
     principal_cap: Mapped[int | None]
     weighted_cap: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))

@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from portal.models import SupervisionRole, User
-from portal.roster.reports import ROSTER_COLUMNS
+from portal.roster.reports import MILESTONE_COLUMNS, ROSTER_COLUMNS
 from portal.spreadsheets import restore_inert
 
 REQUIRED_COLUMNS = ("name", "program", "institution", "role", "start_date")
@@ -232,7 +232,11 @@ def _json_text(value: Any) -> str:
 
 
 def _check_header(header: Sequence[str]) -> None:
-    unknown = [column for column in header if column and column not in ROSTER_COLUMNS]
+    unknown = [
+        column
+        for column in header
+        if column and column not in ROSTER_COLUMNS and column not in MILESTONE_COLUMNS
+    ]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     duplicated = sorted({column for column in header if column and header.count(column) > 1})
     messages = []
