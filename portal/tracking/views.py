@@ -103,7 +103,8 @@ def _member_page(position, status: int = 200, failed: dict | None = None):
                 ),
                 "note": forms.get("note")
                 or NoteForm(formdata=None, prefix=prefix, version=version, note=milestone.note),
-                "reopen": ReopenForm(formdata=None, prefix=prefix, version=version),
+                "reopen": forms.get("reopen")
+                or ReopenForm(formdata=None, prefix=prefix, version=version),
             }
         )
     return render_template(
