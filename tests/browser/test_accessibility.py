@@ -48,6 +48,10 @@ MAIN_PAGES = [
     MainPage("accounts", "admin", "/admin/accounts"),
     MainPage("programs", "admin", "/admin/programs"),
     MainPage("institutions", "admin", "/admin/institutions"),
+    MainPage("member-milestones", "faculty", "/group/members/{member_id}/milestones"),
+    MainPage("open-milestones", "faculty", "/group/milestones"),
+    MainPage("progress", "admin", "/admin/progress"),
+    MainPage("milestone-plans", "admin", "/admin/milestone-plans"),
     MainPage("public-profile", None, "/people/helene-tremblay-okafor"),
     MainPage("not-found", "faculty", "/group/no-such-page"),
 ]
