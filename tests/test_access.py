@@ -3,7 +3,14 @@
 import pytest
 
 # Endpoints reachable without logging in; everything else must send anonymous users to /login.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "health.healthz", "i18n.switch_language"}
+# The calendar feed is opened by calendar apps with its secret token instead of a session.
+PUBLIC_ENDPOINTS = {
+    "static",
+    "auth.login",
+    "health.healthz",
+    "i18n.switch_language",
+    "tracking.calendar_feed",
+}
 PUBLIC_PREFIXES = ("people.",)  # public profiles decide themselves (404 when unpublished)
 
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Publication, PublicationAuthor, User
+from portal.milestones import sync_plan
+from portal.models import Milestone, Position, Publication, PublicationAuthor, User
 from tests.conftest import login_client, reset_database
 from tests.routes import build_url, methods, rules
 
@@ -36,6 +38,7 @@ class Scenario:
     archived_a: int  # position id of an archived entry of A's group
     publication_a: int  # id of a publication on A's profile
     institution_a: int  # id of the institution of A's member
+    milestone_a: int = 0  # id of a milestone of A's member
 
 
 def everyone(status):
@@ -165,6 +168,35 @@ EXPECTED = {
     "people.show": {"url": lambda s: {"slug": PUBLISHED_SLUG}, "GET": everyone(200)},
     "people.show_json": {"url": lambda s: {"slug": PUBLISHED_SLUG}, "GET": everyone(200)},
     "i18n.switch_language": {"POST": everyone(302)},
+    # Student tracking: a member's milestones are reached like the member (A and admins; B
+    # 404). Empty forms are refused (400). The plans and the progress report are for admins.
+    "tracking.member": {"url": lambda s: {"position_id": s.member_a}, "GET": own_or_admin(200)},
+    **{
+        f"tracking.{action}": {
+            "url": lambda s: {"milestone_id": s.milestone_a},
+            "POST": own_or_admin(400),
+        }
+        for action in ("mark_done", "waive", "extend", "note", "reopen")
+    },
+    "tracking.calendar_page": {"GET": logged_in(200)},
+    "tracking.calendar_ics": {"GET": logged_in(200)},
+    "tracking.new_feed": {"POST": logged_in(200)},  # shows the new URL once
+    "tracking.revoke_feed": {"POST": logged_in(302)},
+    # Public by design, opened with its secret token; an unknown token is 404 for everyone.
+    "tracking.calendar_feed": {"url": lambda s: {"token": "not-a-token"}, "GET": everyone(404)},
+    "tracking.plans": {"GET": admin_only(200)},
+    "tracking.add_item": {"url": lambda s: {"program_id": 1}, "POST": admin_only(400)},
+    "tracking.set_duration": {"url": lambda s: {"program_id": 1}, "POST": admin_only(302)},
+    "tracking.edit_item": {
+        "url": lambda s: {"item_id": 1},
+        "GET": admin_only(200),
+        "POST": admin_only(400),
+    },
+    "tracking.retire_item": {"url": lambda s: {"item_id": 1}, "POST": admin_only(302)},
+    "tracking.restore_item": {"url": lambda s: {"item_id": 1}, "POST": admin_only(302)},
+    "tracking.progress_page": {"GET": admin_only(200)},
+    "tracking.progress_csv": {"GET": admin_only(200)},
+    "tracking.progress_xlsx": {"GET": admin_only(200)},
 }
 
 # A's profile is published: its page shows A's current members to everyone, by design.
@@ -194,8 +226,12 @@ def build_scenario(app, make_faculty, make_admin, make_member):
             publication = Publication(owner_id=faculty_a.id, title="Alpha's paper", year=2024)
             publication.authors.append(PublicationAuthor(position=1, name="Prof. Alpha"))
             db.session.add(publication)
+            sync_plan(db.session.get(Position, member_a.id))
             db.session.commit()
             publication_id = publication.id
+            milestone_id = db.session.scalar(
+                select(Milestone.id).where(Milestone.position_id == member_a.id).limit(1)
+            )
             db.session.remove()
         return Scenario(
             faculty_a,
@@ -208,6 +244,7 @@ def build_scenario(app, make_faculty, make_admin, make_member):
             archived_a.id,
             publication_id,
             member_a.institution_id,
+            milestone_id,
         )
 
     return build

@@ -392,3 +392,55 @@ def test_only_administrators_manage_plans(app, faculty_client):
     assert faculty_client.post(f"/admin/milestone-plans/{phd_id}/items").status_code == 403
     assert faculty_client.post(f"/admin/milestone-plans/items/{item_id}/retire").status_code == 403
     assert faculty_client.get(f"/admin/milestone-plans/items/{item_id}/edit").status_code == 403
+
+
+def test_pages_load_in_a_fixed_number_of_queries(
+    app, faculty, faculty_client, admin_client, make_member, query_counter
+):
+    def add(count: int, start: int) -> None:
+        for number in range(start, start + count):
+            member = make_member(
+                faculty, f"Member {number:03d}", start_date=_months_ago(number % 70)
+            )
+            with app.app_context():
+                sync_plan(db.session.get(Position, member.id))
+                db.session.commit()
+                db.session.remove()
+
+    urls = ("/group", "/group/milestones", "/admin/progress")
+    add(2, 0)
+    small = {}
+    for url in urls:
+        client = admin_client if url.startswith("/admin") else faculty_client
+        with query_counter() as statements:
+            assert client.get(url).status_code == 200
+        small[url] = len(statements)
+    add(25, 2)
+    for url in urls:
+        client = admin_client if url.startswith("/admin") else faculty_client
+        with query_counter() as statements:
+            assert client.get(url).status_code == 200
+        assert len(statements) == small[url], url
+
+
+def test_the_command_line_export_can_add_the_next_milestone(app, faculty, student):
+    result = app.test_cli_runner().invoke(
+        args=["export-roster", "--faculty", faculty.email, "--with", "milestones"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.output.lstrip("\ufeff"))))
+    assert rows[0][-3:] == ["next_milestone", "next_milestone_due", "next_milestone_status"]
+    assert rows[1][-3] == "Research plan"
+    plain = app.test_cli_runner().invoke(args=["export-roster", "--faculty", faculty.email])
+    assert "next_milestone" not in plain.output
+
+
+def test_a_form_without_its_version_is_refused(app, faculty_client, student):
+    plan = _milestone(app, student.id, "Research plan")
+    before = _state(app)
+    response = faculty_client.post(
+        f"/group/milestones/{plan.id}/done", data={f"m{plan.id}-done_on": TODAY.isoformat()}
+    )
+    assert response.status_code == 400
+    assert "This form is incomplete or out of date" in response.get_data(as_text=True)
+    assert _state(app) == before

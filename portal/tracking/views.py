@@ -136,6 +136,13 @@ def _act(milestone_id: int, form_class, key: str, action):
     if not can_record_milestones(current_user, milestone.position):
         abort(403)
     form = form_class(prefix=_prefix(milestone.id))
+    if form.is_submitted() and form.expected_version() < 0:
+        # Every form of the page carries the version it was opened at; without it, refuse.
+        form.validate()
+        form.version.errors = [
+            _("This form is incomplete or out of date: reload the page and try again.")
+        ]
+        return _member_page(milestone.position, 400, {milestone.id: {key: form}})
     if form.validate_on_submit():
         try:
             message = action(milestone, form)
