@@ -444,3 +444,21 @@ def test_a_form_without_its_version_is_refused(app, faculty_client, student):
     assert response.status_code == 400
     assert "This form is incomplete or out of date" in response.get_data(as_text=True)
     assert _state(app) == before
+
+
+def test_the_demo_group_has_milestones_in_every_state(app):
+    from portal.demo import load_demo_data
+    from portal.milestones import due_state
+    from portal.models import DueState
+
+    with app.app_context():
+        load_demo_data()
+        db.session.commit()
+        states = {
+            due_state(status, due, TODAY)
+            for status, due in db.session.execute(select(Milestone.status, Milestone.due_date))
+        }
+        extensions = db.session.scalar(select(func.count(MilestoneExtension.id)))
+        db.session.remove()
+    assert states == set(DueState)
+    assert extensions >= 1
