@@ -11,14 +11,18 @@ from flask import Flask
 
 from portal import cli, errors, i18n, models, security  # noqa: F401  (models: every table registered for migrations)
 from portal.admin.views import blueprint as admin_blueprint
+from portal.api import setup as api_setup
+from portal.auth import oidc
 from portal.auth.access import require_login_unless_public
 from portal.auth.services import load_user_from_session
 from portal.auth.views import blueprint as auth_blueprint
 from portal.config import (
     DEV_SECRET_KEY,
+    SWITCHES,
     DefaultConfig,
     check_production_settings,
     environment_overrides,
+    parse_switch,
     production_defaults,
 )
 from portal.database import configure_engine
@@ -59,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     load_config(app, config)
     register_extensions(app)
     register_blueprints(app)
+    api_setup.register(app)
     errors.register(app)
     security.register(app)  # before the login guard: an expired session is anonymous to it
     app.before_request(require_login_unless_public)
@@ -79,6 +84,9 @@ def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         database_file = Path(app.instance_path) / "portal.sqlite3"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database_file}"
+    for switch in SWITCHES:  # "off" from PORTAL_PASSWORD_LOGIN=off must not read as true
+        if isinstance(app.config.get(switch), str):
+            app.config[switch] = parse_switch(app.config[switch])
     check_production_settings(app.config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = DEV_SECRET_KEY
@@ -97,6 +105,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user_from_session)
     i18n.init_app(app)
+    oidc.init_app(app)
     if not app.config.get("MAIL_BACKEND"):
         # Without a mail server, development prints mails; production must name one.
         production = app.config["PORTAL_ENV"] == "production"

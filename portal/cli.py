@@ -10,7 +10,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from portal import demo
-from portal.auth.services import AccountError, create_user
+from portal.auth.services import AccountError, create_user, find_user_by_email
+from portal.auth.tokens import TokenError, create_token
 from portal.extensions import db
 from portal.roster import cli as roster_cli
 from portal.tracking import cli as tracking_cli
@@ -19,6 +20,7 @@ from portal.tracking import cli as tracking_cli
 def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(create_token_command)
     roster_cli.register(app)
     tracking_cli.register(app)
 
@@ -70,3 +72,34 @@ def demo_command(if_empty: bool) -> None:
     logins_file.write_text(text, encoding="utf-8")
     logins_file.chmod(0o600)
     click.echo(text)
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option(
+    "--scope", type=click.Choice(["read", "write"]), required=True, help="read, or read and write."
+)
+@click.option(
+    "--expires-days", type=int, default=None, help="Days until it expires (default: never)."
+)
+@click.option("--name", default=None, help="A label to tell tokens apart, e.g. 'SIS sync'.")
+@with_appcontext
+def create_token_command(
+    email: str, scope: str, expires_days: int | None, name: str | None
+) -> None:
+    """Create a personal API token for the account EMAIL and print it (once: it is kept hashed)."""
+    user = find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"There is no account with the email {email!r}.")
+    try:
+        new = create_token(None, user, scope, name=name or "CLI", expires_days=expires_days)
+    except TokenError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    expiry = new.token.expires_at.date().isoformat() if new.token.expires_at else "never"
+    click.echo(
+        f"Token for {user.email} (scope {scope}, expires {expiry}); it is shown only once:",
+        err=True,
+    )
+    click.echo(new.secret)

@@ -11,6 +11,7 @@ KNOWN_DEFAULT_SECRETS = frozenset(
     {DEV_SECRET_KEY, "dev", "secret", "changeme", "change-me", "development", "test"}
 )
 MIN_SECRET_KEY_LENGTH = 32
+SWITCHES = ("PASSWORD_LOGIN", "OIDC_CREATE_ACCOUNTS", "MAIL_USE_TLS", "MAIL_USE_SSL")  # on/off
 
 
 class DefaultConfig:
@@ -44,6 +45,20 @@ class DefaultConfig:
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_HEADERS_ENABLED = True  # Retry-After on a 429 tells the client when to come back
     TRUSTED_HOSTS: list[str] | None = None
+    # Single sign-on (OpenID Connect); off while OIDC_ISSUER is empty.
+    OIDC_ISSUER = ""
+    OIDC_CLIENT_ID = ""
+    OIDC_CLIENT_SECRET = ""
+    OIDC_NAME = "Single sign-on"  # the button's label, e.g. "Université de Montréal account"
+    OIDC_SCOPES = "openid email profile"
+    OIDC_CREATE_ACCOUNTS = False  # just-in-time faculty accounts for unknown verified emails
+    OIDC_TIMEOUT_SECONDS = 10
+    # Off: the login page offers single sign-on only; administrators keep a break-glass
+    # password (created with `flask create-user --admin`) at /login?break-glass=1.
+    PASSWORD_LOGIN = True
+    # The API: requests per token (or per address without one), and refused tokens per address.
+    API_RATE_LIMIT = "300 per minute"
+    API_FAILURE_LIMIT = "30 per minute"
     # The portal's public address, for links in e-mails (PORTAL_BASE_URL=https://portal.example.org).
     BASE_URL = ""
     # Outgoing mail (milestone digests): Flask-Mailman's settings, from MAIL_* variables.
@@ -75,6 +90,12 @@ def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         overrides["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
     if environ.get("RATELIMIT_STORAGE_URI"):
         overrides["RATELIMIT_STORAGE_URI"] = environ["RATELIMIT_STORAGE_URI"]
+    for name in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_NAME", "OIDC_SCOPES"):
+        if environ.get(name):
+            overrides[name] = environ[name]
+    for name in SWITCHES:
+        if environ.get(name):
+            overrides[name] = parse_switch(environ[name])
     for name in (
         "MAIL_SERVER",
         "MAIL_USERNAME",
@@ -90,15 +111,22 @@ def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
                 f"MAIL_PORT must be a port number such as 587 (got {environ['MAIL_PORT']!r})."
             )
         overrides["MAIL_PORT"] = int(environ["MAIL_PORT"])
-    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
-        if environ.get(name):
-            overrides[name] = environ[name].strip().lower() in {"1", "true", "yes", "on"}
     if environ.get("TRUSTED_HOSTS"):
         # Comma-separated host names the portal answers to, e.g. "portal.example.org".
         overrides["TRUSTED_HOSTS"] = [
             host.strip() for host in environ["TRUSTED_HOSTS"].split(",") if host.strip()
         ]
     return overrides
+
+
+def parse_switch(value: str) -> bool:
+    """on/off, true/false, yes/no, 1/0 (any case) as a boolean; anything else is an error."""
+    text = value.strip().lower()
+    if text in {"on", "true", "yes", "1"}:
+        return True
+    if text in {"off", "false", "no", "0"}:
+        return False
+    raise ConfigurationError(f"Expected on or off, got {value!r}.")
 
 
 def normalise_database_url(url: str) -> str:
@@ -131,6 +159,8 @@ def check_production_settings(config: Mapping[str, Any]) -> None:
             f"PORTAL_ENV=production needs a SECRET_KEY of at least {MIN_SECRET_KEY_LENGTH} "
             f"characters (the one set has {len(secret)}): set SECRET_KEY to a longer random value."
         )
+    if config.get("OIDC_ISSUER") and not config.get("OIDC_ISSUER", "").startswith("https://"):
+        raise ConfigurationError("PORTAL_ENV=production needs an https:// OIDC_ISSUER.")
     if config.get("DEBUG"):
         raise ConfigurationError(
             "PORTAL_ENV=production refuses to run with DEBUG on: unset FLASK_DEBUG / PORTAL_DEBUG."

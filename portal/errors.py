@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from portal.api.problems import is_api_request, problem_response
 from portal.extensions import db
 from portal.labels import lazy_gettext as _l
 
@@ -26,7 +27,17 @@ MESSAGES = {
         _l("Conflict"),
         _l("The record changed while you were working on it. Reload and try again."),
     ),
+    412: (
+        _l("Precondition failed"),
+        _l("The record changed since you read it. Read it again and repeat your change."),
+    ),
     413: (_l("Too large"), _l("The upload is larger than the portal accepts.")),
+    415: (_l("Unsupported media type"), _l("Send the request body as JSON.")),
+    422: (_l("Invalid data"), _l("Some values are missing or not valid; see the errors.")),
+    428: (
+        _l("Precondition required"),
+        _l("Send the If-Match header with the ETag you read, so that no change is lost."),
+    ),
     429: (_l("Too many requests"), _l("Too many attempts. Please wait a minute and try again.")),
     500: (
         _l("Something went wrong"),
@@ -44,9 +55,14 @@ STALE_RECORD = _l(
 )
 
 
-def render_error(status: int, detail: str | None = None, headers: dict | None = None):
-    """A plain error page with the status's title and a message a person can act on."""
+def render_error(status: int, detail: str | None = None, headers: dict | None = None, errors=None):
+    """A plain error page with the status's title and a message a person can act on.
+
+    API requests get the same title and message as RFC 9457 problem details instead.
+    """
     title, message = MESSAGES.get(status, (_l("Error"), _l("The request could not be completed.")))
+    if is_api_request():
+        return problem_response(status, title, detail or message, headers=headers, errors=errors)
     if request_ctx and request_ctx.url_adapter is None:
         # The request's Host was refused (TRUSTED_HOSTS): no link can be built for it.
         return make_response(
@@ -78,7 +94,13 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException):
         db.session.rollback()
         passed_on = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
-        return render_error(error.code or 500, headers=passed_on)
+        data = getattr(error, "data", None) or {}
+        passed_on.update(data.get("headers") or {})
+        # flask-smorest (webargs) puts the per-field messages of an invalid request in `data`.
+        detail = data.get("detail")
+        return render_error(
+            error.code or 500, detail=detail, headers=passed_on, errors=data.get("messages")
+        )
 
     @app.errorhandler(StaleDataError)
     def stale_record(error: StaleDataError):

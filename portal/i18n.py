@@ -16,7 +16,7 @@ from flask_babel import (
 )
 from flask_login import current_user
 
-from portal.auth.access import public
+from portal.auth.access import handles_own_authentication, public
 from portal.auth.services import is_safe_redirect_target
 from portal.extensions import babel, db, login_manager
 from portal.labels import action_label, label_text
@@ -41,10 +41,11 @@ def select_locale() -> str:
     """Saved preference of the logged-in user, then this browser's choice, then Accept-Language."""
     if not has_request_context():
         return DEFAULT_LOCALE  # the CLI and background work speak English
-    if current_user.is_authenticated and current_user.locale in LANGUAGES:
-        return current_user.locale
-    if session.get("locale") in LANGUAGES:
-        return session["locale"]
+    if not handles_own_authentication():  # the API reads no cookie, so no session either
+        if current_user.is_authenticated and current_user.locale in LANGUAGES:
+            return current_user.locale
+        if session.get("locale") in LANGUAGES:
+            return session["locale"]
     best = request.accept_languages.best_match(["en", "fr", "fr-CA", "fr-FR"], default="en")
     return "fr_CA" if best.startswith("fr") else DEFAULT_LOCALE
 

@@ -14,6 +14,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal.auth.access import handles_own_authentication
 from portal.labels import lazy_gettext as _l
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -26,6 +27,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 HSTS = "max-age=31536000; includeSubDomains"
+API_CACHE_CONTROL = "private, no-cache"
 
 # Session keys of our own, next to Flask-Login's `_user_id`.
 LOGIN_AT = "_login_at"
@@ -69,7 +71,9 @@ def add_security_headers(response: Response) -> Response:
     headers["Referrer-Policy"] = "same-origin"
     if current_app.config.get("PORTAL_ENV") == "production":
         headers["Strict-Transport-Security"] = HSTS
-    if request.endpoint != "static" or _has_login_session():
+    if headers.get("Cache-Control") == API_CACHE_CONTROL:
+        pass  # the API's reads: clients may keep them and revalidate with their ETag
+    elif request.endpoint != "static" or _has_login_session():
         # Pages may show personal data: no browser or proxy keeps a copy. Static files of an
         # anonymous visitor are the only responses that may be cached.
         headers["Cache-Control"] = "no-store"
@@ -102,8 +106,8 @@ def expire_stale_session() -> None:
 
     Ending it also clears the remember-me cookie, so the next request is anonymous.
     """
-    if request.endpoint == "static" or "_user_id" not in session:
-        return
+    if request.endpoint == "static" or "_user_id" not in session or handles_own_authentication():
+        return  # (the API ignores the session cookie: it neither reads nor refreshes it)
     now = int(time.time())
     login_at = session.get(LOGIN_AT)
     seen_at = session.get(SEEN_AT)
@@ -139,6 +143,11 @@ def login_account_key() -> str:
 def login_address_key() -> str:
     """Rate-limit key of the client address trying to log in."""
     return f"login-address:{get_remote_address()}"
+
+
+def is_refused_sso(response: Response) -> bool:
+    """A single sign-on callback that was refused counts against the address's limit."""
+    return response.status_code >= 400
 
 
 def is_failed_login(response: Response) -> bool:

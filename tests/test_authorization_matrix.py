@@ -15,7 +15,15 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.milestones import sync_plan
-from portal.models import Milestone, Position, Publication, PublicationAuthor, User
+from portal.models import (
+    ApiToken,
+    Milestone,
+    Position,
+    Publication,
+    PublicationAuthor,
+    User,
+)
+from tests.api_helpers import bearer, new_token
 from tests.conftest import login_client, reset_database
 from tests.routes import build_url, methods, rules
 
@@ -38,6 +46,8 @@ class Scenario:
     archived_a: int  # position id of an archived entry of A's group
     publication_a: int  # id of a publication on A's profile
     institution_a: int  # id of the institution of A's member
+    tokens: dict  # role -> the secret of a write-scope API token of that role's account
+    token_a_id: int  # id of A's API token
     milestone_a: int = 0  # id of a milestone of A's member
 
 
@@ -63,6 +73,21 @@ def admin_only(status):
     return {ANONYMOUS: TO_LOGIN, FACULTY_A: 403, FACULTY_B: 403, ADMIN: status}
 
 
+# The API (endpoints "api.*"): each role sends its own write-scope token, anonymous none (401);
+# a session cookie counts for nothing there. Requests without a body are refused by validation
+# (422) before any row is looked up, whoever owns the id: the answer says nothing about it.
+def api_any(status):
+    return {ANONYMOUS: 401, FACULTY_A: status, FACULTY_B: status, ADMIN: status}
+
+
+def api_own_or_admin(status):
+    return {ANONYMOUS: 401, FACULTY_A: status, FACULTY_B: 404, ADMIN: status}
+
+
+def api_admin_only(status):
+    return {ANONYMOUS: 401, FACULTY_A: 403, FACULTY_B: 403, ADMIN: status}
+
+
 # endpoint -> {"url": scenario -> URL values (optional), METHOD: {role: expected}}.
 # Expected is an exact status, or TO_LOGIN. Requests carry no form data: a write route
 # answers a logged-in user with its "invalid form" status (400), never 2xx.
@@ -74,6 +99,10 @@ EXPECTED = {
         "POST": logged_in(302, anonymous=400),
     },
     "auth.logout": {"POST": logged_in(302)},
+    # Single sign-on is not configured in the matrix's app: both addresses are 404 for all
+    # (tests/test_oidc.py runs them against a real provider).
+    "auth.sso_login": {"GET": everyone(404)},
+    "auth.sso_callback": {"GET": everyone(404)},
     "auth.home": {"GET": logged_in(302)},
     "group.index": {"GET": logged_in(200)},
     # The group forms (feature/group): a faculty member reaches only their own rows (another's
@@ -168,6 +197,27 @@ EXPECTED = {
     "people.show": {"url": lambda s: {"slug": PUBLISHED_SLUG}, "GET": everyone(200)},
     "people.show_json": {"url": lambda s: {"slug": PUBLISHED_SLUG}, "GET": everyone(200)},
     "i18n.switch_language": {"POST": everyone(302)},
+    # Personal API tokens: created on one's own profile; only the owner revokes one.
+    "people.new_token": {"POST": logged_in(400)},  # no form data
+    "people.revoke_token_view": {
+        "url": lambda s: {"token_id": s.token_a_id},
+        "POST": owner_only(302),
+    },
+    # The API's document and reference page are public; the API itself takes tokens only.
+    "api-docs.openapi_json": {"GET": everyone(200)},
+    "api_reference": {"GET": everyone(200)},
+    "api.me": {"GET": api_any(200)},
+    "api.list_members": {"GET": api_any(200)},
+    "api.list_alumni": {"GET": api_any(200)},
+    "api.create_member": {"POST": api_any(422)},
+    "api.get_member": {"url": lambda s: {"position_id": s.member_a}, "GET": api_own_or_admin(200)},
+    "api.update_member_view": {"url": lambda s: {"position_id": s.member_a}, "PUT": api_any(422)},
+    "api.end_position": {"url": lambda s: {"position_id": s.member_a}, "POST": api_any(422)},
+    "api.list_programs": {"GET": api_any(200)},
+    "api.list_supervisors": {"GET": api_any(200)},
+    "api.get_profile": {"url": lambda s: {"slug": PUBLISHED_SLUG}, "GET": api_any(200)},
+    "api.admin_loads": {"GET": api_admin_only(200)},
+    "api.admin_roster": {"GET": api_admin_only(200)},
     # Student tracking: a member's milestones are reached like the member (A and admins; B
     # 404). Empty forms are refused (400). The plans and the progress report are for admins.
     "tracking.member": {"url": lambda s: {"position_id": s.member_a}, "GET": own_or_admin(200)},
@@ -201,7 +251,7 @@ EXPECTED = {
 
 # A's profile is published: its page shows A's current members to everyone, by design.
 PUBLISHED_SLUG = "prof-alpha"
-PUBLIC_BY_DESIGN = {"people.show", "people.show_json"}
+PUBLIC_BY_DESIGN = {"people.show", "people.show_json", "api.get_profile"}
 
 
 @pytest.fixture
@@ -233,6 +283,15 @@ def build_scenario(app, make_faculty, make_admin, make_member):
                 select(Milestone.id).where(Milestone.position_id == member_a.id).limit(1)
             )
             db.session.remove()
+        tokens = {
+            FACULTY_A: new_token(app, faculty_a, "write"),
+            FACULTY_B: new_token(app, faculty_b, "write"),
+            ADMIN: new_token(app, admin, "write"),
+        }
+        with app.app_context():
+            token_a_id = db.session.scalar(
+                select(ApiToken.id).where(ApiToken.user_id == faculty_a.id)
+            )
         return Scenario(
             faculty_a,
             faculty_b,
@@ -244,6 +303,8 @@ def build_scenario(app, make_faculty, make_admin, make_member):
             archived_a.id,
             publication_id,
             member_a.institution_id,
+            tokens,
+            token_a_id,
             milestone_id,
         )
 
@@ -311,7 +372,10 @@ def _check(app, rule, method, role, entry, scenario) -> list[str]:
     """One request of the matrix; the list of what went wrong with it (empty when all is well)."""
     failures = []
     url = build_url(rule, entry["url"](scenario) if "url" in entry else {})
-    response = _client_as(app, role, scenario).open(url, method=method)
+    headers = {}
+    if rule.endpoint.startswith("api.") and role in scenario.tokens:
+        headers = bearer(scenario.tokens[role])  # the session cookie alone is refused
+    response = _client_as(app, role, scenario).open(url, method=method, headers=headers)
     expected = entry[method][role]
     if not _matches(expected, response):
         failures.append(

@@ -84,3 +84,21 @@ def test_plain_postgres_url_uses_psycopg_driver(clean_environment):
 
     overrides = environment_overrides({"DATABASE_URL": "postgresql://u@h:5432/db"})
     assert overrides["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h:5432/db"
+
+
+def test_sso_settings_from_the_environment(tmp_path, monkeypatch):
+    import pytest
+
+    from portal import create_app
+    from portal.config import ConfigurationError
+
+    monkeypatch.setenv("PASSWORD_LOGIN", "off")
+    monkeypatch.setenv("PORTAL_OIDC_CREATE_ACCOUNTS", "off")
+    monkeypatch.setenv("OIDC_NAME", "Université de Montréal account")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}, instance_path=str(tmp_path))
+    assert app.config["PASSWORD_LOGIN"] is False
+    assert app.config["OIDC_CREATE_ACCOUNTS"] is False
+    assert app.config["OIDC_NAME"] == "Université de Montréal account"
+    monkeypatch.setenv("PASSWORD_LOGIN", "maybe")
+    with pytest.raises(ConfigurationError):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}, instance_path=str(tmp_path))

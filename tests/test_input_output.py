@@ -153,7 +153,12 @@ def test_xss_in_display_name_and_member_name_is_escaped_on_every_page(
             # renders as a page: what matters is that they are not served as HTML.
             assert response.headers.get("Content-Disposition", "").startswith(
                 "attachment"
-            ) or response.mimetype in {"text/plain", "application/json", "text/css"}, url
+            ) or response.mimetype in {
+                "text/plain",
+                "application/json",
+                "application/problem+json",
+                "text/css",
+            }, url
             response.close()  # a streamed export not read to the end
             continue
         page = response.get_data(as_text=True)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from portal.admin.reports import load_policy
 from portal.audit import record_event
 from portal.auth.services import AccountError, check_password_strength, create_user, set_password
+from portal.auth.tokens import revoke_all_tokens
 from portal.extensions import db
 from portal.identifiers import clean_text, name_key
 from portal.models import Institution, LoadPolicy, Position, Program, ProgramKind, User
@@ -257,8 +258,15 @@ def deactivate_account(actor: User, user: User) -> None:
         return
     user.is_active = False
     user.revoke_sessions()
+    revoked = revoke_all_tokens(user)  # a reactivated account does not get its old tokens back
     db.session.flush()
-    record_event(actor, "deactivate", user, before={"is_active": True}, after={"is_active": False})
+    record_event(
+        actor,
+        "deactivate",
+        user,
+        before={"is_active": True},
+        after={"is_active": False, "tokens_revoked": revoked},
+    )
 
 
 def reactivate_account(actor: User, user: User) -> None:

@@ -22,10 +22,21 @@ def public(view: View) -> View:
     return view
 
 
+def handles_own_authentication(endpoint: str | None = None) -> bool:
+    """Whether the endpoint's blueprint (default: the request's) authenticates by itself.
+
+    The API's blueprint does (bearer tokens); so does the one serving its public document.
+    """
+    endpoint = endpoint if endpoint is not None else request.endpoint
+    blueprint_name = (endpoint or "").rpartition(".")[0]
+    blueprint = current_app.blueprints.get(blueprint_name) if blueprint_name else None
+    return bool(getattr(blueprint, "handles_own_authentication", False))
+
+
 def is_public_endpoint(endpoint: str | None) -> bool:
     if endpoint is None:  # no route matched: let Flask answer 404/405
         return True
-    if endpoint in PUBLIC_ENDPOINTS:
+    if endpoint in PUBLIC_ENDPOINTS or handles_own_authentication(endpoint):
         return True
     view = current_app.view_functions.get(endpoint)
     return bool(getattr(view, "is_public", False))

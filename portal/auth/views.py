@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from portal.auth import oidc
 from portal.auth.access import public
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.auth.services import authenticate, is_safe_redirect_target, record_login
@@ -16,6 +27,7 @@ from portal.labels import lazy_gettext as _l
 from portal.security import (
     LOGIN_FAILURE_LIMIT,
     is_failed_login,
+    is_refused_sso,
     login_account_key,
     login_address_key,
 )
@@ -30,6 +42,40 @@ def keep_language(locale: str | None) -> None:
 
 
 LOGIN_FAILED = _l("Invalid email or password.")
+PASSWORD_LOGIN_OFF = _l(
+    "Password login is turned off: sign in with the single sign-on button. Only "
+    "administrators keep a break-glass password."
+)
+SSO_NEXT = "_sso_next"
+SSO_ID_TOKEN = "_sso_id_token"
+
+
+def password_login_enabled() -> bool:
+    return bool(current_app.config["PASSWORD_LOGIN"])
+
+
+def _login_page(form: LoginForm, status: int):
+    show_password = (
+        password_login_enabled()
+        or request.args.get("break-glass") == "1"
+        or bool(form.password.errors)
+    )
+    return render_template(
+        "auth/login.html",
+        form=form,
+        show_password=show_password,
+        sso_enabled=oidc.is_enabled(),
+        sso_name=current_app.config["OIDC_NAME"],
+    ), status
+
+
+def _start_session(user, remember: bool = False) -> None:
+    """A new session at login: nothing from the anonymous one carries over but the language."""
+    language = session.get("locale")
+    session.clear()
+    keep_language(language)
+    login_user(user, remember=remember)
+    record_login(user)
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -51,19 +97,65 @@ def login():
         if user is None:
             # Shown on the password field, so that screen readers announce it with the field.
             form.password.errors = [LOGIN_FAILED]
-            return render_template("auth/login.html", form=form), 401
+            return _login_page(form, 401)
+        if not password_login_enabled() and not user.is_admin:
+            form.password.errors = [PASSWORD_LOGIN_OFF]
+            return _login_page(form, 403)
         target = (
             form.next.data if is_safe_redirect_target(form.next.data) else url_for("group.index")
         )
-        language = session.get("locale")
-        session.clear()  # a new session at login: nothing from the anonymous one carries over
-        keep_language(language)  # ...but the language this browser chose
-        login_user(user, remember=form.remember.data)
-        record_login(user)
+        _start_session(user, remember=form.remember.data)
         db.session.commit()
         return redirect(target)
-    status = 400 if form.is_submitted() else 200
-    return render_template("auth/login.html", form=form), status
+    return _login_page(form, 400 if form.is_submitted() else 200)
+
+
+@blueprint.route("/login/sso")
+@public
+def sso_login():
+    """Send the browser to the identity provider (authorization code, PKCE, state, nonce)."""
+    if not oidc.is_enabled():
+        abort(404)
+    target = request.args.get("next", "")
+    session[SSO_NEXT] = target if is_safe_redirect_target(target) else ""
+    try:
+        oidc.provider_metadata()
+        return oidc.client().authorize_redirect(url_for("auth.sso_callback", _external=True))
+    except oidc.SsoRefusedError as refusal:
+        return _sso_refused(refusal)
+    except oidc.PROVIDER_ERRORS as error:
+        current_app.logger.warning("Identity provider unreachable: %r", error)
+        return _sso_refused(
+            oidc.SsoRefusedError(
+                _("The identity provider cannot be reached right now. Please try again."), 502
+            )
+        )
+
+
+@blueprint.route("/login/sso/callback")
+@public
+@limiter.limit(LOGIN_FAILURE_LIMIT, key_func=login_address_key, deduct_when=is_refused_sso)
+def sso_callback():
+    """The provider sends the browser back here with a code; check everything, then log in."""
+    if not oidc.is_enabled():
+        abort(404)
+    try:
+        claims = oidc.fetch_verified_claims()
+        user = oidc.account_for(claims)
+    except oidc.SsoRefusedError as refusal:
+        db.session.rollback()
+        return _sso_refused(refusal)
+    target = session.get(SSO_NEXT) or url_for("group.index")
+    _start_session(user)
+    session[SSO_ID_TOKEN] = claims.get("_id_token")
+    db.session.commit()
+    return redirect(target)
+
+
+def _sso_refused(refusal: oidc.SsoRefusedError):
+    return render_template(
+        "auth/sso_refused.html", message=refusal.message, sso_name=current_app.config["OIDC_NAME"]
+    ), refusal.status
 
 
 @blueprint.route("/logout", methods=["POST"])
@@ -73,10 +165,16 @@ def logout():
         current_user.revoke_sessions()
         db.session.commit()
         language = get_locale()
+        id_token = session.get(SSO_ID_TOKEN)
         logout_user()
         session.clear()
         keep_language(str(language) if language else None)
         flash(_("You have been logged out."), "info")
+        if id_token and oidc.is_enabled():
+            # RP-initiated logout: end the provider's session too, when it offers that.
+            provider_logout = oidc.logout_url(id_token, url_for("auth.login", _external=True))
+            if provider_logout:
+                return redirect(provider_logout)
     return redirect(url_for("auth.login"))
 
 

@@ -455,9 +455,28 @@ def _sync_supervisions(
 
 
 def move_to_alumni(
-    actor: User, position: Position, end_date: date, reason: DepartureReason, outcome: str | None
+    actor: User,
+    position: Position,
+    end_date: date,
+    reason: DepartureReason,
+    outcome: str | None,
+    *,
+    today: date | None = None,
 ) -> Position:
-    """Record that the member left: end date, how they left, where they went next."""
+    """Record that the member left: end date, how they left, where they went next.
+
+    A member stays current through their end date, so it must be before `today` (default: the
+    day of the call): a later departure is the edit form's expected End date.
+    """
+    if end_date >= (today or date.today()):
+        raise MemberError(
+            "end_date",
+            _(
+                "A member stays current through their end date, so it "
+                "must be before today: for a later departure, set the "
+                "expected End date on the edit form."
+            ),
+        )
     if end_date < position.start_date:
         raise MemberError(
             "end_date",

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -477,3 +477,46 @@ def archived_members() -> list[ArchivedRow]:
         )
         for position in db.session.scalars(query)
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages of whole positions (the API's member resources), in a fixed number of queries.
+
+
+def status_condition(status: str, today: date):
+    """SQL condition for "current", "alumni" or "all" positions, by the one definition above."""
+    if status == "current":
+        return current_filter(today)
+    if status == "alumni":
+        return alumni_filter(today)
+    return true()
+
+
+def group_positions(
+    faculty: User, status: str, today: date, *, offset: int, limit: int
+) -> tuple[int, list[Position]]:
+    """The faculty member's non-archived positions with `status`: the total and one page."""
+    condition = and_(
+        Position.archived_at.is_(None),
+        status_condition(status, today),
+        Position.id.in_(
+            select(Supervision.position_id).where(Supervision.supervisor_id == faculty.id)
+        ),
+    )
+    total = db.session.scalar(select(func.count(Position.id)).where(condition)) or 0
+    page = db.session.scalars(
+        _with_member_details(select(Position).where(condition))
+        .order_by(Position.start_date.desc(), Position.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return total, list(page)
+
+
+def _with_member_details(query: Select) -> Select:
+    return query.options(
+        selectinload(Position.person),
+        selectinload(Position.program),
+        selectinload(Position.institution),
+        selectinload(Position.supervisions).selectinload(Supervision.supervisor),
+    )

@@ -334,32 +334,23 @@ def move(position_id: int):
         # A member is current through their end date; the day after, they are alumni.
         form.end_date.data = max(today - timedelta(days=1), position.start_date)
     if form.validate_on_submit():
-        if form.end_date.data >= today:
-            form.end_date.errors = [
-                *form.end_date.errors,
-                _(
-                    "A member stays current through their end date, so it "
-                    "must be before today: for a later departure, set the "
-                    "expected End date on the edit form."
-                ),
-            ]
+        try:
+            move_to_alumni(
+                current_user,
+                position,
+                form.end_date.data,
+                DepartureReason(form.departure_reason.data),
+                form.outcome.data,
+                today=today,
+            )
+        except MemberError as error:
+            db.session.rollback()
+            position = _member_or_404(position_id)
+            getattr(form, error.field_name).errors = [error.message]
         else:
-            try:
-                move_to_alumni(
-                    current_user,
-                    position,
-                    form.end_date.data,
-                    DepartureReason(form.departure_reason.data),
-                    form.outcome.data,
-                )
-            except MemberError as error:
-                db.session.rollback()
-                position = _member_or_404(position_id)
-                getattr(form, error.field_name).errors = [error.message]
-            else:
-                db.session.commit()
-                flash(_("%(name)s moved to alumni.", name=position.person.full_name), "success")
-                return redirect(url_for("group.alumni", **_group_args(owner)))
+            db.session.commit()
+            flash(_("%(name)s moved to alumni.", name=position.person.full_name), "success")
+            return redirect(url_for("group.alumni", **_group_args(owner)))
     status = 400 if form.is_submitted() else 200
     return render_template(
         "group/move.html", form=form, position=position, group_args=_group_args(owner)

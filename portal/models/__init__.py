@@ -1,5 +1,6 @@
 """The domain model; importing this package registers every table on Base.metadata."""
 
+from portal.models.api_token import ApiToken, TokenScope
 from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
 from portal.models.institution import Institution
@@ -23,6 +24,7 @@ from portal.models.user import User
 __all__ = [
     "DEFAULT_MILESTONE_PLANS",
     "DEFAULT_PROGRAMS",
+    "ApiToken",
     "AuditEvent",
     "Base",
     "DepartureReason",
@@ -42,6 +44,7 @@ __all__ = [
     "ReminderDigest",
     "Supervision",
     "SupervisionRole",
+    "TokenScope",
     "User",
     "utcnow",
 ]

@@ -6,8 +6,17 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField, SubmitField, TextAreaField, ValidationError
-from wtforms.validators import Length
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from portal.identifiers import clean_text, name_key
 from portal.labels import lazy_gettext as _l
@@ -149,3 +158,30 @@ class DeleteForm(FlaskForm):
     """Carries the CSRF token of a button that posts without fields (delete, match again)."""
 
     submit = SubmitField(_l("Delete"))
+
+
+class TokenForm(FlaskForm):
+    """A new personal API token: a label, what it may do, and when it expires."""
+
+    name = StringField(
+        _l("Token name"),
+        validators=[_too_long(100)],
+    )
+    scope = SelectField(
+        _l("Scope"),
+        choices=[
+            SelectChoice("read", _l("Read only")),
+            SelectChoice("write", _l("Read and write")),
+        ],
+        default="read",
+        validators=[InputRequired(message=_l("Choose what the token may do."))],
+    )
+    expires_days = IntegerField(
+        _l("Expires after (days)"),
+        default=90,
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=3650, message=_l("Between 1 and 3650 days, or empty.")),
+        ],
+    )
+    submit = SubmitField(_l("Create token"))

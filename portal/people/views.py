@@ -10,9 +10,10 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.auth.access import public
+from portal.auth.tokens import TokenError, create_token, get_own_token, list_tokens, revoke_token
 from portal.extensions import db
 from portal.people.bibtex import import_entries, parse_bibtex
-from portal.people.forms import BibtexForm, DeleteForm, ProfileForm, PublicationForm
+from portal.people.forms import BibtexForm, DeleteForm, ProfileForm, PublicationForm, TokenForm
 from portal.people.profile import (
     ProfileData,
     SlugTakenError,
@@ -106,7 +107,76 @@ def profile():
             flash(_("Your profile was saved."), "success")
             return redirect(url_for("people.profile"))
     status = 400 if form.is_submitted() else 200
-    return render_template("people/profile.html", form=form, user=current_user), status
+    return _profile_page(form, status)
+
+
+def _profile_page(form: ProfileForm, status: int, token_form: TokenForm | None = None, **extra):
+    if not form.is_submitted() and form.slug.data is None:
+        form.process(obj=None, data=_profile_initial())
+    return render_template(
+        "people/profile.html",
+        form=form,
+        user=current_user,
+        token_form=token_form or TokenForm(formdata=None),
+        tokens=list_tokens(current_user),
+        revoke_form=DeleteForm(formdata=None),
+        **extra,
+    ), status
+
+
+def _profile_initial() -> dict:
+    data = profile_data(current_user)
+    return {
+        "title": data.title,
+        "department": data.department,
+        "biography": data.biography,
+        "research_topics": "\n".join(data.research_topics),
+        "slug": data.slug or suggest_slug(current_user),
+        "profile_published": data.profile_published,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Personal API tokens (listed on the profile page).
+
+
+@blueprint.route("/profile/tokens", methods=["POST"])
+def new_token():
+    """Create a token and show its secret, this once, on the profile page."""
+    token_form = TokenForm()
+    if token_form.validate_on_submit():
+        try:
+            new = create_token(
+                current_user,
+                current_user,
+                token_form.scope.data,
+                name=token_form.name.data,
+                expires_days=token_form.expires_days.data,
+            )
+        except TokenError as error:
+            db.session.rollback()
+            field = getattr(token_form, error.field_name, token_form.name)
+            field.errors = [*field.errors, error.message]
+        else:
+            db.session.commit()
+            return _profile_page(
+                ProfileForm(formdata=None), 201, new_secret=new.secret, new_token=new.token
+            )
+    return _profile_page(ProfileForm(formdata=None), 400, token_form)
+
+
+@blueprint.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])
+def revoke_token_view(token_id: int):
+    """Revoke one of one's own tokens (another person's token id is 404)."""
+    token = get_own_token(current_user, token_id)
+    if token is None:
+        abort(404)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    revoke_token(current_user, token)
+    db.session.commit()
+    flash(_("The token “%(name)s” was revoked.", name=token.name), "success")
+    return redirect(url_for("people.profile"))
 
 
 # ---------------------------------------------------------------------------------------------

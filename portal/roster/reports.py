@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, String, and_, or_, select, true, type_coerce
+from sqlalchemy import Select, String, and_, func, or_, select, true, type_coerce
 
 from portal.extensions import db
 from portal.identifiers import name_key
@@ -256,3 +256,26 @@ def coi_rows(faculty: User, today: date, years: int) -> Iterator[tuple]:
     )
     for name, email, institution, program, role, start, end in db.session.execute(query):
         yield (name, email, institution, program, role.value, start, end)
+
+
+def roster_page(export: RosterExport, *, offset: int, limit: int) -> tuple[int, list[tuple]]:
+    """The number of rows of the export, and one page of them in ROSTER_COLUMNS order."""
+    query = roster_query(export)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = []
+    for (
+        faculty_email,
+        name,
+        email,
+        program,
+        institution,
+        role,
+        start,
+        end,
+        outcome,
+    ) in db.session.execute(query.offset(offset).limit(limit)):
+        status = "current" if end is None or end >= export.today else "alumni"
+        rows.append(
+            (faculty_email, name, email, program, institution, role, start, end, status, outcome)
+        )
+    return total or 0, rows

@@ -54,6 +54,7 @@ MAIN_PAGES = [
     MainPage("milestone-plans", "admin", "/admin/milestone-plans"),
     MainPage("public-profile", None, "/people/helene-tremblay-okafor"),
     MainPage("not-found", "faculty", "/group/no-such-page"),
+    MainPage("api-reference", None, "/api/docs"),
 ]
 # Violations that need a template change (see the report); the lead removes a marker once fixed.
 PHONE_NEEDS_TEMPLATE_FIX: dict[str, str] = {}

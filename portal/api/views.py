@@ -1,0 +1,425 @@
+"""The API's routes: thin handlers over the same queries and operations as the pages."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Response, current_app, request, url_for
+from flask_babel import gettext as _
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE
+from sqlalchemy.exc import IntegrityError
+
+from portal.admin.reports import loads_report
+from portal.api import auth, schemas
+from portal.api.auth import api_token, api_user
+from portal.api.resources import (
+    content_etag,
+    load_resource,
+    member_etag,
+    member_resource,
+    page_envelope,
+    roster_resource,
+)
+from portal.extensions import csrf, db, limiter
+from portal.group import queries
+from portal.group.operations import (
+    DuplicatePersonError,
+    MemberData,
+    MemberError,
+    StaleMemberError,
+    SupervisorEntry,
+    add_member,
+    cap_warnings,
+    move_to_alumni,
+    update_member,
+)
+from portal.identifiers import clean_text, normalise_orcid
+from portal.models import DepartureReason, Position, SupervisionRole, User
+from portal.people.queries import profile_json, public_profile
+from portal.roster.reports import RosterExport, RosterStatus, roster_page
+
+blueprint = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    description="The caller's group, alumni, public profiles; loads and roster for administrators.",
+)
+
+# Token requests carry no cookie-based session: there is nothing for CSRF to protect, and the
+# login-page guard does not apply (portal.auth.access reads handles_own_authentication).
+blueprint.handles_own_authentication = True
+blueprint.before_request(auth.authenticate)
+csrf.exempt(blueprint)
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=auth.rate_limit_key)(blueprint)
+limiter.limit(
+    lambda: current_app.config["API_FAILURE_LIMIT"],
+    key_func=auth.address_key,
+    deduct_when=auth.is_refused_token,
+)(blueprint)
+
+MEMBER_HEADERS = {"ETag": {"description": "Send it back as If-Match to change the member."}}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The member's ETag as last read; a stale one is refused with 412.",
+}
+IF_NONE_MATCH = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "An ETag read before: 304 Not Modified when nothing changed.",
+}
+# Form field names in the operations' messages -> the API's field names.
+FIELD_NAMES = {"program": "program_id"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers.
+
+
+def _conditional(data: Any, etag: str, status: int = 200, **headers: str):
+    """The resource with its ETag, or 304 when the client's If-None-Match already has it."""
+    wanted = {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}
+    if status == 200 and (etag in wanted or "*" in wanted):
+        return Response(status=304, headers={"ETag": etag})
+    return data, status, {"ETag": etag, "Cache-Control": "private, no-cache", **headers}
+
+
+def _listing(data: Any):
+    return _conditional(data, content_etag(data))
+
+
+def _owner(faculty_id: int | None) -> User:
+    owner = queries.group_owner(api_user(), faculty_id)
+    if owner is None:
+        abort(404, detail=_("There is nothing at this address, or it is not yours to see."))
+    return owner
+
+
+def _member(position_id: int) -> Position:
+    position = None
+    if position_id <= schemas.MAX_ID:
+        position = queries.member_for(api_user(), position_id)
+    if position is None:
+        abort(404, detail=_("There is nothing at this address, or it is not yours to see."))
+    return position
+
+
+def _perspective(position: Position, faculty_id: int | None) -> User:
+    owner = queries.perspective_of(api_user(), position, faculty_id)
+    if owner is None:
+        abort(404, detail=_("There is nothing at this address, or it is not yours to see."))
+    return owner
+
+
+def _require_admin() -> None:
+    if not api_user().is_admin:
+        abort(403, detail=_("Only administrators may read this."))
+
+
+def _expected_version(position: Position) -> int:
+    """The version the client read (If-Match), checked against the member's ETag."""
+    header = request.headers.get("If-Match")
+    if not header:
+        abort(428)
+    tags = {tag.strip() for tag in header.split(",")}
+    if "*" not in tags and member_etag(position) not in tags:
+        abort(412, headers={"ETag": member_etag(position)})
+    return position.version
+
+
+def _invalid(error: MemberError):
+    db.session.rollback()
+    field = FIELD_NAMES.get(error.field_name, error.field_name)
+    status = 409 if isinstance(error, DuplicatePersonError) else 422
+    abort(status, detail=error.message, messages={field: [error.message]})
+
+
+def _member_data(body: dict[str, Any], owner: User, position: Position | None) -> MemberData:
+    """The request as the operations take it, with the form's choices checked the same way."""
+    programs = {
+        program_id
+        for program_id, _name in queries.program_choices(position and position.program_id)
+    }
+    if body["program_id"] not in programs:
+        _invalid(MemberError("program", _("Choose a program from the list.")))
+    linked = [link.supervisor_id for link in position.supervisions] if position else []
+    allowed = {
+        user_id for user_id, _name in queries.supervisor_choices(owner, filter(None, linked))
+    }
+    for entry in body["supervisors"]:
+        if entry["supervisor_id"] and entry["supervisor_id"] not in allowed:
+            _invalid(MemberError("supervisors", _("Choose a supervisor from the list.")))
+    return MemberData(
+        full_name=clean_text(body["full_name"]),
+        email=(body["email"] or "").strip().lower() or None,
+        orcid=normalise_orcid(body["orcid"]) if body["orcid"] else None,
+        program_id=body["program_id"],
+        institution=clean_text(body["institution"]),
+        role=SupervisionRole(body["role"]),
+        share=body["share"],
+        start_date=body["start_date"],
+        end_date=body["end_date"],
+        note=clean_text(body["note"]) or None,
+        supervisors=[
+            SupervisorEntry(
+                supervisor_id=entry["supervisor_id"],
+                external_name=clean_text(entry["external_name"]) or None,
+                role=SupervisionRole(entry["role"]),
+                share=entry["share"],
+            )
+            for entry in body["supervisors"]
+        ],
+        link_existing=body["link_existing"],
+    )
+
+
+def _saved(position_id: int, status: int = 200, **headers: str):
+    """The member as saved, read again, with its new ETag."""
+    position = _member(position_id)
+    data = member_resource(position, date.today())
+    return data, status, {"ETag": member_etag(position), **headers}
+
+
+# ---------------------------------------------------------------------------------------------
+# The caller.
+
+
+@blueprint.route("/me")
+@blueprint.response(200, schemas.CallerOut)
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
+def me():
+    """The account the token belongs to, and the token's scope."""
+    user, token = api_user(), api_token()
+    return _listing(
+        {
+            "id": user.id,
+            "email": user.email,
+            "display_name": user.display_name,
+            "is_admin": user.is_admin,
+            "token_scope": token.scope.value,
+            "token_expires_at": token.expires_at,
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The group.
+
+
+@blueprint.route("/group/members", methods=["GET"])
+@blueprint.arguments(schemas.MemberListArgs, location="query", as_kwargs=True, unknown=RAISE)
+@blueprint.response(200, schemas.MemberPageOut)
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
+def list_members(page: int, per_page: int, status: str, faculty: int | None):
+    """Members of the caller's group (an administrator may name any faculty member's group)."""
+    owner = _owner(faculty)
+    today = date.today()
+    total, positions = queries.group_positions(
+        owner, status, today, offset=(page - 1) * per_page, limit=per_page
+    )
+    items = [member_resource(position, today) for position in positions]
+    return _listing(page_envelope(items, page, per_page, total))
+
+
+@blueprint.route("/group/alumni", methods=["GET"])
+@blueprint.arguments(schemas.GroupPageArgs, location="query", as_kwargs=True, unknown=RAISE)
+@blueprint.response(200, schemas.MemberPageOut)
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
+def list_alumni(page: int, per_page: int, faculty: int | None):
+    """Former members of the caller's group: their end date has passed."""
+    owner = _owner(faculty)
+    today = date.today()
+    total, positions = queries.group_positions(
+        owner, "alumni", today, offset=(page - 1) * per_page, limit=per_page
+    )
+    items = [member_resource(position, today) for position in positions]
+    return _listing(page_envelope(items, page, per_page, total))
+
+
+@blueprint.route("/group/members", methods=["POST"])
+@blueprint.arguments(schemas.GroupArgs, location="query", as_kwargs=True, unknown=RAISE)
+@blueprint.arguments(schemas.MemberIn)
+@blueprint.response(201, schemas.MemberOut, headers=MEMBER_HEADERS)
+def create_member(body: dict[str, Any], faculty: int | None):
+    """Add a member, exactly as the "Add a member" form does (same rules, audit and owner)."""
+    owner = _owner(faculty)
+    data = _member_data(body, owner, None)
+    try:
+        warnings = cap_warnings(owner, data, date.today())
+        if warnings and not body["accept_over_cap"]:
+            db.session.rollback()
+            abort(
+                409,
+                detail=_(
+                    "Saving would take a supervisor over a cap; nothing was saved. "
+                    "Send accept_over_cap: true to save anyway."
+                ),
+                warnings=[str(warning) for warning in warnings],
+            )
+        position = add_member(api_user(), owner, data)
+    except MemberError as error:
+        _invalid(error)
+    except IntegrityError:
+        db.session.rollback()
+        abort(
+            409,
+            detail=_(
+                "Someone saved a person with the same email or ORCID iD at the same moment; "
+                "nothing was saved. Please save again."
+            ),
+        )
+    db.session.commit()
+    return _saved(position.id, 201, Location=url_for("api.get_member", position_id=position.id))
+
+
+@blueprint.route("/group/members/<int:position_id>", methods=["GET"])
+@blueprint.response(200, schemas.MemberOut, headers=MEMBER_HEADERS)
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
+def get_member(position_id: int):
+    """One member of the caller's group."""
+    position = _member(position_id)
+    return _conditional(member_resource(position, date.today()), member_etag(position))
+
+
+@blueprint.route("/group/members/<int:position_id>", methods=["PUT"])
+@blueprint.arguments(schemas.GroupArgs, location="query", as_kwargs=True, unknown=RAISE)
+@blueprint.arguments(schemas.MemberIn)
+@blueprint.response(200, schemas.MemberOut, headers=MEMBER_HEADERS)
+@blueprint.doc(parameters=[IF_MATCH])
+def update_member_view(body: dict[str, Any], position_id: int, faculty: int | None):
+    """Replace a member's values, as the edit form does; If-Match must carry the read ETag."""
+    position = _member(position_id)
+    owner = _perspective(position, faculty)
+    expected = _expected_version(position)
+    data = _member_data(body, owner, position)
+    try:
+        update_member(api_user(), position, owner, data, expected)
+    except StaleMemberError:
+        db.session.rollback()
+        abort(412)
+    except MemberError as error:
+        _invalid(error)
+    except IntegrityError:
+        # Saved by someone else a moment ago with a clashing value (e.g. the same email).
+        db.session.rollback()
+        abort(
+            409,
+            detail=_(
+                "Someone saved a person with the same email or ORCID iD at the same moment; "
+                "nothing was saved. Please save again."
+            ),
+        )
+    db.session.commit()
+    return _saved(position_id)
+
+
+@blueprint.route("/group/members/<int:position_id>/end", methods=["POST"])
+@blueprint.arguments(schemas.EndPositionIn)
+@blueprint.response(200, schemas.MemberOut, headers=MEMBER_HEADERS)
+@blueprint.doc(parameters=[IF_MATCH])
+def end_position(body: dict[str, Any], position_id: int):
+    """End a position (move the member to alumni), as the "Move to alumni" form does."""
+    position = _member(position_id)
+    _expected_version(position)
+    try:
+        move_to_alumni(
+            api_user(),
+            position,
+            body["end_date"],
+            DepartureReason(body["departure_reason"]),
+            body["outcome"],
+            today=date.today(),
+        )
+    except MemberError as error:
+        _invalid(error)
+    db.session.commit()
+    return _saved(position_id)
+
+
+@blueprint.route("/programs")
+@blueprint.response(200, schemas.ProgramChoiceOut(many=True))
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
+def list_programs():
+    """Programs a new member can be given (their ids go in program_id)."""
+    return _listing(
+        [{"id": program_id, "name": name} for program_id, name in queries.program_choices()]
+    )
+
+
+@blueprint.route("/supervisors")
+@blueprint.arguments(schemas.GroupArgs, location="query", as_kwargs=True, unknown=RAISE)
+@blueprint.response(200, schemas.ChoiceOut(many=True))
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
+def list_supervisors(faculty: int | None):
+    """Faculty accounts that may be named as other supervisors (their ids: supervisor_id)."""
+    owner = _owner(faculty)
+    return _listing(
+        [{"id": user_id, "name": name} for user_id, name in queries.supervisor_choices(owner)]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Public profiles.
+
+
+@blueprint.route("/people/<slug>")
+@blueprint.response(200, schemas.ProfileOut)
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
+def get_profile(slug: str):
+    """A published profile, as its public page shows it (404 when not published)."""
+    profile = public_profile(slug[:200], date.today())
+    if profile is None:
+        abort(404, detail=_("There is nothing at this address, or it is not yours to see."))
+    return _listing(profile_json(profile))
+
+
+# ---------------------------------------------------------------------------------------------
+# Administrators.
+
+
+@blueprint.route("/admin/loads")
+@blueprint.arguments(schemas.LoadsArgs, location="query", as_kwargs=True, unknown=RAISE)
+@blueprint.response(200, schemas.LoadsPageOut)
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
+def admin_loads(
+    page: int,
+    per_page: int,
+    as_of: date | None,
+    department: str | None,
+    institution: int | None,
+):
+    """Supervision loads of every active faculty member on a day (administrators)."""
+    _require_admin()
+    day = as_of or date.today()
+    report = loads_report(day, department=department, institution_id=institution)
+    start = (page - 1) * per_page
+    items = [load_resource(row) for row in report.rows[start : start + per_page]]
+    return _listing(page_envelope(items, page, per_page, len(report.rows), as_of=day))
+
+
+@blueprint.route("/admin/roster")
+@blueprint.arguments(schemas.RosterArgs, location="query", as_kwargs=True, unknown=RAISE)
+@blueprint.response(200, schemas.RosterPageOut)
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
+def admin_roster(page: int, per_page: int, status: str):
+    """The institution-wide roster: one row per position and supervisor (administrators)."""
+    _require_admin()
+    export = RosterExport(None, RosterStatus(status), date.today())
+    total, rows = roster_page(export, offset=(page - 1) * per_page, limit=per_page)
+    items = [roster_resource(row) for row in rows]
+    return _listing(page_envelope(items, page, per_page, total))
