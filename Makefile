@@ -4,19 +4,43 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app portal
+# Every install comes from the lock: exact versions, checked against their hashes.
+LOCK := requirements.lock
+LOCK_COMMAND := $(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes --quiet -o $(LOCK)
+# What CI runs: two workers (this machine has 2 cores, and the browser tests wait on Chromium);
+# the ten slowest tests are listed at the end.
+PYTEST_WORKERS ?= 2
+PYTEST_DEFAULT_ARGS := -n $(PYTEST_WORKERS) --durations=10
 
 PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test lint bench install clean translations
+.PHONY: run test lint bench install clean translations lock upgrade audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# Re-resolve the lock after editing pyproject.toml (keeps every pin that still fits).
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$$(grep -o '"uv[^"]*"' pyproject.toml | tr -d '"')"
+	$(LOCK_COMMAND)
+
+# Move every pin to the newest release pyproject.toml allows, install it, and run the tests.
+upgrade: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$$(grep -o '"uv[^"]*"' pyproject.toml | tr -d '"')"
+	$(LOCK_COMMAND) --upgrade
+	$(MAKE) test
+
+# Known vulnerabilities in the locked versions (skipped, with a notice, without a database).
+audit: $(STAMP)
+	$(BIN)/python scripts/audit_lock.py
 
 # Compiled catalogues are built here, never committed.
 %.mo: %.po | $(STAMP)
@@ -26,7 +50,7 @@ install: $(STAMP) $(MO_FILES)
 
 # Re-extract every translatable string and merge it into the catalogues (then translate them).
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o portal/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k cached_gettext -k cached_ngettext:1,2 --no-location --sort-output -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
 
 run: $(STAMP) $(MO_FILES)
@@ -38,9 +62,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
-test: lint $(STAMP) $(MO_FILES)
+test: lint audit $(STAMP) $(MO_FILES)
 	$(BIN)/bandit -q -r portal -lll
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_DEFAULT_ARGS) $(PYTEST_ARGS)
 
 bench: $(STAMP) $(MO_FILES)
 	$(BIN)/python -m bench.run

@@ -87,11 +87,11 @@ def loads_server_time(context: Context) -> dict:
 
 
 def _compiled_loads_query(database_url: str, instance: Path) -> str:
-    from portal.admin.reports import _loads_query
+    from portal.loads import loads_query
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(instance))
     with app.app_context():
-        statement = _loads_query(date.today()).compile(
+        statement = loads_query(date.today()).compile(
             dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}
         )
         db.engine.dispose()

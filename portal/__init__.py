@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.helpers import get_debug_flag
 
 from portal import cli, errors, i18n, models, security  # noqa: F401  (models: every table registered for migrations)
 from portal.admin.views import blueprint as admin_blueprint
@@ -25,12 +26,14 @@ from portal.config import (
     parse_switch,
     production_defaults,
 )
+from portal.converters import DatabaseIdConverter
 from portal.database import configure_engine
 from portal.extensions import csrf, db, limiter, login_manager, mail, migrate
 from portal.group.views import blueprint as group_blueprint
 from portal.health import blueprint as health_blueprint
 from portal.people.views import blueprint as people_blueprint
 from portal.roster.views import blueprint as roster_blueprint
+from portal.tracking.admin_views import blueprint as tracking_admin_blueprint
 from portal.tracking.views import blueprint as tracking_blueprint
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -43,6 +46,7 @@ BLUEPRINTS = (
     admin_blueprint,
     roster_blueprint,
     tracking_blueprint,
+    tracking_admin_blueprint,
 )
 
 
@@ -61,6 +65,8 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         instance_relative_config=True,
     )
     load_config(app, config)
+    # Before any blueprint: every <int:...> in a rule is an id the database can hold.
+    app.url_map.converters["int"] = DatabaseIdConverter
     register_extensions(app)
     register_blueprints(app)
     api_setup.register(app)
@@ -87,7 +93,8 @@ def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
     for switch in SWITCHES:  # "off" from PORTAL_PASSWORD_LOGIN=off must not read as true
         if isinstance(app.config.get(switch), str):
             app.config[switch] = parse_switch(app.config[switch])
-    check_production_settings(app.config)
+    # `flask --debug run` (FLASK_DEBUG) starts the debugger whatever the config says: count it.
+    check_production_settings({**app.config, "DEBUG": app.config.get("DEBUG") or get_debug_flag()})
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = DEV_SECRET_KEY
 

@@ -38,6 +38,18 @@ class DefaultConfig:
     )
     TRUSTED_PROXIES = 0  # load balancers in front whose X-Forwarded-For is believed
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+    # Budgets of an uploaded roster, checked before (and while) the file is read; every
+    # refusal names the limit. An institution-wide roster at 2,000 faculty has ~74,000 rows.
+    IMPORT_MAX_BYTES = 16 * 1024 * 1024  # a roster upload's request (other requests: above)
+    IMPORT_MAX_ROWS = 100_000
+    IMPORT_MAX_COLUMNS = 50
+    IMPORT_MAX_CELL_LENGTH = 2_000
+    IMPORT_MAX_ARCHIVE_MEMBERS = 200  # parts of an XLSX zip (a real workbook has ~10-30)
+    IMPORT_MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024  # all parts of an XLSX, unpacked
+    IMPORT_MAX_COMPRESSION_RATIO = 100  # unpacked / stored, for any part over 1 MB
+    IMPORT_MAX_JSON_DEPTH = 4  # list > record > list (other supervisors) > object
+    IMPORT_PREVIEW_MINUTES = 60  # a checked import waits this long for its confirmation
+    IMPORT_PREVIEW_ROWS_SHOWN = 200  # the preview page lists this many rows (and every problem)
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     # Redis down: keep limiting logins per process in memory instead of failing every login.
@@ -163,7 +175,8 @@ def check_production_settings(config: Mapping[str, Any]) -> None:
         raise ConfigurationError("PORTAL_ENV=production needs an https:// OIDC_ISSUER.")
     if config.get("DEBUG"):
         raise ConfigurationError(
-            "PORTAL_ENV=production refuses to run with DEBUG on: unset FLASK_DEBUG / PORTAL_DEBUG."
+            "PORTAL_ENV=production refuses to run with DEBUG on (the debugger runs any code "
+            "a visitor sends): drop --debug and unset FLASK_DEBUG / PORTAL_DEBUG."
         )
 
 

@@ -113,12 +113,58 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_busy(error: OperationalError):
         # A lock timeout or a lost connection: retryable, and nothing of the request was kept.
+        # Any other OperationalError ("no such table", a bad statement) is a bug: re-raised, it
+        # reaches the 500 handler, and tests and the debugger see the real crash.
+        if not is_retryable(error):
+            raise error
         db.session.rollback()
         app.logger.warning("Database unavailable: %s", error)
         return render_error(503, headers={"Retry-After": "2"})
 
-    @app.errorhandler(Exception)
-    def unexpected_error(error: Exception):
-        db.session.rollback()
-        app.logger.exception("Unhandled error", exc_info=error)
+    @app.errorhandler(InternalServerError)
+    def internal_error(error: InternalServerError):
+        # Flask wraps an unhandled exception in InternalServerError (original_exception) and
+        # only when it does not propagate it (TESTING, debug): those see the real traceback.
+        try:
+            db.session.rollback()
+        except Exception:
+            app.logger.warning("Rollback failed after an error", exc_info=True)
+        original = getattr(error, "original_exception", None)
+        if original is not None:
+            app.logger.error("Unhandled error", exc_info=original)
         return render_error(InternalServerError.code)
+
+
+# Messages of lock timeouts and lost connections (SQLite, psycopg); nothing else is retryable.
+RETRYABLE_MESSAGES = (
+    "database is locked",
+    "database table is locked",
+    "could not obtain lock",
+    "lock timeout",
+    "canceling statement due to lock timeout",
+    "deadlock detected",
+    "could not serialize access",
+    "server closed the connection",
+    "connection is closed",
+    "connection refused",
+    "connection timed out",
+    "terminating connection",
+    "the connection is lost",
+    "consuming input failed",
+    "ssl syscall error",
+)
+RETRYABLE_SQLSTATES = frozenset(
+    {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006"}
+)
+
+
+def is_retryable(error: OperationalError) -> bool:
+    """A lock timeout, a deadlock, or a connection lost: worth a retry a moment later."""
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    message = str(original or error).lower()
+    return any(fragment in message for fragment in RETRYABLE_MESSAGES)

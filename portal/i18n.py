@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, Flask, g, has_request_context, redirect, request, session, url_for
+from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
 from flask_babel import (
     format_date,
     format_datetime,
     format_decimal,
     get_locale,
-    get_translations,
     gettext,
 )
 from flask_login import current_user
 
 from portal.auth.access import handles_own_authentication, public
 from portal.auth.services import is_safe_redirect_target
+from portal.catalogue import cached_translations
 from portal.extensions import babel, db, login_manager
 from portal.labels import action_label, label_text
 
@@ -53,38 +53,6 @@ def select_locale() -> str:
 def html_language() -> str:
     """The page's lang attribute: 'fr-CA' or 'en'."""
     return str(get_locale()).replace("_", "-")
-
-
-def request_translations():
-    """The catalogue of the request's language, looked up once per request and language.
-
-    Flask-Babel looks the catalogue up again for every string, which was most of the time of a
-    page with a few hundred translated strings. The cache is keyed by the request's Locale
-    object, so force_locale() and refresh() (which replace it) are still obeyed.
-    """
-    translations = get_translations()
-    state = getattr(g, "_flask_babel", None)
-    locale = getattr(state, "babel_locale", None)
-    g._portal_translations = (locale, translations)
-    return translations
-
-
-def cached_translations():
-    cached = g.get("_portal_translations")
-    state = getattr(g, "_flask_babel", None)
-    if (
-        cached is not None
-        and state is not None
-        and cached[0] is getattr(state, "babel_locale", None)
-    ):
-        return cached[1]
-    return request_translations()
-
-
-def cached_gettext(text: str, **variables) -> str:
-    """flask_babel.gettext, through the request's cached catalogue (for long tables)."""
-    translated = cached_translations().ugettext(text)
-    return translated % variables if variables else translated
 
 
 def init_app(app: Flask) -> None:

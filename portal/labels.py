@@ -11,6 +11,7 @@ import enum
 from flask_babel import force_locale, gettext
 from flask_babel.speaklater import LazyString
 
+from portal.catalogue import cached_translations
 from portal.models import DepartureReason, DueState, ProgramKind, SupervisionRole
 
 
@@ -100,8 +101,6 @@ def label_text(value: enum.Enum | None) -> str:
     """label() translated now, through the request's cached catalogue (for long lists)."""
     if value is None:
         return ""
-    from portal.i18n import cached_translations  # portal.i18n imports this module
-
     return cached_translations().ugettext(_BY_TYPE[type(value)][value].msgid)
 
 

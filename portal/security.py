@@ -15,6 +15,7 @@ from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.auth.access import handles_own_authentication
+from portal.errors import render_error
 from portal.labels import lazy_gettext as _l
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -34,7 +35,8 @@ LOGIN_AT = "_login_at"
 SEEN_AT = "_seen_at"
 SESSION_EXPIRED = _l("Your session has expired. Please log in again.")
 
-# Failed logins allowed per account and per client address before the login form answers 429.
+# The password login's limit (10 attempts a minute per account and per address, counted before
+# the password check) is portal/auth/throttle.py; single sign-on callbacks use this one.
 LOGIN_FAILURE_LIMIT = "10 per minute"
 
 
@@ -52,7 +54,11 @@ def register(app: Flask) -> None:
             "PORTAL_ENV=production without TRUSTED_HOSTS: set TRUSTED_HOSTS to "
             "the portal's host names, e.g. TRUSTED_HOSTS=portal.example.org"
         )
+    if app.config.get("TRUSTED_HOSTS"):
+        # Flask checks the host name of TRUSTED_HOSTS and ignores the port; this checks both.
+        app.before_request(refuse_untrusted_port)
     app.before_request(expire_stale_session)
+    app.before_request(refuse_nul_characters)
     app.after_request(add_security_headers)
     user_logged_in.connect(stamp_new_login, app)
     user_loaded_from_cookie.connect(stamp_new_login, app)
@@ -88,6 +94,77 @@ def _has_login_session() -> bool:
 
 def _remember_cookie_name() -> str:
     return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+
+
+# ---------------------------------------------------------------------------------------------
+# Trusted hosts, with their ports.
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def split_host(host: str) -> tuple[str, int | None]:
+    """('portal.example.org', 8443) from 'portal.example.org:8443'; IPv6 literals kept whole."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        name, _bracket, rest = host.partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+        name += "]"
+    else:
+        name, _colon, port_text = host.partition(":")
+    if port_text.isascii() and port_text.isdigit() and len(port_text) <= 5:
+        return name, int(port_text)
+    return name, None
+
+
+def host_is_trusted(host: str, scheme: str, trusted: list[str]) -> bool:
+    """Whether `host` (a Host header, maybe with a port) matches one of TRUSTED_HOSTS.
+
+    An entry with a port ('portal.example.org:8443') matches that port only; an entry without
+    one matches the scheme's default port (80 or 443, written or not). A leading dot
+    ('.example.org') matches every subdomain.
+    """
+    name, port = split_host(host)
+    default = DEFAULT_PORTS.get(scheme)
+    for entry in trusted:
+        entry_name, entry_port = split_host(entry)
+        if entry_name.startswith("."):
+            name_matches = name.endswith(entry_name) or name == entry_name[1:]
+        else:
+            name_matches = name == entry_name
+        if not name_matches:
+            continue
+        if entry_port is not None and (port or default) == entry_port:
+            return True
+        if entry_port is None and port in (None, default):
+            return True
+    return False
+
+
+def refuse_untrusted_port() -> Response | None:
+    """before_request: a trusted host name on a port TRUSTED_HOSTS does not name is refused."""
+    trusted = current_app.config.get("TRUSTED_HOSTS") or []
+    if not host_is_trusted(request.host, request.scheme, trusted):
+        return render_error(400)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Text that no database column can hold.
+
+NUL_REFUSED = _l(
+    "The request contains a NUL character, which no text can hold. Remove it and try again."
+)
+
+
+def refuse_nul_characters() -> Response | None:
+    """before_request: a NUL in a query or form value is a 400 (PostgreSQL refuses NUL in text)."""
+    values = [*request.args.keys(), *request.args.values()]
+    values += [value for value in (request.view_args or {}).values() if isinstance(value, str)]
+    if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        return render_error(400, str(NUL_REFUSED))
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,13 +208,7 @@ def _seconds(lifetime) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Login rate limits (applied with limiter.limit on the login view).
-
-
-def login_account_key() -> str:
-    """Rate-limit key of the account being tried: the email as the login normalises it."""
-    email = (request.form.get("email") or "").strip().lower()
-    return f"login-account:{email}"
+# Rate limit of the single sign-on callback (applied with limiter.limit on its view).
 
 
 def login_address_key() -> str:
@@ -150,18 +221,24 @@ def is_refused_sso(response: Response) -> bool:
     return response.status_code >= 400
 
 
-def is_failed_login(response: Response) -> bool:
-    """Only wrong credentials count against the limit; successful logins never do."""
-    return request.method == "POST" and response.status_code == 401
-
-
 # ---------------------------------------------------------------------------------------------
 # Links that users enter (profile pages, publications): only http(s) to a host.
 
 
 def is_safe_link(url: str | None) -> bool:
-    """True for an absolute http:// or https:// URL with a host; javascript:, data: etc. are not."""
+    """True for an absolute http:// or https:// URL with a host; javascript:, data: etc. are not.
+
+    A link carrying credentials ('https://user:pass@host/') is refused too: it leaks a password
+    to every reader, and 'https://trusted.org@evil.example/' disguises where it goes.
+    """
     if not url or any(ord(ch) < 33 or ch in "\\<>\"'`" for ch in url):
         return False
-    parts = urlsplit(url)
-    return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError:
+        return False
+    if "@" in parts.netloc or parts.username is not None or parts.password is not None:
+        return False
+    return parts.scheme.lower() in {"http", "https"} and bool(hostname)

@@ -9,20 +9,46 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import TYPE_STRING
+from werkzeug.datastructures import Headers
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may run as a formula when a cell starts with it: the ASCII signs, their
+# full-width and small forms (Excel and LibreOffice read "＝1+1" as "=1+1"), tab and CR.
+FORMULA_TRIGGERS = (
+    "=", "+", "-", "@", "\t", "\r",
+    "\uff1d", "\uff0b", "\uff0d", "\uff20",  # ＝ ＋ － ＠
+    "\ufe66", "\ufe62", "\ufe63", "\ufe6b",  # ﹦ ﹢ ﹣ ﹫
+)  # fmt: skip
+# Invisible characters a spreadsheet skips before a formula sign ("\u200b=cmd|...").
+INVISIBLE_PREFIX = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JSON_MIMETYPE = "application/json"
 ROWS_PER_CHUNK = 500
+
+
+def attachment_headers(filename: str) -> Headers:
+    """Headers that make a browser save the response as `filename`, quoted by Werkzeug.
+
+    A name that is not ASCII also goes in an RFC 5987 `filename*`, as werkzeug's send_file does.
+    """
+    names = {"filename": filename}
+    if not filename.isascii():
+        ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+        names = {"filename": ascii_name, "filename*": "UTF-8''" + quote(filename, safe="")}
+    headers = Headers()
+    headers.set("Content-Disposition", "attachment", **names)
+    headers.set("X-Content-Type-Options", "nosniff")
+    return headers
 
 
 def make_inert(value: Any) -> Any:
@@ -49,19 +75,19 @@ def restore_inert(value: str) -> str:
 
 
 def _looks_like_formula(value: str) -> bool:
-    return value.startswith(FORMULA_TRIGGERS)
+    return value.lstrip(INVISIBLE_PREFIX).startswith(FORMULA_TRIGGERS)
 
 
-_TRIGGER_CHARACTERS = frozenset(FORMULA_TRIGGERS)
+# A cell starting with none of these is never a formula (the fast path of _csv_cell).
+_SUSPECT_FIRST = frozenset(FORMULA_TRIGGERS) | frozenset(INVISIBLE_PREFIX) | {"'"}
 
 
 def _csv_cell(value: Any) -> Any:
     """make_inert for text, as_text for the rest; inlined, since it runs for every cell."""
     if value.__class__ is str:
-        first = value[:1]
-        if first == "'":
-            first = value.lstrip("'")[:1]
-        return "'" + value if first and first in _TRIGGER_CHARACTERS else value
+        if value[:1] in _SUSPECT_FIRST:
+            return make_inert(value)
+        return value
     if value is None:
         return ""
     return as_text(value)

@@ -1,12 +1,23 @@
-"""Shared fixtures: one app per test on each backend, factories, logged-in clients, query counts.
+"""Shared fixtures: one app per test, factories, logged-in clients, query counts.
 
-Every test runs on SQLite. When PORTAL_TEST_DATABASE_URL is set (CI sets it to the local
-PostgreSQL), every test also runs on that database: the `database_url` fixture is parametrized.
+Which database a test runs on:
+
+- Every test runs on SQLite.
+- A test whose behaviour depends on the database (constraints, queries, concurrency,
+  migrations, imports) ALSO runs on PostgreSQL when PORTAL_TEST_DATABASE_URL is set (CI sets
+  it): mark it `@pytest.mark.both_backends`, or a whole module with
+  `pytestmark = pytest.mark.both_backends`. Its ids then end in `[sqlite]` and `[postgresql]`.
+- Pages checked as HTML (views, browser and accessibility tests) stay on SQLite: the database
+  does not change what they check, and running them twice doubled the suite's time.
+
+Under pytest-xdist (`-n 2`, as `make test` runs) each worker gets a PostgreSQL database of its
+own, named after the configured one with the worker's id appended, created on the fly.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -35,6 +46,33 @@ from portal.models import (
 TEST_PASSWORD = "correct horse battery staple"
 POSTGRES_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+BOTH_BACKENDS_MARKER = "both_backends"
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{BOTH_BACKENDS_MARKER}: run on PostgreSQL too (when PORTAL_TEST_DATABASE_URL is set), "
+        "for tests whose behaviour depends on the database",
+    )
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """SQLite for every test that uses the database; PostgreSQL too for the marked ones."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    marked = metafunc.definition.get_closest_marker(BOTH_BACKENDS_MARKER) is not None
+    backends = BACKENDS if marked else ["sqlite"]
+    metafunc.parametrize("database_url", backends, indirect=True, scope="session")
+
+
+def worker_database_url(url: str) -> str:
+    """The PostgreSQL URL of this pytest-xdist worker (`test_h19` -> `test_h19_gw0`)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    target = make_url(url)
+    return target.set(database=f"{target.database}_{worker}").render_as_string(hide_password=False)
 
 
 def ensure_postgres_database(url: str) -> str:
@@ -71,13 +109,16 @@ def instance_dir(tmp_path_factory) -> str:
     return str(tmp_path_factory.mktemp("instance"))
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="session")
 def database_url(request, tmp_path_factory, instance_dir) -> str:
-    """One database per backend for the whole session, with the schema created once."""
+    """One database per backend (and worker) for the whole session, the schema created once.
+
+    Parametrized by pytest_generate_tests: "sqlite", or "postgresql" for marked tests.
+    """
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'portal-test.sqlite3'}"
     else:
-        url = ensure_postgres_database(POSTGRES_URL)
+        url = ensure_postgres_database(worker_database_url(POSTGRES_URL))
     app = create_app(app_config(url), instance_path=instance_dir)
     with app.app_context():
         db.drop_all()
@@ -270,6 +311,7 @@ def login_client(client, user: User):
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
+        session["_password_at"] = int(time.time())  # as a password login sets it
     return client
 
 

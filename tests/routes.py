@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from werkzeug.routing import Rule
+from werkzeug.routing.converters import NumberConverter
 
 from portal.extensions import db
 
@@ -18,8 +19,7 @@ SAMPLE_ARGUMENTS = {"filename": "css/portal.css"}
 def sample_value(rule: Rule, argument: str) -> Any:
     if argument in SAMPLE_ARGUMENTS:
         return SAMPLE_ARGUMENTS[argument]
-    converter = type(rule._converters[argument]).__name__
-    return 999_999 if converter in {"IntegerConverter", "NumberConverter"} else "sample"
+    return 999_999 if isinstance(rule._converters[argument], NumberConverter) else "sample"
 
 
 def build_url(rule: Rule, values: Mapping[str, Any] | None = None) -> str:

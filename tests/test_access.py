@@ -1,6 +1,7 @@
 """Every route but the explicitly public ones requires a login: walk the whole URL map."""
 
 import pytest
+from werkzeug.routing.converters import NumberConverter
 
 # Endpoints reachable without logging in; everything else must send anonymous users to /login.
 PUBLIC_ENDPOINTS = {
@@ -23,7 +24,7 @@ def _sample_url(rule) -> str:
     values = {}
     for argument in rule.arguments:
         converter = rule._converters[argument]
-        values[argument] = 1 if type(converter).__name__ in {"IntegerConverter"} else "sample"
+        values[argument] = 1 if isinstance(converter, NumberConverter) else "sample"
     return rule.build(values, append_unknown=False)[1]
 
 

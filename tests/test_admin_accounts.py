@@ -233,3 +233,38 @@ def test_admin_actions_need_the_csrf_token(csrf_app, make_admin, make_faculty):
     assert response.status_code == 400
     with csrf_app.app_context():
         assert db.session.get(User, target.id).is_active
+
+
+@pytest.mark.parametrize(
+    ("language", "password", "field", "message"),
+    [
+        ("en", "short", "password", "at least 12 characters"),
+        ("en", "aaaaaaaaaaaaaaa", "password", "too easy to guess"),
+        ("fr-CA", "short", "password", "au moins 12 caractères"),
+        ("fr-CA", "aaaaaaaaaaaaaaa", "password", "trop facile à deviner"),
+        ("fr-CA", "a long enough passphrase", "email", "existe déjà"),
+    ],
+)
+def test_account_errors_land_on_their_own_field_in_every_language(
+    app, admin_client, faculty, language, password, field, message
+):
+    """The field comes from the error itself, not from guessing at the translated message."""
+    before = _accounts_state(app)
+    email = "faculty@example.org" if field == "email" else "weak@example.org"
+    response = admin_client.post(
+        "/admin/accounts/new",
+        data={
+            "email": email,
+            "display_name": "Weak",
+            "account_type": "faculty",
+            "password": password,
+        },
+        headers={"Accept-Language": language},
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    error = re.search(rf'<p class="error" id="{field}-error" role="alert">([^<]*)</p>', page)
+    assert error is not None and message in error.group(1)
+    others = {"email", "display_name", "password"} - {field}
+    assert not any(f'id="{other}-error"' in page for other in others)
+    assert _accounts_state(app) == before

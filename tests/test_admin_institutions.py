@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import AuditEvent, Institution, Position
 
+pytestmark = pytest.mark.both_backends  # unique names and bulk updates differ per database
+
 
 def _institution_id(app, name: str) -> int | None:
     with app.app_context():

@@ -99,6 +99,8 @@ EXPECTED = {
         "POST": logged_in(302, anonymous=400),
     },
     "auth.logout": {"POST": logged_in(302)},
+    # The password again (re-authentication): any logged-in user, for their own account.
+    "auth.reauthenticate": {"GET": logged_in(200), "POST": logged_in(400)},
     # Single sign-on is not configured in the matrix's app: both addresses are 404 for all
     # (tests/test_oidc.py runs them against a real provider).
     "auth.sso_login": {"GET": everyone(404)},
@@ -234,19 +236,19 @@ EXPECTED = {
     "tracking.revoke_feed": {"POST": logged_in(302)},
     # Public by design, opened with its secret token; an unknown token is 404 for everyone.
     "tracking.calendar_feed": {"url": lambda s: {"token": "not-a-token"}, "GET": everyone(404)},
-    "tracking.plans": {"GET": admin_only(200)},
-    "tracking.add_item": {"url": lambda s: {"program_id": 1}, "POST": admin_only(400)},
-    "tracking.set_duration": {"url": lambda s: {"program_id": 1}, "POST": admin_only(302)},
-    "tracking.edit_item": {
+    "tracking_admin.plans": {"GET": admin_only(200)},
+    "tracking_admin.add_item": {"url": lambda s: {"program_id": 1}, "POST": admin_only(400)},
+    "tracking_admin.set_duration": {"url": lambda s: {"program_id": 1}, "POST": admin_only(302)},
+    "tracking_admin.edit_item": {
         "url": lambda s: {"item_id": 1},
         "GET": admin_only(200),
         "POST": admin_only(400),
     },
-    "tracking.retire_item": {"url": lambda s: {"item_id": 1}, "POST": admin_only(302)},
-    "tracking.restore_item": {"url": lambda s: {"item_id": 1}, "POST": admin_only(302)},
-    "tracking.progress_page": {"GET": admin_only(200)},
-    "tracking.progress_csv": {"GET": admin_only(200)},
-    "tracking.progress_xlsx": {"GET": admin_only(200)},
+    "tracking_admin.retire_item": {"url": lambda s: {"item_id": 1}, "POST": admin_only(302)},
+    "tracking_admin.restore_item": {"url": lambda s: {"item_id": 1}, "POST": admin_only(302)},
+    "tracking_admin.progress_page": {"GET": admin_only(200)},
+    "tracking_admin.progress_csv": {"GET": admin_only(200)},
+    "tracking_admin.progress_xlsx": {"GET": admin_only(200)},
 }
 
 # A's profile is published: its page shows A's current members to everyone, by design.

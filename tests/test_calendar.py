@@ -61,7 +61,7 @@ def test_the_ics_parses_and_matches_the_page(faculty_client, group):
     response = faculty_client.get("/group/milestones.ics")
     assert response.status_code == 200
     assert response.mimetype == "text/calendar"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="milestones.ics"'
+    assert response.headers["Content-Disposition"] == "attachment; filename=milestones.ics"
     events = _events(response.data)
     page = faculty_client.get("/group/milestones").get_data(as_text=True)
     assert events == _page_rows(page)

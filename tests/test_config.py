@@ -86,6 +86,28 @@ def test_plain_postgres_url_uses_psycopg_driver(clean_environment):
     assert overrides["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h:5432/db"
 
 
+def test_production_refuses_flask_debug_flag(clean_environment, tmp_path):
+    """`PORTAL_ENV=production flask --app portal --debug run` sets FLASK_DEBUG: refused."""
+    production(clean_environment, SECRET_KEY=GOOD_SECRET, FLASK_DEBUG="1")
+    with pytest.raises(ConfigurationError, match="drop --debug"):
+        create_app(instance_path=str(tmp_path))
+
+
+def test_production_cli_with_debug_does_not_start(clean_environment, tmp_path):
+    import subprocess
+    import sys
+
+    production(clean_environment, SECRET_KEY=GOOD_SECRET, DATABASE_URL=f"sqlite:///{tmp_path}/x.db")
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "portal", "--debug", "routes"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "refuses to run with DEBUG on" in result.stderr
+
+
 def test_sso_settings_from_the_environment(tmp_path, monkeypatch):
     import pytest
 

@@ -5,6 +5,8 @@ The test walks app.url_map, so every POST/PUT/PATCH/DELETE route added later is 
 
 from __future__ import annotations
 
+from werkzeug.routing.converters import NumberConverter
+
 from tests.conftest import login_client
 from tests.routes import WRITE_METHODS, build_url, database_snapshot, rules
 
@@ -41,5 +43,5 @@ def _existing_ids(rule, member):
     return {
         name: member.id
         for name in rule.arguments
-        if type(rule._converters[name]).__name__ == "IntegerConverter"
+        if isinstance(rule._converters[name], NumberConverter)
     }

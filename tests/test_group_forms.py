@@ -262,6 +262,20 @@ BAD_INPUT = [
         },
         "The same supervisor is listed twice.",
     ),
+    (
+        "same external supervisor with other accents",  # the domain's name_key, on the form too
+        {
+            "supervisors-0-external_name": "Prof. Élise Côté",
+            "supervisors-1-external_name": "prof. elise cote",
+            "supervisors-1-role": "co-supervisor",
+        },
+        "The same supervisor is listed twice.",
+    ),
+    (
+        "shares not 100, with decimals",
+        {"share": "60.5", "supervisors-0-external_name": "Prof. X", "supervisors-0-share": "30"},
+        "Shares must total 100 %; they total 90.5 %.",
+    ),
     ("missing start date", {"start_date": ""}, "Enter the start date."),
     ("missing institution", {"institution": ""}, "Enter the institution."),
     ("bad role", {"role": "owner"}, "Choose a supervision role from the list."),

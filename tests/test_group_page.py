@@ -1,8 +1,24 @@
 """The first group page: the logged-in faculty's current members and nobody else's."""
 
+import re
 from datetime import date
+from html import unescape
 
 from tests.conftest import login_client
+
+
+def member_cells(page: str) -> dict[str, list[str]]:
+    """Each member's table row as text cells, by name (the first cell, without its note)."""
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.DOTALL):
+        cells = [
+            unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.DOTALL)
+        ]
+        if cells:
+            name = re.sub(r"<div.*", "", re.search(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)[1])
+            rows[unescape(name).strip()] = cells
+    return rows
 
 
 def test_group_lists_current_members_with_program_institution_and_role(
@@ -51,6 +67,11 @@ def test_group_lists_current_members_with_program_institution_and_role(
         assert text in page
     assert "Left Already" not in page
     assert "Someone Else&#39;s Student" not in page
+    # The role filter and counts list every role's label: read each member's own role cell.
+    rows = member_cells(page)
+    assert rows["Amélie Bouchard"][3] == "Principal supervisor"
+    assert rows["Björn Halvorsen"][3] == "Co-supervisor"
+    assert rows["Dr. Oren Ben-David"][3] == "Host (no supervision role)"
 
 
 def test_co_supervised_member_appears_in_both_groups_with_each_role(
@@ -60,8 +81,8 @@ def test_co_supervised_member_appears_in_both_groups_with_each_role(
     make_member(faculty, "Shared Student", others=[(colleague, "co-supervisor")])
     mine = login_client(app.test_client(), faculty).get("/group").get_data(as_text=True)
     theirs = login_client(app.test_client(), colleague).get("/group").get_data(as_text=True)
-    assert "Shared Student" in mine and "Principal supervisor" in mine
-    assert "Shared Student" in theirs and "Co-supervisor" in theirs
+    assert member_cells(mine)["Shared Student"][3] == "Principal supervisor"
+    assert member_cells(theirs)["Shared Student"][3] == "Co-supervisor"
 
 
 def test_group_page_query_count_does_not_grow_with_the_group(

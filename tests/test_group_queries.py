@@ -34,6 +34,8 @@ from portal.models import (
     User,
 )
 
+pytestmark = pytest.mark.both_backends  # queries differ per database
+
 PRINCIPAL = SupervisionRole.PRINCIPAL
 CO = SupervisionRole.CO_SUPERVISOR
 

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 FRENCH_PO = ROOT / "portal" / "translations" / "fr_CA" / "LC_MESSAGES" / "messages.po"
-# The same keywords as `make translations` (Makefile): gettext's, plus the lazy ones.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+# The keywords `make translations` passes to pybabel (`-k NAME`), read from the Makefile itself.
+MAKEFILE_KEYWORDS = re.findall(r"-k (\S+)", (ROOT / "Makefile").read_text(encoding="utf-8"))
+KEYWORDS = {**DEFAULT_KEYWORDS, **parse_keywords(MAKEFILE_KEYWORDS)}
 PLACEHOLDER = re.compile(r"%\([a-z_0-9]+\)[sd]|%%")
 
 

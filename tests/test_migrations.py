@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -11,6 +12,8 @@ from portal import create_app
 from portal.extensions import db
 from portal.models import DEFAULT_PROGRAMS, LoadPolicy, Program
 from tests.conftest import app_config, reset_database
+
+pytestmark = pytest.mark.both_backends  # migrations run per database
 
 
 def _drop_everything():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -11,6 +12,8 @@ from portal import create_app
 from portal.extensions import db
 from portal.milestones import add_months
 from tests.conftest import app_config, reset_database
+
+pytestmark = pytest.mark.both_backends
 
 
 def _drop_everything():

@@ -103,6 +103,7 @@ def _milestones(position: Position) -> list[tuple[str, int, date | None, str]]:
     return [(name, occurrence, due, status.value) for name, occurrence, due, status in rows]
 
 
+@pytest.mark.both_backends
 def test_a_phd_that_starts_gets_the_default_plan(app_context, faculty):
     actor = db.session.get(User, faculty.id)
     year = FUTURE_YEAR  # an incoming student: every step, the first report included, is ahead
@@ -128,6 +129,7 @@ def test_interns_collaborators_and_visitors_have_no_plan(app_context, faculty):
         assert _milestones(position) == []
 
 
+@pytest.mark.both_backends
 def test_a_position_that_ends_before_a_milestone_does_not_get_it(app_context, faculty):
     actor = db.session.get(User, faculty.id)
     year = FUTURE_YEAR
@@ -138,6 +140,7 @@ def test_a_position_that_ends_before_a_milestone_does_not_get_it(app_context, fa
     assert _milestones(position) == [("Research plan", 1, date(year, 7, 31), "open")]
 
 
+@pytest.mark.both_backends
 def test_marking_a_repeating_milestone_done_gives_the_next_one(app_context, faculty):
     actor = db.session.get(User, faculty.id)
     position = add_member(actor, actor, _data("Postdoctorate", date(2024, 2, 29)))
@@ -181,6 +184,7 @@ def test_a_repeating_step_stops_at_the_end_date(app_context, faculty):
     assert operations.mark_done(actor, first, done_on, done_on) is None
 
 
+@pytest.mark.both_backends
 def test_a_program_change_is_a_new_stint_with_its_own_plan(app_context, faculty):
     actor = db.session.get(User, faculty.id)
     masters = add_member(
@@ -206,6 +210,7 @@ def test_a_program_change_is_a_new_stint_with_its_own_plan(app_context, faculty)
     }
 
 
+@pytest.mark.both_backends
 def test_editing_the_program_rebuilds_untouched_milestones_and_keeps_recorded_ones(
     app_context, faculty
 ):
@@ -247,6 +252,7 @@ def test_moving_to_alumni_drops_the_untouched_milestones_after_the_end(app_conte
     assert "Thesis proposal" in names  # someone moved it: kept, never silently deleted
 
 
+@pytest.mark.both_backends
 def test_an_import_gives_new_positions_their_plan(app_context, faculty):
     actor = db.session.get(User, faculty.id)
     text = (
@@ -268,6 +274,7 @@ def test_an_import_gives_new_positions_their_plan(app_context, faculty):
     ]
 
 
+@pytest.mark.both_backends
 def test_sync_plan_is_idempotent(app_context, faculty):
     actor = db.session.get(User, faculty.id)
     position = add_member(actor, actor, _data("PhD", date(2025, 1, 31)))

@@ -21,6 +21,8 @@ from portal.models import (
 )
 from portal.models.supervision import default_shares
 
+pytestmark = pytest.mark.both_backends  # constraints are enforced by the database
+
 
 def _position(person_name="Zoë O'Brien", start=date(2024, 1, 1), end=None) -> Position:
     program = db.session.scalar(select(Program).where(Program.name == "PhD"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -108,6 +109,7 @@ def _report(app, **wanted):
     return report
 
 
+@pytest.mark.both_backends
 def test_completion_by_program(app, fixture):
     report = _report(app)
     figures = {
@@ -125,6 +127,7 @@ def test_completion_by_program(app, fixture):
     }
 
 
+@pytest.mark.both_backends
 def test_students_past_expected_duration_and_overdue_milestones(app, fixture):
     report = _report(app)
     # "Today" is still current on its last day, and past its 60 months.
@@ -146,6 +149,7 @@ def test_students_past_expected_duration_and_overdue_milestones(app, fixture):
     ]
 
 
+@pytest.mark.both_backends
 def test_filters_by_department_and_program(app, fixture):
     physics_only = _report(app, department="Physics")
     figures = {row.program: (row.graduated, row.median_months) for row in physics_only.completion}
@@ -172,7 +176,7 @@ def test_progress_page_csv_and_xlsx(app, fixture, admin_client):
     csv_response = admin_client.get("/admin/progress.csv?as_of=2026-06-30")
     assert csv_response.status_code == 200
     assert csv_response.headers["Content-Disposition"] == (
-        'attachment; filename="open-milestones-2026-06-30.csv"'
+        "attachment; filename=open-milestones-2026-06-30.csv"
     )
     rows = list(csv.reader(io.StringIO(csv_response.get_data(as_text=True).lstrip("\ufeff"))))
     assert tuple(rows[0]) == OPEN_MILESTONE_COLUMNS
@@ -204,3 +208,14 @@ def test_bad_filters_are_refused(admin_client, query, message):
 def test_only_administrators_see_progress(faculty_client):
     for url in ("/admin/progress", "/admin/progress.csv", "/admin/progress.xlsx"):
         assert faculty_client.get(url).status_code == 403
+
+
+def test_download_links_keep_the_filter_and_drop_stray_keys(fixture, admin_client):
+    page = admin_client.get("/admin/progress?as_of=2026-06-30&department=Physics&endpoint=x&q=1")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    links = re.findall(r'href="(/admin/progress\.(?:csv|xlsx)[^"]*)"', text)
+    assert links == [
+        "/admin/progress.csv?as_of=2026-06-30&amp;department=Physics",
+        "/admin/progress.xlsx?as_of=2026-06-30&amp;department=Physics",
+    ]

@@ -160,6 +160,7 @@ def test_each_faculty_member_gets_one_digest_in_their_language(mail_app, smtp, g
     ]
 
 
+@pytest.mark.both_backends
 def test_a_second_run_the_same_day_sends_nothing(mail_app, smtp, group):
     recorder, _port = smtp
     runner = mail_app.test_cli_runner()

@@ -63,7 +63,7 @@ def test_group_csv_streams_current_members_of_my_group(app, faculty_client, grou
     assert response.is_streamed
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="roster-faculty-current-{TODAY.isoformat()}.csv"'
+        f"attachment; filename=roster-faculty-current-{TODAY.isoformat()}.csv"
     )
     data = response.get_data()
     assert data.startswith("\ufeff".encode())
@@ -119,7 +119,7 @@ def test_group_json_is_a_streamed_attachment(faculty_client, group):
     assert response.is_streamed
     assert response.mimetype == "application/json"
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="roster-faculty-all-{TODAY.isoformat()}.json"'
+        f"attachment; filename=roster-faculty-all-{TODAY.isoformat()}.json"
     )
     records = json.loads(response.get_data())
     assert [list(record) for record in records] == [list(ROSTER_COLUMNS)] * 3
@@ -131,7 +131,7 @@ def test_group_xlsx_has_one_sheet_of_strings(faculty_client, group):
     response = faculty_client.get("/group/export.xlsx?status=all")
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert response.headers["Content-Disposition"].endswith(f'-all-{TODAY.isoformat()}.xlsx"')
+    assert response.headers["Content-Disposition"].endswith(f"-all-{TODAY.isoformat()}.xlsx")
     workbook = openpyxl.load_workbook(io.BytesIO(response.data))
     assert len(workbook.worksheets) == 1
     sheet = workbook.active
@@ -170,7 +170,7 @@ def test_admin_roster_has_one_row_per_account_link(admin_client, group):
     assert response.status_code == 200
     assert response.is_streamed
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="roster-all-all-{TODAY.isoformat()}.csv"'
+        f"attachment; filename=roster-all-all-{TODAY.isoformat()}.csv"
     )
     rows = csv_rows(response)
     pairs = sorted((row["faculty_email"], row["name"], row["role"]) for row in rows)
@@ -192,7 +192,7 @@ def test_admin_roster_for_one_faculty_and_never_archived(app, admin_client, grou
     response = admin_client.get("/admin/roster.json?faculty=Other@Example.org")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="roster-other-current-{TODAY.isoformat()}.json"'
+        f"attachment; filename=roster-other-current-{TODAY.isoformat()}.json"
     )
     names = [record["name"] for record in json.loads(response.get_data())]
     assert sorted(names) == ["Someone Else's Student", 'Zoë O\'Brien, "Zee"']
@@ -231,7 +231,7 @@ def test_conflict_of_interest_list(make_member, faculty, faculty_client, app):
     assert response.status_code == 200
     assert response.is_streamed
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="coi-faculty-5y-{TODAY.isoformat()}.csv"'
+        f"attachment; filename=coi-faculty-5y-{TODAY.isoformat()}.csv"
     )
     text = response.get_data().decode("utf-8-sig")
     assert text.splitlines()[0] == ",".join(COI_COLUMNS)

@@ -21,6 +21,8 @@ from portal.roster.reports import ROSTER_COLUMNS, RosterExport, RosterStatus, ro
 from portal.spreadsheets import csv_bytes_chunks, json_chunks, xlsx_bytes
 from tests.conftest import login_client, reset_database
 
+pytestmark = pytest.mark.both_backends  # imports write through the database
+
 FACULTY_EMAIL = "helene.tremblay@demo.example.org"
 SECOND_EMAIL = "marc-andre.oneill@demo.example.org"
 ADMIN_EMAIL = "grad-office@demo.example.org"
@@ -73,8 +75,8 @@ def import_through_the_web(client, data: bytes, extension: str):
     )
     assert preview.status_code == 200, preview.get_data(as_text=True)
     page = preview.get_data(as_text=True)
-    token = page.split('name="rows" type="hidden" value="', 1)[1].split('"', 1)[0]
-    response = client.post("/group/import/confirm", data={"rows": token})
+    token = page.split('name="preview" type="hidden" value="', 1)[1].split('"', 1)[0]
+    response = client.post("/group/import/confirm", data={"preview": token})
     assert response.status_code == 302
     return page
 

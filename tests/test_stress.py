@@ -47,7 +47,7 @@ EDIT_PAUSE = 0.05  # seconds between one editor's saves
 CONFLICT_MESSAGE = "changed by someone else since you opened it"
 NEW_MEMBER_PATH = "/group/members/new"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_backends]  # concurrency differs per database
 
 
 # ---------------------------------------------------------------------------------------------

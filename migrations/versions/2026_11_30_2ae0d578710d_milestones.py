@@ -7,7 +7,7 @@ by the same rule the portal applies when a position starts: every one-off step o
 past. Positions that ended before today are history and get none.
 
 Revision ID: 2ae0d578710d
-Revises: c4e1a9d27b51
+Revises: 7d3c1e9a4b21
 Create Date: 2026-11-30 11:20:18.867635
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "2ae0d578710d"
-down_revision = "c4e1a9d27b51"
+down_revision = "7d3c1e9a4b21"
 branch_labels = None
 depends_on = None
 

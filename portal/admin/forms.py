@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
@@ -16,18 +17,14 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from portal.converters import parse_database_id, parse_page
+from portal.emails import ValidEmail
+from portal.forms import select_choices
 from portal.labels import KIND_LABELS
 from portal.labels import lazy_gettext as _l
 from portal.models import ProgramKind
-
-
-def select_choices(pairs) -> list[SelectChoice]:
-    """WTForms options from (value, label) pairs (plain tuples are deprecated in WTForms 3.3)."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
 
 KIND_CHOICES = select_choices((kind.value, KIND_LABELS[kind]) for kind in ProgramKind)
 
@@ -74,8 +71,13 @@ class NumberField(_ParsedField):
         return value
 
 
+def _page_number(value) -> int:
+    """The page asked for in the query string: 1 when absent or not a number (never an error)."""
+    return parse_page(None if value is None else str(value))
+
+
 class LoadsFilterForm(FlaskForm):
-    """The GET form above the loads table."""
+    """The GET form above the loads table: the day, the filters, the sort and the page."""
 
     class Meta:
         csrf = False
@@ -93,7 +95,38 @@ class LoadsFilterForm(FlaskForm):
     )
     sort = HiddenField()
     dir = HiddenField()
+    page = HiddenField(filters=[_page_number])
     submit = SubmitField(_l("Show loads"))
+
+    def validate_as_of(self, field: Field) -> None:
+        text = (field.data or "").strip()
+        if not text:
+            return
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(
+                _(
+                    "%(text)s is not a date. Enter the date as YYYY-MM-DD, for example 2026-09-01.",
+                    text=repr(text),
+                )
+            ) from None
+
+    def validate_institution(self, field: Field) -> None:
+        if field.data and parse_database_id(str(field.data)) is None:
+            raise ValidationError(_("Choose an institution from the list."))
+
+    def report_arguments(self, today: date) -> dict:
+        """What the validated form asks of the loads report (an empty day means today)."""
+        as_of = (self.as_of.data or "").strip()
+        return {
+            "as_of": date.fromisoformat(as_of) if as_of else today,
+            "sort": self.sort.data or None,
+            "descending": self.dir.data == "desc",
+            "department": self.department.data or None,
+            "institution_id": parse_database_id(self.institution.data or None),
+            "page": self.page.data,
+        }
 
 
 class ProgramForm(FlaskForm):
@@ -121,7 +154,11 @@ class CapsForm(FlaskForm):
 class AccountForm(FlaskForm):
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(message=_l("Enter an email address.")), Length(max=254)],
+        validators=[
+            DataRequired(message=_l("Enter an email address.")),
+            Length(max=254),
+            ValidEmail(),
+        ],
     )
     display_name = StringField(
         _l("Display name"),
@@ -138,12 +175,6 @@ class AccountForm(FlaskForm):
 class PasswordResetForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[Length(max=1024)])
     submit = SubmitField(_l("Reset password"))
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form that carries the CSRF token of a one-button action."""
-
-    submit = SubmitField(_l("Confirm"))
 
 
 class RenameInstitutionForm(FlaskForm):

@@ -10,12 +10,12 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from portal.admin.reports import load_policy
 from portal.audit import record_event
 from portal.auth.services import AccountError, check_password_strength, create_user, set_password
 from portal.auth.tokens import revoke_all_tokens
 from portal.extensions import db
 from portal.identifiers import clean_text, name_key
+from portal.loads import load_policy
 from portal.models import Institution, LoadPolicy, Position, Program, ProgramKind, User
 
 GENERATED_PASSWORD_BYTES = 12  # 16 URL-safe characters
@@ -46,16 +46,6 @@ class ProgramData:
     weight: Decimal
     counts_toward_load: bool
     is_active: bool = True
-
-
-def list_programs() -> list[Program]:
-    """Every program, in the order the group form lists them."""
-    return list(db.session.scalars(select(Program).order_by(Program.sort_order, Program.name)))
-
-
-def get_program(program_id: int) -> Program | None:
-    """The program with this id, or None."""
-    return db.session.get(Program, program_id)
 
 
 def _program_snapshot(program: Program) -> dict[str, Any]:
@@ -161,21 +151,6 @@ def update_default_caps(
     return policy
 
 
-def list_faculty() -> list[User]:
-    """Active and inactive faculty (non-administrators), by name."""
-    return list(
-        db.session.scalars(
-            select(User).where(User.is_admin.is_(False)).order_by(User.display_name, User.id)
-        )
-    )
-
-
-def get_faculty(user_id: int) -> User | None:
-    """The faculty member (not an administrator) with this id, or None."""
-    user = db.session.get(User, user_id)
-    return user if user is not None and not user.is_admin else None
-
-
 def set_faculty_caps(
     actor: User, faculty: User, principal_cap: int | None, weighted_cap: Decimal | None
 ) -> User:
@@ -202,18 +177,6 @@ def set_faculty_caps(
 # Accounts.
 
 
-def list_accounts() -> list[User]:
-    """Every account, administrators first, then by name."""
-    return list(
-        db.session.scalars(select(User).order_by(User.is_admin.desc(), User.display_name, User.id))
-    )
-
-
-def get_account(user_id: int) -> User | None:
-    """The account with this id, or None."""
-    return db.session.get(User, user_id)
-
-
 def generate_password() -> str:
     """A random password that passes the strength rules, shown to the administrator once."""
     while True:
@@ -238,15 +201,7 @@ def create_account(
     try:
         user = create_user(email, name, password, is_admin=is_admin, actor=actor)
     except AccountError as error:
-        message = str(error)
-        field = (
-            "password"
-            if "password" in message.lower()
-            else "display_name"
-            if "name" in message.lower()
-            else "email"
-        )
-        raise AdminError(message, field) from error
+        raise AdminError(str(error), error.field) from error
     return user, generated
 
 
@@ -298,31 +253,6 @@ def reset_password(actor: User, user: User, password: str | None) -> str | None:
 
 # ---------------------------------------------------------------------------------------------
 # Institutions.
-
-
-@dataclass(frozen=True)
-class InstitutionRow:
-    """An institution and how many positions are held there."""
-
-    id: int
-    name: str
-    positions: int
-
-
-def list_institutions() -> list[InstitutionRow]:
-    """Every institution with its number of positions, in one query."""
-    query = (
-        select(Institution.id, Institution.name, func.count(Position.id))
-        .outerjoin(Position, Position.institution_id == Institution.id)
-        .group_by(Institution.id, Institution.name)
-        .order_by(Institution.name, Institution.id)
-    )
-    return [InstitutionRow(id, name, count) for id, name, count in db.session.execute(query)]
-
-
-def get_institution(institution_id: int) -> Institution | None:
-    """The institution with this id, or None."""
-    return db.session.get(Institution, institution_id)
 
 
 def rename_institution(actor: User, institution: Institution, new_name: str) -> Institution:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import json
 
-from portal.admin.reports import LoadRow
+from portal.loads import LoadRow
 from portal.models import Position
 from portal.roster.reports import ROSTER_COLUMNS
 

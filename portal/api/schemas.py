@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from email_validator import EmailNotValidError, validate_email
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from portal.emails import is_valid_email
 from portal.identifiers import clean_text, normalise_orcid
 from portal.labels import lazy_gettext as _l
 from portal.models import DepartureReason, ProgramKind, SupervisionRole
@@ -31,13 +31,9 @@ class Text(fields.String):
 
 
 def _email(value: str) -> None:
-    """The same check as the forms' Email validator (syntax only, no DNS lookup)."""
-    try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError:
-        raise ValidationError(
-            str(_l("Enter a valid email address, like name@example.org."))
-        ) from None
+    """The portal's one email rule (portal/emails.py), as the forms and the importer use it."""
+    if not is_valid_email(value):
+        raise ValidationError(str(_l("Enter a valid email address, like name@example.org.")))
 
 
 def _decimal_text(**kwargs) -> fields.Decimal:

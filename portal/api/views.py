@@ -11,7 +11,6 @@ from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
 from sqlalchemy.exc import IntegrityError
 
-from portal.admin.reports import loads_report
 from portal.api import auth, schemas
 from portal.api.auth import api_token, api_user
 from portal.api.resources import (
@@ -36,6 +35,7 @@ from portal.group.operations import (
     update_member,
 )
 from portal.identifiers import clean_text, normalise_orcid
+from portal.loads import load_rows
 from portal.models import DepartureReason, Position, SupervisionRole, User
 from portal.people.queries import profile_json, public_profile
 from portal.roster.reports import RosterExport, RosterStatus, roster_page
@@ -405,10 +405,10 @@ def admin_loads(
     """Supervision loads of every active faculty member on a day (administrators)."""
     _require_admin()
     day = as_of or date.today()
-    report = loads_report(day, department=department, institution_id=institution)
+    rows = load_rows(day, department=department, institution_id=institution)
     start = (page - 1) * per_page
-    items = [load_resource(row) for row in report.rows[start : start + per_page]]
-    return _listing(page_envelope(items, page, per_page, len(report.rows), as_of=day))
+    items = [load_resource(row) for row in rows[start : start + per_page]]
+    return _listing(page_envelope(items, page, per_page, len(rows), as_of=day))
 
 
 @blueprint.route("/admin/roster")

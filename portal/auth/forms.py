@@ -20,7 +20,12 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
-class LogoutForm(FlaskForm):
-    """An empty form whose only job is to carry the CSRF token of the logout button."""
+class ReauthenticateForm(FlaskForm):
+    """The password again, before an action that changes another account's access."""
 
-    submit = SubmitField(_l("Log out"))
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(message=_l("Enter your password.")), Length(max=1024)],
+    )
+    next = HiddenField()
+    submit = SubmitField(_l("Continue"))

@@ -4,27 +4,43 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, session
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.audit import record_event
+from portal.emails import InvalidEmailError, check_email, normalise_email
 from portal.extensions import db
 from portal.models import User, utcnow
 
 MIN_PASSWORD_LENGTH = 12
+# When the session's user last typed their password (login or re-authentication), and how long
+# that lets them change other accounts' passwords and administrator rights.
+PASSWORD_ENTERED_AT = "_password_at"
+REAUTHENTICATION_WINDOW_SECONDS = 10 * 60
 
 
 class AccountError(ValueError):
-    """A user account cannot be created or changed as asked; the message says why."""
+    """A user account cannot be created or changed as asked; the message says why.
+
+    `field` names what is at fault ("email", "display_name", "password"), so that a form puts
+    the message next to the right input whatever language the message is in.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def find_user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -52,9 +68,48 @@ def _throwaway_hash_for(method: str) -> str:
     return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
-def record_login(user: User) -> None:
+@dataclass(frozen=True)
+class FailedLogins:
+    """Wrong passwords given for an account since its last login (shown to its owner)."""
+
+    count: int
+    last_at: datetime | None
+
+
+def record_login(user: User) -> FailedLogins:
+    """Stamp a successful login; return (and reset) the failures since the previous one."""
+    failed = FailedLogins(user.failed_logins or 0, user.last_failed_login_at)
     user.last_login_at = utcnow()
+    user.failed_logins = 0
+    user.last_failed_login_at = None
     record_event(user, "login", user, before=None, after=None)
+    return failed
+
+
+def record_failed_login(email: str) -> None:
+    """Count a wrong password against the account (if there is one), in one UPDATE."""
+    db.session.execute(
+        update(User)
+        .where(User.email == normalise_email(email))
+        .values(
+            failed_logins=User.failed_logins + 1,
+            last_failed_login_at=utcnow(),
+            updated_at=User.updated_at,  # a stranger's guess is no change to the account
+        )
+    )
+
+
+def mark_password_entered() -> None:
+    """The session's user just typed their password (a login or a re-authentication)."""
+    session[PASSWORD_ENTERED_AT] = int(time.time())
+
+
+def password_entered_recently() -> bool:
+    """Whether the password was typed in this session within the re-authentication window."""
+    entered = session.get(PASSWORD_ENTERED_AT)
+    return isinstance(entered, int) and 0 <= time.time() - entered <= (
+        REAUTHENTICATION_WINDOW_SECONDS
+    )
 
 
 def load_user_from_session(session_id: str) -> User | None:
@@ -74,17 +129,22 @@ def create_user(
     email: str, name: str, password: str, *, is_admin: bool = False, actor: User | None = None
 ) -> User:
     """Create an account; raise AccountError with a clear message when the input is not valid."""
-    email = email.strip().lower()
+    try:
+        email = check_email(email)
+    except InvalidEmailError as error:
+        raise AccountError(str(error)) from None
     name = name.strip()
-    if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 254:
-        raise AccountError(_("'%(email)s' is not a valid email address.", email=email))
     if not name:
-        raise AccountError(_("A display name is required."))
+        raise AccountError(_("A display name is required."), field="display_name")
     if len(name) > 200:
-        raise AccountError(_("The display name must be at most 200 characters."))
+        raise AccountError(
+            _("The display name must be at most 200 characters."), field="display_name"
+        )
     check_password_strength(password)
     if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
-        raise AccountError(_("An account with the email %(email)s already exists.", email=email))
+        raise AccountError(
+            _("An account with the email %(email)s already exists.", email=email), field="email"
+        )
     user = User(email=email, display_name=name, is_admin=is_admin, is_active=True)
     set_password(user, password)
     db.session.add(user)
@@ -107,10 +167,14 @@ def set_password(user: User, password: str) -> None:
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
-            _("The password must be at least %(min)s characters long.", min=MIN_PASSWORD_LENGTH)
+            _("The password must be at least %(min)s characters long.", min=MIN_PASSWORD_LENGTH),
+            field="password",
         )
     if password.strip() == "" or len(set(password)) < 4:
-        raise AccountError(_("The password is too easy to guess: use a longer mix of characters."))
+        raise AccountError(
+            _("The password is too easy to guess: use a longer mix of characters."),
+            field="password",
+        )
 
 
 def is_safe_redirect_target(target: str | None) -> bool:

@@ -5,9 +5,6 @@ Choices (programs, supervisors) are set by the view from a service: no database 
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -26,7 +23,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -34,15 +30,18 @@ from wtforms.validators import (
     ValidationError,
 )
 
-try:  # WTForms 3.3 declares options as SelectChoice; earlier versions take plain pairs.
-    from wtforms.fields.choices import SelectChoice
-except ImportError:  # pragma: no cover - WTForms < 3.3
-
-    def SelectChoice(value, label):  # noqa: N802 - stands in for the class
-        return (value, label)
-
-
-from portal.group.operations import MemberData, SupervisorEntry
+from portal.emails import ValidEmail
+from portal.forms import select_choices
+from portal.group.operations import (
+    MemberData,
+    MemberError,
+    SupervisorEntry,
+    check_distinct_supervisors,
+    check_one_principal,
+    check_share_total,
+    supervisor_key,
+    typed_shares,
+)
 from portal.identifiers import clean_text, normalise_orcid
 from portal.labels import DEPARTURE_LABELS, ROLE_LABELS
 from portal.labels import lazy_gettext as _l
@@ -62,6 +61,24 @@ def _optional_int(value):
         return -1  # never a valid choice: pre_validate reports it next to the field
 
 
+class ShareField(DecimalField):
+    """A percentage: a finite number of a sensible size ("NaN", "1e309" are not shares)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and (not self.data.is_finite() or abs(self.data) >= 10**6):
+            self.data = None
+            raise ValueError(_("Enter the share as a number between 0 and 100."))
+
+
+def _check(rule, *arguments):
+    """Run a domain rule for a validator: its MemberError becomes the field's error."""
+    try:
+        return rule(*arguments)
+    except MemberError as error:
+        raise ValidationError(error.message) from error
+
+
 class ChoiceField(SelectField):
     """A select that says plainly what is wrong when a value is not among its choices."""
 
@@ -72,17 +89,11 @@ class ChoiceField(SelectField):
         invalid_message: str = _l("Choose a value from the list."),
         **kwargs,
     ):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, choices=select_choices(choices), **kwargs)
         self.invalid_message = invalid_message
-        self.set_pairs(choices)
-
-    def set_pairs(self, pairs) -> None:
-        """Set the options from (value, label) pairs."""
-        self.pairs = list(pairs)
-        self.choices = [SelectChoice(value, label) for value, label in self.pairs]
 
     def pre_validate(self, form):
-        if self.data not in {self.coerce(value) for value, _label in self.pairs}:
+        if self.data not in {self.coerce(choice.value) for choice in self.choices}:
             raise ValidationError(self.invalid_message)
 
 
@@ -105,12 +116,12 @@ class SupervisorForm(Form):
         default=SupervisionRole.CO_SUPERVISOR.value,
         invalid_message=_l("Choose a role from the list."),
     )
-    share = DecimalField(
+    share = ShareField(
         _l("Share (%)"),
         places=2,
         validators=[
             Optional(),
-            NumberRange(min=0, max=100, message=_l("A share is between 0 and 100 %.")),
+            NumberRange(min=0, max=100, message=_l("A share is between %(min)s and %(max)s %%.")),
         ],
     )
 
@@ -138,10 +149,7 @@ class MemberForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=254, message=_l("The email must be at most 254 characters.")),
-            Email(
-                message=_l("Enter a valid email address, like name@example.org."),
-                check_deliverability=False,
-            ),
+            ValidEmail(message=_l("Enter a valid email address, like name@example.org.")),
         ],
     )
     orcid = StringField(_l("ORCID iD"), validators=[Optional(), Length(max=60)])
@@ -163,12 +171,12 @@ class MemberForm(FlaskForm):
         default=SupervisionRole.PRINCIPAL.value,
         invalid_message=_l("Choose a supervision role from the list."),
     )
-    share = DecimalField(
+    share = ShareField(
         _l("Share (%)"),
         places=2,
         validators=[
             Optional(),
-            NumberRange(min=0, max=100, message=_l("A share is between 0 and 100 %.")),
+            NumberRange(min=0, max=100, message=_l("A share is between %(min)s and %(max)s %%.")),
         ],
     )
     start_date = DateField(
@@ -198,37 +206,26 @@ class MemberForm(FlaskForm):
         if field.data and self.start_date.data and field.data < self.start_date.data:
             raise ValidationError(_("The end date cannot be before the start date."))
 
+    # The supervision rules are the domain's (operations.check_supervision): same checks,
+    # same messages, shown next to the field before anything is saved.
+
     def validate_role(self, field):
         roles = [field.data] + [row.role.data for row in self._filled_rows()]
-        if roles.count(SupervisionRole.PRINCIPAL.value) > 1:
-            raise ValidationError(
-                _(
-                    "Only one supervisor can be the principal supervisor; "
-                    "make the others co-supervisors."
-                )
-            )
+        _check(check_one_principal, roles)
 
     def validate_share(self, field):
-        shares = [field.data] + [row.share.data for row in self._filled_rows()]
-        if all(share is None for share in shares):
-            return  # the defaults apply
-        if any(share is None for share in shares):
-            raise ValidationError(
-                _("Give every supervisor a share, or leave all shares empty for the defaults.")
-            )
-        total = sum(shares, Decimal("0"))
-        if total != Decimal("100"):
-            raise ValidationError(
-                _("Shares must total 100 %%; they total %(total)s %%.", total=format_decimal(total))
-            )
+        shares = _check(
+            typed_shares, [field.data] + [row.share.data for row in self._filled_rows()]
+        )
+        if shares is not None:
+            _check(check_share_total, shares)
 
     def validate_supervisors(self, field):
         keys = [
-            row.supervisor.data or clean_text(row.external_name.data).casefold()
+            supervisor_key(row.supervisor.data, row.external_name.data)
             for row in self._filled_rows()
         ]
-        if len(keys) != len(set(keys)):
-            raise ValidationError(_("The same supervisor is listed twice."))
+        _check(check_distinct_supervisors, keys)
 
     def _filled_rows(self) -> list[SupervisorForm]:
         return [entry.form for entry in self.supervisors if not entry.form.is_blank]
@@ -237,9 +234,11 @@ class MemberForm(FlaskForm):
         self, programs: list[tuple[int, str]], supervisors: list[tuple[int, str]]
     ) -> None:
         """Choices come from the view (which asks a service); the form never queries."""
-        self.program.set_pairs([("", _("Choose a program…")), *programs])
+        self.program.choices = select_choices([("", _("Choose a program…")), *programs])
         for entry in self.supervisors:
-            entry.form.supervisor.set_pairs([("", _("— none, or external —")), *supervisors])
+            entry.form.supervisor.choices = select_choices(
+                [("", _("— none, or external —")), *supervisors]
+            )
 
     def to_data(self) -> MemberData:
         """The validated values as the operations expect them."""
@@ -284,9 +283,3 @@ class MoveToAlumniForm(FlaskForm):
         validators=[Length(max=300, message=_l("At most 300 characters."))],
     )
     submit = SubmitField(_l("Move to alumni"))
-
-
-class ActionForm(FlaskForm):
-    """A button that posts (restore, archive): carries only the CSRF token."""
-
-    submit = SubmitField(_l("Confirm"))

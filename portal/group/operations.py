@@ -11,16 +11,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.admin.reports import cap_breaches_after
 from portal.audit import record_event
 from portal.extensions import db
 from portal.group.queries import find_institution, find_person_by_email, find_person_by_orcid
 from portal.identifiers import clean_text, name_key
 from portal.labels import ROLE_LABELS, english
+from portal.loads import cap_breaches_after
 from portal.milestones import sync_plan
 from portal.models import (
     DepartureReason,
@@ -156,12 +157,10 @@ def describe_submission(
 # Rules shared by add and edit.
 
 
-def resolve_shares(data: MemberData) -> list[Decimal]:
-    """Shares for [owner, *others]: as typed, or the defaults when every share was left empty."""
-    roles = [data.role] + [entry.role for entry in data.supervisors]
-    typed = [data.share] + [entry.share for entry in data.supervisors]
+def typed_shares(typed: list[Decimal | None]) -> list[Decimal] | None:
+    """The shares as typed, or None when every one was left empty (the defaults apply)."""
     if all(share is None for share in typed):
-        return default_shares(roles)
+        return None
     if any(share is None for share in typed):
         raise MemberError(
             "share", _("Give every supervisor a share, or leave all shares empty for the defaults.")
@@ -169,9 +168,18 @@ def resolve_shares(data: MemberData) -> list[Decimal]:
     return [Decimal(share).quantize(Decimal("0.01")) for share in typed]
 
 
-def check_supervision(data: MemberData, owner: User) -> list[Decimal]:
-    """Apply the supervision rules; return the shares to store."""
-    roles = [data.role] + [entry.role for entry in data.supervisors]
+def check_share_total(shares: list[Decimal]) -> None:
+    """Typed shares must add up to exactly 100 %."""
+    total = sum(shares, Decimal("0"))
+    if total != HUNDRED:
+        raise MemberError(
+            "share",
+            _("Shares must total 100 %%; they total %(total)s %%.", total=format_decimal(total)),
+        )
+
+
+def check_one_principal(roles: list[SupervisionRole | str]) -> None:
+    """A position has at most one principal supervisor."""
     if roles.count(SupervisionRole.PRINCIPAL) > 1:
         raise MemberError(
             "role",
@@ -180,22 +188,38 @@ def check_supervision(data: MemberData, owner: User) -> list[Decimal]:
                 "make the others co-supervisors."
             ),
         )
-    seen: set[Any] = {owner.id}
-    for entry in data.supervisors:
-        key = entry.supervisor_id or ("external", name_key(entry.external_name or ""))
-        if key in seen:
-            raise MemberError("supervisors", _("The same supervisor is listed twice."))
-        seen.add(key)
+
+
+def supervisor_key(supervisor_id: int | None, external_name: str | None) -> Any:
+    """Who a supervision row names: an account, or an external name (any case or accents)."""
+    return supervisor_id or ("external", name_key(external_name or ""))
+
+
+def check_distinct_supervisors(keys: list[Any]) -> None:
+    """Nobody is listed twice (keys from supervisor_key, the owner's id among them)."""
+    if len(keys) != len(set(keys)):
+        raise MemberError("supervisors", _("The same supervisor is listed twice."))
+
+
+def resolve_shares(data: MemberData) -> list[Decimal]:
+    """Shares for [owner, *others]: as typed, or the defaults when every share was left empty."""
+    roles = [data.role] + [entry.role for entry in data.supervisors]
+    shares = typed_shares([data.share] + [entry.share for entry in data.supervisors])
+    return default_shares(roles) if shares is None else shares
+
+
+def check_supervision(data: MemberData, owner: User) -> list[Decimal]:
+    """Apply the supervision rules; return the shares to store.
+
+    The member form's validators call the same checks, so a rule and its message live here only.
+    """
+    check_one_principal([data.role] + [entry.role for entry in data.supervisors])
+    check_distinct_supervisors(
+        [owner.id]
+        + [supervisor_key(entry.supervisor_id, entry.external_name) for entry in data.supervisors]
+    )
     shares = resolve_shares(data)
-    total = sum(shares, Decimal("0"))
-    if total != HUNDRED:
-        raise MemberError(
-            "share",
-            _(
-                "Shares must total 100 %%; they total %(total)s %%.",
-                total=format(total.normalize(), "f"),
-            ),
-        )
+    check_share_total(shares)
     return shares
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.auth.decorators import admin_required
 from portal.extensions import db
 from portal.group import queries
-from portal.group.forms import EXTRA_SUPERVISOR_ROWS, ActionForm, MemberForm, MoveToAlumniForm
+from portal.group.forms import EXTRA_SUPERVISOR_ROWS, MemberForm, MoveToAlumniForm
 from portal.group.operations import (
     DuplicatePersonError,
     MemberError,
@@ -306,7 +306,7 @@ def _conflict(form: MemberForm, owner: User, position_id: int, data):
     yours = describe_submission(
         data,
         owner,
-        dict(form.program.pairs[1:]),
+        {choice.value: choice.label for choice in form.program.choices[1:]},
         dict(queries.supervisor_choices(owner, _linked_ids(position))),
         saved,
     )
@@ -357,18 +357,11 @@ def move(position_id: int):
     ), status
 
 
-def _check_action_token() -> None:
-    """Action buttons post only a CSRF token; refuse the request when it is missing or wrong."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
-
-
 @blueprint.route("/members/<int:position_id>/restore", methods=["POST"])
 def restore(position_id: int):
     """Undo "move to alumni"."""
     position = _member_or_404(position_id)
     owner = queries.perspective_of(current_user, position, _faculty_arg()) or current_user
-    _check_action_token()
     restore_member(current_user, position)
     db.session.commit()
     flash(_("%(name)s is a current member again.", name=position.person.full_name), "success")
@@ -380,7 +373,6 @@ def archive(position_id: int):
     """Archive an entry: it leaves every list and export; an administrator can restore it."""
     position = _member_or_404(position_id)
     owner = queries.perspective_of(current_user, position, _faculty_arg()) or current_user
-    _check_action_token()
     archive_member(current_user, position)
     db.session.commit()
     flash(
@@ -406,7 +398,6 @@ def archived():
 def restore_archived_entry(position_id: int):
     """Administrators: bring an archived entry back into its groups."""
     position = _member_or_404(position_id, archived=True)
-    _check_action_token()
     restore_archived(current_user, position)
     db.session.commit()
     flash(_("Restored %(name)s.", name=position.person.full_name), "success")

@@ -3,6 +3,7 @@
 from portal.models.api_token import ApiToken, TokenScope
 from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
+from portal.models.import_preview import ImportPreview
 from portal.models.institution import Institution
 from portal.models.load_policy import LoadPolicy
 from portal.models.milestone import (
@@ -29,6 +30,7 @@ __all__ = [
     "Base",
     "DepartureReason",
     "DueState",
+    "ImportPreview",
     "Institution",
     "LoadPolicy",
     "Milestone",

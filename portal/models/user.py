@@ -42,6 +42,10 @@ class User(UserMixin, TimestampMixin, Base):
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     locale: Mapped[str | None] = mapped_column(String(10))
     last_login_at: Mapped[datetime | None]
+    # Wrong passwords given for this account since its last successful login: shown to the
+    # owner at that next login, then reset.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_failed_login_at: Mapped[datetime | None]
 
     # Public profile (published only when the faculty member opts in).
     slug: Mapped[str | None] = mapped_column(String(120), unique=True)

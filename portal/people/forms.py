@@ -15,9 +15,9 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from portal.forms import select_choices
 from portal.identifiers import clean_text, name_key
 from portal.labels import lazy_gettext as _l
 from portal.people.profile import SLUG_MAX_LENGTH, SLUG_PATTERN
@@ -154,12 +154,6 @@ class BibtexForm(FlaskForm):
             raise ValidationError(_("Paste at least one BibTeX entry, such as @article{key, ...}."))
 
 
-class DeleteForm(FlaskForm):
-    """Carries the CSRF token of a button that posts without fields (delete, match again)."""
-
-    submit = SubmitField(_l("Delete"))
-
-
 class TokenForm(FlaskForm):
     """A new personal API token: a label, what it may do, and when it expires."""
 
@@ -169,10 +163,7 @@ class TokenForm(FlaskForm):
     )
     scope = SelectField(
         _l("Scope"),
-        choices=[
-            SelectChoice("read", _l("Read only")),
-            SelectChoice("write", _l("Read and write")),
-        ],
+        choices=select_choices([("read", _l("Read only")), ("write", _l("Read and write"))]),
         default="read",
         validators=[InputRequired(message=_l("Choose what the token may do."))],
     )

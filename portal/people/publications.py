@@ -329,14 +329,3 @@ def existing_publication_keys(owner: User) -> set[tuple[str, int | None]]:
     """(title key, year) of the owner's publications, to spot an entry imported twice."""
     query = select(Publication.title, Publication.year).where(Publication.owner_id == owner.id)
     return {(name_key(title), year) for title, year in db.session.execute(query)}
-
-
-def publication_data(publication: Publication) -> PublicationData:
-    """The stored publication as data (for filling the edit form)."""
-    return PublicationData(
-        title=publication.title,
-        year=publication.year,
-        venue=publication.venue,
-        url=publication.url,
-        authors=[AuthorData(a.name, a.orcid) for a in publication.authors],
-    )

@@ -13,7 +13,7 @@ from portal.auth.access import public
 from portal.auth.tokens import TokenError, create_token, get_own_token, list_tokens, revoke_token
 from portal.extensions import db
 from portal.people.bibtex import import_entries, parse_bibtex
-from portal.people.forms import BibtexForm, DeleteForm, ProfileForm, PublicationForm, TokenForm
+from portal.people.forms import BibtexForm, ProfileForm, PublicationForm, TokenForm
 from portal.people.profile import (
     ProfileData,
     SlugTakenError,
@@ -119,7 +119,6 @@ def _profile_page(form: ProfileForm, status: int, token_form: TokenForm | None =
         user=current_user,
         token_form=token_form or TokenForm(formdata=None),
         tokens=list_tokens(current_user),
-        revoke_form=DeleteForm(formdata=None),
         **extra,
     ), status
 
@@ -171,8 +170,6 @@ def revoke_token_view(token_id: int):
     token = get_own_token(current_user, token_id)
     if token is None:
         abort(404)
-    if not DeleteForm().validate_on_submit():
-        abort(400)
     revoke_token(current_user, token)
     db.session.commit()
     flash(_("The token “%(name)s” was revoked.", name=token.name), "success")
@@ -198,7 +195,6 @@ def publications():
     return render_template(
         "people/publications.html",
         publications=list_publications(current_user),
-        delete_form=DeleteForm(),
         bibtex_form=BibtexForm(),
     )
 
@@ -247,8 +243,6 @@ def delete_publication_view(publication_id: int):
     publication = get_publication(current_user, publication_id)
     if publication is None:
         abort(404)
-    if not DeleteForm().validate_on_submit():
-        abort(400)
     delete_publication(current_user, publication)
     db.session.commit()
     flash(_("“%(title)s” was deleted.", title=publication.title), "success")
@@ -257,8 +251,6 @@ def delete_publication_view(publication_id: int):
 
 @blueprint.route("/profile/publications/relink", methods=["POST"])
 def relink_publication_authors():
-    if not DeleteForm().validate_on_submit():
-        abort(400)
     changed = relink_authors(current_user)
     db.session.commit()
     flash(

@@ -19,9 +19,9 @@ class ImportForm(FlaskForm):
 
 
 class ConfirmImportForm(FlaskForm):
-    """The rows the user previewed, signed (see portal/roster/reading.py), and a confirm button."""
+    """The token of the preview kept on the server (portal/roster/previews.py), and a button."""
 
-    rows = HiddenField(
+    preview = HiddenField(
         validators=[DataRequired(message=_l("The preview is missing: upload the file again."))]
     )
     submit = SubmitField(_l("Confirm the import"))

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.emails import is_valid_email
 from portal.extensions import db
 from portal.identifiers import clean_text, name_key
 from portal.models import Institution, Person, Position, Program, Supervision, SupervisionRole, User
@@ -259,15 +259,12 @@ class _Planner:
                     "email",
                     _("The email is longer than %(limit)s characters.", limit=MAX_EMAIL_LENGTH),
                 )
-            else:
-                try:
-                    validate_email(email, check_deliverability=False)
-                except EmailNotValidError:
-                    self._problem(
-                        line,
-                        "email",
-                        _("%(email)s is not a valid email address.", email=repr(email)),
-                    )
+            elif not is_valid_email(email):
+                self._problem(
+                    line,
+                    "email",
+                    _("%(email)s is not a valid email address.", email=repr(email)),
+                )
         program_name = clean_text(cells["program"])
         program = self.programs.get(program_name.casefold())
         if not program_name:

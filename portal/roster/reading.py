@@ -1,8 +1,8 @@
 """Roster import, step 1: read the bytes of a CSV, XLSX or JSON roster into `SourceRow`s.
 
-A file that cannot be read as a roster (other type, other encoding, over the size limit, wrong
-header) raises `RosterFileError` with the HTTP status to answer (400 or 413). Between preview
-and confirm the rows travel signed (`sign_rows` / `load_signed_rows`), bound to the user.
+A file that cannot be read as a roster (other type, other encoding, over the size limit or a
+reading budget, wrong header) raises `RosterFileError` with the HTTP status to answer (400 or
+413). Between preview and confirm the rows wait on the server (`portal/roster/previews.py`).
 
 Formula prefix: the export writes `'` before a cell a spreadsheet would run as a formula
 (`spreadsheets.make_inert`). CSV and XLSX cells are passed through `spreadsheets.restore_inert`,
@@ -18,16 +18,30 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from portal.models import SupervisionRole, User
+from portal.file_budgets import (
+    BudgetError,
+    ReadBudget,
+    cell_too_long,
+    check_workbook_parts,
+    inspect_archive,
+    load_json,
+    scan_shared_strings,
+    scan_sheet,
+    shared_string_parts,
+    size_text,
+    too_many_columns,
+    too_many_rows,
+)
+from portal.models import SupervisionRole
 from portal.roster.reports import MILESTONE_COLUMNS, ROSTER_COLUMNS
 from portal.spreadsheets import restore_inert
 
@@ -38,8 +52,9 @@ MAX_INSTITUTION_LENGTH = 200
 MAX_OUTCOME_LENGTH = 300
 LOOKUP_BATCH = 500
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-SIGNED_ROWS_SALT = "roster-import-rows"
-SIGNED_ROWS_MAX_AGE = 3600
+ROSTER_COLUMN_SET = frozenset(ROSTER_COLUMNS)
+# An export "with milestones" adds read-only columns; reading it back ignores them.
+KNOWN_COLUMN_SET = ROSTER_COLUMN_SET | frozenset(MILESTONE_COLUMNS)
 ROLE_VALUES = ", ".join(role.value for role in SupervisionRole)
 
 
@@ -62,18 +77,26 @@ class SourceRow:
 
 
 # ---------------------------------------------------------------------------------------------
-# Step 1: reading the file.
+# Step 1: reading the file, within its budget.
 
 
-def read_roster_file(data: bytes, filename: str, max_bytes: int | None) -> list[SourceRow]:
-    """The rows of a CSV, XLSX or JSON roster file; RosterFileError when it is not one."""
+def read_roster_file(
+    data: bytes, filename: str, max_bytes: int | None, budget: ReadBudget | None = None
+) -> list[SourceRow]:
+    """The rows of a CSV, XLSX or JSON roster file; RosterFileError when it is not one.
+
+    `budget` (rows, columns, cell length, archive limits) defaults to the app's IMPORT_MAX_*
+    settings; every limit is checked before or while the part it guards is read.
+    """
+    if budget is None:
+        budget = ReadBudget.from_config(current_app.config) if has_app_context() else ReadBudget()
     if max_bytes is not None and len(data) > max_bytes:
         raise RosterFileError(
             _(
                 "The file is %(size)s; the import accepts files up to %(size2)s. Split the roster "
                 "into smaller files.",
-                size=_size(len(data)),
-                size2=_size(max_bytes),
+                size=size_text(len(data)),
+                size2=size_text(max_bytes),
             ),
             status=413,
         )
@@ -88,14 +111,17 @@ def read_roster_file(data: bytes, filename: str, max_bytes: int | None) -> list[
                 "(Excel Workbook) or as CSV UTF-8 and upload it again."
             )
         )
-    if extension == ".xlsx" or (is_zip and extension in ("", ".csv", ".txt")):
-        if not is_zip:
-            raise RosterFileError(_("The file is named .xlsx but is not an Excel workbook."))
-        return _require_rows(_read_xlsx(data))
-    if extension == ".json":
-        return _require_rows(_read_json(_decode(data)))
-    if extension in ("", ".csv", ".txt"):
-        return _require_rows(_read_csv(_decode(data)))
+    try:
+        if extension == ".xlsx" or (is_zip and extension in ("", ".csv", ".txt")):
+            if not is_zip:
+                raise RosterFileError(_("The file is named .xlsx but is not an Excel workbook."))
+            return _require_rows(_read_xlsx(data, budget))
+        if extension == ".json":
+            return _require_rows(_read_json(_decode(data), budget))
+        if extension in ("", ".csv", ".txt"):
+            return _require_rows(_read_csv(_decode(data), budget))
+    except BudgetError as error:
+        raise RosterFileError(error.message, error.status) from None
     raise RosterFileError(
         _(
             "Files of type %(extension)s cannot be imported: upload a CSV (.csv) "
@@ -109,12 +135,6 @@ def _require_rows(rows: list[SourceRow]) -> list[SourceRow]:
     if not rows:
         raise RosterFileError(_("The file has no roster rows under its header."))
     return rows
-
-
-def _size(length: int) -> str:
-    if length >= 1024 * 1024:
-        return f"{length / (1024 * 1024):.1f} MB"
-    return f"{max(1, round(length / 1024))} KB"
 
 
 def _decode(data: bytes) -> str:
@@ -138,44 +158,102 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
-def _read_csv(text: str) -> list[SourceRow]:
+def _read_csv(text: str, budget: ReadBudget) -> list[SourceRow]:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    records: list[tuple[int, list[str]]] = []
-    next_line = 1
-    try:
-        for cells in reader:
-            records.append((next_line, cells))
-            next_line = reader.line_num + 1
-    except csv.Error as error:
-        raise RosterFileError(
-            _(
-                "Line %(line)s: the CSV cannot be read (%(error)s); check the quotes on that line.",
-                line=next_line,
-                error=error,
-            )
-        ) from None
-    return _rows_from_records(records, restore=True)
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        next_line = 1
+        try:
+            for cells in reader:
+                yield next_line, cells
+                next_line = reader.line_num + 1
+        except csv.Error as error:
+            if "field larger than field limit" in str(error):
+                raise cell_too_long(budget, next_line) from None
+            raise RosterFileError(
+                _(
+                    "Line %(line)s: the CSV cannot be read (%(error)s); check the quotes on that "
+                    "line.",
+                    line=next_line,
+                    error=error,
+                )
+            ) from None
+
+    return _rows_from_records(records(), budget, restore=True)
 
 
-def _read_xlsx(data: bytes) -> list[SourceRow]:
+def _read_xlsx(data: bytes, budget: ReadBudget) -> list[SourceRow]:
+    """The first sheet, read as a stream after the archive and its XML passed their budgets."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.worksheet._reader import WorkSheetParser
 
+    unreadable = RosterFileError(_("The file is not a readable Excel workbook (.xlsx)."))
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise unreadable from None
+    with archive:
+        try:
+            inspect_archive(archive, len(data), budget)
+            check_workbook_parts(archive)
+            for part in shared_string_parts(archive):
+                with archive.open(part) as source:
+                    scan_shared_strings(source, budget)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+            if isinstance(error, BudgetError):
+                raise
+            raise unreadable from None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
-        raise RosterFileError(_("The file is not a readable Excel workbook (.xlsx).")) from None
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, EOFError):
+        raise unreadable from None
     try:
+        if not workbook.worksheets:
+            raise unreadable
         sheet = workbook.worksheets[0]
-        records = [
-            (number, [_xlsx_text(value) for value in values])
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
+        try:
+            with sheet._get_source() as source:
+                scan_sheet(source, budget)
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError):
+            raise unreadable from None
+
+        def records() -> Iterator[tuple[int, list[str]]]:
+            # The parser yields the rows the sheet holds, each with its cells' column numbers:
+            # nothing is padded out to the sheet's declared dimension.
+            with sheet._get_source() as source:
+                parser = WorkSheetParser(
+                    source,
+                    workbook.shared_strings,
+                    data_only=True,
+                    epoch=workbook.epoch,
+                    date_formats=workbook._date_formats,
+                    timedelta_formats=workbook._timedelta_formats,
+                )
+                for number, cells in parser.parse():
+                    values = [""] * budget.max_columns
+                    width = 0
+                    for cell in cells:
+                        column = cell["column"]
+                        text = _xlsx_text(cell["value"])
+                        if not text:
+                            continue
+                        if column > budget.max_columns:
+                            raise too_many_columns(budget, number)
+                        values[column - 1] = text
+                        width = max(width, column)
+                    yield number, values[:width]
+
+        try:
+            return _rows_from_records(records(), budget, restore=True)
+        except (ValueError, TypeError, KeyError) as error:
+            if isinstance(error, RosterFileError | BudgetError):
+                raise
+            raise unreadable from None
     finally:
         workbook.close()
-    return _rows_from_records(records, restore=True)
 
 
 def _xlsx_text(value: Any) -> str:
@@ -192,9 +270,9 @@ def _xlsx_text(value: Any) -> str:
     return str(value)
 
 
-def _read_json(text: str) -> list[SourceRow]:
+def _read_json(text: str, budget: ReadBudget) -> list[SourceRow]:
     try:
-        items = json.loads(text)
+        items = load_json(text, budget)
     except json.JSONDecodeError as error:
         raise RosterFileError(
             _(
@@ -205,22 +283,27 @@ def _read_json(text: str) -> list[SourceRow]:
         ) from None
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise RosterFileError(_("The JSON must be a list of objects with the roster keys."))
-    keys: list[str] = []
+    if len(items) > budget.max_rows:
+        raise too_many_rows(budget)
+    keys: dict[str, None] = {}
     for item in items:
-        keys.extend(key for key in item if key not in keys)
+        for key in item:
+            keys.setdefault(key, None)
+            if len(keys) > budget.max_columns:
+                raise too_many_columns(budget, 1)
     header = [key for key in ROSTER_COLUMNS if key in keys] + [
-        k for k in keys if k not in ROSTER_COLUMNS
+        key for key in keys if key not in ROSTER_COLUMN_SET
     ]
     if items:
         _check_header(header)
     # The export writes "[" then one object per line: record i is on line i + 2.
-    return [
-        SourceRow(
-            line=index + 2,
-            cells={column: _json_text(item.get(column)) for column in ROSTER_COLUMNS},
-        )
-        for index, item in enumerate(items)
-    ]
+    rows = []
+    for index, item in enumerate(items):
+        cells = {column: _json_text(item.get(column)) for column in ROSTER_COLUMNS}
+        if any(len(value) > budget.max_cell_length for value in cells.values()):
+            raise cell_too_long(budget, index + 2)
+        rows.append(SourceRow(line=index + 2, cells=cells))
+    return rows
 
 
 def _json_text(value: Any) -> str:
@@ -232,21 +315,28 @@ def _json_text(value: Any) -> str:
 
 
 def _check_header(header: Sequence[str]) -> None:
-    unknown = [
-        column
-        for column in header
-        if column and column not in ROSTER_COLUMNS and column not in MILESTONE_COLUMNS
-    ]
-    missing = [column for column in REQUIRED_COLUMNS if column not in header]
-    duplicated = sorted({column for column in header if column and header.count(column) > 1})
+    """Missing, unknown and repeated columns, found with sets: linear in the header's length."""
+    present = set(header)
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for column in header:
+        if column in seen:
+            repeated.add(column)
+        seen.add(column)
+    unknown = [column for column in present if column and column not in KNOWN_COLUMN_SET]
+    missing = [column for column in REQUIRED_COLUMNS if column not in present]
+    duplicated = sorted(column for column in repeated if column)
     messages = []
     if missing:
         messages.append(_("missing column(s) %(columns)s", columns=", ".join(missing)))
     if unknown:
+        unknown_set = set(unknown)
+        unknown = [column for column in dict.fromkeys(header) if column in unknown_set]
         messages.append(
             _(
                 "unknown column(s) %(columns)s",
-                columns=", ".join(repr(column) for column in unknown),
+                columns=", ".join(repr(column[:40]) for column in unknown[:10])
+                + (", …" if len(unknown) > 10 else ""),
             )
         )
     if duplicated:
@@ -261,20 +351,40 @@ def _check_header(header: Sequence[str]) -> None:
         )
 
 
-def _rows_from_records(records: list[tuple[int, list[str]]], *, restore: bool) -> list[SourceRow]:
-    if not records:
+def _rows_from_records(
+    records: Iterable[tuple[int, list[str]]],
+    budget: ReadBudget | None = None,
+    *,
+    restore: bool,
+) -> list[SourceRow]:
+    """Rows from (line, cells) records streamed in, each checked against the budget as read."""
+    budget = budget or ReadBudget()
+    iterator = iter(records)
+    first = next(iterator, None)
+    if first is None:
         raise RosterFileError(_("The file is empty."))
-    _line, header_cells = records[0]
+    _line, header_cells = first
+    if len(header_cells) > budget.max_columns:
+        raise too_many_columns(budget, 1)
     header = [cell.strip().lower() for cell in header_cells]
     while header and not header[-1]:
         header.pop()
+    if any(len(column) > budget.max_cell_length for column in header):
+        raise cell_too_long(budget, 1)
     _check_header(header)
+    width = len(header)
     rows = []
-    for line, cells in records[1:]:
+    for line, cells in iterator:
+        if len(cells) > budget.max_columns:
+            raise too_many_columns(budget, line)
         if not any(cell.strip() for cell in cells):
             continue  # blank lines (and trailing empty spreadsheet rows) are not rows
+        if any(len(cell) > budget.max_cell_length for cell in cells):
+            raise cell_too_long(budget, line)
+        if len(rows) >= budget.max_rows:
+            raise too_many_rows(budget)
         values = [restore_inert(cell) if restore else cell for cell in cells]
-        extra = sum(1 for cell in values[len(header) :] if cell.strip())
+        extra = sum(1 for cell in values[width:] if cell.strip())
         by_column = dict(zip(header, values, strict=False))
         rows.append(
             SourceRow(
@@ -284,39 +394,3 @@ def _rows_from_records(records: list[tuple[int, list[str]]], *, restore: bool) -
             )
         )
     return rows
-
-
-# ---------------------------------------------------------------------------------------------
-# Keeping the rows between preview and confirm.
-
-
-def sign_rows(rows: Iterable[SourceRow], actor: User, secret_key: str) -> str:
-    """The rows as a compact, signed token for a hidden form field, bound to the acting user."""
-    payload = {
-        "actor": actor.id,
-        "rows": [[row.line, [row.cells[column] for column in ROSTER_COLUMNS]] for row in rows],
-    }
-    return URLSafeTimedSerializer(secret_key, salt=SIGNED_ROWS_SALT).dumps(payload)
-
-
-def load_signed_rows(token: str, actor: User, secret_key: str) -> list[SourceRow]:
-    """The rows signed by `sign_rows` for this user; RosterFileError when forged or expired."""
-    serializer = URLSafeTimedSerializer(secret_key, salt=SIGNED_ROWS_SALT)
-    try:
-        payload = serializer.loads(token, max_age=SIGNED_ROWS_MAX_AGE)
-    except SignatureExpired:
-        raise RosterFileError(
-            _("The preview is more than an hour old: upload the file again.")
-        ) from None
-    except BadSignature:
-        raise RosterFileError(
-            _("The confirmation does not match a preview: upload the file again.")
-        ) from None
-    if payload.get("actor") != actor.id:
-        raise RosterFileError(
-            _("The confirmation does not match a preview: upload the file again.")
-        )
-    return [
-        SourceRow(line=line, cells=dict(zip(ROSTER_COLUMNS, cells, strict=True)))
-        for line, cells in payload["rows"]
-    ]

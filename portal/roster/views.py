@@ -20,7 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, user_logged_out
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -30,7 +30,13 @@ from portal.extensions import db
 from portal.roster.applying import apply_import
 from portal.roster.forms import ConfirmImportForm, ImportForm
 from portal.roster.planning import plan_import
-from portal.roster.reading import RosterFileError, load_signed_rows, read_roster_file, sign_rows
+from portal.roster.previews import (
+    discard_preview,
+    load_preview,
+    revoke_previews,
+    store_preview,
+)
+from portal.roster.reading import RosterFileError, read_roster_file
 from portal.roster.reports import (
     COI_COLUMNS,
     ROSTER_COLUMNS,
@@ -48,12 +54,27 @@ from portal.spreadsheets import (
     CSV_MIMETYPE,
     JSON_MIMETYPE,
     XLSX_MIMETYPE,
+    attachment_headers,
     csv_bytes_chunks,
     json_chunks,
     xlsx_bytes,
 )
 
 blueprint = Blueprint("roster", __name__)
+
+
+@user_logged_out.connect
+def _revoke_previews_at_logout(_app, user=None, **_extra) -> None:
+    """A logout ends the session's open import previews (the logout view commits)."""
+    if user is not None and getattr(user, "id", None) is not None:
+        revoke_previews(user)
+
+
+@blueprint.url_value_preprocessor
+def _upload_request_limit(endpoint: str | None, _values) -> None:
+    """The upload's request limit, set before anything (the CSRF check) reads the form."""
+    if endpoint == "roster.import_roster":
+        request.max_content_length = current_app.config.get("IMPORT_MAX_BYTES")
 
 
 @blueprint.errorhandler(413)
@@ -177,12 +198,14 @@ def import_roster():
     plan = plan_import(rows, current_user, only_faculty=_import_scope())
     confirm_form = None
     if plan.ok:
-        confirm_form = ConfirmImportForm(
-            formdata=None, rows=sign_rows(rows, current_user, current_app.config["SECRET_KEY"])
-        )
-    return render_template(
-        "roster/preview.html", plan=plan, confirm_form=confirm_form, filename=upload.filename
-    ), 200 if plan.ok else 400
+        # The rows wait on the server; the page carries a token and shows the first rows only.
+        token = store_preview(rows, current_user, current_app.config["IMPORT_PREVIEW_MINUTES"])
+        db.session.commit()
+        confirm_form = ConfirmImportForm(formdata=None, preview=token)
+    else:
+        db.session.rollback()
+    del rows
+    return _preview_page(plan, confirm_form, filename=upload.filename), 200 if plan.ok else 400
 
 
 @blueprint.route("/group/import/confirm", methods=["POST"])
@@ -192,21 +215,17 @@ def import_confirm():
     if not form.validate_on_submit():
         return render_error(400, _("The confirmation is incomplete: upload the file again."))
     try:
-        rows = load_signed_rows(form.rows.data, current_user, current_app.config["SECRET_KEY"])
+        preview, rows = load_preview(form.preview.data, current_user)
     except RosterFileError as error:
         return render_error(400, error.message)
     plan = plan_import(rows, current_user, only_faculty=_import_scope())
+    del rows
     if not plan.ok:
         db.session.rollback()
-        return render_template(
-            "roster/preview.html",
-            plan=plan,
-            confirm_form=None,
-            filename=None,
-            changed_since_preview=True,
-        ), 400
+        return _preview_page(plan, None, filename=None, changed_since_preview=True), 400
     try:
         summary = apply_import(plan, current_user)
+        discard_preview(preview)
         db.session.commit()
     except (IntegrityError, StaleDataError):
         db.session.rollback()
@@ -222,6 +241,18 @@ def import_confirm():
     return redirect(url_for("roster.import_roster"))
 
 
+def _preview_page(plan, confirm_form, **context):
+    """The counts, every problem, and the first rows (a 74,000-row roster is not one page)."""
+    shown = int(current_app.config["IMPORT_PREVIEW_ROWS_SHOWN"])
+    return render_template(
+        "roster/preview.html",
+        plan=plan,
+        shown_rows=plan.rows[:shown],
+        confirm_form=confirm_form,
+        **context,
+    )
+
+
 def _import_page(form: ImportForm, status: int = 200):
     return render_template("roster/import.html", form=form, columns=ROSTER_COLUMNS), status
 
@@ -232,10 +263,14 @@ def _import_scope():
 
 
 def _import_limit() -> int | None:
-    """ROSTER_IMPORT_MAX_BYTES when set, never above MAX_CONTENT_LENGTH (the request limit)."""
+    """The size of file the import takes: IMPORT_MAX_BYTES (or a lower ROSTER_IMPORT_MAX_BYTES).
+
+    An institution-wide roster (74,000 rows, ~8 MB of CSV) is larger than other requests may be
+    (MAX_CONTENT_LENGTH), so the upload's request gets this limit of its own.
+    """
     limits = [
         current_app.config.get("ROSTER_IMPORT_MAX_BYTES"),
-        current_app.config.get("MAX_CONTENT_LENGTH"),
+        current_app.config.get("IMPORT_MAX_BYTES"),
     ]
     return min((limit for limit in limits if limit), default=None)
 
@@ -257,7 +292,4 @@ def _export_response(export: RosterExport, extension: str) -> Response:
 
 
 def _attachment(body, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return Response(body, mimetype=mimetype, headers=attachment_headers(filename))

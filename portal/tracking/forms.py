@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
+from portal.forms import select_choices
 from portal.labels import lazy_gettext as _l
 from portal.tracking.operations import NAME_MAX_LENGTH, NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
@@ -67,12 +67,6 @@ class ReopenForm(_Versioned):
     submit = SubmitField(_l("Reopen"))
 
 
-class ButtonForm(FlaskForm):
-    """A bare button that posts (calendar feed, retire a step): only the CSRF token."""
-
-    submit = SubmitField(_l("Confirm"))
-
-
 class MonthsField(StringField):
     """A whole number of months; empty gives None; anything else a clear message."""
 
@@ -126,12 +120,12 @@ class ProgressFilterForm(FlaskForm):
     as_of = StringField(_l("As of"))
     department = SelectField(
         _l("Department"),
-        choices=[SelectChoice("", _l("All departments"))],
+        choices=select_choices([("", _l("All departments"))]),
         validate_choice=False,
     )
     program = SelectField(
         _l("Program"),
-        choices=[SelectChoice("", _l("All programs"))],
+        choices=select_choices([("", _l("All programs"))]),
         validate_choice=False,
     )
     submit = SubmitField(_l("Show progress"))

@@ -13,8 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from markupsafe import Markup, escape
 from sqlalchemy import and_, exists, select
 
+from portal.catalogue import cached_gettext as gettext
 from portal.extensions import db
-from portal.i18n import cached_gettext as gettext
 from portal.i18n import format_day, number_text
 from portal.milestones import (
     add_months,

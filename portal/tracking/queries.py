@@ -139,14 +139,6 @@ def program_plans() -> list[ProgramPlan]:
     return [ProgramPlan(program, by_program.get(program.id, [])) for program in programs]
 
 
-def plan_item(item_id: int) -> MilestonePlanItem | None:
-    return db.session.get(MilestonePlanItem, item_id)
-
-
-def program(program_id: int) -> Program | None:
-    return db.session.get(Program, program_id)
-
-
 # ---------------------------------------------------------------------------------------------
 # Digests.
 

@@ -1,7 +1,8 @@
 """Browser tests: the app served on a random local port, driven by Playwright in real Chromium.
 
 Chromium comes from the system (/usr/bin/chromium); Playwright never downloads a browser here
-(install with PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1).
+(install with PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1). They check HTML, which does not depend on the
+database, so they run on SQLite only (see tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 
 @pytest.fixture
 def live_server(app):
-    """Serve the test app (the `app` fixture: fresh database, each backend) in a thread."""
+    """Serve the test app (the `app` fixture: a fresh SQLite database) in a thread."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -91,15 +92,15 @@ def screenshot(request):
 
 @pytest.fixture
 def demo_site(app, live_server) -> DemoSite:
-    """The test app (fresh database, each backend) with the demo data, served: for journeys."""
+    """The test app (a fresh SQLite database) with the demo data, served: for journeys."""
     return replace(load_demo(app), url=live_server)
 
 
 @pytest.fixture(scope="module")
 def shared_demo_site(database_url, tmp_path_factory):
-    """One served app with the demo data for a whole module of read-only checks (each backend).
+    """One served app with the demo data for a whole module of read-only checks (SQLite).
 
-    Only tests that change nothing may use it: it is loaded once per module and backend.
+    Only tests that change nothing may use it: it is loaded once per module (and xdist worker).
     """
     app = build_app(database_url, str(tmp_path_factory.mktemp("demo-instance")))
     site = load_demo(app)

@@ -52,6 +52,7 @@ MAIN_PAGES = [
     MainPage("open-milestones", "faculty", "/group/milestones"),
     MainPage("progress", "admin", "/admin/progress"),
     MainPage("milestone-plans", "admin", "/admin/milestone-plans"),
+    MainPage("reauthenticate", "admin", "/reauthenticate?next=/admin/accounts"),
     MainPage("public-profile", None, "/people/helene-tremblay-okafor"),
     MainPage("not-found", "faculty", "/group/no-such-page"),
     MainPage("api-reference", None, "/api/docs"),

@@ -1,0 +1,83 @@
+"""What the administration pages read: programs, faculty, accounts, institutions, filter choices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import Institution, Position, Program, User
+
+
+def list_programs() -> list[Program]:
+    """Every program, in the order the group form lists them."""
+    return list(db.session.scalars(select(Program).order_by(Program.sort_order, Program.name)))
+
+
+def list_faculty() -> list[User]:
+    """Active and inactive faculty (non-administrators), by name."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.is_admin.is_(False)).order_by(User.display_name, User.id)
+        )
+    )
+
+
+def faculty_or_404(user_id: int) -> User:
+    """The faculty member (not an administrator) with this id; 404 for anyone else."""
+    return db.first_or_404(select(User).where(User.id == user_id, User.is_admin.is_(False)))
+
+
+def list_accounts() -> list[User]:
+    """Every account, administrators first, then by name."""
+    return list(
+        db.session.scalars(select(User).order_by(User.is_admin.desc(), User.display_name, User.id))
+    )
+
+
+@dataclass(frozen=True)
+class InstitutionRow:
+    """An institution and how many positions are held there."""
+
+    id: int
+    name: str
+    positions: int
+
+
+def list_institutions() -> list[InstitutionRow]:
+    """Every institution with its number of positions, in one query."""
+    query = (
+        select(Institution.id, Institution.name, func.count(Position.id))
+        .outerjoin(Position, Position.institution_id == Institution.id)
+        .group_by(Institution.id, Institution.name)
+        .order_by(Institution.name, Institution.id)
+    )
+    return [InstitutionRow(id, name, count) for id, name, count in db.session.execute(query)]
+
+
+def department_choices() -> list[str]:
+    """The departments of active faculty, for the loads filter."""
+    return list(
+        db.session.scalars(
+            select(User.department)
+            .where(
+                User.is_admin.is_(False),
+                User.is_active.is_(True),
+                User.department.is_not(None),
+                User.department != "",
+            )
+            .distinct()
+            .order_by(User.department)
+        )
+    )
+
+
+def institution_choices() -> list[tuple[int, str]]:
+    """Every institution, for the loads filter."""
+    return [
+        (row.id, row.name)
+        for row in db.session.execute(
+            select(Institution.id, Institution.name).order_by(Institution.name)
+        )
+    ]
