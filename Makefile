@@ -56,7 +56,7 @@ translations: $(STAMP)
 run: $(STAMP) $(MO_FILES)
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	MAIL_BACKEND=console $(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -28,11 +28,13 @@ from portal.config import (
 )
 from portal.converters import DatabaseIdConverter
 from portal.database import configure_engine
-from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.extensions import csrf, db, limiter, login_manager, mail, migrate
 from portal.group.views import blueprint as group_blueprint
 from portal.health import blueprint as health_blueprint
 from portal.people.views import blueprint as people_blueprint
 from portal.roster.views import blueprint as roster_blueprint
+from portal.tracking.admin_views import blueprint as tracking_admin_blueprint
+from portal.tracking.views import blueprint as tracking_blueprint
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BLUEPRINTS = (
@@ -43,6 +45,8 @@ BLUEPRINTS = (
     people_blueprint,
     admin_blueprint,
     roster_blueprint,
+    tracking_blueprint,
+    tracking_admin_blueprint,
 )
 
 
@@ -109,6 +113,13 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user_from_session)
     i18n.init_app(app)
     oidc.init_app(app)
+    if not app.config.get("MAIL_BACKEND"):
+        # Without a mail server, development prints mails; production must name one.
+        production = app.config["PORTAL_ENV"] == "production"
+        app.config["MAIL_BACKEND"] = (
+            "smtp" if app.config.get("MAIL_SERVER") or production else "console"
+        )
+    mail.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

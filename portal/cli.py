@@ -14,6 +14,7 @@ from portal.auth.services import AccountError, create_user, find_user_by_email
 from portal.auth.tokens import TokenError, create_token
 from portal.extensions import db
 from portal.roster import cli as roster_cli
+from portal.tracking import cli as tracking_cli
 
 
 def register(app: Flask) -> None:
@@ -21,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(create_token_command)
     roster_cli.register(app)
+    tracking_cli.register(app)
 
 
 @click.command("create-user")

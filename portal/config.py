@@ -11,7 +11,7 @@ KNOWN_DEFAULT_SECRETS = frozenset(
     {DEV_SECRET_KEY, "dev", "secret", "changeme", "change-me", "development", "test"}
 )
 MIN_SECRET_KEY_LENGTH = 32
-SWITCHES = ("PASSWORD_LOGIN", "OIDC_CREATE_ACCOUNTS")  # on/off settings
+SWITCHES = ("PASSWORD_LOGIN", "OIDC_CREATE_ACCOUNTS", "MAIL_USE_TLS", "MAIL_USE_SSL")  # on/off
 
 
 class DefaultConfig:
@@ -71,6 +71,18 @@ class DefaultConfig:
     # The API: requests per token (or per address without one), and refused tokens per address.
     API_RATE_LIMIT = "300 per minute"
     API_FAILURE_LIMIT = "30 per minute"
+    # The portal's public address, for links in e-mails (PORTAL_BASE_URL=https://portal.example.org).
+    BASE_URL = ""
+    # Outgoing mail (milestone digests): Flask-Mailman's settings, from MAIL_* variables.
+    MAIL_BACKEND: str | None = None  # smtp when MAIL_SERVER is set, else console in development
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER: str | None = None
+    MAIL_TIMEOUT = 30  # seconds: a mail server that stops answering fails the run, not hangs it
     # Werkzeug's scrypt with its default cost; tests lower the cost, never the algorithm.
     PASSWORD_HASH_METHOD = "scrypt"
 
@@ -96,6 +108,21 @@ def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     for name in SWITCHES:
         if environ.get(name):
             overrides[name] = parse_switch(environ[name])
+    for name in (
+        "MAIL_SERVER",
+        "MAIL_USERNAME",
+        "MAIL_PASSWORD",
+        "MAIL_DEFAULT_SENDER",
+        "MAIL_BACKEND",
+    ):
+        if environ.get(name):
+            overrides[name] = environ[name]
+    if environ.get("MAIL_PORT"):
+        if not environ["MAIL_PORT"].strip().isdigit():
+            raise ConfigurationError(
+                f"MAIL_PORT must be a port number such as 587 (got {environ['MAIL_PORT']!r})."
+            )
+        overrides["MAIL_PORT"] = int(environ["MAIL_PORT"])
     if environ.get("TRUSTED_HOSTS"):
         # Comma-separated host names the portal answers to, e.g. "portal.example.org".
         overrides["TRUSTED_HOSTS"] = [

@@ -10,9 +10,11 @@ from sqlalchemy import func, select
 
 from portal.auth.services import set_password
 from portal.extensions import db
+from portal.milestones import add_months, sync_plan
 from portal.models import (
     DepartureReason,
     Institution,
+    Milestone,
     Person,
     Position,
     Program,
@@ -23,6 +25,7 @@ from portal.models import (
 )
 from portal.models.supervision import default_shares
 from portal.people.publications import AuthorData, PublicationData, add_publication
+from portal.tracking import operations as tracking
 
 UDEM = "Université de Montréal"
 MCGILL = "McGill University"
@@ -222,11 +225,13 @@ def load_demo_data(today: date | None = None) -> list[DemoLogin]:
             db.session.add(institutions[name])
         return institutions[name]
 
+    current: dict[str, Position] = {}
     for name, program, inst, role, others, months in CURRENT_GROUP:
         position = _add_position(
             name, programs[program], institution(inst), _months_ago(today, months), None
         )
         _link_supervisors(position, faculty, role, [second if o == "second" else o for o in others])
+        current[name] = position
 
     for name, program, inst, role, started, ended, reason, outcome in ALUMNI:
         position = _add_position(
@@ -240,8 +245,62 @@ def load_demo_data(today: date | None = None) -> list[DemoLogin]:
         position.outcome = outcome
         _link_supervisors(position, faculty, role, [])
     db.session.flush()
+    for position in current.values():
+        sync_plan(position, today, fresh=True)
+    _record_milestones(faculty, current, today)
     _publish_profile(faculty)
     return logins
+
+
+# What the demo faculty already recorded, so that the group shows milestones in every state:
+# (member, milestone, what happened, months after the start it happened or days to move it, why)
+DEMO_MILESTONES = (
+    ("Amélie Bouchard-Nakamura", "Research plan", "done", 11, None),
+    ("Amélie Bouchard-Nakamura", "Qualifying exam", "done", 23, None),
+    ("Tomás O'Donnell", "Research plan", "done", 12, None),
+    (
+        "Tomás O'Donnell",
+        "Qualifying exam",
+        "waived",
+        None,
+        "Exempted: passed the qualifying exam of the previous program",
+    ),
+    ("Tomás O'Donnell", "Thesis proposal", "extend", 21, "Committee member on sabbatical"),
+    ("Li Wei Fontaine", "Research plan", "done", 13, None),
+    ("Noémie St-Laurent", "Research plan", "done", 12, None),
+    ("Kwame Asante-Lévesque", "Research plan", "extend", 12, "Data collection delayed"),
+    ("Saoirse D'Arcy", "Research plan", "done", 6, None),
+    ("Jean-Philippe Côté", "Research plan", "done", 12, None),
+    ("Jean-Philippe Côté", "Qualifying exam", "done", 22, None),
+    ("Jean-Philippe Côté", "Thesis proposal", "done", 31, None),
+    ("Mariam El-Khoury", "Research plan", "done", 10, None),
+    ("Mariam El-Khoury", "Qualifying exam", "done", 24, None),
+)
+
+
+def _record_milestones(faculty: User, current: dict[str, Position], today: date) -> None:
+    """Mark the demo's milestones done, waived or moved, through the portal's own operations."""
+    milestones = {
+        (milestone.position_id, milestone.name_en): milestone
+        for milestone in db.session.scalars(
+            select(Milestone).where(
+                Milestone.position_id.in_([position.id for position in current.values()])
+            )
+        )
+    }
+    for member, name, what, number, reason in DEMO_MILESTONES:
+        position = current[member]
+        milestone = milestones.get((position.id, name))
+        if milestone is None:
+            continue
+        recorder = position.owner or faculty  # the record's owner keeps its milestones
+        if what == "done":
+            done_on = min(add_months(position.start_date, number), today)
+            tracking.mark_done(recorder, milestone, done_on, today)
+        elif what == "waived":
+            tracking.waive(recorder, milestone, reason)
+        else:
+            tracking.extend(recorder, milestone, today + timedelta(days=number), reason)
 
 
 def _publish_profile(faculty: User) -> None:

@@ -12,7 +12,7 @@ from flask_babel import force_locale, gettext
 from flask_babel.speaklater import LazyString
 
 from portal.catalogue import cached_translations
-from portal.models import DepartureReason, ProgramKind, SupervisionRole
+from portal.models import DepartureReason, DueState, ProgramKind, SupervisionRole
 
 
 class LazyText(LazyString):
@@ -58,6 +58,15 @@ DEPARTURE_LABELS = {
     DepartureReason.COLLABORATION_ENDED: _l("Collaboration ended"),
 }
 
+# A milestone's state on a given day, as the group page, the digest and the reports say it.
+DUE_STATE_LABELS = {
+    DueState.UPCOMING: _l("Upcoming"),
+    DueState.DUE_SOON: _l("Due within 30 days"),
+    DueState.OVERDUE: _l("Overdue"),
+    DueState.DONE: _l("Done"),
+    DueState.WAIVED: _l("Waived"),
+}
+
 # What happened to a member, as the history on the edit page says it (audit event actions).
 ACTION_LABELS = {
     "create": _l("created"),
@@ -66,12 +75,18 @@ ACTION_LABELS = {
     "restore": _l("restored to current members"),
     "archive": _l("archived"),
     "restore-archived": _l("restored from the archive"),
+    "milestone-done": _l("milestone marked done"),
+    "milestone-waived": _l("milestone waived"),
+    "milestone-extended": _l("milestone date moved"),
+    "milestone-note": _l("milestone note changed"),
+    "milestone-reopened": _l("milestone reopened"),
 }
 
 _BY_TYPE: dict[type, dict] = {
     SupervisionRole: ROLE_LABELS,
     ProgramKind: KIND_LABELS,
     DepartureReason: DEPARTURE_LABELS,
+    DueState: DUE_STATE_LABELS,
 }
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.extensions import db
+from portal.milestones import default_plan_items
 from portal.models import (
     DEFAULT_PROGRAMS,
     Institution,
@@ -138,7 +139,9 @@ def reset_database() -> None:
         else:
             for table in tables:
                 connection.execute(table.delete())
-    db.session.add_all(Program(**program) for program in DEFAULT_PROGRAMS)
+    programs = [Program(**program) for program in DEFAULT_PROGRAMS]
+    db.session.add_all(programs)
+    db.session.add_all(default_plan_items(programs))
     db.session.add(LoadPolicy(id=1, default_principal_cap=8, default_weighted_cap=Decimal("300")))
     db.session.commit()
 

@@ -13,6 +13,8 @@ PUBLIC_ENDPOINTS = {
     "i18n.switch_language",
     "api-docs.openapi_json",  # the API's document and its reference page are public
     "api_reference",
+    # The calendar feed is opened by calendar apps with its secret token, not a session.
+    "tracking.calendar_feed",
 }
 PUBLIC_PREFIXES = ("people.",)  # public profiles decide themselves (404 when unpublished)
 TOKEN_PREFIX = "api."  # the API takes a bearer token, never the login session: 401 without one

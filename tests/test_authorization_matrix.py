@@ -17,7 +17,16 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import ApiToken, Publication, PublicationAuthor, Supervision, User
+from portal.milestones import sync_plan
+from portal.models import (
+    ApiToken,
+    Milestone,
+    Position,
+    Publication,
+    PublicationAuthor,
+    Supervision,
+    User,
+)
 from portal.models.supervision import SupervisionState
 from tests.api_helpers import bearer, new_token
 from tests.conftest import login_client, reset_database
@@ -55,6 +64,7 @@ class Scenario:
     proposal: int  # id of the proposed link (answered by `proposed`)
     tokens: dict  # role -> the secret of a write-scope API token of that role's account
     token_a_id: int  # id of A's API token
+    milestone_a: int = 0  # id of a milestone of A's member
 
 
 def everyone(status):
@@ -268,6 +278,39 @@ EXPECTED = {
     "api.get_profile": {"url": lambda s: {"slug": PUBLISHED_SLUG}, "GET": api_any(200)},
     "api.admin_loads": {"GET": api_admin_only(200)},
     "api.admin_roster": {"GET": api_admin_only(200)},
+    # Student tracking: a member's milestones are reached like the member: the owner and admins
+    # record them, a confirmed co-supervisor reads them (403 on every change), a proposal and B
+    # get 404. Empty forms are refused (400). The plans and the progress report are for admins.
+    "tracking.member": {
+        "url": lambda s: {"position_id": s.member_a},
+        "GET": own_or_admin(200, confirmed=200),
+    },
+    **{
+        f"tracking.{action}": {
+            "url": lambda s: {"milestone_id": s.milestone_a},
+            "POST": own_or_admin(400),
+        }
+        for action in ("mark_done", "waive", "extend", "note", "reopen")
+    },
+    "tracking.calendar_page": {"GET": logged_in(200)},
+    "tracking.calendar_ics": {"GET": logged_in(200)},
+    "tracking.new_feed": {"POST": logged_in(200)},  # shows the new URL once
+    "tracking.revoke_feed": {"POST": logged_in(302)},
+    # Public by design, opened with its secret token; an unknown token is 404 for everyone.
+    "tracking.calendar_feed": {"url": lambda s: {"token": "not-a-token"}, "GET": everyone(404)},
+    "tracking_admin.plans": {"GET": admin_only(200)},
+    "tracking_admin.add_item": {"url": lambda s: {"program_id": 1}, "POST": admin_only(400)},
+    "tracking_admin.set_duration": {"url": lambda s: {"program_id": 1}, "POST": admin_only(302)},
+    "tracking_admin.edit_item": {
+        "url": lambda s: {"item_id": 1},
+        "GET": admin_only(200),
+        "POST": admin_only(400),
+    },
+    "tracking_admin.retire_item": {"url": lambda s: {"item_id": 1}, "POST": admin_only(302)},
+    "tracking_admin.restore_item": {"url": lambda s: {"item_id": 1}, "POST": admin_only(302)},
+    "tracking_admin.progress_page": {"GET": admin_only(200)},
+    "tracking_admin.progress_csv": {"GET": admin_only(200)},
+    "tracking_admin.progress_xlsx": {"GET": admin_only(200)},
 }
 
 # A's profile is published: its page shows A's current members to everyone, by design.
@@ -310,9 +353,13 @@ def build_scenario(app, make_faculty, make_admin, make_member):
             )
             proposal.state = SupervisionState.PROPOSED
             proposal.proposed_by_id = faculty_a.id
+            sync_plan(db.session.get(Position, member_a.id))
             db.session.commit()
             publication_id = publication.id
             proposal_id = proposal.id
+            milestone_id = db.session.scalar(
+                select(Milestone.id).where(Milestone.position_id == member_a.id).limit(1)
+            )
             db.session.remove()
         tokens = {
             FACULTY_A: new_token(app, faculty_a, "write"),
@@ -341,6 +388,7 @@ def build_scenario(app, make_faculty, make_admin, make_member):
             proposal_id,
             tokens,
             token_a_id,
+            milestone_id,
         )
 
     return build

@@ -171,7 +171,8 @@ def test_list_pages_load_in_a_fixed_small_number_of_queries(
     page = response.get_data(as_text=True)
     assert "Bulk Member 0299" in page
     assert len(small) == len(large), (small, large)
-    assert len(large) <= 6
+    # Session user, requests count, members, other supervisors, what's due, next milestones.
+    assert len(large) <= 8
 
 
 def test_group_page_links_to_exports_import_and_conflict_list(app, faculty, faculty_client):

@@ -27,6 +27,7 @@ from portal.group.queries import (
 from portal.identifiers import clean_text, name_key
 from portal.labels import ROLE_LABELS, english
 from portal.loads import cap_breaches_after
+from portal.milestones import sync_plan
 from portal.models import (
     DepartureReason,
     Institution,
@@ -448,6 +449,7 @@ def add_member(actor: User, owner: User, data: MemberData) -> Position:
     record_event(actor, "create", position, before=None, after=snapshot(position))
     _record_proposals(actor, position, position.supervisions)
     db.session.flush()
+    sync_plan(position, fresh=True)
     return position
 
 
@@ -537,6 +539,11 @@ def update_member(
             ),
         )
     before = snapshot(position)
+    plan_changed = (position.program_id, position.start_date, position.end_date) != (
+        program.id,
+        data.start_date,
+        data.end_date,
+    )
     # Set first, so that the position's row is updated (and its version bumped) exactly once.
     position.updated_at = utcnow()
     if other is not None:
@@ -562,6 +569,8 @@ def update_member(
         )
     _record_proposals(actor, position, proposed)
     db.session.flush()
+    if plan_changed:
+        sync_plan(position)
     return position
 
 
@@ -732,11 +741,14 @@ def _change_position(actor: User, action: str, position: Position, **values: Any
     """
     require_owner(actor, position)
     before = snapshot(position)
+    dates_before = (position.start_date, position.end_date)
     for name, value in values.items():
         setattr(position, name, value)
     db.session.flush()
     record_event(actor, action, position, before=before, after=snapshot(position))
     db.session.flush()
+    if (position.start_date, position.end_date) != dates_before:
+        sync_plan(position)
     return position
 
 

@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.identifiers import name_key
 from portal.labels import KIND_LABELS, label_text
 from portal.labels import lazy_gettext as _l
+from portal.milestones import expected_end
 from portal.models import (
     AuditEvent,
     DepartureReason,
@@ -51,6 +52,9 @@ class MemberRow:
     status: PositionStatus = PositionStatus.CURRENT
     own_note: str | None = None  # the viewer's own note on their link
     owned: bool = True  # the viewer's group owns the record (else: shared, read-only)
+    # The day the program's expected duration runs out (None: the program has none).
+    expected_end: date | None = None
+    past_expected: bool = False
 
 
 # The sections of the current-members page, in order: (title, program kinds it holds).
@@ -85,6 +89,7 @@ class ListFilter:
     role: str = ""
     sort: str = "name"
     descending: bool = False
+    past_expected: bool = False
 
     @classmethod
     def from_args(cls, args: Any, default_sort: str = "name") -> ListFilter:
@@ -98,11 +103,14 @@ class ListFilter:
             role=role if role in {r.value for r in SupervisionRole} else "",
             sort=sort if sort in SORT_KEYS else default_sort,
             descending=args.get("dir") == "desc",
+            past_expected=args.get("past_expected") == "1",
         )
 
     @property
     def is_active(self) -> bool:
-        return bool(self.search or self.program or self.institution or self.role)
+        return bool(
+            self.search or self.program or self.institution or self.role or self.past_expected
+        )
 
     def apply(self, rows: Iterable[MemberRow]) -> list[MemberRow]:
         """Rows that match, sorted; the search is case- and accent-insensitive."""
@@ -114,6 +122,7 @@ class ListFilter:
             and (not self.program or row.program == self.program)
             and (not self.institution or row.institution == self.institution)
             and (not self.role or row.role.value == self.role)
+            and (not self.past_expected or row.past_expected)
         ]
         return sorted(kept, key=SORT_KEYS[self.sort], reverse=self.descending)
 
@@ -156,6 +165,7 @@ def _group_rows(faculty: User, today: date, condition) -> list[MemberRow]:
             Position.status_on(today),
             Supervision.note,
             Position.owner_id,
+            Program.expected_duration_months,
         )
         .join(Position, Position.id == Supervision.position_id)
         .join(Person, Person.id == Position.person_id)
@@ -170,7 +180,7 @@ def _group_rows(faculty: User, today: date, condition) -> list[MemberRow]:
         .order_by(Program.sort_order, Person.full_name, Position.id)
     ).all()
     others = _other_supervisors(faculty, [row[0] for row in positions])
-    return [_to_row(row, others.get(row[0], ()), faculty) for row in positions]
+    return [_to_row(row, others.get(row[0], ()), faculty, today) for row in positions]
 
 
 def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -250,7 +260,7 @@ def _page(everyone: list[MemberRow], wanted: ListFilter) -> GroupPage:
     return page
 
 
-def _to_row(row, others: tuple[str, ...], faculty: User) -> MemberRow:
+def _to_row(row, others: tuple[str, ...], faculty: User, today: date) -> MemberRow:
     (
         position_id,
         person_id,
@@ -267,7 +277,9 @@ def _to_row(row, others: tuple[str, ...], faculty: User) -> MemberRow:
         status,
         own_note,
         owner_id,
+        expected_months,
     ) = row
+    planned_end = expected_end(start_date, expected_months)
     return MemberRow(
         position_id=position_id,
         person_id=person_id,
@@ -285,6 +297,8 @@ def _to_row(row, others: tuple[str, ...], faculty: User) -> MemberRow:
         status=PositionStatus(status),
         own_note=own_note,
         owned=owner_id == faculty.id,
+        expected_end=planned_end,
+        past_expected=planned_end is not None and today > planned_end,
     )
 
 

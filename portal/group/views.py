@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +53,7 @@ from portal.group.operations import (
     update_member,
 )
 from portal.labels import lazy_gettext as _l
+from portal.milestones import group_due, next_milestones
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
@@ -97,6 +99,13 @@ FIELD_LABELS = {
     "archived": _l("Archived"),
     "owner": _l("Owning group"),
     "own_note": _l("My note"),
+    "milestone": _l("Milestone"),
+    "due_date": _l("Due date"),
+    "status": _l("Status"),
+    "done_on": _l("Done on"),
+    "waived_reason": _l("Reason for waiving"),
+    "milestone_note": _l("Milestone note"),
+    "reason": _l("Reason for the new date"),
 }
 
 
@@ -132,10 +141,14 @@ def index():
     """Current members of a group, in sections by kind, with counts, search and filters."""
     owner = _owner_or_404()
     wanted = queries.ListFilter.from_args(request.args)
-    page = queries.current_page(owner, date.today(), wanted)
+    today = date.today()
+    page = queries.current_page(owner, today, wanted)
     faculty = queries.faculty_accounts() if current_user.is_admin else []
     return render_template(
         "group/index.html",
+        due=group_due(owner, today),
+        milestones=next_milestones([row.position_id for row in page.rows], today),
+        language=str(get_locale()),
         page=page,
         wanted=wanted,
         owner=owner,

@@ -6,6 +6,15 @@ from portal.models.base import Base, utcnow
 from portal.models.import_preview import ImportPreview
 from portal.models.institution import Institution
 from portal.models.load_policy import LoadPolicy
+from portal.models.milestone import (
+    DEFAULT_MILESTONE_PLANS,
+    DueState,
+    Milestone,
+    MilestoneExtension,
+    MilestonePlanItem,
+    MilestoneStatus,
+    ReminderDigest,
+)
 from portal.models.person import Person
 from portal.models.position import DepartureReason, Position, PositionStatus
 from portal.models.program import DEFAULT_PROGRAMS, Program, ProgramKind
@@ -14,14 +23,20 @@ from portal.models.supervision import Supervision, SupervisionRole, SupervisionS
 from portal.models.user import User
 
 __all__ = [
+    "DEFAULT_MILESTONE_PLANS",
     "DEFAULT_PROGRAMS",
     "ApiToken",
     "AuditEvent",
     "Base",
     "DepartureReason",
+    "DueState",
     "ImportPreview",
     "Institution",
     "LoadPolicy",
+    "Milestone",
+    "MilestoneExtension",
+    "MilestonePlanItem",
+    "MilestoneStatus",
     "Person",
     "Position",
     "PositionStatus",
@@ -29,6 +44,7 @@ __all__ = [
     "ProgramKind",
     "Publication",
     "PublicationAuthor",
+    "ReminderDigest",
     "Supervision",
     "SupervisionRole",
     "SupervisionState",

@@ -31,6 +31,7 @@ DEFAULT_PROGRAMS: tuple[dict, ...] = (
         "weight": Decimal("1.00"),
         "counts_toward_load": True,
         "sort_order": 10,
+        "expected_duration_months": 60,
     },
     {
         "name": "Master's Research",
@@ -38,6 +39,7 @@ DEFAULT_PROGRAMS: tuple[dict, ...] = (
         "weight": Decimal("0.50"),
         "counts_toward_load": True,
         "sort_order": 20,
+        "expected_duration_months": 24,
     },
     {
         "name": "Postdoctorate",
@@ -79,7 +81,13 @@ DEFAULT_PROGRAMS: tuple[dict, ...] = (
 
 class Program(TimestampMixin, Base):
     __tablename__ = "programs"
-    __table_args__ = (CheckConstraint("weight >= 0", name="weight_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("weight >= 0", name="weight_not_negative"),
+        CheckConstraint(
+            "expected_duration_months IS NULL OR expected_duration_months > 0",
+            name="expected_duration_positive",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -98,6 +106,8 @@ class Program(TimestampMixin, Base):
     counts_toward_load: Mapped[bool] = mapped_column(default=True)
     sort_order: Mapped[int] = mapped_column(default=100)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # How long the program usually takes; students past it are flagged (empty: no such limit).
+    expected_duration_months: Mapped[int | None]
 
     def __repr__(self) -> str:
         return f"<Program {self.name!r}>"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, Numeric, String, Text
+from sqlalchemy import JSON, CheckConstraint, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -27,7 +27,11 @@ def new_session_token() -> str:
 
 class User(UserMixin, TimestampMixin, Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        # A unique index rather than a constraint: SQLite can add one to an existing table.
+        Index("uq_users_calendar_feed_hash", "calendar_feed_hash", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -50,6 +54,11 @@ class User(UserMixin, TimestampMixin, Base):
     biography: Mapped[str | None] = mapped_column(Text)
     research_topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     profile_published: Mapped[bool] = mapped_column(default=False)
+
+    # Milestone reminders: the digest can be turned off on the profile page.
+    milestone_digest: Mapped[bool] = mapped_column(default=True)
+    # SHA-256 of the secret calendar feed token (the token itself is shown once, never stored).
+    calendar_feed_hash: Mapped[str | None] = mapped_column(String(64))
 
     # Per-person exceptions to the institution's supervision caps (empty = the default cap).
     principal_cap: Mapped[int | None]

@@ -63,6 +63,7 @@ class ProfileForm(FlaskForm):
     research_topics = TextAreaField(_l("Research topics"))
     slug = StringField(_l("Profile address"), filters=[lambda value: (value or "").strip() or None])
     profile_published = BooleanField(_l("Publish my profile"))
+    milestone_digest = BooleanField(_l("E-mail me a digest of milestones due"))
     submit = SubmitField(_l("Save profile"))
 
     def topics(self) -> list[str]:

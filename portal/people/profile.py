@@ -36,6 +36,8 @@ class ProfileData:
     research_topics: list[str] = field(default_factory=list)
     slug: str | None = None
     profile_published: bool = False
+    # The daily e-mail digest of milestones overdue or due within 30 days.
+    milestone_digest: bool = True
 
 
 def profile_data(user: User) -> ProfileData:
@@ -47,6 +49,7 @@ def profile_data(user: User) -> ProfileData:
         research_topics=list(user.research_topics or []),
         slug=user.slug,
         profile_published=user.profile_published,
+        milestone_digest=user.milestone_digest,
     )
 
 
@@ -83,6 +86,7 @@ def update_profile(user: User, data: ProfileData) -> User:
             user.research_topics = list(data.research_topics)
             user.slug = data.slug
             user.profile_published = data.profile_published
+            user.milestone_digest = data.milestone_digest
     except IntegrityError as error:
         raise SlugTakenError(_slug_taken()) from error
     record_event(user, "profile.update", user, before=before, after=asdict(profile_data(user)))

@@ -84,6 +84,7 @@ def profile():
                 "research_topics": "\n".join(data.research_topics),
                 "slug": data.slug or suggest_slug(current_user),
                 "profile_published": data.profile_published,
+                "milestone_digest": data.milestone_digest,
             }
         )
     elif form.validate_on_submit():
@@ -94,6 +95,7 @@ def profile():
             research_topics=form.topics(),
             slug=form.slug.data,
             profile_published=form.profile_published.data,
+            milestone_digest=form.milestone_digest.data,
         )
         try:
             update_profile(current_user, data)

@@ -15,6 +15,7 @@ from flask_babel import ngettext
 
 from portal.audit import record_event
 from portal.extensions import db
+from portal.milestones import sync_plan
 from portal.models import Institution, Person, Position, Supervision, SupervisionRole, User
 from portal.models.supervision import default_shares
 from portal.roster.planning import ImportPlan, InstitutionTarget, PersonTarget, PositionTarget
@@ -84,8 +85,19 @@ def apply_import(
         for link in demoted:
             link.existing.role = link.role
         db.session.flush()
+    # Positions whose milestones follow the import: (position, just created).
+    reshaped: dict[int, tuple[Position, bool]] = {}
     for link in plan.links:
-        position = _apply_position(link.position, events, created)
+        target = link.position
+        if target.instance is None:
+            existing = target.existing
+            if existing is None:
+                reshaped[id(target)] = (None, True)
+            elif existing.end_date != target.end_date:
+                reshaped[id(target)] = (None, False)
+        position = _apply_position(target, events, created)
+        if id(target) in reshaped and reshaped[id(target)][0] is None:
+            reshaped[id(target)] = (position, reshaped[id(target)][1])
         if link.existing is None:
             new_link = Supervision(supervisor_id=link.faculty.id, role=link.role, share=0)
             position.supervisions.append(new_link)
@@ -107,6 +119,10 @@ def apply_import(
     for action, entity, before, after in events:
         record_event(actor, action, entity, before=before, after=after())
     db.session.flush()
+    # New positions get their program's milestones; a changed end date reshapes the plan.
+    plans: dict = {}
+    for position, fresh in reshaped.values():
+        sync_plan(position, fresh=fresh, plans=plans)
     return ImportSummary(plan.count("new"), plan.count("updated"), plan.count("unchanged"), created)
 
 

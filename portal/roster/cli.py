@@ -15,7 +15,6 @@ from portal.roster.applying import apply_import
 from portal.roster.planning import plan_import
 from portal.roster.reading import RosterFileError, read_roster_file
 from portal.roster.reports import (
-    ROSTER_COLUMNS,
     ReportError,
     RosterExport,
     RosterStatus,
@@ -52,6 +51,12 @@ def register(app: Flask) -> None:
     show_default=True,
 )
 @click.option(
+    "--with",
+    "extra",
+    type=click.Choice(["milestones"]),
+    help="Add each position's next milestone and its status after the other columns.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -59,20 +64,27 @@ def register(app: Flask) -> None:
 )
 @with_appcontext
 def export_roster_command(
-    faculty_email: str | None, status: str, file_format: str, output: Path | None
+    faculty_email: str | None,
+    status: str,
+    file_format: str,
+    extra: str | None,
+    output: Path | None,
 ) -> None:
     """Export a roster (one row per supervision link) as CSV, XLSX or JSON."""
     try:
         faculty = find_faculty(faculty_email) if faculty_email else None
     except ReportError as error:
         raise click.ClickException(str(error)) from error
-    rows = roster_rows(RosterExport(faculty, RosterStatus(status), date.today()))
+    export = RosterExport(
+        faculty, RosterStatus(status), date.today(), with_milestones=extra == "milestones"
+    )
+    rows = roster_rows(export)
     if file_format == "xlsx":
-        chunks = iter([xlsx_bytes(ROSTER_COLUMNS, rows)])
+        chunks = iter([xlsx_bytes(export.columns, rows)])
     elif file_format == "json":
-        chunks = json_chunks(ROSTER_COLUMNS, rows)
+        chunks = json_chunks(export.columns, rows)
     else:
-        chunks = csv_bytes_chunks(ROSTER_COLUMNS, rows)
+        chunks = csv_bytes_chunks(export.columns, rows)
     if output is None:
         stream = sys.stdout.buffer
         for chunk in chunks:

@@ -42,7 +42,7 @@ from portal.file_budgets import (
     too_many_rows,
 )
 from portal.models import SupervisionRole
-from portal.roster.reports import ROSTER_COLUMNS
+from portal.roster.reports import MILESTONE_COLUMNS, ROSTER_COLUMNS
 from portal.spreadsheets import restore_inert
 
 REQUIRED_COLUMNS = ("name", "program", "institution", "role", "start_date")
@@ -53,6 +53,8 @@ MAX_OUTCOME_LENGTH = 300
 LOOKUP_BATCH = 500
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ROSTER_COLUMN_SET = frozenset(ROSTER_COLUMNS)
+# An export "with milestones" adds read-only columns; reading it back ignores them.
+KNOWN_COLUMN_SET = ROSTER_COLUMN_SET | frozenset(MILESTONE_COLUMNS)
 ROLE_VALUES = ", ".join(role.value for role in SupervisionRole)
 
 
@@ -321,7 +323,7 @@ def _check_header(header: Sequence[str]) -> None:
         if column in seen:
             repeated.add(column)
         seen.add(column)
-    unknown = [column for column in present if column and column not in ROSTER_COLUMN_SET]
+    unknown = [column for column in present if column and column not in KNOWN_COLUMN_SET]
     missing = [column for column in REQUIRED_COLUMNS if column not in present]
     duplicated = sorted(column for column in repeated if column)
     messages = []

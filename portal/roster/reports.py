@@ -18,6 +18,7 @@ from sqlalchemy import Select, String, and_, func, or_, select, true, type_coerc
 
 from portal.extensions import db
 from portal.identifiers import name_key
+from portal.milestones import next_milestones
 from portal.models import (
     Institution,
     Person,
@@ -40,6 +41,8 @@ ROSTER_COLUMNS = (
     "status",
     "outcome",
 )
+# Added after every other column with ?with=milestones; the import ignores them.
+MILESTONE_COLUMNS = ("next_milestone", "next_milestone_due", "next_milestone_status")
 COI_COLUMNS = ("name", "email", "institution", "program", "role", "start_date", "end_date")
 FETCH_BATCH = 1000
 DEFAULT_COI_YEARS = 5
@@ -66,6 +69,12 @@ class RosterExport:
     faculty: User | None
     status: RosterStatus
     today: date
+    with_milestones: bool = False
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The file's header: the roster columns, then the milestone columns when asked."""
+        return ROSTER_COLUMNS + MILESTONE_COLUMNS if self.with_milestones else ROSTER_COLUMNS
 
     def filename(self, extension: str) -> str:
         """roster-<faculty slug or "all">-<status>-<YYYY-MM-DD>.<ext>"""
@@ -87,6 +96,17 @@ def parse_status(value: str | None) -> RosterStatus:
                 value=repr(value),
             )
         ) from None
+
+
+def parse_with(value: str | None) -> bool:
+    """The ?with= parameter: empty, or "milestones" for the next-milestone columns."""
+    if value is None or value == "":
+        return False
+    if value == "milestones":
+        return True
+    raise ReportError(
+        _("Unknown with=%(value)s: the only extra is with=milestones.", value=repr(value))
+    )
 
 
 def parse_coi_years(value: str | None) -> int:
@@ -177,9 +197,28 @@ def roster_query(export: RosterExport) -> Select:
 
 def roster_rows(export: RosterExport) -> Iterator[tuple]:
     """The export's rows in ROSTER_COLUMNS order, fetched in batches (fixed memory)."""
+    if export.with_milestones:
+        yield from _rows_with_milestones(export)
+        return
     result = db.session.execute(roster_query(export).execution_options(yield_per=FETCH_BATCH))
     for row in result:
         yield tuple(row)
+
+
+def _rows_with_milestones(export: RosterExport) -> Iterator[tuple]:
+    """The roster rows plus each position's next open milestone: one more query per batch."""
+    query = roster_query(export).add_columns(Position.id)
+    result = db.session.execute(query.execution_options(yield_per=FETCH_BATCH))
+    for batch in result.partitions():
+        upcoming = next_milestones({row[-1] for row in batch}, export.today)
+        for *values, position_id in batch:
+            milestone = upcoming.get(position_id)
+            extra = (
+                (milestone.name_en, milestone.due_date, milestone.state.value)
+                if milestone is not None
+                else (None, None, None)
+            )
+            yield (*values, *extra)
 
 
 def coi_since(today: date, years: int) -> date:

@@ -47,6 +47,7 @@ from portal.roster.reports import (
     find_faculty,
     parse_coi_years,
     parse_status,
+    parse_with,
     roster_rows,
 )
 from portal.spreadsheets import (
@@ -143,15 +144,19 @@ def _group_export(extension: str):
     """The logged-in user's own group (their supervision links)."""
     try:
         status = parse_status(request.args.get("status"))
+        with_milestones = parse_with(request.args.get("with"))
     except ReportError as error:
         return render_error(400, str(error))
-    return _export_response(RosterExport(current_user, status, date.today()), extension)
+    return _export_response(
+        RosterExport(current_user, status, date.today(), with_milestones), extension
+    )
 
 
 def _admin_export(extension: str):
     """The whole institution, or one faculty member with ?faculty=<email>."""
     try:
         status = parse_status(request.args.get("status"))
+        with_milestones = parse_with(request.args.get("with"))
     except ReportError as error:
         return render_error(400, str(error))
     faculty = None
@@ -160,7 +165,7 @@ def _admin_export(extension: str):
             faculty = find_faculty(request.args["faculty"])
         except ReportError as error:
             return render_error(404, str(error))
-    return _export_response(RosterExport(faculty, status, date.today()), extension)
+    return _export_response(RosterExport(faculty, status, date.today(), with_milestones), extension)
 
 
 @blueprint.route("/group/coi.csv")
@@ -277,16 +282,13 @@ def _megabytes(length: int) -> str:
 def _export_response(export: RosterExport, extension: str) -> Response:
     filename = export.filename(extension)
     rows = roster_rows(export)
+    columns = export.columns
     if extension == "xlsx":
         # An XLSX file is a zip archive written at the end; it cannot be streamed row by row.
-        return _attachment(xlsx_bytes(ROSTER_COLUMNS, rows), XLSX_MIMETYPE, filename)
+        return _attachment(xlsx_bytes(columns, rows), XLSX_MIMETYPE, filename)
     if extension == "json":
-        return _attachment(
-            stream_with_context(json_chunks(ROSTER_COLUMNS, rows)), JSON_MIMETYPE, filename
-        )
-    return _attachment(
-        stream_with_context(csv_bytes_chunks(ROSTER_COLUMNS, rows)), CSV_MIMETYPE, filename
-    )
+        return _attachment(stream_with_context(json_chunks(columns, rows)), JSON_MIMETYPE, filename)
+    return _attachment(stream_with_context(csv_bytes_chunks(columns, rows)), CSV_MIMETYPE, filename)
 
 
 def _attachment(body, mimetype: str, filename: str) -> Response:

@@ -1,0 +1,131 @@
+"""Forms of student tracking: recording a milestone, plan steps, the progress filter (no DB)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length
+
+from portal.forms import select_choices
+from portal.labels import lazy_gettext as _l
+from portal.tracking.operations import NAME_MAX_LENGTH, NOTE_MAX_LENGTH, REASON_MAX_LENGTH
+
+
+class _Versioned(FlaskForm):
+    """The milestone's version when the page was opened: a stale change is refused, not lost."""
+
+    version = HiddenField()
+
+    def expected_version(self) -> int:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return -1
+
+
+class DoneForm(_Versioned):
+    done_on = DateField(
+        _l("Done on"), validators=[InputRequired(message=_l("Enter the day it was done."))]
+    )
+    submit = SubmitField(_l("Mark done"))
+
+
+class WaiveForm(_Versioned):
+    waived_reason = StringField(
+        _l("Reason for waiving"),
+        validators=[
+            InputRequired(message=_l("Give a reason.")),
+            Length(max=REASON_MAX_LENGTH, message=_l("Keep the reason short.")),
+        ],
+    )
+    submit = SubmitField(_l("Waive"))
+
+
+class ExtendForm(_Versioned):
+    due_date = DateField(
+        _l("New due date"), validators=[InputRequired(message=_l("Enter the new due date."))]
+    )
+    reason = StringField(
+        _l("Reason for the new date"),
+        validators=[
+            InputRequired(message=_l("Give a reason.")),
+            Length(max=REASON_MAX_LENGTH, message=_l("Keep the reason short.")),
+        ],
+    )
+    submit = SubmitField(_l("Move the date"))
+
+
+class NoteForm(_Versioned):
+    note = TextAreaField(
+        _l("Milestone note"),
+        validators=[Length(max=NOTE_MAX_LENGTH, message=_l("Keep the note short."))],
+    )
+    submit = SubmitField(_l("Save the note"))
+
+
+class ReopenForm(_Versioned):
+    submit = SubmitField(_l("Reopen"))
+
+
+class MonthsField(StringField):
+    """A whole number of months; empty gives None; anything else a clear message."""
+
+    def process_formdata(self, valuelist):
+        self.raw_text = valuelist[0].strip() if valuelist else ""
+        self.data = None
+        if not self.raw_text:
+            return
+        if not self.raw_text.isdigit():
+            raise ValueError(_l("Enter a whole number of months such as 12, or leave it empty."))
+        self.data = int(self.raw_text)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+
+class PlanItemForm(FlaskForm):
+    name_en = StringField(
+        _l("Name in English"),
+        validators=[
+            InputRequired(message=_l("Give the milestone a name.")),
+            Length(max=NAME_MAX_LENGTH, message=_l("Keep the name short.")),
+        ],
+    )
+    name_fr = StringField(
+        _l("Name in French"),
+        validators=[
+            InputRequired(message=_l("Give the milestone a name.")),
+            Length(max=NAME_MAX_LENGTH, message=_l("Keep the name short.")),
+        ],
+    )
+    due_months = MonthsField(_l("Due (months after the start)"))
+    repeat_months = MonthsField(_l("Repeats every (months)"))
+    sort_order = MonthsField(_l("Position in the list"))
+    submit = SubmitField(_l("Save the milestone"))
+
+
+class DurationForm(FlaskForm):
+    expected_duration_months = MonthsField(_l("Expected duration (months)"))
+    submit = SubmitField(_l("Save the duration"))
+
+
+class ProgressFilterForm(FlaskForm):
+    """The GET form above the progress report."""
+
+    class Meta:
+        csrf = False
+
+    as_of = StringField(_l("As of"))
+    department = SelectField(
+        _l("Department"),
+        choices=select_choices([("", _l("All departments"))]),
+        validate_choice=False,
+    )
+    program = SelectField(
+        _l("Program"),
+        choices=select_choices([("", _l("All programs"))]),
+        validate_choice=False,
+    )
+    submit = SubmitField(_l("Show progress"))

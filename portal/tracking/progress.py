@@ -1,0 +1,424 @@
+"""The administrators' progress report: overdue milestones, students past their program's
+expected duration, and each program's completion figures, with a small SVG chart and exports.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from markupsafe import Markup, escape
+from sqlalchemy import and_, exists, select
+
+from portal.catalogue import cached_gettext as gettext
+from portal.extensions import db
+from portal.i18n import format_day, number_text
+from portal.milestones import (
+    add_months,
+    due_state,
+    expected_end,
+    ordering,
+    position_current_on,
+)
+from portal.models import (
+    DepartureReason,
+    DueState,
+    Milestone,
+    MilestoneStatus,
+    Person,
+    Position,
+    Program,
+    Supervision,
+    SupervisionRole,
+    User,
+)
+
+COMPLETION_YEARS = 5
+OPEN_MILESTONE_COLUMNS = (
+    "student",
+    "program",
+    "milestone",
+    "due_date",
+    "status",
+    "days_overdue",
+    "supervisors",
+    "start_date",
+    "expected_end",
+)
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole months from `start` to `end` (as an age counts years): 15 Jan -> 14 Mar is 1."""
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if add_months(start, months) > end:
+        months -= 1
+    return months
+
+
+@dataclass(frozen=True)
+class ProgressFilter:
+    """What the report is asked for: the day, and optionally one department and one program."""
+
+    as_of: date
+    department: str | None = None
+    program_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OpenMilestoneRow:
+    student: str
+    program: str
+    name_en: str
+    name_fr: str
+    due_date: date | None
+    state: DueState
+    supervisors: tuple[str, ...]
+    start_date: date
+    expected_end: date | None
+
+    def name(self, language: str) -> str:
+        return self.name_fr if language.startswith("fr") else self.name_en
+
+    def days_overdue(self, as_of: date) -> int | None:
+        if self.state != DueState.OVERDUE or self.due_date is None:
+            return None
+        return (as_of - self.due_date).days
+
+
+@dataclass(frozen=True)
+class PastDurationRow:
+    student: str
+    program: str
+    start_date: date
+    expected_end: date
+    months_over: int
+    supervisors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompletionRow:
+    """A program's alumni of the last five years: how many graduated, how long it took them."""
+
+    program: str
+    graduated: int
+    left_without_degree: int
+    median_months: Decimal | None
+
+    @property
+    def completion_rate(self) -> Decimal | None:
+        """Graduated out of graduated + left without a degree, in percent (one decimal)."""
+        total = self.graduated + self.left_without_degree
+        if not total:
+            return None
+        return (Decimal(100) * self.graduated / total).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP
+        )
+
+
+@dataclass
+class ProgressReport:
+    wanted: ProgressFilter
+    open_milestones: list[OpenMilestoneRow] = field(default_factory=list)
+    past_duration: list[PastDurationRow] = field(default_factory=list)
+    completion: list[CompletionRow] = field(default_factory=list)
+
+    @property
+    def overdue(self) -> list[OpenMilestoneRow]:
+        return [row for row in self.open_milestones if row.state == DueState.OVERDUE]
+
+    @property
+    def completion_since(self) -> date:
+        return add_months(self.wanted.as_of, -12 * COMPLETION_YEARS)
+
+    def export_rows(self) -> Iterator[list]:
+        """One row per open milestone, in OPEN_MILESTONE_COLUMNS order (English values)."""
+        for row in self.open_milestones:
+            yield [
+                row.student,
+                row.program,
+                row.name_en,
+                row.due_date,
+                row.state.value,
+                row.days_overdue(self.wanted.as_of),
+                "; ".join(row.supervisors),
+                row.start_date,
+                row.expected_end,
+            ]
+
+
+def _scope(wanted: ProgressFilter):
+    """SQL conditions for the department and program filters, on Position."""
+    conditions = []
+    if wanted.program_id is not None:
+        conditions.append(Position.program_id == wanted.program_id)
+    if wanted.department:
+        conditions.append(
+            exists(
+                select(Supervision.id)
+                .join(User, User.id == Supervision.supervisor_id)
+                .where(
+                    Supervision.position_id == Position.id,
+                    User.department == wanted.department,
+                )
+            )
+        )
+    return and_(True, *conditions)
+
+
+def _supervisors(position_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    if not position_ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            Supervision.position_id,
+            Supervision.role,
+            User.display_name,
+            Supervision.external_name,
+        )
+        .outerjoin(User, User.id == Supervision.supervisor_id)
+        .where(Supervision.position_id.in_(position_ids))
+        .order_by(Supervision.position_id, Supervision.id)
+    )
+    found: dict[int, list[tuple[int, str]]] = {}
+    for position_id, role, account, external in rows:
+        rank = 0 if role == SupervisionRole.PRINCIPAL else 1
+        found.setdefault(position_id, []).append((rank, account or external or ""))
+    return {key: tuple(name for _, name in sorted(names)) for key, names in found.items()}
+
+
+def progress_report(wanted: ProgressFilter) -> ProgressReport:
+    """Everything the progress page shows, in four queries whatever the institution's size."""
+    report = ProgressReport(wanted)
+    as_of = wanted.as_of
+    scope = _scope(wanted)
+    milestones = db.session.execute(
+        select(
+            Position.id,
+            Person.full_name,
+            Program.name,
+            Program.expected_duration_months,
+            Position.start_date,
+            Milestone.name_en,
+            Milestone.name_fr,
+            Milestone.due_date,
+            Milestone.status,
+        )
+        .select_from(Milestone)
+        .join(Position, Position.id == Milestone.position_id)
+        .join(Person, Person.id == Position.person_id)
+        .join(Program, Program.id == Position.program_id)
+        .where(Milestone.status == MilestoneStatus.OPEN, position_current_on(as_of), scope)
+        .order_by(*ordering(), Person.full_name)
+    ).all()
+    current = db.session.execute(
+        select(
+            Position.id,
+            Person.full_name,
+            Program.name,
+            Program.expected_duration_months,
+            Position.start_date,
+        )
+        .join(Person, Person.id == Position.person_id)
+        .join(Program, Program.id == Position.program_id)
+        .where(
+            position_current_on(as_of),
+            Program.expected_duration_months.is_not(None),
+            scope,
+        )
+        .order_by(Position.start_date, Person.full_name)
+    ).all()
+    past = []
+    for position_id, student, program, months, start in current:
+        end = expected_end(start, months)
+        if as_of > end:
+            past.append((position_id, student, program, start, end))
+    names = _supervisors(sorted({row[0] for row in milestones} | {row[0] for row in past}))
+    report.open_milestones = [
+        OpenMilestoneRow(
+            student=student,
+            program=program,
+            name_en=name_en,
+            name_fr=name_fr,
+            due_date=due,
+            state=due_state(status, due, as_of),
+            supervisors=names.get(position_id, ()),
+            start_date=start,
+            expected_end=expected_end(start, months),
+        )
+        for position_id, student, program, months, start, name_en, name_fr, due, status in (
+            milestones
+        )
+    ]
+    report.past_duration = [
+        PastDurationRow(
+            student=student,
+            program=program,
+            start_date=start,
+            expected_end=end,
+            months_over=months_between(end, as_of),
+            supervisors=names.get(position_id, ()),
+        )
+        for position_id, student, program, start, end in past
+    ]
+    report.completion = _completion(wanted, report.completion_since, scope)
+    return report
+
+
+def _completion(wanted: ProgressFilter, since: date, scope) -> list[CompletionRow]:
+    """Per student program: alumni whose position ended in the five years before the day."""
+    rows = db.session.execute(
+        select(
+            Program.name,
+            Program.sort_order,
+            Position.start_date,
+            Position.end_date,
+            Position.departure_reason,
+        )
+        .join(Program, Program.id == Position.program_id)
+        .where(
+            Position.archived_at.is_(None),
+            Position.end_date.is_not(None),
+            Position.end_date >= since,
+            Position.end_date < wanted.as_of,
+            Position.departure_reason.in_(
+                [DepartureReason.GRADUATED, DepartureReason.LEFT_WITHOUT_DEGREE]
+            ),
+            scope,
+        )
+        .order_by(Program.sort_order, Program.name)
+    ).all()
+    grouped: dict[str, list] = {}
+    for name, _order, start, end, reason in rows:
+        grouped.setdefault(name, []).append((start, end, reason))
+    result = []
+    for name, stints in grouped.items():
+        durations = [
+            months_between(start, end)
+            for start, end, reason in stints
+            if reason == DepartureReason.GRADUATED
+        ]
+        median = (
+            Decimal(str(statistics.median(durations))).quantize(Decimal("0.1"))
+            if durations
+            else None
+        )
+        result.append(
+            CompletionRow(
+                program=name,
+                graduated=len(durations),
+                left_without_degree=len(stints) - len(durations),
+                median_months=median,
+            )
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The chart: one bar per program, its completion rate, the median time written beside it.
+
+CHART_LABEL_WIDTH = 180
+CHART_BAR_WIDTH = 300
+CHART_NOTE_WIDTH = 260
+CHART_ROW_HEIGHT = 22
+BAR_COLOUR = "#1f6f43"
+TRACK_COLOUR = "#d9dee5"
+
+
+def chart_title(report: ProgressReport) -> str:
+    return gettext(
+        "Completion rate by program, alumni who left between %(since)s and %(day)s",
+        since=format_day(report.completion_since),
+        day=format_day(report.wanted.as_of),
+    )
+
+
+def _bar_text(row: CompletionRow) -> str:
+    rate = number_text(row.completion_rate, 1) if row.completion_rate is not None else "—"
+    if row.median_months is None:
+        return gettext(
+            "%(program)s: %(rate)s %% completed (%(graduated)s graduated, %(left)s left without "
+            "a degree)",
+            program=row.program,
+            rate=rate,
+            graduated=row.graduated,
+            left=row.left_without_degree,
+        )
+    return gettext(
+        "%(program)s: %(rate)s %% completed (%(graduated)s graduated, %(left)s left without "
+        "a degree); median %(median)s months",
+        program=row.program,
+        rate=rate,
+        graduated=row.graduated,
+        left=row.left_without_degree,
+        median=number_text(row.median_months, 1),
+    )
+
+
+def completion_chart_svg(report: ProgressReport) -> Markup:
+    """An accessible SVG (a <title> for the chart and each bar); every text escaped here."""
+    rows = report.completion
+    width = CHART_LABEL_WIDTH + CHART_BAR_WIDTH + CHART_NOTE_WIDTH
+    height = CHART_ROW_HEIGHT * max(len(rows), 1) + 8
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="progress-chart" role="img"'
+        f' aria-labelledby="progress-chart-title" viewBox="0 0 {width} {height}"'
+        f' width="{width}" height="{height}" font-size="12">',
+        f'<title id="progress-chart-title">{escape(chart_title(report))}</title>',
+    ]
+    for index, row in enumerate(rows):
+        y = index * CHART_ROW_HEIGHT
+        rate = float(row.completion_rate or 0)
+        length = CHART_BAR_WIDTH * rate / 100
+        out.append(f"<g><title>{escape(_bar_text(row))}</title>")
+        out.append(
+            f'<text x="{CHART_LABEL_WIDTH - 6}" y="{y + 15}" text-anchor="end">'
+            f"{escape(row.program)}</text>"
+        )
+        out.append(
+            f'<rect x="{CHART_LABEL_WIDTH}" y="{y + 4}" width="{CHART_BAR_WIDTH}"'
+            f' height="{CHART_ROW_HEIGHT - 8}" fill="{TRACK_COLOUR}"/>'
+        )
+        out.append(
+            f'<rect x="{CHART_LABEL_WIDTH}" y="{y + 4}" width="{length:.1f}"'
+            f' height="{CHART_ROW_HEIGHT - 8}" fill="{BAR_COLOUR}"/>'
+        )
+        note = (
+            gettext("%(rate)s %%", rate=number_text(row.completion_rate, 1))
+            if row.completion_rate is not None
+            else "—"
+        )
+        if row.median_months is not None:
+            note = gettext(
+                "%(rate)s; median %(median)s months",
+                rate=note,
+                median=number_text(row.median_months, 1),
+            )
+        out.append(
+            f'<text x="{CHART_LABEL_WIDTH + CHART_BAR_WIDTH + 6}" y="{y + 15}">{escape(note)}</text></g>'
+        )
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def department_choices() -> list[str]:
+    """Departments named on faculty accounts, for the filter."""
+    return list(
+        db.session.scalars(
+            select(User.department)
+            .where(User.department.is_not(None), User.department != "")
+            .distinct()
+            .order_by(User.department)
+        )
+    )
+
+
+def program_choices() -> list[tuple[int, str]]:
+    return [
+        (row.id, row.name)
+        for row in db.session.execute(
+            select(Program.id, Program.name).order_by(Program.sort_order, Program.name)
+        )
+    ]
