@@ -169,7 +169,7 @@ def _open_connections(server, count):
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=15)
         connection.connect()
         connections.append(connection)
-    time.sleep(0.3)
+    time.sleep(1.0)  # time for each worker to accept one, even on a busy machine
     return connections
 
 
