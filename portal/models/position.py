@@ -50,7 +50,8 @@ class Position(TimestampMixin, Base):
     program_id: Mapped[int] = mapped_column(
         ForeignKey("programs.id", ondelete="RESTRICT"), index=True
     )
-    institution_id: Mapped[int] = mapped_column(
+    # None: the institution is unknown (the institute page lists visitors without one).
+    institution_id: Mapped[int | None] = mapped_column(
         ForeignKey("institutions.id", ondelete="RESTRICT"), index=True
     )
     start_date: Mapped[date]
@@ -78,7 +79,7 @@ class Position(TimestampMixin, Base):
 
     person: Mapped[Person] = relationship(back_populates="positions")
     program: Mapped[Program] = relationship()
-    institution: Mapped[Institution] = relationship()
+    institution: Mapped[Institution | None] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     supervisions: Mapped[list[Supervision]] = relationship(
         back_populates="position", cascade="all, delete-orphan", order_by="Supervision.id"

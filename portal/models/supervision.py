@@ -73,6 +73,8 @@ class Supervision(Base):
     )
     # A supervisor without an account (another university's professor), recorded by name.
     external_name: Mapped[str | None] = mapped_column(String(200))
+    # The external supervisor's institution, as typed (None for an account, or when unknown).
+    external_institution: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[SupervisionRole] = mapped_column(
         Enum(
             SupervisionRole,
