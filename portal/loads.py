@@ -37,6 +37,9 @@ WITHIN_CAP = "Within cap"
 NO_CAP = "No cap"
 
 
+# The loads filter's "Unknown" institution: positions without one (no database id is 0).
+UNKNOWN_INSTITUTION = 0
+
 def percent_from_units(units: int) -> Decimal:
     """Weighted load in percent, from the query's exact sum of share x weight in 1/10000ths."""
     return (Decimal(units) / HUNDREDTHS_PER_PERCENT_POINT).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -154,7 +157,9 @@ def loads_query(
 ) -> Select:
     """One row per active faculty member, with counts and weighted units summed by the database."""
     link_conditions = [Supervision.supervisor_id.is_not(None), current_on(as_of)]
-    if institution_id is not None:
+    if institution_id == UNKNOWN_INSTITUTION:
+        link_conditions.append(Position.institution_id.is_(None))
+    elif institution_id is not None:
         link_conditions.append(Position.institution_id == institution_id)
     links = (
         select(

@@ -287,7 +287,7 @@ BAD_INPUT = [
         "Shares must total 100 %; they total 90.5 %.",
     ),
     ("missing start date", {"start_date": ""}, "Enter the start date."),
-    ("missing institution", {"institution": ""}, "Enter the institution."),
+    ("missing institution", {"institution": ""}, "Enter the institution, or tick"),
     ("bad role", {"role": "owner"}, "Choose a supervision role from the list."),
 ]
 
@@ -435,7 +435,11 @@ def edit_data(app, position_id: int, client, **overrides) -> dict:
 
     page = client.get(f"/group/members/{position_id}/edit").get_data(as_text=True)
     data = {}
-    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page):
+    for tag, name, value in re.findall(
+        r'(<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"[^>]*>)', page
+    ):
+        if 'type="checkbox"' in tag and "checked" not in tag:
+            continue  # a browser sends only ticked boxes
         data[name] = value
     for name, options in re.findall(
         r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, flags=re.S

@@ -24,9 +24,12 @@ from portal.emails import ValidEmail
 from portal.forms import select_choices
 from portal.labels import KIND_LABELS
 from portal.labels import lazy_gettext as _l
+from portal.loads import UNKNOWN_INSTITUTION
 from portal.models import ProgramKind
 
 KIND_CHOICES = select_choices((kind.value, KIND_LABELS[kind]) for kind in ProgramKind)
+# The loads filter's choice for supervisees whose institution is unknown.
+UNKNOWN_CHOICE = "unknown"
 
 
 class _ParsedField(StringField):
@@ -113,6 +116,8 @@ class LoadsFilterForm(FlaskForm):
             ) from None
 
     def validate_institution(self, field: Field) -> None:
+        if field.data == UNKNOWN_CHOICE:
+            return
         if field.data and parse_database_id(str(field.data)) is None:
             raise ValidationError(_("Choose an institution from the list."))
 
@@ -124,7 +129,9 @@ class LoadsFilterForm(FlaskForm):
             "sort": self.sort.data or None,
             "descending": self.dir.data == "desc",
             "department": self.department.data or None,
-            "institution_id": parse_database_id(self.institution.data or None),
+            "institution_id": UNKNOWN_INSTITUTION
+            if self.institution.data == UNKNOWN_CHOICE
+            else parse_database_id(self.institution.data or None),
             "page": self.page.data,
         }
 

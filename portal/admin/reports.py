@@ -21,7 +21,7 @@ from portal.extensions import db
 from portal.i18n import format_day, number_text
 from portal.labels import KIND_LABELS, english, label_text
 from portal.labels import lazy_gettext as _l
-from portal.loads import KINDS, LoadRow, load_rows, pending_proposals
+from portal.loads import KINDS, UNKNOWN_INSTITUTION, LoadRow, load_rows, pending_proposals
 from portal.models import Institution, ProgramKind
 from portal.spreadsheets import as_text
 
@@ -63,6 +63,7 @@ class LoadsReport:
     descending: bool
     institution: Institution | None = None
     department: str | None = None
+    unknown_institution: bool = False  # only supervisees whose institution is unknown
     totals: list[Any] = field(default_factory=list)
     page: int = 1
 
@@ -165,6 +166,7 @@ def loads_report(
     An unknown sort key falls back to sorting by name.
     """
     institution = db.session.get(Institution, institution_id) if institution_id else None
+    unknown_institution = institution_id == UNKNOWN_INSTITUTION
     rows = load_rows(as_of, department=department, institution_id=institution_id)
     sort_key = sort if sort in COLUMN_KEYS else "name"
     rows.sort(key=_sort_value(sort_key), reverse=descending)
@@ -175,6 +177,7 @@ def loads_report(
         descending=descending,
         institution=institution,
         department=department or None,
+        unknown_institution=unknown_institution,
     )
     report.page = min(max(page, 1), report.page_count)  # an out-of-range page shows the nearest
     report.totals = _totals(rows)

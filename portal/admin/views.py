@@ -29,6 +29,7 @@ from portal.admin.forms import (
     PasswordResetForm,
     ProgramForm,
     RenameInstitutionForm,
+    UNKNOWN_CHOICE,
 )
 from portal.auth.decorators import ask_for_password, require_admin
 from portal.auth.services import password_entered_recently
@@ -100,7 +101,7 @@ def _loads_filter() -> LoadsFilterForm:
         [("", _("All departments"))] + [(name, name) for name in queries.department_choices()]
     )
     form.institution.choices = select_choices(
-        [("", _("All institutions"))]
+        [("", _("All institutions")), (UNKNOWN_CHOICE, _("Unknown"))]
         + [(str(id), name) for id, name in queries.institution_choices()]
     )
     form.validate()

@@ -35,7 +35,11 @@ def member_resource(position: Position, today: date) -> dict[str, Any]:
             "name": position.program.name,
             "kind": position.program.kind.value,
         },
-        "institution": {"id": position.institution.id, "name": position.institution.name},
+        "institution": (
+            {"id": position.institution.id, "name": position.institution.name}
+            if position.institution
+            else None
+        ),
         "start_date": position.start_date,
         "end_date": position.end_date,
         "departure_reason": (
@@ -48,6 +52,7 @@ def member_resource(position: Position, today: date) -> dict[str, Any]:
                 "supervisor_id": link.supervisor_id,
                 "name": link.supervisor_name,
                 "external": link.supervisor_id is None,
+                "institution": link.external_institution,
                 "role": link.role.value,
                 "share": link.share,
             }

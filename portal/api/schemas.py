@@ -107,6 +107,12 @@ class RosterArgs(PageArgs):
 class SupervisorIn(Schema):
     supervisor_id = _id(load_default=None, allow_none=True)
     external_name = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    external_institution = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "An external supervisor's institution (null: unknown)."},
+    )
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     share = _share()
 
@@ -115,6 +121,13 @@ class SupervisorIn(Schema):
         named = bool(clean_text(data.get("external_name")))
         if data.get("supervisor_id") and named:
             raise ValidationError(str(_l("Choose an account or type a name, not both.")))
+        if clean_text(data.get("external_institution")) and not named:
+            raise ValidationError(
+                str(
+                    _l("An institution goes with an external supervisor's name: type the name too.")
+                ),
+                "external_institution",
+            )
         if not data.get("supervisor_id") and not named:
             raise ValidationError(
                 str(_l("Give a supervisor_id or an external_name.")), "external_name"
@@ -126,7 +139,12 @@ class MemberIn(Schema):
     email = Text(load_default=None, allow_none=True, validate=[validate.Length(max=254), _email])
     orcid = Text(load_default=None, allow_none=True, validate=validate.Length(max=60))
     program_id = _id(required=True)
-    institution = Text(required=True, validate=validate.Length(max=200))
+    institution = Text(
+        required=True,
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "The institution's name; null when it is unknown."},
+    )
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     share = _share()
     start_date = fields.Date(required=True)
@@ -149,8 +167,10 @@ class MemberIn(Schema):
         errors: dict[str, list[str]] = {}
         if not clean_text(data.get("full_name")):
             errors["full_name"] = [str(_l("Enter the person's full name."))]
-        if not clean_text(data.get("institution")):
-            errors["institution"] = [str(_l("Enter the institution."))]
+        if data.get("institution") is not None and not clean_text(data["institution"]):
+            errors["institution"] = [
+                str(_l("Enter the institution, or send null when it is unknown."))
+            ]
         if data.get("orcid") and normalise_orcid(data["orcid"]) is None:
             errors["orcid"] = [
                 str(
@@ -217,6 +237,11 @@ class SupervisorOut(Schema):
     )
     name = fields.String(required=True)
     external = fields.Boolean(required=True)
+    institution = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "an external supervisor's institution (null: unknown, account)"},
+    )
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     share = _decimal_text(required=True, metadata={"description": "percent"})
 
@@ -229,7 +254,9 @@ class MemberOut(Schema):
     )
     person = fields.Nested(PersonOut, required=True)
     program = fields.Nested(ProgramOut, required=True)
-    institution = fields.Nested(InstitutionOut, required=True)
+    institution = fields.Nested(
+        InstitutionOut, required=True, allow_none=True, metadata={"description": "null: unknown"}
+    )
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True, allow_none=True)
     departure_reason = fields.String(
@@ -257,7 +284,7 @@ class ProgramChoiceOut(Schema):
 class ProfileMemberOut(Schema):
     name = fields.String(required=True)
     program = fields.String(required=True)
-    institution = fields.String(required=True)
+    institution = fields.String(required=True, allow_none=True)
     program_institution = fields.String(required=True)
     role = fields.String(required=True, allow_none=True)
     role_label = fields.String(required=True, allow_none=True)

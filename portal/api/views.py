@@ -167,7 +167,7 @@ def _member_data(body: dict[str, Any], owner: User, position: Position | None) -
         email=(body["email"] or "").strip().lower() or None,
         orcid=normalise_orcid(body["orcid"]) if body["orcid"] else None,
         program_id=body["program_id"],
-        institution=clean_text(body["institution"]),
+        institution=clean_text(body["institution"]) or None,
         role=SupervisionRole(body["role"]),
         share=body["share"],
         start_date=body["start_date"],
@@ -177,6 +177,7 @@ def _member_data(body: dict[str, Any], owner: User, position: Position | None) -
             SupervisorEntry(
                 supervisor_id=entry["supervisor_id"],
                 external_name=clean_text(entry["external_name"]) or None,
+                external_institution=clean_text(entry["external_institution"]) or None,
                 role=SupervisionRole(entry["role"]),
                 share=entry["share"],
             )

@@ -110,6 +110,10 @@ class SupervisorForm(Form):
         _l("Or external supervisor"),
         validators=[Length(max=200, message=_l("At most 200 characters."))],
     )
+    external_institution = StringField(
+        _l("External supervisor's institution"),
+        validators=[Length(max=200, message=_l("At most 200 characters."))],
+    )
     role = ChoiceField(
         _l("Role"),
         choices=ROLE_CHOICES,
@@ -132,6 +136,12 @@ class SupervisorForm(Form):
     def validate_external_name(self, field):
         if self.supervisor.data and clean_text(field.data):
             raise ValidationError(_("Choose an account or type a name, not both."))
+
+    def validate_external_institution(self, field):
+        if clean_text(field.data) and not clean_text(self.external_name.data):
+            raise ValidationError(
+                _("An institution goes with an external supervisor's name: type the name too.")
+            )
 
 
 class MemberForm(FlaskForm):
@@ -161,10 +171,10 @@ class MemberForm(FlaskForm):
     institution = StringField(
         _l("Institution"),
         validators=[
-            DataRequired(message=_l("Enter the institution.")),
             Length(max=200, message=_l("The institution must be at most 200 characters.")),
         ],
     )
+    institution_unknown = BooleanField(_l("No institution (unknown)"))
     role = ChoiceField(
         _l("Supervision role"),
         choices=ROLE_CHOICES,
@@ -200,6 +210,18 @@ class MemberForm(FlaskForm):
                     "Enter a valid ORCID iD, like 0000-0002-1825-0097 "
                     "(the last character is a checksum)."
                 )
+            )
+
+    def validate_institution(self, field):
+        # Unknown is a choice made on purpose, never a field forgotten.
+        typed = clean_text(field.data)
+        if self.institution_unknown.data and typed:
+            raise ValidationError(
+                _("Leave the institution empty when it is unknown, or untick “No institution”.")
+            )
+        if not self.institution_unknown.data and not typed:
+            raise ValidationError(
+                _("Enter the institution, or tick “No institution (unknown)”.")
             )
 
     def validate_end_date(self, field):
@@ -247,7 +269,9 @@ class MemberForm(FlaskForm):
             email=(self.email.data or "").strip().lower() or None,
             orcid=normalise_orcid(self.orcid.data) if self.orcid.data else None,
             program_id=self.program.data,
-            institution=clean_text(self.institution.data),
+            institution=None
+            if self.institution_unknown.data
+            else clean_text(self.institution.data) or None,
             role=SupervisionRole(self.role.data),
             share=self.share.data,
             start_date=self.start_date.data,
@@ -257,6 +281,7 @@ class MemberForm(FlaskForm):
                 SupervisorEntry(
                     supervisor_id=row.supervisor.data,
                     external_name=clean_text(row.external_name.data) or None,
+                    external_institution=clean_text(row.external_institution.data) or None,
                     role=SupervisionRole(row.role.data),
                     share=row.share.data,
                 )

@@ -134,6 +134,7 @@ class SupervisorEntry:
     external_name: str | None
     role: SupervisionRole
     share: Decimal | None = None
+    external_institution: str | None = None
 
 
 @dataclass
@@ -142,7 +143,7 @@ class MemberData:
 
     full_name: str
     program_id: int
-    institution: str
+    institution: str | None  # None or "": unknown
     role: SupervisionRole
     start_date: date
     email: str | None = None
@@ -167,7 +168,10 @@ def _supervision_text(
     role: SupervisionRole,
     share: Decimal | None,
     state: SupervisionState = SupervisionState.CONFIRMED,
+    institution: str | None = None,
 ) -> str:
+    if institution:
+        name = f"{name} ({institution})"
     text = f"{name}: {english(ROLE_LABELS[SupervisionRole(role)])}, {_share_text(share)}"
     if state == SupervisionState.PROPOSED:
         return f"{text} (awaiting agreement)"
@@ -192,7 +196,9 @@ def snapshot(position: Position) -> dict[str, Any]:
         "note": position.note,
         "archived": position.archived_at is not None,
         "supervisors": [
-            _supervision_text(link.supervisor_name, link.role, link.share, link.state)
+            _supervision_text(
+                link.supervisor_name, link.role, link.share, link.state, link.external_institution
+            )
             for link in position.supervisions
         ],
         "owner": position.owner.display_name if position.owner else None,
@@ -215,14 +221,15 @@ def describe_submission(
             if entry.supervisor_id
             else entry.external_name or ""
         )
-        entries.append(_supervision_text(name, entry.role, share))
+        institution = None if entry.supervisor_id else entry.external_institution
+        entries.append(_supervision_text(name, entry.role, share, institution=institution))
     return {
         **current,
         "full_name": data.full_name,
         "email": data.email,
         "orcid": data.orcid,
         "program": program_names.get(data.program_id),
-        "institution": data.institution,
+        "institution": clean_text(data.institution) or None,
         "start_date": data.start_date.isoformat(),
         "end_date": data.end_date.isoformat() if data.end_date else None,
         "note": data.note,
@@ -322,9 +329,12 @@ def cap_warnings(owner: User, data: MemberData, on: date) -> list[str]:
     ]
 
 
-def find_or_create_institution(name: str) -> Institution:
-    """The institution matching `name` (any case or accents), created as typed when new."""
+def find_or_create_institution(name: str | None) -> Institution | None:
+    """The institution matching `name` (any case or accents), created as typed when new;
+    None for an empty name (the institution is unknown)."""
     name = clean_text(name)
+    if not name:
+        return None
     existing = find_institution(name)
     if existing is not None:
         return existing
@@ -479,6 +489,7 @@ def _new_link(entry: SupervisorEntry, share: Decimal, actor: User) -> Supervisio
         )
     return Supervision(
         external_name=clean_text(entry.external_name),
+        external_institution=clean_text(entry.external_institution) or None,
         role=entry.role,
         share=share,
         state=SupervisionState.CONFIRMED,
@@ -490,6 +501,7 @@ def _link_facts(link: Supervision, **extra: Any) -> dict[str, Any]:
     return {
         "supervisor": link.supervisor.display_name if link.supervisor else link.external_name,
         "supervisor_id": link.supervisor_id,
+        "external_institution": link.external_institution,
         "role": SupervisionRole(link.role).value,
         "share": _share_text(link.share),
         **extra,
@@ -579,11 +591,18 @@ def _identity(person: Person) -> dict[str, Any]:
 
 
 def _wanted_links(owner: User, data: MemberData, shares: list[Decimal]) -> dict[Any, tuple]:
-    wanted = [(owner.id, None, data.role, shares[0])] + [
-        (entry.supervisor_id, entry.external_name, entry.role, share)
+    """(supervisor_id, external_name, role, share, external_institution) by supervisor key."""
+    wanted = [(owner.id, None, data.role, shares[0], None)] + [
+        (
+            entry.supervisor_id,
+            entry.external_name,
+            entry.role,
+            share,
+            None if entry.supervisor_id else clean_text(entry.external_institution) or None,
+        )
         for entry, share in zip(data.supervisors, shares[1:], strict=True)
     ]
-    return {_link_key(sid, name): (sid, name, role, share) for sid, name, role, share in wanted}
+    return {_link_key(values[0], values[1]): values for values in wanted}
 
 
 def _differs(
@@ -592,7 +611,7 @@ def _differs(
     data: MemberData,
     shares: list[Decimal],
     other: Person | None,
-    institution: Institution,
+    institution: Institution | None,
     program: Program,
 ) -> bool:
     """Whether saving `data` would change anything about the position, its person or links."""
@@ -612,13 +631,19 @@ def _differs(
     ) != (program.id, institution, data.start_date, data.end_date, clean_text(data.note) or None):
         return True
     existing = {
-        _link_key(link.supervisor_id, link.external_name): (link.role, link.share)
+        _link_key(link.supervisor_id, link.external_name): (
+            link.role,
+            link.share,
+            link.external_institution,
+        )
         for link in position.supervisions
         if link.state != SupervisionState.DECLINED
     }
     wanted = {
-        key: (role, share)
-        for key, (_sid, _name, role, share) in _wanted_links(owner, data, shares).items()
+        key: (role, share, external_institution)
+        for key, (_sid, _name, role, share, external_institution) in _wanted_links(
+            owner, data, shares
+        ).items()
     }
     return existing != wanted
 
@@ -651,7 +676,7 @@ def _sync_supervisions(
     if demoted:
         db.session.flush()
     proposed = []
-    for key, (supervisor_id, external_name, role, share) in wanted_by_key.items():
+    for key, (supervisor_id, external_name, role, share, institution) in wanted_by_key.items():
         link = existing.get(key)
         if link is not None and link.state == SupervisionState.DECLINED:
             link.state = SupervisionState.PROPOSED
@@ -663,8 +688,10 @@ def _sync_supervisions(
         if link is not None:
             link.role = role
             link.share = share
+            if link.supervisor_id is None:
+                link.external_institution = institution
         else:
-            entry = SupervisorEntry(supervisor_id, external_name, role)
+            entry = SupervisorEntry(supervisor_id, external_name, role, None, institution)
             link = _new_link(entry, share, actor)
             if supervisor_id == owner.id:
                 link.state = SupervisionState.CONFIRMED

@@ -170,7 +170,7 @@ def _group_rows(faculty: User, today: date, condition) -> list[MemberRow]:
         .join(Position, Position.id == Supervision.position_id)
         .join(Person, Person.id == Position.person_id)
         .join(Program, Program.id == Position.program_id)
-        .join(Institution, Institution.id == Position.institution_id)
+        .outerjoin(Institution, Institution.id == Position.institution_id)
         .where(
             Supervision.supervisor_id == faculty.id,
             Supervision.state == SupervisionState.CONFIRMED,
@@ -193,6 +193,7 @@ def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tupl
             Supervision.role,
             User.display_name,
             Supervision.external_name,
+            Supervision.external_institution,
             Supervision.state,
         )
         .outerjoin(User, User.id == Supervision.supervisor_id)
@@ -203,10 +204,11 @@ def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tupl
         .order_by(Supervision.position_id, Supervision.id)
     ).all()
     described: dict[int, list[str]] = {}
-    for position_id, role, account_name, external_name, state in links:
-        described.setdefault(position_id, []).append(
-            describe_link(role, account_name or external_name, state)
-        )
+    for position_id, role, account_name, external_name, institution, state in links:
+        name = account_name or external_name
+        if institution:
+            name = gettext("%(name)s (%(institution)s)", name=name, institution=institution)
+        described.setdefault(position_id, []).append(describe_link(role, name, state))
     return {position_id: tuple(names) for position_id, names in described.items()}
 
 
@@ -256,7 +258,7 @@ def _page(everyone: list[MemberRow], wanted: ListFilter) -> GroupPage:
         (role, sum(1 for row in everyone if row.role == role)) for role in SupervisionRole
     ]
     page.programs = sorted({row.program for row in everyone}, key=name_key)
-    page.institutions = sorted({row.institution for row in everyone}, key=name_key)
+    page.institutions = sorted({row.institution for row in everyone if row.institution}, key=name_key)
     return page
 
 
@@ -286,7 +288,7 @@ def _to_row(row, others: tuple[str, ...], faculty: User, today: date) -> MemberR
         name=name,
         program=program,
         program_kind=kind.value,
-        institution=institution,
+        institution=institution or "",
         role=role,
         other_supervisors=others,
         start_date=start_date,
@@ -454,7 +456,7 @@ def _request_query() -> Select:
         .join(Position, Position.id == Supervision.position_id)
         .join(Person, Person.id == Position.person_id)
         .join(Program, Program.id == Position.program_id)
-        .join(Institution, Institution.id == Position.institution_id)
+        .outerjoin(Institution, Institution.id == Position.institution_id)
         .join(named, named.id == Supervision.supervisor_id)
         .outerjoin(proposer, proposer.id == Supervision.proposed_by_id)
         .where(Position.archived_at.is_(None))
@@ -814,7 +816,7 @@ def archived_members() -> list[ArchivedRow]:
             position_id=position.id,
             name=position.person.full_name,
             program=position.program.name,
-            institution=position.institution.name,
+            institution=position.institution.name if position.institution else "",
             supervisors=tuple(link.supervisor_name for link in position.supervisions),
             archived_at=position.archived_at,
         )

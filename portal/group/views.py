@@ -318,7 +318,8 @@ def _initial_data(position: Position, owner: User) -> dict:
         "email": position.person.email,
         "orcid": position.person.orcid,
         "program": position.program_id,
-        "institution": position.institution.name,
+        "institution": position.institution.name if position.institution else "",
+        "institution_unknown": position.institution is None,
         "role": own.role.value,
         "share": own.share,
         "start_date": position.start_date,
@@ -329,6 +330,7 @@ def _initial_data(position: Position, owner: User) -> dict:
             {
                 "supervisor": link.supervisor_id or "",
                 "external_name": link.external_name or "",
+                "external_institution": link.external_institution or "",
                 "role": link.role.value,
                 "share": link.share,
             }

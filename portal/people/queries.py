@@ -39,7 +39,8 @@ class PublicMember:
 
     @property
     def program_institution(self) -> str:
-        return f"{self.program} - {self.institution}"
+        """ "PhD - McGill University", or the program alone when the institution is unknown."""
+        return f"{self.program} - {self.institution}" if self.institution else self.program
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ class PublicAlumnus:
 
     @property
     def program_institution(self) -> str:
-        return f"{self.program} - {self.institution}"
+        """ "PhD - McGill University", or the program alone when the institution is unknown."""
+        return f"{self.program} - {self.institution}" if self.institution else self.program
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def alumni(faculty: User, today: date) -> list[PublicAlumnus]:
         .join(Supervision.position)
         .join(Position.person)
         .join(Position.program)
-        .join(Position.institution)
+        .outerjoin(Position.institution)
         .where(
             Supervision.supervisor_id == faculty.id,
             Supervision.state == SupervisionState.CONFIRMED,
@@ -166,7 +168,7 @@ def alumni(faculty: User, today: date) -> list[PublicAlumnus]:
                 person_id=position.person_id,
                 name=position.person.full_name,
                 program=position.program.name,
-                institution=position.institution.name,
+                institution=position.institution.name if position.institution else "",
                 role=role,
                 role_label=label,
                 outcome=position.outcome,
@@ -237,7 +239,7 @@ def profile_json(profile: PublicProfile) -> dict:
             {
                 "name": m.name,
                 "program": m.program,
-                "institution": m.institution,
+                "institution": m.institution or None,
                 "program_institution": m.program_institution,
                 "role": m.role,
                 "role_label": m.role_label,
@@ -248,7 +250,7 @@ def profile_json(profile: PublicProfile) -> dict:
             {
                 "name": a.name,
                 "program": a.program,
-                "institution": a.institution,
+                "institution": a.institution or None,
                 "program_institution": a.program_institution,
                 "role": a.role,
                 "role_label": a.role_label,

@@ -173,7 +173,7 @@ def roster_query(export: RosterExport) -> Select:
         .join(Position, Supervision.position_id == Position.id)
         .join(Person, Position.person_id == Person.id)
         .join(Program, Position.program_id == Program.id)
-        .join(Institution, Position.institution_id == Institution.id)
+        .outerjoin(Institution, Position.institution_id == Institution.id)
         .where(
             Position.archived_at.is_(None),
             Supervision.state == SupervisionState.CONFIRMED,
@@ -246,7 +246,7 @@ def coi_rows(faculty: User, today: date, years: int) -> Iterator[tuple]:
         .join(Position, Supervision.position_id == Position.id)
         .join(Person, Position.person_id == Person.id)
         .join(Program, Position.program_id == Program.id)
-        .join(Institution, Position.institution_id == Institution.id)
+        .outerjoin(Institution, Position.institution_id == Institution.id)
         .where(
             Supervision.supervisor_id == faculty.id,
             Supervision.state == SupervisionState.CONFIRMED,
