@@ -40,6 +40,7 @@ NO_CAP = "No cap"
 # The loads filter's "Unknown" institution: positions without one (no database id is 0).
 UNKNOWN_INSTITUTION = 0
 
+
 def percent_from_units(units: int) -> Decimal:
     """Weighted load in percent, from the query's exact sum of share x weight in 1/10000ths."""
     return (Decimal(units) / HUNDREDTHS_PER_PERCENT_POINT).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -280,18 +281,28 @@ def cap_breaches_after(
 
     Empty when no cap would be exceeded (or the faculty or program is unknown).
     """
-    program = db.session.get(Program, program_id)
+    return cap_breaches_after_adding(faculty_id, [(program_id, share, role)], on)
+
+
+def cap_breaches_after_adding(
+    faculty_id: int,
+    additions: list[tuple[int, Decimal | int | str, SupervisionRole | str]],
+    on: date,
+) -> list[str]:
+    """Warnings when adding all these (program id, share, role) supervisions to the faculty
+    member at once (an import) would pass a cap; the same rule as one addition."""
+    programs = {program_id: db.session.get(Program, program_id) for program_id, _, _ in additions}
     policy = load_policy()
     record = db.session.execute(loads_query(on, faculty_id=faculty_id)).first()
-    if program is None or record is None:
+    known = [item for item in additions if programs[item[0]] is not None]
+    if not known or record is None:
         return []
     current = load_row(record, policy)
-    role = SupervisionRole(role)
-    share = Decimal(str(share)).quantize(CENT)
     warnings: list[str] = []
-    principal_after = current.principal + (1 if role == SupervisionRole.PRINCIPAL else 0)
+    roles = [SupervisionRole(role) for _, _, role in known]
+    principal_after = current.principal + roles.count(SupervisionRole.PRINCIPAL)
     if (
-        role == SupervisionRole.PRINCIPAL
+        SupervisionRole.PRINCIPAL in roles
         and current.principal_cap is not None
         and principal_after > current.principal_cap
     ):
@@ -303,8 +314,13 @@ def cap_breaches_after(
                 cap=current.principal_cap,
             )
         )
-    if program.counts_toward_load:
-        added_units = int(share * 100) * int(Decimal(program.weight).quantize(CENT) * 100)
+    added_units = sum(
+        int(Decimal(str(share)).quantize(CENT) * 100)
+        * int(Decimal(programs[program_id].weight).quantize(CENT) * 100)
+        for program_id, share, _ in known
+        if programs[program_id].counts_toward_load
+    )
+    if added_units:
         weighted_after = current.weighted + percent_from_units(added_units)
         if (
             added_units

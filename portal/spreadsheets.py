@@ -19,6 +19,8 @@ from urllib.parse import quote
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from werkzeug.datastructures import Headers
 
 # What a spreadsheet may run as a formula when a cell starts with it: the ASCII signs, their
@@ -34,6 +36,7 @@ CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JSON_MIMETYPE = "application/json"
 ROWS_PER_CHUNK = 500
+DEFAULT_WIDTH = 12  # characters, for an XLSX column with a short header
 
 
 def attachment_headers(filename: str) -> Headers:
@@ -151,12 +154,29 @@ def _json_value(value: Any) -> Any:
 
 
 def xlsx_bytes(
-    headers: Sequence[str], rows: Iterable[Sequence[Any]], sheet_title: str = "Roster"
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    sheet_title: str = "Roster",
+    widths: dict[str, int] | None = None,
 ) -> bytes:
-    """One sheet with the headers and rows; every text cell stays a string, never a formula."""
+    """One sheet with the headers and rows; every text cell stays a string, never a formula.
+
+    The header row is bold and frozen (it stays in view while scrolling); each column is as
+    wide as `widths` says, else wide enough for its header.
+    """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=sheet_title[:31])
-    sheet.append(list(headers))
+    sheet.freeze_panes = "A2"
+    for index, header in enumerate(headers, start=1):
+        width = (widths or {}).get(header, max(len(str(header)) + 2, DEFAULT_WIDTH))
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    bold = Font(bold=True)
+    header_cells = []
+    for header in headers:
+        cell = WriteOnlyCell(sheet, value=str(header))
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
     for row in rows:
         sheet.append([_xlsx_cell(sheet, value) for value in row])
     output = io.BytesIO()

@@ -81,6 +81,14 @@ def test_group_csv_streams_current_members_of_my_group(app, faculty_client, grou
             "end_date": "",
             "status": "current",
             "outcome": "",
+            # The whole record: this faculty's share and everyone else, readable in a cell.
+            "share": "50",
+            "other_supervisors": (
+                'other@example.org (co-supervisor, 25%); "Prof. External" (co-supervisor, 25%)'
+            ),
+            "orcid": "",
+            "note": "",
+            "departure_reason": "",
         }
     ]
 

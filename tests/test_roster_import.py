@@ -257,7 +257,7 @@ def test_one_bad_row_among_100_writes_nothing_and_names_it(app, faculty_client):
         ({"name": "x" * 201}, "name", "The name is 201 characters long; the limit is 200."),
         ({"email": "a@b"}, "email", "is not a valid email address"),
         ({"program": "Bachelor"}, "program", "Unknown program &#39;Bachelor&#39;"),
-        ({"institution": ""}, "institution", "The institution is empty."),
+        ({"institution": "x" * 201}, "institution", "The institution name is longer than 200"),
         ({"role": "supervisor"}, "role", "is not one of: principal, co-supervisor, none"),
         ({"start": "01/09/2024"}, "start_date", "is not a date in the form YYYY-MM-DD"),
         ({"start": ""}, "start_date", "The start date is empty."),

@@ -22,6 +22,7 @@ from flask_login import current_user
 
 from portal.admin import operations, queries, reports
 from portal.admin.forms import (
+    UNKNOWN_CHOICE,
     AccountForm,
     CapsForm,
     LoadsFilterForm,
@@ -29,7 +30,6 @@ from portal.admin.forms import (
     PasswordResetForm,
     ProgramForm,
     RenameInstitutionForm,
-    UNKNOWN_CHOICE,
 )
 from portal.auth.decorators import ask_for_password, require_admin
 from portal.auth.services import password_entered_recently

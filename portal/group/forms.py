@@ -220,9 +220,7 @@ class MemberForm(FlaskForm):
                 _("Leave the institution empty when it is unknown, or untick “No institution”.")
             )
         if not self.institution_unknown.data and not typed:
-            raise ValidationError(
-                _("Enter the institution, or tick “No institution (unknown)”.")
-            )
+            raise ValidationError(_("Enter the institution, or tick “No institution (unknown)”."))
 
     def validate_end_date(self, field):
         if field.data and self.start_date.data and field.data < self.start_date.data:

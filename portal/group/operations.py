@@ -454,10 +454,10 @@ def add_member(actor: User, owner: User, data: MemberData) -> Position:
         )
     )
     for entry, share in zip(data.supervisors, shares[1:], strict=True):
-        position.supervisions.append(_new_link(entry, share, actor))
+        position.supervisions.append(new_link(entry, share, actor))
     db.session.flush()
     record_event(actor, "create", position, before=None, after=snapshot(position))
-    _record_proposals(actor, position, position.supervisions)
+    record_proposals(actor, position, position.supervisions)
     db.session.flush()
     sync_plan(position, fresh=True)
     return position
@@ -469,10 +469,13 @@ def _check_supervisors(data: MemberData) -> None:
             _supervisor(entry.supervisor_id)
 
 
-def _new_link(entry: SupervisorEntry, share: Decimal, actor: User) -> Supervision:
-    """A link to a faculty account other than the owner is a proposal until they confirm it."""
+def new_link(entry: SupervisorEntry, share: Decimal, actor: User | None) -> Supervision:
+    """A link to a faculty account other than the owner is a proposal until they confirm it.
+
+    `actor` None is the command line (an operator, no account): its links are confirmed.
+    """
     if entry.supervisor_id:
-        if entry.supervisor_id == actor.id:
+        if actor is None or entry.supervisor_id == actor.id:
             return Supervision(
                 supervisor_id=entry.supervisor_id,
                 role=entry.role,
@@ -508,7 +511,8 @@ def _link_facts(link: Supervision, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _record_proposals(actor: User, position: Position, links) -> None:
+def record_proposals(actor: User, position: Position, links) -> None:
+    """Audit each link of `links` the actor has just proposed (a "propose" event)."""
     for link in links:
         if link.state == SupervisionState.PROPOSED and link.proposed_by_id == actor.id:
             record_event(actor, "propose", position, before=None, after=_link_facts(link))
@@ -579,7 +583,7 @@ def update_member(
         record_event(
             actor, "edit-identity", person, before=identity_before, after=_identity(person)
         )
-    _record_proposals(actor, position, proposed)
+    record_proposals(actor, position, proposed)
     db.session.flush()
     if plan_changed:
         sync_plan(position)
@@ -692,7 +696,7 @@ def _sync_supervisions(
                 link.external_institution = institution
         else:
             entry = SupervisorEntry(supervisor_id, external_name, role, None, institution)
-            link = _new_link(entry, share, actor)
+            link = new_link(entry, share, actor)
             if supervisor_id == owner.id:
                 link.state = SupervisionState.CONFIRMED
                 link.proposed_by_id = link.proposed_at = None

@@ -258,7 +258,9 @@ def _page(everyone: list[MemberRow], wanted: ListFilter) -> GroupPage:
         (role, sum(1 for row in everyone if row.role == role)) for role in SupervisionRole
     ]
     page.programs = sorted({row.program for row in everyone}, key=name_key)
-    page.institutions = sorted({row.institution for row in everyone if row.institution}, key=name_key)
+    page.institutions = sorted(
+        {row.institution for row in everyone if row.institution}, key=name_key
+    )
     return page
 
 

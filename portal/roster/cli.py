@@ -19,9 +19,8 @@ from portal.roster.reports import (
     RosterExport,
     RosterStatus,
     find_faculty,
-    roster_rows,
+    roster_file,
 )
-from portal.spreadsheets import csv_bytes_chunks, json_chunks, xlsx_bytes
 
 
 def register(app: Flask) -> None:
@@ -78,13 +77,7 @@ def export_roster_command(
     export = RosterExport(
         faculty, RosterStatus(status), date.today(), with_milestones=extra == "milestones"
     )
-    rows = roster_rows(export)
-    if file_format == "xlsx":
-        chunks = iter([xlsx_bytes(export.columns, rows)])
-    elif file_format == "json":
-        chunks = json_chunks(export.columns, rows)
-    else:
-        chunks = csv_bytes_chunks(export.columns, rows)
+    chunks = roster_file(export, file_format)
     if output is None:
         stream = sys.stdout.buffer
         for chunk in chunks:

@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
@@ -36,17 +37,21 @@ from sqlalchemy.orm import selectinload
 
 from portal.emails import is_valid_email
 from portal.extensions import db
-from portal.identifiers import clean_text, name_key
+from portal.identifiers import clean_text, name_key, normalise_orcid
 from portal.labels import lazy_gettext as _l
+from portal.loads import cap_breaches_after_adding
 from portal.models import (
+    DepartureReason,
     Institution,
     Person,
     Position,
     Program,
     Supervision,
     SupervisionRole,
+    SupervisionState,
     User,
 )
+from portal.models.supervision import default_shares
 from portal.roster.reading import (
     ISO_DATE,
     LOOKUP_BATCH,
@@ -57,6 +62,17 @@ from portal.roster.reading import (
     ROLE_VALUES,
     SourceRow,
 )
+from portal.roster.supervisors_text import (
+    OtherSupervisor,
+    SupervisorsTextError,
+    parse_supervisors,
+)
+
+MAX_NOTE_LENGTH = 300
+HUNDRED = Decimal("100.00")
+# A column of the extended format the file does not have: what is stored stays as it is.
+KEEP: Any = object()
+DEPARTURE_VALUES = ", ".join(reason.value for reason in DepartureReason)
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,7 @@ class PersonTarget:
     email: str | None
     line: int
     instance: Person | None = None
+    orcid: str | None = None  # None: keep the stored one
 
     def changes(self) -> list[tuple[str, str]]:
         """(column, "old → new") for each value this import changes on an existing person."""
@@ -96,6 +113,8 @@ class PersonTarget:
             found.append(("name", f"name: {self.existing.full_name} → {self.name}"))
         if self.email is not None and self.existing.email != self.email:
             found.append(("email", f"email: {self.existing.email or '(none)'} → {self.email}"))
+        if self.orcid is not None and self.existing.orcid != self.orcid:
+            found.append(("orcid", f"orcid: {_show(self.existing.orcid)} → {self.orcid}"))
         return found
 
 
@@ -105,25 +124,45 @@ class PositionTarget:
     person: PersonTarget
     program: Program
     start_date: date
-    institution: InstitutionTarget
+    institution: InstitutionTarget | None  # None: unknown
     end_date: date | None
     outcome: str | None
     line: int
     instance: Position | None = None
+    note: Any = KEEP  # KEEP, None or the text
+    departure_reason: Any = KEEP  # KEEP, None or a DepartureReason
+    # Everyone the file names as a supervisor of this position, by supervisor key.
+    wanted: dict[Any, WantedLink] = field(default_factory=dict)
+    # What the links become (worked out once every row is read): see _Planner._settle_links.
+    final_links: list[FinalLink] = field(default_factory=list)
 
     def changes(self) -> list[tuple[str, str]]:
         """(column, "old → new") for each value this import changes on an existing position."""
         if self.existing is None:
             return []
         found = []
-        if (
-            self.institution.existing is None
-            or self.existing.institution_id != self.institution.existing.id
+        stored = self.existing.institution
+        wanted = self.institution
+        if (stored is None) != (wanted is None) or (
+            wanted is not None and (wanted.existing is None or stored.id != wanted.existing.id)
         ):
             found.append(
                 (
                     "institution",
-                    f"institution: {self.existing.institution.name} → {self.institution.name}",
+                    f"institution: {_show(stored.name if stored else None)} → "
+                    f"{_show(wanted.name if wanted else None)}",
+                )
+            )
+        if self.note is not KEEP and (self.existing.note or None) != self.note:
+            found.append(("note", f"note: {_show(self.existing.note)} → {_show(self.note)}"))
+        if self.departure_reason is not KEEP and self.existing.departure_reason != (
+            self.departure_reason
+        ):
+            found.append(
+                (
+                    "departure_reason",
+                    f"departure_reason: {_show(self.existing.departure_reason)} → "
+                    f"{_show(self.departure_reason)}",
                 )
             )
         if self.existing.end_date != self.end_date:
@@ -144,6 +183,7 @@ class LinkTarget:
     faculty: User
     role: SupervisionRole
     line: int
+    share: Decimal | None = None  # None: keep the stored share (or the defaults)
 
     def changes(self) -> list[tuple[str, str]]:
         """("role", "old → new") when this import changes the faculty's role on the position."""
@@ -152,9 +192,56 @@ class LinkTarget:
         return [("role", f"role: {self.existing.role.value} → {self.role.value}")]
 
 
+@dataclass(eq=False)
+class WantedLink:
+    """A supervisor the file names for a position: a row's faculty or one of its
+    other_supervisors (an account, or an external person by name)."""
+
+    account: User | None
+    external_name: str | None
+    external_institution: str | None
+    role: SupervisionRole
+    share: Decimal | None
+    line: int
+    from_row: bool  # the row's own faculty (else named in other_supervisors)
+
+
+@dataclass(eq=False)
+class FinalLink:
+    """One link of a position after the import: the stored one (changed or not) or a new one."""
+
+    existing: Supervision | None
+    wanted: WantedLink | None  # None: a stored link the file does not mention (kept as is)
+    role: SupervisionRole
+    share: Decimal
+
+    def changes(self) -> list[str]:
+        """ "who: old → new" for a stored link whose role, share or institution changes."""
+        if self.existing is None or self.wanted is None:
+            return []
+        who = self.existing.supervisor_name
+        found = []
+        if self.existing.share != self.share:
+            found.append(f"share of {who}: {_show(self.existing.share)} → {_show(self.share)}")
+        if not self.wanted.from_row and self.existing.role != self.role:
+            found.append(f"role of {who}: {self.existing.role.value} → {self.role.value}")
+        if self.existing.supervisor_id is None and (
+            self.existing.external_institution != self.wanted.external_institution
+        ):
+            found.append(
+                f"institution of {who}: {_show(self.existing.external_institution)} → "
+                f"{_show(self.wanted.external_institution)}"
+            )
+        return found
+
+
 def _show(value: Any) -> str:
     if value is None or value == "":
         return "(none)"
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f} %"
+    if isinstance(value, DepartureReason):
+        return value.value
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
@@ -176,6 +263,14 @@ class ImportPlan:
     rows: list[PlannedRow]
     problems: list[Problem]
     links: list[LinkTarget]
+    # Caps the import would take faculty over (the form's "Save anyway" rule): confirming
+    # the import needs the same explicit agreement.
+    cap_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def positions(self) -> list[PositionTarget]:
+        """Each position the file describes, once, in the file's order."""
+        return list({id(link.position): link.position for link in self.links}.values())
 
     @property
     def ok(self) -> bool:
@@ -192,11 +287,16 @@ class _Values:
     name: str
     email: str | None
     program: Program
-    institution: str
+    institution: str | None
     role: SupervisionRole
     start_date: date
     end_date: date | None
     outcome: str | None
+    share: Decimal | None = None
+    others: list[OtherSupervisor] = field(default_factory=list)
+    orcid: str | None = None
+    note: Any = KEEP
+    departure_reason: Any = KEEP
 
 
 def plan_import(
@@ -228,6 +328,8 @@ class _Planner:
         self.faculty_by_email: dict[str, User] = {}
         self.persons_by_email: dict[str, Person] = {}
         self.persons_by_name: dict[str, list[Person]] = defaultdict(list)
+        self.persons_by_orcid: dict[str, Person] = {}
+        self.person_targets_by_orcid: dict[str, PersonTarget] = {}
         self.institutions_by_key: dict[str, Institution] = {}
         self.institution_targets: dict[str, InstitutionTarget] = {}
         self.person_targets_by_email: dict[str, PersonTarget] = {}
@@ -297,10 +399,9 @@ class _Planner:
                     known=known,
                 ),
             )
-        institution = clean_text(cells["institution"])
-        if not institution:
-            self._problem(line, "institution", _("The institution is empty."))
-        elif len(institution) > MAX_INSTITUTION_LENGTH:
+        # An empty institution is an unknown one (the institute page lists visitors without).
+        institution = clean_text(cells["institution"]) or None
+        if institution is not None and len(institution) > MAX_INSTITUTION_LENGTH:
             self._problem(
                 line,
                 "institution",
@@ -340,9 +441,104 @@ class _Planner:
                 "outcome",
                 _("The outcome is longer than %(limit)s characters.", limit=MAX_OUTCOME_LENGTH),
             )
+        extended = self._check_record_cells(row)
         if len(self.problems) > before:
             return None
-        return _Values(faculty_email, name, email, program, institution, role, start, end, outcome)
+        return _Values(
+            faculty_email, name, email, program, institution, role, start, end, outcome, **extended
+        )
+
+    def _check_record_cells(self, row: SourceRow) -> dict[str, Any]:
+        """The columns after the first ten (absent in old files: what is stored is kept)."""
+        cells, line = row.cells, row.line
+        found: dict[str, Any] = {}
+        share_text = clean_text(cells.get("share"))
+        if share_text:
+            found["share"] = self._share(line, "share", share_text)
+        others_text = clean_text(cells.get("other_supervisors"))
+        if others_text:
+            try:
+                others = parse_supervisors(others_text)
+            except SupervisorsTextError as error:
+                self._problem(line, "other_supervisors", str(error))
+            else:
+                found["others"] = others
+                for other in others:
+                    self._check_other(line, other)
+        orcid_text = clean_text(cells.get("orcid"))
+        if orcid_text:
+            found["orcid"] = normalise_orcid(orcid_text)
+            if found["orcid"] is None:
+                self._problem(
+                    line,
+                    "orcid",
+                    _(
+                        "%(orcid)s is not a valid ORCID iD, like 0000-0002-1825-0097 (the last "
+                        "character is a checksum).",
+                        orcid=repr(orcid_text),
+                    ),
+                )
+        if cells.get("note") is not None:
+            found["note"] = clean_text(cells["note"]) or None
+            if found["note"] is not None and len(found["note"]) > MAX_NOTE_LENGTH:
+                self._problem(
+                    line,
+                    "note",
+                    _("The note is longer than %(limit)s characters.", limit=MAX_NOTE_LENGTH),
+                )
+        if cells.get("departure_reason") is not None:
+            reason_text = clean_text(cells["departure_reason"]).casefold()
+            found["departure_reason"] = None
+            if reason_text:
+                found["departure_reason"] = next(
+                    (reason for reason in DepartureReason if reason.value == reason_text), None
+                )
+                if found["departure_reason"] is None:
+                    self._problem(
+                        line,
+                        "departure_reason",
+                        _(
+                            "The departure reason %(reason)s is not one of: %(reasons)s.",
+                            reason=repr(reason_text),
+                            reasons=DEPARTURE_VALUES,
+                        ),
+                    )
+        return found
+
+    def _share(self, line: int, column: str, text: str) -> Decimal | None:
+        try:
+            share = Decimal(text.rstrip("%").strip())
+        except InvalidOperation:
+            share = None
+        if share is None or not share.is_finite() or not 0 <= share <= 100:
+            self._problem(
+                line,
+                column,
+                _("%(text)s is not a share: give a percentage from 0 to 100.", text=repr(text)),
+            )
+            return None
+        return share.quantize(Decimal("0.01"))
+
+    def _check_other(self, line: int, other: OtherSupervisor) -> None:
+        if other.is_account:
+            if not is_valid_email(other.email):
+                self._problem(
+                    line,
+                    "other_supervisors",
+                    _("%(email)s is not a valid email address.", email=repr(other.email)),
+                )
+            return
+        for text in (other.name, other.institution):
+            if text and len(clean_text(text)) > MAX_NAME_LENGTH:
+                self._problem(
+                    line,
+                    "other_supervisors",
+                    _(
+                        "A name or institution in other_supervisors is longer than %(limit)s "
+                        "characters.",
+                        limit=MAX_NAME_LENGTH,
+                    ),
+                )
 
     def _date(self, line: int, column: str, text: str, *, required: bool) -> date | None:
         text = text.strip()
@@ -363,7 +559,9 @@ class _Planner:
     # -- lookups, loaded once for all rows, in batches
 
     def _load(self, checked: list[tuple[SourceRow, _Values]]) -> None:
-        emails = {values.faculty_email for _, values in checked}
+        emails = {values.faculty_email for _, values in checked} | {
+            other.email for _, values in checked for other in values.others if other.is_account
+        }
         for batch in _batches(emails):
             for user in db.session.scalars(select(User).where(User.email.in_(batch))):
                 self.faculty_by_email[user.email] = user
@@ -380,7 +578,13 @@ class _Planner:
                 select(Person).where(Person.full_name.in_(batch)).options(with_positions)
             ):
                 self.persons_by_name[person.full_name].append(person)
-        keys = {name_key(values.institution) for _, values in checked}
+        orcids = {values.orcid for _, values in checked if values.orcid}
+        for batch in _batches(orcids):
+            for person in db.session.scalars(
+                select(Person).where(Person.orcid.in_(batch)).options(with_positions)
+            ):
+                self.persons_by_orcid[person.orcid] = person
+        keys = {name_key(values.institution) for _, values in checked if values.institution}
         for batch in _batches(keys):
             for institution in db.session.scalars(
                 select(Institution).where(Institution.name_key.in_(batch))
@@ -403,9 +607,14 @@ class _Planner:
                 progress(1)
         if progress and len(checked) < len(rows):
             progress(len(rows) - len(checked))
-        self._check_principals()
+        positions = list(
+            {id(link.position): link.position for link in self.link_targets.values()}.values()
+        )
+        for position in positions:
+            self._settle_links(position)
         if self.only_faculty is not None:
             self._check_ownership()
+        cap_warnings = self._cap_warnings(positions)
         failed_lines = {problem.line for problem in self.problems}
         for plan_row in planned:
             if plan_row.line in failed_lines or plan_row.link is None:
@@ -418,6 +627,8 @@ class _Planner:
                     link.position.person.changes() + link.position.changes() + link.changes()
                 )
             ]
+            if link.position.line == plan_row.line:
+                plan_row.changes += _link_changes(link.position)
             if link.existing is None:
                 plan_row.action = "new"
             elif plan_row.changes:
@@ -426,7 +637,10 @@ class _Planner:
                 plan_row.action = "unchanged"
         self.problems.sort(key=lambda problem: problem.line)
         return ImportPlan(
-            rows=planned, problems=self.problems, links=list(self.link_targets.values())
+            rows=planned,
+            problems=self.problems,
+            links=list(self.link_targets.values()),
+            cap_warnings=cap_warnings,
         )
 
     def _match(self, line: int, values: _Values) -> LinkTarget | None:
@@ -434,7 +648,7 @@ class _Planner:
         if faculty is None:
             return None
         person = self._person(line, values, faculty)
-        if person is None:
+        if person is None or not self._orcid(line, values, person, faculty):
             return None
         position = self._position(line, values, person, faculty)
         if position is None:
@@ -461,9 +675,76 @@ class _Planner:
                 ),
                 None,
             )
-        target = LinkTarget(existing, position, faculty, values.role, line)
+        target = LinkTarget(existing, position, faculty, values.role, line, values.share)
         self.link_targets[key] = target
+        self._want(
+            position,
+            ("account", faculty.id),
+            WantedLink(faculty, None, None, values.role, values.share, line, from_row=True),
+        )
+        for other in values.others:
+            wanted = self._other_link(line, other, faculty)
+            if wanted is not None:
+                key = (
+                    ("account", wanted.account.id)
+                    if wanted.account
+                    else ("external", name_key(wanted.external_name))
+                )
+                self._want(position, key, wanted)
         return target
+
+    def _other_link(self, line: int, other: OtherSupervisor, faculty: User) -> WantedLink | None:
+        """A supervisor named in other_supervisors, as a link to want (None: a problem)."""
+        if not other.is_account:
+            return WantedLink(
+                None,
+                clean_text(other.name),
+                clean_text(other.institution) or None,
+                other.role,
+                other.share,
+                line,
+                from_row=False,
+            )
+        account = self.faculty_by_email.get(other.email)
+        if account is None or account.is_admin or not account.is_active:
+            self._problem(
+                line,
+                "other_supervisors",
+                _("There is no faculty account with the email %(email)s.", email=other.email),
+            )
+            return None
+        if account.id == faculty.id:
+            self._problem(
+                line,
+                "other_supervisors",
+                _("other_supervisors lists the row's own faculty_email; list the others only."),
+            )
+            return None
+        return WantedLink(account, None, None, other.role, other.share, line, from_row=False)
+
+    def _want(self, position: PositionTarget, key: Any, wanted: WantedLink) -> None:
+        """Every row naming the same supervisor of a position must say the same of them."""
+        earlier = position.wanted.get(key)
+        if earlier is None:
+            position.wanted[key] = wanted
+            return
+        if earlier.role != wanted.role or (
+            earlier.share is not None and wanted.share is not None and earlier.share != wanted.share
+        ):
+            self._problem(
+                wanted.line,
+                "other_supervisors" if not wanted.from_row else "role",
+                _(
+                    "Line %(line)s gives the same supervisor of this position another role or "
+                    "share.",
+                    line=earlier.line,
+                ),
+            )
+        elif earlier.share is None:
+            earlier.share = wanted.share
+        if wanted.from_row and not earlier.from_row:
+            wanted.share = earlier.share if wanted.share is None else wanted.share
+            position.wanted[key] = wanted
 
     def _faculty(self, line: int, email: str) -> User | None:
         if self.only_faculty is not None and email != self.only_faculty.email:
@@ -539,6 +820,32 @@ class _Planner:
             self.person_targets_by_stint[stint] = target
         return target
 
+    def _orcid(self, line: int, values: _Values, person: PersonTarget, faculty: User) -> bool:
+        """The row's ORCID iD goes to its person, unless someone else holds it."""
+        if values.orcid is None:
+            return True
+        holder = self.persons_by_orcid.get(values.orcid)
+        if holder is not None and (person.existing is None or holder.id != person.existing.id):
+            if not _in_records_of(holder, faculty):
+                self._problem(line, "orcid", FOREIGN_PERSON)
+            else:
+                self._problem(
+                    line,
+                    "orcid",
+                    _("This ORCID iD is recorded for %(name)s.", name=holder.full_name),
+                )
+            return False
+        claimed = self.person_targets_by_orcid.setdefault(values.orcid, person)
+        if claimed is not person or (person.orcid not in (None, values.orcid)):
+            self._problem(
+                line,
+                "orcid",
+                _("Another line gives this ORCID iD to another person, or this person another."),
+            )
+            return False
+        person.orcid = values.orcid
+        return True
+
     def _target_for(self, existing: Person | None, values: _Values, line: int) -> PersonTarget:
         if existing is None:
             return PersonTarget(None, values.name, values.email, line)
@@ -564,7 +871,9 @@ class _Planner:
                 return person
         return None
 
-    def _institution(self, name: str) -> InstitutionTarget:
+    def _institution(self, name: str | None) -> InstitutionTarget | None:
+        if name is None:
+            return None
         key = name_key(name)
         if key not in self.institution_targets:
             self.institution_targets[key] = InstitutionTarget(
@@ -602,6 +911,8 @@ class _Planner:
                 values.end_date,
                 values.outcome,
                 line,
+                note=values.note,
+                departure_reason=values.departure_reason,
             )
             self.position_targets[key] = target
             return target
@@ -611,6 +922,12 @@ class _Planner:
                 ("institution", target.institution is institution),
                 ("end_date", target.end_date == values.end_date),
                 ("outcome", target.outcome == values.outcome),
+                ("note", target.note is KEEP or target.note == values.note),
+                (
+                    "departure_reason",
+                    target.departure_reason is KEEP
+                    or target.departure_reason == values.departure_reason,
+                ),
             )
             if not same
         ]
@@ -626,37 +943,104 @@ class _Planner:
             )
         return None if differences else target
 
-    def _check_principals(self) -> None:
-        links_by_position: dict[int, list[LinkTarget]] = defaultdict(list)
-        for link in self.link_targets.values():
-            links_by_position[id(link.position)].append(link)
-        for links in links_by_position.values():
-            position = links[0].position
-            in_file = {link.faculty.id for link in links}
-            principals = [link for link in links if link.role is SupervisionRole.PRINCIPAL]
-            kept = []
-            if position.existing is not None:
-                kept = [
-                    link
-                    for link in position.existing.supervisions
-                    if link.role is SupervisionRole.PRINCIPAL
-                    and (link.supervisor_id is None or link.supervisor_id not in in_file)
-                ]
-            if len(principals) + len(kept) <= 1:
-                continue
-            holders = [link.supervisor_name for link in kept] + [
-                f"{link.faculty.email} (line {link.line})" for link in principals
+    def _settle_links(self, position: PositionTarget) -> None:
+        """What the position's links become: the stored ones (with what the file says of
+        them) and the new ones, each with its share. Typed shares are kept unless the file
+        gives new ones; shares that were the defaults follow the defaults."""
+        stored = []
+        if position.existing is not None:
+            stored = [
+                link
+                for link in position.existing.supervisions
+                if link.state != SupervisionState.DECLINED
             ]
-            for link in principals:
+        final = []
+        for link in stored:
+            key = (
+                ("account", link.supervisor_id)
+                if link.supervisor_id
+                else ("external", name_key(link.external_name or ""))
+            )
+            wanted = position.wanted.get(key)
+            final.append(
+                FinalLink(link, wanted, wanted.role if wanted else link.role, None)  # type: ignore[arg-type]
+            )
+        known = {id(item.wanted) for item in final if item.wanted is not None}
+        for wanted in position.wanted.values():
+            if id(wanted) not in known:
+                final.append(FinalLink(None, wanted, wanted.role, None))  # type: ignore[arg-type]
+        position.final_links = final
+        first_line = min(wanted.line for wanted in position.wanted.values())
+        principals = [item for item in final if item.role is SupervisionRole.PRINCIPAL]
+        if len(principals) > 1:
+            holders = ", ".join(_who(item) for item in principals)
+            for item in principals:
+                line = item.wanted.line if item.wanted else first_line
                 self._problem(
-                    link.line,
+                    line,
                     "role",
                     _(
                         "A position has at most one principal supervisor; this one would have "
                         "%(holders)s.",
-                        holders=", ".join(holders),
+                        holders=holders,
                     ),
                 )
+            return
+        given = any(item.wanted and item.wanted.share is not None for item in final)
+        stored_defaults = [link.share for link in stored] == default_shares(
+            [link.role for link in stored]
+        )
+        if not given and stored_defaults:
+            for item, share in zip(
+                final, default_shares([item.role for item in final]), strict=True
+            ):
+                item.share = share
+            return
+        for item in final:
+            if item.wanted is not None and item.wanted.share is not None:
+                item.share = item.wanted.share
+            elif item.existing is not None:
+                item.share = item.existing.share
+        if any(item.share is None for item in final):
+            self._problem(
+                first_line,
+                "share",
+                _(
+                    "This position's shares were typed, not the defaults: give the share of "
+                    "every supervisor in the share and other_supervisors columns."
+                ),
+            )
+            return
+        total = sum((item.share for item in final), Decimal("0"))
+        if total != HUNDRED:
+            self._problem(
+                first_line,
+                "share",
+                _(
+                    "The shares of this position total %(total)s %%; they must total 100 %%.",
+                    total=f"{total.normalize():f}",
+                ),
+            )
+
+    def _cap_warnings(self, positions: list[PositionTarget]) -> list[str]:
+        """The form's cap rule (portal/loads.py) over every link the import adds to a position
+        current today, summed per faculty member."""
+        today = date.today()
+        additions: dict[int, list[tuple[int, Decimal, SupervisionRole]]] = defaultdict(list)
+        for position in positions:
+            if not Position(
+                start_date=position.start_date, end_date=position.end_date
+            ).is_current_on(today):
+                continue
+            for item in position.final_links:
+                account = item.wanted.account if item.wanted else None
+                if item.existing is None and account is not None and item.share is not None:
+                    additions[account.id].append((position.program.id, item.share, item.role))
+        return [
+            warning
+            for faculty_id, added in additions.items()
+            for warning in cap_breaches_after_adding(faculty_id, added, today)
+        ]
 
     def _check_ownership(self) -> None:
         """A matched record the faculty does not own (a position they co-supervise, a person
@@ -678,6 +1062,16 @@ class _Planner:
                             column=column,
                         ),
                     )
+                if _link_changes(position) and link.line == position.line:
+                    self._problem(
+                        link.line,
+                        "other_supervisors",
+                        _(
+                            "This position is recorded by another group; its supervisors and "
+                            "shares cannot be changed from your file. Ask that group to change "
+                            "them."
+                        ),
+                    )
             person = position.person.existing
             if person is not None and faculty.id not in person.identity_owner_ids(today):
                 for column, _text in position.person.changes():
@@ -696,6 +1090,24 @@ FOREIGN_PERSON = _l(
     "This person is recorded by another group; ask them to add you. Nothing about them is "
     "shown or changed from your file."
 )
+
+
+def _who(item: FinalLink) -> str:
+    if item.existing is not None:
+        return item.existing.supervisor_name
+    wanted = item.wanted
+    return wanted.account.email if wanted.account else wanted.external_name
+
+
+def _link_changes(position: PositionTarget) -> list[str]:
+    """What the import changes in the position's links beyond the row's own role: shares,
+    other supervisors' roles and institutions, and the supervisors it adds."""
+    found = []
+    for item in position.final_links:
+        found += item.changes()
+        if item.existing is None and item.wanted is not None and not item.wanted.from_row:
+            found.append(f"new supervisor: {_who(item)} ({item.role.value})")
+    return found
 
 
 def _readable(position: Position, faculty: User) -> bool:

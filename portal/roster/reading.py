@@ -42,7 +42,12 @@ from portal.file_budgets import (
     too_many_rows,
 )
 from portal.models import SupervisionRole
-from portal.roster.reports import MILESTONE_COLUMNS, ROSTER_COLUMNS
+from portal.roster.reports import MILESTONE_COLUMNS, RECORD_COLUMNS, ROSTER_COLUMNS
+from portal.roster.supervisors_text import (
+    SupervisorsTextError,
+    format_supervisors,
+    supervisors_from_json,
+)
 from portal.spreadsheets import restore_inert
 
 REQUIRED_COLUMNS = ("name", "program", "institution", "role", "start_date")
@@ -69,7 +74,11 @@ class RosterFileError(ValueError):
 
 @dataclass(frozen=True)
 class SourceRow:
-    """One data row of the file: its line number and a cell (possibly "") for every column."""
+    """One data row of the file: its line number and a cell (possibly "") for every column.
+
+    A column of the extended format (RECORD_COLUMNS) that the file does not have is None, so
+    that an old ten-column file keeps what it does not mention.
+    """
 
     line: int
     cells: dict[str, str]
@@ -298,9 +307,21 @@ def _read_json(text: str, budget: ReadBudget) -> list[SourceRow]:
         _check_header(header)
     # The export writes "[" then one object per line: record i is on line i + 2.
     rows = []
+    absent = {column for column in RECORD_COLUMNS if column not in keys}
     for index, item in enumerate(items):
-        cells = {column: _json_text(item.get(column)) for column in ROSTER_COLUMNS}
-        if any(len(value) > budget.max_cell_length for value in cells.values()):
+        cells = {
+            column: None if column in absent else _json_text(item.get(column))
+            for column in ROSTER_COLUMNS
+        }
+        if "other_supervisors" not in absent:
+            try:
+                others = supervisors_from_json(item.get("other_supervisors"))
+            except SupervisorsTextError as error:
+                raise RosterFileError(
+                    _("Record %(number)s: %(error)s", number=index + 1, error=str(error))
+                ) from None
+            cells["other_supervisors"] = format_supervisors(others)
+        if any(len(value or "") > budget.max_cell_length for value in cells.values()):
             raise cell_too_long(budget, index + 2)
         rows.append(SourceRow(line=index + 2, cells=cells))
     return rows
@@ -373,6 +394,7 @@ def _rows_from_records(
         raise cell_too_long(budget, 1)
     _check_header(header)
     width = len(header)
+    absent = {column for column in RECORD_COLUMNS if column not in header}
     rows = []
     for line, cells in iterator:
         if len(cells) > budget.max_columns:
@@ -389,7 +411,10 @@ def _rows_from_records(
         rows.append(
             SourceRow(
                 line=line,
-                cells={column: by_column.get(column, "") for column in ROSTER_COLUMNS},
+                cells={
+                    column: None if column in absent else by_column.get(column, "")
+                    for column in ROSTER_COLUMNS
+                },
                 extra_cells=extra,
             )
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from flask_babel import gettext as _
@@ -25,11 +25,20 @@ from portal.models import (
     Position,
     Program,
     Supervision,
+    SupervisionRole,
     SupervisionState,
     User,
 )
+from portal.roster.supervisors_text import (
+    OtherSupervisor,
+    format_supervisors,
+    supervisors_json,
+)
+from portal.spreadsheets import csv_bytes_chunks, json_chunks, xlsx_bytes
 
-ROSTER_COLUMNS = (
+# The first ten columns, unchanged since the first version of the format: a file with only
+# these still imports.
+BASE_COLUMNS = (
     "faculty_email",
     "name",
     "email",
@@ -41,6 +50,10 @@ ROSTER_COLUMNS = (
     "status",
     "outcome",
 )
+# The whole record: the exporting faculty's share, everyone else (roster/supervisors_text.py),
+# the person's ORCID iD, the position's note and how the person left.
+RECORD_COLUMNS = ("share", "other_supervisors", "orcid", "note", "departure_reason")
+ROSTER_COLUMNS = BASE_COLUMNS + RECORD_COLUMNS
 # Added after every other column with ?with=milestones; the import ignores them.
 MILESTONE_COLUMNS = ("next_milestone", "next_milestone_due", "next_milestone_status")
 COI_COLUMNS = ("name", "email", "institution", "program", "role", "start_date", "end_date")
@@ -70,6 +83,8 @@ class RosterExport:
     status: RosterStatus
     today: date
     with_milestones: bool = False
+    # JSON carries other_supervisors as a list of objects; CSV and XLSX as text.
+    structured: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -167,6 +182,12 @@ def roster_query(export: RosterExport) -> Select:
             Position.end_date,
             Position.status_on(export.today).label("status"),
             Position.outcome,
+            Supervision.share,
+            Supervision.supervisor_id,  # replaced by the other supervisors in roster_rows
+            Person.orcid,
+            Position.note,
+            type_coerce(Position.departure_reason, String).label("departure_reason"),
+            Position.id,
         )
         .select_from(Supervision)
         .join(User, Supervision.supervisor_id == User.id)
@@ -195,30 +216,112 @@ def roster_query(export: RosterExport) -> Select:
     return query
 
 
-def roster_rows(export: RosterExport) -> Iterator[tuple]:
-    """The export's rows in ROSTER_COLUMNS order, fetched in batches (fixed memory)."""
-    if export.with_milestones:
-        yield from _rows_with_milestones(export)
-        return
-    result = db.session.execute(roster_query(export).execution_options(yield_per=FETCH_BATCH))
-    for row in result:
-        yield tuple(row)
+OTHERS_INDEX = ROSTER_COLUMNS.index("other_supervisors")
+# XLSX column widths (characters) for the roster's columns; the others get a default.
+ROSTER_WIDTHS = {
+    "faculty_email": 30,
+    "name": 28,
+    "email": 30,
+    "program": 24,
+    "institution": 30,
+    "role": 14,
+    "start_date": 12,
+    "end_date": 12,
+    "status": 10,
+    "outcome": 30,
+    "share": 8,
+    "other_supervisors": 60,
+    "orcid": 21,
+    "note": 30,
+    "departure_reason": 20,
+}
 
 
-def _rows_with_milestones(export: RosterExport) -> Iterator[tuple]:
-    """The roster rows plus each position's next open milestone: one more query per batch."""
-    query = roster_query(export).add_columns(Position.id)
+def roster_file(export: RosterExport, extension: str) -> Iterator[bytes]:
+    """The export as the bytes of a CSV or JSON file, in chunks, or of an XLSX in one piece."""
+    if extension == "json":
+        return json_chunks(export.columns, roster_rows(replace(export, structured=True)))
+    rows = roster_rows(export)
+    if extension == "xlsx":
+        # An XLSX file is a zip archive written at the end; it cannot be streamed row by row.
+        return iter([xlsx_bytes(export.columns, rows, widths=ROSTER_WIDTHS)])
+    return csv_bytes_chunks(export.columns, rows)
+
+
+def roster_rows(export: RosterExport, query: Select | None = None) -> Iterator[tuple]:
+    """The export's rows in ROSTER_COLUMNS order (then the milestone columns when asked),
+    fetched in batches: one query for the rows and one for the other supervisors per batch."""
+    query = roster_query(export) if query is None else query
     result = db.session.execute(query.execution_options(yield_per=FETCH_BATCH))
     for batch in result.partitions():
-        upcoming = next_milestones({row[-1] for row in batch}, export.today)
+        position_ids = {row[-1] for row in batch}
+        others = _other_supervisors(position_ids)
+        upcoming = next_milestones(position_ids, export.today) if export.with_milestones else {}
         for *values, position_id in batch:
-            milestone = upcoming.get(position_id)
-            extra = (
-                (milestone.name_en, milestone.due_date, milestone.state.value)
-                if milestone is not None
-                else (None, None, None)
+            supervisor_id = values[OTHERS_INDEX]
+            listed = [
+                other
+                for account_id, other in others.get(position_id, ())
+                if account_id != supervisor_id
+            ]
+            values[OTHERS_INDEX] = (
+                supervisors_json(listed) if export.structured else format_supervisors(listed)
             )
-            yield (*values, *extra)
+            if export.with_milestones:
+                milestone = upcoming.get(position_id)
+                values += (
+                    [milestone.name_en, milestone.due_date, milestone.state.value]
+                    if milestone is not None
+                    else [None, None, None]
+                )
+            yield tuple(values)
+
+
+def _other_supervisors(
+    position_ids: set[int],
+) -> dict[int, list[tuple[int | None, OtherSupervisor]]]:
+    """Position id -> its confirmed supervisors as (account id, OtherSupervisor), in the file's
+    order: by role, accounts (by email) before external supervisors (by name)."""
+    if not position_ids:
+        return {}
+    query = (
+        select(
+            Supervision.position_id,
+            Supervision.supervisor_id,
+            User.email,
+            Supervision.external_name,
+            Supervision.external_institution,
+            type_coerce(Supervision.role, String),
+            Supervision.share,
+        )
+        .outerjoin(User, User.id == Supervision.supervisor_id)
+        .where(
+            Supervision.position_id.in_(position_ids),
+            Supervision.state == SupervisionState.CONFIRMED,
+        )
+    )
+    found: dict[int, list[tuple[int | None, OtherSupervisor]]] = {}
+    for position_id, account_id, email, name, institution, role, share in db.session.execute(query):
+        other = OtherSupervisor(
+            SupervisionRole(role),
+            share,
+            email=email,
+            name=None if email else name,
+            institution=None if email else institution,
+        )
+        found.setdefault(position_id, []).append((account_id, other))
+    order = list(SupervisionRole)
+    for listed in found.values():
+        listed.sort(
+            key=lambda item: (
+                order.index(item[1].role),
+                not item[1].is_account,
+                item[1].email or name_key(item[1].name or ""),
+                item[1].name or "",
+                item[1].institution or "",
+            )
+        )
+    return found
 
 
 def coi_since(today: date, years: int) -> date:
@@ -268,6 +371,7 @@ def roster_page(export: RosterExport, *, offset: int, limit: int) -> tuple[int, 
     """The number of rows of the export, and one page of them in ROSTER_COLUMNS order."""
     query = roster_query(export)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    # The query gives each row's status (Position.status_on), in ROSTER_COLUMNS order.
-    rows = [tuple(row) for row in db.session.execute(query.offset(offset).limit(limit))]
+    # The rows of one page, in ROSTER_COLUMNS order, other supervisors included.
+    paged = RosterExport(export.faculty, export.status, export.today, structured=True)
+    rows = list(roster_rows(paged, query.offset(offset).limit(limit)))
     return total or 0, rows

@@ -48,7 +48,7 @@ from portal.roster.reports import (
     parse_coi_years,
     parse_status,
     parse_with,
-    roster_rows,
+    roster_file,
 )
 from portal.spreadsheets import (
     CSV_MIMETYPE,
@@ -56,8 +56,6 @@ from portal.spreadsheets import (
     XLSX_MIMETYPE,
     attachment_headers,
     csv_bytes_chunks,
-    json_chunks,
-    xlsx_bytes,
 )
 
 blueprint = Blueprint("roster", __name__)
@@ -281,14 +279,11 @@ def _megabytes(length: int) -> str:
 
 def _export_response(export: RosterExport, extension: str) -> Response:
     filename = export.filename(extension)
-    rows = roster_rows(export)
-    columns = export.columns
+    chunks = roster_file(export, extension)
     if extension == "xlsx":
-        # An XLSX file is a zip archive written at the end; it cannot be streamed row by row.
-        return _attachment(xlsx_bytes(columns, rows), XLSX_MIMETYPE, filename)
-    if extension == "json":
-        return _attachment(stream_with_context(json_chunks(columns, rows)), JSON_MIMETYPE, filename)
-    return _attachment(stream_with_context(csv_bytes_chunks(columns, rows)), CSV_MIMETYPE, filename)
+        return _attachment(b"".join(chunks), XLSX_MIMETYPE, filename)
+    mimetype = JSON_MIMETYPE if extension == "json" else CSV_MIMETYPE
+    return _attachment(stream_with_context(chunks), mimetype, filename)
 
 
 def _attachment(body, mimetype: str, filename: str) -> Response:

@@ -1,0 +1,246 @@
+"""The roster's `other_supervisors` cell: every other supervisor of a position, as text and back.
+
+In CSV and XLSX the cell lists the supervisors separated by `;`, each as
+
+    ada@example.org (co-supervisor, 25%)
+    "Prof. Jane Roe" at "McGill University" (co-supervisor, 25%)
+    "Dr. Visiting" (none, 0%)
+
+A faculty account is named by its email; an external supervisor by their name in double
+quotes, then `at` and their institution in double quotes when it is known. A double quote
+inside a quoted text is written twice (`"Roe, J. ""JR"" [x]"`), as in CSV, so names with
+commas, semicolons, quotes and brackets read back exactly. In the parentheses: the role
+(`principal`, `co-supervisor` or `none`) and, after a comma, the share in percent (optional on
+import). JSON carries the same as a list of objects with the keys `email` (null for an
+external supervisor), `name`, `institution`, `role` and `share`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from portal.models import SupervisionRole
+from portal.spreadsheets import as_text
+
+ROLE_BY_TEXT = {role.value: role for role in SupervisionRole}
+_SHARE = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,2})?)\s*%\s*$")
+JSON_KEYS = frozenset({"email", "name", "institution", "role", "share"})
+
+
+class SupervisorsTextError(ValueError):
+    """The cell cannot be read; the message says where and what is expected."""
+
+
+@dataclass(frozen=True)
+class OtherSupervisor:
+    """Another supervisor of a position: an account (email) or an external person (name)."""
+
+    role: SupervisionRole
+    share: Decimal | None
+    email: str | None = None
+    name: str | None = None  # the external supervisor's name (an account's display name in JSON)
+    institution: str | None = None  # an external supervisor's institution, when known
+
+    @property
+    def is_account(self) -> bool:
+        return self.email is not None
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _share_text(share: Decimal) -> str:
+    return as_text(Decimal(share).quantize(Decimal("0.01")).normalize())
+
+
+def format_supervisors(others: Iterable[OtherSupervisor]) -> str:
+    """The cell's text (see the module docstring); empty when there is nobody else."""
+    parts = []
+    for other in others:
+        who = other.email if other.is_account else _quoted(other.name or "")
+        if not other.is_account and other.institution:
+            who += " at " + _quoted(other.institution)
+        inside = other.role.value
+        if other.share is not None:
+            inside += f", {_share_text(other.share)}%"
+        parts.append(f"{who} ({inside})")
+    return "; ".join(parts)
+
+
+def supervisors_json(others: Iterable[OtherSupervisor]) -> list[dict[str, Any]]:
+    """The JSON form: one object per supervisor."""
+    return [
+        {
+            "email": other.email,
+            "name": other.name,
+            "institution": other.institution,
+            "role": other.role.value,
+            "share": None if other.share is None else float(other.share),
+        }
+        for other in others
+    ]
+
+
+def parse_supervisors(text: str) -> list[OtherSupervisor]:
+    """The supervisors of a cell written by `format_supervisors` (or typed the same way)."""
+    reader = _Reader(text)
+    found = []
+    reader.skip_space()
+    while not reader.at_end():
+        found.append(reader.entry())
+        reader.skip_space()
+        if reader.at_end():
+            break
+        reader.expect(";")
+        reader.skip_space()
+    return found
+
+
+def supervisors_from_json(value: Any) -> list[OtherSupervisor]:
+    """The supervisors of a JSON roster's `other_supervisors` (a list of objects, or null)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return parse_supervisors(value)
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise SupervisorsTextError(
+            "other_supervisors must be a list of objects with email or name, role and share."
+        )
+    found = []
+    for item in value:
+        unknown = set(item) - JSON_KEYS
+        if unknown:
+            raise SupervisorsTextError(
+                f"other_supervisors has unknown key(s) {', '.join(sorted(unknown))}; the keys "
+                f"are {', '.join(sorted(JSON_KEYS))}."
+            )
+        role = ROLE_BY_TEXT.get(str(item.get("role") or ""))
+        if role is None:
+            raise SupervisorsTextError(
+                f"other_supervisors: the role must be one of {', '.join(ROLE_BY_TEXT)}."
+            )
+        share = item.get("share")
+        if share is not None:
+            if isinstance(share, bool) or not isinstance(share, int | float | str):
+                raise SupervisorsTextError("other_supervisors: a share is a number from 0 to 100.")
+            share = _share(str(share) + "%")
+        email = item.get("email")
+        name = item.get("name")
+        institution = item.get("institution")
+        for text in (email, name, institution):
+            if text is not None and not isinstance(text, str):
+                raise SupervisorsTextError(
+                    "other_supervisors: email, name and institution are text."
+                )
+        if email:
+            found.append(OtherSupervisor(role, share, email=email.strip().lower(), name=name))
+        elif name and name.strip():
+            found.append(OtherSupervisor(role, share, name=name, institution=institution or None))
+        else:
+            raise SupervisorsTextError(
+                "other_supervisors: give each supervisor an email or a name."
+            )
+    return found
+
+
+def _share(text: str) -> Decimal:
+    match = _SHARE.match(text)
+    try:
+        share = Decimal(match.group(1)) if match else None
+    except InvalidOperation:
+        share = None
+    if share is None or share > 100:
+        raise SupervisorsTextError(
+            f"{text.strip()!r} is not a share: write a percentage from 0 to 100, like 25%."
+        )
+    return share.quantize(Decimal("0.01"))
+
+
+class _Reader:
+    """A small hand-written reader: the grammar is tiny and its messages should be plain."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.at = 0
+
+    def at_end(self) -> bool:
+        return self.at >= len(self.text)
+
+    def skip_space(self) -> None:
+        while not self.at_end() and self.text[self.at].isspace():
+            self.at += 1
+
+    def fail(self, expected: str) -> SupervisorsTextError:
+        shown = self.text[self.at : self.at + 20] or "the end"
+        return SupervisorsTextError(
+            f"other_supervisors: expected {expected} at character {self.at + 1} (near {shown!r}). "
+            'Write each as email (role, share%) or "Name" at "Institution" (role, share%), '
+            "separated by ;."
+        )
+
+    def expect(self, char: str) -> None:
+        if self.at_end() or self.text[self.at] != char:
+            raise self.fail(repr(char))
+        self.at += 1
+
+    def quoted(self) -> str:
+        self.expect('"')
+        parts = []
+        while True:
+            end = self.text.find('"', self.at)
+            if end < 0:
+                raise self.fail("a closing double quote")
+            parts.append(self.text[self.at : end])
+            self.at = end + 1
+            if self.text.startswith('"', self.at):
+                parts.append('"')
+                self.at += 1
+                continue
+            return "".join(parts)
+
+    def entry(self) -> OtherSupervisor:
+        email = name = institution = None
+        if self.text.startswith('"', self.at):
+            name = self.quoted()
+            if not name.strip():
+                raise self.fail("a name")
+            self.skip_space()
+            if self.text.startswith("at", self.at) and self.text[self.at + 2 : self.at + 3] in (
+                " ",
+                '"',
+            ):
+                self.at += 2
+                self.skip_space()
+                institution = self.quoted() or None
+                self.skip_space()
+        else:
+            start = self.at
+            while (
+                not self.at_end()
+                and not self.text[self.at].isspace()
+                and self.text[self.at] not in "(;"
+            ):
+                self.at += 1
+            email = self.text[start : self.at].strip().lower()
+            if not email:
+                raise self.fail('an email or a "quoted name"')
+            self.skip_space()
+        self.expect("(")
+        close = self.text.find(")", self.at)
+        if close < 0:
+            raise self.fail("a closing parenthesis")
+        inside = [part.strip() for part in self.text[self.at : close].split(",")]
+        self.at = close + 1
+        role = ROLE_BY_TEXT.get(inside[0].casefold())
+        if role is None or len(inside) > 2:
+            raise SupervisorsTextError(
+                f"other_supervisors: ({', '.join(inside)}) should be (role, share%) with a role "
+                f"among {', '.join(ROLE_BY_TEXT)}."
+            )
+        share = _share(inside[1]) if len(inside) == 2 else None
+        return OtherSupervisor(role, share, email=email, name=name, institution=institution)
