@@ -34,13 +34,15 @@ CONCORDIA = "Concordia University"
 ETH = "ETH Zurich"
 WWU = "Western Washington University"
 
+COLLABORATOR_NOTE = "faculty; assistant prof"
+
 PRINCIPAL = SupervisionRole.PRINCIPAL
 CO = SupervisionRole.CO_SUPERVISOR
 NONE = SupervisionRole.NONE
 
 # (name, program, institution, demo faculty's role, who else supervises, months since start)
 # "second" is the second demo faculty; any other string is an external supervisor's name.
-CURRENT_GROUP: tuple[tuple[str, str, str, SupervisionRole, tuple[str, ...], int], ...] = (
+CURRENT_GROUP: tuple[tuple[str, str, str | None, SupervisionRole, tuple[str, ...], int], ...] = (
     ("Amélie Bouchard-Nakamura", "PhD", UDEM, PRINCIPAL, (), 40),
     ("Tomás O'Donnell", "PhD", UDEM, PRINCIPAL, ("second",), 30),
     ("Li Wei Fontaine", "PhD", MCGILL, PRINCIPAL, (), 26),
@@ -66,9 +68,11 @@ CURRENT_GROUP: tuple[tuple[str, str, str, SupervisionRole, tuple[str, ...], int]
     ("Camille Nguyen-Roy", "Research Intern", UDEM, NONE, (), 1),
     ("Dr. Samuel Adeyemi", "Collaborating researcher", WWU, NONE, (), 30),
     ("Prof. Léa Beaulieu", "Collaborating researcher", CONCORDIA, NONE, (), 24),
-    ("Dr. Oren Ben-David", "Collaborating researcher", MCGILL, NONE, (), 9),
+    # As on the institute page: two entries have no institution ("Collaborating researcher"
+    # alone, "Independent visiting researcher" alone).
+    ("Dr. Oren Ben-David", "Collaborating researcher", None, NONE, (), 9),
     ("Dr. Astrid Lindqvist", "Independent visiting researcher", ETH, NONE, (), 5),
-    ("Dr. Kenji Watanabe", "Independent visiting researcher", WWU, NONE, (), 2),
+    ("Dr. Kenji Watanabe", "Independent visiting researcher", None, NONE, (), 2),
     ("Dr. Sofía Castellanos", "Collaborating Alumni", UDEM, NONE, (), 20),
     ("Dr. Gabriel Thibodeau", "Collaborating Alumni", MCGILL, NONE, (), 14),
 )
@@ -219,7 +223,9 @@ def load_demo_data(today: date | None = None) -> list[DemoLogin]:
     programs = {program.name: program for program in db.session.scalars(select(Program))}
     institutions: dict[str, Institution] = {}
 
-    def institution(name: str) -> Institution:
+    def institution(name: str | None) -> Institution | None:
+        if name is None:
+            return None  # unknown, as for two entries of the institute page
         if name not in institutions:
             institutions[name] = Institution(name=name)
             db.session.add(institutions[name])
@@ -232,6 +238,8 @@ def load_demo_data(today: date | None = None) -> list[DemoLogin]:
         )
         _link_supervisors(position, faculty, role, [second if o == "second" else o for o in others])
         current[name] = position
+    # A note on a collaborator, as the institute page has one.
+    current["Prof. Léa Beaulieu"].note = COLLABORATOR_NOTE
 
     for name, program, inst, role, started, ended, reason, outcome in ALUMNI:
         position = _add_position(
@@ -332,7 +340,7 @@ def _make_user(login: DemoLogin, *, is_admin: bool) -> User:
 
 
 def _add_position(
-    name: str, program: Program, institution: Institution, start: date, end: date | None
+    name: str, program: Program, institution: Institution | None, start: date, end: date | None
 ) -> Position:
     person = Person(full_name=name)
     position = Position(

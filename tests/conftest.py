@@ -258,7 +258,7 @@ def make_member(app):
         name: str | None = None,
         *,
         program: str = "PhD",
-        institution: str = "Université de Montréal",
+        institution: str | None = "Université de Montréal",
         role: str = "principal",
         start_date: date = date(2024, 9, 1),
         end_date: date | None = None,
@@ -269,11 +269,11 @@ def make_member(app):
         number = next(_sequence)
         with app.app_context():
             program_row = db.session.scalar(select(Program).where(Program.name == program))
-            institution_row = db.session.scalar(
-                select(Institution).where(Institution.name == institution)
-            )
-            if institution_row is None:
-                institution_row = Institution(name=institution)
+            institution_row = None  # None: the institution is unknown
+            if institution is not None:
+                institution_row = db.session.scalar(
+                    select(Institution).where(Institution.name == institution)
+                ) or Institution(name=institution)
             person = Person(full_name=name or f"Member {number}", email=email)
             position = Position(
                 person=person,

@@ -3,6 +3,7 @@
 import io
 import json
 from datetime import date, timedelta
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -12,12 +13,30 @@ from sqlalchemy import select
 
 from portal import demo
 from portal.extensions import db
+from portal.group.operations import confirm_proposal
 from portal.identifiers import clean_text, name_key
-from portal.models import Institution, Person, Position, Program, Supervision, SupervisionRole, User
+from portal.models import (
+    DepartureReason,
+    Institution,
+    Person,
+    Position,
+    Program,
+    Supervision,
+    SupervisionRole,
+    SupervisionState,
+    User,
+)
+from portal.models.supervision import default_shares
 from portal.roster.applying import apply_import
 from portal.roster.planning import plan_import
 from portal.roster.reading import read_roster_file
-from portal.roster.reports import ROSTER_COLUMNS, RosterExport, RosterStatus, roster_rows
+from portal.roster.reports import (
+    ROSTER_COLUMNS,
+    RosterExport,
+    RosterStatus,
+    roster_file,
+    roster_rows,
+)
 from portal.spreadsheets import csv_bytes_chunks, json_chunks, xlsx_bytes
 from tests.conftest import login_client, reset_database
 
@@ -67,6 +86,19 @@ def user(app, email: str) -> User:
         return account
 
 
+def confirm_every_proposal(app, email: str) -> None:
+    """The account named in a faculty member's file confirms each proposal it was sent."""
+    with app.app_context():
+        colleague = db.session.scalar(select(User).where(User.email == email))
+        proposals = db.session.scalars(
+            select(Supervision).where(Supervision.state == SupervisionState.PROPOSED)
+        ).all()
+        assert proposals and {link.supervisor_id for link in proposals} == {colleague.id}
+        for link in proposals:
+            confirm_proposal(colleague, link)
+        db.session.commit()
+
+
 def import_through_the_web(client, data: bytes, extension: str):
     preview = client.post(
         "/group/import",
@@ -105,6 +137,8 @@ def test_institute_group_of_30_goes_out_and_back_unchanged(
     client = login_client(app.test_client(), accounts["faculty"])
     page = import_through_the_web(client, everyone, extension)
     assert "34 rows:" in page and "34 new" in page
+    # The colleague the file names as co-supervisor was asked, and agrees.
+    confirm_every_proposal(app, SECOND_EMAIL)
 
     assert comparable(client.get(f"/group/export.{extension}").get_data(), extension) == comparable(
         original, extension
@@ -288,3 +322,181 @@ def test_formula_like_names_survive_xlsx_and_csv(app, make_faculty, make_admin):
             assert set(db.session.scalars(select(Position.outcome))) == {"-Outcome"}
         again = accounts_client.get(f"/group/export.{extension}?status=all").get_data()
         assert comparable(again, extension) == comparable(data, extension)
+
+
+# ---------------------------------------------------------------------------------------------
+# Property: whole records (co-supervisors, shares, notes, ORCID iDs, unknown institutions,
+# alumni with outcomes and departure reasons) survive export -> import into an empty portal
+# -> export, for a faculty member's roster and the institution-wide roster, in every format.
+
+COLLEAGUES = ("colleague.one@example.org", "colleague.two@example.org")
+OWNER_EMAIL = "whole.record@example.org"
+ADMIN_IMPORTER = "office@example.org"
+
+
+def orcid_with_checksum(digits: str) -> str:
+    """A valid ORCID iD from 15 digits (ISO 7064 11,2 check character)."""
+    total = 0
+    for digit in digits:
+        total = (total + int(digit)) * 2
+    check = (12 - total % 11) % 11
+    text = digits + ("X" if check == 10 else str(check))
+    return "-".join(text[i : i + 4] for i in range(0, 16, 4))
+
+
+@st.composite
+def whole_records(draw):
+    """One position per entry: the exporting faculty's link, colleagues' and external links."""
+    count = draw(st.integers(min_value=1, max_value=4))
+    entries = []
+    used_stints = set()
+    for number in range(count):
+        name = draw(awkward_text)
+        program = draw(st.sampled_from(PROGRAM_NAMES))
+        start = draw(st.dates(min_value=date(2015, 1, 1), max_value=date(2030, 12, 31)))
+        if (name, program, start) in used_stints:
+            continue
+        used_stints.add((name, program, start))
+        days = draw(st.none() | st.integers(min_value=0, max_value=3000))
+        ended = days is not None
+        colleagues = draw(st.lists(st.sampled_from(COLLEAGUES), unique=True, max_size=2))
+        externals = draw(
+            st.lists(
+                st.tuples(awkward_text, st.none() | awkward_text),
+                max_size=2,
+                unique_by=lambda item: name_key(item[0]),
+            )
+        )
+        supervisors = [OWNER_EMAIL, *colleagues, *externals]
+        roles = draw(
+            st.lists(
+                st.sampled_from(list(SupervisionRole)),
+                min_size=len(supervisors),
+                max_size=len(supervisors),
+            ).filter(lambda roles: roles.count(SupervisionRole.PRINCIPAL) <= 1)
+        )
+        if draw(st.booleans()):
+            shares = default_shares(roles)
+        else:
+            shares, left = [], 100
+            for _ in supervisors[:-1]:
+                share = draw(st.integers(min_value=0, max_value=left))
+                shares.append(Decimal(share))
+                left -= share
+            shares.append(Decimal(left))
+        entries.append(
+            {
+                "name": name,
+                "email": f"person.{number}@example.org" if draw(st.booleans()) else None,
+                "orcid": (
+                    orcid_with_checksum(
+                        f"0000000{number}" + draw(st.text("0123456789", min_size=7, max_size=7))
+                    )
+                    if draw(st.booleans())
+                    else None
+                ),
+                "program": program,
+                "institution": draw(st.none() | awkward_text),
+                "start": start,
+                "end": start + timedelta(days=days) if ended else None,
+                "outcome": draw(st.none() | awkward_text) if ended else None,
+                "reason": draw(st.sampled_from(list(DepartureReason))) if ended else None,
+                "note": draw(st.none() | awkward_text),
+                "links": list(zip(supervisors, roles, shares, strict=True)),
+            }
+        )
+    return entries
+
+
+def make_accounts() -> dict[str, User]:
+    accounts = {
+        email: User(email=email, display_name=f"Prof. {email}", password_hash="x")
+        for email in (OWNER_EMAIL, *COLLEAGUES)
+    }
+    accounts[ADMIN_IMPORTER] = User(
+        email=ADMIN_IMPORTER, display_name="Office", password_hash="x", is_admin=True
+    )
+    db.session.add_all(accounts.values())
+    db.session.flush()
+    return accounts
+
+
+def build_whole_records(entries: list[dict]) -> None:
+    """Write the generated records straight into the database (no import code involved)."""
+    accounts = make_accounts()
+    programs = {program.name: program for program in db.session.scalars(select(Program))}
+    institutions: dict[str, Institution] = {}
+    for entry in entries:
+        institution = None
+        if entry["institution"] is not None:
+            key = name_key(entry["institution"])
+            institution = institutions.setdefault(key, Institution(name=entry["institution"]))
+        position = Position(
+            person=Person(full_name=entry["name"], email=entry["email"], orcid=entry["orcid"]),
+            program=programs[entry["program"]],
+            institution=institution,
+            start_date=entry["start"],
+            end_date=entry["end"],
+            outcome=entry["outcome"],
+            departure_reason=entry["reason"],
+            note=entry["note"],
+        )
+        db.session.add(position)
+        for who, role, share in entry["links"]:
+            if isinstance(who, str):
+                link = Supervision(supervisor=accounts[who], role=role, share=share)
+            else:
+                link = Supervision(
+                    external_name=who[0], external_institution=who[1], role=role, share=share
+                )
+            position.supervisions.append(link)
+    db.session.commit()
+
+
+def export_file(faculty: User | None, extension: str) -> bytes:
+    return b"".join(roster_file(RosterExport(faculty, RosterStatus.ALL, date.today()), extension))
+
+
+def owner() -> User:
+    return db.session.scalar(select(User).where(User.email == OWNER_EMAIL))
+
+
+@settings(
+    max_examples=5,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(entries=whole_records())
+def test_whole_records_go_out_and_back_unchanged(app, entries):
+    with app.app_context():
+        reset_database()
+        build_whole_records(entries)
+        files = {
+            (scope, extension): export_file(owner() if scope == "faculty" else None, extension)
+            for scope in ("faculty", "institution")
+            for extension in ("csv", "xlsx", "json")
+        }
+        db.session.remove()
+    for (scope, extension), first in files.items():
+        with app.app_context():
+            reset_database()
+            accounts = make_accounts()
+            db.session.commit()
+            rows = read_roster_file(first, f"roster.{extension}", max_bytes=None)
+            if scope == "faculty":
+                # The command line's import for a faculty member (an operator: links recorded).
+                plan = plan_import(rows, owner(), only_faculty=owner())
+                importer = None
+            else:
+                # An administrator's import confirms the links to other accounts.
+                importer = accounts[ADMIN_IMPORTER]
+                plan = plan_import(rows, importer, only_faculty=None)
+            assert plan.ok, plan.problems
+            apply_import(plan, importer)
+            db.session.commit()
+            second = export_file(owner() if scope == "faculty" else None, extension)
+            assert comparable(second, extension) == comparable(first, extension), (
+                scope,
+                extension,
+            )
+            db.session.remove()

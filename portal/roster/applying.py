@@ -96,6 +96,9 @@ def apply_import(
     events: list[tuple[str, Any, dict | None, Callable[[], dict]]] = []
     created = {"people": 0, "positions": 0, "supervision links": 0, "institutions": 0}
     targets = plan.positions
+    # A faculty member's import records new positions in their own group, whoever else the
+    # file names (those links are proposals until confirmed); otherwise the default owner.
+    owner_id = actor.id if actor is not None and not actor.is_admin else None
     rows_of = Counter(id(link.position) for link in plan.links)
     _leave_principal_seats(targets, events)
     # Positions whose milestones follow the import: (position, just created).
@@ -104,7 +107,7 @@ def apply_import(
     for target in targets:
         fresh = target.existing is None
         moved = not fresh and target.existing.end_date != target.end_date
-        position = _apply_position(target, events, created, actor)
+        position = _apply_position(target, events, created, owner_id)
         if fresh or moved:
             reshaped.append((position, fresh))
         proposed.append((position, _apply_links(target, position, actor, events, created)))
@@ -239,7 +242,7 @@ def _apply_person(target: PersonTarget, events: list, created: dict) -> Person:
 
 
 def _apply_position(
-    target: PositionTarget, events: list, created: dict, actor: User | None
+    target: PositionTarget, events: list, created: dict, owner_id: int | None
 ) -> Position:
     if target.instance is not None:
         return target.instance
@@ -256,10 +259,8 @@ def _apply_position(
             note=None if target.note is KEEP else target.note,
             departure_reason=None if target.departure_reason is KEEP else target.departure_reason,
         )
-        if actor is not None and not actor.is_admin:
-            # A faculty member's import records the position in their own group, whoever
-            # else the file names (those links are proposals until confirmed).
-            position.owner_id = actor.id
+        if owner_id is not None:
+            position.owner_id = owner_id
         db.session.add(position)
         events.append(("import-create", position, None, _position_snapshot(position)))
         created["positions"] += 1

@@ -100,8 +100,15 @@ def export_roster_command(
     help="The faculty member whose group the rows go into.",
 )
 @click.option("--dry-run", is_flag=True, help="Check and show what would change; write nothing.")
+@click.option(
+    "--accept-over-cap",
+    is_flag=True,
+    help='Import even when it takes someone over a cap (the form\'s "Save anyway").',
+)
 @with_appcontext
-def import_roster_command(file: Path, faculty_email: str, dry_run: bool) -> None:
+def import_roster_command(
+    file: Path, faculty_email: str, dry_run: bool, accept_over_cap: bool
+) -> None:
     """Import a CSV, XLSX or JSON roster into a faculty member's group: all rows or none."""
     try:
         faculty = find_faculty(faculty_email)
@@ -120,10 +127,17 @@ def import_roster_command(file: Path, faculty_email: str, dry_run: bool) -> None
         f"{plan.count('new')} new, {plan.count('updated')} updated, "
         f"{plan.count('unchanged')} unchanged row(s)"
     )
+    for warning in plan.cap_warnings:
+        click.echo(f"over a cap: {warning}", err=True)
     if dry_run:
         db.session.rollback()
         click.echo(f"Dry run: {counts}; nothing was written.")
         return
+    if plan.cap_warnings and not accept_over_cap:
+        db.session.rollback()
+        raise click.ClickException(
+            "The import takes someone over a cap; run again with --accept-over-cap to import."
+        )
     with click.progressbar(length=len(plan.links), label="Importing", file=sys.stderr) as bar:
         # The command line has no logged-in user: audit events record no actor.
         summary = apply_import(plan, None, progress=bar.update)

@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, SubmitField
+from wtforms import BooleanField, HiddenField, SubmitField
 from wtforms.validators import DataRequired
 
 from portal.labels import lazy_gettext as _l
@@ -24,4 +24,6 @@ class ConfirmImportForm(FlaskForm):
     preview = HiddenField(
         validators=[DataRequired(message=_l("The preview is missing: upload the file again."))]
     )
+    # The member form's rule: going over a cap needs an explicit "Save anyway".
+    accept_over_cap = BooleanField(_l("Save anyway, over the cap"))
     submit = SubmitField(_l("Confirm the import"))

@@ -221,6 +221,12 @@ def import_confirm():
     if not plan.ok:
         db.session.rollback()
         return _preview_page(plan, None, filename=None, changed_since_preview=True), 400
+    if plan.cap_warnings and not form.accept_over_cap.data:
+        db.session.rollback()
+        form.accept_over_cap.errors = [
+            _("The import takes someone over a cap: tick “Save anyway, over the cap” to import.")
+        ]
+        return _preview_page(plan, form, filename=None), 400
     try:
         summary = apply_import(plan, current_user)
         discard_preview(preview)
