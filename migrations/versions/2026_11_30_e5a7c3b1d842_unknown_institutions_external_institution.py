@@ -46,9 +46,8 @@ def _sqlite_foreign_keys_off():
 
 
 def _set_institution_nullable(nullable: bool) -> None:
-    with _sqlite_foreign_keys_off():
-        with op.batch_alter_table("positions", schema=None) as batch_op:
-            batch_op.alter_column("institution_id", existing_type=sa.Integer(), nullable=nullable)
+    with _sqlite_foreign_keys_off(), op.batch_alter_table("positions", schema=None) as batch_op:
+        batch_op.alter_column("institution_id", existing_type=sa.Integer(), nullable=nullable)
 
 
 def upgrade():

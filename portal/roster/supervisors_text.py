@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext as _
+
 from portal.models import SupervisionRole
 from portal.spreadsheets import as_text
 
@@ -109,25 +111,33 @@ def supervisors_from_json(value: Any) -> list[OtherSupervisor]:
         return parse_supervisors(value)
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise SupervisorsTextError(
-            "other_supervisors must be a list of objects with email or name, role and share."
+            _("other_supervisors must be a list of objects with email or name, role and share.")
         )
     found = []
     for item in value:
         unknown = set(item) - JSON_KEYS
         if unknown:
             raise SupervisorsTextError(
-                f"other_supervisors has unknown key(s) {', '.join(sorted(unknown))}; the keys "
-                f"are {', '.join(sorted(JSON_KEYS))}."
+                _(
+                    "other_supervisors has unknown key(s) %(unknown)s; the keys are %(keys)s.",
+                    unknown=", ".join(sorted(unknown)),
+                    keys=", ".join(sorted(JSON_KEYS)),
+                )
             )
         role = ROLE_BY_TEXT.get(str(item.get("role") or ""))
         if role is None:
             raise SupervisorsTextError(
-                f"other_supervisors: the role must be one of {', '.join(ROLE_BY_TEXT)}."
+                _(
+                    "other_supervisors: the role must be one of %(roles)s.",
+                    roles=", ".join(ROLE_BY_TEXT),
+                )
             )
         share = item.get("share")
         if share is not None:
             if isinstance(share, bool) or not isinstance(share, int | float | str):
-                raise SupervisorsTextError("other_supervisors: a share is a number from 0 to 100.")
+                raise SupervisorsTextError(
+                    _("other_supervisors: a share is a number from 0 to 100.")
+                )
             share = _share(str(share) + "%")
         email = item.get("email")
         name = item.get("name")
@@ -135,7 +145,7 @@ def supervisors_from_json(value: Any) -> list[OtherSupervisor]:
         for text in (email, name, institution):
             if text is not None and not isinstance(text, str):
                 raise SupervisorsTextError(
-                    "other_supervisors: email, name and institution are text."
+                    _("other_supervisors: email, name and institution are text.")
                 )
         if email:
             found.append(OtherSupervisor(role, share, email=email.strip().lower(), name=name))
@@ -143,7 +153,7 @@ def supervisors_from_json(value: Any) -> list[OtherSupervisor]:
             found.append(OtherSupervisor(role, share, name=name, institution=institution or None))
         else:
             raise SupervisorsTextError(
-                "other_supervisors: give each supervisor an email or a name."
+                _("other_supervisors: give each supervisor an email or a name.")
             )
     return found
 
@@ -156,7 +166,10 @@ def _share(text: str) -> Decimal:
         share = None
     if share is None or share > 100:
         raise SupervisorsTextError(
-            f"{text.strip()!r} is not a share: write a percentage from 0 to 100, like 25%."
+            _(
+                "%(text)s is not a share: write a percentage from 0 to 100, like 25%%.",
+                text=repr(text.strip()),
+            )
         )
     return share.quantize(Decimal("0.01"))
 
@@ -178,9 +191,14 @@ class _Reader:
     def fail(self, expected: str) -> SupervisorsTextError:
         shown = self.text[self.at : self.at + 20] or "the end"
         return SupervisorsTextError(
-            f"other_supervisors: expected {expected} at character {self.at + 1} (near {shown!r}). "
-            'Write each as email (role, share%) or "Name" at "Institution" (role, share%), '
-            "separated by ;."
+            _(
+                "other_supervisors: expected %(expected)s at character %(position)s (near "
+                '%(near)s). Write each as email (role, share%%) or "Name" at "Institution" '
+                "(role, share%%), separated by ;.",
+                expected=expected,
+                position=self.at + 1,
+                near=repr(shown),
+            )
         )
 
     def expect(self, char: str) -> None:
@@ -194,7 +212,7 @@ class _Reader:
         while True:
             end = self.text.find('"', self.at)
             if end < 0:
-                raise self.fail("a closing double quote")
+                raise self.fail(_("a closing double quote"))
             parts.append(self.text[self.at : end])
             self.at = end + 1
             if self.text.startswith('"', self.at):
@@ -208,7 +226,7 @@ class _Reader:
         if self.text.startswith('"', self.at):
             name = self.quoted()
             if not name.strip():
-                raise self.fail("a name")
+                raise self.fail(_("a name"))
             self.skip_space()
             if self.text.startswith("at", self.at) and self.text[self.at + 2 : self.at + 3] in (
                 " ",
@@ -228,19 +246,23 @@ class _Reader:
                 self.at += 1
             email = self.text[start : self.at].strip().lower()
             if not email:
-                raise self.fail('an email or a "quoted name"')
+                raise self.fail(_('an email or a "quoted name"'))
             self.skip_space()
         self.expect("(")
         close = self.text.find(")", self.at)
         if close < 0:
-            raise self.fail("a closing parenthesis")
+            raise self.fail(_("a closing parenthesis"))
         inside = [part.strip() for part in self.text[self.at : close].split(",")]
         self.at = close + 1
         role = ROLE_BY_TEXT.get(inside[0].casefold())
         if role is None or len(inside) > 2:
             raise SupervisorsTextError(
-                f"other_supervisors: ({', '.join(inside)}) should be (role, share%) with a role "
-                f"among {', '.join(ROLE_BY_TEXT)}."
+                _(
+                    "other_supervisors: (%(inside)s) should be (role, share%%) with a role among "
+                    "%(roles)s.",
+                    inside=", ".join(inside),
+                    roles=", ".join(ROLE_BY_TEXT),
+                )
             )
         share = _share(inside[1]) if len(inside) == 2 else None
         return OtherSupervisor(role, share, email=email, name=name, institution=institution)
