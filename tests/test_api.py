@@ -298,12 +298,29 @@ def test_end_position_same_rules_as_the_form(app, client, faculty, faculty_token
 
 
 def test_admin_routes(app, client, faculty, admin, admin_token, faculty_token, make_member):
-    make_member(faculty, "Roster Person")
+    make_member(
+        faculty,
+        "Roster Person",
+        institution=None,
+        role="co-supervisor",
+        others=[("Prof. Outside, Jr.", "principal")],
+    )
     loads = client.get("/api/v1/admin/loads", headers=bearer(admin_token))
     assert loads.status_code == 200
     assert [row["name"] for row in loads.get_json()["items"]] == [faculty.display_name]
     roster = client.get("/api/v1/admin/roster?status=all", headers=bearer(admin_token))
-    assert roster.get_json()["items"][0]["name"] == "Roster Person"
+    item = roster.get_json()["items"][0]
+    assert item["name"] == "Roster Person" and item["institution"] is None
+    assert item["share"] == "50.00"
+    assert item["other_supervisors"] == [
+        {
+            "email": None,
+            "name": "Prof. Outside, Jr.",
+            "institution": None,
+            "role": "principal",
+            "share": 50.0,
+        }
+    ]
     assert client.get("/api/v1/admin/loads", headers=bearer(faculty_token)).status_code == 403
     assert client.get("/api/v1/admin/roster", headers=bearer(faculty_token)).status_code == 403
     group = client.get(f"/api/v1/group/members?faculty={faculty.id}", headers=bearer(admin_token))

@@ -342,12 +342,24 @@ class LoadsPageOut(PageOut):
     items = fields.List(fields.Nested(LoadOut), required=True)
 
 
+class RosterSupervisorOut(Schema):
+    email = fields.String(
+        required=True, allow_none=True, metadata={"description": "null for an external supervisor"}
+    )
+    name = fields.String(required=True, allow_none=True)
+    institution = fields.String(required=True, allow_none=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    share = fields.Float(required=True, allow_none=True, metadata={"description": "percent"})
+
+
 class RosterRowOut(Schema):
     faculty_email = fields.String(required=True)
     name = fields.String(required=True)
     email = fields.String(required=True, allow_none=True)
     program = fields.String(required=True)
-    institution = fields.String(required=True)
+    institution = fields.String(
+        required=True, allow_none=True, metadata={"description": "null: unknown"}
+    )
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True, allow_none=True)
@@ -355,6 +367,13 @@ class RosterRowOut(Schema):
         required=True, validate=validate.OneOf(["current", "incoming", "alumni"])
     )
     outcome = fields.String(required=True, allow_none=True)
+    share = _decimal_text(required=True, metadata={"description": "percent"})
+    other_supervisors = fields.List(fields.Nested(RosterSupervisorOut), required=True)
+    orcid = fields.String(required=True, allow_none=True)
+    note = fields.String(required=True, allow_none=True)
+    departure_reason = fields.String(
+        required=True, allow_none=True, validate=validate.OneOf(REASONS)
+    )
 
 
 class RosterPageOut(PageOut):
