@@ -142,3 +142,55 @@ def test_ownership_migration_confirms_links_and_picks_owners(database_url, tmp_p
             reset_database()
             db.session.remove()
             db.engine.dispose()
+
+
+def test_unknown_institution_migration_keeps_links_and_downgrades_to_unknown(
+    database_url, tmp_path
+):
+    """Upgrading rebuilds positions without losing its supervisions (SQLite); downgrading gives
+    positions without an institution one named "Unknown", since the old schema needs one."""
+    app = create_app(app_config(database_url), instance_path=str(tmp_path))
+    with app.app_context():
+        try:
+            _drop_everything()
+            upgrade(revision="2ae0d578710d")
+            now = "2026-01-01 00:00:00"
+            statements = [
+                "INSERT INTO users (id, email, display_name, password_hash, is_admin, is_active,"
+                " session_token, research_topics, profile_published, created_at, updated_at,"
+                " milestone_digest) VALUES (1, 'f@example.org', 'F', 'x', false, true, 't', '[]',"
+                f" false, '{now}', '{now}', true)",
+                # No explicit id: the downgrade's own insert must get the next one.
+                f"INSERT INTO institutions (name, name_key, created_at, updated_at)"
+                f" VALUES ('U', 'u', '{now}', '{now}')",
+                f"INSERT INTO persons (id, full_name, version, created_at, updated_at)"
+                f" VALUES (1, 'P', 1, '{now}', '{now}')",
+                "INSERT INTO positions (id, person_id, program_id, institution_id, start_date,"
+                f" version, created_at, updated_at, owner_id) VALUES (1, 1, 1,"
+                " (SELECT id FROM institutions WHERE name_key = 'u'), '2024-01-01', 1,"
+                f" '{now}', '{now}', 1)",
+                "INSERT INTO supervisions (id, position_id, supervisor_id, role, share, state)"
+                " VALUES (1, 1, 1, 'principal', 100, 'confirmed')",
+            ]
+            with db.engine.begin() as connection:
+                for statement in statements:
+                    connection.exec_driver_sql(statement)
+            upgrade()
+            assert _differences() == []
+            with db.engine.begin() as connection:
+                assert connection.exec_driver_sql("SELECT count(*) FROM supervisions").scalar() == 1
+                connection.exec_driver_sql("UPDATE positions SET institution_id = NULL")
+            downgrade(revision="2ae0d578710d")
+            with db.engine.connect() as connection:
+                held = connection.exec_driver_sql(
+                    "SELECT i.name FROM positions p JOIN institutions i ON i.id = p.institution_id"
+                ).all()
+                assert [tuple(row) for row in held] == [("Unknown",)]
+                assert connection.exec_driver_sql("SELECT count(*) FROM supervisions").scalar() == 1
+        finally:
+            db.session.remove()
+            _drop_everything()
+            db.create_all()
+            reset_database()
+            db.session.remove()
+            db.engine.dispose()
