@@ -966,7 +966,25 @@ class _Planner:
                 FinalLink(link, wanted, wanted.role if wanted else link.role, None)  # type: ignore[arg-type]
             )
         known = {id(item.wanted) for item in final if item.wanted is not None}
+        declined = set()
+        if position.existing is not None:
+            declined = {
+                link.supervisor_id
+                for link in position.existing.supervisions
+                if link.state == SupervisionState.DECLINED
+            }
         for wanted in position.wanted.values():
+            if wanted.account is not None and wanted.account.id in declined:
+                self._problem(
+                    wanted.line,
+                    "other_supervisors",
+                    _(
+                        "%(email)s declined this co-supervision; propose it again from the "
+                        "member's edit page.",
+                        email=wanted.account.email,
+                    ),
+                )
+                continue
             if id(wanted) not in known:
                 final.append(FinalLink(None, wanted, wanted.role, None))  # type: ignore[arg-type]
         position.final_links = final
