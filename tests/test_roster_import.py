@@ -466,8 +466,15 @@ def test_confirm_with_csrf_and_a_large_preview_kept_on_the_server(csrf_app, make
     assert len(preview_token(preview)) < 100
     assert "The first 200 of 1,500 rows" in page
     assert len(page.encode()) < 300_000
+    # 1,500 new principal supervisions pass the default cap: the form's "Save anyway" applies.
+    assert "over their cap of 8" in page
     response = client.post(
-        "/group/import/confirm", data={"csrf_token": csrf_token, "preview": preview_token(preview)}
+        "/group/import/confirm",
+        data={
+            "csrf_token": csrf_token,
+            "preview": preview_token(preview),
+            "accept_over_cap": "y",
+        },
     )
     assert response.status_code == 302
     assert counts(csrf_app)["Person"] == 1500
