@@ -10,6 +10,8 @@ PUBLIC_ENDPOINTS = {
     "auth.sso_login",  # single sign-on starts before there is a session (404 when not set up)
     "auth.sso_callback",
     "health.healthz",
+    "health.favicon",
+    "auth.home",  # "/" sends a visitor to the login page, quietly
     "i18n.switch_language",
     "api-docs.openapi_json",  # the API's document and its reference page are public
     "api_reference",
