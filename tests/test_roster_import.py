@@ -99,6 +99,7 @@ def test_preview_writes_nothing_then_confirm_writes_everything(app, faculty_clie
     assert counts(app) == before
     response = confirm(faculty_client, preview)
     assert response.status_code == 302
+    assert response.headers["Location"] == "/group"  # the group, where the new rows are
     after = counts(app)
     assert after["Person"] == 2 and after["Position"] == 2 and after["Supervision"] == 2
     assert after["Institution"] == before["Institution"] + 2
@@ -113,8 +114,14 @@ def test_preview_writes_nothing_then_confirm_writes_everything(app, faculty_clie
         assert position.supervisions[0].share == 100
         actions = set(db.session.scalars(select(AuditEvent.action)))
         assert actions == {"import-create"}
-    flashed = faculty_client.get("/group/import").get_data(as_text=True)
-    assert "Roster imported: 2 new, 0 updated, 0 unchanged row(s)" in flashed
+    group = faculty_client.get("/group").get_data(as_text=True)
+    assert "Added 2 people to the group. 2 new institutions were added to the list." in group
+    assert "row(s)" not in group
+    # Only the current member is listed on /group (the other has left): pointed out in words.
+    assert group.count('class="imported"') == 1
+    assert "Just imported" in group
+    # Pointed out once: the next visit shows the group as usual.
+    assert "Just imported" not in faculty_client.get("/group").get_data(as_text=True)
 
 
 def test_reimporting_the_same_file_creates_nothing(app, faculty_client):
@@ -140,8 +147,8 @@ def test_preview_labels_updated_rows_and_confirm_applies_them(
     preview = upload(faculty_client, data)
     page = preview.get_data(as_text=True)
     assert "1 new, 2 updated" in page
-    assert "name: Ada Student → Ada Student-Renamed" in page
-    assert "role: co-supervisor → principal" in page
+    assert "Name: Ada Student → Ada Student-Renamed" in page
+    assert "Role: Co-supervisor → Principal supervisor" in page
     before = counts(app)
     confirm(faculty_client, preview)
     after = counts(app)
