@@ -120,36 +120,55 @@ def index():
 
 @blueprint.route("/loads")
 def loads():
-    """Supervision loads of every active faculty member on a day, with the chart."""
+    """Who is over or near a supervision cap, then every faculty member's load, with the chart."""
     form = _loads_filter()
     if form.errors:
         return render_template("admin/loads.html", form=form, report=None), 400
     report = _report(form)
+    shown_groups = _shown_groups()
     return render_template(
         "admin/loads.html",
         form=form,
         report=report,
-        columns=reports.COLUMNS,
-        chart=reports.loads_chart_svg(report),
-        legend=reports.chart_legend(),
+        columns=reports.page_columns(shown_groups),
+        detail_groups=[
+            (group, label, group in shown_groups, _toggle_url(group, shown_groups))
+            for group, label in reports.DETAIL_GROUPS.items()
+        ],
+        chart=reports.loads_chart(report),
         sort_url=_sort_url,
         page_url=_page_url,
-        export_arguments=_filter_arguments("page"),
+        export_arguments=_filter_arguments("page", "show"),
     )
 
 
 # The query-string keys the loads view reads; links carry these and nothing else over, so that
 # a crafted key (endpoint=, _external=, _scheme=) never reaches url_for.
-LOADS_QUERY_KEYS = ("as_of", "department", "institution", "sort", "dir", "page")
+LOADS_QUERY_KEYS = ("as_of", "department", "institution", "sort", "dir", "page", "show")
 
 
-def _filter_arguments(*leave_out: str) -> dict[str, str]:
+def _shown_groups() -> frozenset[str]:
+    """The detail column groups asked for with ?show= (unknown names are ignored)."""
+    return frozenset(request.args.getlist("show")) & reports.DETAIL_GROUPS.keys()
+
+
+def _filter_arguments(*leave_out: str) -> dict[str, str | list[str]]:
     """The loads view's own query-string values, without `leave_out`."""
-    return {
+    arguments: dict[str, str | list[str]] = {
         name: request.args[name]
         for name in LOADS_QUERY_KEYS
-        if name not in leave_out and name in request.args
+        if name not in leave_out and name != "show" and name in request.args
     }
+    if "show" not in leave_out and _shown_groups():
+        arguments["show"] = sorted(_shown_groups())
+    return arguments
+
+
+def _toggle_url(group: str, shown: frozenset[str]) -> str:
+    """The same view with one detail column group shown, or hidden when it is shown."""
+    wanted = sorted(shown ^ {group})
+    arguments = _filter_arguments("show")
+    return url_for("admin.loads", **arguments, **({"show": wanted} if wanted else {}))
 
 
 def _page_url(page: int) -> str:
