@@ -183,7 +183,7 @@ class PortraitForm(FlaskForm):
     """A new portrait; what the file holds is checked by portal/images.py, not here."""
 
     portrait = FileField(
-        _l("Portrait"),
+        _l("Picture file"),
         validators=[FileRequired(message=_l("Choose a JPEG, PNG or WebP picture to upload."))],
         render_kw={"accept": "image/jpeg,image/png,image/webp"},
     )
