@@ -131,9 +131,9 @@ def test_portrait_branding_and_public_page(open_page, demo_site, screenshot):
             visitor.wait_for_url("**/people")
 
             # The logged-in pages of this work: the profile editor and the settings page.
-            for who, email, path, name in (
-                ("faculty", site.faculty_email, "/profile", "profile-editor"),
-                ("admin", site.admin_email, "/admin/branding", "branding-settings"),
+            for email, path, name in (
+                (site.faculty_email, "/profile", "profile-editor"),
+                (site.admin_email, "/admin/branding", "branding-settings"),
             ):
                 page = open_page(language, size)
                 log_in_as(page, site, email)
