@@ -17,6 +17,9 @@ PUBLIC_ENDPOINTS = {
     "api_reference",
     # The calendar feed is opened by calendar apps with its secret token, not a session.
     "tracking.calendar_feed",
+    # The institution's logo and colours appear on the login page and on public profiles.
+    "branding.logo",
+    "branding.stylesheet",
 }
 PUBLIC_PREFIXES = ("people.",)  # public profiles decide themselves (404 when unpublished)
 TOKEN_PREFIX = "api."  # the API takes a bearer token, never the login session: 401 without one
