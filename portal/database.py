@@ -91,25 +91,23 @@ def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
     columns = list(rows[0])
     compiled = insert(table).compile(dialect=dialect, column_keys=columns)
     order = list(compiled.positiontup) if compiled.positional else columns
-    processors = {
-        key: table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in order
-    }
-    memo: dict[str, dict] = {key: {} for key in order}
-
-    def processed(key: str, value):
-        processor = processors[key]
-        if processor is None:
-            return value
-        try:
-            seen = memo[key]
-            if value not in seen:
-                seen[value] = processor(value)
-            return seen[value]
-        except TypeError:  # unhashable (a JSON document)
-            return processor(value)
-
-    if compiled.positional:
-        parameters = [tuple(processed(key, row[key]) for key in order) for row in rows]
-    else:
-        parameters = [{key: processed(key, row[key]) for key in order} for row in rows]
+    by_column = []
+    for key in order:
+        values = [row[key] for row in rows]
+        processor = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            values = _processed(values, processor)
+        by_column.append(values)
+    parameters: list = list(zip(*by_column, strict=True))
+    if not compiled.positional:
+        parameters = [dict(zip(order, values, strict=True)) for values in parameters]
     connection.exec_driver_sql(compiled.string, parameters)
+
+
+def _processed(values: list, processor) -> list:
+    """`processor` applied down a column, once per distinct value when values are hashable."""
+    try:
+        once = {value: processor(value) for value in set(values)}
+    except TypeError:  # unhashable (JSON documents)
+        return [processor(value) for value in values]
+    return [once[value] for value in values]
