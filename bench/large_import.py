@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.large_import [--rows 74000] [--database-url URL]
 
-Builds a fresh database (SQLite in bench/work/, or the PostgreSQL database given, which is
+Builds a fresh database (SQLite in bench/work-large-import/, or the PostgreSQL database given, which is
 emptied), 2,000 faculty accounts and an administrator, uploads a roster of `--rows` new rows
 (2,000 faculty, five programs, 40 institutions, principal, co-supervisor and hosted links,
 a quarter of them alumni) to /group/import as the administrator, then confirms it. Prints the
@@ -31,7 +31,7 @@ from portal.models import User
 from portal.roster.reports import ROSTER_COLUMNS
 
 ROOT = Path(__file__).resolve().parent
-WORK = ROOT / "work"
+WORK = ROOT / "work-large-import"  # apart from `make bench`'s bench/work
 FACULTY = 2_000
 PROGRAMS = (
     "PhD",
