@@ -120,6 +120,25 @@ def api_admin_only(status):
     return {ANONYMOUS: 401, **dict.fromkeys(FACULTY, 403), ADMIN: status}
 
 
+def api_record(status):
+    """Recording A's milestone: the owner and administrators; the confirmed co-supervisor
+    reads it but gets 403 on a change; a proposal and B get 404."""
+    return {**api_own_or_admin(status), CONFIRMED: 403}
+
+
+def api_answerer(status):
+    """The proposal naming `proposed`: they answer it, administrators may act on their behalf;
+    everyone else (the proposer included) gets 404, not a hint that it exists."""
+    return {
+        ANONYMOUS: 401,
+        OWNER: 404,
+        CONFIRMED: 404,
+        PROPOSED: status,
+        UNRELATED: 404,
+        ADMIN: status,
+    }
+
+
 # endpoint -> {"url": scenario -> URL values (optional), METHOD: {role: expected}}.
 # Expected is an exact status, or TO_LOGIN. Requests carry no form data: a write route
 # answers a logged-in user with its "invalid form" status (400), never 2xx.
@@ -278,6 +297,38 @@ EXPECTED = {
     "api.get_profile": {"url": lambda s: {"slug": PUBLISHED_SLUG}, "GET": api_any(200)},
     "api.admin_loads": {"GET": api_admin_only(200)},
     "api.admin_roster": {"GET": api_admin_only(200)},
+    # Proposals: listed for whoever they wait on; answered by the named person (or an admin on
+    # their behalf). Without If-Match an answer is refused (428) once the proposal is found.
+    "api.list_proposals": {"GET": api_any(200)},
+    "api.get_proposal": {"url": lambda s: {"link_id": s.proposal}, "GET": api_answerer(200)},
+    "api.confirm_proposal_view": {
+        "url": lambda s: {"link_id": s.proposal},
+        "POST": api_answerer(428),
+    },
+    "api.decline_proposal_view": {
+        "url": lambda s: {"link_id": s.proposal},
+        "POST": api_answerer(428),
+    },
+    # Milestones through the API: read like the member, recorded like on the page. Done,
+    # waive and extend need a body (422 first); note and reopen get to If-Match (428).
+    "api.get_milestone": {
+        "url": lambda s: {"milestone_id": s.milestone_a},
+        "GET": api_own_or_admin(200),
+    },
+    **{
+        f"api.milestone_{action}": {
+            "url": lambda s: {"milestone_id": s.milestone_a},
+            "POST": api_any(422),
+        }
+        for action in ("done", "waive", "extend")
+    },
+    **{
+        f"api.milestone_{action}": {
+            "url": lambda s: {"milestone_id": s.milestone_a},
+            "POST": api_record(428),
+        }
+        for action in ("note", "reopen")
+    },
     # Student tracking: a member's milestones are reached like the member: the owner and admins
     # record them, a confirmed co-supervisor reads them (403 on every change), a proposal and B
     # get 404. Empty forms are refused (400). The plans and the progress report are for admins.
@@ -317,7 +368,7 @@ EXPECTED = {
 PUBLISHED_SLUG = "prof-alpha"
 PUBLIC_BY_DESIGN = {"people.show", "people.show_json", "api.get_profile"}
 # The person a proposal names sees the member's name on the requests page, to answer it.
-SHOWN_TO_THE_PROPOSED = {"group.requests"}
+SHOWN_TO_THE_PROPOSED = {"group.requests", "api.list_proposals", "api.get_proposal"}
 
 
 @pytest.fixture

@@ -33,7 +33,6 @@ from portal.group.operations import (
     NotAllowedError,
     StaleMemberError,
     add_member,
-    answerer_id,
     archive_member,
     cap_warnings,
     confirm_proposal,
@@ -645,11 +644,8 @@ def requests():
 @blueprint.route("/requests/<int:link_id>", methods=["POST"])
 def answer(link_id: int):
     """Confirm or decline a proposal (administrators may confirm on someone's behalf)."""
-    link = queries.proposal(link_id)
-    if link is None or link.position.archived_at is not None:
-        abort(404)
-    is_answerer = answerer_id(link) == current_user.id
-    if not is_answerer and not current_user.is_admin:
+    link = queries.proposal_for(current_user, link_id)
+    if link is None:
         abort(404)  # not theirs: do not even say that it exists
     form = AnswerForm()
     decision = request.form.get("decision")
@@ -667,6 +663,10 @@ def answer(link_id: int):
             confirm_proposal(current_user, link, form.message.data)
         else:
             decline_proposal(current_user, link, form.message.data)
+    except NotAllowedError as error:
+        # An administrator may confirm on someone's behalf, never decline for them.
+        db.session.rollback()
+        return render_error(403, error.message)
     except MemberError as error:
         db.session.rollback()
         flash(error.message, "error")
