@@ -663,10 +663,6 @@ def answer(link_id: int):
             confirm_proposal(current_user, link, form.message.data)
         else:
             decline_proposal(current_user, link, form.message.data)
-    except NotAllowedError as error:
-        # An administrator may confirm on someone's behalf, never decline for them.
-        db.session.rollback()
-        return render_error(403, error.message)
     except MemberError as error:
         db.session.rollback()
         flash(error.message, "error")
