@@ -30,7 +30,7 @@ from portal.models import (
 from portal.models.supervision import SupervisionState
 from tests.api_helpers import bearer, new_token
 from tests.conftest import login_client, reset_database
-from tests.routes import build_url, methods, rules
+from tests.routes import build_url, database_snapshot, methods, rules
 
 ANONYMOUS, ADMIN = "anonymous", "administrator"
 OWNER, CONFIRMED, PROPOSED = (
@@ -488,6 +488,7 @@ def test_authorization_matrix(app, build_scenario):
     failures = []
     checked = 0
     scenario = build_scenario()
+    fresh = _fingerprint(app)
     for rule in rules(app):
         for method in methods(rule):
             entry = EXPECTED.get(rule.endpoint)
@@ -496,12 +497,25 @@ def test_authorization_matrix(app, build_scenario):
             for role in ROLES:
                 checked += 1
                 failures += _check(app, rule, method, role, entry, scenario)
-                if method != "GET":
+                if method != "GET" and _fingerprint(app) != fresh:
                     # A write that succeeded (logout, archive...) must not change what the
-                    # next check sees: start again from the same fresh scenario.
+                    # next check sees: start again from the same fresh scenario. (Refused
+                    # writes leave every row as it was: no need to build it again.)
                     scenario = build_scenario()
+                    fresh = _fingerprint(app)
     assert not failures, "\n".join(failures)
     assert checked >= len(ROLES) * len([e for e in EXPECTED if e in app.view_functions])
+
+
+def _fingerprint(app) -> dict[str, list[tuple]]:
+    """Every row of the database, but when a token was last used (noted on each API request,
+    to the minute; it decides nothing): equal fingerprints mean the scenario is untouched."""
+    snapshot = database_snapshot(app)
+    last_used = list(ApiToken.__table__.columns.keys()).index("last_used_at")
+    snapshot["api_tokens"] = [
+        row[:last_used] + row[last_used + 1 :] for row in snapshot["api_tokens"]
+    ]
+    return snapshot
 
 
 def _check(app, rule, method, role, entry, scenario) -> list[str]:
