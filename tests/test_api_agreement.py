@@ -375,3 +375,37 @@ def test_co_supervisor_reads_but_cannot_record_others_see_404(app, client, share
         if status == 404:
             assert client.get(url, headers=bearer(shared[who])).status_code == 404
     assert _writes(app) == before
+
+
+def test_a_link_that_is_not_a_proposal_cannot_be_answered(app, client, admin, faculty, make_member):
+    member = make_member(faculty, "Ext Supervised", others=[("Dr. External", "co-supervisor")])
+    with app.app_context():
+        external = db.session.scalar(
+            select(Supervision.id).where(
+                Supervision.position_id == member.id, Supervision.supervisor_id.is_(None)
+            )
+        )
+        own = db.session.scalar(
+            select(Supervision.id).where(
+                Supervision.position_id == member.id, Supervision.supervisor_id == faculty.id
+            )
+        )
+    token = new_token(app, admin, "write")
+    before = _writes(app)
+    assert (
+        client.get(f"/api/v1/group/proposals/{external}", headers=bearer(token)).status_code == 404
+    )
+    response = client.post(
+        f"/api/v1/group/proposals/{external}/confirm",
+        json={},
+        headers={**bearer(token), "If-Match": "*"},
+    )
+    assert response.status_code == 404
+    # A confirmed link: an administrator may read it, but there is nothing left to answer.
+    response = client.post(
+        f"/api/v1/group/proposals/{own}/confirm",
+        json={},
+        headers={**bearer(token), "If-Match": "*"},
+    )
+    assert response.status_code == 409
+    assert _writes(app) == before

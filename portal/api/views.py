@@ -41,6 +41,7 @@ from portal.group.operations import (
     move_to_alumni,
     update_member,
 )
+from portal.group.queries import RequestRow
 from portal.identifiers import clean_text, normalise_orcid
 from portal.loads import load_rows
 from portal.milestones import can_record_milestones
@@ -48,6 +49,7 @@ from portal.models import (
     DepartureReason,
     Milestone,
     Position,
+    Supervision,
     SupervisionRole,
     SupervisionState,
     User,
@@ -422,23 +424,20 @@ def list_supervisors(faculty: int | None):
 # Co-supervision proposals: the same answers as /group/requests (portal.group.operations).
 
 
-def _proposal(link_id: int):
-    """A proposal the caller answers (administrators: any), else 404 as on /group/requests."""
+def _proposal(link_id: int) -> tuple[Supervision, RequestRow]:
+    """A proposal the caller answers (administrators: any) and its row as /group/requests
+    shows it; 404 otherwise, as on that page."""
     link = queries.proposal_for(api_user(), link_id) if link_id <= schemas.MAX_ID else None
-    if link is None:
+    row = queries.request_row(link_id) if link is not None else None
+    if row is None:  # (an external supervisor's link is never a proposal)
         abort(404, detail=_("There is nothing at this address, or it is not yours to see."))
-    return link
-
-
-def _proposal_and_etag(link_id: int) -> tuple[dict[str, Any], str]:
-    row = queries.request_row(link_id)
-    return proposal_resource(row), proposal_etag(row)
+    return link, row
 
 
 def _answer(link_id: int, message: str | None, answer) -> tuple:
     """Answer a proposal with `answer` (confirm_proposal or decline_proposal)."""
-    link = _proposal(link_id)
-    _check_if_match(proposal_etag(queries.request_row(link_id)))
+    link, row = _proposal(link_id)
+    _check_if_match(proposal_etag(row))
     if link.state != SupervisionState.PROPOSED:
         abort(409, detail=_("This request was already answered."))
     try:
@@ -448,8 +447,8 @@ def _answer(link_id: int, message: str | None, answer) -> tuple:
     except MemberError as error:
         _invalid(error)
     db.session.commit()
-    data, etag = _proposal_and_etag(link_id)
-    return data, 200, {"ETag": etag}
+    _link, row = _proposal(link_id)
+    return proposal_resource(row), 200, {"ETag": proposal_etag(row)}
 
 
 @blueprint.route("/group/proposals")
@@ -471,8 +470,8 @@ def list_proposals(page: int, per_page: int):
 @blueprint.doc(parameters=[IF_NONE_MATCH])
 def get_proposal(link_id: int):
     """One proposal the caller answers (administrators: any), waiting or answered."""
-    _proposal(link_id)
-    return _conditional(*_proposal_and_etag(link_id))
+    _link, row = _proposal(link_id)
+    return _conditional(proposal_resource(row), proposal_etag(row))
 
 
 @blueprint.route("/group/proposals/<int:link_id>/confirm", methods=["POST"])
