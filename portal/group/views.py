@@ -51,6 +51,7 @@ from portal.group.operations import (
     transfer_owner,
     update_member,
 )
+from portal.highlights import take_highlighted_positions
 from portal.labels import lazy_gettext as _l
 from portal.milestones import group_due, next_milestones
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
@@ -154,6 +155,7 @@ def index():
         read_only=owner.id != current_user.id,
         group_args=_group_args(owner),
         faculty=faculty,
+        highlighted=take_highlighted_positions(),
     )
 
 
