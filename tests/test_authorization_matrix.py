@@ -145,6 +145,7 @@ def api_answerer(status):
 EXPECTED = {
     "static": {"url": lambda s: {"filename": "css/portal.css"}, "GET": everyone(200)},
     "health.healthz": {"GET": everyone(200)},
+    "health.favicon": {"GET": everyone(200)},
     "auth.login": {
         "GET": logged_in(302, anonymous=200),  # a logged-in user is sent on to the group page
         "POST": logged_in(302, anonymous=400),
