@@ -333,6 +333,7 @@ def _member_query(position_id: int) -> Select:
             selectinload(Position.program),
             selectinload(Position.institution),
             selectinload(Position.supervisions).selectinload(Supervision.supervisor),
+            selectinload(Position.supervisions).selectinload(Supervision.proposed_by),
         )
     )
 
@@ -425,6 +426,7 @@ class RequestRow:
     answered_at: datetime | None
     message: str | None
     join_request: bool  # the named account asked to join a record of another group
+    position_version: int = 0  # changes whenever the record (and so the proposal) changes
 
 
 def _request_query() -> Select:
@@ -449,6 +451,7 @@ def _request_query() -> Select:
             Supervision.answer_message,
             Supervision.supervisor_id,
             Supervision.proposed_by_id,
+            Position.version,
         )
         .select_from(Supervision)
         .join(Position, Position.id == Supervision.position_id)
@@ -462,8 +465,16 @@ def _request_query() -> Select:
     )
 
 
+def answerer_id(link: Supervision) -> int | None:
+    """Who answers a proposal: the account it names, unless that account asked to join the
+    record itself (a join request), which the record's owner answers."""
+    if link.supervisor_id is not None and link.supervisor_id == link.proposed_by_id:
+        return link.position.owner_id
+    return link.supervisor_id
+
+
 def _answerer_condition(user_id: int):
-    """SQL: the proposal is for `user_id` to answer (see operations.answerer_id)."""
+    """SQL: the proposal is for `user_id` to answer (answerer_id, in SQL)."""
     join_request = Supervision.supervisor_id == Supervision.proposed_by_id
     return or_(
         and_(Supervision.supervisor_id == user_id, ~join_request),
@@ -495,6 +506,7 @@ def _request_rows(query: Select, *, hide_foreign: bool = False) -> list[RequestR
         message,
         supervisor_id,
         proposed_by_id,
+        position_version,
     ) in db.session.execute(query):
         join_request = supervisor_id is not None and supervisor_id == proposed_by_id
         if hide_foreign and join_request:
@@ -517,6 +529,7 @@ def _request_rows(query: Select, *, hide_foreign: bool = False) -> list[RequestR
                 answered_at,
                 message,
                 join_request,
+                position_version,
             )
         )
     return rows
@@ -574,6 +587,23 @@ def proposal(link_id: int) -> Supervision | None:
             selectinload(Supervision.supervisor),
         )
     )
+
+
+def proposal_for(actor: User, link_id: int) -> Supervision | None:
+    """A link on a non-archived record that `actor` answers, or any for an administrator (who
+    may confirm on the answerer's behalf); None otherwise: not even its existence is told."""
+    link = proposal(link_id)
+    if link is None or link.position.archived_at is not None:
+        return None
+    if answerer_id(link) != actor.id and not actor.is_admin:
+        return None
+    return link
+
+
+def request_row(link_id: int) -> RequestRow | None:
+    """One proposal as its answerer sees it (the same row as on the requests page)."""
+    rows = _request_rows(_request_query().where(Supervision.id == link_id))
+    return rows[0] if rows else None
 
 
 NOTICE_ACTIONS = ("confirm", "confirm-on-behalf", "decline", "leave", "request-join", "own-note")
@@ -867,4 +897,5 @@ def _with_member_details(query: Select) -> Select:
         selectinload(Position.program),
         selectinload(Position.institution),
         selectinload(Position.supervisions).selectinload(Supervision.supervisor),
+        selectinload(Position.supervisions).selectinload(Supervision.proposed_by),
     )

@@ -33,7 +33,6 @@ from portal.group.operations import (
     NotAllowedError,
     StaleMemberError,
     add_member,
-    answerer_id,
     archive_member,
     cap_warnings,
     confirm_proposal,
@@ -647,11 +646,8 @@ def requests():
 @blueprint.route("/requests/<int:link_id>", methods=["POST"])
 def answer(link_id: int):
     """Confirm or decline a proposal (administrators may confirm on someone's behalf)."""
-    link = queries.proposal(link_id)
-    if link is None or link.position.archived_at is not None:
-        abort(404)
-    is_answerer = answerer_id(link) == current_user.id
-    if not is_answerer and not current_user.is_admin:
+    link = queries.proposal_for(current_user, link_id)
+    if link is None:
         abort(404)  # not theirs: do not even say that it exists
     form = AnswerForm()
     decision = request.form.get("decision")
