@@ -140,11 +140,10 @@ def program_name(name: str | None) -> str:
         return name
     names = g.get("program_french_names")
     if names is None:
-        names = dict(
-            db.session.execute(
-                select(Program.name, Program.name_fr).where(Program.name_fr.is_not(None))
-            ).tuples()
+        rows = db.session.execute(
+            select(Program.name, Program.name_fr).where(Program.name_fr.is_not(None))
         )
+        names = {canonical: french for canonical, french in rows}
         g.program_french_names = names
     return names.get(name) or name
 
