@@ -143,7 +143,7 @@ def program_name(name: str | None) -> str:
         rows = db.session.execute(
             select(Program.name, Program.name_fr).where(Program.name_fr.is_not(None))
         )
-        names = {canonical: french for canonical, french in rows}
+        names = dict(list(rows))  # a list: dict() would read a Result as a mapping
         g.program_french_names = names
     return names.get(name) or name
 

@@ -133,7 +133,7 @@ def test_archive_asks_first_and_the_owner_undoes_it(demo_site, open_page, screen
     screenshot(page, "archive-confirm")
     confirm = page.locator("form.confirm-actions [type=submit]")
     box = confirm.bounding_box()
-    assert box["left"] >= 0 and box["left"] + box["width"] <= PHONE["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     confirm.click()
     page.wait_for_url(re.compile(r"/group/archived$"))
     row = page.locator("table.data tbody tr").filter(has_text=name)
