@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.browser.helpers import DESKTOP, LANGUAGES, PHD_LABEL, PHONE, DemoSite, log_in_as
@@ -29,6 +30,13 @@ MAIN_PAGES = {
 }
 # Pages whose one main action is a filled (primary) button.
 ONE_PRIMARY_ACTION = {"login", "group", "member-edit", "alumni"}
+
+
+def assert_axe_clean(page) -> None:
+    """No axe-core violation of impact serious or critical (as tests/browser/test_accessibility)."""
+    violations = Axe().run(page).response["violations"]
+    blocking = [v["id"] for v in violations if v["impact"] in {"serious", "critical"}]
+    assert not blocking, f"{page.url}: {blocking}"
 
 
 def _email(site: DemoSite, who: str) -> str:
@@ -130,6 +138,7 @@ def test_archive_asks_first_and_the_owner_undoes_it(demo_site, open_page, screen
     # The confirmation page says what will happen; its one button is within reach on a phone.
     expect(page.locator("h1")).to_contain_text(name)
     expect(page.locator("ul.consequences li")).to_have_count(3)
+    assert_axe_clean(page)
     screenshot(page, "archive-confirm")
     confirm = page.locator("form.confirm-actions [type=submit]")
     box = confirm.bounding_box()
@@ -138,6 +147,7 @@ def test_archive_asks_first_and_the_owner_undoes_it(demo_site, open_page, screen
     page.wait_for_url(re.compile(r"/group/archived$"))
     row = page.locator("table.data tbody tr").filter(has_text=name)
     expect(row).to_have_count(1)
+    assert_axe_clean(page)
     screenshot(page, "archived")
     page.goto(f"{demo_site.url}/group")
     expect(page.locator("table.data tbody tr").filter(has_text=name)).to_have_count(0)
@@ -161,6 +171,7 @@ def test_deactivation_and_merge_ask_first(demo_site, open_page, screenshot, lang
     page.goto(f"{demo_site.url}/admin/accounts")
     page.locator('a[href$="/deactivate"]').first.click()
     expect(page.locator("ul.consequences li")).to_have_count(3)
+    assert_axe_clean(page)
     screenshot(page, "deactivate-confirm")
     page.locator("form.confirm-actions a.button").click()  # Cancel: nothing changed
     page.wait_for_url(re.compile(r"/admin/accounts$"))
@@ -172,6 +183,7 @@ def test_deactivation_and_merge_ask_first(demo_site, open_page, screenshot, lang
     page.locator("#keep_id").select_option(index=2)
     page.locator('form[action$="/merge/confirm"] [type=submit]').click()
     expect(page.locator("ul.consequences li")).to_have_count(3)
+    assert_axe_clean(page)
     screenshot(page, "merge-confirm")
     page.locator("form.confirm-actions a.button").click()
     page.wait_for_url(re.compile(r"/admin/institutions$"))
