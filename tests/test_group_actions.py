@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEvent, Position
+from portal.models import AuditEvent, Position, Program
 from tests.conftest import login_client
 from tests.group_helpers import database_fingerprint
 
@@ -220,3 +220,39 @@ def test_actions_need_a_csrf_token_when_csrf_is_on(csrf_app, make_faculty, make_
     assert database_fingerprint(csrf_app) == before
     page = client.get("/group/members/new").get_data(as_text=True)
     assert 'name="csrf_token"' in page
+
+
+def test_history_and_program_names_read_in_words_in_both_languages(
+    app, faculty, faculty_client, admin_client, make_member
+):
+    position = make_member(faculty, "Said In Words", start_date=date(2020, 1, 1))
+    faculty_client.post(
+        f"/group/members/{position.id}/move-to-alumni",
+        data={"end_date": "2024-01-31", "departure_reason": "graduated"},
+    )
+    faculty_client.post(f"/group/members/{position.id}/restore")
+    edit = f"/group/members/{position.id}/edit"
+    english = faculty_client.get(edit).get_data(as_text=True)
+    assert "How they left: Graduated" in english
+    assert "How they left: removed (was Graduated)" in english
+    assert "graduated" not in english and "→" not in english
+    with faculty_client.session_transaction() as session:
+        session["locale"] = "fr_CA"
+    french = faculty_client.get(edit).get_data(as_text=True)
+    assert "Motif de départ : Diplômé" in french and "graduated" not in french
+    assert "Doctorat" in faculty_client.get("/group").get_data(as_text=True)
+    # An administrator renames the French name; French pages follow, exports keep the name.
+    with app.app_context():
+        program = db.session.scalar(select(Program).where(Program.name == "PhD"))
+        form = {
+            "name": "PhD",
+            "name_fr": "Doctorat (Ph. D.)",
+            "kind": program.kind.value,
+            "weight": "1",
+            "counts_toward_load": "y",
+            "is_active": "y",
+        }
+    assert admin_client.post(f"/admin/programs/{program.id}/edit", data=form).status_code == 302
+    assert "Doctorat (Ph. D.)" in faculty_client.get("/group").get_data(as_text=True)
+    exported = faculty_client.get("/group/export.csv").get_data(as_text=True)
+    assert ",PhD," in exported and "Doctorat" not in exported
