@@ -726,12 +726,12 @@ def restore_member(actor: User, position: Position) -> Position:
 
 
 def archive_member(actor: User, position: Position) -> Position:
-    """Take an entry out of every list and export; an administrator can restore it."""
+    """Take an entry out of every list and export; its owner or an administrator can restore it."""
     return _change_position(actor, "archive", position, archived_at=utcnow())
 
 
 def restore_archived(actor: User, position: Position) -> Position:
-    """Bring an archived entry back into its groups (administrators only, checked by the view)."""
+    """Bring an archived entry back into its groups (its owner's group or an administrator)."""
     return _change_position(actor, "restore-archived", position, archived_at=None)
 
 
