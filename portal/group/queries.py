@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from portal.catalogue import cached_translations
 from portal.extensions import db
+from portal.i18n import N_
 from portal.identifiers import name_key
 from portal.labels import KIND_LABELS, label_text
 from portal.labels import lazy_gettext as _l
@@ -350,15 +351,15 @@ def describe_link(
     many links in one request."""
     translate = translate or cached_translations().ugettext
     if role == SupervisionRole.CO_SUPERVISOR:
-        text = translate("%(name)s (co-supervisor)") % {"name": name}
+        text = translate(N_("%(name)s (co-supervisor)")) % {"name": name}
     elif role == SupervisionRole.PRINCIPAL:
-        text = translate("%(name)s (principal)") % {"name": name}
+        text = translate(N_("%(name)s (principal)")) % {"name": name}
     else:
         text = name
     if state == SupervisionState.PROPOSED:
-        return translate("awaiting %(supervisor)s") % {"supervisor": text}
+        return translate(N_("awaiting %(supervisor)s")) % {"supervisor": text}
     if state == SupervisionState.DECLINED:
-        return translate("declined by %(supervisor)s") % {"supervisor": text}
+        return translate(N_("declined by %(supervisor)s")) % {"supervisor": text}
     return text
 
 
@@ -665,14 +666,31 @@ def program_choices(current_program_id: int | None = None) -> list[tuple[int, st
     return [(row.id, row.name) for row in db.session.execute(query)]
 
 
-def faculty_accounts() -> list[tuple[int, str]]:
-    """Active faculty accounts, for an administrator choosing whose group to look at."""
+# How many faculty accounts a search lists; more matches ask for more of the name.
+FACULTY_SEARCH_LIMIT = 20
+
+
+def find_faculty(text: str) -> list[tuple[int, str, str]]:
+    """Active faculty accounts whose name or email contains `text` (case-insensitive), by name,
+    for an administrator choosing whose group to look at: (id, name, email), at most
+    FACULTY_SEARCH_LIMIT + 1 (one more says there are more)."""
+    needle = text.strip().lower()
+    if not needle:
+        return []
     query = (
-        select(User.id, User.display_name)
-        .where(User.is_active.is_(True), User.is_admin.is_(False))
-        .order_by(User.display_name)
+        select(User.id, User.display_name, User.email)
+        .where(
+            User.is_active.is_(True),
+            User.is_admin.is_(False),
+            or_(
+                func.lower(User.display_name).contains(needle, autoescape=True),
+                func.lower(User.email).contains(needle, autoescape=True),
+            ),
+        )
+        .order_by(User.display_name, User.id)
+        .limit(FACULTY_SEARCH_LIMIT + 1)
     )
-    return [(row.id, row.display_name) for row in db.session.execute(query)]
+    return [tuple(row) for row in db.session.execute(query)]
 
 
 def supervisor_choices(exclude: User, keep_ids: Iterable[int] = ()) -> list[tuple[int, str]]:
