@@ -52,6 +52,7 @@ from portal.group.operations import (
     transfer_owner,
     update_member,
 )
+from portal.highlights import take_highlighted_positions
 from portal.labels import lazy_gettext as _l
 from portal.milestones import group_due, next_milestones
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
@@ -160,6 +161,7 @@ def index():
         find=find,
         found=found[: queries.FACULTY_SEARCH_LIMIT],
         more_found=len(found) > queries.FACULTY_SEARCH_LIMIT,
+        highlighted=take_highlighted_positions(),
     )
 
 

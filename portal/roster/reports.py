@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from itertools import groupby, islice
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, String, and_, cast, func, or_, select, text, true, type_coerce
@@ -203,12 +204,23 @@ def roster_query(export: RosterExport, *, dates_as_text: bool = False) -> Select
 def roster_rows(export: RosterExport) -> Iterator[tuple]:
     """The export's rows in ROSTER_COLUMNS order, fetched in batches (fixed memory)."""
     if export.with_milestones:
-        yield from _rows_with_milestones(export)
-        return
-    plan_for_every_row()
-    result = db.session.execute(roster_query(export).execution_options(yield_per=FETCH_BATCH))
-    for row in result:
-        yield tuple(row)
+        rows = _rows_with_milestones(export)
+    else:
+        plan_for_every_row()
+        result = db.session.execute(roster_query(export).execution_options(yield_per=FETCH_BATCH))
+        rows = (tuple(row) for row in result)
+    yield from in_name_order(rows)
+
+
+def in_name_order(rows: Iterable[tuple]) -> Iterator[tuple]:
+    """Each (faculty, program) run of rows sorted by name as the pages sort it (`name_key`:
+    "Élodie" among the E's, not after "Zoé" as the database's byte order has it).
+
+    The database orders by faculty and program; one run is one faculty's members in one
+    program, so the export still streams in bounded memory. Equal keys keep the query's order.
+    """
+    for _run, members in groupby(rows, key=lambda row: (row[0], row[3])):
+        yield from sorted(members, key=lambda row: name_key(row[1]))
 
 
 # Columns of a roster row that hold free text (the formula check looks at these only).
@@ -220,7 +232,9 @@ def roster_text_batches(export: RosterExport) -> Iterator[list[tuple]]:
     from the database as ISO text (what the file holds), with no date objects made and undone."""
     plan_for_every_row()
     query = roster_query(export, dates_as_text=True).execution_options(yield_per=FETCH_BATCH)
-    yield from db.session.connection().execute(query).partitions()
+    rows = in_name_order(db.session.connection().execute(query))
+    while batch := list(islice(rows, FETCH_BATCH)):
+        yield batch
 
 
 def csv_chunks_of(export: RosterExport) -> Iterator[bytes]:
@@ -297,8 +311,11 @@ def coi_rows(faculty: User, today: date, years: int) -> Iterator[tuple]:
         .order_by(Person.full_name, Position.start_date, Position.id)
         .execution_options(yield_per=FETCH_BATCH)
     )
-    for name, email, institution, program, role, start, end in db.session.execute(query):
-        yield (name, email, institution, program, role.value, start, end)
+    rows = [
+        (name, email, institution, program, role.value, start, end)
+        for name, email, institution, program, role, start, end in db.session.execute(query)
+    ]  # one faculty member's list: sorted by name as the pages sort it
+    yield from sorted(rows, key=lambda row: name_key(row[0]))
 
 
 def roster_page(export: RosterExport, *, offset: int, limit: int) -> tuple[int, list[tuple]]:
