@@ -1,7 +1,7 @@
 """Index supervision links by state, for the pending-proposal count in the navigation.
 
 Revision ID: 5b8e2f41c7a9
-Revises: 2ae0d578710d
+Revises: 590b9c7828db
 Create Date: 2026-11-30 14:30:00.000000
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "5b8e2f41c7a9"
-down_revision = "2ae0d578710d"
+down_revision = "590b9c7828db"
 branch_labels = None
 depends_on = None
 
