@@ -10,8 +10,9 @@ import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Date, Integer, Select, and_, bindparam, case, func, select
 
 from portal.extensions import db
 from portal.models import (
@@ -68,12 +69,13 @@ def due_state(status: MilestoneStatus, due_date: date | None, today: date) -> Du
     return DueState.UPCOMING
 
 
-def needs_attention(today: date):
-    """SQL condition: an open milestone overdue or due within DUE_SOON_DAYS days on `today`."""
+def needs_attention(today: date, soon=None):
+    """SQL condition: an open milestone overdue or due within DUE_SOON_DAYS days on `today`
+    (`soon`: that last day, for a statement that binds it as a parameter)."""
     return and_(
         Milestone.status == MilestoneStatus.OPEN,
         Milestone.due_date.is_not(None),
-        Milestone.due_date <= today + timedelta(days=DUE_SOON_DAYS),
+        Milestone.due_date <= (today + timedelta(days=DUE_SOON_DAYS) if soon is None else soon),
     )
 
 
@@ -138,7 +140,11 @@ def plan_items(program_id: int) -> list[MilestonePlanItem]:
 
 def _within(position: Position, due: date | None) -> bool:
     """A milestone that would fall due after the position ends is not part of its plan."""
-    return due is None or position.end_date is None or due <= position.end_date
+    return _before_end(position.end_date, due)
+
+
+def _before_end(end_date: date | None, due: date | None) -> bool:
+    return due is None or end_date is None or due <= end_date
 
 
 def _new_milestone(position: Position, item: MilestonePlanItem, occurrence: int) -> Milestone:
@@ -159,11 +165,15 @@ def first_occurrence_from(position: Position, item: MilestonePlanItem, today: da
 
     Reports that fell due before the position was recorded are not chased; the next one is.
     """
+    return _first_occurrence(position.start_date, item, today, after)
+
+
+def _first_occurrence(start: date, item: MilestonePlanItem, today: date, after: int) -> int:
     occurrence = after + 1
-    due = occurrence_due(position.start_date, item, occurrence)
+    due = occurrence_due(start, item, occurrence)
     while due is not None and due < today:
         occurrence += 1
-        due = occurrence_due(position.start_date, item, occurrence)
+        due = occurrence_due(start, item, occurrence)
     return occurrence
 
 
@@ -211,6 +221,26 @@ def sync_plan(
         items = plan_items(position.program_id)
     else:
         items = plans.setdefault(position.program_id, plan_items(position.program_id))
+    for item, occurrence in _steps_to_add(
+        position.start_date, position.end_date, items, kept, today
+    ):
+        milestone = _new_milestone(position, item, occurrence)
+        db.session.add(milestone)
+        added.append(milestone)
+    db.session.flush()
+    return added
+
+
+def _steps_to_add(
+    start: date,
+    end: date | None,
+    items: list[MilestonePlanItem],
+    kept: list[Milestone],
+    today: date,
+) -> list[tuple[MilestonePlanItem, int]]:
+    """(plan item, occurrence) of each milestone a position's plan lacks: the one rule of what
+    a position gets, whether it was just created or its plan is rebuilt."""
+    steps = []
     for item in items:
         mine = [m for m in kept if m.plan_item_id == item.id]
         if item.repeat_months is None:
@@ -221,13 +251,35 @@ def sync_plan(
             if any(m.status == MilestoneStatus.OPEN for m in mine):
                 continue
             last = max((m.occurrence for m in mine), default=0)
-            occurrence = first_occurrence_from(position, item, today, after=last)
-        milestone = _new_milestone(position, item, occurrence)
-        if _within(position, milestone.due_date):
-            db.session.add(milestone)
-            added.append(milestone)
-    db.session.flush()
-    return added
+            occurrence = _first_occurrence(start, item, today, last)
+        if _before_end(end, occurrence_due(start, item, occurrence)):
+            steps.append((item, occurrence))
+    return steps
+
+
+def new_position_milestones(
+    start: date,
+    end: date | None,
+    items: list[MilestonePlanItem],
+    today: date,
+) -> list[dict]:
+    """The milestones a position starting on `start` gets when created (what
+    `sync_plan(fresh=True)` adds), as column values for a bulk insert without the position's
+    id; `items` are its program's `plan_items`."""
+    rows = []
+    for item, occurrence in _steps_to_add(start, end, items, [], today):
+        due = occurrence_due(start, item, occurrence)
+        rows.append(
+            {
+                "plan_item_id": item.id,
+                "occurrence": occurrence,
+                "name_en": item.name_en,
+                "name_fr": item.name_fr,
+                "planned_date": due,
+                "due_date": due,
+            }
+        )
+    return rows
 
 
 def next_occurrence(milestone: Milestone) -> Milestone | None:
@@ -279,7 +331,20 @@ def next_milestones(position_ids: Iterable[int], today: date) -> dict[int, Miles
     ids = list(position_ids)
     if not ids:
         return {}
-    rows = db.session.execute(
+    rows = db.session.connection().execute(_next_milestones_statement(), {"ids": ids}).all()
+    found: dict[int, MilestoneSummary] = {}
+    for milestone_id, position_id, name_en, name_fr, due, status in rows:
+        if position_id not in found:
+            found[position_id] = MilestoneSummary(
+                milestone_id, position_id, name_en, name_fr, due, due_state(status, due, today)
+            )
+    return found
+
+
+@lru_cache(maxsize=1)
+def _next_milestones_statement() -> Select:
+    """next_milestones' statement, built once (it runs on every /group page)."""
+    return (
         select(
             Milestone.id,
             Milestone.position_id,
@@ -288,16 +353,12 @@ def next_milestones(position_ids: Iterable[int], today: date) -> dict[int, Miles
             Milestone.due_date,
             Milestone.status,
         )
-        .where(Milestone.position_id.in_(ids), Milestone.status == MilestoneStatus.OPEN)
+        .where(
+            Milestone.position_id.in_(bindparam("ids", expanding=True)),
+            Milestone.status == MilestoneStatus.OPEN,
+        )
         .order_by(Milestone.position_id, *ordering())
-    ).all()
-    found: dict[int, MilestoneSummary] = {}
-    for milestone_id, position_id, name_en, name_fr, due, status in rows:
-        if position_id not in found:
-            found[position_id] = MilestoneSummary(
-                milestone_id, position_id, name_en, name_fr, due, due_state(status, due, today)
-            )
-    return found
+    )
 
 
 def expected_durations(position_ids: Iterable[int]) -> dict[int, int | None]:
@@ -354,7 +415,7 @@ class MilestoneRow:
         return self.name_fr if language.startswith("fr") else self.name_en
 
 
-def milestone_rows(query: Select, today: date) -> list[MilestoneRow]:
+def milestone_rows(query: Select, today: date, parameters=None) -> list[MilestoneRow]:
     return [
         MilestoneRow(
             milestone_id=row.id,
@@ -367,7 +428,7 @@ def milestone_rows(query: Select, today: date) -> list[MilestoneRow]:
             state=due_state(row.status, row.due_date, today),
             note=row.note,
         )
-        for row in db.session.execute(query)
+        for row in db.session.execute(query, parameters)
     ]
 
 
@@ -390,12 +451,13 @@ def milestone_columns() -> Select:
     )
 
 
-def in_group(faculty: User):
+def in_group(faculty: User | None, faculty_id=None):
     """SQL condition: the milestone's position is in the faculty member's group (a confirmed
-    link: proposals and declined links are no one's group)."""
+    link: proposals and declined links are no one's group); `faculty_id` instead of `faculty`
+    for a statement that binds it as a parameter."""
     return Position.id.in_(
         select(Supervision.position_id).where(
-            Supervision.supervisor_id == faculty.id,
+            Supervision.supervisor_id == (faculty.id if faculty is not None else faculty_id),
             Supervision.state == SupervisionState.CONFIRMED,
         )
     )
@@ -403,9 +465,24 @@ def in_group(faculty: User):
 
 def group_due(faculty: User, today: date) -> list[MilestoneRow]:
     """The "What's due" panel: open milestones overdue or due within 30 days, earliest first."""
-    query = (
+    parameters = {
+        "faculty_id": faculty.id,
+        "today": today,
+        "soon": today + timedelta(days=DUE_SOON_DAYS),
+    }
+    return milestone_rows(_group_due_statement(), today, parameters)
+
+
+@lru_cache(maxsize=1)
+def _group_due_statement() -> Select:
+    """group_due's statement, built once (it runs on every /group page)."""
+    today = bindparam("today", type_=Date())
+    return (
         milestone_columns()
-        .where(in_group(faculty), needs_attention(today), position_current_on(today))
+        .where(
+            in_group(None, bindparam("faculty_id", type_=Integer())),
+            needs_attention(today, bindparam("soon", type_=Date())),
+            position_current_on(today),
+        )
         .order_by(Milestone.due_date, Person.full_name, Milestone.id)
     )
-    return milestone_rows(query, today)

@@ -37,11 +37,15 @@ def test_upgrade_matches_models_and_downgrade_round_trips(database_url, tmp_path
             assert _differences() == []
             seeded = db.session.execute(
                 select(
-                    Program.name, Program.kind, Program.weight, Program.counts_toward_load
+                    Program.name,
+                    Program.name_fr,
+                    Program.kind,
+                    Program.weight,
+                    Program.counts_toward_load,
                 ).order_by(Program.sort_order)
             ).all()
             assert seeded == [
-                (p["name"], p["kind"], p["weight"], p["counts_toward_load"])
+                (p["name"], p["name_fr"], p["kind"], p["weight"], p["counts_toward_load"])
                 for p in DEFAULT_PROGRAMS
             ]
             policy = db.session.get(LoadPolicy, 1)
@@ -153,7 +157,7 @@ def test_unknown_institution_migration_keeps_links_and_downgrades_to_unknown(
     with app.app_context():
         try:
             _drop_everything()
-            upgrade(revision="2ae0d578710d")
+            upgrade(revision="5b8e2f41c7a9")
             now = "2026-01-01 00:00:00"
             statements = [
                 "INSERT INTO users (id, email, display_name, password_hash, is_admin, is_active,"
@@ -180,7 +184,7 @@ def test_unknown_institution_migration_keeps_links_and_downgrades_to_unknown(
             with db.engine.begin() as connection:
                 assert connection.exec_driver_sql("SELECT count(*) FROM supervisions").scalar() == 1
                 connection.exec_driver_sql("UPDATE positions SET institution_id = NULL")
-            downgrade(revision="2ae0d578710d")
+            downgrade(revision="5b8e2f41c7a9")
             with db.engine.connect() as connection:
                 held = connection.exec_driver_sql(
                     "SELECT i.name FROM positions p JOIN institutions i ON i.id = p.institution_id"

@@ -247,7 +247,7 @@ def export(faculty: User, extension: str) -> bytes:
 
 @pytest.mark.parametrize("extension", ["csv", "json"])
 @settings(
-    max_examples=30,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -463,7 +463,7 @@ def owner() -> User:
 
 
 @settings(
-    max_examples=5,
+    max_examples=4,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

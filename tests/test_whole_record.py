@@ -330,7 +330,7 @@ def test_admin_import_keeps_typed_shares_unless_given_and_audits_share_changes(
         f'{HEADER}\n{base},60,"colleague@example.org (co-supervisor, 10%); '
         f'""Prof. Ext"" (co-supervisor, 30%)",,,\n',
     ).get_data(as_text=True)
-    assert "share of Prof. Hélène Faculty: 70 % → 60 %" in page
+    assert "Share of Prof. Hélène Faculty: 70 % → 60 %" in page
     response = admin_client.post("/group/import/confirm", data={"preview": preview_token(page)})
     assert response.status_code == 302
     shares = {

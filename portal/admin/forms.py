@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -141,6 +142,7 @@ class ProgramForm(FlaskForm):
         _l("Name"),
         validators=[DataRequired(message=_l("A program name is required.")), Length(max=100)],
     )
+    name_fr = StringField(_l("French name"), validators=[Length(max=100)])
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
     weight = NumberField(_l("Weight"))
     counts_toward_load = BooleanField(_l("Counts toward supervision load"))
@@ -196,3 +198,13 @@ class MergeInstitutionsForm(FlaskForm):
     duplicate_id = SelectField(_l("Duplicate to merge away"), coerce=int)
     keep_id = SelectField(_l("Institution to keep"), coerce=int)
     submit = SubmitField(_l("Merge"))
+
+
+class BrandingForm(FlaskForm):
+    """The institution's name, accent colour and logo; the colour rule is portal/branding.py's."""
+
+    display_name = StringField(_l("Institution name"))
+    accent_colour = StringField(_l("Accent colour"))
+    logo = FileField(_l("Logo"), render_kw={"accept": "image/jpeg,image/png,image/webp"})
+    remove_logo = BooleanField(_l("Remove the current logo"))
+    submit = SubmitField(_l("Save branding"))

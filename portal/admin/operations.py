@@ -13,10 +13,21 @@ from sqlalchemy import func, select, update
 from portal.audit import record_event
 from portal.auth.services import AccountError, check_password_strength, create_user, set_password
 from portal.auth.tokens import revoke_all_tokens
+from portal.branding import ColourError, check_accent_colour
 from portal.extensions import db
 from portal.identifiers import clean_text, name_key
+from portal.images import CleanImage
 from portal.loads import load_policy
-from portal.models import Institution, LoadPolicy, Position, Program, ProgramKind, User
+from portal.models import (
+    BRANDING_ROW_ID,
+    Branding,
+    Institution,
+    LoadPolicy,
+    Position,
+    Program,
+    ProgramKind,
+    User,
+)
 
 GENERATED_PASSWORD_BYTES = 12  # 16 URL-safe characters
 
@@ -46,11 +57,13 @@ class ProgramData:
     weight: Decimal
     counts_toward_load: bool
     is_active: bool = True
+    name_fr: str | None = None
 
 
 def _program_snapshot(program: Program) -> dict[str, Any]:
     return {
         "name": program.name,
+        "name_fr": program.name_fr,
         "kind": program.kind.value,
         "weight": str(program.weight),
         "counts_toward_load": program.counts_toward_load,
@@ -64,6 +77,8 @@ def _check_program(data: ProgramData, program_id: int | None) -> str:
         raise AdminError(_("A program name is required."), "name")
     if len(name) > 100:
         raise AdminError(_("The program name must be at most 100 characters."), "name")
+    if len(clean_text(data.name_fr) or "") > 100:
+        raise AdminError(_("The French name must be at most 100 characters."), "name_fr")
     if data.weight is None or data.weight < 0:
         raise AdminError(_("The weight cannot be negative."), "weight")
     if data.weight > Decimal("999.99"):
@@ -82,6 +97,7 @@ def create_program(actor: User, data: ProgramData) -> Program:
     last = db.session.scalar(select(func.max(Program.sort_order))) or 0
     program = Program(
         name=name,
+        name_fr=clean_text(data.name_fr) or None,
         kind=data.kind,
         weight=data.weight.quantize(Decimal("0.01")),
         counts_toward_load=data.counts_toward_load,
@@ -99,6 +115,7 @@ def update_program(actor: User, program: Program, data: ProgramData) -> Program:
     name = _check_program(data, program.id)
     before = _program_snapshot(program)
     program.name = name
+    program.name_fr = clean_text(data.name_fr) or None
     program.kind = data.kind
     program.weight = data.weight.quantize(Decimal("0.01"))
     program.counts_toward_load = data.counts_toward_load
@@ -279,12 +296,17 @@ def rename_institution(actor: User, institution: Institution, new_name: str) -> 
     return institution
 
 
-def merge_institutions(actor: User, duplicate: Institution, keep: Institution) -> int:
-    """Move every position from `duplicate` to `keep`, delete `duplicate`; return how many moved."""
+def check_merge(duplicate: Institution, keep: Institution) -> None:
+    """Raise AdminError unless `duplicate` can be merged into `keep` (asked before confirming)."""
     if duplicate.id == keep.id:
         raise AdminError(
             _("An institution cannot be merged into itself: choose two different ones."), "keep_id"
         )
+
+
+def merge_institutions(actor: User, duplicate: Institution, keep: Institution) -> int:
+    """Move every position from `duplicate` to `keep`, delete `duplicate`; return how many moved."""
+    check_merge(duplicate, keep)
     moved = db.session.execute(
         update(Position)
         .where(Position.institution_id == duplicate.id)
@@ -303,3 +325,65 @@ def merge_institutions(actor: User, duplicate: Institution, keep: Institution) -
     db.session.flush()
     db.session.expire_all()
     return moved
+
+
+# ---------------------------------------------------------------------------------------------
+# The institution's branding.
+
+BRANDING_NAME_MAX_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class BrandingData:
+    """What the settings form asks for; a logo of None keeps the current one."""
+
+    display_name: str | None
+    accent_colour: str | None
+    logo: CleanImage | None = None
+    remove_logo: bool = False
+
+
+def _branding_facts(branding: Branding) -> dict[str, Any]:
+    return {
+        "display_name": branding.display_name,
+        "accent_colour": branding.accent_colour,
+        "logo": branding.logo.digest if branding.logo is not None else None,
+    }
+
+
+def update_branding(actor: User, data: BrandingData) -> Branding:
+    """Save the institution's name, accent colour and logo (checked first, all or nothing)."""
+    if not actor.is_admin:
+        raise AdminError(_("Only administrators can change the institution's branding."))
+    name = clean_text(data.display_name or "") or None
+    if name is not None and len(name) > BRANDING_NAME_MAX_LENGTH:
+        raise AdminError(
+            _(
+                "The display name must be at most %(max)d characters.",
+                max=BRANDING_NAME_MAX_LENGTH,
+            ),
+            "display_name",
+        )
+    colour = None
+    if (data.accent_colour or "").strip():
+        try:
+            colour = check_accent_colour(data.accent_colour)
+        except ColourError as error:
+            raise AdminError(str(error), "accent_colour") from error
+    branding = db.session.get(Branding, BRANDING_ROW_ID)
+    if branding is None:
+        branding = Branding(id=BRANDING_ROW_ID)
+        db.session.add(branding)
+    before = _branding_facts(branding)
+    branding.display_name = name
+    branding.accent_colour = colour
+    previous_logo = branding.logo
+    if data.logo is not None:
+        branding.logo = data.logo.stored()
+    elif data.remove_logo:
+        branding.logo = None
+    if previous_logo is not None and branding.logo is not previous_logo:
+        db.session.delete(previous_logo)
+    db.session.flush()
+    record_event(actor, "branding.update", branding, before=before, after=_branding_facts(branding))
+    return branding

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import Select, and_, func, or_, select, true
+from sqlalchemy import Date, Integer, Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.orm import aliased, selectinload
 
+from portal.catalogue import cached_translations
 from portal.extensions import db
+from portal.i18n import N_, format_day, number_text
 from portal.identifiers import name_key
-from portal.labels import KIND_LABELS, label_text
+from portal.labels import KIND_LABELS, ROLE_LABELS, english, label_text, program_name
 from portal.labels import lazy_gettext as _l
 from portal.milestones import expected_end
 from portal.models import (
     AuditEvent,
     DepartureReason,
     Institution,
+    MilestoneStatus,
     Person,
     Position,
     PositionStatus,
@@ -55,6 +61,7 @@ class MemberRow:
     # The day the program's expected duration runs out (None: the program has none).
     expected_end: date | None = None
     past_expected: bool = False
+    share: Decimal | None = None  # the viewer's share of the supervision, in percent
 
 
 # The sections of the current-members page, in order: (title, program kinds it holds).
@@ -142,13 +149,18 @@ class GroupPage:
     incoming_total: int = 0
 
 
-def _group_rows(faculty: User, today: date, condition) -> list[MemberRow]:
-    """The faculty member's confirmed rows matching `condition`, in two plain-row queries.
+# The group's statements are built once, with the faculty, the day and the status as bound
+# parameters: building a statement and its cache key cost more than running it.
+_FACULTY = bindparam("faculty_id", type_=Integer())
+_TODAY = bindparam("today", type_=Date())
+_STATUSES = bindparam("statuses", expanding=True)
+_POSITION_IDS = bindparam("position_ids", expanding=True)
+_STATUS = Position.status_on(_TODAY)
 
-    Rows are read as tuples rather than ORM objects: a group page is read-only, and building
-    hundreds of tracked objects per request was most of the page's time.
-    """
-    positions = db.session.execute(
+
+@lru_cache(maxsize=1)
+def _group_statement() -> Select:
+    return (
         select(
             Position.id,
             Position.person_id,
@@ -162,32 +174,29 @@ def _group_rows(faculty: User, today: date, condition) -> list[MemberRow]:
             Position.departure_reason,
             Position.outcome,
             Position.note,
-            Position.status_on(today),
+            _STATUS,
             Supervision.note,
             Position.owner_id,
             Program.expected_duration_months,
+            Supervision.share,
         )
         .join(Position, Position.id == Supervision.position_id)
         .join(Person, Person.id == Position.person_id)
         .join(Program, Program.id == Position.program_id)
         .outerjoin(Institution, Institution.id == Position.institution_id)
         .where(
-            Supervision.supervisor_id == faculty.id,
+            Supervision.supervisor_id == _FACULTY,
             Supervision.state == SupervisionState.CONFIRMED,
             Position.archived_at.is_(None),
-            condition,
+            _STATUS.in_(_STATUSES),
         )
         .order_by(Program.sort_order, Person.full_name, Position.id)
-    ).all()
-    others = _other_supervisors(faculty, [row[0] for row in positions])
-    return [_to_row(row, others.get(row[0], ()), faculty, today) for row in positions]
+    )
 
 
-def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    """Position id -> descriptions of its other supervisors, in the order they were added."""
-    if not position_ids:
-        return {}
-    links = db.session.execute(
+@lru_cache(maxsize=1)
+def _other_supervisors_statement() -> Select:
+    return (
         select(
             Supervision.position_id,
             Supervision.role,
@@ -198,40 +207,77 @@ def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tupl
         )
         .outerjoin(User, User.id == Supervision.supervisor_id)
         .where(
-            Supervision.position_id.in_(position_ids),
-            or_(Supervision.supervisor_id.is_(None), Supervision.supervisor_id != faculty.id),
+            Supervision.position_id.in_(_POSITION_IDS),
+            or_(Supervision.supervisor_id.is_(None), Supervision.supervisor_id != _FACULTY),
         )
         .order_by(Supervision.position_id, Supervision.id)
+    )
+
+
+def _group_rows(
+    faculty: User, today: date, statuses: tuple[PositionStatus, ...]
+) -> list[MemberRow]:
+    """The faculty member's confirmed rows of the given statuses (Position.status_on), in two
+    plain-row queries.
+
+    Rows are read as tuples from the session's connection rather than as ORM objects: a group
+    page is read-only, and building hundreds of tracked objects per request was most of the
+    page's time.
+    """
+    connection = db.session.connection()
+    positions = connection.execute(
+        _group_statement(),
+        {
+            "faculty_id": faculty.id,
+            "today": today,
+            "statuses": [status.value for status in statuses],
+        },
     ).all()
+    others = _other_supervisors(faculty, [row[0] for row in positions])
+    return [_to_row(row, others.get(row[0], ()), faculty, today) for row in positions]
+
+
+def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """Position id -> descriptions of its other supervisors, in the order they were added."""
+    if not position_ids:
+        return {}
+    links = db.session.connection().execute(
+        _other_supervisors_statement(),
+        {"position_ids": position_ids, "faculty_id": faculty.id},
+    )
+    translate = cached_translations().ugettext
     described: dict[int, list[str]] = {}
     for position_id, role, account_name, external_name, institution, state in links:
         name = account_name or external_name
         if institution:
-            name = gettext("%(name)s (%(institution)s)", name=name, institution=institution)
-        described.setdefault(position_id, []).append(describe_link(role, name, state))
+            name = translate(N_("%(name)s (%(institution)s)")) % {
+                "name": name,
+                "institution": institution,
+            }
+        described.setdefault(position_id, []).append(describe_link(role, name, state, translate))
     return {position_id: tuple(names) for position_id, names in described.items()}
 
 
 def current_members(faculty: User, today: date) -> list[MemberRow]:
     """The faculty member's current group (Position.is_current_on), confirmed links only."""
-    return _group_rows(faculty, today, Position.is_current_on(today))
+    return _group_rows(faculty, today, (PositionStatus.CURRENT,))
 
 
 def incoming_members(faculty: User, today: date) -> list[MemberRow]:
     """Members who start after `today` (Position.is_incoming_on), confirmed links only."""
-    return _group_rows(faculty, today, Position.is_incoming_on(today))
+    return _group_rows(faculty, today, (PositionStatus.INCOMING,))
 
 
 def alumni_members(faculty: User, today: date) -> list[MemberRow]:
     """The faculty member's former members (Position.is_alumni_on), most recent departure first."""
-    rows = _group_rows(faculty, today, Position.is_alumni_on(today))
+    rows = _group_rows(faculty, today, (PositionStatus.ALUMNI,))
     return sorted(rows, key=lambda row: (row.end_date, row.name), reverse=True)
 
 
 def current_page(faculty: User, today: date, wanted: ListFilter) -> GroupPage:
     """The current-members page: counts over the current group, sections of the filtered rows,
     and the incoming members (who start later) in a section of their own."""
-    rows = _group_rows(faculty, today, ~Position.is_alumni_on(today))
+    rows = _group_rows(faculty, today, (PositionStatus.CURRENT, PositionStatus.INCOMING))
     everyone = [row for row in rows if row.status is PositionStatus.CURRENT]
     incoming = [row for row in rows if row.status is PositionStatus.INCOMING]
     page = _page(everyone, wanted)
@@ -282,6 +328,7 @@ def _to_row(row, others: tuple[str, ...], faculty: User, today: date) -> MemberR
         own_note,
         owner_id,
         expected_months,
+        share,
     ) = row
     planned_end = expected_end(start_date, expected_months)
     return MemberRow(
@@ -303,24 +350,30 @@ def _to_row(row, others: tuple[str, ...], faculty: User, today: date) -> MemberR
         owned=owner_id == faculty.id,
         expected_end=planned_end,
         past_expected=planned_end is not None and today > planned_end,
+        share=share,
     )
 
 
 def describe_link(
-    role: SupervisionRole, name: str, state: SupervisionState = SupervisionState.CONFIRMED
+    role: SupervisionRole,
+    name: str,
+    state: SupervisionState = SupervisionState.CONFIRMED,
+    translate=None,
 ) -> str:
     """ "Prof. X (co-supervisor)"; a proposal reads "awaiting Prof. X (...)", a refusal
-    "declined by Prof. X (...)"."""
+    "declined by Prof. X (...)". `translate` is a catalogue's gettext, for callers that describe
+    many links in one request."""
+    translate = translate or cached_translations().ugettext
     if role == SupervisionRole.CO_SUPERVISOR:
-        text = gettext("%(name)s (co-supervisor)", name=name)
+        text = translate(N_("%(name)s (co-supervisor)")) % {"name": name}
     elif role == SupervisionRole.PRINCIPAL:
-        text = gettext("%(name)s (principal)", name=name)
+        text = translate(N_("%(name)s (principal)")) % {"name": name}
     else:
         text = name
     if state == SupervisionState.PROPOSED:
-        return gettext("awaiting %(supervisor)s", supervisor=text)
+        return translate(N_("awaiting %(supervisor)s")) % {"supervisor": text}
     if state == SupervisionState.DECLINED:
-        return gettext("declined by %(supervisor)s", supervisor=text)
+        return translate(N_("declined by %(supervisor)s")) % {"supervisor": text}
     return text
 
 
@@ -337,6 +390,7 @@ def _member_query(position_id: int) -> Select:
             selectinload(Position.program),
             selectinload(Position.institution),
             selectinload(Position.supervisions).selectinload(Supervision.supervisor),
+            selectinload(Position.supervisions).selectinload(Supervision.proposed_by),
         )
     )
 
@@ -429,6 +483,7 @@ class RequestRow:
     answered_at: datetime | None
     message: str | None
     join_request: bool  # the named account asked to join a record of another group
+    position_version: int = 0  # changes whenever the record (and so the proposal) changes
 
 
 def _request_query() -> Select:
@@ -453,6 +508,7 @@ def _request_query() -> Select:
             Supervision.answer_message,
             Supervision.supervisor_id,
             Supervision.proposed_by_id,
+            Position.version,
         )
         .select_from(Supervision)
         .join(Position, Position.id == Supervision.position_id)
@@ -466,8 +522,16 @@ def _request_query() -> Select:
     )
 
 
+def answerer_id(link: Supervision) -> int | None:
+    """Who answers a proposal: the account it names, unless that account asked to join the
+    record itself (a join request), which the record's owner answers."""
+    if link.supervisor_id is not None and link.supervisor_id == link.proposed_by_id:
+        return link.position.owner_id
+    return link.supervisor_id
+
+
 def _answerer_condition(user_id: int):
-    """SQL: the proposal is for `user_id` to answer (see operations.answerer_id)."""
+    """SQL: the proposal is for `user_id` to answer (answerer_id, in SQL)."""
     join_request = Supervision.supervisor_id == Supervision.proposed_by_id
     return or_(
         and_(Supervision.supervisor_id == user_id, ~join_request),
@@ -499,6 +563,7 @@ def _request_rows(query: Select, *, hide_foreign: bool = False) -> list[RequestR
         message,
         supervisor_id,
         proposed_by_id,
+        position_version,
     ) in db.session.execute(query):
         join_request = supervisor_id is not None and supervisor_id == proposed_by_id
         if hide_foreign and join_request:
@@ -521,6 +586,7 @@ def _request_rows(query: Select, *, hide_foreign: bool = False) -> list[RequestR
                 answered_at,
                 message,
                 join_request,
+                position_version,
             )
         )
     return rows
@@ -557,13 +623,19 @@ def stale_requests(now: datetime, age) -> list[RequestRow]:
 
 def request_count(user: User) -> int:
     """How many proposals wait for `user`'s answer (the number in the navigation)."""
-    return db.session.scalar(
+    return db.session.connection().scalar(_request_count_statement(), {"user_id": user.id})
+
+
+@lru_cache(maxsize=1)
+def _request_count_statement() -> Select:
+    """request_count's statement, built once (it runs on every page with the navigation)."""
+    return (
         select(func.count(Supervision.id))
         .join(Position, Position.id == Supervision.position_id)
         .where(
             Position.archived_at.is_(None),
             Supervision.state == SupervisionState.PROPOSED,
-            _answerer_condition(user.id),
+            _answerer_condition(bindparam("user_id", type_=Integer())),
         )
     )
 
@@ -578,6 +650,23 @@ def proposal(link_id: int) -> Supervision | None:
             selectinload(Supervision.supervisor),
         )
     )
+
+
+def proposal_for(actor: User, link_id: int) -> Supervision | None:
+    """A link on a non-archived record that `actor` answers, or any for an administrator (who
+    may confirm on the answerer's behalf); None otherwise: not even its existence is told."""
+    link = proposal(link_id)
+    if link is None or link.position.archived_at is not None:
+        return None
+    if answerer_id(link) != actor.id and not actor.is_admin:
+        return None
+    return link
+
+
+def request_row(link_id: int) -> RequestRow | None:
+    """One proposal as its answerer sees it (the same row as on the requests page)."""
+    rows = _request_rows(_request_query().where(Supervision.id == link_id))
+    return rows[0] if rows else None
 
 
 NOTICE_ACTIONS = ("confirm", "confirm-on-behalf", "decline", "leave", "request-join", "own-note")
@@ -621,14 +710,31 @@ def program_choices(current_program_id: int | None = None) -> list[tuple[int, st
     return [(row.id, row.name) for row in db.session.execute(query)]
 
 
-def faculty_accounts() -> list[tuple[int, str]]:
-    """Active faculty accounts, for an administrator choosing whose group to look at."""
+# How many faculty accounts a search lists; more matches ask for more of the name.
+FACULTY_SEARCH_LIMIT = 20
+
+
+def find_faculty(text: str) -> list[tuple[int, str, str]]:
+    """Active faculty accounts whose name or email contains `text` (case-insensitive), by name,
+    for an administrator choosing whose group to look at: (id, name, email), at most
+    FACULTY_SEARCH_LIMIT + 1 (one more says there are more)."""
+    needle = text.strip().lower()
+    if not needle:
+        return []
     query = (
-        select(User.id, User.display_name)
-        .where(User.is_active.is_(True), User.is_admin.is_(False))
-        .order_by(User.display_name)
+        select(User.id, User.display_name, User.email)
+        .where(
+            User.is_active.is_(True),
+            User.is_admin.is_(False),
+            or_(
+                func.lower(User.display_name).contains(needle, autoescape=True),
+                func.lower(User.email).contains(needle, autoescape=True),
+            ),
+        )
+        .order_by(User.display_name, User.id)
+        .limit(FACULTY_SEARCH_LIMIT + 1)
     )
-    return [(row.id, row.display_name) for row in db.session.execute(query)]
+    return [tuple(row) for row in db.session.execute(query)]
 
 
 def supervisor_choices(exclude: User, keep_ids: Iterable[int] = ()) -> list[tuple[int, str]]:
@@ -681,7 +787,7 @@ class HistoryEntry:
     occurred_at: datetime
     actor: str
     action: str
-    changes: list[tuple[str, Any, Any]]
+    changes: list[tuple[str, str | None, str | None]]  # field, before and after in words
     sentence: str = ""  # agreement and ownership events, said in the reader's language
     subject: str = ""  # the member's name (notices list several members)
     position_id: int | None = None
@@ -740,6 +846,64 @@ def describe_event(action: str, before: dict, after: dict) -> str:
     return text
 
 
+# Audit values are stored language-neutral (codes, ISO dates, English labels); the history
+# says them in the reader's words.
+_ENUM_FIELDS = {"departure_reason": DepartureReason, "status": MilestoneStatus}
+_DATE_FIELDS = {"start_date", "end_date", "due_date", "done_on"}
+_SUPERVISION_TEXT = re.compile(
+    r"^(?P<name>.*): (?P<role>[^,]+), (?P<share>default|[0-9.]+ %)"
+    r"(?: \((?P<state>awaiting agreement|declined)\))?$"
+)
+
+
+def _supervision_in_words(text: str) -> str:
+    """'Name: Co-supervisor, 40 % (awaiting agreement)' from the trail, in the reader's words."""
+    match = _SUPERVISION_TEXT.match(text)
+    roles = {english(label): role for role, label in ROLE_LABELS.items()}
+    if match is None or match["role"] not in roles:
+        return text
+    share = match["share"]
+    share_text = (
+        gettext("default share")
+        if share == "default"
+        else gettext("%(share)s %%", share=number_text(Decimal(share.removesuffix(" %"))))
+    )
+    words = gettext(
+        "%(name)s: %(role)s, %(share)s",
+        name=match["name"],
+        role=label_text(roles[match["role"]]),
+        share=share_text,
+    )
+    if match["state"] == "awaiting agreement":
+        return gettext("%(text)s (awaiting agreement)", text=words)
+    if match["state"] == "declined":
+        return gettext("%(text)s (declined)", text=words)
+    return words
+
+
+def history_value(key: str, value: Any) -> str | None:
+    """A recorded value in the reader's words; None when there is none to say."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
+    if isinstance(value, list):
+        return "; ".join(_supervision_in_words(str(item)) for item in value)
+    if key in _ENUM_FIELDS:
+        try:
+            return label_text(_ENUM_FIELDS[key](value))
+        except ValueError:
+            return str(value)
+    if key == "program":
+        return program_name(value)
+    if key in _DATE_FIELDS:
+        try:
+            return format_day(date.fromisoformat(value))
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
 # The keys of agreement events that are facts about the event, not changed fields.
 _EVENT_FACTS = {"supervisor", "supervisor_id", "role", "share", "message", "owner"}
 
@@ -749,10 +913,11 @@ def _history_entry(event: AuditEvent, subject: str = "") -> HistoryEntry:
     sentence = describe_event(event.action, before, after)
     keys = list(dict.fromkeys([*after.keys(), *before.keys()]))
     changes = [
-        (key, before.get(key), after.get(key))
+        (key, history_value(key, before.get(key)), history_value(key, after.get(key)))
         for key in keys
         if before.get(key) != after.get(key) and not (sentence and key in _EVENT_FACTS)
     ]
+    changes = [(key, old, new) for key, old, new in changes if old != new]
     return HistoryEntry(
         occurred_at=event.occurred_at,
         actor=event.actor.display_name if event.actor else "system",
@@ -800,11 +965,15 @@ class ArchivedRow:
     archived_at: datetime
 
 
-def archived_members() -> list[ArchivedRow]:
-    """Every archived position, most recently archived first, in a fixed number of queries."""
+def archived_members(owner_id: int | None = None) -> list[ArchivedRow]:
+    """Archived positions (of one owning group, or every one when `owner_id` is None), most
+    recently archived first, in a fixed number of queries."""
     query = (
         select(Position)
-        .where(Position.archived_at.is_not(None))
+        .where(
+            Position.archived_at.is_not(None),
+            true() if owner_id is None else Position.owner_id == owner_id,
+        )
         .options(
             selectinload(Position.person),
             selectinload(Position.program),
@@ -871,4 +1040,5 @@ def _with_member_details(query: Select) -> Select:
         selectinload(Position.program),
         selectinload(Position.institution),
         selectinload(Position.supervisions).selectinload(Supervision.supervisor),
+        selectinload(Position.supervisions).selectinload(Supervision.proposed_by),
     )

@@ -33,7 +33,6 @@ from portal.group.operations import (
     NotAllowedError,
     StaleMemberError,
     add_member,
-    answerer_id,
     archive_member,
     cap_warnings,
     confirm_proposal,
@@ -52,7 +51,9 @@ from portal.group.operations import (
     transfer_owner,
     update_member,
 )
+from portal.highlights import take_highlighted_positions
 from portal.labels import lazy_gettext as _l
+from portal.labels import program_choices_in_language
 from portal.milestones import group_due, next_milestones
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
 
@@ -140,10 +141,13 @@ def _member_or_404(position_id: int, *, archived: bool = False) -> Position:
 def index():
     """Current members of a group, in sections by kind, with counts, search and filters."""
     owner = _owner_or_404()
+    find = (request.args.get("find") or "")[:200].strip() if current_user.is_admin else ""
+    found = queries.find_faculty(find) if find else []
+    if len(found) == 1:  # the one account asked for: show its group
+        return redirect(url_for("group.index", faculty=found[0][0]))
     wanted = queries.ListFilter.from_args(request.args)
     today = date.today()
     page = queries.current_page(owner, today, wanted)
-    faculty = queries.faculty_accounts() if current_user.is_admin else []
     return render_template(
         "group/index.html",
         due=group_due(owner, today),
@@ -154,7 +158,10 @@ def index():
         owner=owner,
         read_only=owner.id != current_user.id,
         group_args=_group_args(owner),
-        faculty=faculty,
+        find=find,
+        found=found[: queries.FACULTY_SEARCH_LIMIT],
+        more_found=len(found) > queries.FACULTY_SEARCH_LIMIT,
+        highlighted=take_highlighted_positions(),
     )
 
 
@@ -188,7 +195,9 @@ def _linked_ids(position: Position | None) -> list[int]:
 
 def _prepare(form: MemberForm, owner: User, position: Position | None = None) -> None:
     form.set_choices(
-        queries.program_choices(position.program_id if position else None),
+        program_choices_in_language(
+            queries.program_choices(position.program_id if position else None)
+        ),
         queries.supervisor_choices(owner, _linked_ids(position)),
     )
 
@@ -436,7 +445,13 @@ def _conflict(form: MemberForm, owner: User, position_id: int, data):
         saved,
     )
     differences = [
-        (FIELD_LABELS[key], yours[key], saved[key]) for key in saved if yours[key] != saved[key]
+        (
+            FIELD_LABELS[key],
+            queries.history_value(key, yours[key]),
+            queries.history_value(key, saved[key]),
+        )
+        for key in saved
+        if yours[key] != saved[key]
     ]
     form.version.data = str(position.version)  # a deliberate second save overwrites
     return _render_form(
@@ -495,35 +510,42 @@ def restore(position_id: int):
     return redirect(url_for("group.index", **_group_args(owner)))
 
 
-@blueprint.route("/members/<int:position_id>/archive", methods=["POST"])
+@blueprint.route("/members/<int:position_id>/archive", methods=["GET", "POST"])
 def archive(position_id: int):
-    """Archive an entry: it leaves every list and export; an administrator can restore it."""
+    """Archive an entry after a confirmation page: it leaves every list and export; its owner
+    (or an administrator) can restore it from the archived entries."""
     position = _member_or_404(position_id)
+    if not may_change(current_user, position):
+        abort(403)
     owner = queries.perspective_of(current_user, position, _faculty_arg()) or current_user
+    if request.method == "GET":
+        return render_template(
+            "group/archive.html", position=position, group_args=_group_args(owner)
+        )
     archive_member(current_user, position)
     db.session.commit()
     flash(
         _(
-            "Archived %(name)s: the entry left the lists and exports. An administrator can "
-            "restore it.",
+            "Archived %(name)s: the entry left the lists and exports. If this was a mistake, "
+            "restore it below.",
             name=position.person.full_name,
         ),
         "success",
     )
-    return redirect(url_for("group.index", **_group_args(owner)))
+    return redirect(url_for("group.archived"))
 
 
 @blueprint.route("/archived")
-@admin_required
 def archived():
-    """Administrators: every archived entry, with a Restore button."""
-    return render_template("group/archived.html", rows=queries.archived_members())
+    """Archived entries with a Restore button: one's own group's, or every one (administrators)."""
+    owner_id = None if current_user.is_admin else current_user.id
+    return render_template("group/archived.html", rows=queries.archived_members(owner_id))
 
 
 @blueprint.route("/members/<int:position_id>/restore-archived", methods=["POST"])
-@admin_required
 def restore_archived_entry(position_id: int):
-    """Administrators: bring an archived entry back into its groups."""
+    """Bring an archived entry back into its groups: its owner or an administrator (audited;
+    a confirmed co-supervisor reads the record but gets 403, anyone else 404)."""
     position = _member_or_404(position_id, archived=True)
     restore_archived(current_user, position)
     db.session.commit()
@@ -647,11 +669,8 @@ def requests():
 @blueprint.route("/requests/<int:link_id>", methods=["POST"])
 def answer(link_id: int):
     """Confirm or decline a proposal (administrators may confirm on someone's behalf)."""
-    link = queries.proposal(link_id)
-    if link is None or link.position.archived_at is not None:
-        abort(404)
-    is_answerer = answerer_id(link) == current_user.id
-    if not is_answerer and not current_user.is_admin:
+    link = queries.proposal_for(current_user, link_id)
+    if link is None:
         abort(404)  # not theirs: do not even say that it exists
     form = AnswerForm()
     decision = request.form.get("decision")

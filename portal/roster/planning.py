@@ -24,6 +24,7 @@ A blank email keeps the person's email; a blank end date means ongoing; a blank 
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,9 @@ from sqlalchemy.orm import selectinload
 
 from portal.emails import is_valid_email
 from portal.extensions import db
+from portal.i18n import format_day
 from portal.identifiers import clean_text, name_key, normalise_orcid
+from portal.labels import label_text
 from portal.labels import lazy_gettext as _l
 from portal.loads import cap_breaches_after_adding
 from portal.models import (
@@ -93,6 +96,7 @@ class InstitutionTarget:
     existing: Institution | None
     name: str
     instance: Institution | None = None
+    created_id: int | None = None  # the id of the record the import inserted
 
 
 @dataclass(eq=False)
@@ -103,6 +107,7 @@ class PersonTarget:
     line: int
     instance: Person | None = None
     orcid: str | None = None  # None: keep the stored one
+    created_id: int | None = None
 
     def changes(self) -> list[tuple[str, str]]:
         """(column, "old → new") for each value this import changes on an existing person."""
@@ -110,11 +115,11 @@ class PersonTarget:
             return []
         found = []
         if self.existing.full_name != self.name:
-            found.append(("name", f"name: {self.existing.full_name} → {self.name}"))
+            found.append(("name", _change(_("Name"), self.existing.full_name, self.name)))
         if self.email is not None and self.existing.email != self.email:
-            found.append(("email", f"email: {self.existing.email or '(none)'} → {self.email}"))
+            found.append(("email", _change(_("Email"), self.existing.email, self.email)))
         if self.orcid is not None and self.existing.orcid != self.orcid:
-            found.append(("orcid", f"orcid: {_show(self.existing.orcid)} → {self.orcid}"))
+            found.append(("orcid", _change(_("ORCID iD"), self.existing.orcid, self.orcid)))
         return found
 
 
@@ -135,6 +140,7 @@ class PositionTarget:
     wanted: dict[Any, WantedLink] = field(default_factory=dict)
     # What the links become (worked out once every row is read): see _Planner._settle_links.
     final_links: list[FinalLink] = field(default_factory=list)
+    created_id: int | None = None  # the id of the position the import inserted
 
     def changes(self) -> list[tuple[str, str]]:
         """(column, "old → new") for each value this import changes on an existing position."""
@@ -149,30 +155,34 @@ class PositionTarget:
             found.append(
                 (
                     "institution",
-                    f"institution: {_show(stored.name if stored else None)} → "
-                    f"{_show(wanted.name if wanted else None)}",
+                    _change(
+                        _("Institution"),
+                        stored.name if stored else None,
+                        wanted.name if wanted else None,
+                    ),
                 )
             )
         if self.note is not KEEP and (self.existing.note or None) != self.note:
-            found.append(("note", f"note: {_show(self.existing.note)} → {_show(self.note)}"))
+            found.append(("note", _change(_("Note"), self.existing.note, self.note)))
         if self.departure_reason is not KEEP and self.existing.departure_reason != (
             self.departure_reason
         ):
             found.append(
                 (
                     "departure_reason",
-                    f"departure_reason: {_show(self.existing.departure_reason)} → "
-                    f"{_show(self.departure_reason)}",
+                    _change(
+                        _("Departure reason"),
+                        self.existing.departure_reason,
+                        self.departure_reason,
+                    ),
                 )
             )
         if self.existing.end_date != self.end_date:
             found.append(
-                ("end_date", f"end_date: {_show(self.existing.end_date)} → {_show(self.end_date)}")
+                ("end_date", _change(_("End date"), self.existing.end_date, self.end_date))
             )
         if (self.existing.outcome or None) != self.outcome:
-            found.append(
-                ("outcome", f"outcome: {_show(self.existing.outcome)} → {_show(self.outcome)}")
-            )
+            found.append(("outcome", _change(_("Outcome"), self.existing.outcome, self.outcome)))
         return found
 
 
@@ -189,7 +199,7 @@ class LinkTarget:
         """("role", "old → new") when this import changes the faculty's role on the position."""
         if self.existing is None or self.existing.role == self.role:
             return []
-        return [("role", f"role: {self.existing.role.value} → {self.role.value}")]
+        return [("role", _change(_("Role"), label_text(self.existing.role), label_text(self.role)))]
 
 
 @dataclass(eq=False)
@@ -216,33 +226,42 @@ class FinalLink:
     share: Decimal
 
     def changes(self) -> list[str]:
-        """ "who: old → new" for a stored link whose role, share or institution changes."""
+        """ "Share of X: old → new" for a stored link whose role, share or institution
+        changes."""
         if self.existing is None or self.wanted is None:
             return []
         who = self.existing.supervisor_name
         found = []
         if self.existing.share != self.share:
-            found.append(f"share of {who}: {_show(self.existing.share)} → {_show(self.share)}")
+            found.append(_change(_("Share of %(name)s", name=who), self.existing.share, self.share))
         if not self.wanted.from_row and self.existing.role != self.role:
-            found.append(f"role of {who}: {self.existing.role.value} → {self.role.value}")
+            found.append(_change(_("Role of %(name)s", name=who), self.existing.role, self.role))
         if self.existing.supervisor_id is None and (
             self.existing.external_institution != self.wanted.external_institution
         ):
             found.append(
-                f"institution of {who}: {_show(self.existing.external_institution)} → "
-                f"{_show(self.wanted.external_institution)}"
+                _change(
+                    _("Institution of %(name)s", name=who),
+                    self.existing.external_institution,
+                    self.wanted.external_institution,
+                )
             )
         return found
 
 
-def _show(value: Any) -> str:
+def _change(what: str, old: Any, new: Any) -> str:
+    """ "End date: 1 June 2026 → none", in the reader's language, for the preview."""
+    return _("%(what)s: %(old)s → %(new)s", what=what, old=_shown(old), new=_shown(new))
+
+
+def _shown(value: Any) -> str:
     if value is None or value == "":
-        return "(none)"
+        return _("none")
     if isinstance(value, Decimal):
         return f"{value.normalize():f} %"
-    if isinstance(value, DepartureReason):
-        return value.value
-    return value.isoformat() if isinstance(value, date) else str(value)
+    if isinstance(value, enum.Enum):
+        return label_text(value)
+    return format_day(value) if isinstance(value, date) else str(value)
 
 
 @dataclass
@@ -1124,7 +1143,13 @@ def _link_changes(position: PositionTarget) -> list[str]:
     for item in position.final_links:
         found += item.changes()
         if item.existing is None and item.wanted is not None and not item.wanted.from_row:
-            found.append(f"new supervisor: {_who(item)} ({item.role.value})")
+            found.append(
+                _(
+                    "New supervisor: %(name)s (%(role)s)",
+                    name=_who(item),
+                    role=label_text(item.role),
+                )
+            )
     return found
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
+from itertools import groupby, islice
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, String, and_, func, or_, select, true, type_coerce
+from sqlalchemy import Select, String, and_, cast, func, or_, select, text, true, type_coerce
 
 from portal.extensions import db
 from portal.identifiers import name_key
@@ -34,7 +35,13 @@ from portal.roster.supervisors_text import (
     format_supervisors,
     supervisors_json,
 )
-from portal.spreadsheets import csv_bytes_chunks, json_chunks, xlsx_bytes
+from portal.spreadsheets import (
+    as_text,
+    csv_bytes_chunks,
+    csv_text_bytes_chunks,
+    json_chunks,
+    xlsx_bytes,
+)
 
 # The first ten columns, unchanged since the first version of the format: a file with only
 # these still imports.
@@ -167,8 +174,12 @@ def status_filter(status: RosterStatus, today: date):
     return true()
 
 
-def roster_query(export: RosterExport) -> Select:
-    """One row per (non-archived position, supervisor account) link, in a stable order."""
+def roster_query(export: RosterExport, *, dates_as_text: bool = False) -> Select:
+    """One row per (non-archived position, supervisor account) link, in a stable order;
+    `dates_as_text` reads the dates as ISO text."""
+    start_date, end_date = Position.start_date, Position.end_date
+    if dates_as_text:
+        start_date, end_date = cast(start_date, String), cast(end_date, String)
     query = (
         select(
             User.email,
@@ -178,8 +189,8 @@ def roster_query(export: RosterExport) -> Select:
             Institution.name,
             # The stored text ('principal', ...) is what the file holds: no enum round trip.
             type_coerce(Supervision.role, String).label("role"),
-            Position.start_date,
-            Position.end_date,
+            start_date,
+            end_date,
             Position.status_on(export.today).label("status"),
             Position.outcome,
             Supervision.share,
@@ -217,6 +228,23 @@ def roster_query(export: RosterExport) -> Select:
 
 
 OTHERS_INDEX = ROSTER_COLUMNS.index("other_supervisors")
+SHARE_INDEX = ROSTER_COLUMNS.index("share")
+# Columns of a roster row that hold free text (the formula check looks at these only): the
+# names, emails, program, institution, outcome, other supervisors, ORCID iD and note.
+ROSTER_TEXT_COLUMNS = tuple(
+    ROSTER_COLUMNS.index(column)
+    for column in (
+        "faculty_email",
+        "name",
+        "email",
+        "program",
+        "institution",
+        "outcome",
+        "other_supervisors",
+        "orcid",
+        "note",
+    )
+)
 # XLSX column widths (characters) for the roster's columns; the others get a default.
 ROSTER_WIDTHS = {
     "faculty_email": 30,
@@ -241,22 +269,80 @@ def roster_file(export: RosterExport, extension: str) -> Iterator[bytes]:
     """The export as the bytes of a CSV or JSON file, in chunks, or of an XLSX in one piece."""
     if extension == "json":
         return json_chunks(export.columns, roster_rows(replace(export, structured=True)))
-    rows = roster_rows(export)
     if extension == "xlsx":
         # An XLSX file is a zip archive written at the end; it cannot be streamed row by row.
+        rows = roster_rows(export)
         return iter([xlsx_bytes(export.columns, rows, widths=ROSTER_WIDTHS)])
-    return csv_bytes_chunks(export.columns, rows)
+    return csv_chunks_of(export)
 
 
-def roster_rows(export: RosterExport, query: Select | None = None) -> Iterator[tuple]:
+def roster_rows(export: RosterExport) -> Iterator[tuple]:
     """The export's rows in ROSTER_COLUMNS order (then the milestone columns when asked),
-    fetched in batches: one query for the rows and one for the other supervisors per batch."""
-    query = roster_query(export) if query is None else query
+    fetched in batches (fixed memory), each run sorted by name as the pages sort it."""
+    plan_for_every_row()
+    batches = _record_batches(export, roster_query(export))
+    yield from in_name_order(row for batch in batches for row in batch)
+
+
+def in_name_order(rows: Iterable[tuple]) -> Iterator[tuple]:
+    """Each (faculty, program) run of rows sorted by name as the pages sort it (`name_key`:
+    "Élodie" among the E's, not after "Zoé" as the database's byte order has it).
+
+    The database orders by faculty and program; one run is one faculty's members in one
+    program, so the export still streams in bounded memory. Equal keys keep the query's order.
+    """
+    for _run, members in groupby(rows, key=lambda row: (row[0], row[3])):
+        yield from sorted(members, key=lambda row: name_key(row[1]))
+
+
+def roster_text_batches(export: RosterExport) -> Iterator[list[tuple]]:
+    """roster_rows for a CSV file, in batches, every cell already text or None: the dates come
+    from the database as ISO text (what the file holds), with no date objects made and undone;
+    the share is written as the generic writer writes a decimal."""
+    plan_for_every_row()
+    query = roster_query(export, dates_as_text=True)
+    rows = in_name_order(
+        _with_share_text(row) for batch in _record_batches(export, query) for row in batch
+    )
+    while batch := list(islice(rows, FETCH_BATCH)):
+        yield batch
+
+
+def _with_share_text(row: tuple) -> tuple:
+    share = row[SHARE_INDEX]
+    if share is None:
+        return row
+    return (*row[:SHARE_INDEX], as_text(share), *row[SHARE_INDEX + 1 :])
+
+
+def csv_chunks_of(export: RosterExport) -> Iterator[bytes]:
+    """The export as CSV bytes (UTF-8 with a byte-order mark), streamed batch by batch."""
+    if export.with_milestones:
+        return csv_bytes_chunks(export.columns, roster_rows(export))
+    return csv_text_bytes_chunks(export.columns, roster_text_batches(export), ROSTER_TEXT_COLUMNS)
+
+
+def plan_for_every_row() -> None:
+    """On PostgreSQL, plan the next streamed query for reading all its rows.
+
+    A streamed query runs through a server-side cursor, which PostgreSQL plans for the first 10%
+    of the rows (nested loops) unless told otherwise; an export reads them all. SET LOCAL lasts
+    until the end of the transaction.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
+
+
+def _record_batches(export: RosterExport, query: Select) -> Iterator[list[tuple]]:
+    """The rows of `query` (a roster_query) in batches, in ROSTER_COLUMNS order (then the
+    milestone columns when asked): one more query per batch for the other supervisors, and one
+    for the next milestones when asked."""
     result = db.session.execute(query.execution_options(yield_per=FETCH_BATCH))
     for batch in result.partitions():
         position_ids = {row[-1] for row in batch}
         others = _other_supervisors(position_ids)
         upcoming = next_milestones(position_ids, export.today) if export.with_milestones else {}
+        rows = []
         for *values, position_id in batch:
             supervisor_id = values[OTHERS_INDEX]
             listed = [
@@ -274,7 +360,8 @@ def roster_rows(export: RosterExport, query: Select | None = None) -> Iterator[t
                     if milestone is not None
                     else [None, None, None]
                 )
-            yield tuple(values)
+            rows.append(tuple(values))
+        yield rows
 
 
 def _other_supervisors(
@@ -363,8 +450,11 @@ def coi_rows(faculty: User, today: date, years: int) -> Iterator[tuple]:
         .order_by(Person.full_name, Position.start_date, Position.id)
         .execution_options(yield_per=FETCH_BATCH)
     )
-    for name, email, institution, program, role, start, end in db.session.execute(query):
-        yield (name, email, institution, program, role.value, start, end)
+    rows = [
+        (name, email, institution, program, role.value, start, end)
+        for name, email, institution, program, role, start, end in db.session.execute(query)
+    ]  # one faculty member's list: sorted by name as the pages sort it
+    yield from sorted(rows, key=lambda row: name_key(row[0]))
 
 
 def roster_page(export: RosterExport, *, offset: int, limit: int) -> tuple[int, list[tuple]]:
@@ -373,5 +463,7 @@ def roster_page(export: RosterExport, *, offset: int, limit: int) -> tuple[int, 
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     # The rows of one page, in ROSTER_COLUMNS order, other supervisors included.
     paged = RosterExport(export.faculty, export.status, export.today, structured=True)
-    rows = list(roster_rows(paged, query.offset(offset).limit(limit)))
+    rows = [
+        row for batch in _record_batches(paged, query.offset(offset).limit(limit)) for row in batch
+    ]
     return total or 0, rows
