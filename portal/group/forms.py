@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     EmailField,
     FieldList,
     Form,
@@ -31,7 +30,7 @@ from wtforms.validators import (
 )
 
 from portal.emails import ValidEmail
-from portal.forms import select_choices
+from portal.forms import LocalizedNumberField, select_choices
 from portal.group.operations import (
     MemberData,
     MemberError,
@@ -61,14 +60,17 @@ def _optional_int(value):
         return -1  # never a valid choice: pre_validate reports it next to the field
 
 
-class ShareField(DecimalField):
-    """A percentage: a finite number of a sensible size ("NaN", "1e309" are not shares)."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None and (not self.data.is_finite() or abs(self.data) >= 10**6):
-            self.data = None
-            raise ValueError(_("Enter the share as a number between 0 and 100."))
+def share_field(label) -> LocalizedNumberField:
+    """A percentage typed in the page's language ("33,33" in French), from 0 to 100."""
+    return LocalizedNumberField(
+        label,
+        places=2,
+        invalid_message=_l("Enter the share as a number between 0 and 100."),
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=100, message=_l("A share is between %(min)s and %(max)s %%.")),
+        ],
+    )
 
 
 def _check(rule, *arguments):
@@ -116,14 +118,7 @@ class SupervisorForm(Form):
         default=SupervisionRole.CO_SUPERVISOR.value,
         invalid_message=_l("Choose a role from the list."),
     )
-    share = ShareField(
-        _l("Share (%)"),
-        places=2,
-        validators=[
-            Optional(),
-            NumberRange(min=0, max=100, message=_l("A share is between %(min)s and %(max)s %%.")),
-        ],
-    )
+    share = share_field(_l("Share (%)"))
 
     @property
     def is_blank(self) -> bool:
@@ -171,14 +166,7 @@ class MemberForm(FlaskForm):
         default=SupervisionRole.PRINCIPAL.value,
         invalid_message=_l("Choose a supervision role from the list."),
     )
-    share = ShareField(
-        _l("Share (%)"),
-        places=2,
-        validators=[
-            Optional(),
-            NumberRange(min=0, max=100, message=_l("A share is between %(min)s and %(max)s %%.")),
-        ],
-    )
+    share = share_field(_l("Share (%)"))
     start_date = DateField(
         _l("Start date"), validators=[InputRequired(message=_l("Enter the start date."))]
     )
