@@ -10,11 +10,12 @@ from typing import Any
 from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol, parse_decimal
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from wtforms import StringField
+from wtforms import HiddenField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from portal.i18n import number_text
 from portal.labels import lazy_gettext as _l
+from portal.submissions import new_submission_key
 
 
 def select_choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
@@ -153,3 +154,11 @@ class LocalizedNumberField(StringField):
         if self.data is None or self.data == "":
             return ""
         return number_text(self.data, self.places)
+
+
+class SubmissionKeyField(HiddenField):
+    """The one-time key of a create form (portal/submissions.py): a fresh one each time the form
+    is first shown, the same one when it is shown again with errors."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, default=new_submission_key, **kwargs)

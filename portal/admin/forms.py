@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.converters import parse_database_id, parse_page
 from portal.emails import ValidEmail
-from portal.forms import LocalizedNumberField, select_choices
+from portal.forms import LocalizedNumberField, SubmissionKeyField, select_choices
 from portal.labels import KIND_LABELS
 from portal.labels import lazy_gettext as _l
 from portal.models import ProgramKind
@@ -95,6 +95,7 @@ class ProgramForm(FlaskForm):
     weight = LocalizedNumberField(_l("Weight"))
     counts_toward_load = BooleanField(_l("Counts toward supervision load"))
     is_active = BooleanField(_l("Offered (shown in the group form)"), default=True)
+    submission_key = SubmissionKeyField()
     submit = SubmitField(_l("Save program"))
 
     def validate_weight(self, field: Field) -> None:

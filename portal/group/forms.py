@@ -30,7 +30,7 @@ from wtforms.validators import (
 )
 
 from portal.emails import ValidEmail
-from portal.forms import LocalizedNumberField, select_choices
+from portal.forms import LocalizedNumberField, SubmissionKeyField, select_choices
 from portal.group.operations import (
     MemberData,
     MemberError,
@@ -179,6 +179,7 @@ class MemberForm(FlaskForm):
         FormField(SupervisorForm), min_entries=EXTRA_SUPERVISOR_ROWS, max_entries=10
     )
     version = HiddenField()
+    submission_key = SubmissionKeyField()
     submit = SubmitField(_l("Save"))
 
     def validate_orcid(self, field):

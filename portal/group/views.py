@@ -55,6 +55,7 @@ from portal.group.operations import (
 from portal.labels import lazy_gettext as _l
 from portal.milestones import group_due, next_milestones
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
+from portal.submissions import AlreadySubmittedError, create_once, earlier_record_id
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
 
@@ -253,6 +254,8 @@ def new():
     form = MemberForm()
     if not form.is_submitted():
         form.start_date.data = date.today()
+    elif (earlier := _earlier_answer(form)) is not None:
+        return earlier  # the same submission again (double click, retry): show its record
     _prepare(form, owner)
     if form.validate_on_submit():
         data = form.to_data()
@@ -261,7 +264,14 @@ def new():
             if warnings and not form.accept_over_cap.data:
                 # A warning, not an error: nothing is saved until the user confirms.
                 return _render_form(form, owner, 200, cap_warnings=warnings)
-            position = add_member(current_user, owner, data)
+            position = create_once(
+                current_user,
+                form.submission_key.data,
+                lambda: add_member(current_user, owner, data),
+            )
+        except AlreadySubmittedError:
+            db.session.rollback()
+            return _earlier_answer(form) or _render_form(form, owner, 409)
         except ForeignPersonError as error:
             db.session.rollback()
             if form.link_existing.data:
@@ -304,6 +314,15 @@ def new():
         flash(_("Added %(name)s to the group.", name=position.person.full_name), "success")
         return redirect(url_for("group.index", **_group_args(owner)))
     return _render_form(form, owner, 400 if form.is_submitted() else 200)
+
+
+def _earlier_answer(form: MemberForm):
+    """Redirect to the position an earlier post of the form's key created (None if none)."""
+    position_id = earlier_record_id(current_user, form.submission_key.data, Position.__tablename__)
+    if position_id is None:
+        return None
+    flash(_("This form was already saved; here is the record it created."), "info")
+    return redirect(url_for("group.edit", position_id=position_id), 303)
 
 
 def _initial_data(position: Position, owner: User) -> dict:
