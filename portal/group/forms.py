@@ -150,6 +150,7 @@ class MemberForm(FlaskForm):
     orcid = StringField(_l("ORCID iD"), validators=[Optional(), Length(max=60)])
     link_existing = BooleanField(_l("Link the existing person"))
     accept_over_cap = BooleanField(_l("Save anyway, over the cap"))
+    accept_role = BooleanField(_l("Keep this supervision role for this program"))
     program = ChoiceField(
         _l("Program"), coerce=_optional_int, invalid_message=_l("Choose a program from the list.")
     )

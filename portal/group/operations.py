@@ -322,6 +322,34 @@ def cap_warnings(owner: User, data: MemberData, on: date) -> list[str]:
     ]
 
 
+SUPERVISING_ROLES = (SupervisionRole.PRINCIPAL, SupervisionRole.CO_SUPERVISOR)
+
+
+def role_warnings(data: MemberData, position: Position | None = None) -> list[str]:
+    """A supervising role on a program that does not count toward load asks for confirmation:
+    such members (collaborators, visitors) are usually hosted, with no supervision role.
+
+    On an edit, only a change of program or of roles asks (a record kept as it was does not).
+    """
+    program = _program(data.program_id)
+    roles = [data.role] + [entry.role for entry in data.supervisors]
+    if program.counts_toward_load or not any(role in SUPERVISING_ROLES for role in roles):
+        return []
+    if position is not None and position.program_id == program.id:
+        saved = [link.role for link in position.supervisions if link.state != "declined"]
+        if sorted(saved) == sorted(roles):
+            return []
+    return [
+        _(
+            "“%(program)s” does not count toward supervision load: its members are usually "
+            "hosted, with the role “%(host)s”. A principal supervisor or co-supervisor here "
+            "is recorded as a supervision.",
+            program=program.name,
+            host=ROLE_LABELS[SupervisionRole.NONE],
+        )
+    ]
+
+
 def find_or_create_institution(name: str) -> Institution:
     """The institution matching `name` (any case or accents), created as typed when new."""
     name = clean_text(name)

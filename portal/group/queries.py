@@ -617,6 +617,15 @@ def program_choices(current_program_id: int | None = None) -> list[tuple[int, st
     return [(row.id, row.name) for row in db.session.execute(query)]
 
 
+def programs_not_counting_toward_load() -> list[int]:
+    """Ids of the programs whose members are usually hosted (the form defaults their role)."""
+    return list(
+        db.session.scalars(
+            select(Program.id).where(Program.counts_toward_load.is_(False)).order_by(Program.id)
+        )
+    )
+
+
 def faculty_accounts() -> list[tuple[int, str]]:
     """Active faculty accounts, for an administrator choosing whose group to look at."""
     query = (

@@ -47,6 +47,7 @@ from portal.group.operations import (
     request_to_join,
     restore_archived,
     restore_member,
+    role_warnings,
     set_own_note,
     snapshot,
     transfer_owner,
@@ -203,6 +204,7 @@ def _render_form(
     form: MemberForm, owner: User, status: int, position: Position | None = None, **context
 ):
     offer_link = bool(context.pop("offer_link", False) or form.link_existing.data)
+    context.setdefault("hosted_programs", queries.programs_not_counting_toward_load())
     return render_template(
         "group/edit.html" if position else "group/new.html",
         form=form,
@@ -260,6 +262,10 @@ def new():
     if form.validate_on_submit():
         data = form.to_data()
         try:
+            asked = role_warnings(data)
+            if asked and not form.accept_role.data:
+                # Asked, not refused: nothing is saved until the user confirms the role.
+                return _render_form(form, owner, 200, role_warnings=asked)
             warnings = cap_warnings(owner, data, date.today())
             if warnings and not form.accept_over_cap.data:
                 # A warning, not an error: nothing is saved until the user confirms.
@@ -387,6 +393,9 @@ def edit(position_id: int):
         data = form.to_data()
         loaded_version = position.version
         try:
+            asked = role_warnings(data, position)
+            if asked and not form.accept_role.data:
+                return _render_form(form, owner, 200, position, role_warnings=asked)
             update_member(current_user, position, owner, data, _version(form))
         except ForeignPersonError as error:
             # Another group's person: an edit never moves this position onto them.
