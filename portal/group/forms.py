@@ -151,6 +151,8 @@ class MemberForm(FlaskForm):
     link_existing = BooleanField(_l("Link the existing person"))
     accept_over_cap = BooleanField(_l("Save anyway, over the cap"))
     accept_role = BooleanField(_l("Keep this supervision role for this program"))
+    different_person = BooleanField(_l("No, it is a different person"))
+    same_person = HiddenField()  # set by the "Yes, the same person" buttons
     program = ChoiceField(
         _l("Program"), coerce=_optional_int, invalid_message=_l("Choose a program from the list.")
     )
@@ -253,6 +255,7 @@ class MemberForm(FlaskForm):
                 for row in self._filled_rows()
             ],
             link_existing=bool(self.link_existing.data),
+            same_person_id=_optional_int(self.same_person.data),
         )
 
 

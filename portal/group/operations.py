@@ -152,6 +152,8 @@ class MemberData:
     share: Decimal | None = None
     supervisors: list[SupervisorEntry] = field(default_factory=list)
     link_existing: bool = False
+    # "Same person as ...?" answered yes: the person of the owner's group to add a position to.
+    same_person_id: int | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,7 +451,10 @@ def add_member(actor: User, owner: User, data: MemberData) -> Position:
     shares = check_supervision(data, owner)
     program = _program(data.program_id)
     _check_supervisors(data)
-    person = _existing_person(data, None, actor)
+    if data.same_person_id is not None:
+        person = _person_of_group(owner, data.same_person_id)
+    else:
+        person = _existing_person(data, None, actor)
     institution = find_or_create_institution(data.institution)
     if person is None:
         person = Person(full_name=clean_text(data.full_name), email=data.email, orcid=data.orcid)
@@ -479,6 +484,14 @@ def add_member(actor: User, owner: User, data: MemberData) -> Position:
     db.session.flush()
     sync_plan(position, fresh=True)
     return position
+
+
+def _person_of_group(owner: User, person_id: int) -> Person:
+    """The person a "same person" answer names: only someone already in the owner's group."""
+    person = db.session.get(Person, person_id)
+    if person is None or person.archived_at is not None or not person.in_records_of(owner.id):
+        raise NotAllowedError(_("You can add a position only to a person of your own group."))
+    return person
 
 
 def _check_supervisors(data: MemberData) -> None:

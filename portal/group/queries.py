@@ -668,6 +668,45 @@ def find_person_by_email(email: str) -> Person | None:
     return db.session.scalar(select(Person).where(Person.email == email))
 
 
+@dataclass(frozen=True)
+class SameNameRow:
+    """A person in the group whose name matches a new entry's, with their latest position."""
+
+    person_id: int
+    position_id: int
+    name: str
+    program: str
+    start_date: date
+
+
+def same_name_in_group(owner: User, full_name: str) -> list[SameNameRow]:
+    """People of `owner`'s group (owned or confirmed, not archived) with the same name, case,
+    accents and spacing ignored: one indexed query on persons.name_key, however big the group."""
+    key = name_key(full_name or "")
+    if not key:
+        return []
+    in_group = or_(
+        Position.owner_id == owner.id,
+        Position.id.in_(
+            select(Supervision.position_id).where(
+                Supervision.supervisor_id == owner.id,
+                Supervision.state == SupervisionState.CONFIRMED,
+            )
+        ),
+    )
+    query = (
+        select(Person.id, Position.id, Person.full_name, Program.name, Position.start_date)
+        .join(Position, Position.person_id == Person.id)
+        .join(Program, Position.program_id == Program.id)
+        .where(Person.name_key == key, Position.archived_at.is_(None), in_group)
+        .order_by(Person.id, Position.start_date.desc(), Position.id.desc())
+    )
+    rows: dict[int, SameNameRow] = {}
+    for person_id, position_id, name, program, start in db.session.execute(query):
+        rows.setdefault(person_id, SameNameRow(person_id, position_id, name, program, start))
+    return list(rows.values())
+
+
 def find_person_by_orcid(orcid: str | None) -> Person | None:
     """The person on record with this (normalised) ORCID iD, if any."""
     if not orcid:

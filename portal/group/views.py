@@ -261,6 +261,10 @@ def new():
     _prepare(form, owner)
     if form.validate_on_submit():
         data = form.to_data()
+        if _ask_same_person(form, data):
+            likely = queries.same_name_in_group(owner, data.full_name)
+            if likely:  # "Is this the same person as ...?" before a second record is made
+                return _render_form(form, owner, 200, likely_duplicates=likely)
         try:
             asked = role_warnings(data)
             if asked and not form.accept_role.data:
@@ -320,6 +324,17 @@ def new():
         flash(_("Added %(name)s to the group.", name=position.person.full_name), "success")
         return redirect(url_for("group.index", **_group_args(owner)))
     return _render_form(form, owner, 400 if form.is_submitted() else 200)
+
+
+def _ask_same_person(form: MemberForm, data) -> bool:
+    """Whether to look for a namesake in the group: not once the user answered, nor when the
+    email or ORCID iD is already on record (that exact match has its own question)."""
+    if data.link_existing or data.same_person_id or form.different_person.data:
+        return False
+    return (
+        queries.find_person_by_email(data.email or "") is None
+        and queries.find_person_by_orcid(data.orcid) is None
+    )
 
 
 def _earlier_answer(form: MemberForm):
