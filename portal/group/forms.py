@@ -49,6 +49,13 @@ from portal.models import DepartureReason, SupervisionRole
 ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in SupervisionRole]
 DEPARTURE_CHOICES = [(reason.value, DEPARTURE_LABELS[reason]) for reason in DepartureReason]
 EXTRA_SUPERVISOR_ROWS = 2
+PROGRAM_CHANGE_CHOICES = [
+    ("correct", _l("Correct a mistake (edit this position in place)")),
+    (
+        "change",
+        _l("Change program from the date below (keeps the earlier position in the history)"),
+    ),
+]
 
 
 def _optional_int(value):
@@ -173,6 +180,14 @@ class MemberForm(FlaskForm):
     start_date = DateField(
         _l("Start date"), validators=[InputRequired(message=_l("Enter the start date."))]
     )
+    # On the edit form: fix the record, or record a change of program as a new, linked stint.
+    program_change = ChoiceField(
+        _l("What the save does"),
+        choices=PROGRAM_CHANGE_CHOICES,
+        default="correct",
+        invalid_message=_l("Choose “Correct a mistake” or “Change program”."),
+    )
+    change_from = DateField(_l("New program from"), validators=[Optional()])
     end_date = DateField(_l("End date"), validators=[Optional()])
     note = TextAreaField(
         _l("Note"),

@@ -615,6 +615,96 @@ def update_member(
     return position
 
 
+def change_program(
+    actor: User,
+    position: Position,
+    data: MemberData,
+    from_date: date | None,
+    expected_version: int,
+) -> Position:
+    """ "Change program from <date>": the position ends the day before and a linked new one
+    starts with the same supervisors (same roles, shares and agreement), the same owner and
+    person. History is kept: alumni, past loads and the conflict-of-interest list see both.
+
+    The new stint takes the form's program, institution, end date and note; the person's
+    identity is left as recorded.
+    """
+    require_owner(actor, position)
+    if position.version != expected_version:
+        raise StaleMemberError()
+    program = _program(data.program_id)
+    if program.id == position.program_id:
+        raise MemberError(
+            "program",
+            _("Choose the new program, or choose “Correct a mistake” to edit in place."),
+        )
+    if from_date is None:
+        raise MemberError("change_from", _("Enter the day the new program starts."))
+    if from_date <= position.start_date:
+        raise MemberError(
+            "change_from",
+            _(
+                "The new program must start after the current one started (%(start)s).",
+                start=position.start_date.isoformat(),
+            ),
+        )
+    if position.end_date is not None and from_date > position.end_date + timedelta(days=1):
+        raise MemberError(
+            "change_from",
+            _(
+                "The position ended on %(end)s: the new program can start at the latest the "
+                "day after. For a later return, add a new position.",
+                end=position.end_date.isoformat(),
+            ),
+        )
+    if data.end_date is not None and data.end_date < from_date:
+        raise MemberError(
+            "end_date",
+            _("The end date of the new program cannot be before it starts; empty it if ongoing."),
+        )
+    institution = find_or_create_institution(data.institution)
+    before = snapshot(position)
+    position.end_date = from_date - timedelta(days=1)
+    position.updated_at = utcnow()
+    following = Position(
+        person=position.person,
+        program=program,
+        institution=institution,
+        start_date=from_date,
+        end_date=data.end_date,
+        note=clean_text(data.note) or None,
+        owner_id=position.owner_id,
+        previous_position=position,
+    )
+    db.session.add(following)
+    for link in position.supervisions:
+        if link.state == SupervisionState.DECLINED:
+            continue
+        following.supervisions.append(
+            Supervision(
+                supervisor_id=link.supervisor_id,
+                external_name=link.external_name,
+                role=link.role,
+                share=link.share,
+                state=link.state,
+                proposed_by_id=link.proposed_by_id,
+                proposed_at=link.proposed_at,
+                answered_at=link.answered_at,
+                note=link.note,
+            )
+        )
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise StaleMemberError() from error
+    record_event(actor, "change-program", position, before=before, after=snapshot(position))
+    record_event(actor, "create", following, before=None, after=snapshot(following))
+    db.session.flush()
+    sync_plan(position)
+    sync_plan(following, fresh=True)
+    return following
+
+
 def _identity(person: Person) -> dict[str, Any]:
     return {"full_name": person.full_name, "email": person.email, "orcid": person.orcid}
 

@@ -808,6 +808,31 @@ def _history_entry(event: AuditEvent, subject: str = "") -> HistoryEntry:
     )
 
 
+MAX_STINTS = 20  # a person's chain of program changes; far more than any real career
+
+
+def linked_stints(position: Position) -> list[Position]:
+    """The positions linked to this one by program changes (Master's -> PhD), oldest first;
+    empty when the position stands alone. One query per stint, a handful at most."""
+    chain = [position]
+    earlier = position.previous_position
+    while earlier is not None and len(chain) < MAX_STINTS:
+        chain.insert(0, earlier)
+        earlier = earlier.previous_position
+    later = position
+    while len(chain) < MAX_STINTS:
+        later = db.session.scalar(
+            select(Position)
+            .where(Position.previous_position_id == later.id, Position.archived_at.is_(None))
+            .order_by(Position.id)
+            .limit(1)
+        )
+        if later is None:
+            break
+        chain.append(later)
+    return chain if len(chain) > 1 else []
+
+
 def member_history(position: Position) -> list[HistoryEntry]:
     """The audit events of a position and of its person (identity edits, which every owner of
     the person's positions sees), newest first, in one query."""

@@ -36,6 +36,7 @@ from portal.group.operations import (
     answerer_id,
     archive_member,
     cap_warnings,
+    change_program,
     confirm_proposal,
     decline_proposal,
     describe_submission,
@@ -53,6 +54,7 @@ from portal.group.operations import (
     transfer_owner,
     update_member,
 )
+from portal.i18n import format_day
 from portal.labels import lazy_gettext as _l
 from portal.milestones import group_due, next_milestones
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
@@ -214,6 +216,7 @@ def _render_form(
         institutions=queries.institution_names(),
         group_args=_group_args(owner),
         history=queries.member_history(position) if position else [],
+        stints=queries.linked_stints(position) if position else [],
         field_labels=FIELD_LABELS,
         identity_locked=bool(
             position and not may_edit_identity(current_user, position.person, date.today())
@@ -403,6 +406,8 @@ def edit(position_id: int):
             form.supervisors.append_entry()
     else:
         form = MemberForm()
+        if (earlier := _earlier_answer(form)) is not None:
+            return earlier  # the program change was already saved: show the new position
     _prepare(form, owner, position)
     if form.validate_on_submit():
         data = form.to_data()
@@ -411,6 +416,8 @@ def edit(position_id: int):
             asked = role_warnings(data, position)
             if asked and not form.accept_role.data:
                 return _render_form(form, owner, 200, position, role_warnings=asked)
+            if form.program_change.data == "change":
+                return _change_program(form, owner, position, data)
             update_member(current_user, position, owner, data, _version(form))
         except ForeignPersonError as error:
             # Another group's person: an edit never moves this position onto them.
@@ -428,6 +435,9 @@ def edit(position_id: int):
             return _render_form(form, owner, 400, _member_or_404(position_id))
         except StaleMemberError:
             return _conflict(form, owner, position_id, data)
+        except AlreadySubmittedError:
+            db.session.rollback()
+            return _earlier_answer(form) or _conflict(form, owner, position_id, data)
         except MemberError as error:
             db.session.rollback()
             _attach_error(form, error)
@@ -455,6 +465,28 @@ def edit(position_id: int):
             )
         return redirect(url_for("group.index", **_group_args(owner)))
     return _render_form(form, owner, 400 if form.is_submitted() else 200, position)
+
+
+def _change_program(form: MemberForm, owner: User, position: Position, data):
+    """ "Change program from <date>": a new linked position (once per submission key)."""
+    name = position.person.full_name
+    following = create_once(
+        current_user,
+        form.submission_key.data,
+        lambda: change_program(current_user, position, data, form.change_from.data, _version(form)),
+    )
+    db.session.commit()
+    flash(
+        _(
+            "%(name)s continues in %(program)s from %(day)s; the earlier position stays in "
+            "the history.",
+            name=name,
+            program=following.program.name,
+            day=format_day(following.start_date),
+        ),
+        "success",
+    )
+    return redirect(url_for("group.edit", position_id=following.id, **_group_args(owner)))
 
 
 def _version(form: MemberForm) -> int:
@@ -587,6 +619,7 @@ def _render_shared(position: Position, status: int = 200, **forms):
         note_form=note_form,
         leave_form=leave_form,
         history=queries.member_history(position),
+        stints=queries.linked_stints(position),
         field_labels=FIELD_LABELS,
         describe_link=queries.describe_link,
     ), status
