@@ -47,7 +47,8 @@ def _stints(app, person_id):
         return result
 
 
-def _change(app, client, position, **overrides):
+def _change_data(app, client, position, **overrides):
+    """The edit form, filled in to change the Master's to a PhD from 2024-09-01."""
     wanted = {
         "program": str(program_id(app, "PhD")),
         "program_change": "change",
@@ -55,7 +56,11 @@ def _change(app, client, position, **overrides):
         "end_date": "",
         **overrides,
     }
-    data = edit_data(app, position.id, client, **wanted)
+    return edit_data(app, position.id, client, **wanted)
+
+
+def _change(app, client, position, **overrides):
+    data = _change_data(app, client, position, **overrides)
     return client.post(f"/group/members/{position.id}/edit", data=data)
 
 
@@ -118,15 +123,7 @@ def test_both_stints_are_seen_by_alumni_past_loads_and_conflict_of_interest(
 
 
 def test_the_same_change_posted_twice_makes_one_new_position(app, faculty_client, masters):
-    data = edit_data(
-        app,
-        masters.id,
-        faculty_client,
-        program=str(program_id(app, "PhD")),
-        program_change="change",
-        change_from="2024-09-01",
-        end_date="",
-    )
+    data = _change_data(app, faculty_client, masters)
     assert faculty_client.post(f"/group/members/{masters.id}/edit", data=data).status_code == 302
     again = faculty_client.post(f"/group/members/{masters.id}/edit", data=data)
     assert again.status_code == 303
@@ -158,15 +155,7 @@ def test_bad_program_change_is_a_400_and_writes_nothing(
 def test_a_hostile_colleague_cannot_change_the_program(
     app, faculty, faculty_client, make_faculty, masters
 ):
-    data = edit_data(
-        app,
-        masters.id,
-        faculty_client,
-        program=str(program_id(app, "PhD")),
-        program_change="change",
-        change_from="2024-09-01",
-        end_date="",
-    )
+    data = _change_data(app, faculty_client, masters)
     before = database_fingerprint(app)
     for user in (
         make_faculty("hostile@example.org", "Hostile"),  # not linked: 404
