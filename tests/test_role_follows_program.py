@@ -36,7 +36,7 @@ def test_supervising_role_on_a_hosted_program_asks_first(app, faculty_client, ov
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "does not count toward supervision load" in page
-    assert "Keep this supervision role for this program" in page
+    assert "Keep this role anyway" in page
     assert database_fingerprint(app) == before
     confirmed = faculty_client.post("/group/members/new", data={**data, "accept_role": "y"})
     assert confirmed.status_code == 302

@@ -157,7 +157,7 @@ class MemberForm(FlaskForm):
     orcid = StringField(_l("ORCID iD"), validators=[Optional(), Length(max=60)])
     link_existing = BooleanField(_l("Link the existing person"))
     accept_over_cap = BooleanField(_l("Save anyway, over the cap"))
-    accept_role = BooleanField(_l("Keep this supervision role for this program"))
+    accept_role = BooleanField(_l("Keep this role anyway"))
     different_person = BooleanField(_l("No, it is a different person"))
     same_person = HiddenField()  # set by the "Yes, the same person" buttons
     program = ChoiceField(
@@ -187,7 +187,7 @@ class MemberForm(FlaskForm):
         default="correct",
         invalid_message=_l("Choose “Correct a mistake” or “Change program”."),
     )
-    change_from = DateField(_l("New program from"), validators=[Optional()])
+    change_from = DateField(_l("Change takes effect on"), validators=[Optional()])
     end_date = DateField(_l("End date"), validators=[Optional()])
     note = TextAreaField(
         _l("Note"),
