@@ -50,10 +50,10 @@ ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in SupervisionRole]
 DEPARTURE_CHOICES = [(reason.value, DEPARTURE_LABELS[reason]) for reason in DepartureReason]
 EXTRA_SUPERVISOR_ROWS = 2
 PROGRAM_CHANGE_CHOICES = [
-    ("correct", _l("Correct a mistake (edit this position in place)")),
+    ("correct", _l("Correct a mistake (edit in place)")),
     (
         "change",
-        _l("Change program from the date below (keeps the earlier position in the history)"),
+        _l("Change program from a date (keeps history)"),
     ),
 ]
 
