@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from flask.helpers import get_debug_flag
 
-from portal import cli, errors, i18n, models, security  # noqa: F401  (models: every table registered for migrations)
+from portal import branding, cli, errors, i18n, models, security  # noqa: F401  (models: every table registered for migrations)
 from portal.admin.views import blueprint as admin_blueprint
 from portal.api import setup as api_setup
 from portal.auth import oidc
@@ -41,6 +41,7 @@ BLUEPRINTS = (
     health_blueprint,
     auth_blueprint,
     i18n.blueprint,
+    branding.blueprint,
     group_blueprint,
     people_blueprint,
     admin_blueprint,

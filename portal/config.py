@@ -50,6 +50,12 @@ class DefaultConfig:
     IMPORT_MAX_JSON_DEPTH = 4  # list > record > list (other supervisors) > object
     IMPORT_PREVIEW_MINUTES = 60  # a checked import waits this long for its confirmation
     IMPORT_PREVIEW_ROWS_SHOWN = 200  # the preview page lists this many rows (and every problem)
+    # Pictures (portraits, the institution's logo): bytes checked before Pillow reads the file,
+    # pixels from its header before it is decoded (a small file may unpack to gigabytes).
+    IMAGE_MAX_BYTES = 4 * 1024 * 1024
+    IMAGE_MAX_PIXELS = 40_000_000  # a 50-megapixel camera photo is refused: resize it first
+    PORTRAIT_MAX_SIDE = 800
+    LOGO_MAX_SIDE = 400
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     # Redis down: keep limiting logins per process in memory instead of failing every login.

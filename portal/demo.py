@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from portal.auth.services import set_password
 from portal.extensions import db
+from portal.loads import load_policy
 from portal.milestones import add_months, sync_plan
 from portal.models import (
     DepartureReason,
@@ -216,6 +218,7 @@ def load_demo_data(today: date | None = None) -> list[DemoLogin]:
     )
     faculty.department = "Department of Computer Science and Operations Research"
     second.department = "Department of Mathematics and Statistics"
+    _set_caps(second)
     programs = {program.name: program for program in db.session.scalars(select(Program))}
     institutions: dict[str, Institution] = {}
 
@@ -322,6 +325,21 @@ def _publish_profile(faculty: User) -> None:
             ),
         )
     db.session.flush()
+
+
+# Caps as an institute with large groups sets them: the demo faculty (9 principal supervisions,
+# weighted 1,100 %) is near both; the colleague, whose cap is lowered while they chair the
+# department, is one principal supervision over theirs (7 against 6).
+DEMO_PRINCIPAL_CAP = 10
+DEMO_WEIGHTED_CAP = Decimal("1200")
+SECOND_PRINCIPAL_CAP = 6
+
+
+def _set_caps(second: User) -> None:
+    policy = load_policy()
+    policy.default_principal_cap = DEMO_PRINCIPAL_CAP
+    policy.default_weighted_cap = DEMO_WEIGHTED_CAP
+    second.principal_cap = SECOND_PRINCIPAL_CAP
 
 
 def _make_user(login: DemoLogin, *, is_admin: bool) -> User:

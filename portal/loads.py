@@ -34,7 +34,11 @@ CENT = Decimal("0.01")
 KINDS: tuple[ProgramKind, ...] = tuple(ProgramKind)
 OVER_CAP = "Over cap"
 WITHIN_CAP = "Within cap"
+NEAR_CAP = "Near cap"
 NO_CAP = "No cap"
+# "Near" a cap: one principal supervision from it, or nine tenths of the weighted cap used.
+NEAR_PRINCIPAL_HEADROOM = 1
+NEAR_WEIGHTED_SHARE = Decimal("0.9")
 
 
 def percent_from_units(units: int) -> Decimal:
@@ -82,6 +86,27 @@ class LoadRow:
         return self.over_principal_cap or self.over_weighted_cap
 
     @property
+    def near_principal_cap(self) -> bool:
+        headroom = self.principal_headroom
+        return (
+            headroom is not None and 0 <= headroom <= NEAR_PRINCIPAL_HEADROOM and self.principal > 0
+        )
+
+    @property
+    def near_weighted_cap(self) -> bool:
+        return (
+            self.weighted_cap is not None
+            and not self.over_weighted_cap
+            and self.weighted > 0
+            and self.weighted >= self.weighted_cap * NEAR_WEIGHTED_SHARE
+        )
+
+    @property
+    def near_cap(self) -> bool:
+        """Within a cap but close to it (and over none): worth a look before the next addition."""
+        return not self.over_cap and (self.near_principal_cap or self.near_weighted_cap)
+
+    @property
     def status(self) -> str:
         """The status in English, as the exports write it."""
         if self.over_cap:
@@ -96,7 +121,7 @@ class LoadRow:
             return f"{OVER_CAP} ({' and '.join(which)})"
         if self.principal_cap is None and self.weighted_cap is None:
             return NO_CAP
-        return WITHIN_CAP
+        return NEAR_CAP if self.near_cap else WITHIN_CAP
 
     def status_text(self) -> str:
         """The status in the reader's language (the exports keep `status` in English)."""
@@ -108,6 +133,8 @@ class LoadRow:
             return cached_gettext("Over cap (weighted)")
         if self.principal_cap is None and self.weighted_cap is None:
             return cached_gettext("No cap")
+        if self.near_cap:
+            return cached_gettext("Near cap")
         return cached_gettext("Within cap")
 
     def value(self, key: str) -> Any:

@@ -79,6 +79,13 @@ def add_security_headers(response: Response) -> Response:
         headers["Strict-Transport-Security"] = HSTS
     if headers.get("Cache-Control") == API_CACHE_CONTROL:
         pass  # the API's reads: clients may keep them and revalidate with their ETag
+    elif response.cache_control.public and request.endpoint != "static":
+        # A view marked it public: the same bytes for everyone (a published portrait, the
+        # institution's logo and colours). A logged-in visitor's copy may carry a refreshed
+        # session cookie, which no shared cache may keep.
+        if _has_login_session():
+            max_age = response.cache_control.max_age or 0
+            headers["Cache-Control"] = f"private, max-age={max_age}"
     elif request.endpoint != "static" or _has_login_session():
         # Pages may show personal data: no browser or proxy keeps a copy. Static files of an
         # anonymous visitor are the only responses that may be cached.

@@ -10,11 +10,16 @@ PUBLIC_ENDPOINTS = {
     "auth.sso_login",  # single sign-on starts before there is a session (404 when not set up)
     "auth.sso_callback",
     "health.healthz",
+    "health.favicon",
+    "auth.home",  # "/" sends a visitor to the login page, quietly
     "i18n.switch_language",
     "api-docs.openapi_json",  # the API's document and its reference page are public
     "api_reference",
     # The calendar feed is opened by calendar apps with its secret token, not a session.
     "tracking.calendar_feed",
+    # The institution's logo and colours appear on the login page and on public profiles.
+    "branding.logo",
+    "branding.stylesheet",
 }
 PUBLIC_PREFIXES = ("people.",)  # public profiles decide themselves (404 when unpublished)
 TOKEN_PREFIX = "api."  # the API takes a bearer token, never the login session: 401 without one

@@ -158,7 +158,7 @@ def test_deactivate_ends_open_sessions_and_blocks_login(app, admin_client, facul
         client.post(
             "/login", data={"email": "faculty@example.org", "password": TEST_PASSWORD}
         ).status_code
-        == 401
+        == 403  # the right password: told the account is deactivated
     )
     with app.app_context():
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "deactivate"))

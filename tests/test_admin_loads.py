@@ -16,6 +16,8 @@ from tests.admin_helpers import csv_by_name, loads_by_name
 pytestmark = pytest.mark.both_backends  # the aggregate query differs per database
 
 TODAY = date.today()
+# Every column group on: the page then has exactly the export's columns.
+DETAILS = "show=roles&show=programs"
 TWO_YEARS_AGO = date(TODAY.year - 2, 9, 1)
 ENDED_LAST_YEAR = date(TODAY.year - 1, 6, 30)
 BEFORE_THEY_ENDED = date(TODAY.year - 1, 1, 15)
@@ -130,7 +132,7 @@ def _assert_subset(actual: dict[str, str], expected: dict[str, str]) -> None:
 
 
 def test_page_shows_the_known_counts_and_weighted_loads_today(known, admin_client):
-    response = admin_client.get("/admin/loads")
+    response = admin_client.get(f"/admin/loads?{DETAILS}")
     assert response.status_code == 200
     table = loads_by_name(response.get_data(as_text=True))
     assert set(table) == {"Prof. Ada Lovelace", "Prof. Bob O'Brien", "Prof. Zoë Zero", "Total"}
@@ -141,7 +143,7 @@ def test_page_shows_the_known_counts_and_weighted_loads_today(known, admin_clien
 
 
 def test_csv_shows_the_same_rows_and_columns_as_the_page(known, admin_client):
-    page = loads_by_name(admin_client.get("/admin/loads").get_data(as_text=True))
+    page = loads_by_name(admin_client.get(f"/admin/loads?{DETAILS}").get_data(as_text=True))
     response = admin_client.get("/admin/loads.csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -166,7 +168,7 @@ def test_xlsx_has_the_same_rows_as_the_csv(known, admin_client):
 
 
 def test_as_of_before_the_alumna_ended_counts_her(known, admin_client):
-    url = f"/admin/loads?as_of={BEFORE_THEY_ENDED.isoformat()}"
+    url = f"/admin/loads?as_of={BEFORE_THEY_ENDED.isoformat()}&{DETAILS}"
     table = loads_by_name(admin_client.get(url).get_data(as_text=True))
     _assert_subset(
         table["Prof. Ada Lovelace"],
@@ -198,7 +200,9 @@ def test_as_of_on_her_last_day_still_counts_her_and_the_day_after_does_not(known
 
 
 def test_as_of_before_anyone_started_gives_zero_rows_for_everyone(known, admin_client):
-    table = loads_by_name(admin_client.get("/admin/loads?as_of=2000-01-01").get_data(as_text=True))
+    table = loads_by_name(
+        admin_client.get("/admin/loads?as_of=2000-01-01&show=roles").get_data(as_text=True)
+    )
     assert table["Total"]["Total"] == "0"
     assert len(table) == 4
 
@@ -278,7 +282,7 @@ def test_filter_by_supervisee_institution_counts_only_people_there(known, admin_
         mcgill = db.session.scalar(
             select(Institution.id).where(Institution.name == "McGill University")
         )
-    page = admin_client.get(f"/admin/loads?institution={mcgill}").get_data(as_text=True)
+    page = admin_client.get(f"/admin/loads?institution={mcgill}&show=roles").get_data(as_text=True)
     table = loads_by_name(page)
     assert set(table) == {"Prof. Ada Lovelace", "Total"}
     _assert_subset(
@@ -304,8 +308,12 @@ def test_over_cap_rows_are_flagged_in_text_and_style(known, admin_client, app):
     assert table["Prof. Bob O'Brien"]["Status"] == "Within cap"
     assert table["Total"]["Status"] == "1 over cap"
     assert page.count('class="over-cap"') == 1
-    assert ">5 ⚠ over cap</text>" in page  # the chart says it in words too
+    assert "⚠ Weighted: 170.83 % of 150 %" in page  # the chart says it in words too
     assert "1 over cap." in page
+    # The answer leads the page: who is over, by how much, in words.
+    answer = page[page.index('id="answer-heading"') : page.index('id="table-heading"')]
+    assert "Prof. Ada Lovelace" in answer and "Bob" not in answer
+    assert "cap 150 %: 20.83 points over the cap." in answer
     exported = csv_by_name(admin_client.get("/admin/loads.csv").data)
     assert exported["Prof. Ada Lovelace"]["Status"] == "Over cap (weighted)"
 
@@ -326,18 +334,44 @@ def test_faculty_name_links_to_their_group(known, admin_client):
     assert f'href="/group?faculty={known["ada"].id}"' in page
 
 
-def test_chart_has_a_bar_with_a_title_per_faculty_and_a_text_legend(known, admin_client):
+def test_chart_draws_each_load_against_its_cap(known, admin_client):
     page = admin_client.get("/admin/loads").get_data(as_text=True)
-    start = page.index('class="loads-chart"')
-    chart = page[start : page.index("</svg>", start)]
-    assert chart.count('<g class="loads-chart__bar">') == 3
-    assert (
-        "<title>Prof. Bob O&#39;Brien: 1 PhD students, 1 Master&#39;s students, 1 Interns"
-        " (weighted load 83.33%)</title>"
-    ) in chart
+    chart = page[page.index('class="cap-chart"') : page.index("</figure>")]
+    assert chart.count('class="cap-chart__row') == 3
+    # What is compared to the cap: principal supervisions and weighted load, never head counts.
+    assert "Principal: 2 of 8" in chart and "Weighted: 170.83 % of 300 %" in chart
+    assert "Principal: 1 of 8" in chart and "Weighted: 83.33 % of 300 %" in chart
+    assert chart.count('class="cap-chart__bar"') == 6
     assert "<script" not in page
-    for label in ("PhD students", "Master's students", "Postdocs", "Collaborators"):
-        assert label.replace("'", "&#39;") in page[page.index('class="chart-legend"') :]
+
+
+def test_default_columns_lead_with_the_caps_and_details_come_on_demand(known, admin_client):
+    answer = [
+        "Faculty",
+        "Department",
+        "Principal",
+        "Principal cap",
+        "Principal headroom",
+        "Weighted load (%)",
+        "Weighted cap (%)",
+        "Weighted headroom (%)",
+        "Status",
+    ]
+    page = admin_client.get("/admin/loads").get_data(as_text=True)
+    assert list(next(iter(loads_by_name(page).values())).keys()) == answer
+    assert 'href="/admin/loads?show=roles"' in page
+    with_roles = admin_client.get("/admin/loads?show=roles&show=nonsense").get_data(as_text=True)
+    headers = list(next(iter(loads_by_name(with_roles).values())).keys())
+    assert headers == [*answer, "Co-supervisor", "Host (no role)", "Total"]
+    assert 'href="/admin/loads"' in with_roles  # hiding the group again
+    # Sorting and the filter form keep the columns asked for.
+    assert "show=roles&amp;sort=principal" in with_roles
+    assert '<input type="hidden" name="show" value="roles">' in with_roles
+
+
+def test_nobody_near_a_cap_is_said_in_words(known, admin_client):
+    page = admin_client.get("/admin/loads").get_data(as_text=True)
+    assert "Nobody is over or near a cap." in page
 
 
 def test_chart_escapes_names(app, make_faculty, make_member, admin_client):
@@ -375,7 +409,7 @@ def test_a_program_that_stops_counting_drops_out_of_the_weighted_load(known, adm
         f"/admin/programs/{intern.id}/edit",
         data={"name": "Research Intern", "kind": "intern", "weight": "0.25", "is_active": "y"},
     )
-    table = loads_by_name(admin_client.get("/admin/loads").get_data(as_text=True))
+    table = loads_by_name(admin_client.get("/admin/loads?show=programs").get_data(as_text=True))
     assert table["Prof. Ada Lovelace"]["Weighted load (%)"] == "162.50"
     assert table["Prof. Ada Lovelace"]["Interns"] == "1"  # still counted as a person
 
@@ -401,7 +435,7 @@ def test_changing_caps_changes_headroom_and_flags(known, admin_client):
     table = loads_by_name(admin_client.get("/admin/loads").get_data(as_text=True))
     _assert_subset(
         table["Prof. Ada Lovelace"],
-        {"Principal cap": "2", "Weighted cap (%)": "200", "Status": "Within cap"},
+        {"Principal cap": "2", "Weighted cap (%)": "200", "Status": "Near cap"},
     )
     _assert_subset(table["Prof. Bob O'Brien"], {"Weighted cap (%)": "100"})
 
@@ -460,11 +494,11 @@ def test_loads_table_pages_by_200_while_totals_and_exports_cover_everyone(app, a
     first = admin_client.get("/admin/loads").get_data(as_text=True)
     assert "Faculty members 1–200 of 250" in first
     assert 'href="/admin/loads?page=2" rel="next"' in first
-    assert first.count('<g class="loads-chart__bar">') == 200
+    assert first.count('class="cap-chart__row') == 200
     assert loads_by_name(first)["Total"]["Principal"] == "250"
     second = admin_client.get("/admin/loads?page=2").get_data(as_text=True)
     assert "Faculty members 201–250 of 250" in second
-    assert second.count('<g class="loads-chart__bar">') == 50
+    assert second.count('class="cap-chart__row') == 50
     assert "Bulk 0249" in second and "Bulk 0249" not in first
     assert 'rel="prev"' in second and 'rel="next"' not in second
     # A page past the end shows the last page; the export always has every row.
@@ -483,7 +517,7 @@ def test_loads_table_pages_by_200_while_totals_and_exports_cover_everyone(app, a
 def test_chart_for_200_faculty_gives_each_a_bar(app, admin_client):
     _add_faculty_in_bulk(app, 200, 0)
     page = admin_client.get("/admin/loads").get_data(as_text=True)
-    assert page.count('<g class="loads-chart__bar">') == 200
+    assert page.count('class="cap-chart__row') == 200
 
 
 @pytest.mark.parametrize(

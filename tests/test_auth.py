@@ -67,10 +67,21 @@ def test_valid_fields_carry_no_empty_aria_attributes(client):
     assert '"None"' not in page
 
 
-def test_inactive_account_cannot_log_in(app, client, make_faculty):
+def test_inactive_account_cannot_log_in_and_is_told_why_after_the_right_password(
+    app, client, make_faculty
+):
     user = make_faculty("gone@example.org", is_active=False)
     response = _login(client, user.email, TEST_PASSWORD)
-    assert response.status_code == 401
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "This account is deactivated." in page
+    assert "Invalid email or password." not in page
+    # A wrong password learns nothing about the account: the usual message.
+    wrong = _login(client, user.email, "not-the-password")
+    assert wrong.status_code == 401
+    assert "Invalid email or password." in wrong.get_data(as_text=True)
+    assert "deactivated" not in wrong.get_data(as_text=True)
+    assert client.get("/group").status_code == 302  # not logged in
 
 
 def test_login_follows_a_local_next(client, faculty):

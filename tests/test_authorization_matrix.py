@@ -254,6 +254,19 @@ EXPECTED = {
     "people.import_bibtex": {"GET": logged_in(200), "POST": logged_in(400)},
     "people.relink_publication_authors": {"POST": logged_in(302)},
     "people.index": {"GET": everyone(200)},
+    # Portraits: nobody in the scenario has one (404); an upload without a file is 400.
+    "people.portrait": {"url": lambda s: {"slug": PUBLISHED_SLUG}, "GET": everyone(404)},
+    "people.own_portrait": {"GET": logged_in(404), "POST": logged_in(400)},
+    # A's portrait: A and administrators may remove it (none there: 302 with a note), no one else.
+    "people.remove_portrait_view": {
+        "url": lambda s: {"user_id": s.faculty_a.id},
+        "POST": {ANONYMOUS: TO_LOGIN, **dict.fromkeys(FACULTY, 403), OWNER: 302, ADMIN: 302},
+    },
+    # The institution's branding: set by administrators (an empty form restores the defaults),
+    # shown to everyone; no logo is set in the scenario.
+    "admin.branding": {"GET": admin_only(200), "POST": admin_only(302)},
+    "branding.stylesheet": {"GET": everyone(200)},
+    "branding.logo": {"GET": everyone(404)},
     "people.show": {"url": lambda s: {"slug": PUBLISHED_SLUG}, "GET": everyone(200)},
     "people.show_json": {"url": lambda s: {"slug": PUBLISHED_SLUG}, "GET": everyone(200)},
     "i18n.switch_language": {"POST": everyone(302)},

@@ -168,6 +168,7 @@ ADMIN_PAGES = [
     "/admin/programs",
     "/admin/institutions",
     "/admin/caps",
+    "/admin/branding",
     "/group/archived",
 ]
 

@@ -99,6 +99,7 @@ def test_preview_writes_nothing_then_confirm_writes_everything(app, faculty_clie
     assert counts(app) == before
     response = confirm(faculty_client, preview)
     assert response.status_code == 302
+    assert response.headers["Location"] == "/group"  # the group, where the new rows are
     after = counts(app)
     assert after["Person"] == 2 and after["Position"] == 2 and after["Supervision"] == 2
     assert after["Institution"] == before["Institution"] + 2
@@ -113,8 +114,14 @@ def test_preview_writes_nothing_then_confirm_writes_everything(app, faculty_clie
         assert position.supervisions[0].share == 100
         actions = set(db.session.scalars(select(AuditEvent.action)))
         assert actions == {"import-create"}
-    flashed = faculty_client.get("/group/import").get_data(as_text=True)
-    assert "Roster imported: 2 new, 0 updated, 0 unchanged row(s)" in flashed
+    group = faculty_client.get("/group").get_data(as_text=True)
+    assert "Added 2 people to the group. 2 new institutions were added to the list." in group
+    assert "row(s)" not in group
+    # Only the current member is listed on /group (the other has left): pointed out in words.
+    assert group.count('class="imported"') == 1
+    assert "Just imported" in group
+    # Pointed out once: the next visit shows the group as usual.
+    assert "Just imported" not in faculty_client.get("/group").get_data(as_text=True)
 
 
 def test_reimporting_the_same_file_creates_nothing(app, faculty_client):
@@ -140,8 +147,8 @@ def test_preview_labels_updated_rows_and_confirm_applies_them(
     preview = upload(faculty_client, data)
     page = preview.get_data(as_text=True)
     assert "1 new, 2 updated" in page
-    assert "name: Ada Student → Ada Student-Renamed" in page
-    assert "role: co-supervisor → principal" in page
+    assert "Name: Ada Student → Ada Student-Renamed" in page
+    assert "Role: Co-supervisor → Principal supervisor" in page
     before = counts(app)
     confirm(faculty_client, preview)
     after = counts(app)
@@ -243,9 +250,7 @@ def test_one_bad_row_among_100_writes_nothing_and_names_it(app, faculty_client):
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "1 problem: nothing will be imported" in page
-    assert re.search(
-        r"<td>58</td><td>email</td><td>&#39;not-an-email&#39; is not a valid email", page
-    )
+    assert re.search(r"Line 58, column email: &#39;not-an-email&#39; is not a valid email", page)
     assert 'name="preview"' not in page  # no confirm button
     assert counts(app) == before
 
@@ -284,7 +289,7 @@ def test_row_problems_name_line_and_column(
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert f"<td>3</td><td>{column}</td>" in page
+    assert f"Line 3, column {column}: " in page
     assert message in page
     assert counts(app) == before
 
@@ -300,7 +305,7 @@ def test_two_principals_for_one_position_are_refused(
     response = upload(admin_client, roster_csv(row("Shared Student", role="principal")))
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "<td>2</td><td>role</td>" in page
+    assert "Line 2, column role: " in page
     assert "at most one principal supervisor" in page
     within_file = upload(
         admin_client,
@@ -309,7 +314,7 @@ def test_two_principals_for_one_position_are_refused(
             row("New Shared", role="principal", faculty=other.email),
         ),
     )
-    assert "<td>3</td><td>role</td>" in within_file.get_data(as_text=True)
+    assert "Line 3, column role: " in within_file.get_data(as_text=True)
     assert counts(app) == before
 
 
@@ -481,14 +486,18 @@ def test_import_roster_command_dry_run_then_import(app, runner, faculty, tmp_pat
         args=["import-roster", str(path), "--faculty", "faculty@example.org", "--dry-run"]
     )
     assert dry.exit_code == 0, dry.output
-    assert "Dry run: 2 new, 0 updated, 0 unchanged row(s); nothing was written." in dry.output
+    assert (
+        "Dry run, nothing was written: the import would add 2 people, update 0 people and "
+        "leave 0 people as they are." in dry.output
+    )
     assert counts(app) == before
     real = runner.invoke(args=["import-roster", str(path), "--faculty", "faculty@example.org"])
     assert real.exit_code == 0, real.output
-    assert "2 new, 0 updated, 0 unchanged row(s); created 2 people, 2 positions" in real.output
+    assert "Added 2 people to the group. 1 new institution was added to the list." in real.output
     assert counts(app)["Position"] == 2
     again = runner.invoke(args=["import-roster", str(path), "--faculty", "faculty@example.org"])
-    assert "0 new, 0 updated, 2 unchanged row(s)." in again.output
+    assert "2 people were already up to date." in again.output
+    assert "row(s)" not in dry.output + real.output + again.output
     assert counts(app)["Position"] == 2
 
 
@@ -501,7 +510,7 @@ def test_import_roster_command_reports_problems_and_writes_nothing(app, runner, 
     result = runner.invoke(args=["import-roster", str(path), "--faculty", "faculty@example.org"])
     assert result.exit_code != 0
     assert "line 42, program: Unknown program 'Astrology'" in result.output
-    assert "1 problem(s) found; nothing was imported." in result.output
+    assert "1 problem found; nothing was imported." in result.output
     assert counts(app) == before
     other = runner.invoke(args=["import-roster", str(path), "--faculty", "ghost@example.org"])
     assert other.exit_code != 0 and "no account with the email" in other.output
@@ -534,7 +543,7 @@ def test_faculty_can_neither_join_nor_change_another_groups_record(
         )
         page = response.get_data(as_text=True)
         assert response.status_code == 400
-        assert "<td>2</td><td>email</td><td>This person is recorded by another group" in page
+        assert "Line 2, column email: This person is recorded by another group" in page
         # Nothing stored is shown back: not the name, institution or end date on record.
         for stored in ("McGill", "2027-04-30"):
             assert stored not in page
@@ -579,8 +588,8 @@ def test_co_supervisor_reimports_a_shared_record_but_cannot_change_it(
     )
     page = changed.get_data(as_text=True)
     assert changed.status_code == 400
-    assert "<td>2</td><td>end_date</td><td>This position is recorded by another group" in page
-    assert "<td>2</td><td>name</td><td>This person&#39;s name is kept by the group" in page
+    assert "Line 2, column end_date: This position is recorded by another group" in page
+    assert "Line 2, column name: This person&#39;s name is kept by the group" in page
 
 
 def test_preview_runs_a_fixed_number_of_queries(
@@ -616,8 +625,8 @@ def test_a_row_repeated_without_its_email_is_a_duplicate(app, faculty_client):
     )
     assert response.status_code == 400
     assert (
-        "<td>3</td><td>—</td><td>The same person, program, start date and faculty_email "
-        "appear on line 2.</td>" in response.get_data(as_text=True)
+        "Line 3: The same person, program, start date and faculty_email "
+        "appear on line 2.</li>" in response.get_data(as_text=True)
     )
     assert counts(app) == before
 

@@ -19,6 +19,9 @@ REQUIRED_DIRECTIVES = [
     "form-action 'self'",
 ]
 
+# Public files that are the same for every visitor (their URL changes with their content).
+PUBLIC_FILES = {"branding.stylesheet", "branding.logo", "people.portrait"}
+
 
 def _every_response(app, client, user=None):
     # Reads first, writes last: a write such as POST /logout rotates the user's session token.
@@ -57,8 +60,13 @@ def test_every_route_sends_the_protective_headers(app, faculty, who):
     ):
         _assert_protective_headers(where, response)
         assert "Strict-Transport-Security" not in response.headers, where  # not in development
-        if rule.endpoint != "static" or who == "faculty":
-            assert response.headers.get("Cache-Control") == "no-store", where
+        cache_control = response.headers.get("Cache-Control")
+        if rule.endpoint in PUBLIC_FILES and response.status_code == 200:
+            # The same bytes for everyone; a logged-in visitor's copy stays in their browser.
+            expected = "public, max-age=86400" if who == "anonymous" else "private, max-age=86400"
+            assert cache_control == expected, where
+        elif rule.endpoint != "static" or who == "faculty":
+            assert cache_control == "no-store", where
         checked += 1
     assert checked >= 5
 

@@ -6,6 +6,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -147,3 +148,13 @@ class MergeInstitutionsForm(FlaskForm):
     duplicate_id = SelectField(_l("Duplicate to merge away"), coerce=int)
     keep_id = SelectField(_l("Institution to keep"), coerce=int)
     submit = SubmitField(_l("Merge"))
+
+
+class BrandingForm(FlaskForm):
+    """The institution's name, accent colour and logo; the colour rule is portal/branding.py's."""
+
+    display_name = StringField(_l("Institution name"))
+    accent_colour = StringField(_l("Accent colour"))
+    logo = FileField(_l("Logo"), render_kw={"accept": "image/jpeg,image/png,image/webp"})
+    remove_logo = BooleanField(_l("Remove the current logo"))
+    submit = SubmitField(_l("Save branding"))

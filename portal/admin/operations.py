@@ -13,10 +13,21 @@ from sqlalchemy import func, select, update
 from portal.audit import record_event
 from portal.auth.services import AccountError, check_password_strength, create_user, set_password
 from portal.auth.tokens import revoke_all_tokens
+from portal.branding import ColourError, check_accent_colour
 from portal.extensions import db
 from portal.identifiers import clean_text, name_key
+from portal.images import CleanImage
 from portal.loads import load_policy
-from portal.models import Institution, LoadPolicy, Position, Program, ProgramKind, User
+from portal.models import (
+    BRANDING_ROW_ID,
+    Branding,
+    Institution,
+    LoadPolicy,
+    Position,
+    Program,
+    ProgramKind,
+    User,
+)
 
 GENERATED_PASSWORD_BYTES = 12  # 16 URL-safe characters
 
@@ -303,3 +314,65 @@ def merge_institutions(actor: User, duplicate: Institution, keep: Institution) -
     db.session.flush()
     db.session.expire_all()
     return moved
+
+
+# ---------------------------------------------------------------------------------------------
+# The institution's branding.
+
+BRANDING_NAME_MAX_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class BrandingData:
+    """What the settings form asks for; a logo of None keeps the current one."""
+
+    display_name: str | None
+    accent_colour: str | None
+    logo: CleanImage | None = None
+    remove_logo: bool = False
+
+
+def _branding_facts(branding: Branding) -> dict[str, Any]:
+    return {
+        "display_name": branding.display_name,
+        "accent_colour": branding.accent_colour,
+        "logo": branding.logo.digest if branding.logo is not None else None,
+    }
+
+
+def update_branding(actor: User, data: BrandingData) -> Branding:
+    """Save the institution's name, accent colour and logo (checked first, all or nothing)."""
+    if not actor.is_admin:
+        raise AdminError(_("Only administrators can change the institution's branding."))
+    name = clean_text(data.display_name or "") or None
+    if name is not None and len(name) > BRANDING_NAME_MAX_LENGTH:
+        raise AdminError(
+            _(
+                "The display name must be at most %(max)d characters.",
+                max=BRANDING_NAME_MAX_LENGTH,
+            ),
+            "display_name",
+        )
+    colour = None
+    if (data.accent_colour or "").strip():
+        try:
+            colour = check_accent_colour(data.accent_colour)
+        except ColourError as error:
+            raise AdminError(str(error), "accent_colour") from error
+    branding = db.session.get(Branding, BRANDING_ROW_ID)
+    if branding is None:
+        branding = Branding(id=BRANDING_ROW_ID)
+        db.session.add(branding)
+    before = _branding_facts(branding)
+    branding.display_name = name
+    branding.accent_colour = colour
+    previous_logo = branding.logo
+    if data.logo is not None:
+        branding.logo = data.logo.stored()
+    elif data.remove_logo:
+        branding.logo = None
+    if previous_logo is not None and branding.logo is not previous_logo:
+        db.session.delete(previous_logo)
+    db.session.flush()
+    record_event(actor, "branding.update", branding, before=before, after=_branding_facts(branding))
+    return branding

@@ -13,36 +13,39 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from flask import render_template
-from markupsafe import Markup
-
 from portal.catalogue import cached_gettext, cached_ngettext
 from portal.extensions import db
 from portal.i18n import format_day, number_text
-from portal.labels import KIND_LABELS, english, label_text
+from portal.labels import KIND_LABELS, english
 from portal.labels import lazy_gettext as _l
 from portal.loads import KINDS, LoadRow, load_rows, pending_proposals
-from portal.models import Institution, ProgramKind
+from portal.models import Institution
 from portal.spreadsheets import as_text
+
+ANSWER, ROLES, PROGRAMS = "answer", "roles", "programs"
 
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the loads table and its exports; the label is translated on the page only."""
+    """One column of the loads table and its exports; the label is translated on the page only.
+
+    `group` says when the page shows it: "answer" always, the others on demand (?show=).
+    """
 
     key: str
     label: Any  # a lazy string: the reader's language on the page, English in the exports
     numeric: bool = True
+    group: str = ANSWER
 
 
 COLUMNS: tuple[Column, ...] = (
     Column("name", _l("Faculty"), numeric=False),
     Column("department", _l("Department"), numeric=False),
     Column("principal", _l("Principal")),
-    Column("co_supervisor", _l("Co-supervisor")),
-    Column("host", _l("Host (no role)")),
-    *(Column(kind.value, KIND_LABELS[kind]) for kind in KINDS),
-    Column("total", _l("Total")),
+    Column("co_supervisor", _l("Co-supervisor"), group=ROLES),
+    Column("host", _l("Host (no role)"), group=ROLES),
+    *(Column(kind.value, KIND_LABELS[kind], group=PROGRAMS) for kind in KINDS),
+    Column("total", _l("Total"), group=ROLES),
     Column("weighted", _l("Weighted load (%)")),
     Column("principal_cap", _l("Principal cap")),
     Column("weighted_cap", _l("Weighted cap (%)")),
@@ -50,6 +53,35 @@ COLUMNS: tuple[Column, ...] = (
     Column("weighted_headroom", _l("Weighted headroom (%)")),
     Column("status", _l("Status"), numeric=False),
 )
+# The page leads with the answer: each cap next to what is compared to it, then the status.
+PAGE_ORDER = (
+    "name",
+    "department",
+    "principal",
+    "principal_cap",
+    "principal_headroom",
+    "weighted",
+    "weighted_cap",
+    "weighted_headroom",
+    "status",
+)
+# Column groups shown on demand, in this order, after the answer's columns.
+DETAIL_GROUPS: dict[str, Any] = {
+    ROLES: _l("the roles (co-supervisions, people hosted, total)"),
+    PROGRAMS: _l("the people by program kind"),
+}
+
+
+def page_columns(show: frozenset[str] | set[str] = frozenset()) -> list[Column]:
+    """The columns the page shows: the answer's, then each detail group asked for."""
+    by_key = {column.key: column for column in COLUMNS}
+    columns = [by_key[key] for key in PAGE_ORDER]
+    for group in DETAIL_GROUPS:
+        if group in show:
+            columns += [column for column in COLUMNS if column.group == group]
+    return columns
+
+
 COLUMN_KEYS = tuple(column.key for column in COLUMNS)
 
 
@@ -97,31 +129,151 @@ class LoadsReport:
         """The rows exactly as the page shows them, then the totals row."""
         return [_cells(row) for row in self.rows] + [self.totals]
 
-    def text_rows(self) -> list[tuple[LoadRow, list[str]]]:
-        """Each row with its cells as the page prints them: the CSV's values, in the reader's language."""
+    def text_rows(self) -> list[tuple[LoadRow, dict[str, str]]]:
+        """Each row of this page with its cells as the page prints them, by column key: the
+        CSV's values in the reader's language."""
         return [
             (
                 row,
-                [
-                    _page_text(key, value) if key != "status" else row.status_text()
+                {
+                    key: _page_text(key, value) if key != "status" else row.status_text()
                     for key, value in zip(COLUMN_KEYS, _cells(row), strict=True)
-                ],
+                },
             )
             for row in self.shown
         ]
 
-    def text_totals(self) -> list[str]:
-        """The totals row as the page prints it."""
+    def text_totals(self) -> dict[str, str]:
+        """The totals row as the page prints it, by column key."""
         over = self.over_cap_count
-        texts = []
+        texts = {}
         for key, value in zip(COLUMN_KEYS, self.totals, strict=True):
             if key == "name":
-                texts.append(cached_gettext("Total"))
+                texts[key] = cached_gettext("Total")
             elif key == "status":
-                texts.append(cached_ngettext("%(num)d over cap", "%(num)d over cap", over))
+                texts[key] = cached_ngettext("%(num)d over cap", "%(num)d over cap", over)
             else:
-                texts.append(_page_text(key, value))
+                texts[key] = _page_text(key, value)
         return texts
+
+    def cap_notices(self) -> list[CapNotice]:
+        """The answer first: who is over a cap (most over first), then who is near one."""
+        over = [row for row in self.rows if row.over_cap]
+        near = [row for row in self.rows if row.near_cap]
+        over.sort(key=lambda row: (-_overshoot(row), row.name.casefold()))
+        near.sort(key=lambda row: (-_used_share(row), row.name.casefold()))
+        return [CapNotice(row, True, _cap_sentences(row)) for row in over] + [
+            CapNotice(row, False, _cap_sentences(row)) for row in near
+        ]
+
+
+@dataclass(frozen=True)
+class CapNotice:
+    """One faculty member over or near a cap, and by how much, in the reader's words."""
+
+    row: LoadRow
+    over: bool
+    sentences: list[str]
+
+
+def _overshoot(row: LoadRow) -> Decimal:
+    """How far past its caps a row is, as a share of the cap (for ordering the notices)."""
+    return max(
+        (
+            Decimal(-headroom) / cap
+            for headroom, cap in (
+                (row.principal_headroom, row.principal_cap),
+                (row.weighted_headroom, row.weighted_cap),
+            )
+            if headroom is not None and cap and headroom < 0
+        ),
+        default=Decimal(0),
+    )
+
+
+def _used_share(row: LoadRow) -> Decimal:
+    """The larger share of a cap the row uses (for ordering the "near" notices)."""
+    return max(
+        (
+            Decimal(load) / cap
+            for load, cap in ((row.principal, row.principal_cap), (row.weighted, row.weighted_cap))
+            if cap
+        ),
+        default=Decimal(0),
+    )
+
+
+def _cap_sentences(row: LoadRow) -> list[str]:
+    """What is over or near each cap, with the numbers and what they mean."""
+    sentences = []
+    if row.over_principal_cap or row.near_principal_cap:
+        sentences.append(principal_sentence(row))
+    if row.over_weighted_cap or row.near_weighted_cap:
+        sentences.append(weighted_sentence(row))
+    return sentences
+
+
+def principal_sentence(row: LoadRow) -> str:
+    """ "Principal supervisor of 9 people, cap 8: 1 over the cap." and the like."""
+    headroom = row.principal_headroom
+    if headroom is None:
+        return cached_ngettext(
+            "Principal supervisor of %(num)d person; no cap.",
+            "Principal supervisor of %(num)d people; no cap.",
+            row.principal,
+        )
+    if headroom < 0:
+        return cached_ngettext(
+            "Principal supervisor of %(num)d person, cap %(cap)d: %(excess)d over the cap.",
+            "Principal supervisor of %(num)d people, cap %(cap)d: %(excess)d over the cap.",
+            row.principal,
+            cap=row.principal_cap,
+            excess=-headroom,
+        )
+    if headroom == 0:
+        return cached_ngettext(
+            "Principal supervisor of %(num)d person, cap %(cap)d: at the cap.",
+            "Principal supervisor of %(num)d people, cap %(cap)d: at the cap.",
+            row.principal,
+            cap=row.principal_cap,
+        )
+    return cached_ngettext(
+        "Principal supervisor of %(num)d person, cap %(cap)d: room for %(room)d more.",
+        "Principal supervisor of %(num)d people, cap %(cap)d: room for %(room)d more.",
+        row.principal,
+        cap=row.principal_cap,
+        room=headroom,
+    )
+
+
+def weighted_sentence(row: LoadRow) -> str:
+    """ "Weighted load 1,150 % (11.5 full-time students), cap 300 %: 850 points over the cap." """
+    load = number_text(row.weighted)
+    students = number_text((row.weighted / 100).quantize(Decimal("0.1")))
+    headroom = row.weighted_headroom
+    if headroom is None:
+        return cached_gettext(
+            "Weighted load %(load)s %% (like %(students)s students supervised alone); no cap.",
+            load=load,
+            students=students,
+        )
+    if headroom < 0:
+        return cached_gettext(
+            "Weighted load %(load)s %% (like %(students)s students supervised alone), cap "
+            "%(cap)s %%: %(excess)s points over the cap.",
+            load=load,
+            students=students,
+            cap=number_text(row.weighted_cap),
+            excess=number_text(-headroom),
+        )
+    return cached_gettext(
+        "Weighted load %(load)s %% (like %(students)s students supervised alone), cap "
+        "%(cap)s %%: %(room)s points below the cap.",
+        load=load,
+        students=students,
+        cap=number_text(row.weighted_cap),
+        room=number_text(headroom),
+    )
 
 
 def _page_text(key: str, value: Any) -> str:
@@ -207,139 +359,107 @@ def _totals(rows: list[LoadRow]) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The chart: one horizontal stacked bar per faculty member, drawn on the server as SVG.
+# The chart: each faculty member's counted load against each cap, as a share of that cap.
 
-KIND_COLOURS = {
-    ProgramKind.PHD: "#1f5fa8",
-    ProgramKind.MASTERS: "#5b9bd5",
-    ProgramKind.POSTDOC: "#2e7d32",
-    ProgramKind.INTERN: "#9ccc65",
-    ProgramKind.COLLABORATOR: "#8d6e63",
-    ProgramKind.VISITOR: "#ffb300",
-    ProgramKind.ALUMNI_COLLABORATOR: "#9e9e9e",
-}
-CHART_LABEL_WIDTH = 220
-CHART_BAR_WIDTH = 480
-CHART_ROW_HEIGHT = 18
-CHART_NOTE_WIDTH = 200  # room for "30 ⚠ au-delà du plafond"
-CHART_NAME_CHARACTERS = 30
-
-
-def _short(name: str) -> str:
-    return name if len(name) <= CHART_NAME_CHARACTERS else name[: CHART_NAME_CHARACTERS - 1] + "…"
-
-
-def _bar_title(row: LoadRow) -> str:
-    parts = [
-        cached_gettext("%(count)s %(kind)s", count=row.by_kind[kind], kind=label_text(kind))
-        for kind in KINDS
-        if row.by_kind[kind]
-    ]
-    summary = ", ".join(parts) if parts else cached_gettext("nobody")
-    load = number_text(row.weighted)
-    if row.over_cap:
-        return cached_gettext(
-            "%(name)s: %(summary)s (weighted load %(load)s%%; %(status)s)",
-            name=row.name,
-            summary=summary,
-            load=load,
-            status=row.status_text(),
-        )
-    return cached_gettext(
-        "%(name)s: %(summary)s (weighted load %(load)s%%)",
-        name=row.name,
-        summary=summary,
-        load=load,
-    )
+CHART_UNITS = 1000  # a bar's viewBox width: the bar is drawn in thousandths of the scale
 
 
 @dataclass(frozen=True)
-class ChartSegment:
-    """One program kind's part of a bar."""
+class ChartMeasure:
+    """One cap of one faculty member: the words, and the bar (None without a cap)."""
 
-    x: float
-    width: float
-    colour: str
+    text: str
+    over: bool
+    width: int | None  # the bar's length in CHART_UNITS
 
 
 @dataclass(frozen=True)
 class ChartBar:
-    """One faculty member's bar: where it stands, what it says, its segments."""
+    """One faculty member in the chart."""
 
-    y: int
-    title: str
+    faculty_id: int
     name: str
-    segments: list[ChartSegment]
-    note: str
-    note_x: float
     over_cap: bool
+    measures: list[ChartMeasure]
 
 
 @dataclass(frozen=True)
 class Chart:
-    """What templates/admin/_loads_chart.svg draws: sizes, titles and bars, all computed here."""
+    """What the loads page draws: a bar per cap, the cap as a line at `cap_x`."""
 
-    width: int
-    height: int
     title: str
     bars: list[ChartBar]
-    axis_y: int
-    axis_label: str
-    label_width: int = CHART_LABEL_WIDTH
-    bar_width: int = CHART_BAR_WIDTH
-    row_height: int = CHART_ROW_HEIGHT
+    cap_x: int
+    scale_label: str
 
 
-def _chart_bar(index: int, row: LoadRow, scale: float) -> ChartBar:
-    x = float(CHART_LABEL_WIDTH)
-    segments = []
-    for kind in KINDS:
-        if row.by_kind[kind]:
-            length = row.by_kind[kind] * scale
-            segments.append(ChartSegment(x=x, width=length, colour=KIND_COLOURS[kind]))
-            x += length
-    note = (
-        cached_gettext("%(total)s ⚠ over cap", total=row.total) if row.over_cap else str(row.total)
-    )
-    return ChartBar(
-        y=index * CHART_ROW_HEIGHT,
-        title=_bar_title(row),
-        name=_short(row.name),
-        segments=segments,
-        note=note,
-        note_x=x + 4,
-        over_cap=row.over_cap,
-    )
+def _share_of_cap(load: Decimal | int, cap: Decimal | int | None) -> Decimal | None:
+    if not cap:
+        return None
+    return Decimal(load) / Decimal(cap)
+
+
+def _measure(text: str, over: bool, share: Decimal | None, scale: Decimal) -> ChartMeasure:
+    width = None if share is None else int(min(share / scale, Decimal(1)) * CHART_UNITS)
+    return ChartMeasure(text=text, over=over, width=width)
 
 
 def loads_chart(report: LoadsReport) -> Chart:
-    """The chart of the report's page: a bar per faculty stacked by program kind."""
-    largest = max((row.total for row in report.rows), default=0) or 1
-    scale = CHART_BAR_WIDTH / largest
-    rows_height = CHART_ROW_HEIGHT * max(len(report.shown), 1)
+    """The chart of the report's page: principal supervisions and weighted load, each against
+    its cap (people hosted without a role count toward neither, so they are not drawn)."""
+    shares = [
+        share
+        for row in report.shown
+        for share in (
+            _share_of_cap(row.principal, row.principal_cap),
+            _share_of_cap(row.weighted, row.weighted_cap),
+        )
+        if share is not None
+    ]
+    scale = max([Decimal("1.25"), *shares])  # the longest bar fills the width; the cap shows
+    bars = []
+    for row in report.shown:
+        principal_text = cached_gettext(
+            "Principal: %(count)s of %(cap)s",
+            count=row.principal,
+            cap=row.principal_cap if row.principal_cap is not None else "—",
+        )
+        weighted_text = cached_gettext(
+            "Weighted: %(load)s %% of %(cap)s %%",
+            load=number_text(row.weighted),
+            cap=number_text(row.weighted_cap) if row.weighted_cap is not None else "—",
+        )
+        bars.append(
+            ChartBar(
+                faculty_id=row.faculty_id,
+                name=row.name,
+                over_cap=row.over_cap,
+                measures=[
+                    _measure(
+                        principal_text,
+                        row.over_principal_cap,
+                        _share_of_cap(row.principal, row.principal_cap),
+                        scale,
+                    ),
+                    _measure(
+                        weighted_text,
+                        row.over_weighted_cap,
+                        _share_of_cap(row.weighted, row.weighted_cap),
+                        scale,
+                    ),
+                ],
+            )
+        )
     return Chart(
-        width=CHART_LABEL_WIDTH + CHART_BAR_WIDTH + CHART_NOTE_WIDTH,
-        height=rows_height + 24,
         title=chart_title(report),
-        bars=[_chart_bar(index, row, scale) for index, row in enumerate(report.shown)],
-        axis_y=rows_height + 16,
-        axis_label=cached_ngettext("%(num)d person", "%(num)d people", largest),
+        bars=bars,
+        cap_x=int(CHART_UNITS / scale),
+        scale_label=cached_gettext(
+            "The whole width is %(share)s %% of a cap.", share=number_text(int(scale * 100))
+        ),
     )
-
-
-def loads_chart_svg(report: LoadsReport) -> Markup:
-    """An accessible SVG (a <title> per bar), rendered from the Jinja template, names escaped."""
-    return Markup(render_template("admin/_loads_chart.svg", chart=loads_chart(report)))
-
-
-def chart_legend() -> list[tuple[str, str]]:
-    """(colour, label) per program kind, for the text legend beside the chart."""
-    return [(KIND_COLOURS[kind], str(KIND_LABELS[kind])) for kind in KINDS]
 
 
 def chart_title(report: LoadsReport) -> str:
     """What the chart shows, in the reader's language."""
-    return cached_gettext(
-        "People supervised or hosted by each faculty member on %(day)s, by program kind",
-        day=format_day(report.as_of),
-    )
+    return cached_gettext("Counted load against the caps on %(day)s", day=format_day(report.as_of))

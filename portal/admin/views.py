@@ -9,6 +9,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -23,6 +24,7 @@ from flask_login import current_user
 from portal.admin import operations, queries, reports
 from portal.admin.forms import (
     AccountForm,
+    BrandingForm,
     CapsForm,
     LoadsFilterForm,
     MergeInstitutionsForm,
@@ -32,8 +34,11 @@ from portal.admin.forms import (
 )
 from portal.auth.decorators import ask_for_password, require_admin
 from portal.auth.services import password_entered_recently
+from portal.branding import DEFAULT_ACCENT, current_branding
 from portal.extensions import db
+from portal.file_budgets import size_text
 from portal.forms import select_choices
+from portal.images import ImageError, clean_image
 from portal.labels import lazy_gettext as _l
 from portal.loads import load_policy
 from portal.models import Institution, Program, ProgramKind, User
@@ -126,36 +131,55 @@ def index():
 
 @blueprint.route("/loads")
 def loads():
-    """Supervision loads of every active faculty member on a day, with the chart."""
+    """Who is over or near a supervision cap, then every faculty member's load, with the chart."""
     form = _loads_filter()
     if form.errors:
         return render_template("admin/loads.html", form=form, report=None), 400
     report = _report(form)
+    shown_groups = _shown_groups()
     return render_template(
         "admin/loads.html",
         form=form,
         report=report,
-        columns=reports.COLUMNS,
-        chart=reports.loads_chart_svg(report),
-        legend=reports.chart_legend(),
+        columns=reports.page_columns(shown_groups),
+        detail_groups=[
+            (group, label, group in shown_groups, _toggle_url(group, shown_groups))
+            for group, label in reports.DETAIL_GROUPS.items()
+        ],
+        chart=reports.loads_chart(report),
         sort_url=_sort_url,
         page_url=_page_url,
-        export_arguments=_filter_arguments("page"),
+        export_arguments=_filter_arguments("page", "show"),
     )
 
 
 # The query-string keys the loads view reads; links carry these and nothing else over, so that
 # a crafted key (endpoint=, _external=, _scheme=) never reaches url_for.
-LOADS_QUERY_KEYS = ("as_of", "department", "institution", "sort", "dir", "page")
+LOADS_QUERY_KEYS = ("as_of", "department", "institution", "sort", "dir", "page", "show")
 
 
-def _filter_arguments(*leave_out: str) -> dict[str, str]:
+def _shown_groups() -> frozenset[str]:
+    """The detail column groups asked for with ?show= (unknown names are ignored)."""
+    return frozenset(request.args.getlist("show")) & reports.DETAIL_GROUPS.keys()
+
+
+def _filter_arguments(*leave_out: str) -> dict[str, str | list[str]]:
     """The loads view's own query-string values, without `leave_out`."""
-    return {
+    arguments: dict[str, str | list[str]] = {
         name: request.args[name]
         for name in LOADS_QUERY_KEYS
-        if name not in leave_out and name in request.args
+        if name not in leave_out and name != "show" and name in request.args
     }
+    if "show" not in leave_out and _shown_groups():
+        arguments["show"] = sorted(_shown_groups())
+    return arguments
+
+
+def _toggle_url(group: str, shown: frozenset[str]) -> str:
+    """The same view with one detail column group shown, or hidden when it is shown."""
+    wanted = sorted(shown ^ {group})
+    arguments = _filter_arguments("show")
+    return url_for("admin.loads", **arguments, **({"show": wanted} if wanted else {}))
 
 
 def _page_url(page: int) -> str:
@@ -506,3 +530,52 @@ def rename_institution(institution_id: int):
     return render_template(
         "admin/institution_rename.html", form=form, institution=institution
     ), _form_status(form)
+
+
+# ---------------------------------------------------------------------------------------------
+# The institution's branding.
+
+
+@blueprint.route("/branding", methods=["GET", "POST"])
+def branding():
+    """The institution's display name, accent colour and logo, shown on every page."""
+    saved = current_branding()
+    form = BrandingForm()
+    if request.method == "GET":
+        form.display_name.data = saved.display_name
+        form.accent_colour.data = saved.accent if saved.accent != DEFAULT_ACCENT else ""
+    status = 200
+    if form.validate_on_submit():
+        status = 400
+        logo = None
+        upload = form.logo.data
+        if upload is not None and getattr(upload, "filename", ""):
+            try:
+                logo = clean_image(upload.stream, int(current_app.config["LOGO_MAX_SIDE"]))
+            except ImageError as error:
+                form.logo.errors = [*form.logo.errors, error.message]
+                status = error.status
+        if not form.logo.errors:
+            data = operations.BrandingData(
+                display_name=form.display_name.data,
+                accent_colour=form.accent_colour.data,
+                logo=logo,
+                remove_logo=form.remove_logo.data,
+            )
+            response = _save(
+                form,
+                lambda: operations.update_branding(current_user, data),
+                lambda _branding: _done(_("Branding saved."), "admin.branding"),
+            )
+            if response is not None:
+                return response
+    elif form.is_submitted():
+        status = 400
+    return render_template(
+        "admin/branding.html",
+        form=form,
+        saved=saved,
+        default_accent=DEFAULT_ACCENT,
+        image_max_size=size_text(int(current_app.config["IMAGE_MAX_BYTES"])),
+        logo_max_side=int(current_app.config["LOGO_MAX_SIDE"]),
+    ), status

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import current_app, session
+from flask import current_app, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal.audit import record_event
 from portal.emails import InvalidEmailError, check_email, normalise_email
 from portal.extensions import db
-from portal.models import User, utcnow
+from portal.models import Position, Supervision, SupervisionState, User, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 # When the session's user last typed their password (login or re-authentication), and how long
@@ -44,12 +44,16 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None (same answer for every kind of failure)."""
+    """The user with these credentials, or None (same answer for a wrong email or password).
+
+    A deactivated account is returned too, so that its owner, who proved the password, can be
+    told why they cannot log in; the caller refuses it.
+    """
     user = find_user_by_email(email)
     if user is None:
         _spend_password_check_time(password)
         return None
-    if not user.check_password(password) or not user.is_active:
+    if not user.check_password(password):
         return None
     return user
 
@@ -189,3 +193,25 @@ def is_safe_redirect_target(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def has_group(user: User) -> bool:
+    """Whether the account has a group of its own: a record it owns or a confirmed link."""
+    owned = select(Position.id).where(Position.owner_id == user.id, Position.archived_at.is_(None))
+    linked = (
+        select(Supervision.id)
+        .join(Position, Position.id == Supervision.position_id)
+        .where(
+            Supervision.supervisor_id == user.id,
+            Supervision.state == SupervisionState.CONFIRMED,
+            Position.archived_at.is_(None),
+        )
+    )
+    return bool(db.session.scalar(select(owned.exists() | linked.exists())))
+
+
+def landing_url(user: User) -> str:
+    """The first page after login: an administrator without a group starts at the loads page."""
+    if user.is_admin and not has_group(user):
+        return url_for("admin.loads")
+    return url_for("group.index")

@@ -24,6 +24,7 @@ from portal.auth.services import (
     REAUTHENTICATION_WINDOW_SECONDS,
     authenticate,
     is_safe_redirect_target,
+    landing_url,
     mark_password_entered,
     record_failed_login,
     record_login,
@@ -46,6 +47,9 @@ def keep_language(locale: str | None) -> None:
 
 
 LOGIN_FAILED = _l("Invalid email or password.")
+ACCOUNT_DEACTIVATED = _l(
+    "This account is deactivated. Ask an administrator of the portal to reactivate it."
+)
 FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 PASSWORD_LOGIN_OFF = _l(
     "Password login is turned off: sign in with the single sign-on button. Only "
@@ -102,7 +106,7 @@ def _start_session(user, remember: bool = False) -> None:
 @public
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("group.index"))
+        return redirect(landing_url(current_user))
     if request.method == "POST" and request.mimetype not in FORM_MIMETYPES:
         # Only the HTML form logs in: a JSON body (with an X-CSRFToken header) is no login.
         return render_error(400, _("Log in with the login form of this page."))
@@ -123,12 +127,14 @@ def login():
             form.password.errors = [LOGIN_FAILED]
             return _login_page(form, 401)
         attempt.refund()
+        if not user.is_active:
+            # Only after the right password: a guess learns nothing about the account.
+            form.password.errors = [ACCOUNT_DEACTIVATED]
+            return _login_page(form, 403)
         if not password_login_enabled() and not user.is_admin:
             form.password.errors = [PASSWORD_LOGIN_OFF]
             return _login_page(form, 403)
-        target = (
-            form.next.data if is_safe_redirect_target(form.next.data) else url_for("group.index")
-        )
+        target = form.next.data if is_safe_redirect_target(form.next.data) else landing_url(user)
         _start_session(user, remember=form.remember.data)
         mark_password_entered()
         db.session.commit()
@@ -173,7 +179,7 @@ def sso_callback():
     except oidc.SsoRefusedError as refusal:
         db.session.rollback()
         return _sso_refused(refusal)
-    target = session.get(SSO_NEXT) or url_for("group.index")
+    target = session.get(SSO_NEXT) or landing_url(user)
     _start_session(user)
     session[SSO_ID_TOKEN] = claims.get("_id_token")
     db.session.commit()
@@ -234,5 +240,10 @@ def logout():
 
 
 @blueprint.route("/")
+@public
 def home():
-    return redirect(url_for("group.index"))
+    """Where the portal starts: the login form for a visitor (no "please log in" alarm), the
+    loads page for an administrator without a group of their own, else the group."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(landing_url(current_user))

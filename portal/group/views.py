@@ -54,6 +54,7 @@ from portal.group.operations import (
     transfer_owner,
     update_member,
 )
+from portal.highlights import take_highlighted_positions
 from portal.i18n import format_day
 from portal.labels import lazy_gettext as _l
 from portal.milestones import group_due, next_milestones
@@ -159,6 +160,7 @@ def index():
         read_only=owner.id != current_user.id,
         group_args=_group_args(owner),
         faculty=faculty,
+        highlighted=take_highlighted_positions(),
     )
 
 

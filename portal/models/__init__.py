@@ -3,6 +3,8 @@
 from portal.models.api_token import ApiToken, TokenScope
 from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
+from portal.models.branding import BRANDING_ROW_ID, Branding
+from portal.models.image import IMAGE_CONTENT_TYPES, StoredImage
 from portal.models.import_preview import ImportPreview
 from portal.models.institution import Institution
 from portal.models.load_policy import LoadPolicy
@@ -25,10 +27,13 @@ from portal.models.user import User
 
 __all__ = [
     "DEFAULT_MILESTONE_PLANS",
+    "BRANDING_ROW_ID",
     "DEFAULT_PROGRAMS",
+    "IMAGE_CONTENT_TYPES",
     "ApiToken",
     "AuditEvent",
     "Base",
+    "Branding",
     "DepartureReason",
     "DueState",
     "ImportPreview",
@@ -46,6 +51,7 @@ __all__ = [
     "Publication",
     "PublicationAuthor",
     "ReminderDigest",
+    "StoredImage",
     "SubmissionKey",
     "Supervision",
     "SupervisionRole",

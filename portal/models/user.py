@@ -8,11 +8,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, Index, Numeric, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.models.base import Base, TimestampMixin
+from portal.models.image import StoredImage
 
 if TYPE_CHECKING:
     from portal.models.supervision import Supervision
@@ -54,6 +55,10 @@ class User(UserMixin, TimestampMixin, Base):
     biography: Mapped[str | None] = mapped_column(Text)
     research_topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     profile_published: Mapped[bool] = mapped_column(default=False)
+    portrait_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stored_images.id", ondelete="SET NULL")
+    )
+    portrait: Mapped[StoredImage | None] = relationship(foreign_keys=[portrait_id])
 
     # Milestone reminders: the digest can be turned off on the profile page.
     milestone_digest: Mapped[bool] = mapped_column(default=True)

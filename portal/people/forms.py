@@ -6,6 +6,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     SelectField,
@@ -176,3 +177,14 @@ class TokenForm(FlaskForm):
         ],
     )
     submit = SubmitField(_l("Create token"))
+
+
+class PortraitForm(FlaskForm):
+    """A new portrait; what the file holds is checked by portal/images.py, not here."""
+
+    portrait = FileField(
+        _l("Picture file"),
+        validators=[FileRequired(message=_l("Choose a JPEG, PNG or WebP picture to upload."))],
+        render_kw={"accept": "image/jpeg,image/png,image/webp"},
+    )
+    submit = SubmitField(_l("Upload portrait"))

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask import abort
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from portal.extensions import db
 from portal.group.queries import current_members
@@ -83,6 +84,7 @@ class PublicProfile:
     department: str | None
     biography: str | None
     research_topics: tuple[str, ...]
+    portrait_digest: str | None
     current_members: tuple[PublicMember, ...]
     alumni: tuple[PublicAlumnus, ...]
     publications: tuple[PublicPublication, ...]
@@ -90,6 +92,14 @@ class PublicProfile:
     @property
     def title_lines(self) -> list[str]:
         return [line.strip() for line in (self.title or "").splitlines() if line.strip()]
+
+    @property
+    def department_line(self) -> str | None:
+        return department_once(self.department, self.title_lines)
+
+    @property
+    def initials(self) -> str:
+        return initials(self.name)
 
     @property
     def biography_paragraphs(self) -> list[str]:
@@ -105,12 +115,60 @@ class ProfileSummary:
     name: str
     title: str | None
     department: str | None
+    portrait_digest: str | None = None
+
+    @property
+    def department_line(self) -> str | None:
+        return department_once(self.department, [self.title] if self.title else [])
+
+    @property
+    def initials(self) -> str:
+        return initials(self.name)
+
+
+def department_once(department: str | None, title_lines: list[str]) -> str | None:
+    """The department, unless a title line already names it: it is printed once."""
+    if not department:
+        return None
+    key = department.casefold()
+    return None if any(key in line.casefold() for line in title_lines) else department
+
+
+def initials(name: str) -> str:
+    """'HT' for 'Prof. Hélène Tremblay': shown in place of a missing portrait."""
+    words = [word for word in name.replace("-", " ").split() if not word.endswith(".")]
+    letters = [word[0] for word in (words[:1] + words[-1:] if len(words) > 1 else words)]
+    return "".join(letters).upper()
 
 
 def _published_query():
-    return select(User).where(
-        User.profile_published.is_(True), User.is_active.is_(True), User.slug.is_not(None)
+    return (
+        select(User)
+        .where(User.profile_published.is_(True), User.is_active.is_(True), User.slug.is_not(None))
+        .options(joinedload(User.portrait))
     )
+
+
+def _portrait_digest(user: User) -> str | None:
+    return user.portrait.digest if user.portrait is not None else None
+
+
+def published_profile_id(slug: str) -> int | None:
+    """The account id behind a published profile address, or None."""
+    query = select(User.id).where(
+        User.slug == slug, User.profile_published.is_(True), User.is_active.is_(True)
+    )
+    return db.session.scalar(query)
+
+
+def account_or_404(user_id: int) -> User:
+    """The account with this id (with its portrait), or a 404."""
+    user = db.session.scalar(
+        select(User).where(User.id == user_id).options(joinedload(User.portrait))
+    )
+    if user is None:
+        abort(404)
+    return user
 
 
 def published_profiles() -> list[ProfileSummary]:
@@ -122,6 +180,7 @@ def published_profiles() -> list[ProfileSummary]:
             name=user.display_name,
             title=_first_line(user.title),
             department=user.department,
+            portrait_digest=_portrait_digest(user),
         )
         for user in users
     ]
@@ -217,6 +276,7 @@ def public_profile(slug: str, today: date) -> PublicProfile | None:
         department=user.department,
         biography=user.biography,
         research_topics=tuple(user.research_topics or ()),
+        portrait_digest=_portrait_digest(user),
         current_members=tuple(current),
         alumni=tuple(former),
         publications=publications,

@@ -4,16 +4,35 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.auth.access import public
 from portal.auth.tokens import TokenError, create_token, get_own_token, list_tokens, revoke_token
+from portal.errors import render_error
 from portal.extensions import db
+from portal.file_budgets import size_text
+from portal.images import ImageError, clean_image, image_response
 from portal.people.bibtex import import_entries, parse_bibtex
-from portal.people.forms import BibtexForm, ProfileForm, PublicationForm, TokenForm
+from portal.people.forms import BibtexForm, PortraitForm, ProfileForm, PublicationForm, TokenForm
+from portal.people.portraits import (
+    PortraitPermissionError,
+    portrait_image,
+    remove_portrait,
+    set_portrait,
+)
 from portal.people.profile import (
     ProfileData,
     SlugTakenError,
@@ -34,7 +53,14 @@ from portal.people.publications import (
     relink_authors,
     update_publication,
 )
-from portal.people.queries import profile_json, public_profile, published_profiles
+from portal.people.queries import (
+    account_or_404,
+    initials,
+    profile_json,
+    public_profile,
+    published_profile_id,
+    published_profiles,
+)
 
 blueprint = Blueprint("people", __name__)
 
@@ -67,6 +93,17 @@ def show_json(slug: str):
     return jsonify(profile_json(profile))
 
 
+@blueprint.route("/people/<slug>/portrait")
+@public
+def portrait(slug: str):
+    """A published profile's portrait; `v` (its digest) makes each version a new address."""
+    user_id = published_profile_id(slug)
+    image = portrait_image(user_id, request.args.get("v")) if user_id is not None else None
+    if image is None:
+        abort(404)
+    return image_response(image, public=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # The logged-in faculty member's own profile.
 
@@ -75,18 +112,7 @@ def show_json(slug: str):
 def profile():
     form = ProfileForm()
     if request.method == "GET":
-        data = profile_data(current_user)
-        form.process(
-            data={
-                "title": data.title,
-                "department": data.department,
-                "biography": data.biography,
-                "research_topics": "\n".join(data.research_topics),
-                "slug": data.slug or suggest_slug(current_user),
-                "profile_published": data.profile_published,
-                "milestone_digest": data.milestone_digest,
-            }
-        )
+        form.process(data=_profile_initial())
     elif form.validate_on_submit():
         data = ProfileData(
             title=form.title.data,
@@ -110,7 +136,13 @@ def profile():
     return _profile_page(form, status)
 
 
-def _profile_page(form: ProfileForm, status: int, token_form: TokenForm | None = None, **extra):
+def _profile_page(
+    form: ProfileForm,
+    status: int,
+    token_form: TokenForm | None = None,
+    portrait_form: PortraitForm | None = None,
+    **extra,
+):
     if not form.is_submitted() and form.slug.data is None:
         form.process(obj=None, data=_profile_initial())
     return render_template(
@@ -118,6 +150,10 @@ def _profile_page(form: ProfileForm, status: int, token_form: TokenForm | None =
         form=form,
         user=current_user,
         token_form=token_form or TokenForm(formdata=None),
+        portrait_form=portrait_form or PortraitForm(formdata=None),
+        portrait_initials=initials(current_user.display_name),
+        portrait_max_size=size_text(int(current_app.config["IMAGE_MAX_BYTES"])),
+        portrait_max_side=int(current_app.config["PORTRAIT_MAX_SIDE"]),
         tokens=list_tokens(current_user),
         **extra,
     ), status
@@ -132,7 +168,58 @@ def _profile_initial() -> dict:
         "research_topics": "\n".join(data.research_topics),
         "slug": data.slug or suggest_slug(current_user),
         "profile_published": data.profile_published,
+        "milestone_digest": data.milestone_digest,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# The portrait (on the profile page).
+
+
+@blueprint.route("/profile/portrait", methods=["GET", "POST"])
+def own_portrait():
+    """GET: one's own portrait (published or not), for the profile page. POST: replace it."""
+    if request.method == "GET":
+        image = portrait_image(current_user.id, request.args.get("v"))
+        if image is None:
+            abort(404)
+        return image_response(image, public=False)
+    portrait_form = PortraitForm()
+    status = 400
+    if portrait_form.validate_on_submit():
+        max_side = int(current_app.config["PORTRAIT_MAX_SIDE"])
+        try:
+            image = clean_image(portrait_form.portrait.data.stream, max_side)
+        except ImageError as error:
+            portrait_form.portrait.errors = [*portrait_form.portrait.errors, error.message]
+            status = error.status
+        else:
+            set_portrait(current_user, current_user, image)
+            db.session.commit()
+            flash(_("Your portrait was saved."), "success")
+            return redirect(url_for("people.profile"))
+    profile_form = ProfileForm(formdata=None, data=_profile_initial())
+    return _profile_page(profile_form, status, portrait_form=portrait_form)
+
+
+@blueprint.route("/profile/<int:user_id>/portrait/remove", methods=["POST"])
+def remove_portrait_view(user_id: int):
+    """Remove a portrait: the account's owner, or an administrator; anyone else gets 403."""
+    user = account_or_404(user_id)
+    try:
+        removed = remove_portrait(current_user, user)
+    except PortraitPermissionError as error:
+        db.session.rollback()
+        return render_error(403, str(error))
+    db.session.commit()
+    if user.id == current_user.id:
+        flash(
+            _("Your portrait was removed.") if removed else _("You have no portrait to remove."),
+            "success" if removed else "info",
+        )
+    else:
+        flash(_("The portrait of %(name)s was removed.", name=user.display_name), "success")
+    return redirect(url_for("people.profile" if user.id == current_user.id else "people.index"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,40 +26,53 @@ from portal.roster.planning import ImportPlan, InstitutionTarget, PersonTarget, 
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What an applied import did, by row and by record."""
+    """What an applied import did, by row and by record, and which records it added or changed."""
 
     new_rows: int
     updated_rows: int
     unchanged_rows: int
     created: dict[str, int]
+    position_ids: tuple[int, ...] = ()  # positions of the new and updated rows
+    faculty_ids: frozenset[int] = frozenset()  # whose groups they are in
 
     def describe(self) -> str:
-        """One sentence for a flash message or the command line."""
-        rows = _(
-            "%(new)d new, %(updated)d updated, %(unchanged)d unchanged row(s)",
-            new=self.new_rows,
-            updated=self.updated_rows,
-            unchanged=self.unchanged_rows,
-        )
-        created = ", ".join(
-            _created_text(kind, count) for kind, count in self.created.items() if count
-        )
-        if created:
-            return _("%(rows)s; created %(created)s.", rows=rows, created=created)
-        return _("%(rows)s.", rows=rows)
-
-
-def _created_text(kind: str, count: int) -> str:
-    """'3 people', '1 institution', ... in the reader's language."""
-    texts = {
-        "people": ngettext("%(num)d person", "%(num)d people", count),
-        "positions": ngettext("%(num)d position", "%(num)d positions", count),
-        "supervision links": ngettext(
-            "%(num)d supervision link", "%(num)d supervision links", count
-        ),
-        "institutions": ngettext("%(num)d institution", "%(num)d institutions", count),
-    }
-    return texts[kind]
+        """Plain sentences for a flash message or the command line."""
+        sentences = []
+        if self.new_rows:
+            sentences.append(
+                ngettext(
+                    "Added %(num)d person to the group.",
+                    "Added %(num)d people to the group.",
+                    self.new_rows,
+                )
+            )
+        if self.updated_rows:
+            sentences.append(
+                ngettext(
+                    "Updated the record of %(num)d person.",
+                    "Updated the records of %(num)d people.",
+                    self.updated_rows,
+                )
+            )
+        if self.unchanged_rows:
+            sentences.append(
+                ngettext(
+                    "%(num)d person was already up to date.",
+                    "%(num)d people were already up to date.",
+                    self.unchanged_rows,
+                )
+            )
+        if self.created.get("institutions"):
+            sentences.append(
+                ngettext(
+                    "%(num)d new institution was added to the list.",
+                    "%(num)d new institutions were added to the list.",
+                    self.created["institutions"],
+                )
+            )
+        if not sentences:
+            sentences.append(_("The file held no rows: nothing changed."))
+        return " ".join(sentences)
 
 
 def apply_import(
@@ -123,7 +136,17 @@ def apply_import(
     plans: dict = {}
     for position, fresh in reshaped.values():
         sync_plan(position, fresh=fresh, plans=plans)
-    return ImportSummary(plan.count("new"), plan.count("updated"), plan.count("unchanged"), created)
+    changed = [
+        row.link for row in plan.rows if row.action in ("new", "updated") and row.link is not None
+    ]
+    return ImportSummary(
+        plan.count("new"),
+        plan.count("updated"),
+        plan.count("unchanged"),
+        created,
+        position_ids=tuple(dict.fromkeys(link.position.instance.id for link in changed)),
+        faculty_ids=frozenset(link.faculty.id for link in changed),
+    )
 
 
 def _apply_institution(target: InstitutionTarget, events: list, created: dict) -> Institution:

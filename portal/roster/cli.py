@@ -122,17 +122,24 @@ def import_roster_command(file: Path, faculty_email: str, dry_run: bool) -> None
         for problem in plan.problems:
             where = f"line {problem.line}" + (f", {problem.column}" if problem.column else "")
             click.echo(f"{where}: {problem.message}", err=True)
-        raise click.ClickException(f"{len(plan.problems)} problem(s) found; nothing was imported.")
-    counts = (
-        f"{plan.count('new')} new, {plan.count('updated')} updated, "
-        f"{plan.count('unchanged')} unchanged row(s)"
-    )
+        found = len(plan.problems)
+        raise click.ClickException(
+            f"{found} {'problem' if found == 1 else 'problems'} found; nothing was imported."
+        )
     if dry_run:
         db.session.rollback()
-        click.echo(f"Dry run: {counts}; nothing was written.")
+        click.echo(
+            f"Dry run, nothing was written: the import would add {_people(plan.count('new'))}, "
+            f"update {_people(plan.count('updated'))} and leave "
+            f"{_people(plan.count('unchanged'))} as they are."
+        )
         return
     with click.progressbar(length=len(plan.links), label="Importing", file=sys.stderr) as bar:
         # The command line has no logged-in user: audit events record no actor.
         summary = apply_import(plan, None, progress=bar.update)
     db.session.commit()
     click.echo(f"Imported into {faculty.email}'s group: {summary.describe()}")
+
+
+def _people(count: int) -> str:
+    return f"{count} {'person' if count == 1 else 'people'}"

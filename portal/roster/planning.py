@@ -36,7 +36,9 @@ from sqlalchemy.orm import selectinload
 
 from portal.emails import is_valid_email
 from portal.extensions import db
+from portal.i18n import format_day
 from portal.identifiers import clean_text, name_key
+from portal.labels import label_text
 from portal.labels import lazy_gettext as _l
 from portal.models import (
     Institution,
@@ -93,9 +95,9 @@ class PersonTarget:
             return []
         found = []
         if self.existing.full_name != self.name:
-            found.append(("name", f"name: {self.existing.full_name} → {self.name}"))
+            found.append(("name", _change(_("Name"), self.existing.full_name, self.name)))
         if self.email is not None and self.existing.email != self.email:
-            found.append(("email", f"email: {self.existing.email or '(none)'} → {self.email}"))
+            found.append(("email", _change(_("Email"), self.existing.email, self.email)))
         return found
 
 
@@ -123,17 +125,17 @@ class PositionTarget:
             found.append(
                 (
                     "institution",
-                    f"institution: {self.existing.institution.name} → {self.institution.name}",
+                    _change(
+                        _("Institution"), self.existing.institution.name, self.institution.name
+                    ),
                 )
             )
         if self.existing.end_date != self.end_date:
             found.append(
-                ("end_date", f"end_date: {_show(self.existing.end_date)} → {_show(self.end_date)}")
+                ("end_date", _change(_("End date"), self.existing.end_date, self.end_date))
             )
         if (self.existing.outcome or None) != self.outcome:
-            found.append(
-                ("outcome", f"outcome: {_show(self.existing.outcome)} → {_show(self.outcome)}")
-            )
+            found.append(("outcome", _change(_("Outcome"), self.existing.outcome, self.outcome)))
         return found
 
 
@@ -149,13 +151,18 @@ class LinkTarget:
         """("role", "old → new") when this import changes the faculty's role on the position."""
         if self.existing is None or self.existing.role == self.role:
             return []
-        return [("role", f"role: {self.existing.role.value} → {self.role.value}")]
+        return [("role", _change(_("Role"), label_text(self.existing.role), label_text(self.role)))]
 
 
-def _show(value: Any) -> str:
+def _change(what: str, old: Any, new: Any) -> str:
+    """ "End date: 1 June 2026 → none", in the reader's language, for the preview."""
+    return _("%(what)s: %(old)s → %(new)s", what=what, old=_shown(old), new=_shown(new))
+
+
+def _shown(value: Any) -> str:
     if value is None or value == "":
-        return "(none)"
-    return value.isoformat() if isinstance(value, date) else str(value)
+        return _("none")
+    return format_day(value) if isinstance(value, date) else str(value)
 
 
 @dataclass

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from itertools import groupby
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, String, and_, func, or_, select, true, type_coerce
@@ -198,11 +199,22 @@ def roster_query(export: RosterExport) -> Select:
 def roster_rows(export: RosterExport) -> Iterator[tuple]:
     """The export's rows in ROSTER_COLUMNS order, fetched in batches (fixed memory)."""
     if export.with_milestones:
-        yield from _rows_with_milestones(export)
-        return
-    result = db.session.execute(roster_query(export).execution_options(yield_per=FETCH_BATCH))
-    for row in result:
-        yield tuple(row)
+        rows = _rows_with_milestones(export)
+    else:
+        result = db.session.execute(roster_query(export).execution_options(yield_per=FETCH_BATCH))
+        rows = (tuple(row) for row in result)
+    yield from in_name_order(rows)
+
+
+def in_name_order(rows: Iterable[tuple]) -> Iterator[tuple]:
+    """Each (faculty, program) run of rows sorted by name as the pages sort it (`name_key`:
+    "Élodie" among the E's, not after "Zoé" as the database's byte order has it).
+
+    The database orders by faculty and program; one run is one faculty's members in one
+    program, so the export still streams in bounded memory. Equal keys keep the query's order.
+    """
+    for _run, members in groupby(rows, key=lambda row: (row[0], row[3])):
+        yield from sorted(members, key=lambda row: name_key(row[1]))
 
 
 def _rows_with_milestones(export: RosterExport) -> Iterator[tuple]:
@@ -260,8 +272,11 @@ def coi_rows(faculty: User, today: date, years: int) -> Iterator[tuple]:
         .order_by(Person.full_name, Position.start_date, Position.id)
         .execution_options(yield_per=FETCH_BATCH)
     )
-    for name, email, institution, program, role, start, end in db.session.execute(query):
-        yield (name, email, institution, program, role.value, start, end)
+    rows = [
+        (name, email, institution, program, role.value, start, end)
+        for name, email, institution, program, role, start, end in db.session.execute(query)
+    ]  # one faculty member's list: sorted by name as the pages sort it
+    yield from sorted(rows, key=lambda row: name_key(row[0]))
 
 
 def roster_page(export: RosterExport, *, offset: int, limit: int) -> tuple[int, list[tuple]]:

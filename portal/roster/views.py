@@ -27,6 +27,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.auth.decorators import admin_required
 from portal.errors import render_error
 from portal.extensions import db
+from portal.highlights import highlight_positions
+from portal.labels import label_text
+from portal.models import SupervisionRole
 from portal.roster.applying import apply_import
 from portal.roster.forms import ConfirmImportForm, ImportForm
 from portal.roster.planning import plan_import
@@ -237,20 +240,45 @@ def import_confirm():
                 "preview."
             ),
         )
-    flash(_("Roster imported: %(summary)s", summary=summary.describe()), "success")
-    return redirect(url_for("roster.import_roster"))
+    flash(summary.describe(), "success")
+    return redirect(_after_import(summary))
+
+
+def _after_import(summary) -> str:
+    """The group the rows went into, its new and changed rows pointed out; an administrator's
+    import into several groups ends on the loads page."""
+    if len(summary.faculty_ids) > 1:
+        return url_for("admin.loads")
+    highlight_positions(summary.position_ids)
+    (faculty_id,) = summary.faculty_ids or {current_user.id}
+    if faculty_id == current_user.id:
+        return url_for("group.index")
+    return url_for("group.index", faculty=faculty_id)
 
 
 def _preview_page(plan, confirm_form, **context):
     """The counts, every problem, and the first rows (a 74,000-row roster is not one page)."""
     shown = int(current_app.config["IMPORT_PREVIEW_ROWS_SHOWN"])
+    problems_by_line: dict[int, list[str]] = {}
+    for problem in plan.problems:
+        problems_by_line.setdefault(problem.line, []).append(problem.message)
     return render_template(
         "roster/preview.html",
         plan=plan,
         shown_rows=plan.rows[:shown],
+        problems_by_line=problems_by_line,
+        role_text=_role_text,
         confirm_form=confirm_form,
         **context,
     )
+
+
+def _role_text(value: str) -> str:
+    """A role cell in words ("co-supervisor" -> "Co-supervisor"); an unknown code as written."""
+    try:
+        return label_text(SupervisionRole(value.strip().lower()))
+    except ValueError:
+        return value
 
 
 def _import_page(form: ImportForm, status: int = 200):
