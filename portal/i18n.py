@@ -19,7 +19,7 @@ from portal.auth.access import handles_own_authentication, public
 from portal.auth.services import is_safe_redirect_target
 from portal.catalogue import cached_translations
 from portal.extensions import babel, db, login_manager
-from portal.labels import action_label, label_text
+from portal.labels import action_label, label_text, program_name
 
 # Locale code -> the language's own name, shown in the switcher.
 LANGUAGES = {"en": "English", "fr_CA": "Français"}
@@ -78,6 +78,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         label=label_text,
         action_label=action_label,
+        program_name=program_name,
         date=format_day,
         datetime=format_moment,
         number=number_text,

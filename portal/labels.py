@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import enum
 
-from flask_babel import force_locale, gettext
+from flask import g
+from flask_babel import force_locale, get_locale, gettext
 from flask_babel.speaklater import LazyString
+from sqlalchemy import select
 
 from portal.catalogue import cached_translations
-from portal.models import DepartureReason, DueState, ProgramKind, SupervisionRole
+from portal.extensions import db
+from portal.models import (
+    DepartureReason,
+    DueState,
+    MilestoneStatus,
+    Program,
+    ProgramKind,
+    SupervisionRole,
+)
 
 
 class LazyText(LazyString):
@@ -67,6 +77,13 @@ DUE_STATE_LABELS = {
     DueState.WAIVED: _l("Waived"),
 }
 
+# A milestone's recorded status, as the history says it.
+MILESTONE_STATUS_LABELS = {
+    MilestoneStatus.OPEN: _l("To do"),
+    MilestoneStatus.DONE: _l("Done"),
+    MilestoneStatus.WAIVED: _l("Waived"),
+}
+
 # What happened to a member, as the history on the edit page says it (audit event actions).
 ACTION_LABELS = {
     "create": _l("created"),
@@ -88,6 +105,7 @@ _BY_TYPE: dict[type, dict] = {
     ProgramKind: KIND_LABELS,
     DepartureReason: DEPARTURE_LABELS,
     DueState: DUE_STATE_LABELS,
+    MilestoneStatus: MILESTONE_STATUS_LABELS,
 }
 
 
@@ -108,6 +126,32 @@ def label_text(value: enum.Enum | None) -> str:
 def action_label(action: str):
     """The reader's-language words for an audit action (the code itself when unknown)."""
     return ACTION_LABELS.get(action, action)
+
+
+def program_name(name: str | None) -> str:
+    """A program's canonical name as the reader's language shows it ('' for None).
+
+    French pages show the French name administrators set (Program.name_fr), else the canonical
+    name; exports, imports and the API keep the canonical name. The French names are read once
+    per request, and only on French pages.
+    """
+    if not name:
+        return ""
+    if not str(get_locale() or "").startswith("fr"):
+        return name
+    names = g.get("program_french_names")
+    if names is None:
+        rows = db.session.execute(
+            select(Program.name, Program.name_fr).where(Program.name_fr.is_not(None))
+        )
+        names = dict(list(rows))  # a list: dict() would read a Result as a mapping
+        g.program_french_names = names
+    return names.get(name) or name
+
+
+def program_choices_in_language(choices: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """(id, canonical name) choices with the names as the reader's language shows them."""
+    return [(program_id, program_name(name)) for program_id, name in choices]
 
 
 def english(text) -> str:

@@ -138,7 +138,11 @@ def plan_items(program_id: int) -> list[MilestonePlanItem]:
 
 def _within(position: Position, due: date | None) -> bool:
     """A milestone that would fall due after the position ends is not part of its plan."""
-    return due is None or position.end_date is None or due <= position.end_date
+    return _before_end(position.end_date, due)
+
+
+def _before_end(end_date: date | None, due: date | None) -> bool:
+    return due is None or end_date is None or due <= end_date
 
 
 def _new_milestone(position: Position, item: MilestonePlanItem, occurrence: int) -> Milestone:
@@ -159,11 +163,15 @@ def first_occurrence_from(position: Position, item: MilestonePlanItem, today: da
 
     Reports that fell due before the position was recorded are not chased; the next one is.
     """
+    return _first_occurrence(position.start_date, item, today, after)
+
+
+def _first_occurrence(start: date, item: MilestonePlanItem, today: date, after: int) -> int:
     occurrence = after + 1
-    due = occurrence_due(position.start_date, item, occurrence)
+    due = occurrence_due(start, item, occurrence)
     while due is not None and due < today:
         occurrence += 1
-        due = occurrence_due(position.start_date, item, occurrence)
+        due = occurrence_due(start, item, occurrence)
     return occurrence
 
 
@@ -211,6 +219,26 @@ def sync_plan(
         items = plan_items(position.program_id)
     else:
         items = plans.setdefault(position.program_id, plan_items(position.program_id))
+    for item, occurrence in _steps_to_add(
+        position.start_date, position.end_date, items, kept, today
+    ):
+        milestone = _new_milestone(position, item, occurrence)
+        db.session.add(milestone)
+        added.append(milestone)
+    db.session.flush()
+    return added
+
+
+def _steps_to_add(
+    start: date,
+    end: date | None,
+    items: list[MilestonePlanItem],
+    kept: list[Milestone],
+    today: date,
+) -> list[tuple[MilestonePlanItem, int]]:
+    """(plan item, occurrence) of each milestone a position's plan lacks: the one rule of what
+    a position gets, whether it was just created or its plan is rebuilt."""
+    steps = []
     for item in items:
         mine = [m for m in kept if m.plan_item_id == item.id]
         if item.repeat_months is None:
@@ -221,13 +249,35 @@ def sync_plan(
             if any(m.status == MilestoneStatus.OPEN for m in mine):
                 continue
             last = max((m.occurrence for m in mine), default=0)
-            occurrence = first_occurrence_from(position, item, today, after=last)
-        milestone = _new_milestone(position, item, occurrence)
-        if _within(position, milestone.due_date):
-            db.session.add(milestone)
-            added.append(milestone)
-    db.session.flush()
-    return added
+            occurrence = _first_occurrence(start, item, today, last)
+        if _before_end(end, occurrence_due(start, item, occurrence)):
+            steps.append((item, occurrence))
+    return steps
+
+
+def new_position_milestones(
+    start: date,
+    end: date | None,
+    items: list[MilestonePlanItem],
+    today: date,
+) -> list[dict]:
+    """The milestones a position starting on `start` gets when created (what
+    `sync_plan(fresh=True)` adds), as column values for a bulk insert without the position's
+    id; `items` are its program's `plan_items`."""
+    rows = []
+    for item, occurrence in _steps_to_add(start, end, items, [], today):
+        due = occurrence_due(start, item, occurrence)
+        rows.append(
+            {
+                "plan_item_id": item.id,
+                "occurrence": occurrence,
+                "name_en": item.name_en,
+                "name_fr": item.name_fr,
+                "planned_date": due,
+                "due_date": due,
+            }
+        )
+    return rows
 
 
 def next_occurrence(milestone: Milestone) -> Milestone | None:

@@ -164,6 +164,27 @@ def test_deactivate_ends_open_sessions_and_blocks_login(app, admin_client, facul
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "deactivate"))
 
 
+def test_deactivation_goes_through_a_page_that_says_what_happens(
+    app, admin_client, faculty, faculty_client
+):
+    accounts = admin_client.get("/admin/accounts").get_data(as_text=True)
+    assert f'href="/admin/accounts/{faculty.id}/deactivate"' in accounts
+    assert f'<form method="post" action="/admin/accounts/{faculty.id}/deactivate"' not in accounts
+    before = _accounts_state(app)
+    page = admin_client.get(f"/admin/accounts/{faculty.id}/deactivate")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Deactivate Prof. Hélène Faculty?" in text
+    assert "ends its open sessions" in text and "nothing is deleted" in text
+    assert f'<form method="post" action="/admin/accounts/{faculty.id}/deactivate"' in text
+    assert _accounts_state(app) == before  # asking changes nothing
+    # Faculty members reach neither the page nor the action.
+    assert faculty_client.get(f"/admin/accounts/{faculty.id}/deactivate").status_code == 403
+    assert faculty_client.post(f"/admin/accounts/{faculty.id}/deactivate").status_code == 403
+    assert _accounts_state(app) == before
+    assert admin_client.get("/admin/accounts/99999/deactivate").status_code == 404
+
+
 def test_deactivated_faculty_leave_the_loads_page(app, admin_client, faculty):
     admin_client.post(f"/admin/accounts/{faculty.id}/deactivate")
     admin_client.get("/admin/accounts")  # shows (and so clears) the flash message

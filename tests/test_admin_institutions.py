@@ -134,6 +134,35 @@ def test_merge_moves_every_position_deletes_the_duplicate_and_is_audited(
     assert "Universite of Montreal (" not in page
 
 
+def test_merge_is_reviewed_on_a_page_that_says_what_will_change(app, admin_client, duplicates):
+    keep = _institution_id(app, "Université de Montréal")
+    duplicate = _institution_id(app, "Universite of Montreal")
+    listing = admin_client.get("/admin/institutions").get_data(as_text=True)
+    assert 'action="/admin/institutions/merge/confirm"' in listing
+    before = _state(app)
+    response = admin_client.post(
+        "/admin/institutions/merge/confirm", data={"duplicate_id": duplicate, "keep_id": keep}
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Merge Universite of Montreal into Université de Montréal?" in page
+    assert "moves 1 position from Universite of Montreal to Université de Montréal" in page
+    assert 'action="/admin/institutions/merge"' in page
+    assert f'name="duplicate_id" value="{duplicate}"' in page
+    assert _state(app) == before  # the review changes nothing
+    # The same rules as the merge itself: into itself or unknown, a 400 with the message.
+    itself = admin_client.post(
+        "/admin/institutions/merge/confirm", data={"duplicate_id": keep, "keep_id": keep}
+    )
+    assert itself.status_code == 400
+    assert "An institution cannot be merged into itself" in itself.get_data(as_text=True)
+    unknown = admin_client.post(
+        "/admin/institutions/merge/confirm", data={"duplicate_id": 99999, "keep_id": keep}
+    )
+    assert unknown.status_code == 400
+    assert _state(app) == before
+
+
 def test_merging_an_institution_into_itself_is_refused(app, admin_client, duplicates):
     keep = _institution_id(app, "Université de Montréal")
     before = _state(app)

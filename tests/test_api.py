@@ -147,7 +147,13 @@ def test_create_member_uses_the_form_operation(app, client, faculty, faculty_tok
     member = response.get_json()
     assert member["person"]["email"] == "zoe@example.org"
     assert response.headers["Location"].endswith(f"/api/v1/group/members/{member['id']}")
-    assert response.headers["ETag"] == f'"member-{member["id"]}-v{member["version"]}"'
+    assert response.headers["ETag"].startswith(f'"member-{member["id"]}-v{member["version"]}-m')
+    # The new PhD student's plan is there, as on the member's milestones page.
+    assert [step["name_en"] for step in member["milestones"]][:2] == [
+        "Research plan",
+        "Qualifying exam",
+    ]
+    assert member["supervisors"][0]["state"] == "confirmed"
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "create"))
         assert event.actor_id == faculty.id and event.entity_id == member["id"]

@@ -16,7 +16,8 @@ def member_cells(page: str) -> dict[str, list[str]]:
             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.DOTALL)
         ]
         if cells:
-            name = re.sub(r"<div.*", "", re.search(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)[1])
+            first = re.search(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)[1]
+            name = re.sub(r"<div.*", "", first, flags=re.DOTALL)  # notes and actions follow
             rows[unescape(name).strip()] = cells
     return rows
 

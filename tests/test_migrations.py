@@ -37,11 +37,15 @@ def test_upgrade_matches_models_and_downgrade_round_trips(database_url, tmp_path
             assert _differences() == []
             seeded = db.session.execute(
                 select(
-                    Program.name, Program.kind, Program.weight, Program.counts_toward_load
+                    Program.name,
+                    Program.name_fr,
+                    Program.kind,
+                    Program.weight,
+                    Program.counts_toward_load,
                 ).order_by(Program.sort_order)
             ).all()
             assert seeded == [
-                (p["name"], p["kind"], p["weight"], p["counts_toward_load"])
+                (p["name"], p["name_fr"], p["kind"], p["weight"], p["counts_toward_load"])
                 for p in DEFAULT_PROGRAMS
             ]
             policy = db.session.get(LoadPolicy, 1)

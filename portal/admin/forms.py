@@ -92,6 +92,7 @@ class ProgramForm(FlaskForm):
         _l("Name"),
         validators=[DataRequired(message=_l("A program name is required.")), Length(max=100)],
     )
+    name_fr = StringField(_l("French name"), validators=[Length(max=100)])
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
     weight = LocalizedNumberField(_l("Weight"))
     counts_toward_load = BooleanField(_l("Counts toward supervision load"))

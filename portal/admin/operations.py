@@ -57,11 +57,13 @@ class ProgramData:
     weight: Decimal
     counts_toward_load: bool
     is_active: bool = True
+    name_fr: str | None = None
 
 
 def _program_snapshot(program: Program) -> dict[str, Any]:
     return {
         "name": program.name,
+        "name_fr": program.name_fr,
         "kind": program.kind.value,
         "weight": str(program.weight),
         "counts_toward_load": program.counts_toward_load,
@@ -75,6 +77,8 @@ def _check_program(data: ProgramData, program_id: int | None) -> str:
         raise AdminError(_("A program name is required."), "name")
     if len(name) > 100:
         raise AdminError(_("The program name must be at most 100 characters."), "name")
+    if len(clean_text(data.name_fr) or "") > 100:
+        raise AdminError(_("The French name must be at most 100 characters."), "name_fr")
     if data.weight is None or data.weight < 0:
         raise AdminError(_("The weight cannot be negative."), "weight")
     if data.weight > Decimal("999.99"):
@@ -93,6 +97,7 @@ def create_program(actor: User, data: ProgramData) -> Program:
     last = db.session.scalar(select(func.max(Program.sort_order))) or 0
     program = Program(
         name=name,
+        name_fr=clean_text(data.name_fr) or None,
         kind=data.kind,
         weight=data.weight.quantize(Decimal("0.01")),
         counts_toward_load=data.counts_toward_load,
@@ -110,6 +115,7 @@ def update_program(actor: User, program: Program, data: ProgramData) -> Program:
     name = _check_program(data, program.id)
     before = _program_snapshot(program)
     program.name = name
+    program.name_fr = clean_text(data.name_fr) or None
     program.kind = data.kind
     program.weight = data.weight.quantize(Decimal("0.01"))
     program.counts_toward_load = data.counts_toward_load
@@ -290,12 +296,17 @@ def rename_institution(actor: User, institution: Institution, new_name: str) -> 
     return institution
 
 
-def merge_institutions(actor: User, duplicate: Institution, keep: Institution) -> int:
-    """Move every position from `duplicate` to `keep`, delete `duplicate`; return how many moved."""
+def check_merge(duplicate: Institution, keep: Institution) -> None:
+    """Raise AdminError unless `duplicate` can be merged into `keep` (asked before confirming)."""
     if duplicate.id == keep.id:
         raise AdminError(
             _("An institution cannot be merged into itself: choose two different ones."), "keep_id"
         )
+
+
+def merge_institutions(actor: User, duplicate: Institution, keep: Institution) -> int:
+    """Move every position from `duplicate` to `keep`, delete `duplicate`; return how many moved."""
+    check_merge(duplicate, keep)
     moved = db.session.execute(
         update(Position)
         .where(Position.institution_id == duplicate.id)

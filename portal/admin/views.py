@@ -229,6 +229,7 @@ def loads_xlsx():
 def _program_data(form: ProgramForm) -> operations.ProgramData:
     return operations.ProgramData(
         name=form.name.data or "",
+        name_fr=form.name_fr.data or None,
         kind=ProgramKind(form.kind.data),
         weight=form.weight.data,
         counts_toward_load=form.counts_toward_load.data,
@@ -416,9 +417,12 @@ def _account_action(user_id: int, operation, done: str):
     return response
 
 
-@blueprint.route("/accounts/<int:user_id>/deactivate", methods=["POST"])
+@blueprint.route("/accounts/<int:user_id>/deactivate", methods=["GET", "POST"])
 def deactivate_account(user_id: int):
-    """Deactivate an account and end its open sessions."""
+    """Deactivate an account and end its open sessions, after a page that says what happens."""
+    if request.method == "GET":
+        user = db.get_or_404(User, user_id)
+        return render_template("admin/deactivate_confirm.html", user=user)
     return _account_action(
         user_id,
         operations.deactivate_account,
@@ -480,6 +484,26 @@ def institutions():
     return render_template(
         "admin/institutions.html", institutions=rows, merge_form=_merge_form(rows)
     )
+
+
+@blueprint.route("/institutions/merge/confirm", methods=["POST"])
+def confirm_merge():
+    """Say what a merge will do (positions moved, the duplicate deleted) before doing it."""
+    rows = queries.list_institutions()
+    form = _merge_form(rows)
+    if form.validate_on_submit():
+        duplicate = db.get_or_404(Institution, form.duplicate_id.data)
+        keep = db.get_or_404(Institution, form.keep_id.data)
+        try:
+            operations.check_merge(duplicate, keep)
+        except operations.AdminError as error:
+            _attach_error(form, error)
+        else:
+            moving = next(row.positions for row in rows if row.id == duplicate.id)
+            return render_template(
+                "admin/merge_confirm.html", form=form, duplicate=duplicate, keep=keep, moving=moving
+            )
+    return render_template("admin/institutions.html", institutions=rows, merge_form=form), 400
 
 
 @blueprint.route("/institutions/merge", methods=["POST"])

@@ -8,8 +8,10 @@ from typing import Any
 
 from flask import json
 
+from portal.group.queries import RequestRow
 from portal.loads import LoadRow
-from portal.models import Position
+from portal.milestones import due_state
+from portal.models import Milestone, Position, Supervision
 from portal.roster.reports import ROSTER_COLUMNS
 
 
@@ -18,7 +20,9 @@ def member_status(position: Position, today: date) -> str:
     return position.status_on(today).value
 
 
-def member_resource(position: Position, today: date) -> dict[str, Any]:
+def member_resource(position: Position, today: date, milestones: list[Milestone]) -> dict[str, Any]:
+    """A member: the position, its supervision links (with their agreement state) and its
+    milestones (the ones the member's page lists, in the same order)."""
     person = position.person
     return {
         "id": position.id,
@@ -43,22 +47,89 @@ def member_resource(position: Position, today: date) -> dict[str, Any]:
         ),
         "outcome": position.outcome,
         "note": position.note,
-        "supervisors": [
-            {
-                "supervisor_id": link.supervisor_id,
-                "name": link.supervisor_name,
-                "external": link.supervisor_id is None,
-                "role": link.role.value,
-                "share": link.share,
-            }
-            for link in position.supervisions
-        ],
+        "supervisors": [supervisor_resource(link) for link in position.supervisions],
+        "milestones": [milestone_resource(milestone, today) for milestone in milestones],
     }
 
 
-def member_etag(position: Position) -> str:
-    """Strong ETag of a member: its id and optimistic-lock version, nothing else."""
-    return f'"member-{position.id}-v{position.version}"'
+def supervisor_resource(link: Supervision) -> dict[str, Any]:
+    """One supervision link: who, role, share, and whether it is agreed (who proposed it)."""
+    proposer = link.proposed_by
+    return {
+        "link_id": link.id,
+        "supervisor_id": link.supervisor_id,
+        "name": link.supervisor_name,
+        "external": link.supervisor_id is None,
+        "role": link.role.value,
+        "share": link.share,
+        "state": link.state.value,
+        "proposed_by": (
+            {"id": proposer.id, "name": proposer.display_name} if proposer is not None else None
+        ),
+        "proposed_at": link.proposed_at,
+        "answered_at": link.answered_at,
+    }
+
+
+def milestone_resource(milestone: Milestone, today: date) -> dict[str, Any]:
+    """A milestone: its plan step, dates, stored status and its state on `today`."""
+    return {
+        "id": milestone.id,
+        "version": milestone.version,
+        "position_id": milestone.position_id,
+        "plan_item_id": milestone.plan_item_id,
+        "occurrence": milestone.occurrence,
+        "name_en": milestone.name_en,
+        "name_fr": milestone.name_fr,
+        "planned_date": milestone.planned_date,
+        "due_date": milestone.due_date,
+        "status": milestone.status.value,
+        "due_state": due_state(milestone.status, milestone.due_date, today).value,
+        "done_on": milestone.done_on,
+        "waived_reason": milestone.waived_reason,
+        "note": milestone.note,
+    }
+
+
+def member_etag(position: Position, milestones: list[Milestone]) -> str:
+    """Strong ETag of a member: its id and optimistic-lock version, and its milestones' versions
+    (recording a milestone does not change the position, but it changes the resource)."""
+    marks = ",".join(f"{milestone.id}.{milestone.version}" for milestone in milestones)
+    digest = hashlib.sha256(marks.encode("ascii")).hexdigest()[:12]
+    return f'"member-{position.id}-v{position.version}-m{digest}"'
+
+
+def milestone_etag(milestone: Milestone) -> str:
+    """Strong ETag of a milestone: its id and optimistic-lock version."""
+    return f'"milestone-{milestone.id}-v{milestone.version}"'
+
+
+def proposal_resource(row: RequestRow) -> dict[str, Any]:
+    """A co-supervision proposal as its answerer sees it on the requests page."""
+    return {
+        "id": row.link_id,
+        "position_id": row.position_id,
+        "person": row.person,
+        "program": row.program,
+        "institution": row.institution,
+        "start_date": row.start_date,
+        "role": row.role.value,
+        "share": row.share,
+        "proposed_by": row.proposer,
+        "named": row.named,
+        "state": row.state.value,
+        "proposed_at": row.proposed_at,
+        "answered_at": row.answered_at,
+        "message": row.message,
+        "join_request": row.join_request,
+        "etag": proposal_etag(row),
+    }
+
+
+def proposal_etag(row: RequestRow) -> str:
+    """Strong ETag of a proposal: its state and the version of the record it is about (the
+    owner changing the role or share while it waits makes an earlier read stale)."""
+    return f'"proposal-{row.link_id}-{row.state.value}-v{row.position_version}"'
 
 
 def content_etag(data: Any) -> str:

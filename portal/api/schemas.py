@@ -7,15 +7,27 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from portal.emails import is_valid_email
+from portal.group.operations import ANSWER_MESSAGE_LENGTH
 from portal.identifiers import clean_text, normalise_orcid
 from portal.labels import lazy_gettext as _l
-from portal.models import DepartureReason, ProgramKind, SupervisionRole
+from portal.models import (
+    DepartureReason,
+    DueState,
+    MilestoneStatus,
+    ProgramKind,
+    SupervisionRole,
+    SupervisionState,
+)
+from portal.tracking.operations import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in every database the portal runs on
 MAX_PAGE_SIZE = 100
 ROLES = [role.value for role in SupervisionRole]
 REASONS = [reason.value for reason in DepartureReason]
 KINDS = [kind.value for kind in ProgramKind]
+LINK_STATES = [state.value for state in SupervisionState]
+MILESTONE_STATUSES = [status.value for status in MilestoneStatus]
+DUE_STATES = [state.value for state in DueState]
 MEMBER_STATUSES = ["current", "incoming", "alumni", "all"]
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -173,6 +185,43 @@ class EndPositionIn(Schema):
     outcome = Text(load_default=None, allow_none=True, validate=validate.Length(max=300))
 
 
+class AnswerIn(Schema):
+    """Confirm or decline a proposal, as on /group/requests: an optional message."""
+
+    message = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=ANSWER_MESSAGE_LENGTH),
+        metadata={"description": "Seen by whoever proposed the link."},
+    )
+
+
+class MilestoneDoneIn(Schema):
+    done_on = fields.Date(required=True, metadata={"description": "The day it was done."})
+
+
+class MilestoneWaiveIn(Schema):
+    waived_reason = Text(required=True, validate=validate.Length(max=REASON_MAX_LENGTH))
+
+
+class MilestoneExtendIn(Schema):
+    due_date = fields.Date(required=True, metadata={"description": "The new due date."})
+    reason = Text(required=True, validate=validate.Length(max=REASON_MAX_LENGTH))
+
+
+class MilestoneNoteIn(Schema):
+    note = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=NOTE_MAX_LENGTH),
+        metadata={"description": "Empty or null removes the note."},
+    )
+
+
+class MilestoneReopenIn(Schema):
+    pass
+
+
 # ---------------------------------------------------------------------------------------------
 # Responses.
 
@@ -211,7 +260,15 @@ class InstitutionOut(Schema):
     name = fields.String(required=True)
 
 
+class ProposerOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
 class SupervisorOut(Schema):
+    link_id = fields.Integer(
+        required=True, metadata={"description": "the link's id (a proposal's id while proposed)"}
+    )
     supervisor_id = fields.Integer(
         required=True, allow_none=True, metadata={"description": "null for an external supervisor"}
     )
@@ -219,6 +276,42 @@ class SupervisorOut(Schema):
     external = fields.Boolean(required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     share = _decimal_text(required=True, metadata={"description": "percent"})
+    state = fields.String(
+        required=True,
+        validate=validate.OneOf(LINK_STATES),
+        metadata={"description": "proposed links wait for the named person; declined never count"},
+    )
+    proposed_by = fields.Nested(
+        ProposerOut,
+        required=True,
+        allow_none=True,
+        metadata={"description": "who named this supervisor (null: recorded before agreement)"},
+    )
+    proposed_at = fields.DateTime(required=True, allow_none=True)
+    answered_at = fields.DateTime(required=True, allow_none=True)
+
+
+class MilestoneOut(Schema):
+    id = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    position_id = fields.Integer(required=True)
+    plan_item_id = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "the program's plan step"}
+    )
+    occurrence = fields.Integer(required=True, metadata={"description": "for repeating steps"})
+    name_en = fields.String(required=True)
+    name_fr = fields.String(required=True)
+    planned_date = fields.Date(required=True, allow_none=True)
+    due_date = fields.Date(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(MILESTONE_STATUSES))
+    due_state = fields.String(
+        required=True,
+        validate=validate.OneOf(DUE_STATES),
+        metadata={"description": "the status read against today's date"},
+    )
+    done_on = fields.Date(required=True, allow_none=True)
+    waived_reason = fields.String(required=True, allow_none=True)
+    note = fields.String(required=True, allow_none=True)
 
 
 class MemberOut(Schema):
@@ -238,10 +331,37 @@ class MemberOut(Schema):
     outcome = fields.String(required=True, allow_none=True)
     note = fields.String(required=True, allow_none=True)
     supervisors = fields.List(fields.Nested(SupervisorOut), required=True)
+    milestones = fields.List(fields.Nested(MilestoneOut), required=True)
 
 
 class MemberPageOut(PageOut):
     items = fields.List(fields.Nested(MemberOut), required=True)
+
+
+class ProposalOut(Schema):
+    id = fields.Integer(required=True, metadata={"description": "the proposed link's id"})
+    position_id = fields.Integer(required=True)
+    person = fields.String(required=True)
+    program = fields.String(required=True)
+    institution = fields.String(required=True)
+    start_date = fields.Date(required=True, allow_none=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    share = _decimal_text(required=True, metadata={"description": "percent"})
+    proposed_by = fields.String(required=True)
+    named = fields.String(required=True, metadata={"description": "the account it names"})
+    state = fields.String(required=True, validate=validate.OneOf(LINK_STATES))
+    proposed_at = fields.DateTime(required=True, allow_none=True)
+    answered_at = fields.DateTime(required=True, allow_none=True)
+    message = fields.String(required=True, allow_none=True)
+    join_request = fields.Boolean(
+        required=True,
+        metadata={"description": "the named account asked to join a record the caller owns"},
+    )
+    etag = fields.String(required=True, metadata={"description": "send it as If-Match to answer"})
+
+
+class ProposalPageOut(PageOut):
+    items = fields.List(fields.Nested(ProposalOut), required=True)
 
 
 class ChoiceOut(Schema):

@@ -18,7 +18,11 @@ from portal.api.resources import (
     load_resource,
     member_etag,
     member_resource,
+    milestone_etag,
+    milestone_resource,
     page_envelope,
+    proposal_etag,
+    proposal_resource,
     roster_resource,
 )
 from portal.extensions import csrf, db, limiter
@@ -32,14 +36,28 @@ from portal.group.operations import (
     SupervisorEntry,
     add_member,
     cap_warnings,
+    confirm_proposal,
+    decline_proposal,
     move_to_alumni,
     update_member,
 )
+from portal.group.queries import RequestRow
 from portal.identifiers import clean_text, normalise_orcid
 from portal.loads import load_rows
-from portal.models import DepartureReason, Position, SupervisionRole, User
+from portal.milestones import can_record_milestones
+from portal.models import (
+    DepartureReason,
+    Milestone,
+    Position,
+    Supervision,
+    SupervisionRole,
+    SupervisionState,
+    User,
+)
 from portal.people.queries import profile_json, public_profile
 from portal.roster.reports import RosterExport, RosterStatus, roster_page
+from portal.tracking import operations as tracking
+from portal.tracking import queries as tracking_queries
 
 blueprint = Blueprint(
     "api",
@@ -61,12 +79,16 @@ limiter.limit(
 )(blueprint)
 
 MEMBER_HEADERS = {"ETag": {"description": "Send it back as If-Match to change the member."}}
+MILESTONE_HEADERS = {
+    "ETag": {"description": "Send it back as If-Match to record something on the milestone."}
+}
+PROPOSAL_HEADERS = {"ETag": {"description": "Send it back as If-Match to answer the proposal."}}
 IF_MATCH = {
     "in": "header",
     "name": "If-Match",
     "required": True,
     "schema": {"type": "string"},
-    "description": "The member's ETag as last read; a stale one is refused with 412.",
+    "description": "The resource's ETag as last read; a stale one is refused with 412.",
 }
 IF_NONE_MATCH = {
     "in": "header",
@@ -123,14 +145,19 @@ def _require_admin() -> None:
         abort(403, detail=_("Only administrators may read this."))
 
 
-def _expected_version(position: Position) -> int:
-    """The version the client read (If-Match), checked against the member's ETag."""
+def _check_if_match(etag: str) -> None:
+    """The client must send the ETag it read (If-Match): 428 without one, 412 when stale."""
     header = request.headers.get("If-Match")
     if not header:
         abort(428)
     tags = {tag.strip() for tag in header.split(",")}
-    if "*" not in tags and member_etag(position) not in tags:
-        abort(412, headers={"ETag": member_etag(position)})
+    if "*" not in tags and etag not in tags:
+        abort(412, headers={"ETag": etag})
+
+
+def _expected_version(position: Position) -> int:
+    """The version the client read (If-Match), checked against the member's ETag."""
+    _check_if_match(member_etag(position, _milestones_of(position)))
     return position.version
 
 
@@ -186,11 +213,26 @@ def _member_data(body: dict[str, Any], owner: User, position: Position | None) -
     )
 
 
+def _milestones_of(position: Position) -> list[Milestone]:
+    return tracking_queries.milestones_by_position([position.id])[position.id]
+
+
+def _member_and_etag(position: Position) -> tuple[dict[str, Any], str]:
+    milestones = _milestones_of(position)
+    return member_resource(position, date.today(), milestones), member_etag(position, milestones)
+
+
+def _members(positions: list[Position]) -> list[dict[str, Any]]:
+    """Member resources for a page of positions, their milestones read in one query."""
+    today = date.today()
+    milestones = tracking_queries.milestones_by_position(position.id for position in positions)
+    return [member_resource(position, today, milestones[position.id]) for position in positions]
+
+
 def _saved(position_id: int, status: int = 200, **headers: str):
     """The member as saved, read again, with its new ETag."""
-    position = _member(position_id)
-    data = member_resource(position, date.today())
-    return data, status, {"ETag": member_etag(position), **headers}
+    data, etag = _member_and_etag(_member(position_id))
+    return data, status, {"ETag": etag, **headers}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,12 +270,10 @@ def me():
 def list_members(page: int, per_page: int, status: str, faculty: int | None):
     """Members of the caller's group (an administrator may name any faculty member's group)."""
     owner = _owner(faculty)
-    today = date.today()
     total, positions = queries.group_positions(
-        owner, status, today, offset=(page - 1) * per_page, limit=per_page
+        owner, status, date.today(), offset=(page - 1) * per_page, limit=per_page
     )
-    items = [member_resource(position, today) for position in positions]
-    return _listing(page_envelope(items, page, per_page, total))
+    return _listing(page_envelope(_members(positions), page, per_page, total))
 
 
 @blueprint.route("/group/alumni", methods=["GET"])
@@ -244,12 +284,10 @@ def list_members(page: int, per_page: int, status: str, faculty: int | None):
 def list_alumni(page: int, per_page: int, faculty: int | None):
     """Former members of the caller's group: their end date has passed."""
     owner = _owner(faculty)
-    today = date.today()
     total, positions = queries.group_positions(
-        owner, "alumni", today, offset=(page - 1) * per_page, limit=per_page
+        owner, "alumni", date.today(), offset=(page - 1) * per_page, limit=per_page
     )
-    items = [member_resource(position, today) for position in positions]
-    return _listing(page_envelope(items, page, per_page, total))
+    return _listing(page_envelope(_members(positions), page, per_page, total))
 
 
 @blueprint.route("/group/members", methods=["POST"])
@@ -296,8 +334,7 @@ def create_member(body: dict[str, Any], faculty: int | None):
 @blueprint.doc(parameters=[IF_NONE_MATCH])
 def get_member(position_id: int):
     """One member of the caller's group."""
-    position = _member(position_id)
-    return _conditional(member_resource(position, date.today()), member_etag(position))
+    return _conditional(*_member_and_etag(_member(position_id)))
 
 
 @blueprint.route("/group/members/<int:position_id>", methods=["PUT"])
@@ -380,6 +417,191 @@ def list_supervisors(faculty: int | None):
     owner = _owner(faculty)
     return _listing(
         [{"id": user_id, "name": name} for user_id, name in queries.supervisor_choices(owner)]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Co-supervision proposals: the same answers as /group/requests (portal.group.operations).
+
+
+def _proposal(link_id: int) -> tuple[Supervision, RequestRow]:
+    """A proposal the caller answers (administrators: any) and its row as /group/requests
+    shows it; 404 otherwise, as on that page."""
+    link = queries.proposal_for(api_user(), link_id) if link_id <= schemas.MAX_ID else None
+    row = queries.request_row(link_id) if link is not None else None
+    if row is None:  # (an external supervisor's link is never a proposal)
+        abort(404, detail=_("There is nothing at this address, or it is not yours to see."))
+    return link, row
+
+
+def _answer(link_id: int, message: str | None, answer) -> tuple:
+    """Answer a proposal with `answer` (confirm_proposal or decline_proposal)."""
+    link, row = _proposal(link_id)
+    _check_if_match(proposal_etag(row))
+    if link.state != SupervisionState.PROPOSED:
+        abort(409, detail=_("This request was already answered."))
+    try:
+        answer(api_user(), link, message)
+    except NotAllowedError as error:
+        _not_allowed(error)
+    except MemberError as error:
+        _invalid(error)
+    db.session.commit()
+    _link, row = _proposal(link_id)
+    return proposal_resource(row), 200, {"ETag": proposal_etag(row)}
+
+
+@blueprint.route("/group/proposals")
+@blueprint.arguments(schemas.PageArgs, location="query", as_kwargs=True, unknown=RAISE)
+@blueprint.response(200, schemas.ProposalPageOut)
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
+def list_proposals(page: int, per_page: int):
+    """Proposals waiting for the caller's answer (as on /group/requests), newest first."""
+    rows = queries.requests_to_answer(api_user())
+    start = (page - 1) * per_page
+    items = [proposal_resource(row) for row in rows[start : start + per_page]]
+    return _listing(page_envelope(items, page, per_page, len(rows)))
+
+
+@blueprint.route("/group/proposals/<int:link_id>")
+@blueprint.response(200, schemas.ProposalOut, headers=PROPOSAL_HEADERS)
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
+def get_proposal(link_id: int):
+    """One proposal the caller answers (administrators: any), waiting or answered."""
+    _link, row = _proposal(link_id)
+    return _conditional(proposal_resource(row), proposal_etag(row))
+
+
+@blueprint.route("/group/proposals/<int:link_id>/confirm", methods=["POST"])
+@blueprint.arguments(schemas.AnswerIn)
+@blueprint.response(200, schemas.ProposalOut, headers=PROPOSAL_HEADERS)
+@blueprint.doc(parameters=[IF_MATCH])
+def confirm_proposal_view(body: dict[str, Any], link_id: int):
+    """Confirm a proposal: the link counts from now on (administrators: on the named
+    person's behalf, audited as such). If-Match must carry the proposal's ETag."""
+    return _answer(link_id, body["message"], confirm_proposal)
+
+
+@blueprint.route("/group/proposals/<int:link_id>/decline", methods=["POST"])
+@blueprint.arguments(schemas.AnswerIn)
+@blueprint.response(200, schemas.ProposalOut, headers=PROPOSAL_HEADERS)
+@blueprint.doc(parameters=[IF_MATCH])
+def decline_proposal_view(body: dict[str, Any], link_id: int):
+    """Decline a proposal, with an optional message the proposer sees (the named person only)."""
+    return _answer(link_id, body["message"], decline_proposal)
+
+
+# ---------------------------------------------------------------------------------------------
+# Milestones: the same recording as a member's milestones page (portal.tracking.operations).
+
+
+def _milestone(milestone_id: int) -> Milestone:
+    milestone = None
+    if milestone_id <= schemas.MAX_ID:
+        milestone = tracking_queries.milestone_for(api_user(), milestone_id)
+    if milestone is None:
+        abort(404, detail=_("There is nothing at this address, or it is not yours to see."))
+    return milestone
+
+
+def _record(milestone_id: int, action) -> tuple:
+    """Run one recording `action(milestone, expected_version)` with the page's checks: who may
+    record (403 for a co-supervisor who reads), If-Match, and the operation's own rules."""
+    milestone = _milestone(milestone_id)
+    if not can_record_milestones(api_user(), milestone.position):
+        abort(403, detail=_("Only the group that owns this record can record its milestones."))
+    _check_if_match(milestone_etag(milestone))
+    try:
+        action(milestone, milestone.version)
+    except tracking.NotAllowedError:
+        db.session.rollback()
+        abort(403, detail=_("Only the group that owns this record can record its milestones."))
+    except tracking.StaleMilestoneError:
+        db.session.rollback()
+        abort(412)
+    except tracking.TrackingError as error:
+        db.session.rollback()
+        abort(422, detail=error.message, messages={error.field_name: [error.message]})
+    db.session.commit()
+    milestone = _milestone(milestone_id)
+    return milestone_resource(milestone, date.today()), 200, {"ETag": milestone_etag(milestone)}
+
+
+@blueprint.route("/group/milestones/<int:milestone_id>")
+@blueprint.response(200, schemas.MilestoneOut, headers=MILESTONE_HEADERS)
+@blueprint.alt_response(304, description="Not Modified")
+@blueprint.doc(parameters=[IF_NONE_MATCH])
+def get_milestone(milestone_id: int):
+    """One milestone of a member the caller may read."""
+    milestone = _milestone(milestone_id)
+    return _conditional(milestone_resource(milestone, date.today()), milestone_etag(milestone))
+
+
+@blueprint.route("/group/milestones/<int:milestone_id>/done", methods=["POST"])
+@blueprint.arguments(schemas.MilestoneDoneIn)
+@blueprint.response(200, schemas.MilestoneOut, headers=MILESTONE_HEADERS)
+@blueprint.doc(parameters=[IF_MATCH])
+def milestone_done(body: dict[str, Any], milestone_id: int):
+    """Mark an open milestone done on a day (a repeating step gets its next occurrence)."""
+    return _record(
+        milestone_id,
+        lambda milestone, version: tracking.mark_done(
+            api_user(), milestone, body["done_on"], date.today(), version
+        ),
+    )
+
+
+@blueprint.route("/group/milestones/<int:milestone_id>/waive", methods=["POST"])
+@blueprint.arguments(schemas.MilestoneWaiveIn)
+@blueprint.response(200, schemas.MilestoneOut, headers=MILESTONE_HEADERS)
+@blueprint.doc(parameters=[IF_MATCH])
+def milestone_waive(body: dict[str, Any], milestone_id: int):
+    """Waive an open milestone, with the reason."""
+    return _record(
+        milestone_id,
+        lambda milestone, version: tracking.waive(
+            api_user(), milestone, body["waived_reason"], version
+        ),
+    )
+
+
+@blueprint.route("/group/milestones/<int:milestone_id>/extend", methods=["POST"])
+@blueprint.arguments(schemas.MilestoneExtendIn)
+@blueprint.response(200, schemas.MilestoneOut, headers=MILESTONE_HEADERS)
+@blueprint.doc(parameters=[IF_MATCH])
+def milestone_extend(body: dict[str, Any], milestone_id: int):
+    """Move an open milestone's due date, with the reason (kept in its history)."""
+    return _record(
+        milestone_id,
+        lambda milestone, version: tracking.extend(
+            api_user(), milestone, body["due_date"], body["reason"], version
+        ),
+    )
+
+
+@blueprint.route("/group/milestones/<int:milestone_id>/note", methods=["POST"])
+@blueprint.arguments(schemas.MilestoneNoteIn)
+@blueprint.response(200, schemas.MilestoneOut, headers=MILESTONE_HEADERS)
+@blueprint.doc(parameters=[IF_MATCH])
+def milestone_note(body: dict[str, Any], milestone_id: int):
+    """Replace a milestone's note (null or empty removes it)."""
+    return _record(
+        milestone_id,
+        lambda milestone, version: tracking.set_note(api_user(), milestone, body["note"], version),
+    )
+
+
+@blueprint.route("/group/milestones/<int:milestone_id>/reopen", methods=["POST"])
+@blueprint.arguments(schemas.MilestoneReopenIn)
+@blueprint.response(200, schemas.MilestoneOut, headers=MILESTONE_HEADERS)
+@blueprint.doc(parameters=[IF_MATCH])
+def milestone_reopen(_body: dict[str, Any], milestone_id: int):
+    """Reopen a milestone marked done or waived by mistake."""
+    return _record(
+        milestone_id,
+        lambda milestone, version: tracking.reopen(api_user(), milestone, version),
     )
 
 

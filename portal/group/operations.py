@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.audit import record_event
 from portal.extensions import db
 from portal.group.queries import (
+    answerer_id,
     find_institution,
     find_person_by_email,
     find_person_by_orcid,
@@ -856,12 +857,12 @@ def restore_member(actor: User, position: Position) -> Position:
 
 
 def archive_member(actor: User, position: Position) -> Position:
-    """Take an entry out of every list and export; an administrator can restore it."""
+    """Take an entry out of every list and export; its owner or an administrator can restore it."""
     return _change_position(actor, "archive", position, archived_at=utcnow())
 
 
 def restore_archived(actor: User, position: Position) -> Position:
-    """Bring an archived entry back into its groups (administrators only, checked by the view)."""
+    """Bring an archived entry back into its groups (its owner's group or an administrator)."""
     return _change_position(actor, "restore-archived", position, archived_at=None)
 
 
@@ -886,14 +887,6 @@ def _change_position(actor: User, action: str, position: Position, **values: Any
 # ---------------------------------------------------------------------------------------------
 # Agreement: proposals are answered by the person they name (or, for a request to join a
 # record, by its owner); administrators may confirm on someone's behalf.
-
-
-def answerer_id(link: Supervision) -> int | None:
-    """Who answers a proposal: the account it names, unless that account asked to join the
-    record itself (a join request), which the record's owner answers."""
-    if link.supervisor_id is not None and link.supervisor_id == link.proposed_by_id:
-        return link.position.owner_id
-    return link.supervisor_id
 
 
 def may_answer(actor: User, link: Supervision) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext
@@ -12,14 +14,16 @@ from sqlalchemy import Select, and_, func, or_, select, true
 from sqlalchemy.orm import aliased, selectinload
 
 from portal.extensions import db
+from portal.i18n import format_day, number_text
 from portal.identifiers import name_key
-from portal.labels import KIND_LABELS, label_text
+from portal.labels import KIND_LABELS, ROLE_LABELS, english, label_text, program_name
 from portal.labels import lazy_gettext as _l
 from portal.milestones import expected_end
 from portal.models import (
     AuditEvent,
     DepartureReason,
     Institution,
+    MilestoneStatus,
     Person,
     Position,
     PositionStatus,
@@ -55,6 +59,7 @@ class MemberRow:
     # The day the program's expected duration runs out (None: the program has none).
     expected_end: date | None = None
     past_expected: bool = False
+    share: Decimal | None = None  # the viewer's share of the supervision, in percent
 
 
 # The sections of the current-members page, in order: (title, program kinds it holds).
@@ -166,6 +171,7 @@ def _group_rows(faculty: User, today: date, condition) -> list[MemberRow]:
             Supervision.note,
             Position.owner_id,
             Program.expected_duration_months,
+            Supervision.share,
         )
         .join(Position, Position.id == Supervision.position_id)
         .join(Person, Person.id == Position.person_id)
@@ -278,6 +284,7 @@ def _to_row(row, others: tuple[str, ...], faculty: User, today: date) -> MemberR
         own_note,
         owner_id,
         expected_months,
+        share,
     ) = row
     planned_end = expected_end(start_date, expected_months)
     return MemberRow(
@@ -299,6 +306,7 @@ def _to_row(row, others: tuple[str, ...], faculty: User, today: date) -> MemberR
         owned=owner_id == faculty.id,
         expected_end=planned_end,
         past_expected=planned_end is not None and today > planned_end,
+        share=share,
     )
 
 
@@ -333,6 +341,7 @@ def _member_query(position_id: int) -> Select:
             selectinload(Position.program),
             selectinload(Position.institution),
             selectinload(Position.supervisions).selectinload(Supervision.supervisor),
+            selectinload(Position.supervisions).selectinload(Supervision.proposed_by),
         )
     )
 
@@ -425,6 +434,7 @@ class RequestRow:
     answered_at: datetime | None
     message: str | None
     join_request: bool  # the named account asked to join a record of another group
+    position_version: int = 0  # changes whenever the record (and so the proposal) changes
 
 
 def _request_query() -> Select:
@@ -449,6 +459,7 @@ def _request_query() -> Select:
             Supervision.answer_message,
             Supervision.supervisor_id,
             Supervision.proposed_by_id,
+            Position.version,
         )
         .select_from(Supervision)
         .join(Position, Position.id == Supervision.position_id)
@@ -462,8 +473,16 @@ def _request_query() -> Select:
     )
 
 
+def answerer_id(link: Supervision) -> int | None:
+    """Who answers a proposal: the account it names, unless that account asked to join the
+    record itself (a join request), which the record's owner answers."""
+    if link.supervisor_id is not None and link.supervisor_id == link.proposed_by_id:
+        return link.position.owner_id
+    return link.supervisor_id
+
+
 def _answerer_condition(user_id: int):
-    """SQL: the proposal is for `user_id` to answer (see operations.answerer_id)."""
+    """SQL: the proposal is for `user_id` to answer (answerer_id, in SQL)."""
     join_request = Supervision.supervisor_id == Supervision.proposed_by_id
     return or_(
         and_(Supervision.supervisor_id == user_id, ~join_request),
@@ -495,6 +514,7 @@ def _request_rows(query: Select, *, hide_foreign: bool = False) -> list[RequestR
         message,
         supervisor_id,
         proposed_by_id,
+        position_version,
     ) in db.session.execute(query):
         join_request = supervisor_id is not None and supervisor_id == proposed_by_id
         if hide_foreign and join_request:
@@ -517,6 +537,7 @@ def _request_rows(query: Select, *, hide_foreign: bool = False) -> list[RequestR
                 answered_at,
                 message,
                 join_request,
+                position_version,
             )
         )
     return rows
@@ -574,6 +595,23 @@ def proposal(link_id: int) -> Supervision | None:
             selectinload(Supervision.supervisor),
         )
     )
+
+
+def proposal_for(actor: User, link_id: int) -> Supervision | None:
+    """A link on a non-archived record that `actor` answers, or any for an administrator (who
+    may confirm on the answerer's behalf); None otherwise: not even its existence is told."""
+    link = proposal(link_id)
+    if link is None or link.position.archived_at is not None:
+        return None
+    if answerer_id(link) != actor.id and not actor.is_admin:
+        return None
+    return link
+
+
+def request_row(link_id: int) -> RequestRow | None:
+    """One proposal as its answerer sees it (the same row as on the requests page)."""
+    rows = _request_rows(_request_query().where(Supervision.id == link_id))
+    return rows[0] if rows else None
 
 
 NOTICE_ACTIONS = ("confirm", "confirm-on-behalf", "decline", "leave", "request-join", "own-note")
@@ -725,7 +763,7 @@ class HistoryEntry:
     occurred_at: datetime
     actor: str
     action: str
-    changes: list[tuple[str, Any, Any]]
+    changes: list[tuple[str, str | None, str | None]]  # field, before and after in words
     sentence: str = ""  # agreement and ownership events, said in the reader's language
     subject: str = ""  # the member's name (notices list several members)
     position_id: int | None = None
@@ -784,6 +822,64 @@ def describe_event(action: str, before: dict, after: dict) -> str:
     return text
 
 
+# Audit values are stored language-neutral (codes, ISO dates, English labels); the history
+# says them in the reader's words.
+_ENUM_FIELDS = {"departure_reason": DepartureReason, "status": MilestoneStatus}
+_DATE_FIELDS = {"start_date", "end_date", "due_date", "done_on"}
+_SUPERVISION_TEXT = re.compile(
+    r"^(?P<name>.*): (?P<role>[^,]+), (?P<share>default|[0-9.]+ %)"
+    r"(?: \((?P<state>awaiting agreement|declined)\))?$"
+)
+
+
+def _supervision_in_words(text: str) -> str:
+    """'Name: Co-supervisor, 40 % (awaiting agreement)' from the trail, in the reader's words."""
+    match = _SUPERVISION_TEXT.match(text)
+    roles = {english(label): role for role, label in ROLE_LABELS.items()}
+    if match is None or match["role"] not in roles:
+        return text
+    share = match["share"]
+    share_text = (
+        gettext("default share")
+        if share == "default"
+        else gettext("%(share)s %%", share=number_text(Decimal(share.removesuffix(" %"))))
+    )
+    words = gettext(
+        "%(name)s: %(role)s, %(share)s",
+        name=match["name"],
+        role=label_text(roles[match["role"]]),
+        share=share_text,
+    )
+    if match["state"] == "awaiting agreement":
+        return gettext("%(text)s (awaiting agreement)", text=words)
+    if match["state"] == "declined":
+        return gettext("%(text)s (declined)", text=words)
+    return words
+
+
+def history_value(key: str, value: Any) -> str | None:
+    """A recorded value in the reader's words; None when there is none to say."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
+    if isinstance(value, list):
+        return "; ".join(_supervision_in_words(str(item)) for item in value)
+    if key in _ENUM_FIELDS:
+        try:
+            return label_text(_ENUM_FIELDS[key](value))
+        except ValueError:
+            return str(value)
+    if key == "program":
+        return program_name(value)
+    if key in _DATE_FIELDS:
+        try:
+            return format_day(date.fromisoformat(value))
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
 # The keys of agreement events that are facts about the event, not changed fields.
 _EVENT_FACTS = {"supervisor", "supervisor_id", "role", "share", "message", "owner"}
 
@@ -793,10 +889,11 @@ def _history_entry(event: AuditEvent, subject: str = "") -> HistoryEntry:
     sentence = describe_event(event.action, before, after)
     keys = list(dict.fromkeys([*after.keys(), *before.keys()]))
     changes = [
-        (key, before.get(key), after.get(key))
+        (key, history_value(key, before.get(key)), history_value(key, after.get(key)))
         for key in keys
         if before.get(key) != after.get(key) and not (sentence and key in _EVENT_FACTS)
     ]
+    changes = [(key, old, new) for key, old, new in changes if old != new]
     return HistoryEntry(
         occurred_at=event.occurred_at,
         actor=event.actor.display_name if event.actor else "system",
@@ -869,11 +966,15 @@ class ArchivedRow:
     archived_at: datetime
 
 
-def archived_members() -> list[ArchivedRow]:
-    """Every archived position, most recently archived first, in a fixed number of queries."""
+def archived_members(owner_id: int | None = None) -> list[ArchivedRow]:
+    """Archived positions (of one owning group, or every one when `owner_id` is None), most
+    recently archived first, in a fixed number of queries."""
     query = (
         select(Position)
-        .where(Position.archived_at.is_not(None))
+        .where(
+            Position.archived_at.is_not(None),
+            true() if owner_id is None else Position.owner_id == owner_id,
+        )
         .options(
             selectinload(Position.person),
             selectinload(Position.program),
@@ -887,7 +988,7 @@ def archived_members() -> list[ArchivedRow]:
             position_id=position.id,
             name=position.person.full_name,
             program=position.program.name,
-            institution=position.institution.name,
+            institution=position.institution.name if position.institution else "",
             supervisors=tuple(link.supervisor_name for link in position.supervisions),
             archived_at=position.archived_at,
         )
@@ -940,4 +1041,5 @@ def _with_member_details(query: Select) -> Select:
         selectinload(Position.program),
         selectinload(Position.institution),
         selectinload(Position.supervisions).selectinload(Supervision.supervisor),
+        selectinload(Position.supervisions).selectinload(Supervision.proposed_by),
     )

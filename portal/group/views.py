@@ -33,7 +33,6 @@ from portal.group.operations import (
     NotAllowedError,
     StaleMemberError,
     add_member,
-    answerer_id,
     archive_member,
     cap_warnings,
     change_program,
@@ -57,6 +56,7 @@ from portal.group.operations import (
 from portal.highlights import take_highlighted_positions
 from portal.i18n import format_day
 from portal.labels import lazy_gettext as _l
+from portal.labels import program_choices_in_language
 from portal.milestones import group_due, next_milestones
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
 from portal.submissions import AlreadySubmittedError, create_once, earlier_record_id
@@ -194,7 +194,9 @@ def _linked_ids(position: Position | None) -> list[int]:
 
 def _prepare(form: MemberForm, owner: User, position: Position | None = None) -> None:
     form.set_choices(
-        queries.program_choices(position.program_id if position else None),
+        program_choices_in_language(
+            queries.program_choices(position.program_id if position else None)
+        ),
         queries.supervisor_choices(owner, _linked_ids(position)),
     )
 
@@ -511,7 +513,13 @@ def _conflict(form: MemberForm, owner: User, position_id: int, data):
         saved,
     )
     differences = [
-        (FIELD_LABELS[key], yours[key], saved[key]) for key in saved if yours[key] != saved[key]
+        (
+            FIELD_LABELS[key],
+            queries.history_value(key, yours[key]),
+            queries.history_value(key, saved[key]),
+        )
+        for key in saved
+        if yours[key] != saved[key]
     ]
     form.version.data = str(position.version)  # a deliberate second save overwrites
     return _render_form(
@@ -570,35 +578,42 @@ def restore(position_id: int):
     return redirect(url_for("group.index", **_group_args(owner)))
 
 
-@blueprint.route("/members/<int:position_id>/archive", methods=["POST"])
+@blueprint.route("/members/<int:position_id>/archive", methods=["GET", "POST"])
 def archive(position_id: int):
-    """Archive an entry: it leaves every list and export; an administrator can restore it."""
+    """Archive an entry after a confirmation page: it leaves every list and export; its owner
+    (or an administrator) can restore it from the archived entries."""
     position = _member_or_404(position_id)
+    if not may_change(current_user, position):
+        abort(403)
     owner = queries.perspective_of(current_user, position, _faculty_arg()) or current_user
+    if request.method == "GET":
+        return render_template(
+            "group/archive.html", position=position, group_args=_group_args(owner)
+        )
     archive_member(current_user, position)
     db.session.commit()
     flash(
         _(
-            "Archived %(name)s: the entry left the lists and exports. An administrator can "
-            "restore it.",
+            "Archived %(name)s: the entry left the lists and exports. If this was a mistake, "
+            "restore it below.",
             name=position.person.full_name,
         ),
         "success",
     )
-    return redirect(url_for("group.index", **_group_args(owner)))
+    return redirect(url_for("group.archived"))
 
 
 @blueprint.route("/archived")
-@admin_required
 def archived():
-    """Administrators: every archived entry, with a Restore button."""
-    return render_template("group/archived.html", rows=queries.archived_members())
+    """Archived entries with a Restore button: one's own group's, or every one (administrators)."""
+    owner_id = None if current_user.is_admin else current_user.id
+    return render_template("group/archived.html", rows=queries.archived_members(owner_id))
 
 
 @blueprint.route("/members/<int:position_id>/restore-archived", methods=["POST"])
-@admin_required
 def restore_archived_entry(position_id: int):
-    """Administrators: bring an archived entry back into its groups."""
+    """Bring an archived entry back into its groups: its owner or an administrator (audited;
+    a confirmed co-supervisor reads the record but gets 403, anyone else 404)."""
     position = _member_or_404(position_id, archived=True)
     restore_archived(current_user, position)
     db.session.commit()
@@ -723,11 +738,8 @@ def requests():
 @blueprint.route("/requests/<int:link_id>", methods=["POST"])
 def answer(link_id: int):
     """Confirm or decline a proposal (administrators may confirm on someone's behalf)."""
-    link = queries.proposal(link_id)
-    if link is None or link.position.archived_at is not None:
-        abort(404)
-    is_answerer = answerer_id(link) == current_user.id
-    if not is_answerer and not current_user.is_admin:
+    link = queries.proposal_for(current_user, link_id)
+    if link is None:
         abort(404)  # not theirs: do not even say that it exists
     form = AnswerForm()
     decision = request.form.get("decision")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, and_, case, event, or_
 from sqlalchemy.ext.hybrid import hybrid_method
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from portal.models.program import Program
     from portal.models.supervision import Supervision
     from portal.models.user import User
+
+# A supervision link, or an import's planned link: anything with a `role`.
+Link = TypeVar("Link")
 
 
 class DepartureReason(enum.StrEnum):
@@ -165,16 +169,23 @@ class Position(TimestampMixin, Base):
     def default_owner_link(self) -> Supervision | None:
         """The link whose account owns the position by default: the principal's account, else
         the earliest-linked faculty account (None when only external supervisors are linked)."""
-        accounts = [
-            link
-            for link in self.supervisions
-            if link.supervisor_id is not None or link.supervisor is not None
-        ]
-        principal = [link for link in accounts if link.role == "principal"]
-        return (principal or accounts or [None])[0]
+        return default_owner_choice(
+            [
+                link
+                for link in self.supervisions
+                if link.supervisor_id is not None or link.supervisor is not None
+            ]
+        )
 
     def __repr__(self) -> str:
         return f"<Position {self.id} person={self.person_id}>"
+
+
+def default_owner_choice(account_links: Sequence[Link]) -> Link | None:
+    """Of a position's links to accounts, in the order they were made, the one whose account
+    owns it by default: the principal's, else the earliest (None without any)."""
+    principal = [link for link in account_links if link.role == "principal"]
+    return (principal or list(account_links) or [None])[0]
 
 
 @event.listens_for(Session, "before_flush")

@@ -27,6 +27,7 @@ class ProgramKind(enum.StrEnum):
 DEFAULT_PROGRAMS: tuple[dict, ...] = (
     {
         "name": "PhD",
+        "name_fr": "Doctorat",
         "kind": ProgramKind.PHD,
         "weight": Decimal("1.00"),
         "counts_toward_load": True,
@@ -35,6 +36,7 @@ DEFAULT_PROGRAMS: tuple[dict, ...] = (
     },
     {
         "name": "Master's Research",
+        "name_fr": "Maîtrise recherche",
         "kind": ProgramKind.MASTERS,
         "weight": Decimal("0.50"),
         "counts_toward_load": True,
@@ -43,6 +45,7 @@ DEFAULT_PROGRAMS: tuple[dict, ...] = (
     },
     {
         "name": "Postdoctorate",
+        "name_fr": "Postdoctorat",
         "kind": ProgramKind.POSTDOC,
         "weight": Decimal("0.50"),
         "counts_toward_load": True,
@@ -50,6 +53,7 @@ DEFAULT_PROGRAMS: tuple[dict, ...] = (
     },
     {
         "name": "Research Intern",
+        "name_fr": "Stage de recherche",
         "kind": ProgramKind.INTERN,
         "weight": Decimal("0.25"),
         "counts_toward_load": True,
@@ -57,6 +61,7 @@ DEFAULT_PROGRAMS: tuple[dict, ...] = (
     },
     {
         "name": "Collaborating researcher",
+        "name_fr": "Chercheur·e collaborateur·rice",
         "kind": ProgramKind.COLLABORATOR,
         "weight": Decimal("0.00"),
         "counts_toward_load": False,
@@ -64,6 +69,7 @@ DEFAULT_PROGRAMS: tuple[dict, ...] = (
     },
     {
         "name": "Independent visiting researcher",
+        "name_fr": "Chercheur·e invité·e indépendant·e",
         "kind": ProgramKind.VISITOR,
         "weight": Decimal("0.00"),
         "counts_toward_load": False,
@@ -71,6 +77,7 @@ DEFAULT_PROGRAMS: tuple[dict, ...] = (
     },
     {
         "name": "Collaborating Alumni",
+        "name_fr": "Alumni collaborateur·rice",
         "kind": ProgramKind.ALUMNI_COLLABORATOR,
         "weight": Decimal("0.00"),
         "counts_toward_load": False,
@@ -90,7 +97,10 @@ class Program(TimestampMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The canonical name: English pages, exports, imports and the API use it.
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # What French pages show (administrators set it; empty: French pages show `name`).
+    name_fr: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[ProgramKind] = mapped_column(
         Enum(
             ProgramKind,
@@ -108,6 +118,12 @@ class Program(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # How long the program usually takes; students past it are flagged (empty: no such limit).
     expected_duration_months: Mapped[int | None]
+
+    def name_in(self, language: str) -> str:
+        """The program's name in a language ("fr..." or anything else for the canonical one)."""
+        if language.startswith("fr") and self.name_fr:
+            return self.name_fr
+        return self.name
 
     def __repr__(self) -> str:
         return f"<Program {self.name!r}>"

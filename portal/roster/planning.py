@@ -79,6 +79,7 @@ class InstitutionTarget:
     existing: Institution | None
     name: str
     instance: Institution | None = None
+    created_id: int | None = None  # the id of the record the import inserted
 
 
 @dataclass(eq=False)
@@ -88,6 +89,7 @@ class PersonTarget:
     email: str | None
     line: int
     instance: Person | None = None
+    created_id: int | None = None
 
     def changes(self) -> list[tuple[str, str]]:
         """(column, "old → new") for each value this import changes on an existing person."""
@@ -112,6 +114,7 @@ class PositionTarget:
     outcome: str | None
     line: int
     instance: Position | None = None
+    created_id: int | None = None  # the id of the position the import inserted
 
     def changes(self) -> list[tuple[str, str]]:
         """(column, "old → new") for each value this import changes on an existing position."""

@@ -27,6 +27,7 @@ from flask_login import current_user
 from portal.auth.decorators import require_admin
 from portal.extensions import db
 from portal.forms import select_choices
+from portal.labels import program_choices_in_language
 from portal.models import MilestonePlanItem, Program
 from portal.spreadsheets import (
     CSV_MIMETYPE,
@@ -227,7 +228,7 @@ def _read_progress_filter() -> tuple[ProgressFilterForm, progress.ProgressFilter
     form.department.choices = select_choices(
         [("", _("All departments"))] + [(name, name) for name in progress.department_choices()]
     )
-    programs = progress.program_choices()
+    programs = program_choices_in_language(progress.program_choices())
     form.program.choices = select_choices(
         [("", _("All programs"))] + [(str(program_id), name) for program_id, name in programs]
     )

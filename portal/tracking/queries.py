@@ -62,18 +62,37 @@ def group_open_milestones(faculty: User, today: date) -> list[MilestoneRow]:
 # One member's milestones.
 
 
+def _member_order() -> tuple:
+    """Open milestones first by date, then done and waived ones: as a member's page lists them."""
+    return ((Milestone.status != MilestoneStatus.OPEN), *ordering())
+
+
 def milestones_of(position: Position) -> list[Milestone]:
     """A position's milestones with their extensions, open ones first by date, then the rest."""
     query = (
         select(Milestone)
         .where(Milestone.position_id == position.id)
         .options(selectinload(Milestone.extensions).selectinload(MilestoneExtension.recorded_by))
-        .order_by(
-            (Milestone.status != MilestoneStatus.OPEN),
-            *ordering(),
-        )
+        .order_by(*_member_order())
     )
     return list(db.session.scalars(query))
+
+
+def milestones_by_position(position_ids: Iterable[int]) -> dict[int, list[Milestone]]:
+    """Position id -> its milestones in the member page's order, for many positions in one
+    query (the API's member lists). Callers have checked that the positions are readable."""
+    ids = list(position_ids)
+    found: dict[int, list[Milestone]] = {position_id: [] for position_id in ids}
+    if not ids:
+        return found
+    query = (
+        select(Milestone)
+        .where(Milestone.position_id.in_(ids))
+        .order_by(Milestone.position_id, *_member_order())
+    )
+    for milestone in db.session.scalars(query):
+        found[milestone.position_id].append(milestone)
+    return found
 
 
 def position_for(actor: User, position_id: int) -> Position | None:

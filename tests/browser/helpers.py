@@ -15,6 +15,8 @@ from portal.models import Position, Supervision, User
 
 LANGUAGES = {"en": "en-CA", "fr": "fr-CA"}  # test id -> browser locale (sent as Accept-Language)
 HTML_LANG = {"en": "en", "fr": "fr-CA"}  # test id -> the <html lang> the portal must answer with
+# The PhD program as each language's pages name it (Program.name_fr on French pages).
+PHD_LABEL = {"en": "PhD", "fr": "Doctorat"}
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
 

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.admin_helpers import html_table
-from tests.browser.helpers import HTML_LANG, LANGUAGES, log_in_as
+from tests.browser.helpers import HTML_LANG, LANGUAGES, PHD_LABEL, log_in_as
 from tests.browser.test_journeys import group_row, submit_member_form, user_id
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("language", list(LANGUAGES))]
@@ -31,11 +31,11 @@ def assert_language(page, language: str) -> None:
     expect(page.locator("html")).to_have_attribute("lang", HTML_LANG[language])
 
 
-def propose(page, site, colleague_id: int, student: str, email: str) -> None:
+def propose(page, site, colleague_id: int, student: str, email: str, language: str) -> None:
     page.goto(f"{site.url}/group/members/new")
     page.locator("#full_name").fill(student)
     page.locator("#email").fill(email)
-    page.locator("#program").select_option(label="PhD")
+    page.locator("#program").select_option(label=PHD_LABEL[language])
     page.locator("#institution").fill("McGill University")
     page.locator("#role").select_option("principal")
     page.locator("#start_date").fill("2025-09-02")
@@ -65,7 +65,9 @@ def test_a_colleague_confirms_one_proposal_and_declines_another(
     before = b_co_supervisions(admin, demo_site)
 
     # A proposes B as co-supervisor: A's group says whom it awaits.
-    propose(a_page, demo_site, colleague, FIRST[language], f"first-{language}@example.org")
+    propose(
+        a_page, demo_site, colleague, FIRST[language], f"first-{language}@example.org", language
+    )
     expect(group_row(a_page, FIRST[language])).to_contain_text(B_NAME)
     assert b_co_supervisions(admin, demo_site) == before  # a proposal does not count
 
@@ -92,7 +94,9 @@ def test_a_colleague_confirms_one_proposal_and_declines_another(
     assert b_co_supervisions(admin, demo_site) == before + 1
 
     # A second proposal: B declines with a message, and A sees why.
-    propose(a_page, demo_site, colleague, SECOND[language], f"second-{language}@example.org")
+    propose(
+        a_page, demo_site, colleague, SECOND[language], f"second-{language}@example.org", language
+    )
     b_page.goto(f"{demo_site.url}/group/requests")
     request = b_page.locator("table.requests tbody tr").filter(has_text=SECOND[language])
     request.locator("textarea[name='message']").fill(REASON[language])

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from portal.demo import CURRENT_GROUP
 from portal.extensions import db
 from portal.models import Person, Position, User
-from tests.browser.helpers import HTML_LANG, LANGUAGES, log_in_as
+from tests.browser.helpers import HTML_LANG, LANGUAGES, PHD_LABEL, log_in_as
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("language", list(LANGUAGES))]
 
@@ -133,7 +133,7 @@ def test_add_a_co_supervised_student_then_move_them_to_alumni(
     page.locator('a[href$="/group/members/new"]').first.click()
     page.locator("#full_name").fill(student)
     page.locator("#email").fill(f"student-{language}@example.org")
-    page.locator("#program").select_option(label="PhD")
+    page.locator("#program").select_option(label=PHD_LABEL[language])
     page.locator("#institution").fill("universite de montreal")
     page.locator("#role").select_option("principal")
     page.locator("#start_date").fill("2025-09-02")
