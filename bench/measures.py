@@ -248,6 +248,36 @@ def queries_per_page(database_url: str, work: Path) -> dict[str, tuple[int, int]
     return {label: (small[label], large[label]) for label, _, _ in PAGES}
 
 
+def cpu_measures(database_url: str, work: Path) -> list[dict]:
+    """In-process CPU per logged-in request, English and French interleaved (medians).
+
+    The baseline is /healthz in the same process: what a request costs before any page work.
+    """
+    from bench.cpu import cpu_per_request
+    from bench.generate import BENCH_PASSWORD
+
+    figures = []
+    for label, path, email, target in [
+        ("/group (30 members)", "/group", BENCH_FACULTY_EMAIL, 2.0),
+        ("admin /group of one faculty", "/group?faculty=2", BENCH_ADMIN_EMAIL, 4.0),
+    ]:
+        page = cpu_per_request(database_url, work, email, BENCH_PASSWORD, path)
+        ceiling = cpu_per_request(database_url, work, email, BENCH_PASSWORD, "/healthz")
+        for language, milliseconds in page.items():
+            figures.append(
+                {
+                    "name": f"{label} CPU ms, {language}, vs /healthz",
+                    "portal": milliseconds,
+                    "baseline": ceiling[language],
+                    "unit": "ms",
+                    "target": f"<= {target} ms",
+                    "met": milliseconds <= target,
+                    "note": "in-process CPU, median of 200 interleaved",
+                }
+            )
+    return figures
+
+
 IMPORT_ROWS = 10_000
 
 

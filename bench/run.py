@@ -101,6 +101,7 @@ def run(database_url: str | None, scale: Scale) -> Report:
             figures = measure(context)
             for figure in figures if isinstance(figures, list) else [figures]:
                 report.figures.append(Figure(**figure))
+    report.figures.extend(Figure(**figure) for figure in measures.cpu_measures(database_url, WORK))
     report.queries = measures.queries_per_page(database_url, WORK)
     report.figures.extend(
         Figure(**figure) for figure in measures.in_process_measures(database_url, WORK)

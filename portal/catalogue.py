@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import g
 from flask_babel import get_translations
+from jinja2 import pass_context
+from markupsafe import Markup
 
 
 def request_translations():
@@ -47,3 +49,60 @@ def cached_ngettext(singular: str, plural: str, number: int, **variables) -> str
     """flask_babel.ngettext, through the request's cached catalogue; `num` is the number."""
     translated = cached_translations().ungettext(singular, plural, number)
     return translated % {"num": number, **variables}
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates: gettext bound to the catalogue once per render, constant strings kept per language.
+
+
+def template_callables(translations) -> dict:
+    """The names a template translates with, bound to `translations` (made once per catalogue).
+
+    They behave as Jinja's newstyle gettext and ngettext (the text marked safe when the template
+    autoescapes, then `%`-formatted with escaped variables), but a string without variables is
+    translated, marked and formatted once per catalogue and kept, and none of them looks the
+    catalogue up again. The catalogues live as long as the process, and so does what is kept.
+    """
+    callables = getattr(translations, "_portal_template_callables", None)
+    if callables is None:
+        callables = _bind(translations)
+        translations._portal_template_callables = callables
+    return callables
+
+
+def _bind(translations) -> dict:
+    ugettext = translations.ugettext
+    ungettext = translations.ungettext
+    constants: dict[tuple[bool, str], str] = {}  # (autoescape, msgid) -> the finished text
+    templates: dict[tuple[bool, str], str] = {}  # (autoescape, msgid) -> text before `%`
+
+    @pass_context
+    def gettext(context, message: str, /, **variables) -> str:
+        autoescape = context.eval_ctx.autoescape
+        key = (autoescape, message)
+        if not variables:
+            text = constants.get(key)
+            if text is None:
+                text = constants[key] = _marked(ugettext(message), autoescape) % variables
+            return text
+        text = templates.get(key)
+        if text is None:
+            text = templates[key] = _marked(ugettext(message), autoescape)
+        return text % variables
+
+    @pass_context
+    def ngettext(context, singular: str, plural: str, number, /, **variables) -> str:
+        variables.setdefault("num", number)
+        text = ungettext(singular, plural, number)
+        return _marked(text, context.eval_ctx.autoescape) % variables
+
+    return {
+        "gettext": gettext,
+        "_": gettext,
+        "ngettext": ngettext,
+        "portal_catalogue": translations,
+    }
+
+
+def _marked(text: str, autoescape: bool) -> str:
+    return Markup(text) if autoescape else text

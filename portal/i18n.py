@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
+from babel.dates import format_date as babel_format_date
+from babel.numbers import format_decimal as babel_format_decimal
 from flask import Blueprint, Flask, has_request_context, redirect, request, session, url_for
 from flask_babel import (
     format_date,
     format_datetime,
-    format_decimal,
     get_locale,
     gettext,
 )
 from flask_login import current_user
+from jinja2 import pass_context
 
 from portal.auth.access import handles_own_authentication, public
 from portal.auth.services import is_safe_redirect_target
-from portal.catalogue import cached_translations
+from portal.catalogue import cached_translations, template_callables
 from portal.extensions import babel, db, login_manager
-from portal.labels import action_label, label_text, program_name
+from portal.labels import action_label, msgid_of, program_name
 
 # Locale code -> the language's own name, shown in the switcher.
 LANGUAGES = {"en": "English", "fr_CA": "Français"}
@@ -62,7 +65,8 @@ def init_app(app: Flask) -> None:
         default_locale=DEFAULT_LOCALE,
         default_timezone="America/Montreal",
     )
-    # The same callables Flask-Babel installs, reading the catalogue once per request.
+    # The same callables Flask-Babel installs, reading the catalogue once per request (what a
+    # template imported without context uses); every render gets them bound to its catalogue.
     app.jinja_env.install_gettext_callables(
         gettext=lambda text: cached_translations().ugettext(text),
         ngettext=lambda singular, plural, n: cached_translations().ungettext(singular, plural, n),
@@ -72,17 +76,47 @@ def init_app(app: Flask) -> None:
         ),
         newstyle=True,
     )
+    app.context_processor(render_translations)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, html_language=html_language)
     login_manager.login_message = LOGIN_MESSAGE
     login_manager.localize_callback = gettext
     app.jinja_env.filters.update(
-        label=label_text,
+        label=label_filter,
         action_label=action_label,
         program_name=program_name,
-        date=format_day,
+        date=date_filter,
         datetime=format_moment,
-        number=number_text,
+        number=number_filter,
     )
+
+
+def render_translations() -> dict:
+    """Context processor: the render's language, and gettext bound to its catalogue."""
+    return {
+        **template_callables(cached_translations()),
+        "portal_language": str(get_locale()),
+    }
+
+
+@pass_context
+def label_filter(context, value) -> str:
+    """The `label` filter: label_text() through the render's catalogue."""
+    if value is None:
+        return ""
+    catalogue = context.get("portal_catalogue") or cached_translations()
+    return catalogue.ugettext(msgid_of(value))
+
+
+@pass_context
+def date_filter(context, value) -> str:
+    """The `date` filter: format_day() in the render's language."""
+    return format_day(value, context.get("portal_language"))
+
+
+@pass_context
+def number_filter(context, value, places: int | None = None) -> str:
+    """The `number` filter: number_text() in the render's language."""
+    return number_text(value, places, context.get("portal_language"))
 
 
 # How each language writes a day and a moment (CLDR patterns). English keeps the ISO form that
@@ -91,14 +125,26 @@ DATE_PATTERNS = {"en": "yyyy-MM-dd", "fr_CA": "d MMM y"}
 DATETIME_PATTERNS = {"en": "yyyy-MM-dd HH:mm", "fr_CA": "d MMM y, HH 'h' mm"}
 
 
-def format_day(value) -> str:
-    """A date as the reader's language writes it ('' for None)."""
+def format_day(value, language: str | None = None) -> str:
+    """A date as the reader's language (or `language`) writes it ('' for None)."""
     if not value:
         return ""
-    pattern = DATE_PATTERNS.get(str(get_locale()), DATE_PATTERNS[DEFAULT_LOCALE])
+    language = language or str(get_locale())
+    if value.__class__ is date:
+        return _day_text(language, value)
+    pattern = DATE_PATTERNS.get(language, DATE_PATTERNS[DEFAULT_LOCALE])
     if pattern == "yyyy-MM-dd" and isinstance(value, date):
-        return value.isoformat()  # the same text, without formatting it through CLDR each time
+        return value.isoformat()
     return format_date(value, pattern)
+
+
+@lru_cache(maxsize=8192)
+def _day_text(language: str, day: date) -> str:
+    """A day's text in `language`, formatted once per language and day (a table repeats days)."""
+    pattern = DATE_PATTERNS.get(language, DATE_PATTERNS[DEFAULT_LOCALE])
+    if pattern == "yyyy-MM-dd":
+        return day.isoformat()  # the same text, without formatting it through CLDR
+    return babel_format_date(day, pattern, locale=language)
 
 
 def format_moment(value) -> str:
@@ -109,7 +155,7 @@ def format_moment(value) -> str:
     return format_datetime(value, pattern)
 
 
-def number_text(value, places: int | None = None) -> str:
+def number_text(value, places: int | None = None, language: str | None = None) -> str:
     """A number with the reader's decimal mark and grouping ('' for None).
 
     `places` fixes the decimals; otherwise a Decimal keeps its own (12.50 stays 12,50 in French,
@@ -121,7 +167,15 @@ def number_text(value, places: int | None = None) -> str:
         return str(value)  # what CLDR writes in both languages, without formatting it each time
     if places is None and isinstance(value, Decimal):
         places = 0 if value == value.to_integral() else max(0, -value.as_tuple().exponent)
-    return format_decimal(value, "#,##0." + "0" * places if places else "#,##0")
+    return _number_text(language or str(get_locale()), value, places)
+
+
+@lru_cache(maxsize=8192)
+def _number_text(language: str, value, places: int | None) -> str:
+    """A number's text in `language`, formatted once per language, value and decimals."""
+    return babel_format_decimal(
+        value, "#,##0." + "0" * places if places else "#,##0", locale=language
+    )
 
 
 @blueprint.route("/language", methods=["POST"])

@@ -120,7 +120,12 @@ def label_text(value: enum.Enum | None) -> str:
     """label() translated now, through the request's cached catalogue (for long lists)."""
     if value is None:
         return ""
-    return cached_translations().ugettext(_BY_TYPE[type(value)][value].msgid)
+    return cached_translations().ugettext(msgid_of(value))
+
+
+def msgid_of(value: enum.Enum) -> str:
+    """The English source text of a role's, program kind's or departure reason's label."""
+    return _BY_TYPE[type(value)][value].msgid
 
 
 def action_label(action: str):

@@ -10,8 +10,9 @@ import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Date, Integer, Select, and_, bindparam, case, func, select
 
 from portal.extensions import db
 from portal.models import (
@@ -68,12 +69,13 @@ def due_state(status: MilestoneStatus, due_date: date | None, today: date) -> Du
     return DueState.UPCOMING
 
 
-def needs_attention(today: date):
-    """SQL condition: an open milestone overdue or due within DUE_SOON_DAYS days on `today`."""
+def needs_attention(today: date, soon=None):
+    """SQL condition: an open milestone overdue or due within DUE_SOON_DAYS days on `today`
+    (`soon`: that last day, for a statement that binds it as a parameter)."""
     return and_(
         Milestone.status == MilestoneStatus.OPEN,
         Milestone.due_date.is_not(None),
-        Milestone.due_date <= today + timedelta(days=DUE_SOON_DAYS),
+        Milestone.due_date <= (today + timedelta(days=DUE_SOON_DAYS) if soon is None else soon),
     )
 
 
@@ -329,7 +331,20 @@ def next_milestones(position_ids: Iterable[int], today: date) -> dict[int, Miles
     ids = list(position_ids)
     if not ids:
         return {}
-    rows = db.session.execute(
+    rows = db.session.connection().execute(_next_milestones_statement(), {"ids": ids}).all()
+    found: dict[int, MilestoneSummary] = {}
+    for milestone_id, position_id, name_en, name_fr, due, status in rows:
+        if position_id not in found:
+            found[position_id] = MilestoneSummary(
+                milestone_id, position_id, name_en, name_fr, due, due_state(status, due, today)
+            )
+    return found
+
+
+@lru_cache(maxsize=1)
+def _next_milestones_statement() -> Select:
+    """next_milestones' statement, built once (it runs on every /group page)."""
+    return (
         select(
             Milestone.id,
             Milestone.position_id,
@@ -338,16 +353,12 @@ def next_milestones(position_ids: Iterable[int], today: date) -> dict[int, Miles
             Milestone.due_date,
             Milestone.status,
         )
-        .where(Milestone.position_id.in_(ids), Milestone.status == MilestoneStatus.OPEN)
+        .where(
+            Milestone.position_id.in_(bindparam("ids", expanding=True)),
+            Milestone.status == MilestoneStatus.OPEN,
+        )
         .order_by(Milestone.position_id, *ordering())
-    ).all()
-    found: dict[int, MilestoneSummary] = {}
-    for milestone_id, position_id, name_en, name_fr, due, status in rows:
-        if position_id not in found:
-            found[position_id] = MilestoneSummary(
-                milestone_id, position_id, name_en, name_fr, due, due_state(status, due, today)
-            )
-    return found
+    )
 
 
 def expected_durations(position_ids: Iterable[int]) -> dict[int, int | None]:
@@ -404,7 +415,7 @@ class MilestoneRow:
         return self.name_fr if language.startswith("fr") else self.name_en
 
 
-def milestone_rows(query: Select, today: date) -> list[MilestoneRow]:
+def milestone_rows(query: Select, today: date, parameters=None) -> list[MilestoneRow]:
     return [
         MilestoneRow(
             milestone_id=row.id,
@@ -417,7 +428,7 @@ def milestone_rows(query: Select, today: date) -> list[MilestoneRow]:
             state=due_state(row.status, row.due_date, today),
             note=row.note,
         )
-        for row in db.session.execute(query)
+        for row in db.session.execute(query, parameters)
     ]
 
 
@@ -440,12 +451,13 @@ def milestone_columns() -> Select:
     )
 
 
-def in_group(faculty: User):
+def in_group(faculty: User | None, faculty_id=None):
     """SQL condition: the milestone's position is in the faculty member's group (a confirmed
-    link: proposals and declined links are no one's group)."""
+    link: proposals and declined links are no one's group); `faculty_id` instead of `faculty`
+    for a statement that binds it as a parameter."""
     return Position.id.in_(
         select(Supervision.position_id).where(
-            Supervision.supervisor_id == faculty.id,
+            Supervision.supervisor_id == (faculty.id if faculty is not None else faculty_id),
             Supervision.state == SupervisionState.CONFIRMED,
         )
     )
@@ -453,9 +465,24 @@ def in_group(faculty: User):
 
 def group_due(faculty: User, today: date) -> list[MilestoneRow]:
     """The "What's due" panel: open milestones overdue or due within 30 days, earliest first."""
-    query = (
+    parameters = {
+        "faculty_id": faculty.id,
+        "today": today,
+        "soon": today + timedelta(days=DUE_SOON_DAYS),
+    }
+    return milestone_rows(_group_due_statement(), today, parameters)
+
+
+@lru_cache(maxsize=1)
+def _group_due_statement() -> Select:
+    """group_due's statement, built once (it runs on every /group page)."""
+    today = bindparam("today", type_=Date())
+    return (
         milestone_columns()
-        .where(in_group(faculty), needs_attention(today), position_current_on(today))
+        .where(
+            in_group(None, bindparam("faculty_id", type_=Integer())),
+            needs_attention(today, bindparam("soon", type_=Date())),
+            position_current_on(today),
+        )
         .order_by(Milestone.due_date, Person.full_name, Milestone.id)
     )
-    return milestone_rows(query, today)

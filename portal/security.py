@@ -33,6 +33,8 @@ API_CACHE_CONTROL = "private, no-cache"
 # Session keys of our own, next to Flask-Login's `_user_id`.
 LOGIN_AT = "_login_at"
 SEEN_AT = "_seen_at"
+# The idle clock moves in steps of this many seconds (an idle limit is counted in minutes).
+SEEN_AT_STEP = 60
 SESSION_EXPIRED = _l("Your session has expired. Please log in again.")
 
 # The password login's limit (10 attempts a minute per account and per address, counted before
@@ -207,7 +209,9 @@ def expire_stale_session() -> None:
         session.pop(SEEN_AT, None)
         flash(str(SESSION_EXPIRED), "info")  # the session stores plain text, not a lazy string
         return
-    session[SEEN_AT] = now
+    if now - seen_at >= SEEN_AT_STEP:
+        # Moved in steps, so a burst of requests does not re-sign and re-send the cookie each time.
+        session[SEEN_AT] = now
 
 
 def _seconds(lifetime) -> int:

@@ -123,6 +123,47 @@ def csv_chunks(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterato
     yield buffer.getvalue()
 
 
+# A batch whose text has none of these after a line break holds no cell a spreadsheet could
+# run (each cell is checked after a line break of its own, so a false alarm only costs time).
+_SUSPECT_AFTER_BREAK = tuple("\n" + first for first in sorted(_SUSPECT_FIRST))
+
+
+def _may_hold_formulas(batch: Sequence[Sequence[str | None]], text_columns: Sequence[int]) -> bool:
+    """Whether a cell of the text columns of `batch` may start like a formula (checked per
+    column, in C: joining and searching the column's text, without a Python call per cell)."""
+    columns = list(zip(*batch, strict=True))
+    for index in text_columns:
+        text = "\n" + "\n".join(filter(None, columns[index]))
+        if any(suspect in text for suspect in _SUSPECT_AFTER_BREAK):
+            return True
+    return False
+
+
+def csv_text_bytes_chunks(
+    headers: Sequence[str],
+    batches: Iterable[Sequence[Sequence[str | None]]],
+    text_columns: Sequence[int],
+) -> Iterator[bytes]:
+    """csv_bytes_chunks for rows that hold only text and None, given in batches: the same bytes.
+
+    Cells outside `text_columns` are trusted to be plain (ISO dates, fixed words): only the text
+    columns of a batch are checked, and only a batch that may hold a formula goes cell by cell.
+    """
+    yield "\ufeff".encode()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(headers)
+    for batch in batches:
+        if batch and _may_hold_formulas(batch, text_columns):
+            writer.writerows([[_csv_cell(cell) for cell in row] for row in batch])
+        else:
+            writer.writerows(batch)  # the csv module writes None as an empty cell
+        yield buffer.getvalue().encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
 def csv_bytes_chunks(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
     """UTF-8 CSV with a byte-order mark, which spreadsheet programs need to read accents right."""
     yield "\ufeff".encode()

@@ -119,6 +119,50 @@ def test_alumni_page_shows_end_date_reason_and_outcome(faculty, faculty_client, 
     assert "Dr. Maude Archambault" not in _page(faculty_client, "/group")
 
 
+def test_admin_finds_a_group_by_part_of_a_name_or_email(admin_client, faculty, make_faculty):
+    make_faculty("ada@example.org", "Prof. Ada Lovelace")
+    make_faculty("adam@example.org", "Prof. Adam Smith")
+    make_faculty("gone@example.org", "Prof. Ada Gone", is_active=False)
+    page = _page(admin_client, "/group?find=ADA")
+    assert "Prof. Ada Lovelace</a> (ada@example.org)" in page
+    assert "Prof. Adam Smith</a> (adam@example.org)" in page
+    assert "Prof. Ada Gone" not in page  # deactivated accounts have no group to look at
+    assert 'value="ADA"' in page
+    single = admin_client.get("/group?find=adam%40example")
+    assert single.status_code == 302
+    assert single.headers["Location"].startswith("/group?faculty=")
+    assert "Prof. Adam Smith" in _page(admin_client, single.headers["Location"])
+
+
+@pytest.mark.parametrize("text", ["%", "_", "<b>x</b>", "zzz-nobody"])
+def test_faculty_search_without_a_match_says_so_and_treats_the_text_literally(
+    admin_client, faculty, text
+):
+    response = admin_client.get("/group", query_string={"find": text})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "No faculty account matches" in page
+    assert "<b>x</b>" not in page
+    assert "Prof. Hélène Faculty</a>" not in page
+
+
+def test_faculty_search_in_french(admin_client, faculty):
+    page = admin_client.get(
+        "/group?find=nobody-here", headers={"Accept-Language": "fr-CA"}
+    ).get_data(as_text=True)
+    assert "Aucun compte de professeur ne correspond à « nobody-here »." in page
+    assert '<label for="faculty-find">Voir le groupe de</label>' in page
+
+
+def test_faculty_cannot_search_other_groups(faculty_client, faculty, make_faculty):
+    make_faculty("other@example.org", "Prof. Other")
+    response = faculty_client.get("/group?find=other")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Prof. Other" not in page
+    assert "faculty-find" not in page
+
+
 def test_faculty_sees_only_their_own_group(app, faculty, faculty_client, make_faculty, make_member):
     other = make_faculty("other@example.org", "Prof. Other")
     make_member(other, "Not Yours")
@@ -137,8 +181,11 @@ def test_admin_views_any_group_read_only_with_edit_links(app, admin_client, facu
         faculty, "Gone Already", start_date=date(2019, 1, 1), end_date=date(2021, 1, 1)
     )
     chooser = _page(admin_client, "/group")
-    assert "View the group of" in chooser
-    assert f'<option value="{faculty.id}" >Prof. Hélène Faculty</option>' in chooser
+    assert '<label for="faculty-find">View the group of</label>' in chooser
+    assert "<option" not in chooser.split("faculty-find")[1].split("</form>")[0]
+    found = admin_client.get("/group?find=h%C3%A9l%C3%A8ne")
+    assert found.status_code == 302
+    assert found.headers["Location"] == f"/group?faculty={faculty.id}"
     page = _page(admin_client, f"/group?faculty={faculty.id}")
     assert "Group of Prof. Hélène Faculty" in page
     assert "Someone In The Group" in page

@@ -99,3 +99,18 @@ def test_group_page_query_count_does_not_grow_with_the_group(
         faculty_client.get("/group")
     assert len(small) == len(large)
     assert len(large) <= 8
+
+
+def test_group_page_in_french_issues_no_more_queries_than_in_english(
+    faculty, faculty_client, make_member, query_counter
+):
+    for number in range(5):
+        make_member(faculty, f"Élève {number}", others=[("External Prof", "co-supervisor")])
+    faculty_client.get("/group")  # the first request of a client may store its CSRF token
+    with query_counter() as english:
+        page = faculty_client.get("/group", headers={"Accept-Language": "en"})
+    assert "My group" in page.get_data(as_text=True)
+    with query_counter() as french:
+        page = faculty_client.get("/group", headers={"Accept-Language": "fr-CA"})
+    assert "Mon groupe" in page.get_data(as_text=True)
+    assert 0 < len(french) <= len(english)

@@ -222,3 +222,22 @@ def test_member_for_enforces_the_group_boundary(app_context):
     assert queries.member_for(admin, position.id) is position
     assert queries.group_owner(colleague, faculty.id) is None
     assert queries.group_owner(admin, faculty.id) is faculty
+
+
+@pytest.mark.both_backends
+def test_find_faculty_matches_name_or_email_literally_and_stops_at_the_limit(
+    app_context, make_faculty, make_admin
+):
+    make_admin("boss@example.org", "Prof. Admin Boss")
+    for number in range(queries.FACULTY_SEARCH_LIMIT + 3):
+        make_faculty(f"member{number:02d}@example.org", f"Prof. Many {number:02d}")
+    make_faculty("percent@example.org", "Prof. 100% Sure")
+    found = queries.find_faculty("MANY")
+    assert len(found) == queries.FACULTY_SEARCH_LIMIT + 1  # one more: "type more of the name"
+    assert found[0][1:] == ("Prof. Many 00", "member00@example.org")
+    assert [row[1] for row in queries.find_faculty("percent@")] == ["Prof. 100% Sure"]
+    assert [row[1] for row in queries.find_faculty("100%")] == ["Prof. 100% Sure"]
+    assert queries.find_faculty("%") == [queries.find_faculty("100%")[0]]
+    assert queries.find_faculty("_") == []
+    assert queries.find_faculty("boss") == []  # administrators have no group
+    assert queries.find_faculty("   ") == []

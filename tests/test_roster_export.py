@@ -337,3 +337,35 @@ def test_large_exports_arrive_in_chunks(app, admin_client, make_faculty):
         assert b"Grad 1199" not in chunks[0]
         body = b"".join(chunks)
         assert body.count(b"Grad ") == count
+
+
+@pytest.mark.both_backends
+def test_csv_from_text_batches_is_byte_identical_to_the_row_by_row_writer(
+    app, make_member, faculty, group, monkeypatch
+):
+    """The CSV path (dates and status as text from SQL, batches to writerows, the formula check
+    per batch) writes the same bytes as the generic writer of the same rows."""
+    from portal.roster import reports
+    from portal.roster.reports import (
+        RosterExport,
+        RosterStatus,
+        csv_chunks_of,
+        roster_rows,
+    )
+    from portal.spreadsheets import csv_bytes_chunks
+
+    # Batches of 3 rows: several plain batches, with the suspicious ones in later batches.
+    monkeypatch.setattr(reports, "FETCH_BATCH", 3)
+    for number in range(7):
+        make_member(faculty, f"Plain Person {number:04d}", start_date=date(2020, 1, 2))
+    for tricky in ["+1 555", "-minus", "@at", "\u200b=cmd", "\uff1dwide", "'=already"]:
+        make_member(faculty, f"Zz {tricky}", outcome=tricky, end_date=date(2030, 12, 31))
+    with app.app_context():
+        for status in RosterStatus:
+            export = RosterExport(None, status, date(2026, 6, 1))
+            expected = b"".join(csv_bytes_chunks(export.columns, roster_rows(export)))
+            written = b"".join(csv_chunks_of(export))
+            assert written == expected
+        assert b"'=HYPERLINK" in written
+        assert b"'\xef\xbc\x9dwide" in written  # the full-width sign got its quote
+        assert b",2020-01-02," in written

@@ -145,6 +145,29 @@ def test_activity_within_the_idle_limit_keeps_the_session(app, client, faculty):
         assert session[SEEN_AT] >= time.time() - 5  # the request moved the idle clock
 
 
+def test_requests_within_a_minute_do_not_re_sign_the_session_cookie(client, faculty):
+    _login(client, faculty)
+    client.get("/group")  # the first page may store a CSRF token in the session
+    with client.session_transaction() as session:
+        seen_at = session[SEEN_AT]
+    response = client.get("/group")
+    assert response.status_code == 200
+    sent = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{SESSION_COOKIE}=")]
+    assert sent == []
+    with client.session_transaction() as session:
+        assert session[SEEN_AT] == seen_at
+
+
+def test_a_request_a_minute_later_moves_the_idle_clock(client, faculty):
+    _login(client, faculty)
+    client.get("/group")
+    _age_session(client, _seen_at=61)
+    response = client.get("/group")
+    assert _set_cookie(response, SESSION_COOKIE)
+    with client.session_transaction() as session:
+        assert session[SEEN_AT] >= time.time() - 5
+
+
 def test_idle_session_is_anonymous_and_forgets_the_remember_cookie(app, client, faculty):
     assert app.config["SESSION_IDLE_MINUTES"] == 60
     _login(client, faculty, remember=True)

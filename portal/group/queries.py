@@ -7,14 +7,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import Select, and_, func, or_, select, true
+from sqlalchemy import Date, Integer, Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.orm import aliased, selectinload
 
+from portal.catalogue import cached_translations
 from portal.extensions import db
-from portal.i18n import format_day, number_text
+from portal.i18n import N_, format_day, number_text
 from portal.identifiers import name_key
 from portal.labels import KIND_LABELS, ROLE_LABELS, english, label_text, program_name
 from portal.labels import lazy_gettext as _l
@@ -147,13 +149,18 @@ class GroupPage:
     incoming_total: int = 0
 
 
-def _group_rows(faculty: User, today: date, condition) -> list[MemberRow]:
-    """The faculty member's confirmed rows matching `condition`, in two plain-row queries.
+# The group's statements are built once, with the faculty, the day and the status as bound
+# parameters: building a statement and its cache key cost more than running it.
+_FACULTY = bindparam("faculty_id", type_=Integer())
+_TODAY = bindparam("today", type_=Date())
+_STATUSES = bindparam("statuses", expanding=True)
+_POSITION_IDS = bindparam("position_ids", expanding=True)
+_STATUS = Position.status_on(_TODAY)
 
-    Rows are read as tuples rather than ORM objects: a group page is read-only, and building
-    hundreds of tracked objects per request was most of the page's time.
-    """
-    positions = db.session.execute(
+
+@lru_cache(maxsize=1)
+def _group_statement() -> Select:
+    return (
         select(
             Position.id,
             Position.person_id,
@@ -167,7 +174,7 @@ def _group_rows(faculty: User, today: date, condition) -> list[MemberRow]:
             Position.departure_reason,
             Position.outcome,
             Position.note,
-            Position.status_on(today),
+            _STATUS,
             Supervision.note,
             Position.owner_id,
             Program.expected_duration_months,
@@ -178,22 +185,18 @@ def _group_rows(faculty: User, today: date, condition) -> list[MemberRow]:
         .join(Program, Program.id == Position.program_id)
         .join(Institution, Institution.id == Position.institution_id)
         .where(
-            Supervision.supervisor_id == faculty.id,
+            Supervision.supervisor_id == _FACULTY,
             Supervision.state == SupervisionState.CONFIRMED,
             Position.archived_at.is_(None),
-            condition,
+            _STATUS.in_(_STATUSES),
         )
         .order_by(Program.sort_order, Person.full_name, Position.id)
-    ).all()
-    others = _other_supervisors(faculty, [row[0] for row in positions])
-    return [_to_row(row, others.get(row[0], ()), faculty, today) for row in positions]
+    )
 
 
-def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    """Position id -> descriptions of its other supervisors, in the order they were added."""
-    if not position_ids:
-        return {}
-    links = db.session.execute(
+@lru_cache(maxsize=1)
+def _other_supervisors_statement() -> Select:
+    return (
         select(
             Supervision.position_id,
             Supervision.role,
@@ -203,39 +206,73 @@ def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tupl
         )
         .outerjoin(User, User.id == Supervision.supervisor_id)
         .where(
-            Supervision.position_id.in_(position_ids),
-            or_(Supervision.supervisor_id.is_(None), Supervision.supervisor_id != faculty.id),
+            Supervision.position_id.in_(_POSITION_IDS),
+            or_(Supervision.supervisor_id.is_(None), Supervision.supervisor_id != _FACULTY),
         )
         .order_by(Supervision.position_id, Supervision.id)
+    )
+
+
+def _group_rows(
+    faculty: User, today: date, statuses: tuple[PositionStatus, ...]
+) -> list[MemberRow]:
+    """The faculty member's confirmed rows of the given statuses (Position.status_on), in two
+    plain-row queries.
+
+    Rows are read as tuples from the session's connection rather than as ORM objects: a group
+    page is read-only, and building hundreds of tracked objects per request was most of the
+    page's time.
+    """
+    connection = db.session.connection()
+    positions = connection.execute(
+        _group_statement(),
+        {
+            "faculty_id": faculty.id,
+            "today": today,
+            "statuses": [status.value for status in statuses],
+        },
     ).all()
+    others = _other_supervisors(faculty, [row[0] for row in positions])
+    return [_to_row(row, others.get(row[0], ()), faculty, today) for row in positions]
+
+
+def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """Position id -> descriptions of its other supervisors, in the order they were added."""
+    if not position_ids:
+        return {}
+    links = db.session.connection().execute(
+        _other_supervisors_statement(),
+        {"position_ids": position_ids, "faculty_id": faculty.id},
+    )
+    translate = cached_translations().ugettext
     described: dict[int, list[str]] = {}
     for position_id, role, account_name, external_name, state in links:
         described.setdefault(position_id, []).append(
-            describe_link(role, account_name or external_name, state)
+            describe_link(role, account_name or external_name, state, translate)
         )
     return {position_id: tuple(names) for position_id, names in described.items()}
 
 
 def current_members(faculty: User, today: date) -> list[MemberRow]:
     """The faculty member's current group (Position.is_current_on), confirmed links only."""
-    return _group_rows(faculty, today, Position.is_current_on(today))
+    return _group_rows(faculty, today, (PositionStatus.CURRENT,))
 
 
 def incoming_members(faculty: User, today: date) -> list[MemberRow]:
     """Members who start after `today` (Position.is_incoming_on), confirmed links only."""
-    return _group_rows(faculty, today, Position.is_incoming_on(today))
+    return _group_rows(faculty, today, (PositionStatus.INCOMING,))
 
 
 def alumni_members(faculty: User, today: date) -> list[MemberRow]:
     """The faculty member's former members (Position.is_alumni_on), most recent departure first."""
-    rows = _group_rows(faculty, today, Position.is_alumni_on(today))
+    rows = _group_rows(faculty, today, (PositionStatus.ALUMNI,))
     return sorted(rows, key=lambda row: (row.end_date, row.name), reverse=True)
 
 
 def current_page(faculty: User, today: date, wanted: ListFilter) -> GroupPage:
     """The current-members page: counts over the current group, sections of the filtered rows,
     and the incoming members (who start later) in a section of their own."""
-    rows = _group_rows(faculty, today, ~Position.is_alumni_on(today))
+    rows = _group_rows(faculty, today, (PositionStatus.CURRENT, PositionStatus.INCOMING))
     everyone = [row for row in rows if row.status is PositionStatus.CURRENT]
     incoming = [row for row in rows if row.status is PositionStatus.INCOMING]
     page = _page(everyone, wanted)
@@ -311,20 +348,25 @@ def _to_row(row, others: tuple[str, ...], faculty: User, today: date) -> MemberR
 
 
 def describe_link(
-    role: SupervisionRole, name: str, state: SupervisionState = SupervisionState.CONFIRMED
+    role: SupervisionRole,
+    name: str,
+    state: SupervisionState = SupervisionState.CONFIRMED,
+    translate=None,
 ) -> str:
     """ "Prof. X (co-supervisor)"; a proposal reads "awaiting Prof. X (...)", a refusal
-    "declined by Prof. X (...)"."""
+    "declined by Prof. X (...)". `translate` is a catalogue's gettext, for callers that describe
+    many links in one request."""
+    translate = translate or cached_translations().ugettext
     if role == SupervisionRole.CO_SUPERVISOR:
-        text = gettext("%(name)s (co-supervisor)", name=name)
+        text = translate(N_("%(name)s (co-supervisor)")) % {"name": name}
     elif role == SupervisionRole.PRINCIPAL:
-        text = gettext("%(name)s (principal)", name=name)
+        text = translate(N_("%(name)s (principal)")) % {"name": name}
     else:
         text = name
     if state == SupervisionState.PROPOSED:
-        return gettext("awaiting %(supervisor)s", supervisor=text)
+        return translate(N_("awaiting %(supervisor)s")) % {"supervisor": text}
     if state == SupervisionState.DECLINED:
-        return gettext("declined by %(supervisor)s", supervisor=text)
+        return translate(N_("declined by %(supervisor)s")) % {"supervisor": text}
     return text
 
 
@@ -574,13 +616,19 @@ def stale_requests(now: datetime, age) -> list[RequestRow]:
 
 def request_count(user: User) -> int:
     """How many proposals wait for `user`'s answer (the number in the navigation)."""
-    return db.session.scalar(
+    return db.session.connection().scalar(_request_count_statement(), {"user_id": user.id})
+
+
+@lru_cache(maxsize=1)
+def _request_count_statement() -> Select:
+    """request_count's statement, built once (it runs on every page with the navigation)."""
+    return (
         select(func.count(Supervision.id))
         .join(Position, Position.id == Supervision.position_id)
         .where(
             Position.archived_at.is_(None),
             Supervision.state == SupervisionState.PROPOSED,
-            _answerer_condition(user.id),
+            _answerer_condition(bindparam("user_id", type_=Integer())),
         )
     )
 
@@ -664,14 +712,31 @@ def programs_not_counting_toward_load() -> list[int]:
     )
 
 
-def faculty_accounts() -> list[tuple[int, str]]:
-    """Active faculty accounts, for an administrator choosing whose group to look at."""
+# How many faculty accounts a search lists; more matches ask for more of the name.
+FACULTY_SEARCH_LIMIT = 20
+
+
+def find_faculty(text: str) -> list[tuple[int, str, str]]:
+    """Active faculty accounts whose name or email contains `text` (case-insensitive), by name,
+    for an administrator choosing whose group to look at: (id, name, email), at most
+    FACULTY_SEARCH_LIMIT + 1 (one more says there are more)."""
+    needle = text.strip().lower()
+    if not needle:
+        return []
     query = (
-        select(User.id, User.display_name)
-        .where(User.is_active.is_(True), User.is_admin.is_(False))
-        .order_by(User.display_name)
+        select(User.id, User.display_name, User.email)
+        .where(
+            User.is_active.is_(True),
+            User.is_admin.is_(False),
+            or_(
+                func.lower(User.display_name).contains(needle, autoescape=True),
+                func.lower(User.email).contains(needle, autoescape=True),
+            ),
+        )
+        .order_by(User.display_name, User.id)
+        .limit(FACULTY_SEARCH_LIMIT + 1)
     )
-    return [(row.id, row.display_name) for row in db.session.execute(query)]
+    return [tuple(row) for row in db.session.execute(query)]
 
 
 def supervisor_choices(exclude: User, keep_ids: Iterable[int] = ()) -> list[tuple[int, str]]:

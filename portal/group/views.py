@@ -145,10 +145,13 @@ def _member_or_404(position_id: int, *, archived: bool = False) -> Position:
 def index():
     """Current members of a group, in sections by kind, with counts, search and filters."""
     owner = _owner_or_404()
+    find = (request.args.get("find") or "")[:200].strip() if current_user.is_admin else ""
+    found = queries.find_faculty(find) if find else []
+    if len(found) == 1:  # the one account asked for: show its group
+        return redirect(url_for("group.index", faculty=found[0][0]))
     wanted = queries.ListFilter.from_args(request.args)
     today = date.today()
     page = queries.current_page(owner, today, wanted)
-    faculty = queries.faculty_accounts() if current_user.is_admin else []
     return render_template(
         "group/index.html",
         due=group_due(owner, today),
@@ -159,7 +162,9 @@ def index():
         owner=owner,
         read_only=owner.id != current_user.id,
         group_args=_group_args(owner),
-        faculty=faculty,
+        find=find,
+        found=found[: queries.FACULTY_SEARCH_LIMIT],
+        more_found=len(found) > queries.FACULTY_SEARCH_LIMIT,
         highlighted=take_highlighted_positions(),
     )
 

@@ -64,6 +64,9 @@ class Supervision(Base):
             sqlite_where=text("role = 'principal' AND state <> 'declined'"),
             postgresql_where=text("role = 'principal' AND state <> 'declined'"),
         ),
+        # Proposals are a handful among tens of thousands of links: the count in every page's
+        # navigation finds them here instead of scanning every link.
+        Index("ix_supervisions_state", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,10 +18,11 @@ from portal.roster.reports import (
     ReportError,
     RosterExport,
     RosterStatus,
+    csv_chunks_of,
     find_faculty,
     roster_rows,
 )
-from portal.spreadsheets import csv_bytes_chunks, json_chunks, xlsx_bytes
+from portal.spreadsheets import json_chunks, xlsx_bytes
 
 
 def register(app: Flask) -> None:
@@ -84,7 +85,7 @@ def export_roster_command(
     elif file_format == "json":
         chunks = json_chunks(export.columns, rows)
     else:
-        chunks = csv_bytes_chunks(export.columns, rows)
+        chunks = csv_chunks_of(export)
     if output is None:
         stream = sys.stdout.buffer
         for chunk in chunks:

@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from itertools import groupby
+from itertools import groupby, islice
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, String, and_, func, or_, select, true, type_coerce
+from sqlalchemy import Select, String, and_, cast, func, or_, select, text, true, type_coerce
 
 from portal.extensions import db
 from portal.identifiers import name_key
@@ -29,6 +29,7 @@ from portal.models import (
     SupervisionState,
     User,
 )
+from portal.spreadsheets import csv_bytes_chunks, csv_text_bytes_chunks
 
 ROSTER_COLUMNS = (
     "faculty_email",
@@ -153,8 +154,12 @@ def status_filter(status: RosterStatus, today: date):
     return true()
 
 
-def roster_query(export: RosterExport) -> Select:
-    """One row per (non-archived position, supervisor account) link, in a stable order."""
+def roster_query(export: RosterExport, *, dates_as_text: bool = False) -> Select:
+    """One row per (non-archived position, supervisor account) link, in a stable order;
+    `dates_as_text` reads the dates as ISO text."""
+    start_date, end_date = Position.start_date, Position.end_date
+    if dates_as_text:
+        start_date, end_date = cast(start_date, String), cast(end_date, String)
     query = (
         select(
             User.email,
@@ -164,8 +169,8 @@ def roster_query(export: RosterExport) -> Select:
             Institution.name,
             # The stored text ('principal', ...) is what the file holds: no enum round trip.
             type_coerce(Supervision.role, String).label("role"),
-            Position.start_date,
-            Position.end_date,
+            start_date,
+            end_date,
             Position.status_on(export.today).label("status"),
             Position.outcome,
         )
@@ -201,6 +206,7 @@ def roster_rows(export: RosterExport) -> Iterator[tuple]:
     if export.with_milestones:
         rows = _rows_with_milestones(export)
     else:
+        plan_for_every_row()
         result = db.session.execute(roster_query(export).execution_options(yield_per=FETCH_BATCH))
         rows = (tuple(row) for row in result)
     yield from in_name_order(rows)
@@ -217,9 +223,42 @@ def in_name_order(rows: Iterable[tuple]) -> Iterator[tuple]:
         yield from sorted(members, key=lambda row: name_key(row[1]))
 
 
+# Columns of a roster row that hold free text (the formula check looks at these only).
+ROSTER_TEXT_COLUMNS = (0, 1, 2, 3, 4, 9)
+
+
+def roster_text_batches(export: RosterExport) -> Iterator[list[tuple]]:
+    """roster_rows for a CSV file, in batches, every cell already text or None: the dates come
+    from the database as ISO text (what the file holds), with no date objects made and undone."""
+    plan_for_every_row()
+    query = roster_query(export, dates_as_text=True).execution_options(yield_per=FETCH_BATCH)
+    rows = in_name_order(db.session.connection().execute(query))
+    while batch := list(islice(rows, FETCH_BATCH)):
+        yield batch
+
+
+def csv_chunks_of(export: RosterExport) -> Iterator[bytes]:
+    """The export as CSV bytes (UTF-8 with a byte-order mark), streamed batch by batch."""
+    if export.with_milestones:
+        return csv_bytes_chunks(export.columns, roster_rows(export))
+    return csv_text_bytes_chunks(export.columns, roster_text_batches(export), ROSTER_TEXT_COLUMNS)
+
+
+def plan_for_every_row() -> None:
+    """On PostgreSQL, plan the next streamed query for reading all its rows.
+
+    A streamed query runs through a server-side cursor, which PostgreSQL plans for the first 10%
+    of the rows (nested loops) unless told otherwise; an export reads them all. SET LOCAL lasts
+    until the end of the transaction.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
+
+
 def _rows_with_milestones(export: RosterExport) -> Iterator[tuple]:
     """The roster rows plus each position's next open milestone: one more query per batch."""
     query = roster_query(export).add_columns(Position.id)
+    plan_for_every_row()
     result = db.session.execute(query.execution_options(yield_per=FETCH_BATCH))
     for batch in result.partitions():
         upcoming = next_milestones({row[-1] for row in batch}, export.today)

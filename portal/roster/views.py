@@ -46,6 +46,7 @@ from portal.roster.reports import (
     ReportError,
     RosterExport,
     coi_rows,
+    csv_chunks_of,
     faculty_slug,
     find_faculty,
     parse_coi_years,
@@ -309,14 +310,14 @@ def _megabytes(length: int) -> str:
 
 def _export_response(export: RosterExport, extension: str) -> Response:
     filename = export.filename(extension)
-    rows = roster_rows(export)
     columns = export.columns
     if extension == "xlsx":
         # An XLSX file is a zip archive written at the end; it cannot be streamed row by row.
-        return _attachment(xlsx_bytes(columns, rows), XLSX_MIMETYPE, filename)
+        return _attachment(xlsx_bytes(columns, roster_rows(export)), XLSX_MIMETYPE, filename)
     if extension == "json":
+        rows = roster_rows(export)
         return _attachment(stream_with_context(json_chunks(columns, rows)), JSON_MIMETYPE, filename)
-    return _attachment(stream_with_context(csv_bytes_chunks(columns, rows)), CSV_MIMETYPE, filename)
+    return _attachment(stream_with_context(csv_chunks_of(export)), CSV_MIMETYPE, filename)
 
 
 def _attachment(body, mimetype: str, filename: str) -> Response:

@@ -1,0 +1,57 @@
+"""In-process CPU time per request of logged-in pages, in English and French.
+
+The test client logs in through the login form, then requests alternate between the languages
+(interleaved, so a change of machine load touches both alike); each figure is the median of the
+CPU time (time.process_time) of its requests, which a busy shared machine disturbs far less than
+wall-clock time.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from portal import create_app
+from portal.extensions import db
+
+# The account has no saved language, so the browser's Accept-Language chooses it.
+LANGUAGES = {"en": "en", "fr_CA": "fr-CA,fr;q=0.9"}
+
+
+def logged_in_client(app, email: str, password: str):
+    """A test client after a real login through the form (CSRF off for the bench app only)."""
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": password})
+    if response.status_code != 302:
+        raise RuntimeError(f"bench login of {email} answered {response.status_code}")
+    return client
+
+
+def cpu_per_request(
+    database_url: str,
+    instance: Path,
+    email: str,
+    password: str,
+    path: str,
+    rounds: int = 200,
+) -> dict[str, float]:
+    """Median CPU milliseconds of GET `path` per language, the languages interleaved."""
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False},
+        instance_path=str(instance),
+    )
+    clients = {language: logged_in_client(app, email, password) for language in LANGUAGES}
+    samples: dict[str, list[float]] = {language: [] for language in LANGUAGES}
+    for round_number in range(rounds + 5):
+        for language in LANGUAGES:
+            started = time.process_time()
+            response = clients[language].get(path, headers={"Accept-Language": LANGUAGES[language]})
+            spent = time.process_time() - started
+            if response.status_code != 200:
+                raise RuntimeError(f"{path} answered {response.status_code}")
+            if round_number >= 5:  # the first requests warm caches and compile templates
+                samples[language].append(spent)
+    with app.app_context():
+        db.engine.dispose()
+    return {language: statistics.median(values) * 1000 for language, values in samples.items()}
