@@ -6,7 +6,7 @@ likely duplicate in a group is found in SQL; `positions.previous_position_id` li
 to the one it follows after a change of program.
 
 Revision ID: 5b8e2f4c7a13
-Revises: 5e8b2f71c0a4
+Revises: 5b8e2f41c7a9
 Create Date: 2026-11-30 15:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "5b8e2f4c7a13"
-down_revision = "5e8b2f71c0a4"
+down_revision = "5b8e2f41c7a9"
 branch_labels = None
 depends_on = None
 
