@@ -89,6 +89,7 @@ ACTION_LABELS = {
     "create": _l("created"),
     "update": _l("updated"),
     "move-to-alumni": _l("moved to alumni"),
+    "change-program": _l("changed program (a new position follows)"),
     "restore": _l("restored to current members"),
     "archive": _l("archived"),
     "restore-archived": _l("restored from the archive"),

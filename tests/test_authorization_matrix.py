@@ -199,12 +199,18 @@ EXPECTED = {
             ADMIN: 303,
         },
     },
-    "group.archive": {"url": lambda s: {"position_id": s.member_a}, "POST": own_or_admin(302)},
+    "group.archive": {
+        "url": lambda s: {"position_id": s.member_a},
+        "GET": own_or_admin(200),
+        "POST": own_or_admin(302),
+    },
     "group.restore": {"url": lambda s: {"position_id": s.member_a}, "POST": own_or_admin(302)},
-    "group.archived": {"GET": admin_only(200)},
+    # Everyone sees the archived entries of their own group; only the owner (or an
+    # administrator) restores one. An archived entry is out of co-supervisors' lists: 404.
+    "group.archived": {"GET": logged_in(200)},
     "group.restore_archived_entry": {
         "url": lambda s: {"position_id": s.archived_a},
-        "POST": admin_only(302),
+        "POST": own_or_admin(302, confirmed=404),
     },
     # Administration: administrators only; other users 403, anonymous users to login.
     "admin.index": {"GET": admin_only(302)},
@@ -215,6 +221,7 @@ EXPECTED = {
     "admin.new_account": {"POST": admin_only(400)},
     "admin.deactivate_account": {
         "url": lambda s: {"user_id": s.faculty_a.id},
+        "GET": admin_only(200),
         "POST": admin_only(302),
     },
     "admin.reactivate_account": {
@@ -246,6 +253,7 @@ EXPECTED = {
         "POST": admin_only(400),
     },
     "admin.merge_institutions": {"POST": admin_only(400)},
+    "admin.confirm_merge": {"POST": admin_only(400)},
     # Rosters: a faculty member exports and imports their own group; the institution-wide
     # exports are for administrators.
     "roster.group_export_csv": {"GET": logged_in(200)},

@@ -157,7 +157,7 @@ def test_unknown_institution_migration_keeps_links_and_downgrades_to_unknown(
     with app.app_context():
         try:
             _drop_everything()
-            upgrade(revision="5b8e2f41c7a9")
+            upgrade(revision="5b8e2f4c7a13")
             now = "2026-01-01 00:00:00"
             statements = [
                 "INSERT INTO users (id, email, display_name, password_hash, is_admin, is_active,"
@@ -184,7 +184,7 @@ def test_unknown_institution_migration_keeps_links_and_downgrades_to_unknown(
             with db.engine.begin() as connection:
                 assert connection.exec_driver_sql("SELECT count(*) FROM supervisions").scalar() == 1
                 connection.exec_driver_sql("UPDATE positions SET institution_id = NULL")
-            downgrade(revision="5b8e2f41c7a9")
+            downgrade(revision="5b8e2f4c7a13")
             with db.engine.connect() as connection:
                 held = connection.exec_driver_sql(
                     "SELECT i.name FROM positions p JOIN institutions i ON i.id = p.institution_id"

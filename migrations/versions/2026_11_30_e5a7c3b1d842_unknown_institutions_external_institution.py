@@ -7,7 +7,7 @@ Downgrade gives positions without an institution one named "Unknown" (created wh
 since the older schema requires one.
 
 Revision ID: e5a7c3b1d842
-Revises: 5b8e2f41c7a9
+Revises: 5b8e2f4c7a13
 Create Date: 2026-11-30 14:30:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "e5a7c3b1d842"
-down_revision = "5b8e2f41c7a9"
+down_revision = "5b8e2f4c7a13"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -22,7 +21,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.converters import parse_database_id, parse_page
 from portal.emails import ValidEmail
-from portal.forms import select_choices
+from portal.forms import LocalizedNumberField, SubmissionKeyField, select_choices
 from portal.labels import KIND_LABELS
 from portal.labels import lazy_gettext as _l
 from portal.loads import UNKNOWN_INSTITUTION
@@ -31,48 +30,6 @@ from portal.models import ProgramKind
 KIND_CHOICES = select_choices((kind.value, KIND_LABELS[kind]) for kind in ProgramKind)
 # The loads filter's choice for supervisees whose institution is unknown.
 UNKNOWN_CHOICE = "unknown"
-
-
-class _ParsedField(StringField):
-    """A text input parsed into a value; a clear message when it cannot be, empty = None."""
-
-    invalid_message = _l("Enter a valid value.")
-
-    def parse(self, text: str):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def process_formdata(self, valuelist):
-        self.raw_text = valuelist[0].strip() if valuelist else ""
-        if not self.raw_text:
-            self.data = None
-            return
-        try:
-            self.data = self.parse(self.raw_text)
-        except (ValueError, InvalidOperation):
-            self.data = None
-            raise ValueError(self.invalid_message) from None
-
-    def _value(self):
-        if getattr(self, "raw_text", None) is not None and self.raw_data:
-            return self.raw_text
-        return "" if self.data is None else str(self.data)
-
-
-class WholeNumberField(_ParsedField):
-    invalid_message = _l("Enter a whole number such as 8, or leave it empty.")
-
-    def parse(self, text: str) -> int:
-        return int(text)
-
-
-class NumberField(_ParsedField):
-    invalid_message = _l("Enter a number such as 300 or 0.5, or leave it empty.")
-
-    def parse(self, text: str) -> Decimal:
-        value = Decimal(text.replace(",", "."))
-        if not value.is_finite():
-            raise ValueError(text)
-        return value
 
 
 def _page_number(value) -> int:
@@ -144,9 +101,10 @@ class ProgramForm(FlaskForm):
     )
     name_fr = StringField(_l("French name"), validators=[Length(max=100)])
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
-    weight = NumberField(_l("Weight"))
+    weight = LocalizedNumberField(_l("Weight"))
     counts_toward_load = BooleanField(_l("Counts toward supervision load"))
     is_active = BooleanField(_l("Offered (shown in the group form)"), default=True)
+    submission_key = SubmissionKeyField()
     submit = SubmitField(_l("Save program"))
 
     def validate_weight(self, field: Field) -> None:
@@ -155,8 +113,8 @@ class ProgramForm(FlaskForm):
 
 
 class CapsForm(FlaskForm):
-    principal_cap = WholeNumberField(_l("Principal supervisions cap"))
-    weighted_cap = NumberField(_l("Weighted load cap (%)"))
+    principal_cap = LocalizedNumberField(_l("Principal supervisions cap"), whole=True)
+    weighted_cap = LocalizedNumberField(_l("Weighted load cap (%)"))
     submit = SubmitField(_l("Save caps"))
 
 

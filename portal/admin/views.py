@@ -50,6 +50,7 @@ from portal.spreadsheets import (
     csv_bytes_chunks,
     xlsx_bytes,
 )
+from portal.submissions import AlreadySubmittedError, create_once, earlier_record_id
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 # Every page here is for administrators: anonymous users go to login, faculty get 403.
@@ -85,6 +86,11 @@ def _save(form, change: Callable[[], Any], on_success: Callable[[Any], Any]):
         db.session.rollback()
         _attach_error(form, error)
         return None
+    except AlreadySubmittedError:
+        # The same form, posted twice at once: the other request saved it; show the page.
+        db.session.rollback()
+        flash(_("This form was already saved; here is the record it created."), "info")
+        return redirect(request.path, 303)
     db.session.commit()
     return on_success(result)
 
@@ -241,10 +247,20 @@ def _form_status(form) -> int:
 def programs():
     """List programs and create one."""
     form = ProgramForm()
+    earlier = form.is_submitted() and earlier_record_id(
+        current_user, form.submission_key.data, Program.__tablename__
+    )
+    if earlier:  # the same submission again (double click, retry): show what it created
+        flash(_("This form was already saved; here is the record it created."), "info")
+        return redirect(url_for("admin.edit_program", program_id=earlier), 303)
     if form.validate_on_submit():
         response = _save(
             form,
-            lambda: operations.create_program(current_user, _program_data(form)),
+            lambda: create_once(
+                current_user,
+                form.submission_key.data,
+                lambda: operations.create_program(current_user, _program_data(form)),
+            ),
             lambda program: _done(
                 _("Program %(name)s created.", name=program.name), "admin.programs"
             ),

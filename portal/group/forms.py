@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     EmailField,
     FieldList,
     Form,
@@ -31,7 +30,7 @@ from wtforms.validators import (
 )
 
 from portal.emails import ValidEmail
-from portal.forms import select_choices
+from portal.forms import LocalizedNumberField, SubmissionKeyField, select_choices
 from portal.group.operations import (
     MemberData,
     MemberError,
@@ -50,6 +49,13 @@ from portal.models import DepartureReason, SupervisionRole
 ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in SupervisionRole]
 DEPARTURE_CHOICES = [(reason.value, DEPARTURE_LABELS[reason]) for reason in DepartureReason]
 EXTRA_SUPERVISOR_ROWS = 2
+PROGRAM_CHANGE_CHOICES = [
+    ("correct", _l("Correct a mistake (edit in place)")),
+    (
+        "change",
+        _l("Change program from a date (keeps history)"),
+    ),
+]
 
 
 def _optional_int(value):
@@ -61,14 +67,17 @@ def _optional_int(value):
         return -1  # never a valid choice: pre_validate reports it next to the field
 
 
-class ShareField(DecimalField):
-    """A percentage: a finite number of a sensible size ("NaN", "1e309" are not shares)."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None and (not self.data.is_finite() or abs(self.data) >= 10**6):
-            self.data = None
-            raise ValueError(_("Enter the share as a number between 0 and 100."))
+def share_field(label) -> LocalizedNumberField:
+    """A percentage typed in the page's language ("33,33" in French), from 0 to 100."""
+    return LocalizedNumberField(
+        label,
+        places=2,
+        invalid_message=_l("Enter the share as a number between 0 and 100."),
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=100, message=_l("A share is between %(min)s and %(max)s %%.")),
+        ],
+    )
 
 
 def _check(rule, *arguments):
@@ -120,14 +129,7 @@ class SupervisorForm(Form):
         default=SupervisionRole.CO_SUPERVISOR.value,
         invalid_message=_l("Choose a role from the list."),
     )
-    share = ShareField(
-        _l("Share (%)"),
-        places=2,
-        validators=[
-            Optional(),
-            NumberRange(min=0, max=100, message=_l("A share is between %(min)s and %(max)s %%.")),
-        ],
-    )
+    share = share_field(_l("Share (%)"))
 
     @property
     def is_blank(self) -> bool:
@@ -165,6 +167,9 @@ class MemberForm(FlaskForm):
     orcid = StringField(_l("ORCID iD"), validators=[Optional(), Length(max=60)])
     link_existing = BooleanField(_l("Link the existing person"))
     accept_over_cap = BooleanField(_l("Save anyway, over the cap"))
+    accept_role = BooleanField(_l("Keep this role anyway"))
+    different_person = BooleanField(_l("No, it is a different person"))
+    same_person = HiddenField()  # set by the "Yes, the same person" buttons
     program = ChoiceField(
         _l("Program"), coerce=_optional_int, invalid_message=_l("Choose a program from the list.")
     )
@@ -181,17 +186,18 @@ class MemberForm(FlaskForm):
         default=SupervisionRole.PRINCIPAL.value,
         invalid_message=_l("Choose a supervision role from the list."),
     )
-    share = ShareField(
-        _l("Share (%)"),
-        places=2,
-        validators=[
-            Optional(),
-            NumberRange(min=0, max=100, message=_l("A share is between %(min)s and %(max)s %%.")),
-        ],
-    )
+    share = share_field(_l("Share (%)"))
     start_date = DateField(
         _l("Start date"), validators=[InputRequired(message=_l("Enter the start date."))]
     )
+    # On the edit form: fix the record, or record a change of program as a new, linked stint.
+    program_change = ChoiceField(
+        _l("What the save does"),
+        choices=PROGRAM_CHANGE_CHOICES,
+        default="correct",
+        invalid_message=_l("Choose “Correct a mistake” or “Change program”."),
+    )
+    change_from = DateField(_l("Change takes effect on"), validators=[Optional()])
     end_date = DateField(_l("End date"), validators=[Optional()])
     note = TextAreaField(
         _l("Note"),
@@ -201,6 +207,7 @@ class MemberForm(FlaskForm):
         FormField(SupervisorForm), min_entries=EXTRA_SUPERVISOR_ROWS, max_entries=10
     )
     version = HiddenField()
+    submission_key = SubmissionKeyField()
     submit = SubmitField(_l("Save"))
 
     def validate_orcid(self, field):
@@ -286,6 +293,7 @@ class MemberForm(FlaskForm):
                 for row in self._filled_rows()
             ],
             link_existing=bool(self.link_existing.data),
+            same_person_id=_optional_int(self.same_person.data),
         )
 
 

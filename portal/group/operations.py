@@ -154,6 +154,8 @@ class MemberData:
     share: Decimal | None = None
     supervisors: list[SupervisorEntry] = field(default_factory=list)
     link_existing: bool = False
+    # "Same person as ...?" answered yes: the person of the owner's group to add a position to.
+    same_person_id: int | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,6 +332,34 @@ def cap_warnings(owner: User, data: MemberData, on: date) -> list[str]:
     ]
 
 
+SUPERVISING_ROLES = (SupervisionRole.PRINCIPAL, SupervisionRole.CO_SUPERVISOR)
+
+
+def role_warnings(data: MemberData, position: Position | None = None) -> list[str]:
+    """A supervising role on a program that does not count toward load asks for confirmation:
+    such members (collaborators, visitors) are usually hosted, with no supervision role.
+
+    On an edit, only a change of program or of roles asks (a record kept as it was does not).
+    """
+    program = _program(data.program_id)
+    roles = [data.role] + [entry.role for entry in data.supervisors]
+    if program.counts_toward_load or not any(role in SUPERVISING_ROLES for role in roles):
+        return []
+    if position is not None and position.program_id == program.id:
+        saved = [link.role for link in position.supervisions if link.state != "declined"]
+        if sorted(saved) == sorted(roles):
+            return []
+    return [
+        _(
+            "“%(program)s” does not count toward supervision load: its members are usually "
+            "hosted, with the role “%(host)s”. A principal supervisor or co-supervisor here "
+            "is recorded as a supervision.",
+            program=program.name,
+            host=ROLE_LABELS[SupervisionRole.NONE],
+        )
+    ]
+
+
 def find_or_create_institution(name: str | None) -> Institution | None:
     """The institution matching `name` (any case or accents), created as typed when new;
     None for an empty name (the institution is unknown)."""
@@ -432,7 +462,10 @@ def add_member(actor: User, owner: User, data: MemberData) -> Position:
     shares = check_supervision(data, owner)
     program = _program(data.program_id)
     _check_supervisors(data)
-    person = _existing_person(data, None, actor)
+    if data.same_person_id is not None:
+        person = _person_of_group(owner, data.same_person_id)
+    else:
+        person = _existing_person(data, None, actor)
     institution = find_or_create_institution(data.institution)
     if person is None:
         person = Person(full_name=clean_text(data.full_name), email=data.email, orcid=data.orcid)
@@ -462,6 +495,14 @@ def add_member(actor: User, owner: User, data: MemberData) -> Position:
     db.session.flush()
     sync_plan(position, fresh=True)
     return position
+
+
+def _person_of_group(owner: User, person_id: int) -> Person:
+    """The person a "same person" answer names: only someone already in the owner's group."""
+    person = db.session.get(Person, person_id)
+    if person is None or person.archived_at is not None or not person.in_records_of(owner.id):
+        raise NotAllowedError(_("You can add a position only to a person of your own group."))
+    return person
 
 
 def _check_supervisors(data: MemberData) -> None:
@@ -589,6 +630,97 @@ def update_member(
     if plan_changed:
         sync_plan(position)
     return position
+
+
+def change_program(
+    actor: User,
+    position: Position,
+    data: MemberData,
+    from_date: date | None,
+    expected_version: int,
+) -> Position:
+    """ "Change program from <date>": the position ends the day before and a linked new one
+    starts with the same supervisors (same roles, shares and agreement), the same owner and
+    person. History is kept: alumni, past loads and the conflict-of-interest list see both.
+
+    The new stint takes the form's program, institution, end date and note; the person's
+    identity is left as recorded.
+    """
+    require_owner(actor, position)
+    if position.version != expected_version:
+        raise StaleMemberError()
+    program = _program(data.program_id)
+    if program.id == position.program_id:
+        raise MemberError(
+            "program",
+            _("Choose the new program, or choose “Correct a mistake” to edit in place."),
+        )
+    if from_date is None:
+        raise MemberError("change_from", _("Enter the day the new program starts."))
+    if from_date <= position.start_date:
+        raise MemberError(
+            "change_from",
+            _(
+                "The new program must start after the current one started (%(start)s).",
+                start=position.start_date.isoformat(),
+            ),
+        )
+    if position.end_date is not None and from_date > position.end_date + timedelta(days=1):
+        raise MemberError(
+            "change_from",
+            _(
+                "The position ended on %(end)s: the new program can start at the latest the "
+                "day after. For a later return, add a new position.",
+                end=position.end_date.isoformat(),
+            ),
+        )
+    if data.end_date is not None and data.end_date < from_date:
+        raise MemberError(
+            "end_date",
+            _("The end date of the new program cannot be before it starts; empty it if ongoing."),
+        )
+    institution = find_or_create_institution(data.institution)
+    before = snapshot(position)
+    position.end_date = from_date - timedelta(days=1)
+    position.updated_at = utcnow()
+    following = Position(
+        person=position.person,
+        program=program,
+        institution=institution,
+        start_date=from_date,
+        end_date=data.end_date,
+        note=clean_text(data.note) or None,
+        owner_id=position.owner_id,
+        previous_position=position,
+    )
+    db.session.add(following)
+    for link in position.supervisions:
+        if link.state == SupervisionState.DECLINED:
+            continue
+        following.supervisions.append(
+            Supervision(
+                supervisor_id=link.supervisor_id,
+                external_name=link.external_name,
+                external_institution=link.external_institution,
+                role=link.role,
+                share=link.share,
+                state=link.state,
+                proposed_by_id=link.proposed_by_id,
+                proposed_at=link.proposed_at,
+                answered_at=link.answered_at,
+                note=link.note,
+            )
+        )
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise StaleMemberError() from error
+    record_event(actor, "change-program", position, before=before, after=snapshot(position))
+    record_event(actor, "create", following, before=None, after=snapshot(following))
+    db.session.flush()
+    sync_plan(position)
+    sync_plan(following, fresh=True)
+    return following
 
 
 def _identity(person: Person) -> dict[str, Any]:

@@ -710,6 +710,15 @@ def program_choices(current_program_id: int | None = None) -> list[tuple[int, st
     return [(row.id, row.name) for row in db.session.execute(query)]
 
 
+def programs_not_counting_toward_load() -> list[int]:
+    """Ids of the programs whose members are usually hosted (the form defaults their role)."""
+    return list(
+        db.session.scalars(
+            select(Program.id).where(Program.counts_toward_load.is_(False)).order_by(Program.id)
+        )
+    )
+
+
 # How many faculty accounts a search lists; more matches ask for more of the name.
 FACULTY_SEARCH_LIMIT = 20
 
@@ -767,6 +776,45 @@ def find_person_by_email(email: str) -> Person | None:
     if not email:
         return None
     return db.session.scalar(select(Person).where(Person.email == email))
+
+
+@dataclass(frozen=True)
+class SameNameRow:
+    """A person in the group whose name matches a new entry's, with their latest position."""
+
+    person_id: int
+    position_id: int
+    name: str
+    program: str
+    start_date: date
+
+
+def same_name_in_group(owner: User, full_name: str) -> list[SameNameRow]:
+    """People of `owner`'s group (owned or confirmed, not archived) with the same name, case,
+    accents and spacing ignored: one indexed query on persons.name_key, however big the group."""
+    key = name_key(full_name or "")
+    if not key:
+        return []
+    in_group = or_(
+        Position.owner_id == owner.id,
+        Position.id.in_(
+            select(Supervision.position_id).where(
+                Supervision.supervisor_id == owner.id,
+                Supervision.state == SupervisionState.CONFIRMED,
+            )
+        ),
+    )
+    query = (
+        select(Person.id, Position.id, Person.full_name, Program.name, Position.start_date)
+        .join(Position, Position.person_id == Person.id)
+        .join(Program, Position.program_id == Program.id)
+        .where(Person.name_key == key, Position.archived_at.is_(None), in_group)
+        .order_by(Person.id, Position.start_date.desc(), Position.id.desc())
+    )
+    rows: dict[int, SameNameRow] = {}
+    for person_id, position_id, name, program, start in db.session.execute(query):
+        rows.setdefault(person_id, SameNameRow(person_id, position_id, name, program, start))
+    return list(rows.values())
 
 
 def find_person_by_orcid(orcid: str | None) -> Person | None:
@@ -927,6 +975,31 @@ def _history_entry(event: AuditEvent, subject: str = "") -> HistoryEntry:
         subject=subject,
         position_id=event.entity_id if event.entity_type == Position.__tablename__ else None,
     )
+
+
+MAX_STINTS = 20  # a person's chain of program changes; far more than any real career
+
+
+def linked_stints(position: Position) -> list[Position]:
+    """The positions linked to this one by program changes (Master's -> PhD), oldest first;
+    empty when the position stands alone. One query per stint, a handful at most."""
+    chain = [position]
+    earlier = position.previous_position
+    while earlier is not None and len(chain) < MAX_STINTS:
+        chain.insert(0, earlier)
+        earlier = earlier.previous_position
+    later = position
+    while len(chain) < MAX_STINTS:
+        later = db.session.scalar(
+            select(Position)
+            .where(Position.previous_position_id == later.id, Position.archived_at.is_(None))
+            .order_by(Position.id)
+            .limit(1)
+        )
+        if later is None:
+            break
+        chain.append(later)
+    return chain if len(chain) > 1 else []
 
 
 def member_history(position: Position) -> list[HistoryEntry]:

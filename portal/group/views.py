@@ -35,6 +35,7 @@ from portal.group.operations import (
     add_member,
     archive_member,
     cap_warnings,
+    change_program,
     confirm_proposal,
     decline_proposal,
     describe_submission,
@@ -46,16 +47,19 @@ from portal.group.operations import (
     request_to_join,
     restore_archived,
     restore_member,
+    role_warnings,
     set_own_note,
     snapshot,
     transfer_owner,
     update_member,
 )
 from portal.highlights import take_highlighted_positions
+from portal.i18n import format_day
 from portal.labels import lazy_gettext as _l
 from portal.labels import program_choices_in_language
 from portal.milestones import group_due, next_milestones
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
+from portal.submissions import AlreadySubmittedError, create_once, earlier_record_id
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
 
@@ -211,6 +215,7 @@ def _render_form(
     form: MemberForm, owner: User, status: int, position: Position | None = None, **context
 ):
     offer_link = bool(context.pop("offer_link", False) or form.link_existing.data)
+    context.setdefault("hosted_programs", queries.programs_not_counting_toward_load())
     return render_template(
         "group/edit.html" if position else "group/new.html",
         form=form,
@@ -220,6 +225,7 @@ def _render_form(
         institutions=queries.institution_names(),
         group_args=_group_args(owner),
         history=queries.member_history(position) if position else [],
+        stints=queries.linked_stints(position) if position else [],
         field_labels=FIELD_LABELS,
         identity_locked=bool(
             position and not may_edit_identity(current_user, position.person, date.today())
@@ -262,15 +268,32 @@ def new():
     form = MemberForm()
     if not form.is_submitted():
         form.start_date.data = date.today()
+    elif (earlier := _earlier_answer(form)) is not None:
+        return earlier  # the same submission again (double click, retry): show its record
     _prepare(form, owner)
     if form.validate_on_submit():
         data = form.to_data()
+        if _ask_same_person(form, data):
+            likely = queries.same_name_in_group(owner, data.full_name)
+            if likely:  # "Is this the same person as ...?" before a second record is made
+                return _render_form(form, owner, 200, likely_duplicates=likely)
         try:
+            asked = role_warnings(data)
+            if asked and not form.accept_role.data:
+                # Asked, not refused: nothing is saved until the user confirms the role.
+                return _render_form(form, owner, 200, role_warnings=asked)
             warnings = cap_warnings(owner, data, date.today())
             if warnings and not form.accept_over_cap.data:
                 # A warning, not an error: nothing is saved until the user confirms.
                 return _render_form(form, owner, 200, cap_warnings=warnings)
-            position = add_member(current_user, owner, data)
+            position = create_once(
+                current_user,
+                form.submission_key.data,
+                lambda: add_member(current_user, owner, data),
+            )
+        except AlreadySubmittedError:
+            db.session.rollback()
+            return _earlier_answer(form) or _render_form(form, owner, 409)
         except ForeignPersonError as error:
             db.session.rollback()
             if form.link_existing.data:
@@ -313,6 +336,26 @@ def new():
         flash(_("Added %(name)s to the group.", name=position.person.full_name), "success")
         return redirect(url_for("group.index", **_group_args(owner)))
     return _render_form(form, owner, 400 if form.is_submitted() else 200)
+
+
+def _ask_same_person(form: MemberForm, data) -> bool:
+    """Whether to look for a namesake in the group: not once the user answered, nor when the
+    email or ORCID iD is already on record (that exact match has its own question)."""
+    if data.link_existing or data.same_person_id or form.different_person.data:
+        return False
+    return (
+        queries.find_person_by_email(data.email or "") is None
+        and queries.find_person_by_orcid(data.orcid) is None
+    )
+
+
+def _earlier_answer(form: MemberForm):
+    """Redirect to the position an earlier post of the form's key created (None if none)."""
+    position_id = earlier_record_id(current_user, form.submission_key.data, Position.__tablename__)
+    if position_id is None:
+        return None
+    flash(_("This form was already saved; here is the record it created."), "info")
+    return redirect(url_for("group.edit", position_id=position_id), 303)
 
 
 def _initial_data(position: Position, owner: User) -> dict:
@@ -374,11 +417,18 @@ def edit(position_id: int):
             form.supervisors.append_entry()
     else:
         form = MemberForm()
+        if (earlier := _earlier_answer(form)) is not None:
+            return earlier  # the program change was already saved: show the new position
     _prepare(form, owner, position)
     if form.validate_on_submit():
         data = form.to_data()
         loaded_version = position.version
         try:
+            asked = role_warnings(data, position)
+            if asked and not form.accept_role.data:
+                return _render_form(form, owner, 200, position, role_warnings=asked)
+            if form.program_change.data == "change":
+                return _change_program(form, owner, position, data)
             update_member(current_user, position, owner, data, _version(form))
         except ForeignPersonError as error:
             # Another group's person: an edit never moves this position onto them.
@@ -396,6 +446,9 @@ def edit(position_id: int):
             return _render_form(form, owner, 400, _member_or_404(position_id))
         except StaleMemberError:
             return _conflict(form, owner, position_id, data)
+        except AlreadySubmittedError:
+            db.session.rollback()
+            return _earlier_answer(form) or _conflict(form, owner, position_id, data)
         except MemberError as error:
             db.session.rollback()
             _attach_error(form, error)
@@ -423,6 +476,28 @@ def edit(position_id: int):
             )
         return redirect(url_for("group.index", **_group_args(owner)))
     return _render_form(form, owner, 400 if form.is_submitted() else 200, position)
+
+
+def _change_program(form: MemberForm, owner: User, position: Position, data):
+    """ "Change program from <date>": a new linked position (once per submission key)."""
+    name = position.person.full_name
+    following = create_once(
+        current_user,
+        form.submission_key.data,
+        lambda: change_program(current_user, position, data, form.change_from.data, _version(form)),
+    )
+    db.session.commit()
+    flash(
+        _(
+            "%(name)s continues in %(program)s from %(day)s; the earlier position stays in "
+            "the history.",
+            name=name,
+            program=following.program.name,
+            day=format_day(following.start_date),
+        ),
+        "success",
+    )
+    return redirect(url_for("group.edit", position_id=following.id, **_group_args(owner)))
 
 
 def _version(form: MemberForm) -> int:
@@ -568,6 +643,7 @@ def _render_shared(position: Position, status: int = 200, **forms):
         note_form=note_form,
         leave_form=leave_form,
         history=queries.member_history(position),
+        stints=queries.linked_stints(position),
         field_labels=FIELD_LABELS,
         describe_link=queries.describe_link,
     ), status

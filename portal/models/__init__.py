@@ -21,6 +21,7 @@ from portal.models.person import Person
 from portal.models.position import DepartureReason, Position, PositionStatus
 from portal.models.program import DEFAULT_PROGRAMS, Program, ProgramKind
 from portal.models.publication import Publication, PublicationAuthor
+from portal.models.submission_key import SubmissionKey
 from portal.models.supervision import Supervision, SupervisionRole, SupervisionState
 from portal.models.user import User
 
@@ -51,6 +52,7 @@ __all__ = [
     "PublicationAuthor",
     "ReminderDigest",
     "StoredImage",
+    "SubmissionKey",
     "Supervision",
     "SupervisionRole",
     "SupervisionState",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from portal.identifiers import name_key
 from portal.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ class Person(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    # The name without case, accents or extra spaces: finds "Zoe obrien" typed for "Zoë OBrien".
+    name_key: Mapped[str] = mapped_column(String(200), index=True, default="")
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     orcid: Mapped[str | None] = mapped_column(String(19), unique=True)
     archived_at: Mapped[datetime | None]
@@ -31,6 +34,11 @@ class Person(TimestampMixin, Base):
     positions: Mapped[list[Position]] = relationship(back_populates="person")
 
     __mapper_args__ = {"version_id_col": version}
+
+    @validates("full_name")
+    def _set_name_key(self, _key: str, value: str) -> str:
+        self.name_key = name_key(value or "")
+        return value
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str | None) -> str | None:

@@ -80,11 +80,18 @@ class Position(TimestampMixin, Base):
         ForeignKey("users.id", ondelete="RESTRICT"), index=True
     )
     version: Mapped[int] = mapped_column(default=1)
+    # The stint this one follows after a change of program (Master's -> PhD): history is kept.
+    previous_position_id: Mapped[int | None] = mapped_column(
+        ForeignKey("positions.id", ondelete="SET NULL"), index=True
+    )
 
     person: Mapped[Person] = relationship(back_populates="positions")
     program: Mapped[Program] = relationship()
     institution: Mapped[Institution | None] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    previous_position: Mapped[Position | None] = relationship(
+        remote_side=[id], foreign_keys=[previous_position_id]
+    )
     supervisions: Mapped[list[Supervision]] = relationship(
         back_populates="position", cascade="all, delete-orphan", order_by="Supervision.id"
     )

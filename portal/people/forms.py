@@ -9,7 +9,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -18,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from portal.forms import select_choices
+from portal.forms import LocalizedNumberField, select_choices
 from portal.identifiers import clean_text, name_key
 from portal.labels import lazy_gettext as _l
 from portal.people.profile import SLUG_MAX_LENGTH, SLUG_PATTERN
@@ -168,8 +167,9 @@ class TokenForm(FlaskForm):
         default="read",
         validators=[InputRequired(message=_l("Choose what the token may do."))],
     )
-    expires_days = IntegerField(
+    expires_days = LocalizedNumberField(
         _l("Expires after (days)"),
+        whole=True,
         default=90,
         validators=[
             Optional(),

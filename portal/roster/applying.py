@@ -527,6 +527,7 @@ def _insert_with_ids(model: type, rows: list[dict]) -> list[int]:
 def _person_values(person: PersonTarget, now) -> dict:
     return {
         "full_name": person.name,
+        "name_key": name_key(person.name),  # as Person's validator sets it
         "email": person.email,
         "orcid": person.orcid,
         "version": 1,

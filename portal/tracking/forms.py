@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from portal.forms import select_choices
+from portal.forms import LocalizedNumberField, select_choices
 from portal.labels import lazy_gettext as _l
 from portal.tracking.operations import NAME_MAX_LENGTH, NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
@@ -67,22 +67,14 @@ class ReopenForm(_Versioned):
     submit = SubmitField(_l("Reopen"))
 
 
-class MonthsField(StringField):
-    """A whole number of months; empty gives None; anything else a clear message."""
-
-    def process_formdata(self, valuelist):
-        self.raw_text = valuelist[0].strip() if valuelist else ""
-        self.data = None
-        if not self.raw_text:
-            return
-        if not self.raw_text.isdigit():
-            raise ValueError(_l("Enter a whole number of months such as 12, or leave it empty."))
-        self.data = int(self.raw_text)
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
+def months_field(label) -> LocalizedNumberField:
+    """A whole number of months (no sign); empty gives None; anything else a clear message."""
+    return LocalizedNumberField(
+        label,
+        whole=True,
+        signed=False,
+        invalid_message=_l("Enter a whole number of months such as 12, or leave it empty."),
+    )
 
 
 class PlanItemForm(FlaskForm):
@@ -100,14 +92,14 @@ class PlanItemForm(FlaskForm):
             Length(max=NAME_MAX_LENGTH, message=_l("Keep the name short.")),
         ],
     )
-    due_months = MonthsField(_l("Due (months after the start)"))
-    repeat_months = MonthsField(_l("Repeats every (months)"))
-    sort_order = MonthsField(_l("Position in the list"))
+    due_months = months_field(_l("Due (months after the start)"))
+    repeat_months = months_field(_l("Repeats every (months)"))
+    sort_order = months_field(_l("Position in the list"))
     submit = SubmitField(_l("Save the milestone"))
 
 
 class DurationForm(FlaskForm):
-    expected_duration_months = MonthsField(_l("Expected duration (months)"))
+    expected_duration_months = months_field(_l("Expected duration (months)"))
     submit = SubmitField(_l("Save the duration"))
 
 

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from portal.extensions import db
 from portal.models import User
 from tests.browser.conftest import SCREENSHOTS
-from tests.browser.helpers import DESKTOP, HTML_LANG, LANGUAGES, PHONE, log_in_as
+from tests.browser.helpers import DESKTOP, HTML_LANG, LANGUAGES, PHD_LABEL, PHONE, log_in_as
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("language", list(LANGUAGES))]
 
@@ -83,7 +83,7 @@ def test_import_preview_then_the_group_with_the_new_rows(
     # The demo faculty is near a cap, not over: the first "Add" saves without a cap block.
     page.goto(f"{demo_site.url}/group/members/new")
     page.locator("#full_name").fill(f"First Addition {language}")
-    page.locator("#program").select_option(label="PhD")
+    page.locator("#program").select_option(label=PHD_LABEL[language])
     page.locator("#institution").fill("McGill University")
     page.locator("#role").select_option("principal")
     page.locator("#start_date").fill("2025-09-02")
@@ -180,7 +180,7 @@ def test_an_administrator_lands_on_loads_that_lead_with_the_answer(
 
     # The administrator's own "My group" does not contradict itself.
     page.goto(f"{demo_site.url}/group")
-    expect(page.locator("#faculty-choice")).to_be_visible()
+    expect(page.locator("#faculty-find")).to_be_visible()
     expect(page.locator("main p").filter(has_text=re.compile("loads|charges"))).to_have_count(1)
     screenshot(page, "admin-group")
 

@@ -23,8 +23,35 @@
     });
   }
 
+  // Programs that do not count toward load (collaborators, visitors) default the role to
+  // "Host"; the server still asks before saving a supervising role there.
+  function initRoleDefault() {
+    var program = document.getElementById("program");
+    var role = document.getElementById("role");
+    if (!program || !role) {
+      return;
+    }
+    var hosted = (program.form.getAttribute("data-hosted-programs") || "").split(" ");
+    var setByUs = false;
+    program.addEventListener("change", function () {
+      if (hosted.indexOf(program.value) !== -1) {
+        if (role.value !== "none") {
+          role.value = "none";
+          setByUs = true;
+        }
+      } else if (setByUs && role.value === "none") {
+        role.value = "principal";
+        setByUs = false;
+      }
+    });
+    role.addEventListener("change", function () {
+      setByUs = false;
+    });
+  }
+
   function init() {
     initShares();
+    initRoleDefault();
     var input = document.getElementById("institution");
     var list = document.getElementById("institution-options");
     if (!input || !list) {
