@@ -167,8 +167,8 @@ def test_unknown_institution_migration_keeps_links_and_downgrades_to_unknown(
                 # No explicit id: the downgrade's own insert must get the next one.
                 f"INSERT INTO institutions (name, name_key, created_at, updated_at)"
                 f" VALUES ('U', 'u', '{now}', '{now}')",
-                f"INSERT INTO persons (id, full_name, version, created_at, updated_at)"
-                f" VALUES (1, 'P', 1, '{now}', '{now}')",
+                f"INSERT INTO persons (id, full_name, name_key, version, created_at, updated_at)"
+                f" VALUES (1, 'P', 'p', 1, '{now}', '{now}')",
                 "INSERT INTO positions (id, person_id, program_id, institution_id, start_date,"
                 f" version, created_at, updated_at, owner_id) VALUES (1, 1, 1,"
                 " (SELECT id FROM institutions WHERE name_key = 'u'), '2024-01-01', 1,"
