@@ -7,6 +7,7 @@ what must not depend on the reader's language (file exports, the audit trail).
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
 from flask import g
 from flask_babel import force_locale, get_locale, gettext
@@ -144,6 +145,9 @@ def program_name(name: str | None) -> str:
         return ""
     if not str(get_locale() or "").startswith("fr"):
         return name
+    known = g.get("program_names_known")
+    if known is not None and name in known:
+        return known[name] or name
     names = g.get("program_french_names")
     if names is None:
         rows = db.session.execute(
@@ -152,6 +156,12 @@ def program_name(name: str | None) -> str:
         names = dict(list(rows))  # a list: dict() would read a Result as a mapping
         g.program_french_names = names
     return names.get(name) or name
+
+
+def remember_program_names(pairs: Iterable[tuple[str, str | None]]) -> None:
+    """Keep (canonical name, French name) pairs a query read anyway, for `program_name`."""
+    known = g.setdefault("program_names_known", {})
+    known.update(pairs)
 
 
 def program_choices_in_language(choices: list[tuple[int, str]]) -> list[tuple[int, str]]:

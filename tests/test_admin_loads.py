@@ -483,7 +483,7 @@ def test_query_count_is_the_same_for_3_and_300_faculty(app, admin_client, query_
         response = admin_client.get("/admin/loads?sort=weighted&dir=desc")
     assert len(loads_by_name(response.get_data(as_text=True))) == 200 + 1  # a page and totals
     assert len(small) == len(large)
-    assert len(large) <= 8
+    assert len(large) <= 9  # one of them reads the institution's branding, once per page
     with query_counter() as export:
         admin_client.get("/admin/loads.csv")
     assert len(export) <= 6

@@ -170,6 +170,7 @@ def test_xss_in_display_name_and_member_name_is_escaped_on_every_page(
                 "application/json",
                 "application/problem+json",
                 "text/css",
+                "image/vnd.microsoft.icon",
             }, url
             response.close()  # a streamed export not read to the end
             continue

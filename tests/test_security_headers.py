@@ -20,7 +20,7 @@ REQUIRED_DIRECTIVES = [
 ]
 
 # Public files that are the same for every visitor (their URL changes with their content).
-PUBLIC_FILES = {"branding.stylesheet", "branding.logo", "people.portrait"}
+PUBLIC_FILES = {"branding.stylesheet", "branding.logo", "people.portrait", "health.favicon"}
 
 
 def _every_response(app, client, user=None):

@@ -204,16 +204,22 @@ class Record:
 def _create_members(port, email, program_id, thread, record: Record):
     browser = Browser(port)
     browser.login(email, TEST_PASSWORD)
-    # The form is fetched once, as a person adding several members in a row would see it after
-    # each redirect: its fields and CSRF token (valid for the whole session) are reused.
-    form = browser.request("GET", NEW_MEMBER_PATH)
-    record.saw(f"GET {NEW_MEMBER_PATH}", form)
-    assert form.status == 200, f"GET {NEW_MEMBER_PATH}: {form.status}"
-    blank = form_fields(form.body, "full_name")
     for number in range(CREATES_EACH):
         for attempt in range(RETRIES + 1):
-            # A fresh name for every attempt: an attempt without an answer may or may not have
-            # been saved, and must not be confused with its retry.
+            # A fresh name and a fresh form for every attempt, as a person sees the form again
+            # after each redirect: each form carries its own one-time submission key, and an
+            # attempt without an answer may or may not have been saved.
+            try:
+                form = browser.request("GET", NEW_MEMBER_PATH)
+            except TransportError as error:
+                with record.lock:
+                    record.transport_errors.append(f"{time.monotonic():.3f} {error}")
+                continue
+            record.saw(f"GET {NEW_MEMBER_PATH}", form)
+            if form.status == 503:
+                continue
+            assert form.status == 200, f"GET {NEW_MEMBER_PATH}: {form.status}"
+            blank = form_fields(form.body, "full_name")
             name = f"Stress T{thread:02d} N{number:03d} A{attempt}"
             # 800 principal supervisions are far over any cap: the client ticks "Save anyway",
             # as a person would after reading the warning.

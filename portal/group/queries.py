@@ -18,7 +18,14 @@ from portal.catalogue import cached_translations
 from portal.extensions import db
 from portal.i18n import N_, format_day, number_text
 from portal.identifiers import name_key
-from portal.labels import KIND_LABELS, ROLE_LABELS, english, label_text, program_name
+from portal.labels import (
+    KIND_LABELS,
+    ROLE_LABELS,
+    english,
+    label_text,
+    program_name,
+    remember_program_names,
+)
 from portal.labels import lazy_gettext as _l
 from portal.milestones import expected_end
 from portal.models import (
@@ -179,6 +186,7 @@ def _group_statement() -> Select:
             Position.owner_id,
             Program.expected_duration_months,
             Supervision.share,
+            Program.name_fr,
         )
         .join(Position, Position.id == Supervision.position_id)
         .join(Person, Person.id == Position.person_id)
@@ -233,6 +241,8 @@ def _group_rows(
             "statuses": [status.value for status in statuses],
         },
     ).all()
+    # The rows carry their programs' French names: French pages need no query of their own.
+    remember_program_names((row[3], row[17]) for row in positions)
     others = _other_supervisors(faculty, [row[0] for row in positions])
     return [_to_row(row, others.get(row[0], ()), faculty, today) for row in positions]
 
@@ -329,6 +339,7 @@ def _to_row(row, others: tuple[str, ...], faculty: User, today: date) -> MemberR
         owner_id,
         expected_months,
         share,
+        _french_program_name,  # read by remember_program_names
     ) = row
     planned_end = expected_end(start_date, expected_months)
     return MemberRow(

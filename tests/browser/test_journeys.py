@@ -230,6 +230,8 @@ def test_import_a_roster_after_its_preview(app, demo_site, open_page, screenshot
         assert not db.session.scalar(select(Person.id).where(Person.full_name == newcomers[0]))
         db.session.remove()
 
+    # The demo faculty is near a cap: the preview names the breach and asks, as the form does.
+    page.locator("#accept_over_cap").check()
     confirm.locator(SUBMIT).click()
     page.wait_for_url(re.compile(r"/group$"))  # the group, the new rows pointed out
     expect(page.locator(".flash--success")).to_be_visible()
