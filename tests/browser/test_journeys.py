@@ -26,7 +26,8 @@ from tests.browser.helpers import HTML_LANG, LANGUAGES, PHD_LABEL, log_in_as
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("language", list(LANGUAGES))]
 
 ROSTER_HEADER = (
-    "faculty_email,name,email,program,institution,role,start_date,end_date,status,outcome"
+    "faculty_email,name,email,program,institution,role,start_date,end_date,status,outcome,"
+    "share,other_supervisors,orcid,note,departure_reason"
 )
 STUDENT = {"en": "Zoë Nguyễn-Lefèvre O'Brien", "fr": "Anaïs Côté-Ébène Ødegård"}
 SUBMIT = '[type="submit"]'

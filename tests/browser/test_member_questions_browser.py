@@ -26,7 +26,7 @@ def test_role_defaults_to_host_and_the_questions_are_accessible(
 
     # A supervising role on a hosted program, and a namesake in the group: asked, not saved.
     page.get_by_label("Full name").fill("zoe tremblay")
-    page.get_by_label("Institution").fill("McGill University")
+    page.locator("#institution").fill("McGill University")
     page.get_by_label("Program", exact=True).select_option(label="Collaborating researcher")
     role.select_option("principal")
     page.get_by_role("button", name="Add member").click()
