@@ -42,7 +42,7 @@ from portal.group.operations import (
     update_member,
 )
 from portal.group.queries import RequestRow
-from portal.identifiers import clean_text, normalise_orcid
+from portal.identifiers import clean_text, normalise_email, normalise_orcid
 from portal.loads import load_rows
 from portal.milestones import can_record_milestones
 from portal.models import (
@@ -191,7 +191,7 @@ def _member_data(body: dict[str, Any], owner: User, position: Position | None) -
             _invalid(MemberError("supervisors", _("Choose a supervisor from the list.")))
     return MemberData(
         full_name=clean_text(body["full_name"]),
-        email=(body["email"] or "").strip().lower() or None,
+        email=normalise_email(body["email"]) or None,
         orcid=normalise_orcid(body["orcid"]) if body["orcid"] else None,
         program_id=body["program_id"],
         institution=clean_text(body["institution"]) or None,

@@ -16,8 +16,9 @@ from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.audit import record_event
-from portal.emails import InvalidEmailError, check_email, normalise_email
+from portal.emails import InvalidEmailError, check_email
 from portal.extensions import db
+from portal.identifiers import normalise_email
 from portal.models import Position, Supervision, SupervisionState, User, utcnow
 
 MIN_PASSWORD_LENGTH = 12
@@ -136,7 +137,7 @@ def create_user(
     try:
         email = check_email(email)
     except InvalidEmailError as error:
-        raise AccountError(str(error)) from None
+        raise AccountError(str(error), field="email") from None
     name = name.strip()
     if not name:
         raise AccountError(_("A display name is required."), field="display_name")

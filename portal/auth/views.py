@@ -30,10 +30,10 @@ from portal.auth.services import (
     record_login,
 )
 from portal.auth.throttle import remember_device, reserve_attempt
-from portal.emails import normalise_email
 from portal.errors import render_error
 from portal.extensions import db, limiter
 from portal.i18n import LANGUAGES, format_moment
+from portal.identifiers import normalise_email
 from portal.labels import lazy_gettext as _l
 from portal.security import LOGIN_FAILURE_LIMIT, is_refused_sso, login_address_key
 

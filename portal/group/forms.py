@@ -41,7 +41,7 @@ from portal.group.operations import (
     supervisor_key,
     typed_shares,
 )
-from portal.identifiers import clean_text, normalise_orcid
+from portal.identifiers import clean_text, normalise_email, normalise_orcid
 from portal.labels import DEPARTURE_LABELS, ROLE_LABELS
 from portal.labels import lazy_gettext as _l
 from portal.models import DepartureReason, SupervisionRole
@@ -271,7 +271,7 @@ class MemberForm(FlaskForm):
         """The validated values as the operations expect them."""
         return MemberData(
             full_name=clean_text(self.full_name.data),
-            email=(self.email.data or "").strip().lower() or None,
+            email=normalise_email(self.email.data) or None,
             orcid=normalise_orcid(self.orcid.data) if self.orcid.data else None,
             program_id=self.program.data,
             institution=None

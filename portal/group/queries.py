@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased, selectinload
 from portal.catalogue import cached_translations
 from portal.extensions import db
 from portal.i18n import N_, format_day, number_text
-from portal.identifiers import name_key
+from portal.identifiers import name_key, normalise_email
 from portal.labels import (
     KIND_LABELS,
     ROLE_LABELS,
@@ -782,8 +782,8 @@ def find_institution(name: str) -> Institution | None:
 
 
 def find_person_by_email(email: str) -> Person | None:
-    """The person on record with this email (emails are stored lower-case), if any."""
-    email = (email or "").strip().lower()
+    """The person on record with this email (stored as normalise_email writes it), if any."""
+    email = normalise_email(email)
     if not email:
         return None
     return db.session.scalar(select(Person).where(Person.email == email))
