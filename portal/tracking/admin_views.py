@@ -268,7 +268,7 @@ def progress_page():
         "tracking/progress.html",
         form=form,
         report=report,
-        chart=progress.completion_chart_svg(report),
+        chart=progress.completion_chart(report),
         language=_language(),
         # The downloads keep the filter, and only it (a stray query key is not a url_for option).
         export_args={
