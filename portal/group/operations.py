@@ -854,7 +854,10 @@ def move_to_alumni(
     day of the call): a later departure is the edit form's expected End date.
     """
     require_owner(actor, position)  # before the dates: a reader learns nothing from them
-    if end_date >= (today or date.today()):
+    # Position's one rule: alumni from the day after the end date.
+    if not Position(start_date=position.start_date, end_date=end_date).is_alumni_on(
+        today or date.today()
+    ):
         raise MemberError(
             "end_date",
             _(

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -51,7 +51,7 @@ def group_open_milestones(faculty: User, today: date) -> list[MilestoneRow]:
             in_group(faculty),
             Milestone.status == MilestoneStatus.OPEN,
             Position.archived_at.is_(None),
-            or_(Position.end_date.is_(None), Position.end_date >= today),
+            ~Position.is_alumni_on(today),  # current or incoming (Position's one rule)
         )
         .order_by(*ordering())
     )
