@@ -108,9 +108,7 @@ def _done(message: str, endpoint: str):
 def _loads_filter() -> LoadsFilterForm:
     """The filter form read from the query string, with its choices, validated."""
     form = LoadsFilterForm(formdata=request.args)
-    form.department.choices = select_choices(
-        [("", _("All departments"))] + [(name, name) for name in queries.department_choices()]
-    )
+    form.set_departments(queries.department_choices())
     form.institution.choices = select_choices(
         [("", _("All institutions")), (UNKNOWN_CHOICE, _("Unknown"))]
         + [(str(id), name) for id, name in queries.institution_choices()]

@@ -168,6 +168,18 @@ def _invalid(error: MemberError):
     abort(status, detail=error.message, messages={field: [error.message]})
 
 
+def _clash():
+    """Someone saved a clashing value (the same email or ORCID iD) a moment ago: 409."""
+    db.session.rollback()
+    abort(
+        409,
+        detail=_(
+            "Someone saved a person with the same email or ORCID iD at the same moment; "
+            "nothing was saved. Please save again."
+        ),
+    )
+
+
 def _not_allowed(error: NotAllowedError):
     """A reader of a record (a confirmed co-supervisor) asked for an owner's change: 403."""
     db.session.rollback()
@@ -317,14 +329,7 @@ def create_member(body: dict[str, Any], faculty: int | None):
     except MemberError as error:
         _invalid(error)
     except IntegrityError:
-        db.session.rollback()
-        abort(
-            409,
-            detail=_(
-                "Someone saved a person with the same email or ORCID iD at the same moment; "
-                "nothing was saved. Please save again."
-            ),
-        )
+        _clash()
     db.session.commit()
     return _saved(position.id, 201, Location=url_for("api.get_member", position_id=position.id))
 
@@ -359,15 +364,7 @@ def update_member_view(body: dict[str, Any], position_id: int, faculty: int | No
     except MemberError as error:
         _invalid(error)
     except IntegrityError:
-        # Saved by someone else a moment ago with a clashing value (e.g. the same email).
-        db.session.rollback()
-        abort(
-            409,
-            detail=_(
-                "Someone saved a person with the same email or ORCID iD at the same moment; "
-                "nothing was saved. Please save again."
-            ),
-        )
+        _clash()
     db.session.commit()
     return _saved(position_id)
 

@@ -225,35 +225,19 @@ class _BadFilterError(ValueError):
 
 def _read_progress_filter() -> tuple[ProgressFilterForm, progress.ProgressFilter]:
     form = ProgressFilterForm(formdata=request.args)
-    form.department.choices = select_choices(
-        [("", _("All departments"))] + [(name, name) for name in progress.department_choices()]
-    )
+    form.set_departments(progress.department_choices())
     programs = program_choices_in_language(progress.program_choices())
     form.program.choices = select_choices(
         [("", _("All programs"))] + [(str(program_id), name) for program_id, name in programs]
     )
-    as_of = date.today()
-    text = (request.args.get("as_of") or "").strip()
-    if text:
-        try:
-            as_of = date.fromisoformat(text)
-        except ValueError:
-            form.as_of.errors = [
-                _(
-                    "%(text)s is not a date. Enter the date as YYYY-MM-DD, for example 2026-09-01.",
-                    text=repr(text),
-                )
-            ]
-            raise _BadFilterError(form) from None
-    program_text = request.args.get("program") or ""
-    program_id = None
-    if program_text:
-        if not program_text.isdigit() or int(program_text) not in {pid for pid, _ in programs}:
-            form.program.errors = [_("Choose a program from the list.")]
-            raise _BadFilterError(form)
-        program_id = int(program_text)
-    department = (request.args.get("department") or "").strip() or None
-    return form, progress.ProgressFilter(as_of=as_of, department=department, program_id=program_id)
+    if not form.validate():
+        raise _BadFilterError(form)
+    wanted = progress.ProgressFilter(
+        as_of=form.as_of_day(date.today()),
+        department=form.department_name(),
+        program_id=form.program_id(),
+    )
+    return form, wanted
 
 
 @blueprint.route("/progress")
