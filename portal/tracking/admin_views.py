@@ -6,9 +6,8 @@ Under /admin, behind the same blueprint-level guard as the other administration 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import Any
+from functools import partial
 
 from flask import (
     Blueprint,
@@ -29,6 +28,7 @@ from portal.extensions import db
 from portal.forms import select_choices
 from portal.labels import program_choices_in_language
 from portal.models import MilestonePlanItem, Program
+from portal.saving import save
 from portal.spreadsheets import (
     CSV_MIMETYPE,
     XLSX_MIMETYPE,
@@ -49,25 +49,8 @@ def _language() -> str:
     return str(get_locale())
 
 
-def _attach(form, error: operations.TrackingError) -> None:
-    field = getattr(form, error.field_name)
-    field.errors = [*field.errors, error.message]
-
-
-def _save(form, change: Callable[[], Any], on_success: Callable[[Any], Any]):
-    """Run an operation and commit once, answering with on_success(result).
-
-    On TrackingError: roll back, put the message on its field and return None, so the view
-    shows the form again with a 400 (the same shape as the admin pages' _save).
-    """
-    try:
-        result = change()
-    except operations.TrackingError as error:
-        db.session.rollback()
-        _attach(form, error)
-        return None
-    db.session.commit()
-    return on_success(result)
+# The same shape as the other administration pages (portal/saving.py).
+_save = partial(save, refused=operations.TrackingError)
 
 
 def _to_plan(message: str, program_id: int):
