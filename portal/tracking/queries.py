@@ -17,9 +17,9 @@ from portal.extensions import db
 from portal.milestones import (
     MilestoneRow,
     can_read_milestones,
-    due_state,
     in_group,
     milestone_columns,
+    milestone_row,
     milestone_rows,
     needs_attention,
     ordering,
@@ -190,19 +190,7 @@ def pending_digests(today: date) -> list[Digest]:
     )
     by_faculty: dict[int, list[MilestoneRow]] = {}
     for row in db.session.execute(query):
-        by_faculty.setdefault(row.supervisor_id, []).append(
-            MilestoneRow(
-                milestone_id=row.id,
-                position_id=row.position_id,
-                person_name=row.full_name,
-                program=row.program,
-                name_en=row.name_en,
-                name_fr=row.name_fr,
-                due_date=row.due_date,
-                state=due_state(row.status, row.due_date, today),
-                note=row.note,
-            )
-        )
+        by_faculty.setdefault(row.supervisor_id, []).append(milestone_row(row, today))
     if not by_faculty:
         return []
     users = db.session.scalars(
