@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal.auth.access import group_owner
 from portal.extensions import db
 from portal.group import queries
 from portal.group.operations import (
@@ -220,8 +221,8 @@ def test_member_for_enforces_the_group_boundary(app_context):
     assert queries.member_for(faculty, position.id) is position
     assert queries.member_for(colleague, position.id) is None
     assert queries.member_for(admin, position.id) is position
-    assert queries.group_owner(colleague, faculty.id) is None
-    assert queries.group_owner(admin, faculty.id) is faculty
+    assert group_owner(colleague, faculty.id) is None
+    assert group_owner(admin, faculty.id) is faculty
 
 
 @pytest.mark.both_backends

@@ -25,6 +25,7 @@ from portal.api.resources import (
     proposal_resource,
     roster_resource,
 )
+from portal.auth.access import group_owner
 from portal.extensions import csrf, db, limiter
 from portal.group import queries
 from portal.group.operations import (
@@ -118,7 +119,7 @@ def _listing(data: Any):
 
 
 def _owner(faculty_id: int | None) -> User:
-    owner = queries.group_owner(api_user(), faculty_id)
+    owner = group_owner(api_user(), faculty_id)
     if owner is None:
         abort(404, detail=_("There is nothing at this address, or it is not yours to see."))
     return owner

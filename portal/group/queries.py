@@ -443,15 +443,6 @@ def person_is_public(person: Person) -> bool:
     )
 
 
-def group_owner(actor: User, requested_id: int | None) -> User | None:
-    """Whose group the actor is looking at: their own; an admin may name any account."""
-    if requested_id is None or requested_id == actor.id:
-        return actor
-    if not actor.is_admin:
-        return None
-    return db.session.get(User, requested_id)
-
-
 def perspective_of(actor: User, position: Position, requested_id: int | None) -> User | None:
     """The supervisor through whose eyes a member's form is shown ("my role" is theirs): the
     actor's own confirmed link; for an administrator the one asked for, else the owner's."""
