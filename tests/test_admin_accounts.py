@@ -294,7 +294,7 @@ def test_account_errors_land_on_their_own_field_in_every_language(
 @pytest.mark.parametrize("email", ["not-an-email", "", "a" * 250 + "@example.org"])
 def test_an_invalid_email_is_an_error_of_the_email_field(app_context, email):
     """The command line and single sign-on create accounts without a form's own check."""
-    from portal.auth.services import AccountError, create_user
+    from portal.auth.operations import AccountError, create_user
 
     with pytest.raises(AccountError) as raised:
         create_user(email, "Someone", "a long enough passphrase")

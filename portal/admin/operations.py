@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from portal.audit import record_event
-from portal.auth.services import AccountError, check_password_strength, create_user, set_password
+from portal.auth.operations import AccountError, check_password_strength, create_user, set_password
 from portal.auth.tokens import revoke_all_tokens
 from portal.branding import ColourError, check_accent_colour
 from portal.extensions import db

@@ -33,7 +33,7 @@ from portal.admin.forms import (
     RenameInstitutionForm,
 )
 from portal.auth.decorators import ask_for_password, require_admin
-from portal.auth.services import password_entered_recently
+from portal.auth.queries import password_entered_recently
 from portal.branding import DEFAULT_ACCENT, current_branding
 from portal.extensions import db
 from portal.file_budgets import size_text

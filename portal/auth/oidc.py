@@ -18,7 +18,8 @@ from joserfc.errors import JoseError
 from requests import RequestException
 
 from portal.audit import record_event
-from portal.auth.services import AccountError, create_user, find_user_by_email
+from portal.auth.operations import AccountError, create_user
+from portal.auth.queries import find_user_by_email
 from portal.identifiers import normalise_email
 from portal.models import User
 

@@ -1,31 +1,23 @@
-"""Accounts and sessions: creating users, checking passwords, loading the session's user."""
+"""Accounts and sessions, written: creating users, passwords, logins counted."""
 
 from __future__ import annotations
 
-import hmac
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from urllib.parse import urlsplit
 
-from flask import current_app, session, url_for
+from flask import current_app, session
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.audit import record_event
+from portal.auth.queries import PASSWORD_ENTERED_AT
 from portal.emails import InvalidEmailError, check_email
 from portal.extensions import db
 from portal.identifiers import normalise_email
-from portal.models import Position, Supervision, SupervisionState, User, utcnow
+from portal.models import User, utcnow
 
 MIN_PASSWORD_LENGTH = 12
-# When the session's user last typed their password (login or re-authentication), and how long
-# that lets them change other accounts' passwords and administrator rights.
-PASSWORD_ENTERED_AT = "_password_at"
-REAUTHENTICATION_WINDOW_SECONDS = 10 * 60
 
 
 class AccountError(ValueError):
@@ -38,39 +30,6 @@ class AccountError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
-
-
-def find_user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
-
-
-def authenticate(email: str, password: str) -> User | None:
-    """The user with these credentials, or None (same answer for a wrong email or password).
-
-    A deactivated account is returned too, so that its owner, who proved the password, can be
-    told why they cannot log in; the caller refuses it.
-    """
-    user = find_user_by_email(email)
-    if user is None:
-        _spend_password_check_time(password)
-        return None
-    if not user.check_password(password):
-        return None
-    return user
-
-
-def _spend_password_check_time(password: str) -> None:
-    """Check against a throwaway hash so that an unknown email takes as long as a wrong password."""
-    check_password_hash(_throwaway_hash(), password)
-
-
-def _throwaway_hash() -> str:
-    return _throwaway_hash_for(current_app.config["PASSWORD_HASH_METHOD"])
-
-
-@cache
-def _throwaway_hash_for(method: str) -> str:
-    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 @dataclass(frozen=True)
@@ -107,27 +66,6 @@ def record_failed_login(email: str) -> None:
 def mark_password_entered() -> None:
     """The session's user just typed their password (a login or a re-authentication)."""
     session[PASSWORD_ENTERED_AT] = int(time.time())
-
-
-def password_entered_recently() -> bool:
-    """Whether the password was typed in this session within the re-authentication window."""
-    entered = session.get(PASSWORD_ENTERED_AT)
-    return isinstance(entered, int) and 0 <= time.time() - entered <= (
-        REAUTHENTICATION_WINDOW_SECONDS
-    )
-
-
-def load_user_from_session(session_id: str) -> User | None:
-    """Flask-Login's user loader: the id must carry the user's current session token."""
-    user_id, _separator, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active:
-        return None
-    if not hmac.compare_digest(user.session_token, token):
-        return None
-    return user
 
 
 def create_user(
@@ -180,39 +118,3 @@ def check_password_strength(password: str) -> None:
             _("The password is too easy to guess: use a longer mix of characters."),
             field="password",
         )
-
-
-def is_safe_redirect_target(target: str | None) -> bool:
-    """Only paths on this site: '/group?x=1' yes; 'https://evil', '//evil', '/\\evil' no."""
-    if not target:
-        return False
-    if (
-        any(ch in target for ch in "\\\r\n\t")
-        or not target.startswith("/")
-        or target.startswith("//")
-    ):
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc
-
-
-def has_group(user: User) -> bool:
-    """Whether the account has a group of its own: a record it owns or a confirmed link."""
-    owned = select(Position.id).where(Position.owner_id == user.id, Position.archived_at.is_(None))
-    linked = (
-        select(Supervision.id)
-        .join(Position, Position.id == Supervision.position_id)
-        .where(
-            Supervision.supervisor_id == user.id,
-            Supervision.state == SupervisionState.CONFIRMED,
-            Position.archived_at.is_(None),
-        )
-    )
-    return bool(db.session.scalar(select(owned.exists() | linked.exists())))
-
-
-def landing_url(user: User) -> str:
-    """The first page after login: an administrator without a group starts at the loads page."""
-    if user.is_admin and not has_group(user):
-        return url_for("admin.loads")
-    return url_for("group.index")
