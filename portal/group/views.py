@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -60,6 +60,7 @@ from portal.labels import program_choices_in_language
 from portal.milestones import group_due, next_milestones
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
 from portal.submissions import AlreadySubmittedError, create_once, earlier_record_id
+from portal.urls import IdUrl
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
 
@@ -130,6 +131,25 @@ def _group_args(owner: User) -> dict:
     return {"faculty": owner.id} if owner.id != current_user.id else {}
 
 
+@dataclass(frozen=True)
+class RowLinks:
+    """A member table's links, each built with one url_for per page; a row puts in its id."""
+
+    edit: IdUrl
+    move: IdUrl
+    restore: IdUrl
+    milestones: IdUrl
+
+
+def _row_links(group_args: dict) -> RowLinks:
+    return RowLinks(
+        edit=IdUrl("group.edit", "position_id", **group_args),
+        move=IdUrl("group.move", "position_id"),
+        restore=IdUrl("group.restore", "position_id"),
+        milestones=IdUrl("tracking.member", "position_id"),
+    )
+
+
 def _member_or_404(position_id: int, *, archived: bool = False) -> Position:
     position = queries.member_for(current_user, position_id, archived=archived)
     if position is None:
@@ -152,6 +172,7 @@ def index():
     wanted = queries.ListFilter.from_args(request.args)
     today = date.today()
     page = queries.current_page(owner, today, wanted)
+    group_args = _group_args(owner)
     return render_template(
         "group/index.html",
         due=group_due(owner, today),
@@ -161,7 +182,8 @@ def index():
         wanted=wanted,
         owner=owner,
         read_only=owner.id != current_user.id,
-        group_args=_group_args(owner),
+        group_args=group_args,
+        links=_row_links(group_args),
         find=find,
         found=found[: queries.FACULTY_SEARCH_LIMIT],
         more_found=len(found) > queries.FACULTY_SEARCH_LIMIT,
@@ -177,13 +199,15 @@ def alumni():
     if "sort" not in request.args:
         wanted = replace(wanted, descending=True)  # most recent departures first
     page = queries.alumni_page(owner, date.today(), wanted)
+    group_args = _group_args(owner)
     return render_template(
         "group/alumni.html",
         page=page,
         wanted=wanted,
         owner=owner,
         read_only=owner.id != current_user.id,
-        group_args=_group_args(owner),
+        group_args=group_args,
+        links=_row_links(group_args),
     )
 
 
