@@ -83,7 +83,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         label=label_filter,
         action_label=action_label,
-        program_name=program_name,
+        program_name=program_name_filter,
         date=date_filter,
         datetime=format_moment,
         number=number_filter,
@@ -105,6 +105,14 @@ def label_filter(context, value) -> str:
         return ""
     catalogue = context.get("portal_catalogue") or cached_translations()
     return catalogue.ugettext(msgid_of(value))
+
+
+@pass_context
+def program_name_filter(context, name: str | None) -> str:
+    """The `program_name` filter: an English render keeps the name without asking the locale."""
+    if name and context.get("portal_language") == DEFAULT_LOCALE:
+        return name
+    return program_name(name)
 
 
 @pass_context

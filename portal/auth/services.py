@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 
 from flask import current_app, session, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, Select, bindparam, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.audit import record_event
+from portal.branding import keep_branding, with_branding
 from portal.emails import InvalidEmailError, check_email, normalise_email
 from portal.extensions import db
 from portal.models import Position, Supervision, SupervisionState, User, utcnow
@@ -116,13 +117,26 @@ def password_entered_recently() -> bool:
     )
 
 
+@cache
+def _session_user_statement() -> Select:
+    """The session's user and the institution's branding (portal/branding.py says why it rides
+    along), built once: building a statement costs more than running it."""
+    return with_branding(
+        select(User).where(User.id == bindparam("user_id", type_=Integer())), User
+    )
+
+
 def load_user_from_session(session_id: str) -> User | None:
     """Flask-Login's user loader: the id must carry the user's current session token."""
     user_id, _separator, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active:
+    row = db.session.execute(_session_user_statement(), {"user_id": int(user_id)}).first()
+    if row is None:
+        return None
+    keep_branding(row)
+    user = row[0]
+    if not user.is_active:
         return None
     if not hmac.compare_digest(user.session_token, token):
         return None
