@@ -155,15 +155,14 @@ _BRANDING_AND_LOGO = Branding.__table__.outerjoin(
 def with_branding(statement: Select, left) -> Select:
     """`statement` (whose FROM is `left`) with the branding's columns at its end, None when no
     branding is saved."""
-    return (
-        statement.outerjoin_from(left, _BRANDING_AND_LOGO, Branding.id == BRANDING_ROW_ID)
-        .add_columns(
-            Branding.display_name,
-            Branding.accent_colour,
-            StoredImage.digest,
-            StoredImage.width,
-            StoredImage.height,
-        )
+    return statement.outerjoin_from(
+        left, _BRANDING_AND_LOGO, Branding.id == BRANDING_ROW_ID
+    ).add_columns(
+        Branding.display_name,
+        Branding.accent_colour,
+        StoredImage.digest,
+        StoredImage.width,
+        StoredImage.height,
     )
 
 

@@ -121,9 +121,7 @@ def password_entered_recently() -> bool:
 def _session_user_statement() -> Select:
     """The session's user and the institution's branding (portal/branding.py says why it rides
     along), built once: building a statement costs more than running it."""
-    return with_branding(
-        select(User).where(User.id == bindparam("user_id", type_=Integer())), User
-    )
+    return with_branding(select(User).where(User.id == bindparam("user_id", type_=Integer())), User)
 
 
 def load_user_from_session(session_id: str) -> User | None:
