@@ -22,7 +22,7 @@ from portal.auth.access import handles_own_authentication, public
 from portal.auth.services import is_safe_redirect_target
 from portal.catalogue import cached_translations, template_callables
 from portal.extensions import babel, db, login_manager
-from portal.labels import action_label, msgid_of, program_name
+from portal.labels import action_label, msgid_of, program_name, program_name_in
 
 # Locale code -> the language's own name, shown in the switcher.
 LANGUAGES = {"en": "English", "fr_CA": "Français"}
@@ -109,10 +109,9 @@ def label_filter(context, value) -> str:
 
 @pass_context
 def program_name_filter(context, name: str | None) -> str:
-    """The `program_name` filter: an English render keeps the name without asking the locale."""
-    if name and context.get("portal_language") == DEFAULT_LOCALE:
-        return name
-    return program_name(name)
+    """The `program_name` filter: program_name() in the render's language."""
+    language = context.get("portal_language")
+    return program_name_in(name, language) if language else program_name(name)
 
 
 @pass_context

@@ -53,6 +53,7 @@ from portal.group.operations import (
     transfer_owner,
     update_member,
 )
+from portal.group.rows import MemberRows
 from portal.highlights import take_highlighted_positions
 from portal.i18n import format_day
 from portal.labels import lazy_gettext as _l
@@ -173,21 +174,26 @@ def index():
     today = date.today()
     page = queries.current_page(owner, today, wanted)
     group_args = _group_args(owner)
+    language = str(get_locale())
+    read_only = owner.id != current_user.id
+    links = _row_links(group_args)
+    milestones = next_milestones([row.position_id for row in page.rows], today)
+    highlighted = take_highlighted_positions()
     return render_template(
         "group/index.html",
         due=group_due(owner, today),
-        milestones=next_milestones([row.position_id for row in page.rows], today),
-        language=str(get_locale()),
+        language=language,
         page=page,
         wanted=wanted,
         owner=owner,
-        read_only=owner.id != current_user.id,
+        read_only=read_only,
         group_args=group_args,
-        links=_row_links(group_args),
+        links=links,
+        rows=MemberRows(language, read_only, links, milestones, highlighted),
         find=find,
         found=found[: queries.FACULTY_SEARCH_LIMIT],
         more_found=len(found) > queries.FACULTY_SEARCH_LIMIT,
-        highlighted=take_highlighted_positions(),
+        highlighted=highlighted,
     )
 
 
