@@ -142,7 +142,7 @@ class BrandingView:
 # Every page shows the branding, and an administrator may change it at any time while several
 # gunicorn workers (and app servers) serve pages: a copy kept in a process would show the old
 # branding in the other processes until it expired. So it is read on every page, from the
-# database, but in a query that runs anyway: the logged-in user's (auth/services.py adds these
+# database, but in a query that runs anyway: the logged-in user's (auth/queries.py adds these
 # columns to it, on the branding's single row by its fixed id). An anonymous page (the login
 # page, an error page) reads it in a query of its own. No copy, so nothing to invalidate.
 
