@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from wtforms.validators import ValidationError
+
+from portal.identifiers import normalise_email
 
 MAX_EMAIL_LENGTH = 254
 # The commonest shape of address, which `validate_email` always accepts (tests/test_emails.py
@@ -24,11 +25,6 @@ _SPECIAL_USE_SUFFIXES = tuple("." + name for name in SPECIAL_USE_DOMAIN_NAMES)
 
 class InvalidEmailError(ValueError):
     """The text is not an email address the portal accepts; the message says why."""
-
-
-def normalise_email(text: str | None) -> str:
-    """How the portal stores and compares addresses: NFC, trimmed, lower case."""
-    return unicodedata.normalize("NFC", text or "").strip().lower()
 
 
 def check_email(text: str | None) -> str:
