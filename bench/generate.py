@@ -181,6 +181,8 @@ def generate(scale: Scale, today: date, seed: int = 7) -> Generated:
         }
         for n in range(1, scale.people + 1)
     ]
+    for person in people:
+        person["name_key"] = name_key(person["full_name"])  # as Person's validator sets it
     _insert(Person, people)
 
     programs = db.session.execute(select(Program.id, Program.kind)).all()

@@ -185,6 +185,10 @@ def loads_query(
 ) -> Select:
     """One row per active faculty member, with counts and weighted units summed by the database."""
     link_conditions = [Supervision.supervisor_id.is_not(None), current_on(as_of)]
+    if faculty_id is not None:
+        # The same rows as filtering the result by account; the database then reads only the
+        # account's links (through their index) rather than every current link.
+        link_conditions.append(Supervision.supervisor_id == faculty_id)
     if institution_id == UNKNOWN_INSTITUTION:
         link_conditions.append(Position.institution_id.is_(None))
     elif institution_id is not None:
@@ -318,7 +322,10 @@ def cap_breaches_after_adding(
 ) -> list[str]:
     """Warnings when adding all these (program id, share, role) supervisions to the faculty
     member at once (an import) would pass a cap; the same rule as one addition."""
-    programs = {program_id: db.session.get(Program, program_id) for program_id, _, _ in additions}
+    programs = {
+        program_id: db.session.get(Program, program_id)
+        for program_id in {program_id for program_id, _, _ in additions}
+    }
     policy = load_policy()
     record = db.session.execute(loads_query(on, faculty_id=faculty_id)).first()
     known = [item for item in additions if programs[item[0]] is not None]
