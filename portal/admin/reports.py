@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
-from portal.catalogue import cached_gettext, cached_ngettext
+from flask_babel import get_locale
+
+from portal.catalogue import cached_gettext, cached_ngettext, cached_translations
 from portal.extensions import db
 from portal.i18n import format_day, number_text
 from portal.labels import KIND_LABELS, english
@@ -118,9 +121,9 @@ class LoadsReport:
         """The rows of this page; counts, totals and exports always cover every row."""
         return self.rows[self.first_shown : self.first_shown + PAGE_SIZE]
 
-    @property
+    @cached_property
     def over_cap_count(self) -> int:
-        return sum(1 for row in self.rows if row.over_cap)
+        return sum(map(attrgetter("over_cap"), self.rows))
 
     def headers(self) -> list[str]:
         """The export's column headers: always English, the file format does not change."""
@@ -133,20 +136,21 @@ class LoadsReport:
     def text_rows(self) -> list[tuple[LoadRow, dict[str, str]]]:
         """Each row of this page with its cells as the page prints them, by column key: the
         CSV's values in the reader's language."""
-        return [
-            (
-                row,
-                {
-                    key: _page_text(key, value) if key != "status" else row.status_text()
-                    for key, value in zip(COLUMN_KEYS, _cells(row), strict=True)
-                },
-            )
-            for row in self.shown
-        ]
+        language = str(get_locale())
+        texts = []
+        for row in self.shown:
+            cells = {
+                key: _page_text(key, value, language)
+                for key, value in zip(COLUMN_KEYS, _cells(row), strict=True)
+            }
+            cells["status"] = row.status_text()
+            texts.append((row, cells))
+        return texts
 
     def text_totals(self) -> dict[str, str]:
         """The totals row as the page prints it, by column key."""
         over = self.over_cap_count
+        language = str(get_locale())
         texts = {}
         for key, value in zip(COLUMN_KEYS, self.totals, strict=True):
             if key == "name":
@@ -154,7 +158,7 @@ class LoadsReport:
             elif key == "status":
                 texts[key] = cached_ngettext("%(num)d over cap", "%(num)d over cap", over)
             else:
-                texts[key] = _page_text(key, value)
+                texts[key] = _page_text(key, value, language)
         return texts
 
     def cap_notices(self) -> list[CapNotice]:
@@ -163,8 +167,9 @@ class LoadsReport:
         near = [row for row in self.rows if row.near_cap]
         over.sort(key=lambda row: (-_overshoot(row), row.name.casefold()))
         near.sort(key=lambda row: (-_used_share(row), row.name.casefold()))
-        return [CapNotice(row, True, _cap_sentences(row)) for row in over] + [
-            CapNotice(row, False, _cap_sentences(row)) for row in near
+        language = str(get_locale())
+        return [CapNotice(row, True, _cap_sentences(row, language)) for row in over] + [
+            CapNotice(row, False, _cap_sentences(row, language)) for row in near
         ]
 
 
@@ -204,13 +209,13 @@ def _used_share(row: LoadRow) -> Decimal:
     )
 
 
-def _cap_sentences(row: LoadRow) -> list[str]:
+def _cap_sentences(row: LoadRow, language: str | None = None) -> list[str]:
     """What is over or near each cap, with the numbers and what they mean."""
     sentences = []
     if row.over_principal_cap or row.near_principal_cap:
         sentences.append(principal_sentence(row))
     if row.over_weighted_cap or row.near_weighted_cap:
-        sentences.append(weighted_sentence(row))
+        sentences.append(weighted_sentence(row, language))
     return sentences
 
 
@@ -247,10 +252,13 @@ def principal_sentence(row: LoadRow) -> str:
     )
 
 
-def weighted_sentence(row: LoadRow) -> str:
-    """ "Weighted load 1,150 % (11.5 full-time students), cap 300 %: 850 points over the cap." """
-    load = number_text(row.weighted)
-    students = number_text((row.weighted / 100).quantize(Decimal("0.1")))
+def weighted_sentence(row: LoadRow, language: str | None = None) -> str:
+    """ "Weighted load 1,150 % (11.5 full-time students), cap 300 %: 850 points over the cap."
+
+    `language` is the reader's (looked up when not given)."""
+    language = language or str(get_locale())
+    load = number_text(row.weighted, language=language)
+    students = number_text((row.weighted / 100).quantize(Decimal("0.1")), language=language)
     headroom = row.weighted_headroom
     if headroom is None:
         return cached_gettext(
@@ -264,23 +272,23 @@ def weighted_sentence(row: LoadRow) -> str:
             "%(cap)s %%: %(excess)s points over the cap.",
             load=load,
             students=students,
-            cap=number_text(row.weighted_cap),
-            excess=number_text(-headroom),
+            cap=number_text(row.weighted_cap, language=language),
+            excess=number_text(-headroom, language=language),
         )
     return cached_gettext(
         "Weighted load %(load)s %% (like %(students)s students supervised alone), cap "
         "%(cap)s %%: %(room)s points below the cap.",
         load=load,
         students=students,
-        cap=number_text(row.weighted_cap),
-        room=number_text(headroom),
+        cap=number_text(row.weighted_cap, language=language),
+        room=number_text(headroom, language=language),
     )
 
 
-def _page_text(key: str, value: Any) -> str:
+def _page_text(key: str, value: Any, language: str | None = None) -> str:
     """A cell on the page: numbers with the reader's decimal mark, text as it is."""
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return number_text(value)
+        return number_text(value, language=language)
     return as_text(value)
 
 
@@ -289,13 +297,38 @@ PAGE_SIZE = 200
 
 
 def _cells(row: LoadRow) -> list[Any]:
-    """A row's values in the order of COLUMNS."""
-    return [row.value(key) for key in COLUMN_KEYS]
+    """A row's values in the order of COLUMNS (as `LoadRow.value` gives them, read directly)."""
+    by_kind = row.by_kind
+    return [
+        row.name,
+        row.department,
+        row.principal,
+        row.co_supervisor,
+        row.host,
+        *[by_kind[kind] for kind in KINDS],
+        row.total,
+        row.weighted,
+        row.principal_cap,
+        row.weighted_cap,
+        row.principal_headroom,
+        row.weighted_headroom,
+        row.status,
+    ]
+
+
+def _column_value(key: str) -> Callable[[LoadRow], Any]:
+    """A function reading one column of a row (what `LoadRow.value(key)` returns)."""
+    kind = next((kind for kind in KINDS if kind.value == key), None)
+    if kind is not None:
+        return lambda row: row.by_kind[kind]
+    return attrgetter(key)
 
 
 def _sort_value(key: str) -> Callable[[LoadRow], Any]:
+    read = _column_value(key)
+
     def value(row: LoadRow):
-        item = row.value(key)
+        item = read(row)
         if isinstance(item, str):
             item = item.casefold()
         # Empty values (no cap, no department) sort last in ascending order.
@@ -332,30 +365,26 @@ def loads_report(
         unknown_institution=unknown_institution,
     )
     report.page = min(max(page, 1), report.page_count)  # an out-of-range page shows the nearest
-    report.totals = _totals(rows)
+    report.totals = _totals(rows, report.over_cap_count)
     return report
 
 
-def _totals(rows: list[LoadRow]) -> list[Any]:
-    summed = {
-        "principal",
-        "co_supervisor",
-        "host",
-        "total",
-        "weighted",
-        *(kind.value for kind in KINDS),
-    }
+SUMMED = frozenset(
+    {"principal", "co_supervisor", "host", "total", "weighted", *(kind.value for kind in KINDS)}
+)
+
+
+def _totals(rows: list[LoadRow], over: int) -> list[Any]:
+    """The totals row in the order of COLUMNS: each summed column added up once."""
     totals: list[Any] = []
     for key in COLUMN_KEYS:
         if key == "name":
             totals.append("Total")
         elif key == "status":
-            over = sum(1 for row in rows if row.over_cap)
             totals.append(f"{over} over cap")
-        elif key in summed:
-            totals.append(
-                sum((row.value(key) for row in rows), Decimal("0.00") if key == "weighted" else 0)
-            )
+        elif key in SUMMED:
+            start = Decimal("0.00") if key == "weighted" else 0
+            totals.append(sum(map(_column_value(key), rows), start))
         else:
             totals.append(None)
     return totals
@@ -420,18 +449,24 @@ def loads_chart(report: LoadsReport) -> Chart:
         if share is not None
     ]
     scale = max([Decimal("1.25"), *shares])  # the longest bar fills the width; the cap shows
+    translations = cached_translations()
+    principal_words = translations.ugettext("Principal: %(count)s of %(cap)s")
+    weighted_words = translations.ugettext("Weighted: %(load)s %% of %(cap)s %%")
+    language = str(get_locale())
     bars = []
     for row in report.shown:
-        principal_text = cached_gettext(
-            "Principal: %(count)s of %(cap)s",
-            count=row.principal,
-            cap=row.principal_cap if row.principal_cap is not None else "—",
-        )
-        weighted_text = cached_gettext(
-            "Weighted: %(load)s %% of %(cap)s %%",
-            load=number_text(row.weighted),
-            cap=number_text(row.weighted_cap) if row.weighted_cap is not None else "—",
-        )
+        principal_text = principal_words % {
+            "count": row.principal,
+            "cap": row.principal_cap if row.principal_cap is not None else "—",
+        }
+        weighted_text = weighted_words % {
+            "load": number_text(row.weighted, language=language),
+            "cap": (
+                number_text(row.weighted_cap, language=language)
+                if row.weighted_cap is not None
+                else "—"
+            ),
+        }
         bars.append(
             ChartBar(
                 faculty_id=row.faculty_id,
