@@ -101,6 +101,10 @@ class LoadsReport:
     unknown_institution: bool = False  # only supervisees whose institution is unknown
     totals: list[Any] = field(default_factory=list)
     page: int = 1
+    # Number texts by language and value: the page prints the same few numbers many times.
+    _number_texts: dict[str, dict[str, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @cached_property
     def pending_proposals(self) -> int:
@@ -133,24 +137,50 @@ class LoadsReport:
         """The rows exactly as the page shows them, then the totals row."""
         return [_cells(row) for row in self.rows] + [self.totals]
 
-    def text_rows(self) -> list[tuple[LoadRow, dict[str, str]]]:
-        """Each row of this page with its cells as the page prints them, by column key: the
-        CSV's values in the reader's language."""
+    def number_writer(self) -> Callable[[Any], str]:
+        """`number_text` in the reader's language, each value formatted once per report."""
         language = str(get_locale())
+        texts = self._number_texts.setdefault(language, {})
+
+        def text(value: Any) -> str:
+            # Equal numbers written alike (same digits and exponent) print alike, int or Decimal.
+            key = str(value)
+            found = texts.get(key)
+            if found is None:
+                found = texts[key] = number_text(value, language=language)
+            return found
+
+        return text
+
+    def text_rows(
+        self, columns: list[Column] | None = None
+    ) -> list[tuple[LoadRow, dict[str, str]]]:
+        """Each row of this page with its cells as the page prints them, by column key: the
+        CSV's values in the reader's language (only `columns`' cells when given, and the
+        name and status)."""
+        keys = {"name", "status", *(column.key for column in columns)} if columns else None
+        indexes = [
+            (index, key)
+            for index, key in enumerate(COLUMN_KEYS)
+            if key != "status" and (keys is None or key in keys)
+        ]
+        number = self.number_writer()
+        statuses: dict[str, str] = {}  # the status in English -> in the reader's language
         texts = []
         for row in self.shown:
-            cells = {
-                key: _page_text(key, value, language)
-                for key, value in zip(COLUMN_KEYS, _cells(row), strict=True)
-            }
-            cells["status"] = row.status_text()
+            values = _cells(row)
+            cells = {key: _page_text(values[index], number) for index, key in indexes}
+            status = statuses.get(row.status)
+            if status is None:
+                status = statuses[row.status] = row.status_text()
+            cells["status"] = status
             texts.append((row, cells))
         return texts
 
     def text_totals(self) -> dict[str, str]:
         """The totals row as the page prints it, by column key."""
         over = self.over_cap_count
-        language = str(get_locale())
+        number = self.number_writer()
         texts = {}
         for key, value in zip(COLUMN_KEYS, self.totals, strict=True):
             if key == "name":
@@ -158,7 +188,7 @@ class LoadsReport:
             elif key == "status":
                 texts[key] = cached_ngettext("%(num)d over cap", "%(num)d over cap", over)
             else:
-                texts[key] = _page_text(key, value, language)
+                texts[key] = _page_text(value, number)
         return texts
 
     def cap_notices(self) -> list[CapNotice]:
@@ -167,9 +197,9 @@ class LoadsReport:
         near = [row for row in self.rows if row.near_cap]
         over.sort(key=lambda row: (-_overshoot(row), row.name.casefold()))
         near.sort(key=lambda row: (-_used_share(row), row.name.casefold()))
-        language = str(get_locale())
-        return [CapNotice(row, True, _cap_sentences(row, language)) for row in over] + [
-            CapNotice(row, False, _cap_sentences(row, language)) for row in near
+        number = self.number_writer()
+        return [CapNotice(row, True, _cap_sentences(row, number)) for row in over] + [
+            CapNotice(row, False, _cap_sentences(row, number)) for row in near
         ]
 
 
@@ -209,13 +239,13 @@ def _used_share(row: LoadRow) -> Decimal:
     )
 
 
-def _cap_sentences(row: LoadRow, language: str | None = None) -> list[str]:
+def _cap_sentences(row: LoadRow, number: Callable[[Any], str] = number_text) -> list[str]:
     """What is over or near each cap, with the numbers and what they mean."""
     sentences = []
     if row.over_principal_cap or row.near_principal_cap:
         sentences.append(principal_sentence(row))
     if row.over_weighted_cap or row.near_weighted_cap:
-        sentences.append(weighted_sentence(row, language))
+        sentences.append(weighted_sentence(row, number))
     return sentences
 
 
@@ -252,13 +282,12 @@ def principal_sentence(row: LoadRow) -> str:
     )
 
 
-def weighted_sentence(row: LoadRow, language: str | None = None) -> str:
+def weighted_sentence(row: LoadRow, number: Callable[[Any], str] = number_text) -> str:
     """ "Weighted load 1,150 % (11.5 full-time students), cap 300 %: 850 points over the cap."
 
-    `language` is the reader's (looked up when not given)."""
-    language = language or str(get_locale())
-    load = number_text(row.weighted, language=language)
-    students = number_text((row.weighted / 100).quantize(Decimal("0.1")), language=language)
+    `number` writes a number in the reader's language."""
+    load = number(row.weighted)
+    students = number((row.weighted / 100).quantize(Decimal("0.1")))
     headroom = row.weighted_headroom
     if headroom is None:
         return cached_gettext(
@@ -272,23 +301,23 @@ def weighted_sentence(row: LoadRow, language: str | None = None) -> str:
             "%(cap)s %%: %(excess)s points over the cap.",
             load=load,
             students=students,
-            cap=number_text(row.weighted_cap, language=language),
-            excess=number_text(-headroom, language=language),
+            cap=number(row.weighted_cap),
+            excess=number(-headroom),
         )
     return cached_gettext(
         "Weighted load %(load)s %% (like %(students)s students supervised alone), cap "
         "%(cap)s %%: %(room)s points below the cap.",
         load=load,
         students=students,
-        cap=number_text(row.weighted_cap, language=language),
-        room=number_text(headroom, language=language),
+        cap=number(row.weighted_cap),
+        room=number(headroom),
     )
 
 
-def _page_text(key: str, value: Any, language: str | None = None) -> str:
+def _page_text(value: Any, number: Callable[[Any], str] = number_text) -> str:
     """A cell on the page: numbers with the reader's decimal mark, text as it is."""
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return number_text(value, language=language)
+        return number(value)
     return as_text(value)
 
 
@@ -452,7 +481,7 @@ def loads_chart(report: LoadsReport) -> Chart:
     translations = cached_translations()
     principal_words = translations.ugettext("Principal: %(count)s of %(cap)s")
     weighted_words = translations.ugettext("Weighted: %(load)s %% of %(cap)s %%")
-    language = str(get_locale())
+    number = report.number_writer()
     bars = []
     for row in report.shown:
         principal_text = principal_words % {
@@ -460,12 +489,8 @@ def loads_chart(report: LoadsReport) -> Chart:
             "cap": row.principal_cap if row.principal_cap is not None else "—",
         }
         weighted_text = weighted_words % {
-            "load": number_text(row.weighted, language=language),
-            "cap": (
-                number_text(row.weighted_cap, language=language)
-                if row.weighted_cap is not None
-                else "—"
-            ),
+            "load": number(row.weighted),
+            "cap": number(row.weighted_cap) if row.weighted_cap is not None else "—",
         }
         bars.append(
             ChartBar(
