@@ -81,8 +81,8 @@ def loads_server_time(context: Context) -> dict:
         "portal": portal * 1000,
         "baseline": baseline * 1000,
         "unit": "ms",
-        "target": "<= 2.0",
-        "met": ratio <= 2.0,
+        "target": "<= 1.5",
+        "met": ratio <= 1.5,
         "note": "median of 7",
     }
 

@@ -6,12 +6,25 @@ the group's "this would take you over your cap" warning both count the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, case, cast, func, select
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    select,
+)
 
 from portal.catalogue import cached_gettext
 from portal.extensions import db
@@ -45,14 +58,25 @@ NEAR_WEIGHTED_SHARE = Decimal("0.9")
 UNKNOWN_INSTITUTION = 0
 
 
+@lru_cache(maxsize=4096)
 def percent_from_units(units: int) -> Decimal:
     """Weighted load in percent, from the query's exact sum of share x weight in 1/10000ths."""
     return (Decimal(units) / HUNDREDTHS_PER_PERCENT_POINT).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-@dataclass
+@lru_cache(maxsize=1024)
+def _cents(value) -> Decimal:
+    """A cap kept with two decimals (caps are few distinct values: each is quantized once)."""
+    return Decimal(value).quantize(CENT)
+
+
+@dataclass(slots=True)
 class LoadRow:
-    """One faculty member's supervision load on a given day."""
+    """One faculty member's supervision load on a given day.
+
+    What is derived from the counts and caps (total, headroom, over and near each cap, status)
+    is worked out once, when the row is made: a report reads each of them many times.
+    """
 
     faculty_id: int
     name: str
@@ -65,67 +89,51 @@ class LoadRow:
     principal_cap: int | None
     weighted_cap: Decimal | None
 
-    @property
-    def total(self) -> int:
-        return self.principal + self.co_supervisor + self.host
+    total: int = field(init=False)
+    principal_headroom: int | None = field(init=False)
+    weighted_headroom: Decimal | None = field(init=False)
+    over_principal_cap: bool = field(init=False)
+    over_weighted_cap: bool = field(init=False)
+    over_cap: bool = field(init=False)
+    near_principal_cap: bool = field(init=False)
+    near_weighted_cap: bool = field(init=False)
+    near_cap: bool = field(init=False)  # within every cap but close to one: look before adding
+    status: str = field(init=False)  # in English, as the exports write it
 
-    @property
-    def principal_headroom(self) -> int | None:
-        return None if self.principal_cap is None else self.principal_cap - self.principal
-
-    @property
-    def weighted_headroom(self) -> Decimal | None:
-        return None if self.weighted_cap is None else self.weighted_cap - self.weighted
-
-    @property
-    def over_principal_cap(self) -> bool:
-        return self.principal_cap is not None and self.principal > self.principal_cap
-
-    @property
-    def over_weighted_cap(self) -> bool:
-        return self.weighted_cap is not None and self.weighted > self.weighted_cap
-
-    @property
-    def over_cap(self) -> bool:
-        return self.over_principal_cap or self.over_weighted_cap
-
-    @property
-    def near_principal_cap(self) -> bool:
-        headroom = self.principal_headroom
-        return (
-            headroom is not None and 0 <= headroom <= NEAR_PRINCIPAL_HEADROOM and self.principal > 0
+    def __post_init__(self) -> None:
+        principal, weighted = self.principal, self.weighted
+        principal_cap, weighted_cap = self.principal_cap, self.weighted_cap
+        self.total = principal + self.co_supervisor + self.host
+        headroom = self.principal_headroom = (
+            None if principal_cap is None else principal_cap - principal
         )
-
-    @property
-    def near_weighted_cap(self) -> bool:
-        return (
-            self.weighted_cap is not None
-            and not self.over_weighted_cap
-            and self.weighted > 0
-            and self.weighted >= self.weighted_cap * NEAR_WEIGHTED_SHARE
+        self.weighted_headroom = None if weighted_cap is None else weighted_cap - weighted
+        over_principal = self.over_principal_cap = headroom is not None and headroom < 0
+        over_weighted = self.over_weighted_cap = (
+            weighted_cap is not None and weighted > weighted_cap
         )
-
-    @property
-    def near_cap(self) -> bool:
-        """Within a cap but close to it (and over none): worth a look before the next addition."""
-        return not self.over_cap and (self.near_principal_cap or self.near_weighted_cap)
-
-    @property
-    def status(self) -> str:
-        """The status in English, as the exports write it."""
-        if self.over_cap:
-            which = [
+        over = self.over_cap = over_principal or over_weighted
+        near_principal = self.near_principal_cap = (
+            headroom is not None and 0 <= headroom <= NEAR_PRINCIPAL_HEADROOM and principal > 0
+        )
+        near_weighted = self.near_weighted_cap = (
+            weighted_cap is not None
+            and not over_weighted
+            and weighted > 0
+            and weighted >= weighted_cap * NEAR_WEIGHTED_SHARE
+        )
+        near = self.near_cap = not over and (near_principal or near_weighted)
+        if over:
+            which = " and ".join(
                 label
-                for over, label in (
-                    (self.over_principal_cap, "principal"),
-                    (self.over_weighted_cap, "weighted"),
-                )
-                if over
-            ]
-            return f"{OVER_CAP} ({' and '.join(which)})"
-        if self.principal_cap is None and self.weighted_cap is None:
-            return NO_CAP
-        return NEAR_CAP if self.near_cap else WITHIN_CAP
+                for is_over, label in ((over_principal, "principal"), (over_weighted, "weighted"))
+                if is_over
+            )
+            self.status = f"{OVER_CAP} ({which})"
+        elif principal_cap is None and weighted_cap is None:
+            self.status = NO_CAP
+        else:
+            self.status = NEAR_CAP if near else WITHIN_CAP
 
     def status_text(self) -> str:
         """The status in the reader's language (the exports keep `status` in English)."""
@@ -176,23 +184,27 @@ def _hundredths(column):
     return cast(func.round(column * 100), BigInteger)
 
 
-def loads_query(
-    as_of: date,
-    *,
-    department: str | None = None,
-    institution_id: int | None = None,
-    faculty_id: int | None = None,
-) -> Select:
-    """One row per active faculty member, with counts and weighted units summed by the database."""
-    link_conditions = [Supervision.supervisor_id.is_not(None), current_on(as_of)]
-    if faculty_id is not None:
+# The loads statement is built once per shape of filter, with bound parameters: building it and
+# its cache key cost more than running it on every request.
+AS_OF = bindparam("as_of", type_=Date)
+DEPARTMENT = bindparam("department", type_=String)
+INSTITUTION_ID = bindparam("institution_id", type_=Integer)
+FACULTY_ID = bindparam("faculty_id", type_=Integer)
+
+
+@cache
+def _loads_statement(by_department: bool, institution: str | None, by_faculty: bool) -> Select:
+    """The aggregate statement for one shape of filter; `institution` is None, "unknown" or
+    "id". The values are bound when it runs (see `loads_parameters`)."""
+    link_conditions = [Supervision.supervisor_id.is_not(None), current_on(AS_OF)]
+    if by_faculty:
         # The same rows as filtering the result by account; the database then reads only the
         # account's links (through their index) rather than every current link.
-        link_conditions.append(Supervision.supervisor_id == faculty_id)
-    if institution_id == UNKNOWN_INSTITUTION:
+        link_conditions.append(Supervision.supervisor_id == FACULTY_ID)
+    if institution == "unknown":
         link_conditions.append(Position.institution_id.is_(None))
-    elif institution_id is not None:
-        link_conditions.append(Position.institution_id == institution_id)
+    elif institution == "id":
+        link_conditions.append(Position.institution_id == INSTITUTION_ID)
     links = (
         select(
             Supervision.supervisor_id.label("faculty_id"),
@@ -223,6 +235,7 @@ def loads_query(
         ),
         0,
     )
+    # The columns' order is what `load_row` reads by position.
     query = (
         select(
             User.id,
@@ -246,14 +259,53 @@ def loads_query(
             User.id, User.display_name, User.department, User.principal_cap, User.weighted_cap
         )
     )
-    if department:
-        query = query.where(User.department == department)
-    if faculty_id is not None:
-        query = query.where(User.id == faculty_id)
-    if institution_id is not None:
+    if by_department:
+        query = query.where(User.department == DEPARTMENT)
+    if by_faculty:
+        query = query.where(User.id == FACULTY_ID)
+    if institution is not None:
         # Filtering by the supervisees' institution: only faculty with someone there.
         query = query.having(func.count(links.c.faculty_id) > 0)
     return query
+
+
+def loads_parameters(
+    as_of: date,
+    *,
+    department: str | None = None,
+    institution_id: int | None = None,
+    faculty_id: int | None = None,
+) -> tuple[Select, dict[str, Any]]:
+    """The prepared loads statement for these filters, and the values to run it with."""
+    parameters: dict[str, Any] = {"as_of": as_of}
+    if department:
+        parameters["department"] = department
+    if institution_id == UNKNOWN_INSTITUTION:
+        institution = "unknown"
+    elif institution_id is not None:
+        institution = "id"
+        parameters["institution_id"] = institution_id
+    else:
+        institution = None
+    if faculty_id is not None:
+        parameters["faculty_id"] = faculty_id
+    statement = _loads_statement(bool(department), institution, faculty_id is not None)
+    return statement, parameters
+
+
+def loads_query(
+    as_of: date,
+    *,
+    department: str | None = None,
+    institution_id: int | None = None,
+    faculty_id: int | None = None,
+) -> Select:
+    """One row per active faculty member, with counts and weighted units summed by the database
+    (the prepared statement with its values bound, e.g. to print or compile it)."""
+    statement, parameters = loads_parameters(
+        as_of, department=department, institution_id=institution_id, faculty_id=faculty_id
+    )
+    return statement.params(**parameters)
 
 
 def load_policy() -> LoadPolicy:
@@ -267,25 +319,47 @@ def load_policy() -> LoadPolicy:
 
 
 def load_row(record, policy: LoadPolicy) -> LoadRow:
-    """A LoadRow from one record of `loads_query`, the default caps filling in the missing ones."""
-    principal_cap = (
-        record.principal_cap if record.principal_cap is not None else policy.default_principal_cap
-    )
-    weighted_cap = (
-        record.weighted_cap if record.weighted_cap is not None else policy.default_weighted_cap
-    )
+    """A LoadRow from one record of `loads_query` (read by position), the default caps filling
+    in the missing ones."""
+    (
+        faculty_id,
+        name,
+        department,
+        principal_cap,
+        weighted_cap,
+        principal,
+        co_supervisor,
+        host,
+        *kind_counts,
+        weighted_units,
+        _links,
+    ) = record
+    if principal_cap is None:
+        principal_cap = policy.default_principal_cap
+    if weighted_cap is None:
+        weighted_cap = policy.default_weighted_cap
     return LoadRow(
-        faculty_id=record.id,
-        name=record.display_name,
-        department=record.department,
-        principal=int(record.principal),
-        co_supervisor=int(record.co_supervisor),
-        host=int(record.host),
-        by_kind={kind: int(getattr(record, f"kind_{index}")) for index, kind in enumerate(KINDS)},
-        weighted=percent_from_units(int(record.weighted_units)),
-        principal_cap=principal_cap,
-        weighted_cap=None if weighted_cap is None else Decimal(weighted_cap).quantize(CENT),
+        faculty_id,
+        name,
+        department,
+        int(principal),
+        int(co_supervisor),
+        int(host),
+        dict(zip(KINDS, map(int, kind_counts), strict=True)),
+        percent_from_units(int(weighted_units)),
+        principal_cap,
+        None if weighted_cap is None else _cents(weighted_cap),
     )
+
+
+def _load_records(as_of: date, **filters) -> list:
+    # Plain rows from the session's connection: no ORM object is made from them. Pending changes
+    # are flushed first, as the session would before a query of its own.
+    statement, parameters = loads_parameters(as_of, **filters)
+    session = db.session
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, parameters).all()
 
 
 def load_rows(
@@ -293,9 +367,7 @@ def load_rows(
 ) -> list[LoadRow]:
     """The load of every active faculty member on `as_of` (filtered), by name, in two queries."""
     policy = load_policy()
-    records = db.session.execute(
-        loads_query(as_of, department=department or None, institution_id=institution_id)
-    ).all()
+    records = _load_records(as_of, department=department or None, institution_id=institution_id)
     rows = [load_row(record, policy) for record in records]
     rows.sort(key=lambda row: (row.name.casefold(), row.faculty_id))
     return rows
@@ -327,7 +399,8 @@ def cap_breaches_after_adding(
         for program_id in {program_id for program_id, _, _ in additions}
     }
     policy = load_policy()
-    record = db.session.execute(loads_query(on, faculty_id=faculty_id)).first()
+    records = _load_records(on, faculty_id=faculty_id)
+    record = records[0] if records else None
     known = [item for item in additions if programs[item[0]] is not None]
     if not known or record is None:
         return []

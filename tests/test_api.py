@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import ApiToken, AuditEvent, Position, Program
+from portal.models import ApiToken, AuditEvent, Institution, Position, Program
 from tests.api_helpers import bearer, new_token
 from tests.conftest import login_client
 from tests.routes import database_snapshot
@@ -345,6 +345,56 @@ def test_public_profile(app, client, faculty, faculty_token, make_member):
     response = client.get("/api/v1/people/helene", headers=bearer(faculty_token))
     assert response.status_code == 200
     assert response.get_json()["current_members"][0]["name"] == "Shown Student"
+
+
+def test_admin_loads_filter_by_unknown_institution_like_the_page(
+    app, client, faculty, make_faculty, admin_token, make_member
+):
+    elsewhere = make_faculty("elsewhere@example.org", "Prof. Elsewhere")
+    make_member(faculty, "Nowhere Known", institution=None)
+    make_member(faculty, "At Montreal")
+    make_member(elsewhere, "Also Montreal")
+    with app.app_context():
+        montreal = db.session.scalar(
+            select(Institution.id).where(Institution.name == "Université de Montréal")
+        )
+
+    def loads(query: str):
+        return client.get(f"/api/v1/admin/loads?{query}", headers=bearer(admin_token))
+
+    unknown = loads("unknown_institution=true").get_json()
+    assert [(row["name"], row["principal"]) for row in unknown["items"]] == [
+        (faculty.display_name, 1)
+    ]
+    assert unknown["total"] == 1
+    everyone = loads("unknown_institution=false").get_json()["items"]
+    assert {row["name"]: row["principal"] for row in everyone} == {
+        faculty.display_name: 2,
+        "Prof. Elsewhere": 1,
+    }
+    at_montreal = loads(f"institution={montreal}").get_json()["items"]
+    assert {row["name"]: row["principal"] for row in at_montreal} == {
+        faculty.display_name: 1,
+        "Prof. Elsewhere": 1,
+    }
+    both = loads(f"institution={montreal}&unknown_institution=true")
+    assert both.status_code == 422
+    assert both.get_json()["errors"]["query"]["unknown_institution"] == [
+        "Filter by an institution or by an unknown institution, not both."
+    ]
+    in_french = client.get(
+        f"/api/v1/admin/loads?institution={montreal}&unknown_institution=1",
+        headers={**bearer(admin_token), "Accept-Language": "fr-CA"},
+    )
+    assert in_french.get_json()["errors"]["query"]["unknown_institution"] == [
+        "Filtrez par un établissement ou par un établissement inconnu, pas les deux."
+    ]
+    assert loads("unknown_institution=perhaps").status_code == 422
+    spec = client.get("/api/openapi.json").get_json()
+    parameters = spec["paths"]["/api/v1/admin/loads"]["get"]["parameters"]
+    [documented] = [item for item in parameters if item["name"] == "unknown_institution"]
+    assert documented["schema"]["type"] == "boolean"
+    assert "unknown" in documented["description"]
 
 
 def test_openapi_document_and_reference_page(client):

@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
-from portal.catalogue import cached_gettext, cached_ngettext
+from flask_babel import get_locale
+
+from portal.catalogue import cached_gettext, cached_ngettext, cached_translations
 from portal.extensions import db
 from portal.i18n import format_day, number_text
 from portal.labels import KIND_LABELS, english
@@ -98,6 +101,10 @@ class LoadsReport:
     unknown_institution: bool = False  # only supervisees whose institution is unknown
     totals: list[Any] = field(default_factory=list)
     page: int = 1
+    # Number texts by language and value: the page prints the same few numbers many times.
+    _number_texts: dict[str, dict[str, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @cached_property
     def pending_proposals(self) -> int:
@@ -118,9 +125,9 @@ class LoadsReport:
         """The rows of this page; counts, totals and exports always cover every row."""
         return self.rows[self.first_shown : self.first_shown + PAGE_SIZE]
 
-    @property
+    @cached_property
     def over_cap_count(self) -> int:
-        return sum(1 for row in self.rows if row.over_cap)
+        return sum(map(attrgetter("over_cap"), self.rows))
 
     def headers(self) -> list[str]:
         """The export's column headers: always English, the file format does not change."""
@@ -130,23 +137,50 @@ class LoadsReport:
         """The rows exactly as the page shows them, then the totals row."""
         return [_cells(row) for row in self.rows] + [self.totals]
 
-    def text_rows(self) -> list[tuple[LoadRow, dict[str, str]]]:
+    def number_writer(self) -> Callable[[Any], str]:
+        """`number_text` in the reader's language, each value formatted once per report."""
+        language = str(get_locale())
+        texts = self._number_texts.setdefault(language, {})
+
+        def text(value: Any) -> str:
+            # Equal numbers written alike (same digits and exponent) print alike, int or Decimal.
+            key = str(value)
+            found = texts.get(key)
+            if found is None:
+                found = texts[key] = number_text(value, language=language)
+            return found
+
+        return text
+
+    def text_rows(
+        self, columns: list[Column] | None = None
+    ) -> list[tuple[LoadRow, dict[str, str]]]:
         """Each row of this page with its cells as the page prints them, by column key: the
-        CSV's values in the reader's language."""
-        return [
-            (
-                row,
-                {
-                    key: _page_text(key, value) if key != "status" else row.status_text()
-                    for key, value in zip(COLUMN_KEYS, _cells(row), strict=True)
-                },
-            )
-            for row in self.shown
+        CSV's values in the reader's language (only `columns`' cells when given, and the
+        name and status)."""
+        keys = {"name", "status", *(column.key for column in columns)} if columns else None
+        indexes = [
+            (index, key)
+            for index, key in enumerate(COLUMN_KEYS)
+            if key != "status" and (keys is None or key in keys)
         ]
+        number = self.number_writer()
+        statuses: dict[str, str] = {}  # the status in English -> in the reader's language
+        texts = []
+        for row in self.shown:
+            values = _cells(row)
+            cells = {key: _page_text(values[index], number) for index, key in indexes}
+            status = statuses.get(row.status)
+            if status is None:
+                status = statuses[row.status] = row.status_text()
+            cells["status"] = status
+            texts.append((row, cells))
+        return texts
 
     def text_totals(self) -> dict[str, str]:
         """The totals row as the page prints it, by column key."""
         over = self.over_cap_count
+        number = self.number_writer()
         texts = {}
         for key, value in zip(COLUMN_KEYS, self.totals, strict=True):
             if key == "name":
@@ -154,7 +188,7 @@ class LoadsReport:
             elif key == "status":
                 texts[key] = cached_ngettext("%(num)d over cap", "%(num)d over cap", over)
             else:
-                texts[key] = _page_text(key, value)
+                texts[key] = _page_text(value, number)
         return texts
 
     def cap_notices(self) -> list[CapNotice]:
@@ -163,8 +197,9 @@ class LoadsReport:
         near = [row for row in self.rows if row.near_cap]
         over.sort(key=lambda row: (-_overshoot(row), row.name.casefold()))
         near.sort(key=lambda row: (-_used_share(row), row.name.casefold()))
-        return [CapNotice(row, True, _cap_sentences(row)) for row in over] + [
-            CapNotice(row, False, _cap_sentences(row)) for row in near
+        number = self.number_writer()
+        return [CapNotice(row, True, _cap_sentences(row, number)) for row in over] + [
+            CapNotice(row, False, _cap_sentences(row, number)) for row in near
         ]
 
 
@@ -204,13 +239,13 @@ def _used_share(row: LoadRow) -> Decimal:
     )
 
 
-def _cap_sentences(row: LoadRow) -> list[str]:
+def _cap_sentences(row: LoadRow, number: Callable[[Any], str] = number_text) -> list[str]:
     """What is over or near each cap, with the numbers and what they mean."""
     sentences = []
     if row.over_principal_cap or row.near_principal_cap:
         sentences.append(principal_sentence(row))
     if row.over_weighted_cap or row.near_weighted_cap:
-        sentences.append(weighted_sentence(row))
+        sentences.append(weighted_sentence(row, number))
     return sentences
 
 
@@ -247,10 +282,12 @@ def principal_sentence(row: LoadRow) -> str:
     )
 
 
-def weighted_sentence(row: LoadRow) -> str:
-    """ "Weighted load 1,150 % (11.5 full-time students), cap 300 %: 850 points over the cap." """
-    load = number_text(row.weighted)
-    students = number_text((row.weighted / 100).quantize(Decimal("0.1")))
+def weighted_sentence(row: LoadRow, number: Callable[[Any], str] = number_text) -> str:
+    """ "Weighted load 1,150 % (11.5 full-time students), cap 300 %: 850 points over the cap."
+
+    `number` writes a number in the reader's language."""
+    load = number(row.weighted)
+    students = number((row.weighted / 100).quantize(Decimal("0.1")))
     headroom = row.weighted_headroom
     if headroom is None:
         return cached_gettext(
@@ -264,23 +301,23 @@ def weighted_sentence(row: LoadRow) -> str:
             "%(cap)s %%: %(excess)s points over the cap.",
             load=load,
             students=students,
-            cap=number_text(row.weighted_cap),
-            excess=number_text(-headroom),
+            cap=number(row.weighted_cap),
+            excess=number(-headroom),
         )
     return cached_gettext(
         "Weighted load %(load)s %% (like %(students)s students supervised alone), cap "
         "%(cap)s %%: %(room)s points below the cap.",
         load=load,
         students=students,
-        cap=number_text(row.weighted_cap),
-        room=number_text(headroom),
+        cap=number(row.weighted_cap),
+        room=number(headroom),
     )
 
 
-def _page_text(key: str, value: Any) -> str:
+def _page_text(value: Any, number: Callable[[Any], str] = number_text) -> str:
     """A cell on the page: numbers with the reader's decimal mark, text as it is."""
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return number_text(value)
+        return number(value)
     return as_text(value)
 
 
@@ -289,13 +326,38 @@ PAGE_SIZE = 200
 
 
 def _cells(row: LoadRow) -> list[Any]:
-    """A row's values in the order of COLUMNS."""
-    return [row.value(key) for key in COLUMN_KEYS]
+    """A row's values in the order of COLUMNS (as `LoadRow.value` gives them, read directly)."""
+    by_kind = row.by_kind
+    return [
+        row.name,
+        row.department,
+        row.principal,
+        row.co_supervisor,
+        row.host,
+        *[by_kind[kind] for kind in KINDS],
+        row.total,
+        row.weighted,
+        row.principal_cap,
+        row.weighted_cap,
+        row.principal_headroom,
+        row.weighted_headroom,
+        row.status,
+    ]
+
+
+def _column_value(key: str) -> Callable[[LoadRow], Any]:
+    """A function reading one column of a row (what `LoadRow.value(key)` returns)."""
+    kind = next((kind for kind in KINDS if kind.value == key), None)
+    if kind is not None:
+        return lambda row: row.by_kind[kind]
+    return attrgetter(key)
 
 
 def _sort_value(key: str) -> Callable[[LoadRow], Any]:
+    read = _column_value(key)
+
     def value(row: LoadRow):
-        item = row.value(key)
+        item = read(row)
         if isinstance(item, str):
             item = item.casefold()
         # Empty values (no cap, no department) sort last in ascending order.
@@ -332,30 +394,26 @@ def loads_report(
         unknown_institution=unknown_institution,
     )
     report.page = min(max(page, 1), report.page_count)  # an out-of-range page shows the nearest
-    report.totals = _totals(rows)
+    report.totals = _totals(rows, report.over_cap_count)
     return report
 
 
-def _totals(rows: list[LoadRow]) -> list[Any]:
-    summed = {
-        "principal",
-        "co_supervisor",
-        "host",
-        "total",
-        "weighted",
-        *(kind.value for kind in KINDS),
-    }
+SUMMED = frozenset(
+    {"principal", "co_supervisor", "host", "total", "weighted", *(kind.value for kind in KINDS)}
+)
+
+
+def _totals(rows: list[LoadRow], over: int) -> list[Any]:
+    """The totals row in the order of COLUMNS: each summed column added up once."""
     totals: list[Any] = []
     for key in COLUMN_KEYS:
         if key == "name":
             totals.append("Total")
         elif key == "status":
-            over = sum(1 for row in rows if row.over_cap)
             totals.append(f"{over} over cap")
-        elif key in summed:
-            totals.append(
-                sum((row.value(key) for row in rows), Decimal("0.00") if key == "weighted" else 0)
-            )
+        elif key in SUMMED:
+            start = Decimal("0.00") if key == "weighted" else 0
+            totals.append(sum(map(_column_value(key), rows), start))
         else:
             totals.append(None)
     return totals
@@ -420,18 +478,20 @@ def loads_chart(report: LoadsReport) -> Chart:
         if share is not None
     ]
     scale = max([Decimal("1.25"), *shares])  # the longest bar fills the width; the cap shows
+    translations = cached_translations()
+    principal_words = translations.ugettext("Principal: %(count)s of %(cap)s")
+    weighted_words = translations.ugettext("Weighted: %(load)s %% of %(cap)s %%")
+    number = report.number_writer()
     bars = []
     for row in report.shown:
-        principal_text = cached_gettext(
-            "Principal: %(count)s of %(cap)s",
-            count=row.principal,
-            cap=row.principal_cap if row.principal_cap is not None else "—",
-        )
-        weighted_text = cached_gettext(
-            "Weighted: %(load)s %% of %(cap)s %%",
-            load=number_text(row.weighted),
-            cap=number_text(row.weighted_cap) if row.weighted_cap is not None else "—",
-        )
+        principal_text = principal_words % {
+            "count": row.principal,
+            "cap": row.principal_cap if row.principal_cap is not None else "—",
+        }
+        weighted_text = weighted_words % {
+            "load": number(row.weighted),
+            "cap": number(row.weighted_cap) if row.weighted_cap is not None else "—",
+        }
         bars.append(
             ChartBar(
                 faculty_id=row.faculty_id,

@@ -105,7 +105,26 @@ class GroupPageArgs(PageArgs, GroupArgs):
 class LoadsArgs(PageArgs):
     as_of = fields.Date(load_default=None, metadata={"description": "Default: today"})
     department = Text(load_default=None, validate=validate.Length(max=200))
-    institution = _id(strict=False, load_default=None)
+    institution = _id(
+        strict=False,
+        load_default=None,
+        metadata={"description": "Only supervisees at this institution (its id)."},
+    )
+    unknown_institution = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "true: only supervisees whose institution is unknown (the loads "
+            "page's “Unknown” institution). Not together with `institution`."
+        },
+    )
+
+    @validates_schema
+    def _one_institution_filter(self, data, **_kwargs):
+        if data.get("unknown_institution") and data.get("institution") is not None:
+            raise ValidationError(
+                str(_l("Filter by an institution or by an unknown institution, not both.")),
+                "unknown_institution",
+            )
 
 
 class RosterArgs(PageArgs):

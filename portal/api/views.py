@@ -44,7 +44,7 @@ from portal.group.operations import (
 )
 from portal.group.queries import RequestRow
 from portal.identifiers import clean_text, normalise_email, normalise_orcid
-from portal.loads import load_rows
+from portal.loads import UNKNOWN_INSTITUTION, load_rows
 from portal.milestones import can_record_milestones
 from portal.models import (
     DepartureReason,
@@ -98,6 +98,21 @@ IF_NONE_MATCH = {
     "schema": {"type": "string"},
     "description": "An ETag read before: 304 Not Modified when nothing changed.",
 }
+
+
+def _keep_query_parameters(doc: dict, doc_info: dict, **_kwargs) -> dict:
+    """`doc(parameters=[IF_NONE_MATCH])` would replace the query parameters read from the
+    arguments schema in the OpenAPI document: list both."""
+    manual = doc_info.get("manual_doc", {})
+    documented = doc.get("parameters", [])
+    if manual.get("parameters") and documented:
+        manual["parameters"] = documented + [
+            parameter for parameter in manual["parameters"] if parameter not in documented
+        ]
+    return doc
+
+
+blueprint._prepare_doc_cbks.append(_keep_query_parameters)
 # Form field names in the operations' messages -> the API's field names.
 FIELD_NAMES = {"program": "program_id"}
 
@@ -635,10 +650,13 @@ def admin_loads(
     as_of: date | None,
     department: str | None,
     institution: int | None,
+    unknown_institution: bool,
 ):
     """Supervision loads of every active faculty member on a day (administrators)."""
     _require_admin()
     day = as_of or date.today()
+    if unknown_institution:
+        institution = UNKNOWN_INSTITUTION
     rows = load_rows(day, department=department, institution_id=institution)
     start = (page - 1) * per_page
     items = [load_resource(row) for row in rows[start : start + per_page]]
