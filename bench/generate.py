@@ -354,6 +354,13 @@ def fill_database(database_url: str, scale: Scale, instance: Path) -> Generated:
             connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
         upgrade()
         generated = generate(scale, date.today())
+        if db.engine.dialect.name == "postgresql":
+            # The state autovacuum reaches within a minute of a bulk load (SQLite keeps no
+            # statistics unless someone runs ANALYZE, and the portal does not).
+            with db.engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "ANALYZE"
+                )
         db.engine.dispose()
     return generated
 
