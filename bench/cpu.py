@@ -1,7 +1,8 @@
 """In-process CPU time per request of logged-in pages, in English and French.
 
 The test client logs in through the login form, then requests take turns between the pages and
-the languages (interleaved, so a change of machine load touches all alike); each figure is the
+the languages (interleaved, so a change of machine load touches all alike, in an order that moves
+by one each round); each figure is the
 median of the CPU time (time.process_time) of its requests, which a busy shared machine disturbs
 far less than wall-clock time.
 """
@@ -48,18 +49,21 @@ def cpu_per_request(
         (path, language): [] for path in paths for language in LANGUAGES
     }
     sizes: dict[str, int] = {}
+    turns = list(samples)
     for round_number in range(rounds + WARM_UP):
-        for path in paths:
-            for language, accept in LANGUAGES.items():
-                started = time.process_time()
-                response = clients[language].get(path, headers={"Accept-Language": accept})
-                spent = time.process_time() - started
-                if response.status_code != 200:
-                    raise RuntimeError(f"{path} answered {response.status_code}")
-                if round_number >= WARM_UP:
-                    samples[path, language].append(spent)
-                elif language == "en":
-                    sizes[path] = len(response.get_data())
+        # Each round starts one turn later: no request always follows the same one (the garbage
+        # a large page leaves is collected during whichever request comes next).
+        shift = round_number % len(turns)
+        for path, language in turns[shift:] + turns[:shift]:
+            started = time.process_time()
+            response = clients[language].get(path, headers={"Accept-Language": LANGUAGES[language]})
+            spent = time.process_time() - started
+            if response.status_code != 200:
+                raise RuntimeError(f"{path} answered {response.status_code}")
+            if round_number >= WARM_UP:
+                samples[path, language].append(spent)
+            elif language == "en":
+                sizes[path] = len(response.get_data())
     with app.app_context():
         db.engine.dispose()
     medians = {key: statistics.median(values) * 1000 for key, values in samples.items()}
