@@ -15,7 +15,7 @@ from portal.admin.views import blueprint as admin_blueprint
 from portal.api import setup as api_setup
 from portal.auth import oidc
 from portal.auth.access import require_login_unless_public
-from portal.auth.services import load_user_from_session
+from portal.auth.queries import load_user_from_session
 from portal.auth.views import blueprint as auth_blueprint
 from portal.config import (
     DEV_SECRET_KEY,

@@ -10,7 +10,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from portal import demo
-from portal.auth.services import AccountError, create_user, find_user_by_email
+from portal.auth.operations import AccountError, create_user
+from portal.auth.queries import find_user_by_email
 from portal.auth.tokens import TokenError, create_token
 from portal.extensions import db
 from portal.roster import cli as roster_cli

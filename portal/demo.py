@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from portal.auth.services import set_password
+from portal.auth.operations import set_password
 from portal.extensions import db
 from portal.loads import load_policy
 from portal.milestones import add_months, sync_plan

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from wtforms.validators import ValidationError
+
+from portal.identifiers import normalise_email
 
 MAX_EMAIL_LENGTH = 254
 
 
 class InvalidEmailError(ValueError):
     """The text is not an email address the portal accepts; the message says why."""
-
-
-def normalise_email(text: str | None) -> str:
-    """How the portal stores and compares addresses: NFC, trimmed, lower case."""
-    return unicodedata.normalize("NFC", text or "").strip().lower()
 
 
 def check_email(text: str | None) -> str:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol, parse_decimal
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from wtforms import HiddenField, StringField
+from flask_wtf import FlaskForm
+from wtforms import Field, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
 
 from portal.i18n import number_text
 from portal.labels import lazy_gettext as _l
@@ -21,6 +24,54 @@ from portal.submissions import new_submission_key
 def select_choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """WTForms select options from (value, label) pairs (WTForms 3.4 drops plain tuples)."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+# ---------------------------------------------------------------------------------------------
+# The GET form above a report (loads, progress): the day and the department.
+
+
+class ReportFilterForm(FlaskForm):
+    """A report's filter, read from the query string: "as of" a day (empty: today), a department.
+
+    The view sets the department choices; a report's own filters are added by a subclass.
+    """
+
+    class Meta:
+        csrf = False
+
+    as_of = StringField(_l("As of"))
+    department = SelectField(
+        _l("Department"),
+        choices=select_choices([("", _l("All departments"))]),
+        validate_choice=False,
+    )
+
+    def validate_as_of(self, field: Field) -> None:
+        text = (field.data or "").strip()
+        if not text:
+            return
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(
+                _(
+                    "%(text)s is not a date. Enter the date as YYYY-MM-DD, for example 2026-09-01.",
+                    text=repr(text),
+                )
+            ) from None
+
+    def set_departments(self, departments: Iterable[str]) -> None:
+        self.department.choices = select_choices(
+            [("", _("All departments"))] + [(name, name) for name in departments]
+        )
+
+    def as_of_day(self, today: date) -> date:
+        """The validated day; an empty field means `today`."""
+        text = (self.as_of.data or "").strip()
+        return date.fromisoformat(text) if text else today
+
+    def department_name(self) -> str | None:
+        return (self.department.data or "").strip() or None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,10 +19,10 @@ from flask_login import current_user
 from jinja2 import pass_context
 
 from portal.auth.access import handles_own_authentication, public
-from portal.auth.services import is_safe_redirect_target
 from portal.catalogue import cached_translations, template_callables
 from portal.extensions import babel, db, login_manager
 from portal.labels import action_label, msgid_of, program_name
+from portal.urls import is_safe_redirect_target
 
 # Locale code -> the language's own name, shown in the switcher.
 LANGUAGES = {"en": "English", "fr_CA": "Français"}

@@ -18,6 +18,11 @@ def name_key(name: str) -> str:
     return " ".join(without_accents.casefold().split())
 
 
+def normalise_email(text: str | None) -> str:
+    """How the portal stores and compares addresses: NFC, trimmed, lower case."""
+    return unicodedata.normalize("NFC", text or "").strip().lower()
+
+
 def clean_text(value: str | None) -> str:
     """Trim and normalise to NFC so that the same name typed twice compares equal."""
     return unicodedata.normalize("NFC", (value or "").strip())

@@ -415,21 +415,23 @@ class MilestoneRow:
         return self.name_fr if language.startswith("fr") else self.name_en
 
 
+def milestone_row(row, today: date) -> MilestoneRow:
+    """A result row of milestone_columns() as a MilestoneRow, its state on `today`."""
+    return MilestoneRow(
+        milestone_id=row.id,
+        position_id=row.position_id,
+        person_name=row.full_name,
+        program=row.program,
+        name_en=row.name_en,
+        name_fr=row.name_fr,
+        due_date=row.due_date,
+        state=due_state(row.status, row.due_date, today),
+        note=row.note,
+    )
+
+
 def milestone_rows(query: Select, today: date, parameters=None) -> list[MilestoneRow]:
-    return [
-        MilestoneRow(
-            milestone_id=row.id,
-            position_id=row.position_id,
-            person_name=row.full_name,
-            program=row.program,
-            name_en=row.name_en,
-            name_fr=row.name_fr,
-            due_date=row.due_date,
-            state=due_state(row.status, row.due_date, today),
-            note=row.note,
-        )
-        for row in db.session.execute(query, parameters)
-    ]
+    return [milestone_row(row, today) for row in db.session.execute(query, parameters)]
 
 
 def milestone_columns() -> Select:

@@ -1,6 +1,8 @@
-"""Links of long tables: one url_for per table, the row's id put into it."""
+"""Links: where a redirect may go, and one url_for per long table (the row's id put into it)."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import Flask, url_for
 
@@ -31,3 +33,17 @@ class IdUrl:
 def register(app: Flask) -> None:
     """Offer id_url() to templates."""
     app.jinja_env.globals["id_url"] = IdUrl
+
+
+def is_safe_redirect_target(target: str | None) -> bool:
+    """Only paths on this site: '/group?x=1' yes; 'https://evil', '//evil', '/\\evil' no."""
+    if not target:
+        return False
+    if (
+        any(ch in target for ch in "\\\r\n\t")
+        or not target.startswith("/")
+        or target.startswith("//")
+    ):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc

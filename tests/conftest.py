@@ -58,6 +58,12 @@ def pytest_configure(config) -> None:
     )
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked `slow` first: under pytest-xdist a long test started last sets the wall time
+    of the whole run, while the many short ones fill the gaps at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_generate_tests(metafunc) -> None:
     """SQLite for every test that uses the database; PostgreSQL too for the marked ones."""
     if "database_url" not in metafunc.fixturenames:

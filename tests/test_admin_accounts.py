@@ -289,3 +289,14 @@ def test_account_errors_land_on_their_own_field_in_every_language(
     others = {"email", "display_name", "password"} - {field}
     assert not any(f'id="{other}-error"' in page for other in others)
     assert _accounts_state(app) == before
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "", "a" * 250 + "@example.org"])
+def test_an_invalid_email_is_an_error_of_the_email_field(app_context, email):
+    """The command line and single sign-on create accounts without a form's own check."""
+    from portal.auth.operations import AccountError, create_user
+
+    with pytest.raises(AccountError) as raised:
+        create_user(email, "Someone", "a long enough passphrase")
+    assert raised.value.field == "email"
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0

@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import func, select
 
-from portal.auth.services import is_safe_redirect_target
 from portal.extensions import db
 from portal.models import AuditEvent, User
+from portal.urls import is_safe_redirect_target
 from tests.conftest import TEST_PASSWORD, login_client
 
 
@@ -148,7 +148,7 @@ def test_deactivated_account_is_logged_out_on_next_request(app, faculty, faculty
 
 
 def test_password_change_revokes_old_sessions(app, faculty, faculty_client):
-    from portal.auth.services import set_password
+    from portal.auth.operations import set_password
 
     with app.app_context():
         set_password(db.session.get(User, faculty.id), "a brand new passphrase")

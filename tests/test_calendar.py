@@ -130,3 +130,30 @@ def test_another_faculty_cannot_see_the_calendar_of_a_group(app, make_faculty, f
     assert other.get(f"/group/milestones.ics?faculty={faculty.id}").status_code == 404
     own = other.get("/group/milestones.ics")
     assert _events(own.data) == []
+
+
+@pytest.mark.both_backends
+def test_the_calendar_keeps_current_and_incoming_members_only(app, faculty, make_member):
+    """Position's one rule: a member is current through their end date, alumni the day after."""
+    from portal.tracking.queries import group_open_milestones
+
+    today = date.today()
+    people = {
+        "Ends Today": {"start_date": add_months(today, -12), "end_date": today},
+        "Ended Yesterday": {"start_date": add_months(today, -12), "end_date": today - timedelta(1)},
+        "Starts Later": {"start_date": today + timedelta(30)},
+    }
+    for name, dates in people.items():
+        position = make_member(faculty, name, **dates)
+        with app.app_context():
+            sync_plan(db.session.get(Position, position.id))
+            db.session.commit()
+            db.session.remove()
+
+    def listed(day: date) -> set[str]:
+        with app.app_context():
+            owner = db.session.get(User, faculty.id)
+            return {row.person_name for row in group_open_milestones(owner, day)}
+
+    assert listed(today) == {"Ends Today", "Starts Later"}
+    assert listed(today - timedelta(1)) == set(people)  # the day before, all three have one

@@ -163,6 +163,7 @@ def assert_no_server_error(response, role, method, rule, detail):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", ["anonymous", "faculty", "admin"])
 def test_every_route_survives_the_values_that_broke_it(app, clients, role):
     client = clients[role]
@@ -208,6 +209,7 @@ def test_every_route_survives_the_values_that_broke_it(app, clients, role):
             assert_no_server_error(response, role, method, rule, f"{query} {body}")
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150,
     deadline=None,

@@ -673,3 +673,22 @@ def test_edit_can_link_the_position_to_the_existing_person(
         person = db.session.scalar(select(Person).where(Person.email == "same@example.org"))
         assert person.full_name == "Recorded Once"
         assert position.id in {p.id for p in person.positions}
+
+
+def test_an_email_typed_with_a_combining_accent_is_the_same_address(app, faculty_client):
+    # "é" typed as e + combining accent (as some keyboards send it) and as one character:
+    # one address, stored one way (NFC), so the second spelling finds the first person.
+    decomposed = "Jose\u0301@Example.org"
+    response = faculty_client.post(
+        "/group/members/new", data=new_member_data(app, full_name="José One", email=decomposed)
+    )
+    assert response.status_code == 302
+    assert saved_position(app, "José One")["email"] == "jos\u00e9@example.org"
+    before = database_fingerprint(app)
+    response = faculty_client.post(
+        "/group/members/new",
+        data=new_member_data(app, full_name="José Two", email="jos\u00e9@example.org"),
+    )
+    assert response.status_code == 400
+    assert "This email already belongs to José One" in response.get_data(as_text=True)
+    assert database_fingerprint(app) == before

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal.auth.access import group_owner
 from portal.extensions import db
 from portal.group import queries
 from portal.group.operations import (
@@ -135,6 +136,22 @@ def test_unknown_supervisor_or_program_is_refused(app_context):
     assert error.value.field_name == "program"
 
 
+def test_an_end_before_the_start_is_the_domains_error_not_the_databases(app_context):
+    """Every caller (form, API, a script) gets the end-date message, not an IntegrityError."""
+    faculty, _colleague = _users()
+    with pytest.raises(MemberError) as error:
+        add_member(faculty, faculty, _data(end_date=date(2024, 8, 31)))
+    assert error.value.field_name == "end_date"
+    assert error.value.message == "The end date cannot be before the start date."
+    position = add_member(faculty, faculty, _data())
+    with pytest.raises(MemberError) as error:
+        update_member(
+            faculty, position, faculty, _data(end_date=date(2020, 1, 1)), position.version
+        )
+    assert error.value.field_name == "end_date"
+    assert db.session.scalar(select(func.count()).select_from(Position)) == 1
+
+
 def test_duplicate_email_raises_unless_linking(app_context):
     faculty, _colleague = _users()
     first = add_member(faculty, faculty, _data(email="same@example.org"))
@@ -220,8 +237,8 @@ def test_member_for_enforces_the_group_boundary(app_context):
     assert queries.member_for(faculty, position.id) is position
     assert queries.member_for(colleague, position.id) is None
     assert queries.member_for(admin, position.id) is position
-    assert queries.group_owner(colleague, faculty.id) is None
-    assert queries.group_owner(admin, faculty.id) is faculty
+    assert group_owner(colleague, faculty.id) is None
+    assert group_owner(admin, faculty.id) is faculty
 
 
 @pytest.mark.both_backends

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.auth.services import MIN_PASSWORD_LENGTH
+from portal.auth.operations import MIN_PASSWORD_LENGTH
 from portal.security import is_safe_link
 from tests.conftest import reset_database
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 import redis
 
-from portal.auth import services
+from portal.auth import queries as auth_queries
 from portal.auth.throttle import DEVICE_COOKIE
 from portal.extensions import limiter
 from tests.conftest import TEST_PASSWORD, build_app
@@ -63,7 +63,7 @@ def test_a_json_login_is_refused_and_counts_nothing(limited):
 def test_concurrent_guesses_check_at_most_the_limit_of_passwords(limited, monkeypatch):
     app, faculty = limited
     checked = []
-    real_authenticate = services.authenticate
+    real_authenticate = auth_queries.authenticate
 
     def counting(email, password):
         checked.append(email)

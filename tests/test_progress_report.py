@@ -172,6 +172,10 @@ def test_progress_page_csv_and_xlsx(app, fixture, admin_client):
     text = page.get_data(as_text=True)
     assert "75.0 %" in text and "65.0" in text and "24.0" in text
     assert "<svg" in text and "progress-chart-title" in text
+    # The chart's template draws one bar per program, 75 % of the bar for PhD, with its words.
+    chart = text[text.index("<svg") : text.index("</svg>")]
+    assert chart.count("<g>") == len(_report(app).completion)
+    assert 'width="225.0"' in chart and "75.0 %; median 65.0 months" in chart
     report = _report(app)
     csv_response = admin_client.get("/admin/progress.csv?as_of=2026-06-30")
     assert csv_response.status_code == 200
@@ -219,3 +223,20 @@ def test_download_links_keep_the_filter_and_drop_stray_keys(fixture, admin_clien
         "/admin/progress.csv?as_of=2026-06-30&amp;department=Physics",
         "/admin/progress.xlsx?as_of=2026-06-30&amp;department=Physics",
     ]
+
+
+def test_the_completion_chart_template_escapes_every_text(app):
+    from flask import render_template
+
+    from portal.tracking.progress import CompletionBar, CompletionChart
+
+    chart = CompletionChart(
+        title="<title>",
+        width=740,
+        height=30,
+        bars=[CompletionBar(0, "R&D <script>", "<desc>", "0.0", "<note>")],
+    )
+    with app.test_request_context():
+        svg = render_template("tracking/_completion_chart.svg", chart=chart)
+    assert "<script>" not in svg and "<desc>" not in svg and "<note>" not in svg
+    assert "R&amp;D &lt;script&gt;" in svg and "&lt;title&gt;" in svg

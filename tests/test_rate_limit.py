@@ -149,7 +149,7 @@ def _prepare_sqlite(tmp_path) -> str:
     with app.app_context():
         db.create_all()
         reset_database()
-        from portal.auth.services import create_user
+        from portal.auth.operations import create_user
 
         create_user("victim@example.org", "Prof. Victim", TEST_PASSWORD)
         db.session.commit()

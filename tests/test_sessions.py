@@ -90,7 +90,7 @@ def test_replayed_remember_cookie_is_anonymous_after_logout(app, faculty):
 
 
 def test_replayed_remember_cookie_is_anonymous_after_password_change(app, faculty):
-    from portal.auth.services import set_password
+    from portal.auth.operations import set_password
 
     remembered = _remember_cookie_of(app.test_client(), faculty)
     with app.app_context():

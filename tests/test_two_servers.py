@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from portal import create_app
-from portal.auth.services import create_user
+from portal.auth.operations import create_user
 from portal.extensions import db
 from portal.models import Person, Program
 from tests.conftest import (

@@ -17,6 +17,7 @@ from portal.roster.supervisors_text import (
     SupervisorsTextError,
     format_supervisors,
     parse_supervisors,
+    supervisors_from_json,
 )
 from tests.api_helpers import bearer, new_token
 
@@ -220,6 +221,17 @@ def test_other_supervisors_text_reads_back_awkward_names_exactly(app):
     for broken in ('"unclosed (none)', "ada@example.org (boss, 10%)", "x@y.org (none, 120%)"):
         with app.test_request_context(), pytest.raises(SupervisorsTextError):
             parse_supervisors(broken)
+
+
+def test_other_supervisors_emails_are_read_as_the_portal_stores_them():
+    """An address typed with a combining accent names the same account (NFC, lower case)."""
+    decomposed = "Jose\u0301@Example.org"
+    stored = "jos\u00e9@example.org"
+    assert parse_supervisors(f"{decomposed} (principal, 50%)")[0].email == stored
+    assert (
+        supervisors_from_json([{"role": "principal", "share": 50, "email": decomposed}])[0].email
+        == stored
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,7 +21,12 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.converters import parse_database_id, parse_page
 from portal.emails import ValidEmail
-from portal.forms import LocalizedNumberField, SubmissionKeyField, select_choices
+from portal.forms import (
+    LocalizedNumberField,
+    ReportFilterForm,
+    SubmissionKeyField,
+    select_choices,
+)
 from portal.labels import KIND_LABELS
 from portal.labels import lazy_gettext as _l
 from portal.loads import UNKNOWN_INSTITUTION
@@ -37,18 +42,9 @@ def _page_number(value) -> int:
     return parse_page(None if value is None else str(value))
 
 
-class LoadsFilterForm(FlaskForm):
+class LoadsFilterForm(ReportFilterForm):
     """The GET form above the loads table: the day, the filters, the sort and the page."""
 
-    class Meta:
-        csrf = False
-
-    as_of = StringField(_l("As of"))
-    department = SelectField(
-        _l("Department"),
-        choices=select_choices([("", _l("All departments"))]),
-        validate_choice=False,
-    )
     institution = SelectField(
         _l("Supervisee institution"),
         choices=select_choices([("", _l("All institutions"))]),
@@ -59,20 +55,6 @@ class LoadsFilterForm(FlaskForm):
     page = HiddenField(filters=[_page_number])
     submit = SubmitField(_l("Show loads"))
 
-    def validate_as_of(self, field: Field) -> None:
-        text = (field.data or "").strip()
-        if not text:
-            return
-        try:
-            date.fromisoformat(text)
-        except ValueError:
-            raise ValidationError(
-                _(
-                    "%(text)s is not a date. Enter the date as YYYY-MM-DD, for example 2026-09-01.",
-                    text=repr(text),
-                )
-            ) from None
-
     def validate_institution(self, field: Field) -> None:
         if field.data == UNKNOWN_CHOICE:
             return
@@ -81,9 +63,8 @@ class LoadsFilterForm(FlaskForm):
 
     def report_arguments(self, today: date) -> dict:
         """What the validated form asks of the loads report (an empty day means today)."""
-        as_of = (self.as_of.data or "").strip()
         return {
-            "as_of": date.fromisoformat(as_of) if as_of else today,
+            "as_of": self.as_of_day(today),
             "sort": self.sort.data or None,
             "descending": self.dir.data == "desc",
             "department": self.department.data or None,

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from portal.audit import record_event
-from portal.auth.services import AccountError, check_password_strength, create_user, set_password
+from portal.auth.operations import AccountError, check_password_strength, create_user, set_password
 from portal.auth.tokens import revoke_all_tokens
 from portal.branding import ColourError, check_accent_colour
 from portal.extensions import db
@@ -33,11 +33,12 @@ GENERATED_PASSWORD_BYTES = 12  # 16 URL-safe characters
 
 
 class AdminError(ValueError):
-    """An administrator's change cannot be made as asked; `field` names the form field at fault."""
+    """An administrator's change cannot be made as asked; `field_name` names the form field at
+    fault (None: the form as a whole)."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
-        self.field = field
+        self.field_name = field
 
 
 def _decimal_text(value: Decimal | None) -> str | None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import Any
+from functools import partial
 
 from flask import (
     Blueprint,
@@ -34,7 +33,7 @@ from portal.admin.forms import (
     RenameInstitutionForm,
 )
 from portal.auth.decorators import ask_for_password, require_admin
-from portal.auth.services import password_entered_recently
+from portal.auth.queries import password_entered_recently
 from portal.branding import DEFAULT_ACCENT, current_branding
 from portal.extensions import db
 from portal.file_budgets import size_text
@@ -43,6 +42,7 @@ from portal.images import ImageError, clean_image
 from portal.labels import lazy_gettext as _l
 from portal.loads import load_policy
 from portal.models import Institution, Program, ProgramKind, User
+from portal.saving import attach_error, save
 from portal.spreadsheets import (
     CSV_MIMETYPE,
     XLSX_MIMETYPE,
@@ -50,7 +50,7 @@ from portal.spreadsheets import (
     csv_bytes_chunks,
     xlsx_bytes,
 )
-from portal.submissions import AlreadySubmittedError, create_once, earlier_record_id
+from portal.submissions import create_once, earlier_record_id
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 # Every page here is for administrators: anonymous users go to login, faculty get 403.
@@ -63,36 +63,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 # The shape of every form that changes something.
 
 
-def _attach_error(form, error: operations.AdminError) -> None:
-    """The operation's message next to its field, else above the form (or flashed, no form)."""
-    field = getattr(form, error.field, None) if form is not None and error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    elif form is not None:
-        form.form_errors.append(str(error))
-    else:
-        flash(str(error), "error")
-
-
-def _save(form, change: Callable[[], Any], on_success: Callable[[Any], Any]):
-    """Run an operation and commit once, answering with on_success(result) (usually _done).
-
-    On AdminError: roll back, show the message on the form (or flash it) and return None, so
-    the view shows the form again with a 400.
-    """
-    try:
-        result = change()
-    except operations.AdminError as error:
-        db.session.rollback()
-        _attach_error(form, error)
-        return None
-    except AlreadySubmittedError:
-        # The same form, posted twice at once: the other request saved it; show the page.
-        db.session.rollback()
-        flash(_("This form was already saved; here is the record it created."), "info")
-        return redirect(request.path, 303)
-    db.session.commit()
-    return on_success(result)
+# Every change here: the operation, one commit, post/redirect/get; an AdminError is shown on
+# the form (portal/saving.py).
+_save = partial(save, refused=operations.AdminError)
 
 
 def _done(message: str, endpoint: str):
@@ -108,9 +81,7 @@ def _done(message: str, endpoint: str):
 def _loads_filter() -> LoadsFilterForm:
     """The filter form read from the query string, with its choices, validated."""
     form = LoadsFilterForm(formdata=request.args)
-    form.department.choices = select_choices(
-        [("", _("All departments"))] + [(name, name) for name in queries.department_choices()]
-    )
+    form.set_departments(queries.department_choices())
     form.institution.choices = select_choices(
         [("", _("All institutions")), (UNKNOWN_CHOICE, _("Unknown"))]
         + [(str(id), name) for id, name in queries.institution_choices()]
@@ -498,7 +469,7 @@ def confirm_merge():
         try:
             operations.check_merge(duplicate, keep)
         except operations.AdminError as error:
-            _attach_error(form, error)
+            attach_error(form, error)
         else:
             moving = next(row.positions for row in rows if row.id == duplicate.id)
             return render_template(

@@ -7,8 +7,8 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from portal.emails import is_valid_email
-from portal.group.operations import ANSWER_MESSAGE_LENGTH
-from portal.identifiers import clean_text, normalise_orcid
+from portal.group.operations import ANSWER_MESSAGE_LENGTH, MemberError, check_dates, check_orcid
+from portal.identifiers import clean_text
 from portal.labels import lazy_gettext as _l
 from portal.models import (
     DepartureReason,
@@ -183,18 +183,15 @@ class MemberIn(Schema):
             errors["institution"] = [
                 str(_l("Enter the institution, or send null when it is unknown."))
             ]
-        if data.get("orcid") and normalise_orcid(data["orcid"]) is None:
-            errors["orcid"] = [
-                str(
-                    _l(
-                        "Enter a valid ORCID iD, like 0000-0002-1825-0097 "
-                        "(the last character is a checksum)."
-                    )
-                )
-            ]
-        start, end = data.get("start_date"), data.get("end_date")
-        if start and end and end < start:
-            errors["end_date"] = [str(_l("The end date cannot be before the start date."))]
+        # The domain's rules (group/operations.py), with their messages.
+        for rule, arguments in (
+            (check_orcid, (data.get("orcid"),)),
+            (check_dates, (data.get("start_date"), data.get("end_date"))),
+        ):
+            try:
+                rule(*arguments)
+            except MemberError as error:
+                errors[error.field_name] = [error.message]
         if errors:
             raise ValidationError(errors)
 

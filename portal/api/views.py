@@ -25,6 +25,7 @@ from portal.api.resources import (
     proposal_resource,
     roster_resource,
 )
+from portal.auth.access import group_owner
 from portal.extensions import csrf, db, limiter
 from portal.group import queries
 from portal.group.operations import (
@@ -42,7 +43,7 @@ from portal.group.operations import (
     update_member,
 )
 from portal.group.queries import RequestRow
-from portal.identifiers import clean_text, normalise_orcid
+from portal.identifiers import clean_text, normalise_email, normalise_orcid
 from portal.loads import load_rows
 from portal.milestones import can_record_milestones
 from portal.models import (
@@ -118,7 +119,7 @@ def _listing(data: Any):
 
 
 def _owner(faculty_id: int | None) -> User:
-    owner = queries.group_owner(api_user(), faculty_id)
+    owner = group_owner(api_user(), faculty_id)
     if owner is None:
         abort(404, detail=_("There is nothing at this address, or it is not yours to see."))
     return owner
@@ -168,6 +169,18 @@ def _invalid(error: MemberError):
     abort(status, detail=error.message, messages={field: [error.message]})
 
 
+def _clash():
+    """Someone saved a clashing value (the same email or ORCID iD) a moment ago: 409."""
+    db.session.rollback()
+    abort(
+        409,
+        detail=_(
+            "Someone saved a person with the same email or ORCID iD at the same moment; "
+            "nothing was saved. Please save again."
+        ),
+    )
+
+
 def _not_allowed(error: NotAllowedError):
     """A reader of a record (a confirmed co-supervisor) asked for an owner's change: 403."""
     db.session.rollback()
@@ -191,7 +204,7 @@ def _member_data(body: dict[str, Any], owner: User, position: Position | None) -
             _invalid(MemberError("supervisors", _("Choose a supervisor from the list.")))
     return MemberData(
         full_name=clean_text(body["full_name"]),
-        email=(body["email"] or "").strip().lower() or None,
+        email=normalise_email(body["email"]) or None,
         orcid=normalise_orcid(body["orcid"]) if body["orcid"] else None,
         program_id=body["program_id"],
         institution=clean_text(body["institution"]) or None,
@@ -317,14 +330,7 @@ def create_member(body: dict[str, Any], faculty: int | None):
     except MemberError as error:
         _invalid(error)
     except IntegrityError:
-        db.session.rollback()
-        abort(
-            409,
-            detail=_(
-                "Someone saved a person with the same email or ORCID iD at the same moment; "
-                "nothing was saved. Please save again."
-            ),
-        )
+        _clash()
     db.session.commit()
     return _saved(position.id, 201, Location=url_for("api.get_member", position_id=position.id))
 
@@ -359,15 +365,7 @@ def update_member_view(body: dict[str, Any], position_id: int, faculty: int | No
     except MemberError as error:
         _invalid(error)
     except IntegrityError:
-        # Saved by someone else a moment ago with a clashing value (e.g. the same email).
-        db.session.rollback()
-        abort(
-            409,
-            detail=_(
-                "Someone saved a person with the same email or ORCID iD at the same moment; "
-                "nothing was saved. Please save again."
-            ),
-        )
+        _clash()
     db.session.commit()
     return _saved(position_id)
 

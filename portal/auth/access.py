@@ -1,4 +1,5 @@
-"""Login is required everywhere unless a view is explicitly marked public."""
+"""Login is required everywhere unless a view is explicitly marked public; whose group a
+request may look at."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import TypeVar
 from flask import current_app, request
 from flask_login import current_user
 
-from portal.extensions import login_manager
+from portal.extensions import db, login_manager
+from portal.models import User
 
 View = TypeVar("View", bound=Callable)
 
@@ -49,3 +51,12 @@ def require_login_unless_public():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
+
+
+def group_owner(actor: User, requested_id: int | None) -> User | None:
+    """Whose group the actor is looking at: their own; an admin may name any account."""
+    if requested_id is None or requested_id == actor.id:
+        return actor
+    if not actor.is_admin:
+        return None
+    return db.session.get(User, requested_id)

@@ -18,7 +18,9 @@ from joserfc.errors import JoseError
 from requests import RequestException
 
 from portal.audit import record_event
-from portal.auth.services import AccountError, create_user, find_user_by_email
+from portal.auth.operations import AccountError, create_user
+from portal.auth.queries import find_user_by_email
+from portal.identifiers import normalise_email
 from portal.models import User
 
 CLIENT_NAME = "oidc"
@@ -108,7 +110,7 @@ def account_for(claims: dict) -> User:
 
     With OIDC_CREATE_ACCOUNTS on, an unknown verified email gets a new faculty account.
     """
-    email = (claims.get("email") or "").strip().lower()
+    email = normalise_email(claims.get("email"))
     verified = claims.get("email_verified") in (True, "true")
     if not email or not verified:
         raise SsoRefusedError(

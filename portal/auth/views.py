@@ -20,22 +20,16 @@ from flask_login import current_user, login_user, logout_user
 from portal.auth import oidc
 from portal.auth.access import public
 from portal.auth.forms import LoginForm, ReauthenticateForm
-from portal.auth.services import (
-    REAUTHENTICATION_WINDOW_SECONDS,
-    authenticate,
-    is_safe_redirect_target,
-    landing_url,
-    mark_password_entered,
-    record_failed_login,
-    record_login,
-)
+from portal.auth.operations import mark_password_entered, record_failed_login, record_login
+from portal.auth.queries import REAUTHENTICATION_WINDOW_SECONDS, authenticate, landing_url
 from portal.auth.throttle import remember_device, reserve_attempt
-from portal.emails import normalise_email
 from portal.errors import render_error
 from portal.extensions import db, limiter
 from portal.i18n import LANGUAGES, format_moment
+from portal.identifiers import normalise_email
 from portal.labels import lazy_gettext as _l
 from portal.security import LOGIN_FAILURE_LIMIT, is_refused_sso, login_address_key
+from portal.urls import is_safe_redirect_target
 
 blueprint = Blueprint("auth", __name__)
 

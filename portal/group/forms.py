@@ -35,13 +35,15 @@ from portal.group.operations import (
     MemberData,
     MemberError,
     SupervisorEntry,
+    check_dates,
     check_distinct_supervisors,
     check_one_principal,
+    check_orcid,
     check_share_total,
     supervisor_key,
     typed_shares,
 )
-from portal.identifiers import clean_text, normalise_orcid
+from portal.identifiers import clean_text, normalise_email
 from portal.labels import DEPARTURE_LABELS, ROLE_LABELS
 from portal.labels import lazy_gettext as _l
 from portal.models import DepartureReason, SupervisionRole
@@ -210,14 +212,11 @@ class MemberForm(FlaskForm):
     submission_key = SubmissionKeyField()
     submit = SubmitField(_l("Save"))
 
+    # The rules below are the domain's (group/operations.py): same checks, same messages, shown
+    # next to the field before anything is saved.
+
     def validate_orcid(self, field):
-        if field.data and normalise_orcid(field.data) is None:
-            raise ValidationError(
-                _(
-                    "Enter a valid ORCID iD, like 0000-0002-1825-0097 "
-                    "(the last character is a checksum)."
-                )
-            )
+        _check(check_orcid, field.data)
 
     def validate_institution(self, field):
         # Unknown is a choice made on purpose, never a field forgotten.
@@ -230,11 +229,7 @@ class MemberForm(FlaskForm):
             raise ValidationError(_("Enter the institution, or tick “No institution (unknown)”."))
 
     def validate_end_date(self, field):
-        if field.data and self.start_date.data and field.data < self.start_date.data:
-            raise ValidationError(_("The end date cannot be before the start date."))
-
-    # The supervision rules are the domain's (operations.check_supervision): same checks,
-    # same messages, shown next to the field before anything is saved.
+        _check(check_dates, self.start_date.data, field.data)
 
     def validate_role(self, field):
         roles = [field.data] + [row.role.data for row in self._filled_rows()]
@@ -271,8 +266,8 @@ class MemberForm(FlaskForm):
         """The validated values as the operations expect them."""
         return MemberData(
             full_name=clean_text(self.full_name.data),
-            email=(self.email.data or "").strip().lower() or None,
-            orcid=normalise_orcid(self.orcid.data) if self.orcid.data else None,
+            email=normalise_email(self.email.data) or None,
+            orcid=check_orcid(self.orcid.data),
             program_id=self.program.data,
             institution=None
             if self.institution_unknown.data

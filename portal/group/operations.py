@@ -25,7 +25,7 @@ from portal.group.queries import (
     find_person_by_orcid,
     person_is_public,
 )
-from portal.identifiers import clean_text, name_key
+from portal.identifiers import clean_text, name_key, normalise_orcid
 from portal.labels import ROLE_LABELS, english
 from portal.loads import cap_breaches_after
 from portal.milestones import sync_plan
@@ -255,6 +255,28 @@ def typed_shares(typed: list[Decimal | None]) -> list[Decimal] | None:
     return [Decimal(share).quantize(Decimal("0.01")) for share in typed]
 
 
+def check_dates(start_date: date | None, end_date: date | None) -> None:
+    """A position does not end before it starts (the database refuses it too)."""
+    if start_date is not None and end_date is not None and end_date < start_date:
+        raise MemberError("end_date", _("The end date cannot be before the start date."))
+
+
+def check_orcid(text: str | None) -> str | None:
+    """The ORCID iD in its canonical form (None when empty), or MemberError when mistyped."""
+    if not text:
+        return None
+    orcid = normalise_orcid(text)
+    if orcid is None:
+        raise MemberError(
+            "orcid",
+            _(
+                "Enter a valid ORCID iD, like 0000-0002-1825-0097 "
+                "(the last character is a checksum)."
+            ),
+        )
+    return orcid
+
+
 def check_share_total(shares: list[Decimal]) -> None:
     """Typed shares must add up to exactly 100 %."""
     total = sum(shares, Decimal("0"))
@@ -459,6 +481,7 @@ def add_member(actor: User, owner: User, data: MemberData) -> Position:
     when asked). `owner`'s link is confirmed; every other faculty account named is proposed."""
     if not actor.is_admin and actor.id != owner.id:
         raise NotAllowedError(_("You can add members to your own group only."))
+    check_dates(data.start_date, data.end_date)
     shares = check_supervision(data, owner)
     program = _program(data.program_id)
     _check_supervisors(data)
@@ -573,6 +596,7 @@ def update_member(
     require_owner(actor, position)
     if position.version != expected_version:
         raise StaleMemberError()
+    check_dates(data.start_date, data.end_date)
     shares = check_supervision(data, owner)
     program = _program(data.program_id)
     _check_supervisors(data)
@@ -854,7 +878,10 @@ def move_to_alumni(
     day of the call): a later departure is the edit form's expected End date.
     """
     require_owner(actor, position)  # before the dates: a reader learns nothing from them
-    if end_date >= (today or date.today()):
+    # Position's one rule: alumni from the day after the end date.
+    if not Position(start_date=position.start_date, end_date=end_date).is_alumni_on(
+        today or date.today()
+    ):
         raise MemberError(
             "end_date",
             _(

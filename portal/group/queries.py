@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased, selectinload
 from portal.catalogue import cached_translations
 from portal.extensions import db
 from portal.i18n import N_, format_day, number_text
-from portal.identifiers import name_key
+from portal.identifiers import name_key, normalise_email
 from portal.labels import (
     KIND_LABELS,
     ROLE_LABELS,
@@ -443,15 +443,6 @@ def person_is_public(person: Person) -> bool:
     )
 
 
-def group_owner(actor: User, requested_id: int | None) -> User | None:
-    """Whose group the actor is looking at: their own; an admin may name any account."""
-    if requested_id is None or requested_id == actor.id:
-        return actor
-    if not actor.is_admin:
-        return None
-    return db.session.get(User, requested_id)
-
-
 def perspective_of(actor: User, position: Position, requested_id: int | None) -> User | None:
     """The supervisor through whose eyes a member's form is shown ("my role" is theirs): the
     actor's own confirmed link; for an administrator the one asked for, else the owner's."""
@@ -782,8 +773,8 @@ def find_institution(name: str) -> Institution | None:
 
 
 def find_person_by_email(email: str) -> Person | None:
-    """The person on record with this email (emails are stored lower-case), if any."""
-    email = (email or "").strip().lower()
+    """The person on record with this email (stored as normalise_email writes it), if any."""
+    email = normalise_email(email)
     if not email:
         return None
     return db.session.scalar(select(Person).where(Person.email == email))

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from portal.auth.access import group_owner
 from portal.auth.decorators import admin_required
 from portal.errors import render_error
 from portal.extensions import db
@@ -119,7 +120,7 @@ def _faculty_arg() -> int | None:
 
 
 def _owner_or_404() -> User:
-    owner = queries.group_owner(current_user, _faculty_arg())
+    owner = group_owner(current_user, _faculty_arg())
     if owner is None:
         abort(404)
     return owner

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from portal.identifiers import name_key
+from portal.identifiers import name_key, normalise_email
 from portal.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -42,8 +42,7 @@ class Person(TimestampMixin, Base):
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str | None) -> str | None:
-        value = (value or "").strip().lower()
-        return value or None
+        return normalise_email(value) or None
 
     def identity_owner_ids(self, today: date) -> set[int]:
         """Accounts that keep the person's identity (name, email, ORCID iD): the owners of

@@ -12,6 +12,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.identifiers import normalise_email
 from portal.models.base import Base, TimestampMixin
 from portal.models.image import StoredImage
 
@@ -75,7 +76,7 @@ class User(UserMixin, TimestampMixin, Base):
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str) -> str:
-        return value.strip().lower()
+        return normalise_email(value)
 
     def set_password(self, password: str, method: str = PASSWORD_HASH_METHOD) -> None:
         """Hash and store a new password, and revoke the sessions opened with the old one."""

@@ -39,7 +39,7 @@ from sqlalchemy.orm import selectinload
 from portal.emails import is_valid_email
 from portal.extensions import db
 from portal.i18n import format_day
-from portal.identifiers import clean_text, name_key, normalise_orcid
+from portal.identifiers import clean_text, name_key, normalise_email, normalise_orcid
 from portal.labels import label_text
 from portal.labels import lazy_gettext as _l
 from portal.loads import cap_breaches_after_adding
@@ -375,7 +375,7 @@ class _Planner:
                     count=row.extra_cells,
                 ),
             )
-        faculty_email = clean_text(cells["faculty_email"]).lower() or self.default_faculty.email
+        faculty_email = normalise_email(cells["faculty_email"]) or self.default_faculty.email
         name = clean_text(cells["name"])
         if not name:
             self._problem(line, "name", _("The name is empty."))
@@ -389,7 +389,7 @@ class _Planner:
                     limit=MAX_NAME_LENGTH,
                 ),
             )
-        email = clean_text(cells["email"]).lower() or None
+        email = normalise_email(cells["email"]) or None
         if email is not None:
             if len(email) > MAX_EMAIL_LENGTH:
                 self._problem(

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, String, and_, cast, func, or_, select, text, true, type_coerce
 
 from portal.extensions import db
-from portal.identifiers import name_key
+from portal.identifiers import name_key, normalise_email
 from portal.milestones import next_milestones
 from portal.models import (
     Institution,
@@ -157,7 +157,7 @@ def faculty_slug(user: User) -> str:
 
 def find_faculty(email: str) -> User:
     """The account with this email (case-insensitive), or ReportError naming the email."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         raise ReportError(_("There is no account with the email %(email)s.", email=repr(email)))
     return user

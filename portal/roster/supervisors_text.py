@@ -25,6 +25,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from portal.identifiers import normalise_email
 from portal.models import SupervisionRole
 from portal.spreadsheets import as_text
 
@@ -148,7 +149,7 @@ def supervisors_from_json(value: Any) -> list[OtherSupervisor]:
                     _("other_supervisors: email, name and institution are text.")
                 )
         if email:
-            found.append(OtherSupervisor(role, share, email=email.strip().lower(), name=name))
+            found.append(OtherSupervisor(role, share, email=normalise_email(email), name=name))
         elif name and name.strip():
             found.append(OtherSupervisor(role, share, name=name, institution=institution or None))
         else:
@@ -244,7 +245,7 @@ class _Reader:
                 and self.text[self.at] not in "(;"
             ):
                 self.at += 1
-            email = self.text[start : self.at].strip().lower()
+            email = normalise_email(self.text[start : self.at])
             if not email:
                 raise self.fail(_('an email or a "quoted name"'))
             self.skip_space()

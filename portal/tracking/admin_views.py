@@ -6,9 +6,8 @@ Under /admin, behind the same blueprint-level guard as the other administration 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import Any
+from functools import partial
 
 from flask import (
     Blueprint,
@@ -29,6 +28,7 @@ from portal.extensions import db
 from portal.forms import select_choices
 from portal.labels import program_choices_in_language
 from portal.models import MilestonePlanItem, Program
+from portal.saving import save
 from portal.spreadsheets import (
     CSV_MIMETYPE,
     XLSX_MIMETYPE,
@@ -49,25 +49,8 @@ def _language() -> str:
     return str(get_locale())
 
 
-def _attach(form, error: operations.TrackingError) -> None:
-    field = getattr(form, error.field_name)
-    field.errors = [*field.errors, error.message]
-
-
-def _save(form, change: Callable[[], Any], on_success: Callable[[Any], Any]):
-    """Run an operation and commit once, answering with on_success(result).
-
-    On TrackingError: roll back, put the message on its field and return None, so the view
-    shows the form again with a 400 (the same shape as the admin pages' _save).
-    """
-    try:
-        result = change()
-    except operations.TrackingError as error:
-        db.session.rollback()
-        _attach(form, error)
-        return None
-    db.session.commit()
-    return on_success(result)
+# The same shape as the other administration pages (portal/saving.py).
+_save = partial(save, refused=operations.TrackingError)
 
 
 def _to_plan(message: str, program_id: int):
@@ -225,35 +208,19 @@ class _BadFilterError(ValueError):
 
 def _read_progress_filter() -> tuple[ProgressFilterForm, progress.ProgressFilter]:
     form = ProgressFilterForm(formdata=request.args)
-    form.department.choices = select_choices(
-        [("", _("All departments"))] + [(name, name) for name in progress.department_choices()]
-    )
+    form.set_departments(progress.department_choices())
     programs = program_choices_in_language(progress.program_choices())
     form.program.choices = select_choices(
         [("", _("All programs"))] + [(str(program_id), name) for program_id, name in programs]
     )
-    as_of = date.today()
-    text = (request.args.get("as_of") or "").strip()
-    if text:
-        try:
-            as_of = date.fromisoformat(text)
-        except ValueError:
-            form.as_of.errors = [
-                _(
-                    "%(text)s is not a date. Enter the date as YYYY-MM-DD, for example 2026-09-01.",
-                    text=repr(text),
-                )
-            ]
-            raise _BadFilterError(form) from None
-    program_text = request.args.get("program") or ""
-    program_id = None
-    if program_text:
-        if not program_text.isdigit() or int(program_text) not in {pid for pid, _ in programs}:
-            form.program.errors = [_("Choose a program from the list.")]
-            raise _BadFilterError(form)
-        program_id = int(program_text)
-    department = (request.args.get("department") or "").strip() or None
-    return form, progress.ProgressFilter(as_of=as_of, department=department, program_id=program_id)
+    if not form.validate():
+        raise _BadFilterError(form)
+    wanted = progress.ProgressFilter(
+        as_of=form.as_of_day(date.today()),
+        department=form.department_name(),
+        program_id=form.program_id(),
+    )
+    return form, wanted
 
 
 @blueprint.route("/progress")
@@ -268,7 +235,7 @@ def progress_page():
         "tracking/progress.html",
         form=form,
         report=report,
-        chart=progress.completion_chart_svg(report),
+        chart=progress.completion_chart(report),
         language=_language(),
         # The downloads keep the filter, and only it (a stray query key is not a url_for option).
         export_args={

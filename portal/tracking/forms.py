@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms import (
+    DateField,
+    Field,
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, ValidationError
 
-from portal.forms import LocalizedNumberField, select_choices
+from portal.forms import LocalizedNumberField, ReportFilterForm, select_choices
 from portal.labels import lazy_gettext as _l
 from portal.tracking.operations import NAME_MAX_LENGTH, NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
@@ -103,21 +112,19 @@ class DurationForm(FlaskForm):
     submit = SubmitField(_l("Save the duration"))
 
 
-class ProgressFilterForm(FlaskForm):
+class ProgressFilterForm(ReportFilterForm):
     """The GET form above the progress report."""
 
-    class Meta:
-        csrf = False
-
-    as_of = StringField(_l("As of"))
-    department = SelectField(
-        _l("Department"),
-        choices=select_choices([("", _l("All departments"))]),
-        validate_choice=False,
-    )
     program = SelectField(
         _l("Program"),
         choices=select_choices([("", _l("All programs"))]),
         validate_choice=False,
     )
     submit = SubmitField(_l("Show progress"))
+
+    def validate_program(self, field: Field) -> None:
+        if field.data and field.data not in {str(choice.value) for choice in field.choices}:
+            raise ValidationError(_("Choose a program from the list."))
+
+    def program_id(self) -> int | None:
+        return int(self.program.data) if self.program.data else None

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from markupsafe import Markup, escape
 from sqlalchemy import and_, exists, select
 
-from portal.catalogue import cached_gettext as gettext
+from portal.catalogue import cached_gettext
 from portal.extensions import db
 from portal.i18n import format_day, number_text
 from portal.milestones import (
@@ -328,7 +327,7 @@ TRACK_COLOUR = "#d9dee5"
 
 
 def chart_title(report: ProgressReport) -> str:
-    return gettext(
+    return cached_gettext(
         "Completion rate by program, alumni who left between %(since)s and %(day)s",
         since=format_day(report.completion_since),
         day=format_day(report.wanted.as_of),
@@ -338,7 +337,7 @@ def chart_title(report: ProgressReport) -> str:
 def _bar_text(row: CompletionRow) -> str:
     rate = number_text(row.completion_rate, 1) if row.completion_rate is not None else "—"
     if row.median_months is None:
-        return gettext(
+        return cached_gettext(
             "%(program)s: %(rate)s %% completed (%(graduated)s graduated, %(left)s left without "
             "a degree)",
             program=row.program,
@@ -346,7 +345,7 @@ def _bar_text(row: CompletionRow) -> str:
             graduated=row.graduated,
             left=row.left_without_degree,
         )
-    return gettext(
+    return cached_gettext(
         "%(program)s: %(rate)s %% completed (%(graduated)s graduated, %(left)s left without "
         "a degree); median %(median)s months",
         program=row.program,
@@ -357,50 +356,65 @@ def _bar_text(row: CompletionRow) -> str:
     )
 
 
-def completion_chart_svg(report: ProgressReport) -> Markup:
-    """An accessible SVG (a <title> for the chart and each bar); every text escaped here."""
+@dataclass(frozen=True)
+class CompletionBar:
+    """One program's row of the chart, in the chart's own units (templates/tracking/_completion_chart.svg)."""
+
+    y: int
+    program: str
+    description: str  # the bar's <title>: every figure in words
+    length: str  # the completed part of the bar, one decimal
+    note: str  # written beside the bar: the rate, and the median time where there is one
+
+
+@dataclass(frozen=True)
+class CompletionChart:
+    """What the completion chart draws; the template writes the SVG (and escapes every text)."""
+
+    title: str
+    width: int
+    height: int
+    bars: list[CompletionBar]
+    label_width: int = CHART_LABEL_WIDTH
+    bar_width: int = CHART_BAR_WIDTH
+    bar_height: int = CHART_ROW_HEIGHT - 8
+    bar_colour: str = BAR_COLOUR
+    track_colour: str = TRACK_COLOUR
+
+
+def _bar_note(row: CompletionRow) -> str:
+    note = (
+        cached_gettext("%(rate)s %%", rate=number_text(row.completion_rate, 1))
+        if row.completion_rate is not None
+        else "—"
+    )
+    if row.median_months is not None:
+        note = cached_gettext(
+            "%(rate)s; median %(median)s months",
+            rate=note,
+            median=number_text(row.median_months, 1),
+        )
+    return note
+
+
+def completion_chart(report: ProgressReport) -> CompletionChart:
+    """The accessible chart's content: a title for the chart and one for each bar."""
     rows = report.completion
-    width = CHART_LABEL_WIDTH + CHART_BAR_WIDTH + CHART_NOTE_WIDTH
-    height = CHART_ROW_HEIGHT * max(len(rows), 1) + 8
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="progress-chart" role="img"'
-        f' aria-labelledby="progress-chart-title" viewBox="0 0 {width} {height}"'
-        f' width="{width}" height="{height}" font-size="12">',
-        f'<title id="progress-chart-title">{escape(chart_title(report))}</title>',
-    ]
-    for index, row in enumerate(rows):
-        y = index * CHART_ROW_HEIGHT
-        rate = float(row.completion_rate or 0)
-        length = CHART_BAR_WIDTH * rate / 100
-        out.append(f"<g><title>{escape(_bar_text(row))}</title>")
-        out.append(
-            f'<text x="{CHART_LABEL_WIDTH - 6}" y="{y + 15}" text-anchor="end">'
-            f"{escape(row.program)}</text>"
-        )
-        out.append(
-            f'<rect x="{CHART_LABEL_WIDTH}" y="{y + 4}" width="{CHART_BAR_WIDTH}"'
-            f' height="{CHART_ROW_HEIGHT - 8}" fill="{TRACK_COLOUR}"/>'
-        )
-        out.append(
-            f'<rect x="{CHART_LABEL_WIDTH}" y="{y + 4}" width="{length:.1f}"'
-            f' height="{CHART_ROW_HEIGHT - 8}" fill="{BAR_COLOUR}"/>'
-        )
-        note = (
-            gettext("%(rate)s %%", rate=number_text(row.completion_rate, 1))
-            if row.completion_rate is not None
-            else "—"
-        )
-        if row.median_months is not None:
-            note = gettext(
-                "%(rate)s; median %(median)s months",
-                rate=note,
-                median=number_text(row.median_months, 1),
+    return CompletionChart(
+        title=chart_title(report),
+        width=CHART_LABEL_WIDTH + CHART_BAR_WIDTH + CHART_NOTE_WIDTH,
+        height=CHART_ROW_HEIGHT * max(len(rows), 1) + 8,
+        bars=[
+            CompletionBar(
+                y=index * CHART_ROW_HEIGHT,
+                program=row.program,
+                description=_bar_text(row),
+                length=f"{CHART_BAR_WIDTH * float(row.completion_rate or 0) / 100:.1f}",
+                note=_bar_note(row),
             )
-        out.append(
-            f'<text x="{CHART_LABEL_WIDTH + CHART_BAR_WIDTH + 6}" y="{y + 15}">{escape(note)}</text></g>'
-        )
-    out.append("</svg>")
-    return Markup("".join(out))
+            for index, row in enumerate(rows)
+        ],
+    )
 
 
 def department_choices() -> list[str]:

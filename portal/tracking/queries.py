@@ -10,16 +10,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.milestones import (
     MilestoneRow,
     can_read_milestones,
-    due_state,
     in_group,
     milestone_columns,
+    milestone_row,
     milestone_rows,
     needs_attention,
     ordering,
@@ -51,7 +51,7 @@ def group_open_milestones(faculty: User, today: date) -> list[MilestoneRow]:
             in_group(faculty),
             Milestone.status == MilestoneStatus.OPEN,
             Position.archived_at.is_(None),
-            or_(Position.end_date.is_(None), Position.end_date >= today),
+            ~Position.is_alumni_on(today),  # current or incoming (Position's one rule)
         )
         .order_by(*ordering())
     )
@@ -190,19 +190,7 @@ def pending_digests(today: date) -> list[Digest]:
     )
     by_faculty: dict[int, list[MilestoneRow]] = {}
     for row in db.session.execute(query):
-        by_faculty.setdefault(row.supervisor_id, []).append(
-            MilestoneRow(
-                milestone_id=row.id,
-                position_id=row.position_id,
-                person_name=row.full_name,
-                program=row.program,
-                name_en=row.name_en,
-                name_fr=row.name_fr,
-                due_date=row.due_date,
-                state=due_state(row.status, row.due_date, today),
-                note=row.note,
-            )
-        )
+        by_faculty.setdefault(row.supervisor_id, []).append(milestone_row(row, today))
     if not by_faculty:
         return []
     users = db.session.scalars(

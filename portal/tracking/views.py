@@ -23,9 +23,8 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.auth.access import public
+from portal.auth.access import group_owner, public
 from portal.extensions import db
-from portal.group.queries import group_owner
 from portal.milestones import can_record_milestones, due_state, expected_end
 from portal.models import Milestone, User
 from portal.spreadsheets import attachment_headers

@@ -29,6 +29,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+# Screenshots are for people to look at, not checks: a full-page PNG costs up to seconds, so
+# they are saved only when asked for (`PORTAL_TEST_SCREENSHOTS=1 make test`).
+SAVE_SCREENSHOTS = os.environ.get("PORTAL_TEST_SCREENSHOTS", "") not in ("", "0")
 
 
 @pytest.fixture
@@ -76,10 +79,12 @@ def new_page(browser):
 
 @pytest.fixture
 def screenshot(request):
-    """Save a full-page screenshot under tests/screenshots/ (git-ignored)."""
+    """Save a full-page screenshot under tests/screenshots/ (git-ignored), when asked for."""
     SCREENSHOTS.mkdir(exist_ok=True)
 
     def take(page, name: str) -> None:
+        if not SAVE_SCREENSHOTS:
+            return
         safe_test = request.node.name.replace("[", "-").replace("]", "")
         page.screenshot(path=str(SCREENSHOTS / f"{safe_test}-{name}.png"), full_page=True)
 

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import User
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SAVE_SCREENSHOTS, SCREENSHOTS
 from tests.browser.helpers import DESKTOP, HTML_LANG, LANGUAGES, PHD_LABEL, PHONE, log_in_as
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("language", list(LANGUAGES))]
@@ -125,10 +125,10 @@ def test_import_preview_then_the_group_with_the_new_rows(
     for name in ("First Newcomer", "Second Newcomer", "Third Newcomer"):
         expect(imported.filter(has_text=name)).to_have_count(1)
     screenshot(page, "imported-desktop")
-    # A close-up of the first section with imported rows, readable when reviewed.
-    imported.first.locator("xpath=ancestor::div[1]").screenshot(
-        path=str(SCREENSHOTS / f"first-day-imported-rows-{language}.png")
-    )
+    if SAVE_SCREENSHOTS:  # a close-up of the first section with imported rows, for review
+        imported.first.locator("xpath=ancestor::div[1]").screenshot(
+            path=str(SCREENSHOTS / f"first-day-imported-rows-{language}.png")
+        )
     page.set_viewport_size(PHONE)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "imported-phone")

@@ -1,0 +1,97 @@
+"""Accounts and sessions, read: who logs in, the session's user, where they land."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from functools import cache
+
+from flask import current_app, session, url_for
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.extensions import db
+from portal.identifiers import normalise_email
+from portal.models import Position, Supervision, SupervisionState, User
+
+# When the session's user last typed their password (login or re-authentication), and how long
+# that lets them change other accounts' passwords and administrator rights.
+PASSWORD_ENTERED_AT = "_password_at"
+REAUTHENTICATION_WINDOW_SECONDS = 10 * 60
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user with these credentials, or None (same answer for a wrong email or password).
+
+    A deactivated account is returned too, so that its owner, who proved the password, can be
+    told why they cannot log in; the caller refuses it.
+    """
+    user = find_user_by_email(email)
+    if user is None:
+        _spend_password_check_time(password)
+        return None
+    if not user.check_password(password):
+        return None
+    return user
+
+
+def _spend_password_check_time(password: str) -> None:
+    """Check against a throwaway hash so that an unknown email takes as long as a wrong password."""
+    check_password_hash(_throwaway_hash(), password)
+
+
+def _throwaway_hash() -> str:
+    return _throwaway_hash_for(current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@cache
+def _throwaway_hash_for(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def password_entered_recently() -> bool:
+    """Whether the password was typed in this session within the re-authentication window."""
+    entered = session.get(PASSWORD_ENTERED_AT)
+    return isinstance(entered, int) and 0 <= time.time() - entered <= (
+        REAUTHENTICATION_WINDOW_SECONDS
+    )
+
+
+def load_user_from_session(session_id: str) -> User | None:
+    """Flask-Login's user loader: the id must carry the user's current session token."""
+    user_id, _separator, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active:
+        return None
+    if not hmac.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+def has_group(user: User) -> bool:
+    """Whether the account has a group of its own: a record it owns or a confirmed link."""
+    owned = select(Position.id).where(Position.owner_id == user.id, Position.archived_at.is_(None))
+    linked = (
+        select(Supervision.id)
+        .join(Position, Position.id == Supervision.position_id)
+        .where(
+            Supervision.supervisor_id == user.id,
+            Supervision.state == SupervisionState.CONFIRMED,
+            Position.archived_at.is_(None),
+        )
+    )
+    return bool(db.session.scalar(select(owned.exists() | linked.exists())))
+
+
+def landing_url(user: User) -> str:
+    """The first page after login: an administrator without a group starts at the loads page."""
+    if user.is_admin and not has_group(user):
+        return url_for("admin.loads")
+    return url_for("group.index")
