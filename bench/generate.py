@@ -2,7 +2,9 @@
 
 Rows are inserted with Core executemany in chunks and explicit ids, which takes seconds. The first
 faculty member (`BENCH_FACULTY_EMAIL`) gets a group of exactly 30 current members, like the
-institute page; everyone else gets random groups with co-supervision, alumni and hosted visitors.
+institute page, the third (`BENCH_LARGE_GROUP_EMAIL`) ten times that mix (300 members), the second
+(`BENCH_IMPORT_FACULTY_EMAIL`) none (the import figure fills it); everyone else gets random groups
+with co-supervision, alumni and hosted visitors.
 """
 
 from __future__ import annotations
@@ -10,10 +12,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import func, select, text
+from flask_migrate import upgrade
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
+from portal import create_app
 from portal.extensions import db
 from portal.identifiers import name_key
 from portal.models import (
@@ -29,7 +35,15 @@ from portal.models import (
 from portal.models.supervision import default_shares
 
 BENCH_FACULTY_EMAIL = "faculty1@bench.example.org"
+BENCH_LARGE_GROUP_EMAIL = "faculty3@bench.example.org"
+BENCH_IMPORT_FACULTY_EMAIL = "faculty2@bench.example.org"
 BENCH_ADMIN_EMAIL = "admin@bench.example.org"
+# Account ids: 1 is the administrator, facultyN is N + 1.
+BENCH_FACULTY_ID = 2
+BENCH_LARGE_GROUP_ID = 4
+LARGE_GROUP_REPEATS = 10  # 300 members
+# Random groups draw their faculty from here on: the three accounts above keep exact groups.
+FIRST_RANDOM_FACULTY_ID = 5
 BENCH_PASSWORD = "bench passphrase for the portal"
 CHUNK = 5_000
 
@@ -181,12 +195,17 @@ def generate(scale: Scale, today: date, seed: int = 7) -> Generated:
         }
         for n in range(1, scale.people + 1)
     ]
+    for person in people:
+        person["name_key"] = name_key(person["full_name"])  # as Person's validator sets it
     _insert(Person, people)
 
     programs = db.session.execute(select(Program.id, Program.kind)).all()
-    bench_faculty_id = 2
     positions: list[dict] = []
     links: list[dict] = []
+
+    def random_faculty() -> int:
+        return rng.randint(FIRST_RANDOM_FACULTY_ID, scale.faculty + 1)
+
     first_day = today - timedelta(days=365 * scale.years)
 
     def add_position(
@@ -244,32 +263,37 @@ def generate(scale: Scale, today: date, seed: int = 7) -> Generated:
         + [(ProgramKind.ALUMNI_COLLABORATOR, SupervisionRole.NONE)] * 2
     )
     by_kind = {kind: program_id for program_id, kind in programs}
-    for person_id, (kind, role) in enumerate(mix, start=1):
-        supervisors = [(bench_faculty_id, None, role)]
-        if role == SupervisionRole.CO_SUPERVISOR:
-            supervisors.append((rng.randint(3, scale.faculty + 1), None, SupervisionRole.PRINCIPAL))
-        add_position(
-            person_id,
-            by_kind[kind],
-            kind,
-            today - timedelta(days=rng.randint(30, 900)),
-            None,
-            supervisors,
-        )
+    exact_groups = [(BENCH_FACULTY_ID, mix), (BENCH_LARGE_GROUP_ID, mix * LARGE_GROUP_REPEATS)]
+    person_id = 0
+    for faculty_id, members in exact_groups:
+        for kind, role in members:
+            person_id += 1
+            supervisors = [(faculty_id, None, role)]
+            if role == SupervisionRole.CO_SUPERVISOR:
+                supervisors.append((random_faculty(), None, SupervisionRole.PRINCIPAL))
+            add_position(
+                person_id,
+                by_kind[kind],
+                kind,
+                today - timedelta(days=rng.randint(30, 900)),
+                None,
+                supervisors,
+            )
 
-    person_ids = list(range(len(mix) + 1, scale.people + 1))
+    exact = len(positions)
+    person_ids = list(range(exact + 1, scale.people + 1))
     while len(positions) < scale.positions:
-        person_id = person_ids[(len(positions) - len(mix)) % len(person_ids)]
+        person_id = person_ids[(len(positions) - exact) % len(person_ids)]
         program_id, kind = rng.choice(programs)
         start = first_day + timedelta(days=rng.randint(0, 365 * scale.years))
         end = start + timedelta(days=int(365 * YEARS_BY_KIND[kind] * rng.uniform(0.6, 1.3)))
-        principal = rng.randint(3, scale.faculty + 1)
+        principal = random_faculty()
         if kind in HOSTED_KINDS:
             supervisors = [(principal, None, SupervisionRole.NONE)]
         else:
             supervisors = [(principal, None, SupervisionRole.PRINCIPAL)]
             if rng.random() < 0.4:
-                other = rng.randint(3, scale.faculty + 1)
+                other = random_faculty()
                 if other != principal:
                     supervisors.append((other, None, SupervisionRole.CO_SUPERVISOR))
             if rng.random() < 0.1:
@@ -287,7 +311,7 @@ def generate(scale: Scale, today: date, seed: int = 7) -> Generated:
 
     _insert(Position, positions)
     _insert(Supervision, links)
-    _reset_sequences()
+    reset_sequences()
     db.session.commit()
     seconds = (datetime.now(UTC) - started).total_seconds()
     return Generated(scale.faculty, scale.people, len(positions), len(links), seconds)
@@ -298,7 +322,8 @@ def _insert(model, rows: list[dict]) -> None:
         db.session.execute(model.__table__.insert(), rows[start : start + CHUNK])
 
 
-def _reset_sequences() -> None:
+def reset_sequences() -> None:
+    """PostgreSQL: move each sequence past the keys inserted explicitly."""
     if db.engine.dialect.name != "postgresql":
         return
     for table in ("users", "institutions", "persons", "positions", "supervisions"):
@@ -315,3 +340,47 @@ def counts() -> dict[str, int]:
         model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
         for model in (User, Person, Position, Supervision)
     }
+
+
+def fill_database(database_url: str, scale: Scale, instance: Path) -> Generated:
+    """Empty the database (the Django peer's tables of an earlier run too), migrate it to head
+    and fill it at `scale`."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(instance))
+    with app.app_context():
+        with db.engine.begin() as connection:
+            for table in inspect(connection).get_table_names():
+                if table.startswith(("auth_", "django_")):
+                    connection.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        upgrade()
+        generated = generate(scale, date.today())
+        if db.engine.dialect.name == "postgresql":
+            # The state autovacuum reaches within a minute of a bulk load (SQLite keeps no
+            # statistics unless someone runs ANALYZE, and the portal does not).
+            with db.engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "ANALYZE"
+                )
+        db.engine.dispose()
+    return generated
+
+
+def small_database_url(database_url: str, work: Path) -> str:
+    """A second database on the same backend for small data: a SQLite file in `work`, or, on
+    PostgreSQL, `<name>_small` on the same server (created when missing)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:///{work / 'small.sqlite3'}"
+    import psycopg
+
+    small = url.set(database=f"{url.database}_small")
+    server = url.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (small.database,)
+        ).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{small.database}"')
+    return small.render_as_string(hide_password=False)

@@ -12,6 +12,13 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+PYTHON_CLIENT = "python threads (keep-alive)"
+
+
+def load_tool() -> str:
+    """What the throughput figures are measured with (wrk: `apt-get install wrk`)."""
+    return "wrk" if shutil.which("wrk") else PYTHON_CLIENT
+
 
 @dataclass(frozen=True)
 class Throughput:
@@ -20,15 +27,24 @@ class Throughput:
 
 
 class Session:
-    """A logged-in HTTP session against the bench server (cookie kept by hand)."""
+    """A logged-in HTTP session against a bench server (its cookies kept by hand)."""
 
     def __init__(self, port: int):
         self.port = port
-        self.cookie = ""
+        self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, body: dict | None = None) -> http.client.HTTPResponse:
+    @property
+    def cookie(self) -> str:
+        """The Cookie header this session sends."""
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+    def request(
+        self, method: str, path: str, body: dict | None = None, headers: dict | None = None
+    ) -> http.client.HTTPResponse:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
-        headers = {"Cookie": self.cookie} if self.cookie else {}
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = self.cookie
         data = None
         if body is not None:
             data = urlencode(body)
@@ -36,11 +52,20 @@ class Session:
         connection.request(method, path, body=data, headers=headers)
         response = connection.getresponse()
         for header, value in response.getheaders():
-            if header.lower() == "set-cookie" and value.startswith("session="):
-                self.cookie = value.split(";", 1)[0]
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
         return response
 
+    def get_page(self, path: str) -> str:
+        response = self.request("GET", path)
+        page = response.read().decode()
+        if response.status != 200:
+            raise RuntimeError(f"{path} answered {response.status}")
+        return page
+
     def login(self, email: str, password: str) -> None:
+        """Log in to the portal through its form."""
         page = self.request("GET", "/login").read().decode()
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         response = self.request(
@@ -50,9 +75,23 @@ class Session:
         if response.status != 302:
             raise RuntimeError(f"bench login failed for {email}: HTTP {response.status}")
 
+    def django_login(self, username: str, password: str) -> None:
+        """Log in to the Django admin through its form."""
+        page = self.request("GET", "/admin/login/").read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        response = self.request(
+            "POST",
+            "/admin/login/?next=/admin/",
+            {"csrfmiddlewaretoken": token, "username": username, "password": password},
+            headers={"Referer": f"http://127.0.0.1:{self.port}/admin/login/"},
+        )
+        response.read()
+        if response.status != 302:
+            raise RuntimeError(f"Django admin login failed: HTTP {response.status}")
+
 
 def throughput(
-    port: int, path: str, cookie: str = "", seconds: int = 8, connections: int = 8
+    port: int, path: str, cookie: str = "", seconds: int = 4, connections: int = 8
 ) -> Throughput:
     """Requests per second for GET `path` with keep-alive connections."""
     if shutil.which("wrk"):
@@ -75,6 +114,7 @@ def _python_throughput(
 ) -> Throughput:
     deadline = time.perf_counter() + seconds
     done = [0] * connections
+    failures: list[str] = []
 
     def worker(index: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -84,7 +124,8 @@ def _python_throughput(
             response = connection.getresponse()
             response.read()
             if response.status != 200:
-                raise RuntimeError(f"{path}: HTTP {response.status}")
+                failures.append(f"{path}: HTTP {response.status}")
+                return
             done[index] += 1
 
     started = time.perf_counter()
@@ -93,15 +134,30 @@ def _python_throughput(
         thread.start()
     for thread in threads:
         thread.join()
-    return Throughput(sum(done) / (time.perf_counter() - started), "python threads (keep-alive)")
+    if failures:
+        raise RuntimeError(failures[0])
+    return Throughput(sum(done) / (time.perf_counter() - started), PYTHON_CLIENT)
 
 
-def median_seconds(action, repeat: int = 7) -> float:
-    """Median wall time of `action()` over `repeat` runs, after one warm-up run."""
-    action()
-    timings = []
-    for _ in range(repeat):
+def interleaved_medians(actions: dict, rounds: int, warm_up: bool = True) -> dict:
+    """Median of each action's result over `rounds` rounds, the actions taking turns in each
+    round (a change in the machine's load then touches every action alike)."""
+    if warm_up:
+        for action in actions.values():
+            action()
+    samples: dict = {name: [] for name in actions}
+    for _ in range(rounds):
+        for name, action in actions.items():
+            samples[name].append(action())
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def timed(action):
+    """`action` returning its wall time in seconds instead of its result."""
+
+    def run() -> float:
         started = time.perf_counter()
         action()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
+        return time.perf_counter() - started
+
+    return run

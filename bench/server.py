@@ -1,4 +1,7 @@
-"""Start and stop the portal under gunicorn for benchmarks, and read its workers' memory."""
+"""Start and stop a WSGI application under gunicorn for benchmarks, and read workers' memory.
+
+The portal and the Django admin peer are served with the same settings (`GUNICORN_SETTINGS`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,21 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+WORKERS = 2
+THREADS = 4
+GUNICORN_SETTINGS = [
+    "--no-control-socket",  # one control socket path per user: the peers would share it
+    "--workers",
+    str(WORKERS),
+    "--worker-class",
+    "gthread",
+    "--threads",
+    str(THREADS),
+    "--log-level",
+    "warning",
+]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -19,33 +37,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, instance_path: Path, workers: int = 2, threads: int = 4):
-    """Serve the portal on a free loopback port; yields (port, master process)."""
+def serve(application: str, environment: dict[str, str]):
+    """Serve `application` (a gunicorn app spec) on a free loopback port; yields (port, master)."""
     port = free_port()
-    environment = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        SECRET_KEY=os.urandom(32).hex(),
-        PORTAL_RATELIMIT_ENABLED="false",
-    )
     gunicorn_bin = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
-        [
-            str(gunicorn_bin),
-            "--no-control-socket",  # one control socket path per user: the peers would share it
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            f"portal:create_app(instance_path={str(instance_path)!r})",
-        ],
-        env=environment,
+        [str(gunicorn_bin), *GUNICORN_SETTINGS, "--bind", f"127.0.0.1:{port}", application],
+        env=dict(os.environ, SECRET_KEY=os.urandom(32).hex(), **environment),
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -61,7 +60,20 @@ def gunicorn(database_url: str, instance_path: Path, workers: int = 2, threads: 
             process.wait()
 
 
-def _wait_until_up(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+def gunicorn(database_url: str, instance_path: Path):
+    """The portal on `database_url`; yields (port, master process)."""
+    application = f"portal:create_app(instance_path={str(instance_path)!r})"
+    return serve(application, {"DATABASE_URL": database_url, "PORTAL_RATELIMIT_ENABLED": "false"})
+
+
+def django_peer(database_url: str, faculty_id: int):
+    """The Django admin peer on the same database; yields (port, master process)."""
+    settings = {"DJANGO_SETTINGS_MODULE": "bench.django_peer.settings"}
+    environment = {"DATABASE_URL": database_url, "PEER_FACULTY_ID": str(faculty_id), **settings}
+    return serve("bench.django_peer.wsgi:application", environment)
+
+
+def _wait_until_up(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import undefer
 
@@ -139,6 +139,46 @@ class BrandingView:
         return self.accent.lstrip("#")
 
 
+# Every page shows the branding, and an administrator may change it at any time while several
+# gunicorn workers (and app servers) serve pages: a copy kept in a process would show the old
+# branding in the other processes until it expired. So it is read on every page, from the
+# database, but in a query that runs anyway: the logged-in user's (auth/queries.py adds these
+# columns to it, on the branding's single row by its fixed id). An anonymous page (the login
+# page, an error page) reads it in a query of its own. No copy, so nothing to invalidate.
+
+
+_BRANDING_AND_LOGO = Branding.__table__.outerjoin(
+    StoredImage.__table__, Branding.logo_id == StoredImage.id
+)
+
+
+def with_branding(statement: Select, left) -> Select:
+    """`statement` (whose FROM is `left`) with the branding's columns at its end, None when no
+    branding is saved."""
+    return statement.outerjoin_from(
+        left, _BRANDING_AND_LOGO, Branding.id == BRANDING_ROW_ID
+    ).add_columns(
+        Branding.display_name,
+        Branding.accent_colour,
+        StoredImage.digest,
+        StoredImage.width,
+        StoredImage.height,
+    )
+
+
+def keep_branding(columns) -> None:
+    """Keep the branding read by a `with_branding` statement (its last five columns) for this
+    request, so the page does not read it again."""
+    display_name, accent, digest, width, height = columns[-5:]
+    g.branding = BrandingView(
+        display_name=display_name,
+        accent=accent or DEFAULT_ACCENT,
+        logo_digest=digest,
+        logo_width=width,
+        logo_height=height,
+    )
+
+
 def load_branding() -> BrandingView:
     """The saved branding, or the portal's defaults when none is saved."""
     row = db.session.execute(
@@ -159,7 +199,8 @@ def load_branding() -> BrandingView:
 
 
 def current_branding() -> BrandingView:
-    """The branding for this request (one query, the first time a page asks)."""
+    """The branding for this request: what the user's query read with it, else one query the
+    first time a page asks."""
     if "branding" not in g:
         try:
             g.branding = load_branding()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import has_request_context, request
 from sqlalchemy import Table, event, func, insert, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -99,9 +100,34 @@ def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
             values = _processed(values, processor)
         by_column.append(values)
     parameters: list = list(zip(*by_column, strict=True))
+    if dialect.name == "postgresql":
+        _copy_rows(connection, table, order, parameters)
+        return
     if not compiled.positional:
         parameters = [dict(zip(order, values, strict=True)) for values in parameters]
     connection.exec_driver_sql(compiled.string, parameters)
+
+
+def _copy_rows(connection, table: Table, columns: list[str], rows: list[tuple]) -> None:
+    """PostgreSQL: the rows through `COPY ... FROM STDIN` on the session's own connection and
+    transaction. An executemany would send one statement a row (psycopg's pipeline), whose
+    client side costs more than the database's work; COPY checks the same constraints.
+    A database error is raised as SQLAlchemy raises it for a statement (IntegrityError...)."""
+    preparer = connection.dialect.identifier_preparer
+    statement = (
+        f"COPY {preparer.format_table(table)} "
+        f"({', '.join(preparer.quote(column) for column in columns)}) FROM STDIN"
+    )
+    dbapi = connection.dialect.loaded_dbapi
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi.Error as error:
+        raise DBAPIError.instance(statement, None, error, dbapi.Error) from error
+    finally:
+        cursor.close()
 
 
 def _processed(values: list, processor) -> list:

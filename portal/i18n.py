@@ -21,7 +21,7 @@ from jinja2 import pass_context
 from portal.auth.access import handles_own_authentication, public
 from portal.catalogue import cached_translations, template_callables
 from portal.extensions import babel, db, login_manager
-from portal.labels import action_label, msgid_of, program_name
+from portal.labels import action_label, msgid_of, program_name, program_name_in
 from portal.urls import is_safe_redirect_target
 
 # Locale code -> the language's own name, shown in the switcher.
@@ -83,7 +83,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         label=label_filter,
         action_label=action_label,
-        program_name=program_name,
+        program_name=program_name_filter,
         date=date_filter,
         datetime=format_moment,
         number=number_filter,
@@ -105,6 +105,13 @@ def label_filter(context, value) -> str:
         return ""
     catalogue = context.get("portal_catalogue") or cached_translations()
     return catalogue.ugettext(msgid_of(value))
+
+
+@pass_context
+def program_name_filter(context, name: str | None) -> str:
+    """The `program_name` filter: program_name() in the render's language."""
+    language = context.get("portal_language")
+    return program_name_in(name, language) if language else program_name(name)
 
 
 @pass_context

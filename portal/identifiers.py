@@ -13,6 +13,9 @@ ORCID_URL_PREFIXES = ("https://orcid.org/", "http://orcid.org/", "orcid.org/")
 @lru_cache(maxsize=8192)
 def name_key(name: str) -> str:
     """Case-, accent- and spacing-insensitive key: 'Université  de Montréal' -> 'universite de montreal'."""
+    if name.isascii():
+        # NFKD leaves ASCII as it is and no ASCII character is combining: the same key, sooner.
+        return " ".join(name.casefold().split())
     decomposed = unicodedata.normalize("NFKD", name)
     without_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(without_accents.casefold().split())

@@ -143,7 +143,14 @@ def program_name(name: str | None) -> str:
     """
     if not name:
         return ""
-    if not str(get_locale() or "").startswith("fr"):
+    return program_name_in(name, str(get_locale() or ""))
+
+
+def program_name_in(name: str | None, language: str) -> str:
+    """program_name() in `language` (a render knows its language: no locale look-up a row)."""
+    if not name:
+        return ""
+    if not language.startswith("fr"):
         return name
     known = g.get("program_names_known")
     if known is not None and name in known:

@@ -201,6 +201,10 @@ def _loads_statement(by_department: bool, institution: str | None, by_faculty: b
     by key: joined first and summed after, SQLite scanned every link once per faculty member.
     """
     link_conditions = [Supervision.supervisor_id.is_not(None), current_on(AS_OF)]
+    if by_faculty:
+        # The same rows as filtering the result by account; the database then reads only the
+        # account's links (through their index) rather than every current link.
+        link_conditions.append(Supervision.supervisor_id == FACULTY_ID)
     if institution == "unknown":
         link_conditions.append(Position.institution_id.is_(None))
     elif institution == "id":
@@ -392,7 +396,10 @@ def cap_breaches_after_adding(
 ) -> list[str]:
     """Warnings when adding all these (program id, share, role) supervisions to the faculty
     member at once (an import) would pass a cap; the same rule as one addition."""
-    programs = {program_id: db.session.get(Program, program_id) for program_id, _, _ in additions}
+    programs = {
+        program_id: db.session.get(Program, program_id)
+        for program_id in {program_id for program_id, _, _ in additions}
+    }
     policy = load_policy()
     records = _load_records(on, faculty_id=faculty_id)
     record = records[0] if records else None

@@ -7,6 +7,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
+from portal import create_app
 from portal.branding import (
     DEFAULT_ACCENT,
     WCAG_AA_TEXT,
@@ -19,6 +20,7 @@ from portal.branding import (
 )
 from portal.extensions import db
 from portal.models import AuditEvent, Branding, StoredImage
+from tests.conftest import app_config, login_client
 from tests.image_files import NOT_AN_IMAGE, SVG, jpeg_with_gps, metadata_of, picture, png_bomb
 
 
@@ -206,3 +208,38 @@ def test_settings_page_is_listed_in_the_administration_menu(admin_client):
     page = admin_client.get("/admin/branding").get_data(as_text=True)
     assert 'href="/admin/branding" aria-current="page">Branding</a>' in page
     assert 'name="accent_colour"' in page and 'type="file"' in page
+
+
+# ---------------------------------------------------------------------------------------------
+# Read on every page, never a stale copy: several processes serve the pages.
+
+
+@pytest.mark.both_backends
+def test_a_change_made_in_another_process_shows_on_the_next_request(
+    app, database_url, tmp_path, admin, faculty, faculty_client
+):
+    """Gunicorn's workers are separate processes: a second app on the same database stands for
+    the worker that served the administrator's change."""
+    before = faculty_client.get("/group").get_data(as_text=True)
+    assert "Institut de recherche en IA" not in before
+    assert f'href="/branding.css?v={DEFAULT_ACCENT.lstrip("#")}"' in before
+    other_worker = create_app(app_config(database_url), instance_path=str(tmp_path / "other"))
+    response = post_branding(login_client(other_worker.test_client(), admin), colour="#0b6e4f")
+    assert response.status_code == 302
+    for path in ("/group", "/group/alumni", "/people/profile"):
+        page = faculty_client.get(path).get_data(as_text=True)
+        assert '<span class="brand__name">Institut de recherche en IA</span>' in page, path
+        assert 'href="/branding.css?v=0b6e4f"' in page, path
+    with other_worker.app_context():
+        db.engine.dispose()
+
+
+def test_a_logged_in_page_reads_the_branding_with_the_user(faculty_client, query_counter):
+    """No query of its own: the branding rides along in the session user's query."""
+    faculty_client.get("/group")
+    with query_counter() as statements:
+        page = faculty_client.get("/group")
+    assert page.status_code == 200
+    branding_reads = [sql for sql in statements if "branding" in sql.lower()]
+    assert len(branding_reads) == 1
+    assert "FROM users LEFT OUTER JOIN (branding" in branding_reads[0]

@@ -11,7 +11,9 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from portal.database import bulk_insert, reserve_ids
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
@@ -21,6 +23,7 @@ from portal.models import (
     Position,
     Supervision,
     User,
+    utcnow,
 )
 from portal.roster import applying
 from portal.roster.applying import apply_import
@@ -422,3 +425,23 @@ def test_a_large_import_writes_in_a_fixed_number_of_statements(app, make_faculty
 
     statements("first", 1)  # creates the institution
     assert statements("few", 30) == statements("many", 150)
+
+
+def test_a_bulk_insert_that_breaks_a_unique_key_raises_integrity_error(app):
+    """The view answers 409 to an IntegrityError: a bulk insert (COPY on PostgreSQL) raises
+    SQLAlchemy's, as a statement would, and writes nothing."""
+    with app.app_context():
+        now = utcnow()
+        first, second = reserve_ids(db.session, Person.__table__, 2)
+        row = {
+            "full_name": "Dee Twice",
+            "name_key": "dee twice",
+            "email": "dee@example.org",
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        with pytest.raises(IntegrityError):
+            bulk_insert(db.session, Person.__table__, [{**row, "id": first}, {**row, "id": second}])
+        db.session.rollback()
+        assert db.session.scalar(select(Person).where(Person.email == "dee@example.org")) is None

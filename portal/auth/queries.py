@@ -8,9 +8,10 @@ import time
 from functools import cache
 
 from flask import current_app, session, url_for
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.branding import keep_branding, with_branding
 from portal.extensions import db
 from portal.identifiers import normalise_email
 from portal.models import Position, Supervision, SupervisionState, User
@@ -62,13 +63,24 @@ def password_entered_recently() -> bool:
     )
 
 
+@cache
+def _session_user_statement() -> Select:
+    """The session's user and the institution's branding (portal/branding.py says why it rides
+    along), built once: building a statement costs more than running it."""
+    return with_branding(select(User).where(User.id == bindparam("user_id", type_=Integer())), User)
+
+
 def load_user_from_session(session_id: str) -> User | None:
     """Flask-Login's user loader: the id must carry the user's current session token."""
     user_id, _separator, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active:
+    row = db.session.execute(_session_user_statement(), {"user_id": int(user_id)}).first()
+    if row is None:
+        return None
+    keep_branding(row)
+    user = row[0]
+    if not user.is_active:
         return None
     if not hmac.compare_digest(user.session_token, token):
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -54,6 +54,7 @@ from portal.group.operations import (
     transfer_owner,
     update_member,
 )
+from portal.group.rows import MemberRows
 from portal.highlights import take_highlighted_positions
 from portal.i18n import format_day
 from portal.labels import lazy_gettext as _l
@@ -61,6 +62,7 @@ from portal.labels import program_choices_in_language
 from portal.milestones import group_due, next_milestones
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
 from portal.submissions import AlreadySubmittedError, create_once, earlier_record_id
+from portal.urls import IdUrl
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
 
@@ -131,6 +133,25 @@ def _group_args(owner: User) -> dict:
     return {"faculty": owner.id} if owner.id != current_user.id else {}
 
 
+@dataclass(frozen=True)
+class RowLinks:
+    """A member table's links, each built with one url_for per page; a row puts in its id."""
+
+    edit: IdUrl
+    move: IdUrl
+    restore: IdUrl
+    milestones: IdUrl
+
+
+def _row_links(group_args: dict) -> RowLinks:
+    return RowLinks(
+        edit=IdUrl("group.edit", "position_id", **group_args),
+        move=IdUrl("group.move", "position_id"),
+        restore=IdUrl("group.restore", "position_id"),
+        milestones=IdUrl("tracking.member", "position_id"),
+    )
+
+
 def _member_or_404(position_id: int, *, archived: bool = False) -> Position:
     position = queries.member_for(current_user, position_id, archived=archived)
     if position is None:
@@ -153,20 +174,27 @@ def index():
     wanted = queries.ListFilter.from_args(request.args)
     today = date.today()
     page = queries.current_page(owner, today, wanted)
+    group_args = _group_args(owner)
+    language = str(get_locale())
+    read_only = owner.id != current_user.id
+    links = _row_links(group_args)
+    milestones = next_milestones([row.position_id for row in page.rows], today)
+    highlighted = take_highlighted_positions()
     return render_template(
         "group/index.html",
         due=group_due(owner, today),
-        milestones=next_milestones([row.position_id for row in page.rows], today),
-        language=str(get_locale()),
+        language=language,
         page=page,
         wanted=wanted,
         owner=owner,
-        read_only=owner.id != current_user.id,
-        group_args=_group_args(owner),
+        read_only=read_only,
+        group_args=group_args,
+        links=links,
+        rows=MemberRows(language, read_only, links, milestones, highlighted),
         find=find,
         found=found[: queries.FACULTY_SEARCH_LIMIT],
         more_found=len(found) > queries.FACULTY_SEARCH_LIMIT,
-        highlighted=take_highlighted_positions(),
+        highlighted=highlighted,
     )
 
 
@@ -178,13 +206,15 @@ def alumni():
     if "sort" not in request.args:
         wanted = replace(wanted, descending=True)  # most recent departures first
     page = queries.alumni_page(owner, date.today(), wanted)
+    group_args = _group_args(owner)
     return render_template(
         "group/alumni.html",
         page=page,
         wanted=wanted,
         owner=owner,
         read_only=owner.id != current_user.id,
-        group_args=_group_args(owner),
+        group_args=group_args,
+        links=_row_links(group_args),
     )
 
 

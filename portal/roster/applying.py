@@ -35,6 +35,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from portal.audit import record_event, record_events
+from portal.collector import collector_paused
 from portal.database import bulk_insert, reserve_ids
 from portal.extensions import db
 from portal.group.operations import (
@@ -188,6 +189,13 @@ def apply_import(
     """Write a problem-free plan in the current transaction (audit events included); no commit."""
     if not plan.ok:
         raise ValueError("An import plan with problems cannot be applied.")
+    with collector_paused():
+        return _apply(plan, actor, progress)
+
+
+def _apply(
+    plan: ImportPlan, actor: User | None, progress: Callable[[int], None] | None
+) -> ImportSummary:
     writes = decide_writes(plan)
     created = {
         "people": 0,
@@ -568,6 +576,18 @@ def _position_values(entry: NewPosition, owner_id: int | None, now) -> dict:
 
 def _link_values(item: FinalLink, position_id: int, actor: User | None) -> dict:
     """The columns of a new link, as `_new_link` makes it (the agreement rule included)."""
+    if item.wanted.from_row:  # the row's own faculty's link, confirmed (`_new_link`)
+        return {
+            "position_id": position_id,
+            "supervisor_id": item.wanted.account.id,
+            "external_name": None,
+            "external_institution": None,
+            "role": item.role,
+            "share": item.share,
+            "state": SupervisionState.CONFIRMED,
+            "proposed_by_id": None,
+            "proposed_at": None,
+        }
     link = _new_link(item, actor)
     return {
         "position_id": position_id,

@@ -25,6 +25,7 @@ A blank email keeps the person's email; a blank end date means ongoing; a blank 
 from __future__ import annotations
 
 import enum
+import inspect
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.collector import collector_paused
 from portal.emails import is_valid_email
 from portal.extensions import db
 from portal.i18n import format_day
@@ -331,7 +333,8 @@ def plan_import(
     group; also the default for a blank faculty_email). None lets `actor` (an administrator)
     import for any account named in faculty_email.
     """
-    return _Planner(actor, only_faculty).plan(rows, progress)
+    with collector_paused():
+        return _Planner(actor, only_faculty).plan(rows, progress)
 
 
 class _Planner:
@@ -591,12 +594,17 @@ class _Planner:
                 select(Person).where(Person.email.in_(batch)).options(with_positions)
             ):
                 self.persons_by_email[person.email] = person
+        # By the indexed name_key (Person keeps it from full_name), then the exact name.
         names = {values.name for _, values in checked}
-        for batch in _batches(names):
+        for batch in _batches({name_key(name) for name in names}):
             for person in db.session.scalars(
-                select(Person).where(Person.full_name.in_(batch)).options(with_positions)
+                select(Person)
+                .where(Person.name_key.in_(batch))
+                .order_by(Person.id)
+                .options(with_positions)
             ):
-                self.persons_by_name[person.full_name].append(person)
+                if person.full_name in names:
+                    self.persons_by_name[person.full_name].append(person)
         orcids = {values.orcid for _, values in checked if values.orcid}
         for batch in _batches(orcids):
             for person in db.session.scalars(
@@ -1065,9 +1073,7 @@ class _Planner:
         today = date.today()
         additions: dict[int, list[tuple[int, Decimal, SupervisionRole]]] = defaultdict(list)
         for position in positions:
-            if not Position(
-                start_date=position.start_date, end_date=position.end_date
-            ).is_current_on(today):
+            if not _is_current_on(position, today):
                 continue
             for item in position.final_links:
                 account = item.wanted.account if item.wanted else None
@@ -1168,6 +1174,10 @@ def _same_stint(position: Position, values: _Values) -> bool:
         and position.program_id == values.program.id
         and position.start_date == values.start_date
     )
+
+
+# Position's rule for "current" (a hybrid method), applied to a position not yet created.
+_is_current_on = inspect.getattr_static(Position, "is_current_on").func
 
 
 def _batches(values: Iterable[str]) -> Iterable[list[str]]:

@@ -27,6 +27,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
+from portal.collector import collector_paused
 from portal.file_budgets import (
     BudgetError,
     ReadBudget,
@@ -99,6 +100,13 @@ def read_roster_file(
     """
     if budget is None:
         budget = ReadBudget.from_config(current_app.config) if has_app_context() else ReadBudget()
+    with collector_paused():
+        return _read_roster_file(data, filename, max_bytes, budget)
+
+
+def _read_roster_file(
+    data: bytes, filename: str, max_bytes: int | None, budget: ReadBudget
+) -> list[SourceRow]:
     if max_bytes is not None and len(data) > max_bytes:
         raise RosterFileError(
             _(
@@ -405,7 +413,8 @@ def _rows_from_records(
             raise cell_too_long(budget, line)
         if len(rows) >= budget.max_rows:
             raise too_many_rows(budget)
-        values = [restore_inert(cell) if restore else cell for cell in cells]
+        # Only a cell that starts with a quote can carry the export's formula prefix.
+        values = [restore_inert(cell) if restore and cell[:1] == "'" else cell for cell in cells]
         extra = sum(1 for cell in values[width:] if cell.strip())
         by_column = dict(zip(header, values, strict=False))
         rows.append(

@@ -228,6 +228,8 @@ def roster_query(export: RosterExport, *, dates_as_text: bool = False) -> Select
 
 
 OTHERS_INDEX = ROSTER_COLUMNS.index("other_supervisors")
+CONFIRMED = SupervisionState.CONFIRMED.value  # as stored
+ROLES = {role.value: role for role in SupervisionRole}  # by stored text
 SHARE_INDEX = ROSTER_COLUMNS.index("share")
 # Columns of a roster row that hold free text (the formula check looks at these only): the
 # names, emails, program, institution, outcome, other supervisors, ORCID iD and note.
@@ -337,7 +339,9 @@ def _record_batches(export: RosterExport, query: Select) -> Iterator[list[tuple]
     """The rows of `query` (a roster_query) in batches, in ROSTER_COLUMNS order (then the
     milestone columns when asked): one more query per batch for the other supervisors, and one
     for the next milestones when asked."""
-    result = db.session.execute(query.execution_options(yield_per=FETCH_BATCH))
+    # Plain rows from the session's connection: no ORM loading step for columns that map
+    # to no object.
+    result = db.session.connection().execute(query.execution_options(yield_per=FETCH_BATCH))
     for batch in result.partitions():
         position_ids = {row[-1] for row in batch}
         others = _other_supervisors(position_ids)
@@ -351,7 +355,11 @@ def _record_batches(export: RosterExport, query: Select) -> Iterator[list[tuple]
                 if account_id != supervisor_id
             ]
             values[OTHERS_INDEX] = (
-                supervisors_json(listed) if export.structured else format_supervisors(listed)
+                supervisors_json(listed)
+                if export.structured
+                else format_supervisors(listed)
+                if listed
+                else ""  # format_supervisors of nobody
             )
             if export.with_milestones:
                 milestone = upcoming.get(position_id)
@@ -380,17 +388,21 @@ def _other_supervisors(
             Supervision.external_institution,
             type_coerce(Supervision.role, String),
             Supervision.share,
+            type_coerce(Supervision.state, String),
         )
         .outerjoin(User, User.id == Supervision.supervisor_id)
-        .where(
-            Supervision.position_id.in_(position_ids),
-            Supervision.state == SupervisionState.CONFIRMED,
-        )
+        # The state is checked below: given "state = 'confirmed'", SQLite reads every confirmed
+        # link through the index on state instead of the position's few through its key.
+        .where(Supervision.position_id.in_(position_ids))
     )
     found: dict[int, list[tuple[int | None, OtherSupervisor]]] = {}
-    for position_id, account_id, email, name, institution, role, share in db.session.execute(query):
+    for position_id, account_id, email, name, institution, role, share, state in (
+        db.session.connection().execute(query).all()
+    ):
+        if state != CONFIRMED:
+            continue
         other = OtherSupervisor(
-            SupervisionRole(role),
+            ROLES[role],
             share,
             email=email,
             name=None if email else name,
@@ -399,6 +411,8 @@ def _other_supervisors(
         found.setdefault(position_id, []).append((account_id, other))
     order = list(SupervisionRole)
     for listed in found.values():
+        if len(listed) < 2:
+            continue
         listed.sort(
             key=lambda item: (
                 order.index(item[1].role),

@@ -64,11 +64,13 @@ MAIN_PAGES = [
 PHONE_NEEDS_TEMPLATE_FIX: dict[str, str] = {}
 
 
-def page_params(needs_template_fix: dict[str, str] | None = None) -> list:
+def page_params(
+    needs_template_fix: dict[str, str] | None = None, languages=tuple(LANGUAGES)
+) -> list:
     needs_template_fix = needs_template_fix or {}
     params = []
     for main_page in MAIN_PAGES:
-        for language in LANGUAGES:
+        for language in languages:
             marks = []
             if main_page.name in needs_template_fix:
                 marks.append(
@@ -173,7 +175,12 @@ def test_no_serious_or_critical_axe_violation(
     assert not blocking, "\n" + describe(blocking)
 
 
-@pytest.mark.parametrize(("main_page", "language"), page_params(PHONE_NEEDS_TEMPLATE_FIX))
+# On a phone, in French only: the pages' structure and styles are the same in both languages
+# (checked at desktop width in both, and for fit at 375 px in both below), and French labels are
+# the longer ones, the harder case for touch targets and wrapping.
+@pytest.mark.parametrize(
+    ("main_page", "language"), page_params(PHONE_NEEDS_TEMPLATE_FIX, languages=("fr",))
+)
 def test_no_serious_or_critical_axe_violation_on_a_phone(
     axe, logged_in, shared_demo_site, screenshot, main_page, language
 ):

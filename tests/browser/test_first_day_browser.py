@@ -2,7 +2,7 @@
 preview and what follows it, the loads page an administrator lands on, the login page.
 
 Each test loads a page once and checks several things at both widths; screenshots go to the
-git-ignored tests/screenshots/.
+git-ignored tests/screenshots/ when PORTAL_TEST_SCREENSHOTS=1.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Look and feel in real Chromium, at 1280 px and 375 px, in English and in French (issue 18).
 
-Saves screenshots of the main pages under tests/screenshots/ (git-ignored) for review, and checks
+Saves screenshots of the main pages under tests/screenshots/ (git-ignored, with
+PORTAL_TEST_SCREENSHOTS=1) for review, and checks
 what a person would notice: member tables on one column grid, Edit and Move to alumni in view
 on a phone, shares shown, History near the top of the edit page, links not underlined where
 their place says they are links, one primary action per page, a compact header on phones,

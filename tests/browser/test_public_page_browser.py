@@ -1,6 +1,6 @@
 """The public page and the institution's branding in Chromium: a portrait uploaded on the
 profile page, a name, logo and colour set at /admin/branding, then every page involved at
-1280 px and 375 px, in English and French, axe-clean, with screenshots to look at."""
+1280 px and 375 px, in English and French, axe-clean, with screenshots to look at (PORTAL_TEST_SCREENSHOTS=1)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def fits_the_window(page) -> bool:
     )
 
 
-def test_portrait_branding_and_public_page(open_page, demo_site, screenshot):
+@pytest.mark.parametrize("language", ["en", "fr"])  # one test per language: two workers share it
+def test_portrait_branding_and_public_page(open_page, demo_site, screenshot, language):
     site = demo_site
     # A faculty member uploads a portrait (a photo that says where it was taken).
     faculty = open_page("en")
@@ -85,62 +86,59 @@ def test_portrait_branding_and_public_page(open_page, demo_site, screenshot):
     admin.get_by_role("button", name="Save branding").click()
     admin.get_by_text("Branding saved.").wait_for()
 
-    for language in ("en", "fr"):
-        for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
-            visitor = open_page(language, size)
-            # The directory, then a profile, then back to the directory by the breadcrumb.
-            visitor.goto(f"{site.url}/people")
-            assert visitor.locator("html").get_attribute("lang") == HTML_LANG[language]
-            brand = visitor.locator("header .brand")
-            assert brand.locator(".brand__name").inner_text() == INSTITUTION
-            assert brand.locator("img.brand__logo").evaluate("img => img.naturalWidth") > 0
-            accent = visitor.evaluate(
-                "getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"
-            )
-            assert accent == ACCENT
-            assert not blocking_violations(visitor), (language, size_name, "/people")
-            assert fits_the_window(visitor), (language, size_name, "/people")
-            screenshot(visitor, f"directory-{language}-{size_name}")
+    for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        visitor = open_page(language, size)
+        # The directory, then a profile, then back to the directory by the breadcrumb.
+        visitor.goto(f"{site.url}/people")
+        assert visitor.locator("html").get_attribute("lang") == HTML_LANG[language]
+        brand = visitor.locator("header .brand")
+        assert brand.locator(".brand__name").inner_text() == INSTITUTION
+        assert brand.locator("img.brand__logo").evaluate("img => img.naturalWidth") > 0
+        accent = visitor.evaluate(
+            "getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"
+        )
+        assert accent == ACCENT
+        assert not blocking_violations(visitor), (language, size_name, "/people")
+        assert fits_the_window(visitor), (language, size_name, "/people")
+        screenshot(visitor, f"directory-{language}-{size_name}")
 
-            visitor.locator(f'a[href="/people/{SLUG}"]').click()
-            visitor.wait_for_url(f"**/people/{SLUG}")
-            portrait = visitor.get_by_role("img", name="Prof. Hélène Tremblay-Okafor")
-            assert portrait.evaluate("img => img.complete && img.naturalWidth") > 0
-            topics = visitor.locator("ul.topic-list > li")
-            assert topics.count() >= 3
-            names = visitor.locator(".profile__person-name, .group-member")
-            assert names.count() > 0
-            for index in range(min(names.count(), 5)):
-                decoration = names.nth(index).evaluate(
-                    "el => getComputedStyle(el).textDecorationLine"
-                )
-                assert decoration == "none", decoration
-            profile_width = visitor.locator("article.profile").bounding_box()["width"]
-            if size_name == "desktop":
-                # The page's main column is 78rem (1248 px) less padding: the profile fills it.
-                assert profile_width > 1100, profile_width
-                biography = visitor.locator(".profile__biography").bounding_box()
-                topics_box = visitor.locator(".profile__topics-section").bounding_box()
-                assert topics_box["x"] > biography["x"] + biography["width"] - 1  # side by side
-            assert not blocking_violations(visitor), (language, size_name, "profile")
-            assert fits_the_window(visitor), (language, size_name, "profile")
-            screenshot(visitor, f"profile-{language}-{size_name}")
-            visitor.get_by_role(
-                "navigation", name="Breadcrumb" if language == "en" else "Fil d’Ariane"
-            ).get_by_role("link").click()
-            visitor.wait_for_url("**/people")
+        visitor.locator(f'a[href="/people/{SLUG}"]').click()
+        visitor.wait_for_url(f"**/people/{SLUG}")
+        portrait = visitor.get_by_role("img", name="Prof. Hélène Tremblay-Okafor")
+        assert portrait.evaluate("img => img.complete && img.naturalWidth") > 0
+        topics = visitor.locator("ul.topic-list > li")
+        assert topics.count() >= 3
+        names = visitor.locator(".profile__person-name, .group-member")
+        assert names.count() > 0
+        for index in range(min(names.count(), 5)):
+            decoration = names.nth(index).evaluate("el => getComputedStyle(el).textDecorationLine")
+            assert decoration == "none", decoration
+        profile_width = visitor.locator("article.profile").bounding_box()["width"]
+        if size_name == "desktop":
+            # The page's main column is 78rem (1248 px) less padding: the profile fills it.
+            assert profile_width > 1100, profile_width
+            biography = visitor.locator(".profile__biography").bounding_box()
+            topics_box = visitor.locator(".profile__topics-section").bounding_box()
+            assert topics_box["x"] > biography["x"] + biography["width"] - 1  # side by side
+        assert not blocking_violations(visitor), (language, size_name, "profile")
+        assert fits_the_window(visitor), (language, size_name, "profile")
+        screenshot(visitor, f"profile-{language}-{size_name}")
+        visitor.get_by_role(
+            "navigation", name="Breadcrumb" if language == "en" else "Fil d’Ariane"
+        ).get_by_role("link").click()
+        visitor.wait_for_url("**/people")
 
-            # The logged-in pages of this work: the profile editor and the settings page.
-            for email, path, name in (
-                (site.faculty_email, "/profile", "profile-editor"),
-                (site.admin_email, "/admin/branding", "branding-settings"),
-            ):
-                page = open_page(language, size)
-                log_in_as(page, site, email)
-                page.goto(f"{site.url}{path}")
-                assert page.locator("header .brand__name").inner_text() == INSTITUTION
-                assert not blocking_violations(page), (language, size_name, path)
-                assert fits_the_window(page), (language, size_name, path)
-                screenshot(page, f"{name}-{language}-{size_name}")
-                page.context.close()
-            visitor.context.close()
+        # The logged-in pages of this work: the profile editor and the settings page.
+        for email, path, name in (
+            (site.faculty_email, "/profile", "profile-editor"),
+            (site.admin_email, "/admin/branding", "branding-settings"),
+        ):
+            page = open_page(language, size)
+            log_in_as(page, site, email)
+            page.goto(f"{site.url}{path}")
+            assert page.locator("header .brand__name").inner_text() == INSTITUTION
+            assert not blocking_violations(page), (language, size_name, path)
+            assert fits_the_window(page), (language, size_name, path)
+            screenshot(page, f"{name}-{language}-{size_name}")
+            page.context.close()
+        visitor.context.close()
