@@ -209,8 +209,6 @@ def _loads_statement(by_department: bool, institution: str | None, by_faculty: b
         link_conditions.append(Position.institution_id.is_(None))
     elif institution == "id":
         link_conditions.append(Position.institution_id == INSTITUTION_ID)
-    if by_faculty:
-        link_conditions.append(Supervision.supervisor_id == FACULTY_ID)
     if by_department:
         # Only the department's links are summed (the faculty are filtered again below).
         link_conditions.append(
