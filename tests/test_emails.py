@@ -67,7 +67,7 @@ ADDRESS = st.one_of(
 )
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=300, deadline=None)  # addresses built from the edge pieces above
 @given(ADDRESS)
 @example("name@example.org")
 @example("a@b.test")
