@@ -195,7 +195,11 @@ FACULTY_ID = bindparam("faculty_id", type_=Integer)
 @cache
 def _loads_statement(by_department: bool, institution: str | None, by_faculty: bool) -> Select:
     """The aggregate statement for one shape of filter; `institution` is None, "unknown" or
-    "id". The values are bound when it runs (see `loads_parameters`)."""
+    "id". The values are bound when it runs (see `loads_parameters`).
+
+    The current links are summed per supervisor inside the subquery, then joined to the faculty
+    by key: joined first and summed after, SQLite scanned every link once per faculty member.
+    """
     link_conditions = [Supervision.supervisor_id.is_not(None), current_on(AS_OF)]
     if by_faculty:
         # The same rows as filtering the result by account; the database then reads only the
@@ -205,67 +209,63 @@ def _loads_statement(by_department: bool, institution: str | None, by_faculty: b
         link_conditions.append(Position.institution_id.is_(None))
     elif institution == "id":
         link_conditions.append(Position.institution_id == INSTITUTION_ID)
-    links = (
+    if by_department:
+        # Only the department's links are summed (the faculty are filtered again below).
+        link_conditions.append(
+            Supervision.supervisor_id.in_(select(User.id).where(User.department == DEPARTMENT))
+        )
+
+    def count_where(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    weighted_units = func.sum(
+        case(
+            (
+                Program.counts_toward_load.is_(True),
+                _hundredths(Supervision.share) * _hundredths(Program.weight),
+            ),
+            else_=0,
+        )
+    )
+    sums = (
         select(
             Supervision.supervisor_id.label("faculty_id"),
-            Supervision.role.label("role"),
-            Supervision.share.label("share"),
-            Program.kind.label("kind"),
-            Program.weight.label("weight"),
-            Program.counts_toward_load.label("counts"),
+            count_where(Supervision.role == SupervisionRole.PRINCIPAL).label("principal"),
+            count_where(Supervision.role == SupervisionRole.CO_SUPERVISOR).label("co_supervisor"),
+            count_where(Supervision.role == SupervisionRole.NONE).label("host"),
+            *(
+                count_where(Program.kind == kind).label(f"kind_{index}")
+                for index, kind in enumerate(KINDS)
+            ),
+            weighted_units.label("weighted_units"),
+            func.count(Supervision.supervisor_id).label("links"),
         )
         .join(Position, Position.id == Supervision.position_id)
         .join(Program, Program.id == Position.program_id)
         .where(*link_conditions)
-        .subquery("current_links")
+        .group_by(Supervision.supervisor_id)
+        .subquery("current_loads")
     )
-
-    def count_where(condition):
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    weighted_units = func.coalesce(
-        func.sum(
-            case(
-                (
-                    links.c.counts.is_(True),
-                    _hundredths(links.c.share) * _hundredths(links.c.weight),
-                ),
-                else_=0,
-            )
-        ),
-        0,
-    )
-    # The columns' order is what `load_row` reads by position.
-    query = (
-        select(
-            User.id,
-            User.display_name,
-            User.department,
-            User.principal_cap,
-            User.weighted_cap,
-            count_where(links.c.role == SupervisionRole.PRINCIPAL).label("principal"),
-            count_where(links.c.role == SupervisionRole.CO_SUPERVISOR).label("co_supervisor"),
-            count_where(links.c.role == SupervisionRole.NONE).label("host"),
-            *(
-                count_where(links.c.kind == kind).label(f"kind_{index}")
-                for index, kind in enumerate(KINDS)
-            ),
-            weighted_units.label("weighted_units"),
-            func.count(links.c.faculty_id).label("links"),
-        )
-        .outerjoin(links, links.c.faculty_id == User.id)
-        .where(User.is_admin.is_(False), User.is_active.is_(True))
-        .group_by(
-            User.id, User.display_name, User.department, User.principal_cap, User.weighted_cap
-        )
-    )
+    summed = [column for column in sums.c if column.key != "faculty_id"]
+    # The columns' order is what `load_row` reads by position; a faculty member without a
+    # current link has no row in the sums and counts zero everywhere.
+    query = select(
+        User.id,
+        User.display_name,
+        User.department,
+        User.principal_cap,
+        User.weighted_cap,
+        *(func.coalesce(column, 0).label(column.key) for column in summed),
+    ).where(User.is_admin.is_(False), User.is_active.is_(True))
+    if institution is None:
+        query = query.outerjoin(sums, sums.c.faculty_id == User.id)
+    else:
+        # Filtering by the supervisees' institution: only faculty with someone there.
+        query = query.join(sums, sums.c.faculty_id == User.id)
     if by_department:
         query = query.where(User.department == DEPARTMENT)
     if by_faculty:
         query = query.where(User.id == FACULTY_ID)
-    if institution is not None:
-        # Filtering by the supervisees' institution: only faculty with someone there.
-        query = query.having(func.count(links.c.faculty_id) > 0)
     return query
 
 

@@ -550,3 +550,86 @@ def test_loads_page_writes_nothing(known, admin_client, app):
     admin_client.get("/admin/loads")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before
+
+
+def _loads_counted_in_python(day: date, institution_id=None, department=None, faculty_id=None):
+    """Each active faculty member's load on `day`, counted link by link from the ORM objects (the
+    rule the aggregate query must agree with): {faculty id: (principal, co-supervisor, host,
+    counts by kind, weighted units)}; with an institution filter, only faculty with a link there."""
+    from portal.loads import KINDS, UNKNOWN_INSTITUTION
+
+    loads = {}
+    for user in db.session.scalars(select(User).where(User.is_admin.is_(False))):
+        if not user.is_active or (department and user.department != department):
+            continue
+        if faculty_id is not None and user.id != faculty_id:
+            continue
+        links = [
+            link
+            for link in user.supervisions
+            if link.state == "confirmed"
+            and link.position.archived_at is None
+            and link.position.is_current_on(day)
+            and (
+                institution_id is None
+                or link.position.institution_id
+                == (None if institution_id == UNKNOWN_INSTITUTION else institution_id)
+            )
+        ]
+        if institution_id is not None and not links:
+            continue
+        roles = [link.role for link in links]
+        loads[user.id] = (
+            roles.count("principal"),
+            roles.count("co-supervisor"),
+            roles.count("none"),
+            tuple(sum(link.position.program.kind == kind for link in links) for kind in KINDS),
+            sum(
+                int(link.share * 100) * int(link.position.program.weight * 100)
+                for link in links
+                if link.position.program.counts_toward_load
+            ),
+        )
+    return loads
+
+
+def test_the_aggregate_query_counts_as_the_rule_does_link_by_link(known, app, make_member):
+    """Summed per supervisor inside the query, the loads still match the rule applied to each
+    link, for every filter and day (a proposal, an unknown institution and an inactive faculty
+    member's links included)."""
+    from portal.loads import UNKNOWN_INSTITUTION, loads_query
+    from portal.models import Institution, Supervision
+
+    ada, bob, zoe = known["ada"], known["bob"], known["zoe"]
+    make_member(zoe, "P9 Unknown place", institution=None, start_date=TWO_YEARS_AGO)
+    make_member(bob, "P10 Visitor", program="Independent visiting researcher", role="none")
+    proposal = make_member(zoe, "P11 Proposed", start_date=TWO_YEARS_AGO, others=[(ada, "none")])
+    with app.app_context():
+        db.session.execute(
+            Supervision.__table__.update()
+            .where(Supervision.position_id == proposal.id, Supervision.supervisor_id == ada.id)
+            .values(state="proposed")
+        )
+        db.session.commit()
+        mcgill = db.session.scalar(
+            select(Institution.id).where(Institution.name == "McGill University")
+        )
+        filters = [
+            {},
+            {"institution_id": mcgill},
+            {"institution_id": UNKNOWN_INSTITUTION},
+            {"department": "Computer Science"},
+            {"department": "Computer Science", "institution_id": UNKNOWN_INSTITUTION},
+            *({"faculty_id": faculty.id} for faculty in (ada, bob, zoe)),
+        ]
+        days = [TODAY, TWO_YEARS_AGO, BEFORE_THEY_ENDED, ENDED_LAST_YEAR, date(2000, 1, 1)]
+        compared = 0
+        for day in days:
+            for arguments in filters:
+                records = db.session.execute(loads_query(day, **arguments)).all()
+                from_query = {
+                    record[0]: (*record[5:8], tuple(record[8:-2]), record[-2]) for record in records
+                }
+                assert from_query == _loads_counted_in_python(day, **arguments), (day, arguments)
+                compared += sum(record[-1] > 0 for record in records)
+        assert compared >= 40  # the days and filters above do find faculty with loads
