@@ -14,9 +14,11 @@ BENCH_STAMP := $(VENV)/.installed-bench
 BENCH_LOCK_COMMAND := $(BIN)/uv pip compile pyproject.toml --extra test --extra bench --universal --python-version 3.11 --generate-hashes --quiet -c $(LOCK) -o $(BENCH_LOCK)
 # What CI runs: four workers on this 2-core machine, because much of the suite waits (on
 # Chromium, gunicorn servers and PostgreSQL) rather than computes; with two, the cores sat idle
-# for about half of the run. The ten slowest tests are listed at the end.
+# for about half of the run. Work stealing: a worker that runs out takes tests queued for
+# another (with a fixed share each, one core sat idle for the last minute). The ten slowest
+# tests are listed at the end.
 PYTEST_WORKERS ?= 4
-PYTEST_DEFAULT_ARGS := -n $(PYTEST_WORKERS) --durations=10
+PYTEST_DEFAULT_ARGS := -n $(PYTEST_WORKERS) --dist worksteal --durations=10
 
 PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
