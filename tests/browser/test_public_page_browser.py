@@ -9,6 +9,7 @@ import io
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from PIL import Image, ImageDraw
+from playwright.sync_api import expect
 
 from tests.browser.helpers import DESKTOP, HTML_LANG, PHONE, log_in_as
 from tests.image_files import jpeg_with_gps
@@ -61,7 +62,8 @@ def test_portrait_branding_and_public_page(open_page, demo_site, screenshot, lan
     upload(faculty, 'input[name="portrait"]', "holiday.jpg", "image/jpeg", jpeg_with_gps())
     faculty.get_by_role("button", name="Upload portrait").click()
     faculty.get_by_text("Your portrait was saved.").wait_for()
-    assert faculty.get_by_role("img", name="Prof. Hélène Tremblay-Okafor").count() == 1
+    # An auto-waiting check: read at once, right after the message, it found none under load.
+    expect(faculty.get_by_role("img", name="Prof. Hélène Tremblay-Okafor")).to_have_count(1)
 
     # An SVG is refused at the field, with the reason.
     upload(faculty, 'input[name="portrait"]', "drawing.svg", "image/svg+xml", b"<svg/>")
