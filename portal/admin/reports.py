@@ -189,10 +189,10 @@ class LoadsReport:
         return text
 
     def table_rows(
-        self, columns: list[Column]
-    ) -> list[tuple[bool, bool, int, str, list[tuple[str, str]]]]:
+        self, columns: list[Column], link: Callable[[int], str]
+    ) -> list[tuple[bool, bool, str, str, list[tuple[str, str]]]]:
         """Each row of this page as the table prints it: over a cap, near one, the faculty
-        member's id and name, then a (kind, text) per cell of `columns` after the name, kind
+        member's link (`link(faculty_id)`) and name, then a (kind, text) per cell of `columns` after the name, kind
         "number", "text" or "status" (the CSV's values in the reader's language)."""
         readers = [
             ("status", None)
@@ -213,7 +213,9 @@ class LoadsReport:
                 else:
                     text = _page_text(read(row), number)
                 cells.append((kind, text))
-            lines.append((row.over_cap, row.near_cap, row.faculty_id, as_text(row.name), cells))
+            lines.append(
+                (row.over_cap, row.near_cap, link(row.faculty_id), as_text(row.name), cells)
+            )
         return lines
 
     def text_totals(self) -> dict[str, str]:
@@ -230,8 +232,9 @@ class LoadsReport:
                 texts[key] = _page_text(value, number)
         return texts
 
-    def cap_notices(self) -> list[CapNotice]:
-        """The answer first: who is over a cap (most over first), then who is near one."""
+    def cap_notices(self, link: Callable[[int], str]) -> list[CapNotice]:
+        """The answer first: who is over a cap (most over first), then who is near one, each
+        with `link(faculty_id)`."""
         over, near = [], []
         for index, (_, is_over, is_near) in enumerate(self.standings):
             if is_over:
@@ -241,8 +244,8 @@ class LoadsReport:
         over.sort(key=lambda row: (-_overshoot(row), row.name.casefold()))
         near.sort(key=lambda row: (-_used_share(row), row.name.casefold()))
         number = self.number_writer()
-        return [_notice(row, True, number) for row in over] + [
-            _notice(row, False, number) for row in near
+        return [_notice(row, True, link, number) for row in over] + [
+            _notice(row, False, link, number) for row in near
         ]
 
 
@@ -251,14 +254,18 @@ class CapNotice(NamedTuple):
     which the page's loop unpacks)."""
 
     over: bool
-    faculty_id: int
+    link: str  # to the faculty member's group
     name: str
     department: str | None
     sentences: list[str]
 
 
-def _notice(row: LoadRow, over: bool, number: Callable[[Any], str]) -> CapNotice:
-    return CapNotice(over, row.faculty_id, row.name, row.department, _cap_sentences(row, number))
+def _notice(
+    row: LoadRow, over: bool, link: Callable[[int], str], number: Callable[[Any], str]
+) -> CapNotice:
+    return CapNotice(
+        over, link(row.faculty_id), row.name, row.department, _cap_sentences(row, number)
+    )
 
 
 def _overshoot(row: LoadRow) -> Decimal:
