@@ -105,6 +105,13 @@ def cap_flags(
     return over_principal, over_weighted, near_principal, near_weighted
 
 
+def over_or_near(flags: tuple[bool, bool, bool, bool]) -> tuple[bool, bool]:
+    """From `cap_flags`: over any cap; near one (within every cap but close to one)."""
+    over_principal, over_weighted, near_principal, near_weighted = flags
+    over = over_principal or over_weighted
+    return over, not over and (near_principal or near_weighted)
+
+
 @dataclass(slots=True)
 class LoadRow:
     """One faculty member's supervision load on a given day.
@@ -141,15 +148,15 @@ class LoadRow:
         self.total = principal + self.co_supervisor + self.host
         self.principal_headroom = None if principal_cap is None else principal_cap - principal
         self.weighted_headroom = None if weighted_cap is None else weighted_cap - weighted
+        flags = cap_flags(principal, weighted, principal_cap, weighted_cap)
         (
             over_principal,
             over_weighted,
             self.near_principal_cap,
             self.near_weighted_cap,
-        ) = cap_flags(principal, weighted, principal_cap, weighted_cap)
+        ) = flags
         self.over_principal_cap, self.over_weighted_cap = over_principal, over_weighted
-        over = self.over_cap = over_principal or over_weighted
-        near = self.near_cap = not over and (self.near_principal_cap or self.near_weighted_cap)
+        over, near = self.over_cap, self.near_cap = over_or_near(flags)
         if over:
             which = " and ".join(
                 label
@@ -411,14 +418,15 @@ def load_standings(records: list, policy: LoadPolicy) -> list[tuple[Decimal, boo
         if weighted_cap is None:
             weighted_cap = default_weighted_cap
         weighted = percent_from_units(int(record[RECORD_WEIGHTED_UNITS]))
-        over_principal, over_weighted, near_principal, near_weighted = cap_flags(
-            int(record[RECORD_PRINCIPAL]),
-            weighted,
-            principal_cap,
-            None if weighted_cap is None else _cents(weighted_cap),
+        over, near = over_or_near(
+            cap_flags(
+                int(record[RECORD_PRINCIPAL]),
+                weighted,
+                principal_cap,
+                None if weighted_cap is None else _cents(weighted_cap),
+            )
         )
-        over = over_principal or over_weighted
-        standings.append((weighted, over, not over and (near_principal or near_weighted)))
+        standings.append((weighted, over, near))
     return standings
 
 
