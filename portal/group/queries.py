@@ -42,6 +42,7 @@ from portal.models import (
     SupervisionRole,
     SupervisionState,
     User,
+    is_proposal,
 )
 
 
@@ -596,11 +597,7 @@ def _request_rows(query: Select, *, hide_foreign: bool = False) -> list[RequestR
 
 def requests_to_answer(user: User) -> list[RequestRow]:
     """Proposals waiting for `user`'s answer."""
-    return _request_rows(
-        _request_query().where(
-            Supervision.state == SupervisionState.PROPOSED, _answerer_condition(user.id)
-        )
-    )
+    return _request_rows(_request_query().where(is_proposal(), _answerer_condition(user.id)))
 
 
 def requests_sent(user: User) -> list[RequestRow]:
@@ -616,11 +613,7 @@ def requests_sent(user: User) -> list[RequestRow]:
 
 def stale_requests(now: datetime, age) -> list[RequestRow]:
     """Administrators: proposals waiting longer than `age`."""
-    return _request_rows(
-        _request_query().where(
-            Supervision.state == SupervisionState.PROPOSED, Supervision.proposed_at < now - age
-        )
-    )
+    return _request_rows(_request_query().where(is_proposal(), Supervision.proposed_at < now - age))
 
 
 def request_count(user: User) -> int:
@@ -630,14 +623,20 @@ def request_count(user: User) -> int:
 
 @lru_cache(maxsize=1)
 def _request_count_statement() -> Select:
-    """request_count's statement, built once (it runs on every page with the navigation)."""
+    """request_count's statement, built once (when the session's user was not read with it)."""
+    return pending_requests_of(bindparam("user_id", type_=Integer()))
+
+
+def pending_requests_of(user_id) -> Select:
+    """SQL: how many proposals wait for `user_id`'s answer (a bound id, or a column of a
+    statement about users, for which `.scalar_subquery()` gives one number a user)."""
     return (
         select(func.count(Supervision.id))
         .join(Position, Position.id == Supervision.position_id)
         .where(
             Position.archived_at.is_(None),
-            Supervision.state == SupervisionState.PROPOSED,
-            _answerer_condition(bindparam("user_id", type_=Integer())),
+            is_proposal(),
+            _answerer_condition(user_id),
         )
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.auth.access import group_owner
 from portal.auth.decorators import admin_required
+from portal.auth.queries import pending_requests_read_with_user
 from portal.errors import render_error
 from portal.extensions import db
 from portal.forms import select_choices
@@ -75,7 +76,8 @@ def _request_count():
     def count() -> int:
         if not current_user.is_authenticated:
             return 0
-        return queries.request_count(current_user)
+        known = pending_requests_read_with_user(current_user)
+        return known if known is not None else queries.request_count(current_user)
 
     return {"pending_request_count": count}
 
