@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.auth.access import group_owner
 from portal.auth.decorators import admin_required
-from portal.auth.queries import pending_requests_read_with_user
 from portal.errors import render_error
 from portal.extensions import db
 from portal.forms import select_choices
@@ -66,20 +65,6 @@ from portal.submissions import AlreadySubmittedError, create_once, earlier_recor
 from portal.urls import IdUrl
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
-
-
-@blueprint.app_context_processor
-def _request_count():
-    """The number of proposals waiting for the user's answer, for the navigation (asked only
-    when a page's navigation shows it)."""
-
-    def count() -> int:
-        if not current_user.is_authenticated:
-            return 0
-        known = pending_requests_read_with_user(current_user)
-        return known if known is not None else queries.request_count(current_user)
-
-    return {"pending_request_count": count}
 
 
 @blueprint.errorhandler(NotAllowedError)
