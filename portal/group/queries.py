@@ -11,7 +11,19 @@ from functools import lru_cache
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import Date, Integer, Select, and_, bindparam, func, or_, select, true
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.orm import aliased, selectinload
 
 from portal.catalogue import cached_translations
@@ -154,6 +166,10 @@ class GroupPage:
     institutions: list[str] = field(default_factory=list)
     incoming: list[MemberRow] = field(default_factory=list)  # start later: their own section
     incoming_total: int = 0
+    # Every row read for the page (current and incoming members), before filtering, and what
+    # they were made from (the queries' rows, the faculty member, the day, the catalogue).
+    read: tuple[MemberRow, ...] = ()
+    source: tuple = ()
 
 
 # The group's statements are built once, with the faculty, the day and the status as bound
@@ -161,8 +177,24 @@ class GroupPage:
 _FACULTY = bindparam("faculty_id", type_=Integer())
 _TODAY = bindparam("today", type_=Date())
 _STATUSES = bindparam("statuses", expanding=True)
-_POSITION_IDS = bindparam("position_ids", expanding=True)
 _STATUS = Position.status_on(_TODAY)
+
+
+def _text(column):
+    """An enum column read as its stored value (the rows are kept under plain values; the
+    enums are made only when a row is made)."""
+    return type_coerce(column, String())
+
+
+def _in_group(link) -> tuple:
+    """The conditions of the group's positions of the asked statuses, on `link` (Supervision or
+    an alias of it) joined to Position."""
+    return (
+        link.supervisor_id == _FACULTY,
+        link.state == SupervisionState.CONFIRMED,
+        Position.archived_at.is_(None),
+        _STATUS.in_(_STATUSES),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -173,12 +205,12 @@ def _group_statement() -> Select:
             Position.person_id,
             Person.full_name,
             Program.name,
-            Program.kind,
+            _text(Program.kind),
             Institution.name,
-            Supervision.role,
+            _text(Supervision.role),
             Position.start_date,
             Position.end_date,
-            Position.departure_reason,
+            _text(Position.departure_reason),
             Position.outcome,
             Position.note,
             _STATUS,
@@ -192,70 +224,106 @@ def _group_statement() -> Select:
         .join(Person, Person.id == Position.person_id)
         .join(Program, Program.id == Position.program_id)
         .outerjoin(Institution, Institution.id == Position.institution_id)
-        .where(
-            Supervision.supervisor_id == _FACULTY,
-            Supervision.state == SupervisionState.CONFIRMED,
-            Position.archived_at.is_(None),
-            _STATUS.in_(_STATUSES),
-        )
+        .where(*_in_group(Supervision))
         .order_by(Program.sort_order, Person.full_name, Position.id)
     )
 
 
 @lru_cache(maxsize=1)
 def _other_supervisors_statement() -> Select:
+    mine = aliased(Supervision)
     return (
         select(
             Supervision.position_id,
-            Supervision.role,
+            _text(Supervision.role),
             User.display_name,
             Supervision.external_name,
             Supervision.external_institution,
-            Supervision.state,
+            _text(Supervision.state),
         )
         .outerjoin(User, User.id == Supervision.supervisor_id)
         .where(
-            Supervision.position_id.in_(_POSITION_IDS),
+            # The positions of _group_statement, by the same parameters rather than a list of
+            # their ids (a few hundred bound values to render and send on every request).
+            Supervision.position_id.in_(
+                select(mine.position_id)
+                .join(Position, Position.id == mine.position_id)
+                .where(*_in_group(mine))
+            ),
             or_(Supervision.supervisor_id.is_(None), Supervision.supervisor_id != _FACULTY),
         )
         .order_by(Supervision.position_id, Supervision.id)
     )
 
 
+# The member rows made from what the group's two queries read, kept per process under all of
+# it (see _group_rows); when full it starts over, which a plain dict does safely under threads.
+MAX_KEPT_GROUPS = 64
+_kept_groups: dict[tuple, tuple[MemberRow, ...]] = {}
+
+
 def _group_rows(
     faculty: User, today: date, statuses: tuple[PositionStatus, ...]
 ) -> list[MemberRow]:
-    """The faculty member's confirmed rows of the given statuses (Position.status_on), in two
+    """The faculty member's confirmed rows of the given statuses (see _read_group)."""
+    return list(_read_group(faculty, today, statuses)[1])
+
+
+def _read_group(
+    faculty: User, today: date, statuses: tuple[PositionStatus, ...]
+) -> tuple[tuple, tuple[MemberRow, ...]]:
+    """What the group's queries read (everything its rows are made from), and the rows: the
+    faculty member's confirmed rows of the given statuses (Position.status_on), in two
     plain-row queries.
 
     Rows are read as tuples from the session's connection rather than as ORM objects: a group
     page is read-only, and building hundreds of tracked objects per request was most of the
-    page's time.
+    page's time. The MemberRows are a pure function of the rows read, the faculty member, the
+    day and the catalogue (the other supervisors' words), so they are kept under all of these
+    (with each share's text: Decimal("12.5") == Decimal("12.50") but they print apart): a write
+    changes what is read, and the next page makes its rows afresh.
     """
     connection = db.session.connection()
-    positions = connection.execute(
-        _group_statement(),
-        {
-            "faculty_id": faculty.id,
-            "today": today,
-            "statuses": [status.value for status in statuses],
-        },
-    ).all()
+    parameters = {
+        "faculty_id": faculty.id,
+        "today": today,
+        "statuses": [status.value for status in statuses],
+    }
+    positions = connection.execute(_group_statement(), parameters)
+    positions = tuple(map(tuple, positions))  # plain tuples: hashed and compared in C
     # The rows carry their programs' French names: French pages need no query of their own.
     remember_program_names((row[3], row[17]) for row in positions)
-    others = _other_supervisors(faculty, [row[0] for row in positions])
-    return [_to_row(row, others.get(row[0], ()), faculty, today) for row in positions]
-
-
-def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    """Position id -> descriptions of its other supervisors, in the order they were added."""
-    if not position_ids:
-        return {}
-    links = db.session.connection().execute(
-        _other_supervisors_statement(),
-        {"position_ids": position_ids, "faculty_id": faculty.id},
+    links = _other_links(positions, parameters)
+    translations = cached_translations()
+    key = (
+        faculty.id,
+        today,
+        id(translations),
+        positions,
+        tuple([str(row[16]) for row in positions]),
+        links,
     )
-    translate = cached_translations().ugettext
+    rows = _kept_groups.get(key)
+    if rows is None:
+        others = _describe_others(links, translations.ugettext)
+        rows = tuple([_to_row(row, others.get(row[0], ()), faculty, today) for row in positions])
+        if len(_kept_groups) >= MAX_KEPT_GROUPS:
+            _kept_groups.clear()
+        _kept_groups[key] = rows
+    return key, rows
+
+
+def _other_links(positions: tuple, parameters: dict) -> tuple:
+    """The other supervisors' links of the group's positions (read by _group_statement with
+    the same `parameters`), in the order they were added."""
+    if not positions:
+        return ()
+    links = db.session.connection().execute(_other_supervisors_statement(), parameters)
+    return tuple(map(tuple, links))
+
+
+def _describe_others(links, translate) -> dict[int, tuple[str, ...]]:
+    """Position id -> descriptions of its other supervisors (`links` from _other_links)."""
     described: dict[int, list[str]] = {}
     for position_id, role, account_name, external_name, institution, state in links:
         name = account_name or external_name
@@ -264,7 +332,9 @@ def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tupl
                 "name": name,
                 "institution": institution,
             }
-        described.setdefault(position_id, []).append(describe_link(role, name, state, translate))
+        described.setdefault(position_id, []).append(
+            describe_link(SupervisionRole(role), name, SupervisionState(state), translate)
+        )
     return {position_id: tuple(names) for position_id, names in described.items()}
 
 
@@ -287,12 +357,14 @@ def alumni_members(faculty: User, today: date) -> list[MemberRow]:
 def current_page(faculty: User, today: date, wanted: ListFilter) -> GroupPage:
     """The current-members page: counts over the current group, sections of the filtered rows,
     and the incoming members (who start later) in a section of their own."""
-    rows = _group_rows(faculty, today, (PositionStatus.CURRENT, PositionStatus.INCOMING))
+    source, rows = _read_group(faculty, today, (PositionStatus.CURRENT, PositionStatus.INCOMING))
     everyone = [row for row in rows if row.status is PositionStatus.CURRENT]
     incoming = [row for row in rows if row.status is PositionStatus.INCOMING]
     page = _page(everyone, wanted)
     page.incoming = wanted.apply(incoming)
     page.incoming_total = len(incoming)
+    page.read = rows
+    page.source = source
     for title, kinds in SECTIONS:
         values = {kind.value for kind in kinds}
         members = [row for row in page.rows if row.program_kind in values]
@@ -347,13 +419,13 @@ def _to_row(row, others: tuple[str, ...], faculty: User, today: date) -> MemberR
         person_id=person_id,
         name=name,
         program=program,
-        program_kind=kind.value,
+        program_kind=kind,
         institution=institution or "",
-        role=role,
+        role=SupervisionRole(role),
         other_supervisors=others,
         start_date=start_date,
         end_date=end_date,
-        departure_reason=departure_reason,
+        departure_reason=DepartureReason(departure_reason) if departure_reason else None,
         outcome=outcome,
         note=note,
         status=PositionStatus(status),
