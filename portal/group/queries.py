@@ -169,15 +169,14 @@ class GroupPage:
     # Every row read for the page (current and incoming members), before filtering, and what
     # they were made from (the queries' rows, the faculty member, the day, the catalogue).
     read: tuple[MemberRow, ...] = ()
-    source: tuple = ()
+    source: Read | None = None
 
 
 # The group's statements are built once, with the faculty, the day and the status as bound
 # parameters: building a statement and its cache key cost more than running it.
 _FACULTY = bindparam("faculty_id", type_=Integer())
 _TODAY = bindparam("today", type_=Date())
-_STATUSES = bindparam("statuses", expanding=True)
-_STATUS = Position.status_on(_TODAY)
+_status_today = Position.status_on(_TODAY)
 
 
 def _text(column):
@@ -186,19 +185,20 @@ def _text(column):
     return type_coerce(column, String())
 
 
-def _in_group(link) -> tuple:
-    """The conditions of the group's positions of the asked statuses, on `link` (Supervision or
-    an alias of it) joined to Position."""
+def _in_group(link, statuses: tuple[PositionStatus, ...]) -> tuple:
+    """The conditions of the group's positions of `statuses`, on `link` (Supervision or an alias
+    of it) joined to Position. The statuses are written into the statement (one statement per
+    set of them): an expanding list would be rendered again on every request."""
     return (
         link.supervisor_id == _FACULTY,
         link.state == SupervisionState.CONFIRMED,
         Position.archived_at.is_(None),
-        _STATUS.in_(_STATUSES),
+        or_(*(_status_today == status.value for status in statuses)),
     )
 
 
-@lru_cache(maxsize=1)
-def _group_statement() -> Select:
+@lru_cache(maxsize=8)
+def _group_statement(statuses: tuple[PositionStatus, ...]) -> Select:
     return (
         select(
             Position.id,
@@ -213,7 +213,7 @@ def _group_statement() -> Select:
             _text(Position.departure_reason),
             Position.outcome,
             Position.note,
-            _STATUS,
+            _status_today,
             Supervision.note,
             Position.owner_id,
             Program.expected_duration_months,
@@ -224,13 +224,13 @@ def _group_statement() -> Select:
         .join(Person, Person.id == Position.person_id)
         .join(Program, Program.id == Position.program_id)
         .outerjoin(Institution, Institution.id == Position.institution_id)
-        .where(*_in_group(Supervision))
+        .where(*_in_group(Supervision, statuses))
         .order_by(Program.sort_order, Person.full_name, Position.id)
     )
 
 
-@lru_cache(maxsize=1)
-def _other_supervisors_statement() -> Select:
+@lru_cache(maxsize=8)
+def _other_supervisors_statement(statuses: tuple[PositionStatus, ...]) -> Select:
     mine = aliased(Supervision)
     return (
         select(
@@ -248,7 +248,7 @@ def _other_supervisors_statement() -> Select:
             Supervision.position_id.in_(
                 select(mine.position_id)
                 .join(Position, Position.id == mine.position_id)
-                .where(*_in_group(mine))
+                .where(*_in_group(mine, statuses))
             ),
             or_(Supervision.supervisor_id.is_(None), Supervision.supervisor_id != _FACULTY),
         )
@@ -256,10 +256,29 @@ def _other_supervisors_statement() -> Select:
     )
 
 
+class Read:
+    """What a group's queries read, with what else its rows are made from: hashed once, and
+    equal to another only if all of it is equal (a key of what is kept, here and in views)."""
+
+    __slots__ = ("values", "_hash")
+
+    def __init__(self, values: tuple):
+        self.values = values
+        self._hash = hash(values)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        return self is other or (
+            other.__class__ is Read and self._hash == other._hash and self.values == other.values
+        )
+
+
 # The member rows made from what the group's two queries read, kept per process under all of
 # it (see _group_rows); when full it starts over, which a plain dict does safely under threads.
 MAX_KEPT_GROUPS = 64
-_kept_groups: dict[tuple, tuple[MemberRow, ...]] = {}
+_kept_groups: dict[Read, tuple[Read, tuple[MemberRow, ...]]] = {}
 
 
 def _group_rows(
@@ -271,7 +290,7 @@ def _group_rows(
 
 def _read_group(
     faculty: User, today: date, statuses: tuple[PositionStatus, ...]
-) -> tuple[tuple, tuple[MemberRow, ...]]:
+) -> tuple[Read, tuple[MemberRow, ...]]:
     """What the group's queries read (everything its rows are made from), and the rows: the
     faculty member's confirmed rows of the given statuses (Position.status_on), in two
     plain-row queries.
@@ -287,39 +306,41 @@ def _read_group(
     parameters = {
         "faculty_id": faculty.id,
         "today": today,
-        "statuses": [status.value for status in statuses],
     }
-    positions = connection.execute(_group_statement(), parameters)
+    positions = connection.execute(_group_statement(statuses), parameters).all()
     positions = tuple(map(tuple, positions))  # plain tuples: hashed and compared in C
     # The rows carry their programs' French names: French pages need no query of their own.
     remember_program_names((row[3], row[17]) for row in positions)
-    links = _other_links(positions, parameters)
+    links = _other_links(positions, statuses, parameters)
     translations = cached_translations()
-    key = (
-        faculty.id,
-        today,
-        id(translations),
-        positions,
-        tuple([str(row[16]) for row in positions]),
-        links,
+    read = Read(
+        (
+            faculty.id,
+            today,
+            id(translations),
+            positions,
+            tuple([str(row[16]) for row in positions]),
+            links,
+        )
     )
-    rows = _kept_groups.get(key)
-    if rows is None:
-        others = _describe_others(links, translations.ugettext)
-        rows = tuple([_to_row(row, others.get(row[0], ()), faculty, today) for row in positions])
-        if len(_kept_groups) >= MAX_KEPT_GROUPS:
-            _kept_groups.clear()
-        _kept_groups[key] = rows
-    return key, rows
+    kept = _kept_groups.get(read)
+    if kept is not None:
+        return kept  # the kept Read: later keys holding it compare by identity
+    others = _describe_others(links, translations.ugettext)
+    rows = tuple([_to_row(row, others.get(row[0], ()), faculty, today) for row in positions])
+    if len(_kept_groups) >= MAX_KEPT_GROUPS:
+        _kept_groups.clear()
+    _kept_groups[read] = (read, rows)
+    return read, rows
 
 
-def _other_links(positions: tuple, parameters: dict) -> tuple:
+def _other_links(positions: tuple, statuses: tuple[PositionStatus, ...], parameters: dict) -> tuple:
     """The other supervisors' links of the group's positions (read by _group_statement with
     the same `parameters`), in the order they were added."""
     if not positions:
         return ()
-    links = db.session.connection().execute(_other_supervisors_statement(), parameters)
-    return tuple(map(tuple, links))
+    links = db.session.connection().execute(_other_supervisors_statement(statuses), parameters)
+    return tuple(map(tuple, links.all()))
 
 
 def _describe_others(links, translate) -> dict[int, tuple[str, ...]]:
