@@ -332,26 +332,12 @@ def next_milestones(position_ids: Iterable[int], today: date) -> dict[int, Miles
     if not ids:
         return {}
     rows = db.session.connection().execute(_next_milestones_statement(), {"ids": ids})
-    return _first_per_position(rows, today)
+    return first_per_position(rows, today)
 
 
-def group_next_milestones(
-    faculty: User, position_ids: Iterable[int], today: date
-) -> dict[int, MilestoneSummary]:
-    """next_milestones() of some of the faculty member's group positions (a page's rows), in one
-    query that names the group rather than each position: a few hundred ids are a few hundred
-    bound values to render and send on every request."""
-    wanted = set(position_ids)
-    if not wanted:
-        return {}
-    rows = db.session.connection().execute(
-        _group_next_milestones_statement(), {"faculty_id": faculty.id}
-    )
-    return _first_per_position((row for row in rows if row[1] in wanted), today)
-
-
-def _first_per_position(rows, today: date) -> dict[int, MilestoneSummary]:
-    """The first of each position's rows (ordered by position, then ordering())."""
+def first_per_position(rows, today: date) -> dict[int, MilestoneSummary]:
+    """Each position's first row of next_milestone_columns() (ordered by position, then
+    ordering()) as its MilestoneSummary on `today`."""
     found: dict[int, MilestoneSummary] = {}
     for milestone_id, position_id, name_en, name_fr, due, status in rows:
         if position_id not in found:
@@ -361,7 +347,7 @@ def _first_per_position(rows, today: date) -> dict[int, MilestoneSummary]:
     return found
 
 
-def _next_milestone_columns() -> Select:
+def next_milestone_columns() -> Select:
     return select(
         Milestone.id,
         Milestone.position_id,
@@ -373,32 +359,10 @@ def _next_milestone_columns() -> Select:
 
 
 @lru_cache(maxsize=1)
-def _group_next_milestones_statement() -> Select:
-    """group_next_milestones' statement, built once (it runs on every /group page)."""
-    return (
-        _next_milestone_columns()
-        .where(
-            # The positions of the group (in_group's rule), named by the milestone's own key.
-            Milestone.position_id.in_(
-                select(Supervision.position_id).where(
-                    Supervision.supervisor_id == bindparam("faculty_id", type_=Integer()),
-                    Supervision.state == SupervisionState.CONFIRMED,
-                )
-            ),
-            # Written so that no index serves it: SQLite (never analyzed here) would otherwise
-            # read every open milestone of the institution through the status index, rather
-            # than the group's by position.
-            func.coalesce(Milestone.status, "") == MilestoneStatus.OPEN.value,
-        )
-        .order_by(Milestone.position_id, *ordering())
-    )
-
-
-@lru_cache(maxsize=1)
 def _next_milestones_statement() -> Select:
     """next_milestones' statement, built once (the exports' next milestones)."""
     return (
-        _next_milestone_columns()
+        next_milestone_columns()
         .where(
             Milestone.position_id.in_(bindparam("ids", expanding=True)),
             Milestone.status == MilestoneStatus.OPEN,

@@ -39,11 +39,18 @@ from portal.labels import (
     remember_program_names,
 )
 from portal.labels import lazy_gettext as _l
-from portal.milestones import expected_end
+from portal.milestones import (
+    MilestoneSummary,
+    expected_end,
+    first_per_position,
+    next_milestone_columns,
+)
+from portal.milestones import ordering as milestone_ordering
 from portal.models import (
     AuditEvent,
     DepartureReason,
     Institution,
+    Milestone,
     MilestoneStatus,
     Person,
     Position,
@@ -197,8 +204,15 @@ def _in_group(link, statuses: tuple[PositionStatus, ...]) -> tuple:
     )
 
 
+# The group statement's columns: the position's 18, then its other supervisors' (one row per
+# other link, in the order they were added; None when the position has none).
+_POSITION_COLUMNS = 18
+
+
 @lru_cache(maxsize=8)
 def _group_statement(statuses: tuple[PositionStatus, ...]) -> Select:
+    """The group's positions of `statuses` with their other supervisors, in one statement."""
+    other = aliased(Supervision)
     return (
         select(
             Position.id,
@@ -219,40 +233,27 @@ def _group_statement(statuses: tuple[PositionStatus, ...]) -> Select:
             Program.expected_duration_months,
             Supervision.share,
             Program.name_fr,
+            # The other supervisors (_POSITION_COLUMNS on).
+            _text(other.role),
+            User.display_name,
+            other.external_name,
+            other.external_institution,
+            _text(other.state),
         )
         .join(Position, Position.id == Supervision.position_id)
         .join(Person, Person.id == Position.person_id)
         .join(Program, Program.id == Position.program_id)
         .outerjoin(Institution, Institution.id == Position.institution_id)
-        .where(*_in_group(Supervision, statuses))
-        .order_by(Program.sort_order, Person.full_name, Position.id)
-    )
-
-
-@lru_cache(maxsize=8)
-def _other_supervisors_statement(statuses: tuple[PositionStatus, ...]) -> Select:
-    mine = aliased(Supervision)
-    return (
-        select(
-            Supervision.position_id,
-            _text(Supervision.role),
-            User.display_name,
-            Supervision.external_name,
-            Supervision.external_institution,
-            _text(Supervision.state),
-        )
-        .outerjoin(User, User.id == Supervision.supervisor_id)
-        .where(
-            # The positions of _group_statement, by the same parameters rather than a list of
-            # their ids (a few hundred bound values to render and send on every request).
-            Supervision.position_id.in_(
-                select(mine.position_id)
-                .join(Position, Position.id == mine.position_id)
-                .where(*_in_group(mine, statuses))
+        .outerjoin(
+            other,
+            and_(
+                other.position_id == Position.id,
+                or_(other.supervisor_id.is_(None), other.supervisor_id != _FACULTY),
             ),
-            or_(Supervision.supervisor_id.is_(None), Supervision.supervisor_id != _FACULTY),
         )
-        .order_by(Supervision.position_id, Supervision.id)
+        .outerjoin(User, User.id == other.supervisor_id)
+        .where(*_in_group(Supervision, statuses))
+        .order_by(Program.sort_order, Person.full_name, Position.id, other.id)
     )
 
 
@@ -291,9 +292,9 @@ def _group_rows(
 def _read_group(
     faculty: User, today: date, statuses: tuple[PositionStatus, ...]
 ) -> tuple[Read, tuple[MemberRow, ...]]:
-    """What the group's queries read (everything its rows are made from), and the rows: the
-    faculty member's confirmed rows of the given statuses (Position.status_on), in two
-    plain-row queries.
+    """What the group's statement read (everything its rows are made from), and the rows: the
+    faculty member's confirmed rows of the given statuses (Position.status_on), with their
+    other supervisors, in one plain-row query.
 
     Rows are read as tuples from the session's connection rather than as ORM objects: a group
     page is read-only, and building hundreds of tracked objects per request was most of the
@@ -302,61 +303,93 @@ def _read_group(
     (with each share's text: Decimal("12.5") == Decimal("12.50") but they print apart): a write
     changes what is read, and the next page makes its rows afresh.
     """
-    connection = db.session.connection()
-    parameters = {
-        "faculty_id": faculty.id,
-        "today": today,
-    }
-    positions = connection.execute(_group_statement(statuses), parameters).all()
-    positions = tuple(map(tuple, positions))  # plain tuples: hashed and compared in C
+    read_rows = db.session.connection().execute(
+        _group_statement(statuses), {"faculty_id": faculty.id, "today": today}
+    )
+    read_rows = tuple(map(tuple, read_rows.all()))  # plain tuples: hashed and compared in C
     # The rows carry their programs' French names: French pages need no query of their own.
-    remember_program_names((row[3], row[17]) for row in positions)
-    links = _other_links(positions, statuses, parameters)
+    remember_program_names((row[3], row[17]) for row in read_rows)
     translations = cached_translations()
     read = Read(
         (
             faculty.id,
             today,
             id(translations),
-            positions,
-            tuple([str(row[16]) for row in positions]),
-            links,
+            read_rows,
+            tuple([str(row[16]) for row in read_rows]),
         )
     )
     kept = _kept_groups.get(read)
     if kept is not None:
         return kept  # the kept Read: later keys holding it compare by identity
-    others = _describe_others(links, translations.ugettext)
-    rows = tuple([_to_row(row, others.get(row[0], ()), faculty, today) for row in positions])
+    positions: dict[int, tuple] = {}  # in the statement's order
+    others: dict[int, list[str]] = {}
+    translate = translations.ugettext
+    for row in read_rows:
+        position_id = row[0]
+        if position_id not in positions:
+            positions[position_id] = row[:_POSITION_COLUMNS]
+            others[position_id] = []
+        if row[_POSITION_COLUMNS] is not None:  # an other supervisor's role: a link
+            others[position_id].append(_describe_other(row[_POSITION_COLUMNS:], translate))
+    rows = tuple(
+        [
+            _to_row(row, tuple(others[position_id]), faculty, today)
+            for position_id, row in positions.items()
+        ]
+    )
     if len(_kept_groups) >= MAX_KEPT_GROUPS:
         _kept_groups.clear()
     _kept_groups[read] = (read, rows)
     return read, rows
 
 
-def _other_links(positions: tuple, statuses: tuple[PositionStatus, ...], parameters: dict) -> tuple:
-    """The other supervisors' links of the group's positions (read by _group_statement with
-    the same `parameters`), in the order they were added."""
-    if not positions:
-        return ()
-    links = db.session.connection().execute(_other_supervisors_statement(statuses), parameters)
-    return tuple(map(tuple, links.all()))
+def _describe_other(link: tuple, translate) -> str:
+    """An other supervisor's link (role, account name, external name and institution, state)
+    as the group page says it."""
+    role, account_name, external_name, institution, state = link
+    name = account_name or external_name
+    if institution:
+        name = translate(N_("%(name)s (%(institution)s)")) % {
+            "name": name,
+            "institution": institution,
+        }
+    return describe_link(SupervisionRole(role), name, SupervisionState(state), translate)
 
 
-def _describe_others(links, translate) -> dict[int, tuple[str, ...]]:
-    """Position id -> descriptions of its other supervisors (`links` from _other_links)."""
-    described: dict[int, list[str]] = {}
-    for position_id, role, account_name, external_name, institution, state in links:
-        name = account_name or external_name
-        if institution:
-            name = translate(N_("%(name)s (%(institution)s)")) % {
-                "name": name,
-                "institution": institution,
-            }
-        described.setdefault(position_id, []).append(
-            describe_link(SupervisionRole(role), name, SupervisionState(state), translate)
+def next_milestones(
+    faculty: User, today: date, position_ids: Iterable[int]
+) -> dict[int, MilestoneSummary]:
+    """milestones.next_milestones() of some of the faculty member's group positions (a page's
+    rows), in one query that names the group rather than each position: a few hundred ids are
+    a few hundred bound values to render and send on every request."""
+    wanted = set(position_ids)
+    if not wanted:
+        return {}
+    rows = db.session.connection().execute(_next_milestones_statement(), {"faculty_id": faculty.id})
+    return first_per_position((row for row in rows if row[1] in wanted), today)
+
+
+@lru_cache(maxsize=1)
+def _next_milestones_statement() -> Select:
+    """next_milestones' statement, built once (it runs on every /group page)."""
+    return (
+        next_milestone_columns()
+        .where(
+            # The group's positions (milestones.in_group's rule), named by the milestone's key.
+            Milestone.position_id.in_(
+                select(Supervision.position_id).where(
+                    Supervision.supervisor_id == _FACULTY,
+                    Supervision.state == SupervisionState.CONFIRMED,
+                )
+            ),
+            # Written so that no index serves it: SQLite (never analyzed here) would otherwise
+            # read every open milestone of the institution through the status index, rather
+            # than the group's by position.
+            func.coalesce(Milestone.status, "") == MilestoneStatus.OPEN.value,
         )
-    return {position_id: tuple(names) for position_id, names in described.items()}
+        .order_by(Milestone.position_id, *milestone_ordering())
+    )
 
 
 def current_members(faculty: User, today: date) -> list[MemberRow]:

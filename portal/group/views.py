@@ -61,7 +61,7 @@ from portal.highlights import take_highlighted_positions
 from portal.i18n import format_day
 from portal.labels import lazy_gettext as _l
 from portal.labels import program_choices_in_language, program_name_in
-from portal.milestones import group_due, group_next_milestones
+from portal.milestones import group_due
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
 from portal.submissions import AlreadySubmittedError, create_once, earlier_record_id
 from portal.urls import IdUrl
@@ -181,7 +181,7 @@ def index():
     language = str(get_locale())
     read_only = owner.id != current_user.id
     links = _row_links(group_args)
-    milestones = group_next_milestones(owner, [row.position_id for row in page.rows], today)
+    milestones = queries.next_milestones(owner, today, [row.position_id for row in page.rows])
     highlighted = take_highlighted_positions()
     due = group_due(owner, today)
     return render_template(
