@@ -23,6 +23,7 @@ def forget_kept() -> None:
     kept._kept.clear()
     kept._kept_bytes = 0
     queries._kept_groups.clear()
+    queries._kept_pages.clear()
     rows._kept.clear()
 
 

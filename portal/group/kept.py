@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 # Bytes of content kept per process; when full it starts over, which a plain dict does safely
 # under gunicorn's threads (the byte count is an estimate).
-MAX_KEPT_BYTES = 16_000_000
+MAX_KEPT_BYTES = 8_000_000
 _kept: dict[tuple, Markup] = {}
 _kept_bytes = 0
 

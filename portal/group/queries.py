@@ -177,6 +177,7 @@ class GroupPage:
     # they were made from (the queries' rows, the faculty member, the day, the catalogue).
     read: tuple[MemberRow, ...] = ()
     source: Read | None = None
+    read_programs: frozenset[str] = frozenset()
 
 
 # The group's statements are built once, with the faculty, the day and the status as bound
@@ -278,7 +279,7 @@ class Read:
 
 # The member rows made from what the group's two queries read, kept per process under all of
 # it (see _group_rows); when full it starts over, which a plain dict does safely under threads.
-MAX_KEPT_GROUPS = 64
+MAX_KEPT_GROUPS = 32
 _kept_groups: dict[Read, tuple[Read, tuple[MemberRow, ...]]] = {}
 
 
@@ -412,6 +413,21 @@ def current_page(faculty: User, today: date, wanted: ListFilter) -> GroupPage:
     """The current-members page: counts over the current group, sections of the filtered rows,
     and the incoming members (who start later) in a section of their own."""
     source, rows = _read_group(faculty, today, (PositionStatus.CURRENT, PositionStatus.INCOMING))
+    page = _kept_pages.get((source, wanted))
+    if page is None:
+        page = _current_page(source, rows, wanted)
+        if len(_kept_pages) >= MAX_KEPT_GROUPS:
+            _kept_pages.clear()
+        _kept_pages[source, wanted] = page
+    return page
+
+
+# Current-member pages (what current_page makes of the rows read and the filter), kept as the
+# rows are: a pure function of the two. Shared between requests, so read-only.
+_kept_pages: dict[tuple[Read, ListFilter], GroupPage] = {}
+
+
+def _current_page(source: Read, rows: tuple[MemberRow, ...], wanted: ListFilter) -> GroupPage:
     everyone = [row for row in rows if row.status is PositionStatus.CURRENT]
     incoming = [row for row in rows if row.status is PositionStatus.INCOMING]
     page = _page(everyone, wanted)
@@ -419,6 +435,7 @@ def current_page(faculty: User, today: date, wanted: ListFilter) -> GroupPage:
     page.incoming_total = len(incoming)
     page.read = rows
     page.source = source
+    page.read_programs = frozenset(row.program for row in rows)
     for title, kinds in SECTIONS:
         values = {kind.value for kind in kinds}
         members = [row for row in page.rows if row.program_kind in values]

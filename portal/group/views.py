@@ -214,8 +214,7 @@ def index():
                 tuple(found),
                 page.source,  # every row read, so the page's rows, counts and filters
                 frozenset(
-                    (program, program_name_in(program, language))
-                    for program in {row.program for row in page.read}
+                    (program, program_name_in(program, language)) for program in page.read_programs
                 ),
                 tuple(due),
                 tuple(milestones.items()),
