@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from portal.database import bulk_insert
+from portal.database import bulk_insert, json_text
 from portal.extensions import db
 from portal.models import AuditEvent, Base, User, utcnow
 
+NULL_TEXT = json_text(None)  # `before` of a creation: the JSON null, as the column writes None
 EventValues = tuple[str, str, int, dict[str, Any] | None, dict[str, Any] | None]
 
 
@@ -35,7 +36,8 @@ def record_event(
 
 def record_events(actor_id: int | None, events: Iterable[EventValues]) -> None:
     """Write many audit events at once with Core (a bulk import's): each is what `record_event`
-    writes for (action, table name of the entity, entity id, before, after)."""
+    writes for (action, table name of the entity, entity id, before, after). The values before
+    and after are written as the JSON columns write them (`json_text`)."""
     now = utcnow()
     rows = [
         {
@@ -44,9 +46,9 @@ def record_events(actor_id: int | None, events: Iterable[EventValues]) -> None:
             "action": action,
             "entity_type": entity_type,
             "entity_id": entity_id,
-            "before": before,
-            "after": after,
+            "before": NULL_TEXT if before is None else json_text(before),
+            "after": NULL_TEXT if after is None else json_text(after),
         }
         for action, entity_type, entity_id, before, after in events
     ]
-    bulk_insert(db.session, AuditEvent.__table__, rows)
+    bulk_insert(db.session, AuditEvent.__table__, rows, stored=("before", "after"))
