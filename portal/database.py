@@ -89,10 +89,11 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
 def bulk_insert(
     session: Session, table: Table, rows: list[dict], *, stored: Collection[str] = ()
 ) -> None:
-    """Insert `rows` (dicts with the same keys) into `table` with one DB-API `executemany`.
+    """Insert `rows` (dicts with the same keys) into `table`: `COPY` on PostgreSQL, a few
+    multi-row statements on SQLite (`_insert_many_values`), else Core's `insert()` compiled
+    once and one DB-API `executemany`.
 
-    The statement is Core's `insert()` compiled once for the database; each value goes through
-    its column type's bind processor as Core would, but a value repeated down a column (a date,
+    Each value goes through its column type's bind processor as Core would, but a value repeated down a column (a date,
     a state, a timestamp) is processed once: that is where Core spends most of a bulk insert.
     The columns named in `stored` hold what the processor would give already (`json_text`).
     """
@@ -101,15 +102,16 @@ def bulk_insert(
     connection = session.connection()
     dialect = connection.dialect
     columns = list(rows[0])
+    if dialect.name in ("postgresql", "sqlite"):
+        parameters = list(zip(*_bound_columns(table, dialect, columns, rows, stored), strict=True))
+        if dialect.name == "postgresql":
+            _copy_rows(connection, table, columns, parameters)
+        else:
+            _insert_many_values(connection, table, columns, parameters)
+        return
     compiled = insert(table).compile(dialect=dialect, column_keys=columns)
     order = list(compiled.positiontup) if compiled.positional else columns
-    parameters: list = list(zip(*_bound_columns(table, dialect, order, rows, stored), strict=True))
-    if dialect.name == "postgresql":
-        _copy_rows(connection, table, order, parameters)
-        return
-    if dialect.name == "sqlite":
-        _insert_many_values(connection, table, order, parameters)
-        return
+    parameters = list(zip(*_bound_columns(table, dialect, order, rows, stored), strict=True))
     if not compiled.positional:
         parameters = [dict(zip(order, values, strict=True)) for values in parameters]
     connection.exec_driver_sql(compiled.string, parameters)
