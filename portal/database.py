@@ -146,80 +146,71 @@ def _insert_many_values(connection, table: Table, columns: list[str], rows: list
 
 
 def bulk_insert_repeated(
-    session: Session, table: Table, rows: Sequence[tuple[dict, list[dict]]]
+    session: Session, table: Table, column: str, rows: Sequence[tuple[int, list[dict]]]
 ) -> None:
-    """For each (values, shared) of `rows`, in order, one row per dict of `shared` with that
-    dict's values and `values` (the same keys throughout): the rows, order and keys that
-    `bulk_insert` of the expanded rows gives.
+    """For each (key, shared) of `rows`, in order, one row per dict of `shared` with that
+    dict's values and `column` set to `key` (an integer: a parent's key): the rows, order and
+    ids that `bulk_insert` of the expanded rows gives.
 
     Made for many rows sharing one list (new positions' milestones: the same for every
-    position of a program started on the same day). SQLite receives each distinct list once
-    and the rows' own values and first keys as one JSON array, and crosses them
+    position of a program started on the same day). SQLite receives each distinct list once,
+    and the keys with the first id of their rows as one JSON object, and crosses them
     (`INSERT ... SELECT ... FROM json_each(?) CROSS JOIN (VALUES ...)`): the shared values are
-    not bound once per row again, which is most of what an executemany of them costs. The keys
-    are reserved first (`reserve_ids`) and numbered in the expanded order. PostgreSQL copies
-    the expanded rows (`bulk_insert`).
+    not bound again for every row, which is most of what an executemany of them costs. The
+    ids are reserved first (`reserve_ids`) and numbered in the expanded order. PostgreSQL
+    copies the expanded rows (`bulk_insert`).
     """
-    rows = [(values, shared) for values, shared in rows if shared]
+    rows = [(key, shared) for key, shared in rows if shared]
     if not rows:
         return
     if session.get_bind().dialect.name != "sqlite":
         bulk_insert(
-            session, table, [{**values, **item} for values, shared in rows for item in shared]
+            session, table, [{column: key, **item} for key, shared in rows for item in shared]
         )
         return
-    first = reserve_ids(session, table, sum(len(shared) for _values, shared in rows))[0]
-    crossed: dict[int, tuple[list[dict], list[dict], list[int]]] = {}
-    for values, shared in rows:
-        _shared, own, first_ids = crossed.setdefault(id(shared), (shared, [], []))
-        own.append(values)
-        first_ids.append(first)
+    first = reserve_ids(session, table, sum(len(shared) for _key, shared in rows))[0]
+    crossed: dict[int, tuple[list[dict], dict[str, int]]] = {}
+    for key, shared in rows:
+        crossed.setdefault(id(shared), (shared, {}))[1][str(first)] = key
         first += len(shared)
-    for shared, own, first_ids in crossed.values():
-        _insert_crossed(session, table, own, first_ids, shared)
+    for shared, keys in crossed.values():
+        _insert_crossed(session, table, column, keys, shared)
 
 
 def _insert_crossed(
-    session: Session, table: Table, own: list[dict], first_ids: list[int], shared: list[dict]
+    session: Session, table: Table, column: str, keys: dict[str, int], shared: list[dict]
 ) -> None:
-    """SQLite: for each of `own` (numbered from its first key), one row per dict of `shared`."""
+    """SQLite: for each key (by the first id of its rows, as text), one row per dict of
+    `shared`."""
     connection = session.connection()
     dialect = connection.dialect
-    own_columns, shared_columns = list(own[0]), list(shared[0])
-    own_values = [
-        [*values, key]
-        for *values, key in zip(
-            *_bound_columns(table, dialect, own_columns, own), first_ids, strict=True
-        )
-    ]
-    width = len(shared_columns) + 1
-    limit = variable_limit(connection)
-    if len(shared) * width + 1 > limit or any(
-        type(value) not in (int, type(None)) for values in own_values for value in values
+    columns = list(shared[0])
+    width = len(columns) + 1
+    if len(shared) * width + 1 > variable_limit(connection) or any(
+        type(key) is not int for key in keys.values()
     ):
-        # More values than a statement takes, or own values other than keys: expanded rows.
+        # More values than one statement takes, or keys JSON would not carry: expanded rows.
         rows = [
-            {"id": key + n, **dict(zip(own_columns, values, strict=True)), **item}
-            for *values, key in own_values
+            {"id": int(first) + n, column: key, **item}
+            for first, key in keys.items()
             for n, item in enumerate(shared)
         ]
         bulk_insert(session, table, rows)
         return
     preparer = dialect.identifier_preparer
-    names = [preparer.quote(column) for column in shared_columns]
-    own_names = [preparer.quote(column) for column in own_columns]
-    extracted = [f"json_extract(own.value, '$[{n}]')" for n in range(len(own_columns) + 1)]
+    names = [preparer.quote(name) for name in columns]
     statement = (
         f"WITH shared (ordinal, {', '.join(names)}) AS (VALUES "
         + ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(shared))
-        + f") INSERT INTO {preparer.format_table(table)} (id, {', '.join(own_names + names)}) "
-        + f"SELECT {extracted[-1]} + shared.ordinal, "
-        + ", ".join(extracted[:-1] + [f"shared.{name}" for name in names])
+        + f") INSERT INTO {preparer.format_table(table)} "
+        + f"(id, {preparer.quote(column)}, {', '.join(names)}) "
+        + "SELECT CAST(own.key AS INTEGER) + shared.ordinal, own.value, "
+        + ", ".join(f"shared.{name}" for name in names)
         + " FROM json_each(?) AS own CROSS JOIN shared"
     )
-    shared_values = zip(*_bound_columns(table, dialect, shared_columns, shared), strict=True)
+    shared_values = zip(*_bound_columns(table, dialect, columns, shared), strict=True)
     parameters = [value for n, values in enumerate(shared_values) for value in (n, *values)]
-    parameters.append(json.dumps(own_values))
+    parameters.append(json.dumps(keys))
     connection.exec_driver_sql(statement, tuple(parameters))
 
 

@@ -528,12 +528,8 @@ def test_bulk_insert_repeated_writes_what_the_expanded_rows_would(app, monkeypat
         bulk_insert_repeated(
             db.session,
             Milestone.__table__,
-            [
-                ({"position_id": first}, plan_a),
-                ({"position_id": second}, plan_b),
-                ({"position_id": second}, []),
-                ({"position_id": third}, plan_a),
-            ],
+            "position_id",
+            [(first, plan_a), (second, plan_b), (second, []), (third, plan_a)],
         )
         written = db.session.execute(
             select(Milestone.id, Milestone.position_id, Milestone.name_en, Milestone.due_date)

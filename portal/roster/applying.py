@@ -495,8 +495,8 @@ def _insert_new_positions(
             stamped[id(plan)] = [
                 {**values, "created_at": now, "updated_at": now} for values in plan
             ]
-        milestone_rows.append(({"position_id": position_id}, stamped[id(plan)]))
-    bulk_insert_repeated(db.session, Milestone.__table__, milestone_rows)
+        milestone_rows.append((position_id, stamped[id(plan)]))
+    bulk_insert_repeated(db.session, Milestone.__table__, "position_id", milestone_rows)
     return len(new_people), len(link_rows)
 
 
