@@ -93,25 +93,33 @@ def bulk_insert(
     multi-row statements on SQLite (`_insert_many_values`), else Core's `insert()` compiled
     once and one DB-API `executemany`.
 
-    Each value goes through its column type's bind processor as Core would, but a value repeated down a column (a date,
-    a state, a timestamp) is processed once: that is where Core spends most of a bulk insert.
-    The columns named in `stored` hold what the processor would give already (`json_text`).
+    Each value goes through its column type's bind processor as Core would, but a value
+    repeated down a column (a date, a state, a timestamp) is processed once: that is where
+    Core spends most of a bulk insert. The columns named in `stored` hold what the processor
+    would give already (`json_text`).
     """
-    if not rows:
-        return
+    if rows:
+        columns = {key: [row[key] for row in rows] for key in rows[0]}
+        bulk_insert_columns(session, table, columns, stored=stored)
+
+
+def bulk_insert_columns(
+    session: Session, table: Table, columns: dict[str, list], *, stored: Collection[str] = ()
+) -> None:
+    """`bulk_insert` of rows given column by column: the values of each column, all as many."""
     connection = session.connection()
     dialect = connection.dialect
-    columns = list(rows[0])
+    names = list(columns)
     if dialect.name in ("postgresql", "sqlite"):
-        parameters = list(zip(*_bound_columns(table, dialect, columns, rows, stored), strict=True))
+        parameters = list(zip(*_bound_columns(table, dialect, names, columns, stored), strict=True))
         if dialect.name == "postgresql":
-            _copy_rows(connection, table, columns, parameters)
+            _copy_rows(connection, table, names, parameters)
         else:
-            _insert_many_values(connection, table, columns, parameters)
+            _insert_many_values(connection, table, names, parameters)
         return
-    compiled = insert(table).compile(dialect=dialect, column_keys=columns)
-    order = list(compiled.positiontup) if compiled.positional else columns
-    parameters = list(zip(*_bound_columns(table, dialect, order, rows, stored), strict=True))
+    compiled = insert(table).compile(dialect=dialect, column_keys=names)
+    order = list(compiled.positiontup) if compiled.positional else names
+    parameters = list(zip(*_bound_columns(table, dialect, order, columns, stored), strict=True))
     if not compiled.positional:
         parameters = [dict(zip(order, values, strict=True)) for values in parameters]
     connection.exec_driver_sql(compiled.string, parameters)
@@ -208,7 +216,8 @@ def _insert_crossed(
         + ", ".join(f"shared.{name}" for name in names)
         + " FROM json_each(?) AS own CROSS JOIN shared"
     )
-    shared_values = zip(*_bound_columns(table, dialect, columns, shared), strict=True)
+    by_column = {name: [item[name] for item in shared] for name in columns}
+    shared_values = zip(*_bound_columns(table, dialect, columns, by_column), strict=True)
     parameters = [value for n, values in enumerate(shared_values) for value in (n, *values)]
     parameters.append(json.dumps(keys))
     connection.exec_driver_sql(statement, tuple(parameters))
@@ -220,13 +229,13 @@ def variable_limit(connection) -> int:
 
 
 def _bound_columns(
-    table: Table, dialect, columns: list[str], rows: list[dict], stored: Collection[str] = ()
+    table: Table, dialect, order: list[str], columns: dict[str, list], stored: Collection[str] = ()
 ) -> list[list]:
-    """The values of `rows` column by column, through each column type's bind processor
+    """The values of `columns` in this order, through each column type's bind processor
     (except the `stored` columns')."""
     by_column = []
-    for key in columns:
-        values = [row[key] for row in rows]
+    for key in order:
+        values = columns[key]
         if key in stored:
             by_column.append(values)
             continue
