@@ -263,11 +263,12 @@ def csv_export(context: Context) -> list[dict]:
 
 
 def _compiled_roster_query(database_url: str, instance: Path) -> str:
-    from portal.roster.reports import RosterExport, RosterStatus, roster_query
+    """The statement the CSV export runs (its cells as the file writes them, in its order)."""
+    from portal.roster.reports import RosterExport, RosterStatus, roster_text_query
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(instance))
     with app.app_context():
-        query = roster_query(RosterExport(None, RosterStatus.ALL, date.today()))
+        query = roster_text_query(RosterExport(None, RosterStatus.ALL, date.today()))
         statement = query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
         db.engine.dispose()
     return str(statement)

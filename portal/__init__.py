@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from flask.helpers import get_debug_flag
 
-from portal import branding, cli, errors, i18n, models, security, urls  # noqa: F401  (models: every table registered for migrations)
+from portal import branding, cli, errors, i18n, models, security, site_header, urls  # noqa: F401  (models: every table registered for migrations)
 from portal.admin.views import blueprint as admin_blueprint
 from portal.api import setup as api_setup
 from portal.auth import oidc
@@ -71,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     register_extensions(app)
     register_blueprints(app)
     urls.register(app)
+    site_header.register(app)
     api_setup.register(app)
     errors.register(app)
     security.register(app)  # before the login guard: an expired session is anonymous to it

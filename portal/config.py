@@ -21,7 +21,8 @@ class DefaultConfig:
     SECRET_KEY: str | None = None  # development falls back to DEV_SECRET_KEY; production refuses
     DEBUG = False
     SQLALCHEMY_DATABASE_URI: str | None = None  # set from the instance folder when empty
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # No ping on every checkout: portal/database.py pings a connection that sat idle instead.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": False}
     SQLITE_BUSY_TIMEOUT_MS = 15_000
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session

@@ -1,10 +1,11 @@
-"""Engine set-up: SQLite pragmas for a multi-process server, and write locks taken up front;
-keys reserved for bulk inserts on either database."""
+"""Engine set-up: idle connections checked before use; SQLite pragmas for a multi-process
+server, and write locks taken up front; keys reserved for bulk inserts on either database."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Collection, Sequence
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring_ascii
@@ -13,17 +14,46 @@ from typing import Any
 from flask import has_request_context, request
 from sqlalchemy import Table, event, func, insert, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 
 ROWS_PER_STATEMENT = 50  # SQLite's bulk inserts: rows per INSERT statement
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+# A pooled connection unused for this long is pinged before a request gets it: the server may
+# have restarted, or a firewall dropped the idle connection, meanwhile. SQLAlchemy's pre-ping
+# pinged at every checkout, one more round trip to PostgreSQL on every request; a connection in
+# steady use answered a moment ago.
+PING_AFTER_IDLE_SECONDS = 10.0
+LAST_RETURNED = "portal_last_returned"  # (monotonic seconds) in each pooled connection's info
+
+
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     """Attach the per-connection settings the engine's dialect needs."""
+    _ping_idle_connections(engine)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms)
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def returned(_dbapi_connection, record):
+        if record is not None:
+            record.info[LAST_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection, record, _proxy):
+        returned_at = record.info.get(LAST_RETURNED)
+        if returned_at is not None and time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and hands out a new one.
+            raise DisconnectionError(
+                f"an idle pooled connection failed its ping: {error}"
+            ) from error
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -331,7 +331,13 @@ def next_milestones(position_ids: Iterable[int], today: date) -> dict[int, Miles
     ids = list(position_ids)
     if not ids:
         return {}
-    rows = db.session.connection().execute(_next_milestones_statement(), {"ids": ids}).all()
+    rows = db.session.connection().execute(_next_milestones_statement(), {"ids": ids})
+    return first_per_position(rows, today)
+
+
+def first_per_position(rows, today: date) -> dict[int, MilestoneSummary]:
+    """Each position's first row of next_milestone_columns() (ordered by position, then
+    ordering()) as its MilestoneSummary on `today`."""
     found: dict[int, MilestoneSummary] = {}
     for milestone_id, position_id, name_en, name_fr, due, status in rows:
         if position_id not in found:
@@ -341,18 +347,22 @@ def next_milestones(position_ids: Iterable[int], today: date) -> dict[int, Miles
     return found
 
 
+def next_milestone_columns() -> Select:
+    return select(
+        Milestone.id,
+        Milestone.position_id,
+        Milestone.name_en,
+        Milestone.name_fr,
+        Milestone.due_date,
+        Milestone.status,
+    )
+
+
 @lru_cache(maxsize=1)
 def _next_milestones_statement() -> Select:
-    """next_milestones' statement, built once (it runs on every /group page)."""
+    """next_milestones' statement, built once (the exports' next milestones)."""
     return (
-        select(
-            Milestone.id,
-            Milestone.position_id,
-            Milestone.name_en,
-            Milestone.name_fr,
-            Milestone.due_date,
-            Milestone.status,
-        )
+        next_milestone_columns()
         .where(
             Milestone.position_id.in_(bindparam("ids", expanding=True)),
             Milestone.status == MilestoneStatus.OPEN,
@@ -472,7 +482,9 @@ def group_due(faculty: User, today: date) -> list[MilestoneRow]:
         "today": today,
         "soon": today + timedelta(days=DUE_SOON_DAYS),
     }
-    return milestone_rows(_group_due_statement(), today, parameters)
+    # Plain rows from the session's connection: a read of columns needs no ORM step.
+    rows = db.session.connection().execute(_group_due_statement(), parameters)
+    return [milestone_row(row, today) for row in rows]
 
 
 @lru_cache(maxsize=1)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +23,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from sqlalchemy import ColumnElement, String, case, cast, func, null
 from werkzeug.datastructures import Headers
 
 # What a spreadsheet may run as a formula when a cell starts with it: the ASCII signs, their
@@ -109,6 +112,22 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+def two_decimals_as_text(column: ColumnElement, dialect: str) -> ColumnElement:
+    """`as_text` in SQL for a NUMERIC(p, 2) column (read as a Decimal of two places): the whole
+    number when it is one ("100", "0"), else both places ("12.50"); NULL stays NULL."""
+    if dialect == "postgresql":
+        whole = func.trunc(column)
+        return case((column == whole, cast(whole, String)), else_=cast(column, String))
+    # SQLite keeps such a number as an integer or a float; SQLAlchemy reads it as the Decimal of
+    # "%.2f" % value, which printf('%.2f') writes alike.
+    fixed = func.printf("%.2f", column)
+    return case(
+        (column.is_(None), null()),
+        (fixed.like("%.00"), func.substr(fixed, 1, func.length(fixed) - 3)),
+        else_=fixed,
+    )
+
+
 def csv_chunks(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     """CSV text in chunks of rows, so that a large export starts at once and memory stays flat."""
     buffer = io.StringIO()
@@ -126,38 +145,33 @@ def csv_chunks(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterato
     yield buffer.getvalue()
 
 
-# A batch whose text has none of these after a line break holds no cell a spreadsheet could
-# run (each cell is checked after a line break of its own, so a false alarm only costs time).
-_SUSPECT_AFTER_BREAK = tuple("\n" + first for first in sorted(_SUSPECT_FIRST))
+# Joined by line breaks, cells of which none starts like a formula hold none of these.
+_SUSPECT_AFTER_BREAK = re.compile("\n[" + re.escape("".join(sorted(_SUSPECT_FIRST))) + "]")
 
 
-def _may_hold_formulas(batch: Sequence[Sequence[str | None]], text_columns: Sequence[int]) -> bool:
-    """Whether a cell of the text columns of `batch` may start like a formula (checked per
-    column, in C: joining and searching the column's text, without a Python call per cell)."""
-    columns = list(zip(*batch, strict=True))
-    for index in text_columns:
-        text = "\n" + "\n".join(filter(None, columns[index]))
-        if any(suspect in text for suspect in _SUSPECT_AFTER_BREAK):
-            return True
-    return False
+def _may_hold_formulas(batch: Iterable[Sequence[str | None]]) -> bool:
+    """Whether a cell of `batch` may start like a formula: its cells are joined by line breaks
+    and searched once, in C, with no Python call per cell. A line break inside a cell can only
+    raise a false alarm, which costs time, not safety."""
+    return bool(
+        _SUSPECT_AFTER_BREAK.search("\n" + "\n".join(filter(None, chain.from_iterable(batch))))
+    )
 
 
 def csv_text_bytes_chunks(
-    headers: Sequence[str],
-    batches: Iterable[Sequence[Sequence[str | None]]],
-    text_columns: Sequence[int],
+    headers: Sequence[str], batches: Iterable[Sequence[Sequence[str | None]]]
 ) -> Iterator[bytes]:
     """csv_bytes_chunks for rows that hold only text and None, given in batches: the same bytes.
 
-    Cells outside `text_columns` are trusted to be plain (ISO dates, fixed words): only the text
-    columns of a batch are checked, and only a batch that may hold a formula goes cell by cell.
+    Each batch is searched once for a cell that may start like a formula; only a batch where
+    one may be goes through the formula check cell by cell.
     """
     yield "\ufeff".encode()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(headers)
     for batch in batches:
-        if batch and _may_hold_formulas(batch, text_columns):
+        if _may_hold_formulas(batch):
             writer.writerows([[_csv_cell(cell) for cell in row] for row in batch])
         else:
             writer.writerows(batch)  # the csv module writes None as an empty cell

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from portal.auth.queries import _session_user_statement
 from portal.extensions import db
 from portal.group.queries import _request_count_statement
 from portal.models import Supervision, SupervisionState
 
 
 def query_plan(statement, parameters=None) -> str:
-    compiled = statement.compile(db.engine)
-    values = compiled.construct_params(parameters or {})
-    rows = db.session.connection().exec_driver_sql(
-        f"EXPLAIN QUERY PLAN {compiled}", tuple(values[name] for name in compiled.positiontup)
-    )
+    """SQLite's plan of `statement` as the engine sends it (values written into the SQL
+    included): the statement is run once, and what reached the driver is explained."""
+    sent: list[tuple[str, tuple]] = []
+
+    def record(_conn, _cursor, sql, values, _context, _executemany):
+        sent.append((sql, values))
+
+    connection = db.session.connection()
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        connection.execute(statement, parameters or {}).all()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    ((sql, values),) = sent
+    rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", values)
     return " | ".join(row[-1] for row in rows)
 
 
 def test_the_pending_count_reads_the_proposals_index(app_context):
     plan = query_plan(_request_count_statement(), {"user_id": 1})
+    assert "ix_supervisions_proposed" in plan, plan
+
+
+def test_the_session_user_reads_the_pending_count_through_the_proposals_index(app_context):
+    plan = query_plan(_session_user_statement(), {"user_id": 1})
     assert "ix_supervisions_proposed" in plan, plan
 
 
@@ -30,3 +46,14 @@ def test_confirmed_links_are_never_looked_up_through_the_proposals_index(app_con
     plan = query_plan(statement)
     assert "ix_supervisions_proposed" not in plan, plan
     assert "SCAN" in plan, plan
+
+
+def test_the_proposals_condition_is_written_into_the_sql(app_context, query_counter):
+    # Bound, the value decides whether the partial index applies, and SQLite then prepares the
+    # statement anew at every execution (the navigation's count, on every page).
+    with query_counter() as statements:
+        db.session.execute(_session_user_statement(), {"user_id": 1}).all()
+        db.session.execute(_request_count_statement(), {"user_id": 1}).all()
+    selects = [sql for sql in statements if sql.startswith("SELECT")]
+    assert len(selects) == 2
+    assert all("supervisions.state = 'proposed'" in sql for sql in selects), selects

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -389,3 +390,90 @@ def test_csv_from_text_batches_is_byte_identical_to_the_row_by_row_writer(
         assert b",2020-01-02," in written
         assert b'""=Dr. External"" (principal, 50%)' in written and b"'@note" in written
         assert b",50," in written  # the co-supervisor's share, as the generic writer writes it
+
+
+@pytest.mark.both_backends
+def test_csv_cells_written_in_sql_are_those_of_the_python_writers(
+    app, make_member, make_faculty, faculty, monkeypatch
+):
+    """The CSV query writes the share, the other supervisors and the name order in SQL: the
+    same bytes as `as_text`, `format_supervisors` and `name_key` give, for accents, quotes,
+    shares with decimals, several accounts and external supervisors; where two external
+    supervisors share a role (ordered by name_key, which SQL cannot compute), Python writes
+    the cell."""
+    from sqlalchemy import select
+
+    from portal.models import Supervision
+    from portal.roster import reports
+    from portal.roster.reports import RosterExport, RosterStatus, csv_chunks_of, roster_rows
+    from portal.spreadsheets import csv_bytes_chunks
+
+    monkeypatch.setattr(reports, "FETCH_BATCH", 4)
+    formatted_in_python = []
+    python_formatter = reports._with_others_formatted
+
+    def recording(batch):
+        formatted_in_python.append(len(batch))
+        return python_formatter(batch)
+
+    monkeypatch.setattr(reports, "_with_others_formatted", recording)
+    zoe = make_faculty("zoe@example.org", "Prof. Zoé")
+    anna = make_faculty("anna.b@example.org", "Prof. Anna")
+    anna_dash = make_faculty("anna-b@example.org", "Prof. Anna Dash")
+    for name in ["Zoé Zed", "Élodie Eve", "Eve Ash", "élodie eve", "Émile  Ball", "Ängel Ax"]:
+        make_member(faculty, name, role="co-supervisor", others=[(zoe, "principal")])
+    shared = make_member(
+        faculty,
+        "Ola Others",
+        role="co-supervisor",
+        others=[
+            (anna, "co-supervisor"),
+            (anna_dash, "co-supervisor"),
+            ('Dr. "Quoted" at; Home', "principal"),
+            ("Émile External", "none"),
+        ],
+    )
+    tied = make_member(
+        faculty,
+        "Tia Tied",
+        role="principal",
+        others=[("Zed External", "co-supervisor"), ("Élan External", "co-supervisor")],
+    )
+    with app.app_context():
+        links = db.session.scalars(
+            select(Supervision).where(Supervision.position_id.in_([shared.id, tied.id]))
+        ).all()
+        shares = iter(["12.50", "33.33", "0", "12.5", "54.17", "10", "45.83", "44.17"])
+        for link in sorted(links, key=lambda link: link.id):
+            link.share = Decimal(next(shares))
+            if link.external_name == 'Dr. "Quoted" at; Home':
+                link.external_institution = 'Université "U", at; large'
+            elif link.external_name == "Émile External":
+                link.external_institution = ""
+        db.session.commit()
+        export = RosterExport(None, RosterStatus.ALL, date(2026, 6, 1))
+        expected = b"".join(csv_bytes_chunks(export.columns, roster_rows(export)))
+        written = b"".join(csv_chunks_of(export))
+    assert written == expected
+    assert formatted_in_python  # the tied external supervisors went through Python
+    rows = list(csv.reader(io.StringIO(written.decode("utf-8-sig"))))[1:]
+    by_link = {(row[0], row[1]): row for row in rows}
+    own = by_link["faculty@example.org", "Ola Others"]
+    assert own[10] == "12.50"
+    assert own[11] == (
+        '"Dr. ""Quoted"" at; Home" at "Université ""U"", at; large" (principal, 12.5%); '
+        "anna-b@example.org (co-supervisor, 0%); anna.b@example.org (co-supervisor, 33.33%); "
+        '"Émile External" (none, 54.17%)'
+    )
+    assert by_link["faculty@example.org", "Tia Tied"][11] == (
+        '"Élan External" (co-supervisor, 44.17%); "Zed External" (co-supervisor, 45.83%)'
+    )
+    names = [row[1] for row in rows if row[0] == "faculty@example.org"]
+    assert names[:6] == [
+        "Ängel Ax",
+        "Élodie Eve",
+        "élodie eve",
+        "Émile  Ball",
+        "Eve Ash",
+        "Ola Others",
+    ]

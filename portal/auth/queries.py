@@ -7,12 +7,13 @@ import secrets
 import time
 from functools import cache
 
-from flask import current_app, session, url_for
+from flask import current_app, g, request, session, url_for
 from sqlalchemy import Integer, Select, bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.branding import keep_branding, with_branding
 from portal.extensions import db
+from portal.group.queries import pending_requests_of
 from portal.identifiers import normalise_email
 from portal.models import Position, Supervision, SupervisionState, User
 
@@ -65,9 +66,16 @@ def password_entered_recently() -> bool:
 
 @cache
 def _session_user_statement() -> Select:
-    """The session's user and the institution's branding (portal/branding.py says why it rides
-    along), built once: building a statement costs more than running it."""
-    return with_branding(select(User).where(User.id == bindparam("user_id", type_=Integer())), User)
+    """The session's user, with the number of proposals waiting for their answer (the
+    navigation's badge) and the institution's branding (portal/branding.py says why it rides
+    along), built once: building a statement costs more than running it, and each statement a
+    page saves is a round trip to the database."""
+    return with_branding(
+        select(User, pending_requests_of(User.id).scalar_subquery()).where(
+            User.id == bindparam("user_id", type_=Integer())
+        ),
+        User,
+    )
 
 
 def load_user_from_session(session_id: str) -> User | None:
@@ -84,7 +92,17 @@ def load_user_from_session(session_id: str) -> User | None:
         return None
     if not hmac.compare_digest(user.session_token, token):
         return None
+    if request.method in {"GET", "HEAD"}:
+        # A page read: nothing this request does changes the count before the page shows it.
+        g.pending_requests = (user.id, row[1])
     return user
+
+
+def pending_requests_read_with_user(user: User) -> int | None:
+    """The number of proposals waiting for `user`, as read with the session's user on this
+    page read; None when it was not (another user, or a request that may have changed it)."""
+    known = g.get("pending_requests")
+    return known[1] if known is not None and known[0] == user.id else None
 
 
 def has_group(user: User) -> bool:

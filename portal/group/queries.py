@@ -11,7 +11,19 @@ from functools import lru_cache
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import Date, Integer, Select, and_, bindparam, func, or_, select, true
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.orm import aliased, selectinload
 
 from portal.catalogue import cached_translations
@@ -27,11 +39,18 @@ from portal.labels import (
     remember_program_names,
 )
 from portal.labels import lazy_gettext as _l
-from portal.milestones import expected_end
+from portal.milestones import (
+    MilestoneSummary,
+    expected_end,
+    first_per_position,
+    next_milestone_columns,
+)
+from portal.milestones import ordering as milestone_ordering
 from portal.models import (
     AuditEvent,
     DepartureReason,
     Institution,
+    Milestone,
     MilestoneStatus,
     Person,
     Position,
@@ -42,6 +61,7 @@ from portal.models import (
     SupervisionRole,
     SupervisionState,
     User,
+    is_proposal,
 )
 
 
@@ -154,118 +174,224 @@ class GroupPage:
     institutions: list[str] = field(default_factory=list)
     incoming: list[MemberRow] = field(default_factory=list)  # start later: their own section
     incoming_total: int = 0
+    # Every row read for the page (current and incoming members), before filtering, and what
+    # they were made from (the queries' rows, the faculty member, the day, the catalogue).
+    read: tuple[MemberRow, ...] = ()
+    source: Read | None = None
+    read_programs: frozenset[str] = frozenset()
 
 
 # The group's statements are built once, with the faculty, the day and the status as bound
 # parameters: building a statement and its cache key cost more than running it.
 _FACULTY = bindparam("faculty_id", type_=Integer())
 _TODAY = bindparam("today", type_=Date())
-_STATUSES = bindparam("statuses", expanding=True)
-_POSITION_IDS = bindparam("position_ids", expanding=True)
-_STATUS = Position.status_on(_TODAY)
+_status_today = Position.status_on(_TODAY)
 
 
-@lru_cache(maxsize=1)
-def _group_statement() -> Select:
+def _text(column):
+    """An enum column read as its stored value (the rows are kept under plain values; the
+    enums are made only when a row is made)."""
+    return type_coerce(column, String())
+
+
+def _in_group(link, statuses: tuple[PositionStatus, ...]) -> tuple:
+    """The conditions of the group's positions of `statuses`, on `link` (Supervision or an alias
+    of it) joined to Position. The statuses are written into the statement (one statement per
+    set of them): an expanding list would be rendered again on every request."""
+    return (
+        link.supervisor_id == _FACULTY,
+        link.state == SupervisionState.CONFIRMED,
+        Position.archived_at.is_(None),
+        or_(*(_status_today == status.value for status in statuses)),
+    )
+
+
+# The group statement's columns: the position's 18, then its other supervisors' (one row per
+# other link, in the order they were added; None when the position has none).
+_POSITION_COLUMNS = 18
+
+
+@lru_cache(maxsize=8)
+def _group_statement(statuses: tuple[PositionStatus, ...]) -> Select:
+    """The group's positions of `statuses` with their other supervisors, in one statement."""
+    other = aliased(Supervision)
     return (
         select(
             Position.id,
             Position.person_id,
             Person.full_name,
             Program.name,
-            Program.kind,
+            _text(Program.kind),
             Institution.name,
-            Supervision.role,
+            _text(Supervision.role),
             Position.start_date,
             Position.end_date,
-            Position.departure_reason,
+            _text(Position.departure_reason),
             Position.outcome,
             Position.note,
-            _STATUS,
+            _status_today,
             Supervision.note,
             Position.owner_id,
             Program.expected_duration_months,
             Supervision.share,
             Program.name_fr,
+            # The other supervisors (_POSITION_COLUMNS on).
+            _text(other.role),
+            User.display_name,
+            other.external_name,
+            other.external_institution,
+            _text(other.state),
         )
         .join(Position, Position.id == Supervision.position_id)
         .join(Person, Person.id == Position.person_id)
         .join(Program, Program.id == Position.program_id)
         .outerjoin(Institution, Institution.id == Position.institution_id)
-        .where(
-            Supervision.supervisor_id == _FACULTY,
-            Supervision.state == SupervisionState.CONFIRMED,
-            Position.archived_at.is_(None),
-            _STATUS.in_(_STATUSES),
+        .outerjoin(
+            other,
+            and_(
+                other.position_id == Position.id,
+                or_(other.supervisor_id.is_(None), other.supervisor_id != _FACULTY),
+            ),
         )
-        .order_by(Program.sort_order, Person.full_name, Position.id)
+        .outerjoin(User, User.id == other.supervisor_id)
+        .where(*_in_group(Supervision, statuses))
+        .order_by(Program.sort_order, Person.full_name, Position.id, other.id)
     )
 
 
-@lru_cache(maxsize=1)
-def _other_supervisors_statement() -> Select:
-    return (
-        select(
-            Supervision.position_id,
-            Supervision.role,
-            User.display_name,
-            Supervision.external_name,
-            Supervision.external_institution,
-            Supervision.state,
+class Read:
+    """What a group's queries read, with what else its rows are made from: hashed once, and
+    equal to another only if all of it is equal (a key of what is kept, here and in views)."""
+
+    __slots__ = ("values", "_hash")
+
+    def __init__(self, values: tuple):
+        self.values = values
+        self._hash = hash(values)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        return self is other or (
+            other.__class__ is Read and self._hash == other._hash and self.values == other.values
         )
-        .outerjoin(User, User.id == Supervision.supervisor_id)
-        .where(
-            Supervision.position_id.in_(_POSITION_IDS),
-            or_(Supervision.supervisor_id.is_(None), Supervision.supervisor_id != _FACULTY),
-        )
-        .order_by(Supervision.position_id, Supervision.id)
-    )
+
+
+# The member rows made from what the group's two queries read, kept per process under all of
+# it (see _group_rows); when full it starts over, which a plain dict does safely under threads.
+MAX_KEPT_GROUPS = 32
+_kept_groups: dict[Read, tuple[Read, tuple[MemberRow, ...]]] = {}
 
 
 def _group_rows(
     faculty: User, today: date, statuses: tuple[PositionStatus, ...]
 ) -> list[MemberRow]:
-    """The faculty member's confirmed rows of the given statuses (Position.status_on), in two
-    plain-row queries.
+    """The faculty member's confirmed rows of the given statuses (see _read_group)."""
+    return list(_read_group(faculty, today, statuses)[1])
+
+
+def _read_group(
+    faculty: User, today: date, statuses: tuple[PositionStatus, ...]
+) -> tuple[Read, tuple[MemberRow, ...]]:
+    """What the group's statement read (everything its rows are made from), and the rows: the
+    faculty member's confirmed rows of the given statuses (Position.status_on), with their
+    other supervisors, in one plain-row query.
 
     Rows are read as tuples from the session's connection rather than as ORM objects: a group
     page is read-only, and building hundreds of tracked objects per request was most of the
-    page's time.
+    page's time. The MemberRows are a pure function of the rows read, the faculty member, the
+    day and the catalogue (the other supervisors' words), so they are kept under all of these
+    (with each share's text: Decimal("12.5") == Decimal("12.50") but they print apart): a write
+    changes what is read, and the next page makes its rows afresh.
     """
-    connection = db.session.connection()
-    positions = connection.execute(
-        _group_statement(),
-        {
-            "faculty_id": faculty.id,
-            "today": today,
-            "statuses": [status.value for status in statuses],
-        },
-    ).all()
-    # The rows carry their programs' French names: French pages need no query of their own.
-    remember_program_names((row[3], row[17]) for row in positions)
-    others = _other_supervisors(faculty, [row[0] for row in positions])
-    return [_to_row(row, others.get(row[0], ()), faculty, today) for row in positions]
-
-
-def _other_supervisors(faculty: User, position_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    """Position id -> descriptions of its other supervisors, in the order they were added."""
-    if not position_ids:
-        return {}
-    links = db.session.connection().execute(
-        _other_supervisors_statement(),
-        {"position_ids": position_ids, "faculty_id": faculty.id},
+    read_rows = db.session.connection().execute(
+        _group_statement(statuses), {"faculty_id": faculty.id, "today": today}
     )
-    translate = cached_translations().ugettext
-    described: dict[int, list[str]] = {}
-    for position_id, role, account_name, external_name, institution, state in links:
-        name = account_name or external_name
-        if institution:
-            name = translate(N_("%(name)s (%(institution)s)")) % {
-                "name": name,
-                "institution": institution,
-            }
-        described.setdefault(position_id, []).append(describe_link(role, name, state, translate))
-    return {position_id: tuple(names) for position_id, names in described.items()}
+    read_rows = tuple(map(tuple, read_rows.all()))  # plain tuples: hashed and compared in C
+    # The rows carry their programs' French names: French pages need no query of their own.
+    remember_program_names((row[3], row[17]) for row in read_rows)
+    translations = cached_translations()
+    read = Read(
+        (
+            faculty.id,
+            today,
+            id(translations),
+            read_rows,
+            tuple([str(row[16]) for row in read_rows]),
+        )
+    )
+    kept = _kept_groups.get(read)
+    if kept is not None:
+        return kept  # the kept Read: later keys holding it compare by identity
+    positions: dict[int, tuple] = {}  # in the statement's order
+    others: dict[int, list[str]] = {}
+    translate = translations.ugettext
+    for row in read_rows:
+        position_id = row[0]
+        if position_id not in positions:
+            positions[position_id] = row[:_POSITION_COLUMNS]
+            others[position_id] = []
+        if row[_POSITION_COLUMNS] is not None:  # an other supervisor's role: a link
+            others[position_id].append(_describe_other(row[_POSITION_COLUMNS:], translate))
+    rows = tuple(
+        [
+            _to_row(row, tuple(others[position_id]), faculty, today)
+            for position_id, row in positions.items()
+        ]
+    )
+    if len(_kept_groups) >= MAX_KEPT_GROUPS:
+        _kept_groups.clear()
+    _kept_groups[read] = (read, rows)
+    return read, rows
+
+
+def _describe_other(link: tuple, translate) -> str:
+    """An other supervisor's link (role, account name, external name and institution, state)
+    as the group page says it."""
+    role, account_name, external_name, institution, state = link
+    name = account_name or external_name
+    if institution:
+        name = translate(N_("%(name)s (%(institution)s)")) % {
+            "name": name,
+            "institution": institution,
+        }
+    return describe_link(SupervisionRole(role), name, SupervisionState(state), translate)
+
+
+def next_milestones(
+    faculty: User, today: date, position_ids: Iterable[int]
+) -> dict[int, MilestoneSummary]:
+    """milestones.next_milestones() of some of the faculty member's group positions (a page's
+    rows), in one query that names the group rather than each position: a few hundred ids are
+    a few hundred bound values to render and send on every request."""
+    wanted = set(position_ids)
+    if not wanted:
+        return {}
+    rows = db.session.connection().execute(_next_milestones_statement(), {"faculty_id": faculty.id})
+    return first_per_position((row for row in rows if row[1] in wanted), today)
+
+
+@lru_cache(maxsize=1)
+def _next_milestones_statement() -> Select:
+    """next_milestones' statement, built once (it runs on every /group page)."""
+    return (
+        next_milestone_columns()
+        .where(
+            # The group's positions (milestones.in_group's rule), named by the milestone's key.
+            Milestone.position_id.in_(
+                select(Supervision.position_id).where(
+                    Supervision.supervisor_id == _FACULTY,
+                    Supervision.state == SupervisionState.CONFIRMED,
+                )
+            ),
+            # Written so that no index serves it: SQLite (never analyzed here) would otherwise
+            # read every open milestone of the institution through the status index, rather
+            # than the group's by position.
+            func.coalesce(Milestone.status, "") == MilestoneStatus.OPEN.value,
+        )
+        .order_by(Milestone.position_id, *milestone_ordering())
+    )
 
 
 def current_members(faculty: User, today: date) -> list[MemberRow]:
@@ -287,12 +413,30 @@ def alumni_members(faculty: User, today: date) -> list[MemberRow]:
 def current_page(faculty: User, today: date, wanted: ListFilter) -> GroupPage:
     """The current-members page: counts over the current group, sections of the filtered rows,
     and the incoming members (who start later) in a section of their own."""
-    rows = _group_rows(faculty, today, (PositionStatus.CURRENT, PositionStatus.INCOMING))
+    source, rows = _read_group(faculty, today, (PositionStatus.CURRENT, PositionStatus.INCOMING))
+    page = _kept_pages.get((source, wanted))
+    if page is None:
+        page = _current_page(source, rows, wanted)
+        if len(_kept_pages) >= MAX_KEPT_GROUPS:
+            _kept_pages.clear()
+        _kept_pages[source, wanted] = page
+    return page
+
+
+# Current-member pages (what current_page makes of the rows read and the filter), kept as the
+# rows are: a pure function of the two. Shared between requests, so read-only.
+_kept_pages: dict[tuple[Read, ListFilter], GroupPage] = {}
+
+
+def _current_page(source: Read, rows: tuple[MemberRow, ...], wanted: ListFilter) -> GroupPage:
     everyone = [row for row in rows if row.status is PositionStatus.CURRENT]
     incoming = [row for row in rows if row.status is PositionStatus.INCOMING]
     page = _page(everyone, wanted)
     page.incoming = wanted.apply(incoming)
     page.incoming_total = len(incoming)
+    page.read = rows
+    page.source = source
+    page.read_programs = frozenset(row.program for row in rows)
     for title, kinds in SECTIONS:
         values = {kind.value for kind in kinds}
         members = [row for row in page.rows if row.program_kind in values]
@@ -347,13 +491,13 @@ def _to_row(row, others: tuple[str, ...], faculty: User, today: date) -> MemberR
         person_id=person_id,
         name=name,
         program=program,
-        program_kind=kind.value,
+        program_kind=kind,
         institution=institution or "",
-        role=role,
+        role=SupervisionRole(role),
         other_supervisors=others,
         start_date=start_date,
         end_date=end_date,
-        departure_reason=departure_reason,
+        departure_reason=DepartureReason(departure_reason) if departure_reason else None,
         outcome=outcome,
         note=note,
         status=PositionStatus(status),
@@ -596,11 +740,7 @@ def _request_rows(query: Select, *, hide_foreign: bool = False) -> list[RequestR
 
 def requests_to_answer(user: User) -> list[RequestRow]:
     """Proposals waiting for `user`'s answer."""
-    return _request_rows(
-        _request_query().where(
-            Supervision.state == SupervisionState.PROPOSED, _answerer_condition(user.id)
-        )
-    )
+    return _request_rows(_request_query().where(is_proposal(), _answerer_condition(user.id)))
 
 
 def requests_sent(user: User) -> list[RequestRow]:
@@ -616,11 +756,7 @@ def requests_sent(user: User) -> list[RequestRow]:
 
 def stale_requests(now: datetime, age) -> list[RequestRow]:
     """Administrators: proposals waiting longer than `age`."""
-    return _request_rows(
-        _request_query().where(
-            Supervision.state == SupervisionState.PROPOSED, Supervision.proposed_at < now - age
-        )
-    )
+    return _request_rows(_request_query().where(is_proposal(), Supervision.proposed_at < now - age))
 
 
 def request_count(user: User) -> int:
@@ -630,14 +766,20 @@ def request_count(user: User) -> int:
 
 @lru_cache(maxsize=1)
 def _request_count_statement() -> Select:
-    """request_count's statement, built once (it runs on every page with the navigation)."""
+    """request_count's statement, built once (when the session's user was not read with it)."""
+    return pending_requests_of(bindparam("user_id", type_=Integer()))
+
+
+def pending_requests_of(user_id) -> Select:
+    """SQL: how many proposals wait for `user_id`'s answer (a bound id, or a column of a
+    statement about users, for which `.scalar_subquery()` gives one number a user)."""
     return (
         select(func.count(Supervision.id))
         .join(Position, Position.id == Supervision.position_id)
         .where(
             Position.archived_at.is_(None),
-            Supervision.state == SupervisionState.PROPOSED,
-            _answerer_condition(bindparam("user_id", type_=Integer())),
+            is_proposal(),
+            _answerer_condition(user_id),
         )
     )
 

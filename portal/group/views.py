@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.auth.access import group_owner
 from portal.auth.decorators import admin_required
+from portal.catalogue import cached_translations
 from portal.errors import render_error
 from portal.extensions import db
 from portal.forms import select_choices
@@ -26,6 +27,7 @@ from portal.group.forms import (
     OwnNoteForm,
     TransferForm,
 )
+from portal.group.kept import KeptContent
 from portal.group.operations import (
     STALE_PROPOSAL_AGE,
     DuplicatePersonError,
@@ -58,26 +60,13 @@ from portal.group.rows import MemberRows
 from portal.highlights import take_highlighted_positions
 from portal.i18n import format_day
 from portal.labels import lazy_gettext as _l
-from portal.labels import program_choices_in_language
-from portal.milestones import group_due, next_milestones
+from portal.labels import program_choices_in_language, program_name_in
+from portal.milestones import group_due
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
 from portal.submissions import AlreadySubmittedError, create_once, earlier_record_id
 from portal.urls import IdUrl
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
-
-
-@blueprint.app_context_processor
-def _request_count():
-    """The number of proposals waiting for the user's answer, for the navigation (asked only
-    when a page's navigation shows it)."""
-
-    def count() -> int:
-        if not current_user.is_authenticated:
-            return 0
-        return queries.request_count(current_user)
-
-    return {"pending_request_count": count}
 
 
 @blueprint.errorhandler(NotAllowedError)
@@ -122,7 +111,8 @@ def _faculty_arg() -> int | None:
 
 
 def _owner_or_404() -> User:
-    owner = group_owner(current_user, _faculty_arg())
+    # The account itself, not the proxy: a page reads the owner once a row.
+    owner = group_owner(current_user._get_current_object(), _faculty_arg())
     if owner is None:
         abort(404)
     return owner
@@ -178,11 +168,12 @@ def index():
     language = str(get_locale())
     read_only = owner.id != current_user.id
     links = _row_links(group_args)
-    milestones = next_milestones([row.position_id for row in page.rows], today)
+    milestones = queries.next_milestones(owner, today, [row.position_id for row in page.rows])
     highlighted = take_highlighted_positions()
+    due = group_due(owner, today)
     return render_template(
         "group/index.html",
-        due=group_due(owner, today),
+        due=due,
         language=language,
         page=page,
         wanted=wanted,
@@ -195,6 +186,31 @@ def index():
         found=found[: queries.FACULTY_SEARCH_LIMIT],
         more_found=len(found) > queries.FACULTY_SEARCH_LIMIT,
         highlighted=highlighted,
+        content=KeptContent(
+            (
+                current_user.id,
+                current_user.is_admin,
+                owner.id,
+                owner.display_name,
+                owner.email,
+                read_only,
+                request.script_root,
+                links.edit(0),  # the links' prefix, with the group's arguments
+                wanted,
+                find,
+                tuple(found),
+                page.source,  # every row read, so the page's rows, counts and filters
+                frozenset(
+                    (program, program_name_in(program, language)) for program in page.read_programs
+                ),
+                tuple(due),
+                tuple(milestones.items()),
+                frozenset(highlighted),
+                today,
+                language,
+                id(cached_translations()),
+            )
+        ),
     )
 
 

@@ -22,7 +22,12 @@ from portal.models.position import DepartureReason, Position, PositionStatus
 from portal.models.program import DEFAULT_PROGRAMS, Program, ProgramKind
 from portal.models.publication import Publication, PublicationAuthor
 from portal.models.submission_key import SubmissionKey
-from portal.models.supervision import Supervision, SupervisionRole, SupervisionState
+from portal.models.supervision import (
+    Supervision,
+    SupervisionRole,
+    SupervisionState,
+    is_proposal,
+)
 from portal.models.user import User
 
 __all__ = [
@@ -56,6 +61,7 @@ __all__ = [
     "Supervision",
     "SupervisionRole",
     "SupervisionState",
+    "is_proposal",
     "TokenScope",
     "User",
     "utcnow",

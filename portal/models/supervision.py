@@ -15,6 +15,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    literal,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -139,6 +140,18 @@ class Supervision(Base):
 
     def __repr__(self) -> str:
         return f"<Supervision position={self.position_id} role={self.role}>"
+
+
+def is_proposal():
+    """SQL: the link is a proposal, the condition `ix_supervisions_proposed` serves.
+
+    The state is written into the SQL rather than bound: when a bound value decides whether a
+    partial index applies, SQLite prepares the statement anew at every execution (for the
+    navigation's count, on every page, that cost more than running it).
+    """
+    return Supervision.state == literal(
+        SupervisionState.PROPOSED, Supervision.state.type, literal_execute=True
+    )
 
 
 def default_shares(roles: list[SupervisionRole]) -> list[Decimal]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from itertools import groupby, islice
+from itertools import groupby
+from operator import itemgetter
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, String, and_, cast, func, or_, select, text, true, type_coerce
@@ -33,13 +34,14 @@ from portal.models import (
 from portal.roster.supervisors_text import (
     OtherSupervisor,
     format_supervisors,
+    other_supervisors_cells,
     supervisors_json,
 )
 from portal.spreadsheets import (
-    as_text,
     csv_bytes_chunks,
     csv_text_bytes_chunks,
     json_chunks,
+    two_decimals_as_text,
     xlsx_bytes,
 )
 
@@ -174,6 +176,17 @@ def status_filter(status: RosterStatus, today: date):
     return true()
 
 
+# The query's order: by (faculty, program) run, each run then put in name order (in_name_order).
+RUN_ORDER = (User.email, Program.sort_order, Program.name)
+WITHIN_RUN_ORDER = (
+    Person.full_name,
+    Person.email,
+    Position.start_date,
+    Institution.name,
+    Position.id,
+)
+
+
 def roster_query(export: RosterExport, *, dates_as_text: bool = False) -> Select:
     """One row per (non-archived position, supervisor account) link, in a stable order;
     `dates_as_text` reads the dates as ISO text."""
@@ -211,42 +224,44 @@ def roster_query(export: RosterExport, *, dates_as_text: bool = False) -> Select
             Supervision.state == SupervisionState.CONFIRMED,
             status_filter(export.status, export.today),
         )
-        .order_by(
-            User.email,
-            Program.sort_order,
-            Program.name,
-            Person.full_name,
-            Person.email,
-            Position.start_date,
-            Institution.name,
-            Position.id,
-        )
+        .order_by(*RUN_ORDER, *WITHIN_RUN_ORDER)
     )
     if export.faculty is not None:
         query = query.where(Supervision.supervisor_id == export.faculty.id)
     return query
 
 
+def roster_text_query(export: RosterExport) -> Select:
+    """roster_query for a CSV file: every cell as the file writes it, in the file's order.
+
+    The dates and status come as ISO text, the share as `as_text` writes it and the other
+    supervisors as `format_supervisors` writes them (NULL where their order needs Python, see
+    `other_supervisors_cells`); each (faculty, program) run is ordered by the stored name key,
+    as `in_name_order` orders it. Then the position and the link's supervisor, for those cells.
+    """
+    dialect = db.session.get_bind().dialect.name
+    query = roster_query(export, dates_as_text=True)
+    columns = list(query.selected_columns)
+    columns[SHARE_INDEX] = two_decimals_as_text(Supervision.share, dialect).label("share")
+    faculty_id = export.faculty.id if export.faculty is not None else None
+    others = other_supervisors_cells(dialect, faculty_id)
+    columns[OTHERS_INDEX] = others.c.cell.label("other_supervisors")
+    columns.append(Supervision.supervisor_id)
+    # The key Person's validator stores (name_key), in code point order as Python compares it,
+    # right after the program: the order in_name_order gives each (faculty, program) run.
+    name_order = Person.name_key.collate("C") if dialect == "postgresql" else Person.name_key
+    return (
+        query.with_only_columns(*columns)
+        .outerjoin(others, others.c.link_id == Supervision.id)
+        .order_by(None)
+        .order_by(*RUN_ORDER, name_order, *WITHIN_RUN_ORDER)
+    )
+
+
 OTHERS_INDEX = ROSTER_COLUMNS.index("other_supervisors")
 CONFIRMED = SupervisionState.CONFIRMED.value  # as stored
 ROLES = {role.value: role for role in SupervisionRole}  # by stored text
 SHARE_INDEX = ROSTER_COLUMNS.index("share")
-# Columns of a roster row that hold free text (the formula check looks at these only): the
-# names, emails, program, institution, outcome, other supervisors, ORCID iD and note.
-ROSTER_TEXT_COLUMNS = tuple(
-    ROSTER_COLUMNS.index(column)
-    for column in (
-        "faculty_email",
-        "name",
-        "email",
-        "program",
-        "institution",
-        "outcome",
-        "other_supervisors",
-        "orcid",
-        "note",
-    )
-)
 # XLSX column widths (characters) for the roster's columns; the others get a default.
 ROSTER_WIDTHS = {
     "faculty_email": 30,
@@ -298,30 +313,44 @@ def in_name_order(rows: Iterable[tuple]) -> Iterator[tuple]:
 
 
 def roster_text_batches(export: RosterExport) -> Iterator[list[tuple]]:
-    """roster_rows for a CSV file, in batches, every cell already text or None: the dates come
-    from the database as ISO text (what the file holds), with no date objects made and undone;
-    the share is written as the generic writer writes a decimal."""
+    """roster_rows for a CSV file, in batches, every cell already text or None, as
+    `roster_text_query` reads them: no Python per row, but for the rare cell of other
+    supervisors that SQL leaves to `format_supervisors`."""
     plan_for_every_row()
-    query = roster_query(export, dates_as_text=True)
-    rows = in_name_order(
-        _with_share_text(row) for batch in _record_batches(export, query) for row in batch
-    )
-    while batch := list(islice(rows, FETCH_BATCH)):
-        yield batch
+    query = roster_text_query(export).execution_options(yield_per=FETCH_BATCH)
+    for batch in db.session.connection().execute(query).partitions():
+        if None in map(OTHERS_CELL, batch):
+            batch = _with_others_formatted(batch)
+        yield list(map(ROSTER_CELLS, batch))
 
 
-def _with_share_text(row: tuple) -> tuple:
-    share = row[SHARE_INDEX]
-    if share is None:
-        return row
-    return (*row[:SHARE_INDEX], as_text(share), *row[SHARE_INDEX + 1 :])
+OTHERS_CELL = itemgetter(OTHERS_INDEX)
+ROSTER_CELLS = itemgetter(slice(len(ROSTER_COLUMNS)))  # without the position and supervisor
+
+
+def _with_others_formatted(batch: Sequence[Sequence]) -> list[tuple]:
+    """The rows of roster_text_query with the other supervisors SQL left out written."""
+    others = _other_supervisors({row[-2] for row in batch if row[OTHERS_INDEX] is None})
+    rows = []
+    for row in batch:
+        if row[OTHERS_INDEX] is None:
+            *values, position_id, supervisor_id = row
+            listed = [
+                other
+                for account_id, other in others.get(position_id, ())
+                if account_id != supervisor_id
+            ]
+            values[OTHERS_INDEX] = format_supervisors(listed)
+            row = (*values, position_id, supervisor_id)
+        rows.append(row)
+    return rows
 
 
 def csv_chunks_of(export: RosterExport) -> Iterator[bytes]:
     """The export as CSV bytes (UTF-8 with a byte-order mark), streamed batch by batch."""
     if export.with_milestones:
         return csv_bytes_chunks(export.columns, roster_rows(export))
-    return csv_text_bytes_chunks(export.columns, roster_text_batches(export), ROSTER_TEXT_COLUMNS)
+    return csv_text_bytes_chunks(export.columns, roster_text_batches(export))
 
 
 def plan_for_every_row() -> None:

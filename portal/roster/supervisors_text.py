@@ -24,9 +24,26 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Subquery,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import aliased
 
 from portal.identifiers import normalise_email
-from portal.models import SupervisionRole
+from portal.models import Supervision, SupervisionRole, SupervisionState, User
 from portal.spreadsheets import as_text
 
 ROLE_BY_TEXT = {role.value: role for role in SupervisionRole}
@@ -73,6 +90,94 @@ def format_supervisors(others: Iterable[OtherSupervisor]) -> str:
             inside += f", {_share_text(other.share)}%"
         parts.append(f"{who} ({inside})")
     return "; ".join(parts)
+
+
+def _share_text_sql(share: ColumnElement, dialect: str) -> ColumnElement:
+    """`_share_text` in SQL: the share with no trailing zeros ("25", "12.5", "33.33")."""
+    if dialect == "postgresql":
+        return cast(func.trim_scale(share), String)
+    # "%.2f" as SQLAlchemy reads the column, then the zeros and a bare point dropped.
+    return func.rtrim(func.rtrim(func.printf("%.2f", share), "0"), ".")
+
+
+def _quoted_sql(text: ColumnElement) -> ColumnElement:
+    return literal('"') + func.replace(text, '"', '""') + '"'
+
+
+def other_supervisors_cells(dialect: str, supervisor_id: int | None = None) -> Subquery:
+    """`format_supervisors` in SQL: for each confirmed link (`link_id`; of `supervisor_id` only
+    when given), the position's other confirmed supervisors in the file's order (`cell`), ""
+    when there is nobody else.
+
+    The cell is NULL when two external supervisors of the position share a role: their order
+    is `name_key`'s (accents folded), which SQL cannot compute, so the caller formats those.
+    """
+    own, link, account = aliased(Supervision), aliased(Supervision), aliased(User)
+    is_account = account.email.is_not(None)
+    who = case(
+        (is_account, account.email),
+        else_=_quoted_sql(func.coalesce(link.external_name, ""))
+        + case(
+            (
+                func.coalesce(link.external_institution, "") != "",
+                literal(" at ") + _quoted_sql(link.external_institution),
+            ),
+            else_="",
+        ),
+    )
+    role = type_coerce(link.role, String)
+    share = case(
+        (link.share.is_(None), ""),
+        else_=literal(", ") + _share_text_sql(link.share, dialect) + "%",
+    )
+    entry = who + " (" + role + share + ")"
+    rank = case({kind.value: index for index, kind in enumerate(SupervisionRole)}, value=role)
+    # Accounts by email, then external supervisors (at most one per role here) by name.
+    email, name, institution = account.email, link.external_name, link.external_institution
+    if dialect == "postgresql":  # code point order, as Python compares text
+        email, name, institution = (text.collate("C") for text in (email, name, institution))
+    order = (rank, account.email.is_(None), email, name, institution, link.id)
+    others_of_own = and_(
+        link.position_id == own.position_id,
+        link.state == SupervisionState.CONFIRMED,
+        or_(link.supervisor_id.is_(None), link.supervisor_id != own.supervisor_id),
+    )
+    links = select(own.id.label("link_id")).where(own.state == SupervisionState.CONFIRMED)
+    if supervisor_id is not None:
+        links = links.where(own.supervisor_id == supervisor_id)
+    if dialect == "postgresql":
+        # One grouped join for every link: a subquery per row costs PostgreSQL several times more.
+        text = func.string_agg(entry, aggregate_order_by(literal("; "), *order))
+        cell = _cell(text, link.external_name, role)
+        return (
+            links.add_columns(cell.label("cell"))
+            .outerjoin(link, others_of_own)
+            .outerjoin(account, account.id == link.supervisor_id)
+            .group_by(own.id)
+            .subquery()
+        )
+    # SQLite before 3.44 has no ORDER BY inside group_concat; it concatenates the rows of an
+    # ordered subquery in their order (an aggregate's subquery with ORDER BY is not flattened).
+    listed = (
+        select(entry.label("entry"), link.external_name.label("external"), role.label("role"))
+        .select_from(link)
+        .outerjoin(account, account.id == link.supervisor_id)
+        .where(others_of_own)
+        .order_by(*order)
+        .correlate_except(link, account)
+        .subquery()
+    )
+    text = func.group_concat(listed.c.entry, "; ")
+    cell = select(_cell(text, listed.c.external, listed.c.role)).select_from(listed)
+    return links.add_columns(cell.scalar_subquery().label("cell")).subquery()
+
+
+def _cell(text: ColumnElement, external: ColumnElement, role: ColumnElement) -> ColumnElement:
+    """The aggregated text, "" for nobody, NULL when two external supervisors share a role."""
+    externals_share_a_role = func.count(external) > func.count(
+        distinct(case((external.is_not(None), role)))
+    )
+    return case((externals_share_a_role, null()), else_=func.coalesce(text, ""))
 
 
 def supervisors_json(others: Iterable[OtherSupervisor]) -> list[dict[str, Any]]:

@@ -1,0 +1,169 @@
+"""/group keeps its rendered content and its rows per process under everything they show: after
+any write, however it was made (form, import, API, a change straight in the database), the page
+is the one a fresh render gives, and a viewer's content is never another viewer's."""
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import update
+
+from portal.extensions import db
+from portal.group import kept, queries, rows
+from portal.models import Milestone, Person, Position, Program, Supervision, User
+from tests.conftest import login_client
+
+pytestmark = pytest.mark.both_backends  # the page's statements differ per database
+
+CSRF = re.compile(r'name="csrf_token" value="[^"]*"')
+
+
+def forget_kept() -> None:
+    kept._kept.clear()
+    kept._kept_bytes = 0
+    queries._kept_groups.clear()
+    queries._kept_pages.clear()
+    rows._kept.clear()
+
+
+def page(client, path="/group", language="en") -> str:
+    html = client.get(path, headers={"Accept-Language": language}).get_data(as_text=True)
+    return CSRF.sub('name="csrf_token" value=""', html)
+
+
+def assert_fresh(client, path="/group") -> str:
+    """The page as served (from what is kept, when it is) is the page rendered afresh."""
+    served = {language: page(client, path, language) for language in ("en", "fr-CA")}
+    forget_kept()
+    for language, html in served.items():
+        assert html == page(client, path, language), (path, language)
+    return served["en"]
+
+
+def change(app, statement) -> None:
+    """A write that goes through no form and no portal function (as an import or a script)."""
+    with app.app_context():
+        db.session.execute(statement)
+        db.session.commit()
+
+
+@pytest.fixture
+def group(app, faculty, make_faculty, make_member):
+    colleague = make_faculty("colleague@example.org", "Prof. Colleague")
+    member = make_member(faculty, "Amélie Bouchard", others=[(colleague, "co-supervisor")])
+    make_member(faculty, "Björn Halvorsen", program="Master's Research", role="co-supervisor")
+    make_member(faculty, "Incoming Student", start_date=date.today() + timedelta(days=30))
+    return member, colleague
+
+
+def test_every_write_shows_on_the_next_page(app, faculty, faculty_client, group):
+    member, colleague = group
+    assert "Amélie Bouchard" in assert_fresh(faculty_client)
+    writes = [
+        (
+            update(Person).where(Person.id == member.person_id).values(full_name="Amélie B."),
+            "Amélie B.",
+        ),
+        (
+            update(User).where(User.id == colleague.id).values(display_name="Prof. Renamed"),
+            "Prof. Renamed",
+        ),
+        (
+            update(Supervision)
+            .where(Supervision.position_id == member.id, Supervision.supervisor_id == faculty.id)
+            .values(share=Decimal("12.50")),
+            "12.50 %",
+        ),
+        (
+            update(Supervision)
+            .where(Supervision.position_id == member.id, Supervision.supervisor_id == colleague.id)
+            .values(state="declined"),
+            "declined by Prof. Renamed",
+        ),
+        (
+            update(Position).where(Position.id == member.id).values(note="Thesis on ice"),
+            "Thesis on ice",
+        ),
+        (update(Program).where(Program.name == "PhD").values(name_fr="Doctorat renommé"), None),
+        (
+            update(Position)
+            .where(Position.id == member.id)
+            .values(end_date=date.today() - timedelta(days=1)),
+            None,
+        ),
+    ]
+    for statement, shown in writes:
+        change(app, statement)
+        html = assert_fresh(faculty_client)
+        if shown:
+            assert shown in html
+    assert "Amélie B." not in html  # now an alumna
+    assert "Doctorat renommé" in page(faculty_client, "/group/alumni", "fr-CA")
+
+
+def test_milestones_and_filters_are_part_of_what_is_kept(app, faculty, faculty_client, group):
+    member, _ = group
+    assert_fresh(faculty_client)
+    with app.app_context():
+        db.session.add(
+            Milestone(
+                position_id=member.id,
+                name_en="Comprehensive exam",
+                name_fr="Examen de synthèse",
+                due_date=date.today() + timedelta(days=3),
+                planned_date=date.today() + timedelta(days=3),
+            )
+        )
+        db.session.commit()
+    assert "Comprehensive exam" in assert_fresh(faculty_client)
+    for path in ("/group?q=bjorn", "/group?sort=role&dir=desc", "/group?role=principal"):
+        assert_fresh(faculty_client, path)
+
+
+def test_content_is_kept_per_viewer(app, faculty, admin, faculty_client, group):
+    admin_client = login_client(app.test_client(), admin)
+    forget_kept()
+    own = page(faculty_client)
+    viewed = page(admin_client, f"/group?faculty={faculty.id}")
+    assert "My group</h1>" in own and "Group of Prof. Hélène Faculty</h1>" in viewed
+    keys = list(kept._kept)
+    assert {key[0] for key in keys} == {faculty.id, admin.id}  # one viewer's, never shared
+    assert_fresh(admin_client, f"/group?faculty={faculty.id}")
+
+
+def test_kept_content_stays_within_its_budget(app, faculty_client, group, monkeypatch):
+    monkeypatch.setattr(kept, "MAX_KEPT_BYTES", 1)
+    forget_kept()
+    page(faculty_client)
+    page(faculty_client, "/group?sort=role")
+    assert len(kept._kept) == 1
+    assert_fresh(faculty_client)
+
+
+def test_nothing_is_kept_when_templates_reload(app, faculty_client, group):
+    app.jinja_env.auto_reload = True
+    try:
+        forget_kept()
+        page(faculty_client)
+        assert not kept._kept
+    finally:
+        app.jinja_env.auto_reload = False
+
+
+def test_the_page_sql_does_not_grow_with_the_group(
+    app, faculty, faculty_client, group, make_member, query_counter
+):
+    """The other supervisors and next milestones are read by the group's parameters, not by a
+    list of ids (a few hundred bound values to render and send on every request)."""
+
+    def statements() -> list[str]:
+        page(faculty_client)
+        with query_counter() as seen:
+            page(faculty_client)
+        return seen
+
+    before = statements()
+    for number in range(10):
+        make_member(faculty, f"Another Student {number}")
+    assert statements() == before

@@ -1,0 +1,99 @@
+"""The site's header is kept per process under everything it shows: every change still shows on
+the next page, no viewer sees another's header, and its forms carry the request's CSRF token."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.extensions import db
+from portal.models import Branding, User
+from portal.models.branding import BRANDING_ROW_ID
+from portal.site_header import _rendered
+from tests.conftest import login_client
+
+pytestmark = pytest.mark.both_backends
+
+HEADER = re.compile(r'<header class="site-header">(.*?)</header>', re.S)
+TOKENS = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+
+def header(client, path: str = "/group", **headers) -> str:
+    page = client.get(path, headers=headers)
+    assert page.status_code == 200, path
+    return HEADER.search(page.get_data(as_text=True)).group(1)
+
+
+def change_user(app, user_id: int, **fields) -> None:
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        for name, value in fields.items():
+            setattr(user, name, value)
+        db.session.commit()
+        db.session.remove()
+
+
+def test_a_new_name_and_lost_rights_show_on_the_next_page(app, admin, admin_client):
+    first = header(admin_client)
+    assert "Grad Office Admin" in first and "Administration" in first
+    change_user(app, admin.id, display_name="Renamed Office")
+    renamed = header(admin_client)
+    assert "Renamed Office" in renamed and "Grad Office Admin" not in renamed
+    change_user(app, admin.id, is_admin=False)
+    assert "Administration" not in header(admin_client)
+
+
+def test_viewers_never_share_a_header(app, faculty, faculty_client, admin_client):
+    theirs = header(admin_client)
+    mine = header(faculty_client)
+    assert "Prof. Hélène Faculty" in mine and "Grad Office Admin" not in mine
+    assert "Administration" not in mine and "Administration" in theirs
+    # The same page for an anonymous visitor: no navigation, no name.
+    anonymous = app.test_client().get("/login").get_data(as_text=True)
+    assert "Prof. Hélène Faculty" not in anonymous and 'aria-label="Main"' not in anonymous
+
+
+def test_the_page_and_language_show_in_the_header(faculty_client):
+    english = header(faculty_client, "/group?sort=name", **{"Accept-Language": "en"})
+    assert 'value="/group?sort=name"' in english and ">Français<" in english
+    assert 'href="/group" aria-current="page"' in english
+    french = header(faculty_client, "/profile", **{"Accept-Language": "fr-CA"})
+    assert 'value="/profile"' in french and ">English<" in french
+    assert "Mon groupe" in french and 'href="/group" aria-current' not in french
+
+
+def test_a_branding_change_shows_on_the_next_page(app, faculty_client):
+    assert "Northern Institute" not in header(faculty_client)
+    with app.app_context():
+        db.session.merge(Branding(id=BRANDING_ROW_ID, display_name="Northern Institute"))
+        db.session.commit()
+        db.session.remove()
+    assert '<span class="brand__name">Northern Institute</span>' in header(faculty_client)
+
+
+def test_names_are_escaped_and_cannot_reach_the_token_placeholder(app, faculty, faculty_client):
+    change_user(app, faculty.id, display_name='<csrf-token> "x" <script>alert(1)</script>')
+    shown = header(faculty_client)
+    assert "&lt;csrf-token&gt; &#34;x&#34; &lt;script&gt;alert(1)&lt;/script&gt;" in shown
+    assert "<script>" not in shown and "<csrf-token>" not in shown
+
+
+def test_each_request_gets_its_own_valid_token(csrf_app, make_faculty):
+    """With CSRF on, the kept header's forms carry this session's token: logging out works."""
+    faculty = make_faculty()
+    client = login_client(csrf_app.test_client(), faculty)
+    tokens = set(TOKENS.findall(header(client)))
+    assert len(tokens) == 1 and "<csrf-token>" not in tokens
+    other = login_client(csrf_app.test_client(), faculty)
+    assert set(TOKENS.findall(header(other))) != tokens  # another session, another token
+    (token,) = tokens
+    assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 400
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/group").status_code == 302  # logged out: sent to the login page
+
+
+def test_the_kept_headers_are_bounded(app, faculty_client):
+    for number in range(40):
+        header(faculty_client, f"/group?sort=name&page={number}")
+    assert 40 <= _rendered.cache_info().currsize <= _rendered.cache_info().maxsize
