@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import update
 
 from portal.extensions import db
-from portal.group import kept, queries, rows
+from portal.group import queries, rows
+from portal.group.views import KEPT_CONTENT
 from portal.models import Milestone, Person, Position, Program, Supervision, User
 from tests.conftest import login_client
 
@@ -20,8 +21,7 @@ CSRF = re.compile(r'name="csrf_token" value="[^"]*"')
 
 
 def forget_kept() -> None:
-    kept._kept.clear()
-    kept._kept_bytes = 0
+    KEPT_CONTENT.clear()
     queries._kept_groups.clear()
     queries._kept_pages.clear()
     rows._kept.clear()
@@ -127,17 +127,17 @@ def test_content_is_kept_per_viewer(app, faculty, admin, faculty_client, group):
     own = page(faculty_client)
     viewed = page(admin_client, f"/group?faculty={faculty.id}")
     assert "My group</h1>" in own and "Group of Prof. Hélène Faculty</h1>" in viewed
-    keys = list(kept._kept)
+    keys = list(KEPT_CONTENT.entries)
     assert {key[0] for key in keys} == {faculty.id, admin.id}  # one viewer's, never shared
     assert_fresh(admin_client, f"/group?faculty={faculty.id}")
 
 
 def test_kept_content_stays_within_its_budget(app, faculty_client, group, monkeypatch):
-    monkeypatch.setattr(kept, "MAX_KEPT_BYTES", 1)
+    monkeypatch.setattr(KEPT_CONTENT, "max_bytes", 1)
     forget_kept()
     page(faculty_client)
     page(faculty_client, "/group?sort=role")
-    assert len(kept._kept) == 1
+    assert len(KEPT_CONTENT.entries) == 1
     assert_fresh(faculty_client)
 
 
@@ -146,7 +146,7 @@ def test_nothing_is_kept_when_templates_reload(app, faculty_client, group):
     try:
         forget_kept()
         page(faculty_client)
-        assert not kept._kept
+        assert not KEPT_CONTENT.entries
     finally:
         app.jinja_env.auto_reload = False
 

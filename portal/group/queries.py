@@ -30,6 +30,7 @@ from portal.catalogue import cached_translations
 from portal.extensions import db
 from portal.i18n import N_, format_day, number_text
 from portal.identifiers import name_key, normalise_email
+from portal.kept_content import Read
 from portal.labels import (
     KIND_LABELS,
     ROLE_LABELS,
@@ -257,25 +258,6 @@ def _group_statement(statuses: tuple[PositionStatus, ...]) -> Select:
         .where(*_in_group(Supervision, statuses))
         .order_by(Program.sort_order, Person.full_name, Position.id, other.id)
     )
-
-
-class Read:
-    """What a group's queries read, with what else its rows are made from: hashed once, and
-    equal to another only if all of it is equal (a key of what is kept, here and in views)."""
-
-    __slots__ = ("values", "_hash")
-
-    def __init__(self, values: tuple):
-        self.values = values
-        self._hash = hash(values)
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __eq__(self, other) -> bool:
-        return self is other or (
-            other.__class__ is Read and self._hash == other._hash and self.values == other.values
-        )
 
 
 # The member rows made from what the group's two queries read, kept per process under all of

@@ -27,7 +27,6 @@ from portal.group.forms import (
     OwnNoteForm,
     TransferForm,
 )
-from portal.group.kept import KeptContent
 from portal.group.operations import (
     STALE_PROPOSAL_AGE,
     DuplicatePersonError,
@@ -59,6 +58,7 @@ from portal.group.operations import (
 from portal.group.rows import MemberRows
 from portal.highlights import take_highlighted_positions
 from portal.i18n import format_day
+from portal.kept_content import KeptContent, KeptStore
 from portal.labels import lazy_gettext as _l
 from portal.labels import program_choices_in_language, program_name_in
 from portal.milestones import group_due
@@ -67,6 +67,15 @@ from portal.submissions import AlreadySubmittedError, create_once, earlier_recor
 from portal.urls import IdUrl
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
+
+# The current members' content (everything under the navigation) kept per process, about 8 MB:
+# its key holds everything it shows (see `index`): the viewer's account and whether an
+# administrator, the owner's id, name and email, the filter and faculty search with what it
+# found, every row read (with each share's text: Decimal("12.5") == Decimal("12.50") but they
+# print apart) and the programs' names in the page's language, the due panel, the next
+# milestones, the highlighted rows, the day, the language and catalogue, and the links' prefix.
+# A viewer's content is never given to another viewer.
+KEPT_CONTENT = KeptStore(max_bytes=8_000_000)
 
 
 @blueprint.errorhandler(NotAllowedError)
@@ -187,6 +196,7 @@ def index():
         more_found=len(found) > queries.FACULTY_SEARCH_LIMIT,
         highlighted=highlighted,
         content=KeptContent(
+            KEPT_CONTENT,
             (
                 current_user.id,
                 current_user.is_admin,
@@ -209,7 +219,7 @@ def index():
                 today,
                 language,
                 id(cached_translations()),
-            )
+            ),
         ),
     )
 

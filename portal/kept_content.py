@@ -1,0 +1,82 @@
+"""Rendered page content kept per process under a key of everything it shows.
+
+A page whose content is a pure function of what it read (rows, counts, settings), of the request
+(arguments, viewer, language and catalogue, the links' prefix) and of the day keeps it under all
+of these. A write changes what is read, so the key, and the next page renders afresh: there is
+no version to bump and nothing to invalidate, in this process or another (gunicorn's workers
+each read for themselves). Content holding a per-session value (a CSRF token) is not kept, nor
+anything while templates reload.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from markupsafe import Markup
+
+
+class Read:
+    """What a page's queries read, with what else it is made from: hashed once, and equal to
+    another only if all of it is equal (a key of what is kept)."""
+
+    __slots__ = ("values", "_hash")
+
+    def __init__(self, values: tuple):
+        self.values = values
+        self._hash = hash(values)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        return self is other or (
+            other.__class__ is Read and self._hash == other._hash and self.values == other.values
+        )
+
+
+class KeptStore:
+    """One page's kept content, within a byte budget (and a number of entries); when full it
+    starts over, which a plain dict does safely under gunicorn's threads (the byte count is an
+    estimate)."""
+
+    def __init__(self, max_bytes: int, max_entries: int | None = None):
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self.entries: dict[tuple, Markup] = {}
+        self.bytes = 0
+
+    def get(self, key: tuple) -> Markup | None:
+        return self.entries.get(key)
+
+    def keep(self, key: tuple, html: Markup) -> None:
+        full = self.max_entries is not None and len(self.entries) >= self.max_entries
+        if full or self.bytes + len(html) > self.max_bytes:
+            self.clear()
+        self.entries[key] = html
+        self.bytes += len(html)
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.bytes = 0
+
+
+class KeptContent:
+    """Called by a template's `{% call content() %}…{% endcall %}`: renders the block, or gives
+    the HTML kept in `store` under the same key."""
+
+    def __init__(self, store: KeptStore, key: tuple | None):
+        """`key` None: render the block every time, keeping nothing."""
+        self._store = store
+        # Template reloading (development) would keep content of the template's former text.
+        self._key = None if current_app.jinja_env.auto_reload else key
+
+    def __call__(self, caller) -> Markup:
+        key = self._key
+        if key is None:
+            return caller()
+        html = self._store.get(key)
+        if html is None:
+            html = caller()
+            if "csrf_token" in html:
+                return html
+            self._store.keep(key, html)
+        return html
