@@ -386,16 +386,17 @@ def load_row(record, policy: LoadPolicy) -> LoadRow:
     )
 
 
-def load_records(as_of: date, **filters) -> list:
-    """The plain records of `loads_query` for these filters (read by position, as `load_row`
-    does), by name."""
+def load_records(as_of: date, **filters) -> list[tuple]:
+    """The plain records of `loads_query` for these filters (tuples, read by position as
+    `load_row` does; hashed and compared in C when a page keeps its content under them), by
+    name."""
     # Plain rows from the session's connection: no ORM object is made from them. Pending changes
     # are flushed first, as the session would before a query of its own.
     statement, parameters = loads_parameters(as_of, **filters)
     session = db.session
     if session.autoflush:
         session.flush()
-    records = session.connection().execute(statement, parameters).all()
+    records = list(map(tuple, session.connection().execute(statement, parameters).all()))
     records.sort(key=_name_order)
     return records
 

@@ -103,21 +103,21 @@ COLUMN_KEYS = tuple(column.key for column in COLUMNS)
 class LoadsReport:
     """The loads table for one day and filter, sorted, with its totals.
 
-    It holds every faculty member's record (plain, in the table's order) and standing (weighted
-    load, over or near a cap: `portal.loads.load_standings`); a record is made a `LoadRow` only
-    when read: the page reads the rows it shows and those over or near a cap, the exports all.
+    It holds every faculty member's record as read (plain, by name); the table's order, each
+    record's standing (weighted load, over or near a cap: `portal.loads.load_standings`) and the
+    totals are worked out when first read, and a record is made a `LoadRow` only when read: the
+    page reads the rows it shows and those over or near a cap, the exports all. A page whose
+    content is kept reads none of these.
     """
 
     as_of: date
-    records: list
-    standings: list[tuple[Decimal, bool, bool]]
+    read: list  # the records as the loads statement read them, by name
     policy: LoadPolicy
     sort: str
     descending: bool
     institution: Institution | None = None
     department: str | None = None
     unknown_institution: bool = False  # only supervisees whose institution is unknown
-    totals: list[Any] = field(default_factory=list)
     page: int = 1
     # Rows already made, by position in the table.
     _made: dict[int, LoadRow] = field(default_factory=dict, repr=False, compare=False)
@@ -127,14 +127,43 @@ class LoadsReport:
     )
 
     @cached_property
+    def records(self) -> list:
+        """Every record in the table's order (an unknown sort key sorts by name)."""
+        records = self.read
+        if self.sort == "name":
+            # The records come by name already; reversed, equal names keep their order.
+            if self.descending:
+                return sorted(
+                    records, key=lambda record: record[RECORD_NAME].casefold(), reverse=True
+                )
+            return records
+        # Any other column is read from every row, so every row is made.
+        rows = [load_row(record, self.policy) for record in records]
+        sort_value = _sort_value(self.sort)
+        order = sorted(
+            range(len(rows)), key=lambda index: sort_value(rows[index]), reverse=self.descending
+        )
+        self._made.update((position, rows[index]) for position, index in enumerate(order))
+        return [records[index] for index in order]
+
+    @cached_property
+    def standings(self) -> list[tuple[Decimal, bool, bool]]:
+        return load_standings(self.records, self.policy)
+
+    @cached_property
+    def totals(self) -> list[Any]:
+        return _totals(self.records, self.standings, self.over_cap_count)
+
+    @cached_property
     def pending_proposals(self) -> int:
         """Proposed links not yet agreed: never counted in the loads (read by the page only)."""
         return pending_proposals(self.as_of)
 
     def _row(self, index: int) -> LoadRow:
+        records = self.records  # sorting by a column other than the name makes every row
         row = self._made.get(index)
         if row is None:
-            row = self._made[index] = load_row(self.records[index], self.policy)
+            row = self._made[index] = load_row(records[index], self.policy)
         return row
 
     @cached_property
@@ -144,7 +173,7 @@ class LoadsReport:
 
     @property
     def row_count(self) -> int:
-        return len(self.records)
+        return len(self.read)
 
     @property
     def page_count(self) -> int:
@@ -431,45 +460,21 @@ def loads_report(
     institution_id: int | None = None,
     page: int = 1,
 ) -> LoadsReport:
-    """The loads of every active faculty member on `as_of`, in two queries whatever their number.
-
-    An unknown sort key falls back to sorting by name.
+    """The loads of every active faculty member on `as_of`, in two queries whatever their number
+    (sorted, weighed and added up when read). An unknown sort key falls back to sorting by name.
     """
     institution = db.session.get(Institution, institution_id) if institution_id else None
-    unknown_institution = institution_id == UNKNOWN_INSTITUTION
-    policy = load_policy()
-    records = load_records(as_of, department=department or None, institution_id=institution_id)
-    sort_key = sort if sort in COLUMN_KEYS else "name"
-    made: dict[int, LoadRow] = {}
-    if sort_key == "name":
-        # The records come by name already; reversed, equal names keep their order.
-        if descending:
-            records.sort(key=lambda record: record[RECORD_NAME].casefold(), reverse=True)
-    else:
-        # Any other column is read from every row, so every row is made.
-        rows = [load_row(record, policy) for record in records]
-        order = sorted(
-            range(len(rows)),
-            key=lambda index: _sort_value(sort_key)(rows[index]),
-            reverse=descending,
-        )
-        records = [records[index] for index in order]
-        made = {position: rows[index] for position, index in enumerate(order)}
-    standings = load_standings(records, policy)
     report = LoadsReport(
         as_of=as_of,
-        records=records,
-        standings=standings,
-        policy=policy,
-        sort=sort_key,
+        read=load_records(as_of, department=department or None, institution_id=institution_id),
+        policy=load_policy(),
+        sort=sort if sort in COLUMN_KEYS else "name",
         descending=descending,
         institution=institution,
         department=department or None,
-        unknown_institution=unknown_institution,
-        _made=made,
+        unknown_institution=institution_id == UNKNOWN_INSTITUTION,
     )
     report.page = min(max(page, 1), report.page_count)  # an out-of-range page shows the nearest
-    report.totals = _totals(records, standings, report.over_cap_count)
     return report
 
 

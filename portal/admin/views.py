@@ -16,8 +16,8 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.admin import operations, queries, reports
@@ -35,10 +35,12 @@ from portal.admin.forms import (
 from portal.auth.decorators import ask_for_password, require_admin
 from portal.auth.queries import password_entered_recently
 from portal.branding import DEFAULT_ACCENT, current_branding
+from portal.catalogue import cached_translations
 from portal.extensions import db
 from portal.file_budgets import size_text
 from portal.forms import select_choices
 from portal.images import ImageError, clean_image
+from portal.kept_content import KeptContent, KeptStore, Read
 from portal.labels import lazy_gettext as _l
 from portal.loads import load_policy
 from portal.models import Institution, Program, ProgramKind, User
@@ -78,21 +80,29 @@ def _done(message: str, endpoint: str):
 # Loads.
 
 
-def _loads_filter() -> LoadsFilterForm:
-    """The filter form read from the query string, with its choices, validated."""
+def _loads_filter() -> tuple[LoadsFilterForm, tuple]:
+    """The filter form read from the query string, with its choices, validated; and the
+    choices as read (departments, institutions)."""
     form = LoadsFilterForm(formdata=request.args)
-    form.set_departments(queries.department_choices())
+    departments = queries.department_choices()
+    institutions = queries.institution_choices()
+    form.set_departments(departments)
     form.institution.choices = select_choices(
         [("", _("All institutions")), (UNKNOWN_CHOICE, _("Unknown"))]
-        + [(str(id), name) for id, name in queries.institution_choices()]
+        + [(str(id), name) for id, name in institutions]
     )
     form.validate()
-    return form
+    return form, (tuple(departments), tuple(institutions))
 
 
-def _report(form: LoadsFilterForm, **overrides) -> reports.LoadsReport:
-    arguments = form.report_arguments(today=date.today()) | overrides
+def _report(form: LoadsFilterForm, today: date, **overrides) -> reports.LoadsReport:
+    arguments = form.report_arguments(today=today) | overrides
     return reports.loads_report(**arguments)
+
+
+# The loads page's content (everything under the navigation) kept per process: a few pages of
+# about 0.3 MB. Its key (`_loads_content_key`) holds everything the content shows.
+KEPT_LOADS = KeptStore(max_bytes=3_000_000, max_entries=8)
 
 
 @blueprint.route("")
@@ -104,10 +114,13 @@ def index():
 @blueprint.route("/loads")
 def loads():
     """Who is over or near a supervision cap, then every faculty member's load, with the chart."""
-    form = _loads_filter()
+    form, choices = _loads_filter()
     if form.errors:
-        return render_template("admin/loads.html", form=form, report=None), 400
-    report = _report(form)
+        return render_template(
+            "admin/loads.html", form=form, report=None, content=KeptContent(KEPT_LOADS, None)
+        ), 400
+    today = date.today()
+    report = _report(form, today)
     shown_groups = _shown_groups()
     return render_template(
         "admin/loads.html",
@@ -118,10 +131,34 @@ def loads():
             (group, label, group in shown_groups, _toggle_url(group, shown_groups))
             for group, label in reports.DETAIL_GROUPS.items()
         ],
-        chart=reports.loads_chart(report),
+        loads_chart=reports.loads_chart,  # drawn only when the content is rendered
         sort_url=_sort_url,
         page_url=_page_url,
         export_arguments=_filter_arguments("page", "show"),
+        content=KeptContent(KEPT_LOADS, _loads_content_key(report, choices, today)),
+    )
+
+
+def _loads_content_key(report: reports.LoadsReport, choices: tuple, today: date) -> tuple:
+    """Everything the loads page's content shows: every record the loads statement read (so
+    every row, total, notice and bar), the proposals pending, the load policy's caps, the
+    institution filtered by, the filter form's inputs (the whole query string, which also
+    gives the page, sort and columns shown) and choices, the day, the language and catalogue,
+    the links' prefix and the viewer."""
+    policy = report.policy
+    institution = report.institution
+    return (
+        current_user.id,
+        request.script_root,
+        str(get_locale()),
+        id(cached_translations()),
+        today,
+        tuple(request.args.items(multi=True)),
+        choices,
+        None if institution is None else (institution.id, institution.name),
+        (policy.default_principal_cap, policy.default_weighted_cap),
+        report.pending_proposals,
+        Read(tuple(report.read)),
     )
 
 
@@ -167,11 +204,13 @@ def _sort_url(key: str, report: reports.LoadsReport) -> str:
 
 
 def _export(kind: str):
-    form = _loads_filter()
+    form, _choices = _loads_filter()
     if form.errors:
         messages = [message for errors in form.errors.values() for message in errors]
         return Response(" ".join(messages) + "\n", 400, mimetype="text/plain")
-    report = _report(form, page=1)  # an export holds every row, whatever page the table shows
+    report = _report(
+        form, date.today(), page=1
+    )  # an export holds every row, whatever page the table shows
     headers = attachment_headers(f"supervision-loads-{report.as_of.isoformat()}.{kind}")
     if kind == "csv":
         chunks = csv_bytes_chunks(report.headers(), report.export_rows())

@@ -1,0 +1,142 @@
+"""/admin/loads keeps its rendered content per process under everything it shows: after any
+write, however it was made (a change straight in the database here), the page is the one a
+fresh render gives, and an administrator's content is never another's."""
+
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, update
+
+from portal.admin.views import KEPT_LOADS
+from portal.extensions import db
+from portal.models import (
+    Institution,
+    LoadPolicy,
+    Program,
+    Supervision,
+    SupervisionState,
+    User,
+)
+from tests.conftest import login_client
+
+pytestmark = pytest.mark.both_backends  # the aggregate query differs per database
+
+CSRF = re.compile(r'name="csrf_token" value="[^"]*"')
+PATHS = (
+    "/admin/loads",
+    "/admin/loads?show=roles&show=programs&sort=weighted&dir=desc",
+    "/admin/loads?department=Mathematics",
+)
+
+
+def page(client, path="/admin/loads", language="en") -> str:
+    response = client.get(path, headers={"Accept-Language": language})
+    assert response.status_code == 200, path
+    return CSRF.sub('name="csrf_token" value=""', response.get_data(as_text=True))
+
+
+def assert_fresh(client, paths=PATHS) -> None:
+    """Each page as served (from what is kept, when it is) is the page rendered afresh."""
+    served = {
+        (path, language): page(client, path, language)
+        for path in paths
+        for language in ("en", "fr-CA")
+    }
+    KEPT_LOADS.clear()
+    for (path, language), html in served.items():
+        assert html == page(client, path, language), (path, language)
+
+
+def change(app, statement) -> None:
+    """A write that goes through no form and no portal function (as an import or a script)."""
+    with app.app_context():
+        db.session.execute(statement)
+        db.session.commit()
+
+
+@pytest.fixture
+def loads(app, make_faculty, make_member):
+    ada = make_faculty("ada@example.org", "Prof. Ada Lovelace", department="Computer Science")
+    bob = make_faculty("bob@example.org", "Prof. Bob O'Brien", department="Mathematics")
+    make_member(ada, "P1 PhD shared", others=[(bob, "co-supervisor")])
+    make_member(ada, "P2 PhD sole", institution="McGill University")
+    make_member(bob, "P3 Masters", program="Master's Research")
+    return ada, bob
+
+
+def test_a_repeated_page_is_kept_and_the_same(app, loads, admin_client):
+    KEPT_LOADS.clear()
+    first = page(admin_client)
+    assert len(KEPT_LOADS.entries) == 1
+    assert page(admin_client) == first
+    assert len(KEPT_LOADS.entries) == 1
+    assert_fresh(admin_client)
+
+
+def test_every_write_shows_on_the_next_page(app, loads, admin_client):
+    ada, bob = loads
+    with app.app_context():
+        mcgill = db.session.scalar(
+            select(Institution.id).where(Institution.name == "McGill University")
+        )
+    paths = (*PATHS, f"/admin/loads?institution={mcgill}")
+    assert_fresh(admin_client, paths)
+    writes = (
+        update(User).where(User.id == ada.id).values(principal_cap=1),
+        update(User).where(User.id == bob.id).values(weighted_cap=Decimal("40.00")),
+        update(User).where(User.id == ada.id).values(display_name="Prof. Ada <King>"),
+        update(User).where(User.id == bob.id).values(department="Physics"),
+        update(Supervision).where(Supervision.supervisor_id == bob.id).values(share=Decimal(25)),
+        update(Supervision)
+        .where(Supervision.supervisor_id == ada.id)
+        .values(state=SupervisionState.PROPOSED),
+        update(LoadPolicy).values(default_principal_cap=1, default_weighted_cap=Decimal(50)),
+        update(Program).where(Program.name == "Master's Research").values(weight=Decimal(2)),
+        update(Institution).where(Institution.id == mcgill).values(name="Université McGill"),
+    )
+    for write in writes:
+        for path in paths:  # what is kept before the write
+            page(admin_client, path)
+        change(app, write)
+        assert_fresh(admin_client, paths)
+
+
+def test_content_is_kept_per_viewer(app, loads, admin, make_admin):
+    other = make_admin("office@example.org", "Graduate Office")
+    KEPT_LOADS.clear()
+    page(login_client(app.test_client(), admin))
+    other_client = login_client(app.test_client(), other)
+    page(other_client)
+    assert {key[0] for key in KEPT_LOADS.entries} == {admin.id, other.id}  # never shared
+    assert_fresh(other_client)
+
+
+def test_the_day_is_part_of_what_is_kept(app, loads, admin_client):
+    KEPT_LOADS.clear()
+    page(admin_client, f"/admin/loads?as_of={date.today().isoformat()}")
+    page(admin_client, "/admin/loads?as_of=2000-01-01")
+    assert len(KEPT_LOADS.entries) == 2
+    assert_fresh(admin_client, ("/admin/loads?as_of=2000-01-01",))
+
+
+def test_kept_content_stays_within_its_budget(app, loads, admin_client, monkeypatch):
+    monkeypatch.setattr(KEPT_LOADS, "max_bytes", 1)
+    KEPT_LOADS.clear()
+    page(admin_client)
+    page(admin_client, "/admin/loads?sort=principal")
+    assert len(KEPT_LOADS.entries) == 1
+    assert_fresh(admin_client)
+
+
+def test_nothing_is_kept_when_templates_reload_or_the_filter_is_wrong(app, loads, admin_client):
+    KEPT_LOADS.clear()
+    assert admin_client.get("/admin/loads?as_of=tomorrow").status_code == 400
+    assert not KEPT_LOADS.entries
+    app.jinja_env.auto_reload = True
+    try:
+        page(admin_client)
+        assert not KEPT_LOADS.entries
+    finally:
+        app.jinja_env.auto_reload = False
