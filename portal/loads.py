@@ -386,17 +386,26 @@ def load_row(record, policy: LoadPolicy) -> LoadRow:
     )
 
 
-def load_records(as_of: date, **filters) -> list[tuple]:
-    """The plain records of `loads_query` for these filters (tuples, read by position as
-    `load_row` does; hashed and compared in C when a page keeps its content under them), by
-    name."""
+def read_load_records(as_of: date, **filters) -> list[tuple]:
+    """The plain records of `loads_query` for these filters, in the order the database gives
+    them (tuples, read by position as `load_row` does; hashed and compared in C when a page
+    keeps its content under them)."""
     # Plain rows from the session's connection: no ORM object is made from them. Pending changes
     # are flushed first, as the session would before a query of its own.
     statement, parameters = loads_parameters(as_of, **filters)
     session = db.session
     if session.autoflush:
         session.flush()
-    records = list(map(tuple, session.connection().execute(statement, parameters).all()))
+    return list(map(tuple, session.connection().execute(statement, parameters).all()))
+
+
+def load_records(as_of: date, **filters) -> list[tuple]:
+    """The plain records of `loads_query` for these filters (see `read_load_records`), by name."""
+    return by_name(read_load_records(as_of, **filters))
+
+
+def by_name(records: list[tuple]) -> list[tuple]:
+    """Records sorted by name (then id), in place."""
     records.sort(key=_name_order)
     return records
 

@@ -27,11 +27,12 @@ from portal.loads import (
     RECORD_NAME,
     UNKNOWN_INSTITUTION,
     LoadRow,
+    by_name,
     load_policy,
-    load_records,
     load_row,
     load_standings,
     pending_proposals,
+    read_load_records,
 )
 from portal.models import Institution, LoadPolicy
 from portal.spreadsheets import as_text
@@ -111,7 +112,7 @@ class LoadsReport:
     """
 
     as_of: date
-    read: list  # the records as the loads statement read them, by name
+    read: list  # the records as the loads statement read them (sorted when first needed)
     policy: LoadPolicy
     sort: str
     descending: bool
@@ -129,7 +130,7 @@ class LoadsReport:
     @cached_property
     def records(self) -> list:
         """Every record in the table's order (an unknown sort key sorts by name)."""
-        records = self.read
+        records = by_name(list(self.read))
         if self.sort == "name":
             # The records come by name already; reversed, equal names keep their order.
             if self.descending:
@@ -466,7 +467,7 @@ def loads_report(
     institution = db.session.get(Institution, institution_id) if institution_id else None
     report = LoadsReport(
         as_of=as_of,
-        read=load_records(as_of, department=department or None, institution_id=institution_id),
+        read=read_load_records(as_of, department=department or None, institution_id=institution_id),
         policy=load_policy(),
         sort=sort if sort in COLUMN_KEYS else "name",
         descending=descending,
