@@ -10,7 +10,17 @@ from typing import Any
 from flask import Flask
 from flask.helpers import get_debug_flag
 
-from portal import branding, cli, errors, i18n, models, security, site_header, urls  # noqa: F401  (models: every table registered for migrations)
+from portal import (  # noqa: F401  (models: every table registered for migrations)
+    branding,
+    cli,
+    errors,
+    i18n,
+    models,
+    rate_limits,
+    security,
+    site_header,
+    urls,
+)
 from portal.admin.views import blueprint as admin_blueprint
 from portal.api import setup as api_setup
 from portal.auth import oidc
@@ -109,6 +119,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    rate_limits.check_only_where_limited(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."

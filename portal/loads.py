@@ -54,6 +54,20 @@ NEAR_PRINCIPAL_HEADROOM = 1
 NEAR_WEIGHTED_SHARE = Decimal("0.9")
 
 
+# A record of the loads statement, by position (`load_row` reads the whole of it): the faculty
+# member and their own caps, then the counts summed per supervisor (principal, co-supervisor,
+# host, then one per program kind), the weighted units and the number of links.
+(
+    RECORD_FACULTY_ID,
+    RECORD_NAME,
+    RECORD_DEPARTMENT,
+    RECORD_PRINCIPAL_CAP,
+    RECORD_WEIGHTED_CAP,
+) = range(5)
+RECORD_COUNTS = slice(5, 8 + len(KINDS))
+RECORD_PRINCIPAL = RECORD_COUNTS.start
+RECORD_WEIGHTED_UNITS = -2
+
 # The loads filter's "Unknown" institution: positions without one (no database id is 0).
 UNKNOWN_INSTITUTION = 0
 
@@ -68,6 +82,34 @@ def percent_from_units(units: int) -> Decimal:
 def _cents(value) -> Decimal:
     """A cap kept with two decimals (caps are few distinct values: each is quantized once)."""
     return Decimal(value).quantize(CENT)
+
+
+def cap_flags(
+    principal: int, weighted: Decimal, principal_cap: int | None, weighted_cap: Decimal | None
+) -> tuple[bool, bool, bool, bool]:
+    """The caps' rule: over the principal cap, over the weighted cap, near the principal cap,
+    near the weighted cap (a load within every cap but close to one: look before adding)."""
+    over_principal = principal_cap is not None and principal > principal_cap
+    over_weighted = weighted_cap is not None and weighted > weighted_cap
+    near_principal = (
+        principal_cap is not None
+        and 0 <= principal_cap - principal <= NEAR_PRINCIPAL_HEADROOM
+        and principal > 0
+    )
+    near_weighted = (
+        weighted_cap is not None
+        and not over_weighted
+        and weighted > 0
+        and weighted >= weighted_cap * NEAR_WEIGHTED_SHARE
+    )
+    return over_principal, over_weighted, near_principal, near_weighted
+
+
+def over_or_near(flags: tuple[bool, bool, bool, bool]) -> tuple[bool, bool]:
+    """From `cap_flags`: over any cap; near one (within every cap but close to one)."""
+    over_principal, over_weighted, near_principal, near_weighted = flags
+    over = over_principal or over_weighted
+    return over, not over and (near_principal or near_weighted)
 
 
 @dataclass(slots=True)
@@ -104,25 +146,17 @@ class LoadRow:
         principal, weighted = self.principal, self.weighted
         principal_cap, weighted_cap = self.principal_cap, self.weighted_cap
         self.total = principal + self.co_supervisor + self.host
-        headroom = self.principal_headroom = (
-            None if principal_cap is None else principal_cap - principal
-        )
+        self.principal_headroom = None if principal_cap is None else principal_cap - principal
         self.weighted_headroom = None if weighted_cap is None else weighted_cap - weighted
-        over_principal = self.over_principal_cap = headroom is not None and headroom < 0
-        over_weighted = self.over_weighted_cap = (
-            weighted_cap is not None and weighted > weighted_cap
-        )
-        over = self.over_cap = over_principal or over_weighted
-        near_principal = self.near_principal_cap = (
-            headroom is not None and 0 <= headroom <= NEAR_PRINCIPAL_HEADROOM and principal > 0
-        )
-        near_weighted = self.near_weighted_cap = (
-            weighted_cap is not None
-            and not over_weighted
-            and weighted > 0
-            and weighted >= weighted_cap * NEAR_WEIGHTED_SHARE
-        )
-        near = self.near_cap = not over and (near_principal or near_weighted)
+        flags = cap_flags(principal, weighted, principal_cap, weighted_cap)
+        (
+            over_principal,
+            over_weighted,
+            self.near_principal_cap,
+            self.near_weighted_cap,
+        ) = flags
+        self.over_principal_cap, self.over_weighted_cap = over_principal, over_weighted
+        over, near = self.over_cap, self.near_cap = over_or_near(flags)
         if over:
             which = " and ".join(
                 label
@@ -352,14 +386,48 @@ def load_row(record, policy: LoadPolicy) -> LoadRow:
     )
 
 
-def _load_records(as_of: date, **filters) -> list:
+def load_records(as_of: date, **filters) -> list:
+    """The plain records of `loads_query` for these filters (read by position, as `load_row`
+    does), by name."""
     # Plain rows from the session's connection: no ORM object is made from them. Pending changes
     # are flushed first, as the session would before a query of its own.
     statement, parameters = loads_parameters(as_of, **filters)
     session = db.session
     if session.autoflush:
         session.flush()
-    return session.connection().execute(statement, parameters).all()
+    records = session.connection().execute(statement, parameters).all()
+    records.sort(key=_name_order)
+    return records
+
+
+def _name_order(record) -> tuple[str, int]:
+    return record[RECORD_NAME].casefold(), record[RECORD_FACULTY_ID]
+
+
+def load_standings(records: list, policy: LoadPolicy) -> list[tuple[Decimal, bool, bool]]:
+    """Each record's weighted load, whether it is over a cap and whether near one (what its
+    `LoadRow` would say, by `cap_flags`), in one pass over the plain records: a report reads
+    these of every faculty member but makes rows only of those it shows."""
+    default_principal_cap = policy.default_principal_cap
+    default_weighted_cap = policy.default_weighted_cap
+    standings = []
+    for record in records:
+        principal_cap, weighted_cap = record[RECORD_PRINCIPAL_CAP], record[RECORD_WEIGHTED_CAP]
+        if principal_cap is None:
+            principal_cap = default_principal_cap
+        if weighted_cap is None:
+            weighted_cap = default_weighted_cap
+        weighted = percent_from_units(int(record[RECORD_WEIGHTED_UNITS]))
+        over, near = over_or_near(
+            cap_flags(
+                int(record[RECORD_PRINCIPAL]),
+                weighted,
+                principal_cap,
+                None if weighted_cap is None else _cents(weighted_cap),
+            )
+        )
+        standings.append((weighted, over, near))
+    return standings
 
 
 def load_rows(
@@ -367,10 +435,8 @@ def load_rows(
 ) -> list[LoadRow]:
     """The load of every active faculty member on `as_of` (filtered), by name, in two queries."""
     policy = load_policy()
-    records = _load_records(as_of, department=department or None, institution_id=institution_id)
-    rows = [load_row(record, policy) for record in records]
-    rows.sort(key=lambda row: (row.name.casefold(), row.faculty_id))
-    return rows
+    records = load_records(as_of, department=department or None, institution_id=institution_id)
+    return [load_row(record, policy) for record in records]
 
 
 def cap_breaches_after(
@@ -399,7 +465,7 @@ def cap_breaches_after_adding(
         for program_id in {program_id for program_id, _, _ in additions}
     }
     policy = load_policy()
-    records = _load_records(on, faculty_id=faculty_id)
+    records = load_records(on, faculty_id=faculty_id)
     record = records[0] if records else None
     known = [item for item in additions if programs[item[0]] is not None]
     if not known or record is None:

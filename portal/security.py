@@ -7,11 +7,13 @@ app has or will have: nothing is keyed by a list of routes.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, flash, request, session
+from flask import Flask, Response, current_app, flash, g, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.auth.access import handles_own_authentication
@@ -60,6 +62,7 @@ def register(app: Flask) -> None:
         # Flask checks the host name of TRUSTED_HOSTS and ignores the port; this checks both.
         app.before_request(refuse_untrusted_port)
     app.before_request(expire_stale_session)
+    app.before_request(reuse_signed_csrf_token)
     app.before_request(refuse_nul_characters)
     app.after_request(add_security_headers)
     user_logged_in.connect(stamp_new_login, app)
@@ -253,3 +256,31 @@ def is_safe_link(url: str | None) -> bool:
     if "@" in parts.netloc or parts.username is not None or parts.password is not None:
         return False
     return parts.scheme.lower() in {"http", "https"} and bool(hostname)
+
+
+# ---------------------------------------------------------------------------------------------
+# CSRF tokens, signed once per session.
+
+# Flask-WTF's salt for its tokens (flask_wtf/csrf.py): what validate_csrf checks them with.
+FLASK_WTF_SALT = "wtf-csrf-token"
+
+
+def reuse_signed_csrf_token() -> None:
+    """before_request: this request's CSRF token is the session's, as signed before.
+
+    Flask-WTF signs the session's raw token anew in each request that shows a form (with the
+    time, which only a time limit reads). Without a time limit (WTF_CSRF_TIME_LIMIT = None, this
+    portal's setting) one signature is as good as another, so the first is kept per process and
+    handed to Flask-WTF as the request's token (`g.csrf_token`, which generate_csrf returns).
+    """
+    config = current_app.config
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    raw = session.get(field)
+    if raw and config.get("WTF_CSRF_TIME_LIMIT") is None:
+        secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+        setattr(g, field, _signed_csrf_token(secret, raw))
+
+
+@lru_cache(maxsize=4096)
+def _signed_csrf_token(secret: str | bytes, raw: str) -> str:
+    return URLSafeTimedSerializer(secret, salt=FLASK_WTF_SALT).dumps(raw)

@@ -7,13 +7,20 @@ position's person, program and start, a faculty's email), so that the comparison
 depend on the order in which rows get their ids.
 """
 
+import json
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal.database import bulk_insert, reserve_ids
+from portal.database import (
+    ROWS_PER_STATEMENT,
+    bulk_insert,
+    bulk_insert_repeated,
+    json_text,
+    reserve_ids,
+)
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
@@ -391,8 +398,9 @@ def test_batched_import_writes_the_same_records_as_the_orm_path(app, imported):
 
 
 def test_a_large_import_writes_in_a_fixed_number_of_statements(app, make_faculty, query_counter):
-    """Batches, not rows: 30 and 150 new rows (900 milestones, within one batch) cost the same
-    number of statements."""
+    """Batches, not rows: 50 and 150 new rows (900 milestones, within one batch) cost the same
+    number of statements. (On SQLite a batch goes ROWS_PER_STATEMENT rows a statement: rows
+    that are not a multiple of it cost one more, shorter statement per table.)"""
     anne = make_faculty(ANNE, "Anne Faculty")
 
     def statements(prefix: str, count: int) -> int:
@@ -424,7 +432,8 @@ def test_a_large_import_writes_in_a_fixed_number_of_statements(app, make_faculty
         return len(executed)
 
     statements("first", 1)  # creates the institution
-    assert statements("few", 30) == statements("many", 150)
+    assert ROWS_PER_STATEMENT == 50
+    assert statements("few", 50) == statements("many", 150)
 
 
 def test_a_bulk_insert_that_breaks_a_unique_key_raises_integrity_error(app):
@@ -445,3 +454,106 @@ def test_a_bulk_insert_that_breaks_a_unique_key_raises_integrity_error(app):
             bulk_insert(db.session, Person.__table__, [{**row, "id": first}, {**row, "id": second}])
         db.session.rollback()
         assert db.session.scalar(select(Person).where(Person.email == "dee@example.org")) is None
+
+
+def _people_and_positions(count: int) -> list[int]:
+    """`count` new positions (one person each), written with bulk_insert; their ids."""
+    now = utcnow()
+    people = reserve_ids(db.session, Person.__table__, count)
+    bulk_insert(
+        db.session,
+        Person.__table__,
+        [
+            {
+                "id": key,
+                "full_name": f"Bulk {n}",
+                "name_key": f"bulk {n}",
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n, key in enumerate(people)
+        ],
+    )
+    positions = reserve_ids(db.session, Position.__table__, count)
+    bulk_insert(
+        db.session,
+        Position.__table__,
+        [
+            {
+                "id": key,
+                "person_id": person,
+                "program_id": 1,
+                "start_date": date(2030, 9, 1),
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for key, person in zip(positions, people, strict=True)
+        ],
+    )
+    return positions
+
+
+def test_bulk_insert_writes_every_row_in_order_past_a_whole_statement(app):
+    """120 rows on SQLite: two statements of ROWS_PER_STATEMENT rows and one of 20."""
+    with app.app_context():
+        positions = _people_and_positions(2 * ROWS_PER_STATEMENT + 20)
+        rows = db.session.execute(
+            select(Person.full_name, Position.id)
+            .join(Position.person)
+            .where(Position.id.in_(positions))
+            .order_by(Person.id)
+        ).all()
+        assert rows == [(f"Bulk {n}", key) for n, key in enumerate(positions)]
+
+
+@pytest.mark.parametrize("limit", [None, 20])
+def test_bulk_insert_repeated_writes_what_the_expanded_rows_would(app, monkeypatch, limit):
+    """Each row crossed with its shared list, in order, ids counted in that order; with more
+    values than SQLite binds in one statement (limit 20), the expanded rows instead."""
+    if limit is not None:
+        monkeypatch.setattr("portal.database.variable_limit", lambda _connection: limit)
+    with app.app_context():
+        now = utcnow()
+        first, second, third = _people_and_positions(3)
+        plan_a = [
+            {"occurrence": 1, "name_en": "A one", "name_fr": "A un", "due_date": date(2031, 1, 1)},
+            {"occurrence": 1, "name_en": "A two", "name_fr": "A deux", "due_date": None},
+        ]
+        plan_b = [{"occurrence": 2, "name_en": "B", "name_fr": "B", "due_date": date(2032, 2, 29)}]
+        for plan in (plan_a, plan_b):
+            for values in plan:
+                values.update(status="open", version=1, created_at=now, updated_at=now)
+        bulk_insert_repeated(
+            db.session,
+            Milestone.__table__,
+            "position_id",
+            [(first, plan_a), (second, plan_b), (second, []), (third, plan_a)],
+        )
+        written = db.session.execute(
+            select(Milestone.id, Milestone.position_id, Milestone.name_en, Milestone.due_date)
+            .where(Milestone.position_id.in_([first, second, third]))
+            .order_by(Milestone.id)
+        ).all()
+        assert [row[1:] for row in written] == [
+            (first, "A one", date(2031, 1, 1)),
+            (first, "A two", None),
+            (second, "B", date(2032, 2, 29)),
+            (third, "A one", date(2031, 1, 1)),
+            (third, "A two", None),
+        ]
+        ids = [row[0] for row in written]
+        assert ids == list(range(ids[0], ids[0] + 5))
+
+
+def test_json_text_is_what_json_dumps_writes():
+    for value in (
+        None,
+        "Université",
+        {"full_name": 'Zoë O\'Neill "Z"', "orcid": None, "share": "12.50", "n": 3},
+        {"list": [1.5, True, False, None, {"nested": "😀"}], "nan": float("nan")},
+    ):
+        assert json_text(value) == json.dumps(value)
+    with pytest.raises(TypeError):
+        json_text({"when": date(2031, 1, 1)})

@@ -4,9 +4,11 @@ the next page, no viewer sees another's header, and its forms carry the request'
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
+from portal import security
 from portal.extensions import db
 from portal.models import Branding, User
 from portal.models.branding import BRANDING_ROW_ID
@@ -97,3 +99,23 @@ def test_the_kept_headers_are_bounded(app, faculty_client):
     for number in range(40):
         header(faculty_client, f"/group?sort=name&page={number}")
     assert 40 <= _rendered.cache_info().currsize <= _rendered.cache_info().maxsize
+
+
+def test_a_session_keeps_its_signed_token_and_forms_use_the_same(csrf_app, make_faculty):
+    client = login_client(csrf_app.test_client(), make_faculty())
+    client.get("/group")  # the session's first page makes its raw token
+    form_page = set(TOKENS.findall(client.get("/group/members/new").get_data(as_text=True)))
+    time.sleep(1.1)  # Flask-WTF's signature holds the second it was made
+    later_page = set(TOKENS.findall(client.get("/group").get_data(as_text=True)))
+    assert len(form_page) == 1 and form_page == later_page  # header and form, page after page
+
+
+def test_with_a_time_limit_every_token_is_signed_afresh(csrf_app, make_faculty, monkeypatch):
+    kept = []
+    monkeypatch.setattr(security, "_signed_csrf_token", lambda *key: kept.append(key))
+    csrf_app.config["WTF_CSRF_TIME_LIMIT"] = 3600
+    client = login_client(csrf_app.test_client(), make_faculty())
+    client.get("/group")
+    (token,) = set(TOKENS.findall(header(client)))
+    assert kept == []  # Flask-WTF signed it, with the time its limit reads
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302

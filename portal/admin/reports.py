@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cached_property
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import get_locale
 
@@ -21,8 +21,19 @@ from portal.extensions import db
 from portal.i18n import format_day, number_text
 from portal.labels import KIND_LABELS, english
 from portal.labels import lazy_gettext as _l
-from portal.loads import KINDS, UNKNOWN_INSTITUTION, LoadRow, load_rows, pending_proposals
-from portal.models import Institution
+from portal.loads import (
+    KINDS,
+    RECORD_COUNTS,
+    RECORD_NAME,
+    UNKNOWN_INSTITUTION,
+    LoadRow,
+    load_policy,
+    load_records,
+    load_row,
+    load_standings,
+    pending_proposals,
+)
+from portal.models import Institution, LoadPolicy
 from portal.spreadsheets import as_text
 
 ANSWER, ROLES, PROGRAMS = "answer", "roles", "programs"
@@ -90,10 +101,17 @@ COLUMN_KEYS = tuple(column.key for column in COLUMNS)
 
 @dataclass
 class LoadsReport:
-    """The loads table for one day and filter, sorted, with its totals."""
+    """The loads table for one day and filter, sorted, with its totals.
+
+    It holds every faculty member's record (plain, in the table's order) and standing (weighted
+    load, over or near a cap: `portal.loads.load_standings`); a record is made a `LoadRow` only
+    when read: the page reads the rows it shows and those over or near a cap, the exports all.
+    """
 
     as_of: date
-    rows: list[LoadRow]
+    records: list
+    standings: list[tuple[Decimal, bool, bool]]
+    policy: LoadPolicy
     sort: str
     descending: bool
     institution: Institution | None = None
@@ -101,6 +119,8 @@ class LoadsReport:
     unknown_institution: bool = False  # only supervisees whose institution is unknown
     totals: list[Any] = field(default_factory=list)
     page: int = 1
+    # Rows already made, by position in the table.
+    _made: dict[int, LoadRow] = field(default_factory=dict, repr=False, compare=False)
     # Number texts by language and value: the page prints the same few numbers many times.
     _number_texts: dict[str, dict[str, str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -111,23 +131,39 @@ class LoadsReport:
         """Proposed links not yet agreed: never counted in the loads (read by the page only)."""
         return pending_proposals(self.as_of)
 
+    def _row(self, index: int) -> LoadRow:
+        row = self._made.get(index)
+        if row is None:
+            row = self._made[index] = load_row(self.records[index], self.policy)
+        return row
+
+    @cached_property
+    def rows(self) -> list[LoadRow]:
+        """Every row, in the table's order (what the exports write)."""
+        return [self._row(index) for index in range(len(self.records))]
+
+    @property
+    def row_count(self) -> int:
+        return len(self.records)
+
     @property
     def page_count(self) -> int:
-        return max(1, -(-len(self.rows) // PAGE_SIZE))
+        return max(1, -(-self.row_count // PAGE_SIZE))
 
     @property
     def first_shown(self) -> int:
         """Index (0-based) of the first row on this page."""
         return (self.page - 1) * PAGE_SIZE
 
-    @property
+    @cached_property
     def shown(self) -> list[LoadRow]:
         """The rows of this page; counts, totals and exports always cover every row."""
-        return self.rows[self.first_shown : self.first_shown + PAGE_SIZE]
+        first = self.first_shown
+        return [self._row(index) for index in range(first, min(first + PAGE_SIZE, self.row_count))]
 
     @cached_property
     def over_cap_count(self) -> int:
-        return sum(map(attrgetter("over_cap"), self.rows))
+        return sum(over for _, over, _ in self.standings)
 
     def headers(self) -> list[str]:
         """The export's column headers: always English, the file format does not change."""
@@ -152,30 +188,35 @@ class LoadsReport:
 
         return text
 
-    def text_rows(
-        self, columns: list[Column] | None = None
-    ) -> list[tuple[LoadRow, dict[str, str]]]:
-        """Each row of this page with its cells as the page prints them, by column key: the
-        CSV's values in the reader's language (only `columns`' cells when given, and the
-        name and status)."""
-        keys = {"name", "status", *(column.key for column in columns)} if columns else None
-        indexes = [
-            (index, key)
-            for index, key in enumerate(COLUMN_KEYS)
-            if key != "status" and (keys is None or key in keys)
+    def table_rows(
+        self, columns: list[Column], link: Callable[[int], str]
+    ) -> list[tuple[bool, bool, str, str, list[tuple[str, str]]]]:
+        """Each row of this page as the table prints it: over a cap, near one, the faculty
+        member's link (`link(faculty_id)`) and name, then a (kind, text) per cell of `columns` after the name, kind
+        "number", "text" or "status" (the CSV's values in the reader's language)."""
+        readers = [
+            ("status", None)
+            if column.key == "status"
+            else ("number" if column.numeric else "text", _column_value(column.key))
+            for column in columns[1:]
         ]
         number = self.number_writer()
         statuses: dict[str, str] = {}  # the status in English -> in the reader's language
-        texts = []
+        lines = []
         for row in self.shown:
-            values = _cells(row)
-            cells = {key: _page_text(values[index], number) for index, key in indexes}
-            status = statuses.get(row.status)
-            if status is None:
-                status = statuses[row.status] = row.status_text()
-            cells["status"] = status
-            texts.append((row, cells))
-        return texts
+            cells = []
+            for kind, read in readers:
+                if read is None:
+                    text = statuses.get(row.status)
+                    if text is None:
+                        text = statuses[row.status] = row.status_text()
+                else:
+                    text = _page_text(read(row), number)
+                cells.append((kind, text))
+            lines.append(
+                (row.over_cap, row.near_cap, link(row.faculty_id), as_text(row.name), cells)
+            )
+        return lines
 
     def text_totals(self) -> dict[str, str]:
         """The totals row as the page prints it, by column key."""
@@ -191,25 +232,40 @@ class LoadsReport:
                 texts[key] = _page_text(value, number)
         return texts
 
-    def cap_notices(self) -> list[CapNotice]:
-        """The answer first: who is over a cap (most over first), then who is near one."""
-        over = [row for row in self.rows if row.over_cap]
-        near = [row for row in self.rows if row.near_cap]
+    def cap_notices(self, link: Callable[[int], str]) -> list[CapNotice]:
+        """The answer first: who is over a cap (most over first), then who is near one, each
+        with `link(faculty_id)`."""
+        over, near = [], []
+        for index, (_, is_over, is_near) in enumerate(self.standings):
+            if is_over:
+                over.append(self._row(index))
+            elif is_near:
+                near.append(self._row(index))
         over.sort(key=lambda row: (-_overshoot(row), row.name.casefold()))
         near.sort(key=lambda row: (-_used_share(row), row.name.casefold()))
         number = self.number_writer()
-        return [CapNotice(row, True, _cap_sentences(row, number)) for row in over] + [
-            CapNotice(row, False, _cap_sentences(row, number)) for row in near
+        return [_notice(row, True, link, number) for row in over] + [
+            _notice(row, False, link, number) for row in near
         ]
 
 
-@dataclass(frozen=True)
-class CapNotice:
-    """One faculty member over or near a cap, and by how much, in the reader's words."""
+class CapNotice(NamedTuple):
+    """One faculty member over or near a cap, and by how much, in the reader's words (a tuple,
+    which the page's loop unpacks)."""
 
-    row: LoadRow
     over: bool
+    link: str  # to the faculty member's group
+    name: str
+    department: str | None
     sentences: list[str]
+
+
+def _notice(
+    row: LoadRow, over: bool, link: Callable[[int], str], number: Callable[[Any], str]
+) -> CapNotice:
+    return CapNotice(
+        over, link(row.faculty_id), row.name, row.department, _cap_sentences(row, number)
+    )
 
 
 def _overshoot(row: LoadRow) -> Decimal:
@@ -381,41 +437,65 @@ def loads_report(
     """
     institution = db.session.get(Institution, institution_id) if institution_id else None
     unknown_institution = institution_id == UNKNOWN_INSTITUTION
-    rows = load_rows(as_of, department=department, institution_id=institution_id)
+    policy = load_policy()
+    records = load_records(as_of, department=department or None, institution_id=institution_id)
     sort_key = sort if sort in COLUMN_KEYS else "name"
-    rows.sort(key=_sort_value(sort_key), reverse=descending)
+    made: dict[int, LoadRow] = {}
+    if sort_key == "name":
+        # The records come by name already; reversed, equal names keep their order.
+        if descending:
+            records.sort(key=lambda record: record[RECORD_NAME].casefold(), reverse=True)
+    else:
+        # Any other column is read from every row, so every row is made.
+        rows = [load_row(record, policy) for record in records]
+        order = sorted(
+            range(len(rows)),
+            key=lambda index: _sort_value(sort_key)(rows[index]),
+            reverse=descending,
+        )
+        records = [records[index] for index in order]
+        made = {position: rows[index] for position, index in enumerate(order)}
+    standings = load_standings(records, policy)
     report = LoadsReport(
         as_of=as_of,
-        rows=rows,
+        records=records,
+        standings=standings,
+        policy=policy,
         sort=sort_key,
         descending=descending,
         institution=institution,
         department=department or None,
         unknown_institution=unknown_institution,
+        _made=made,
     )
     report.page = min(max(page, 1), report.page_count)  # an out-of-range page shows the nearest
-    report.totals = _totals(rows, report.over_cap_count)
+    report.totals = _totals(records, standings, report.over_cap_count)
     return report
 
 
-SUMMED = frozenset(
-    {"principal", "co_supervisor", "host", "total", "weighted", *(kind.value for kind in KINDS)}
-)
+# The counts of a record (`portal.loads.RECORD_COUNTS`), by column key.
+COUNT_KEYS = ("principal", "co_supervisor", "host", *(kind.value for kind in KINDS))
+SUMMED = frozenset({*COUNT_KEYS, "total", "weighted"})
 
 
-def _totals(rows: list[LoadRow], over: int) -> list[Any]:
-    """The totals row in the order of COLUMNS: each summed column added up once."""
+def _totals(records: list, standings: list[tuple[Decimal, bool, bool]], over: int) -> list[Any]:
+    """The totals row in the order of COLUMNS: each summed column added up once, from the
+    records (what every row would show, without making the rows)."""
+    sums = [
+        int(sum(column))
+        for column in zip(*(record[RECORD_COUNTS] for record in records), strict=True)
+    ]
+    counted = dict(zip(COUNT_KEYS, sums or [0] * len(COUNT_KEYS), strict=True))
+    counted["total"] = counted["principal"] + counted["co_supervisor"] + counted["host"]
+    counted["weighted"] = sum((weighted for weighted, _, _ in standings), Decimal("0.00"))
     totals: list[Any] = []
     for key in COLUMN_KEYS:
         if key == "name":
             totals.append("Total")
         elif key == "status":
             totals.append(f"{over} over cap")
-        elif key in SUMMED:
-            start = Decimal("0.00") if key == "weighted" else 0
-            totals.append(sum(map(_column_value(key), rows), start))
         else:
-            totals.append(None)
+            totals.append(counted.get(key))
     return totals
 
 
@@ -425,23 +505,21 @@ def _totals(rows: list[LoadRow], over: int) -> list[Any]:
 CHART_UNITS = 1000  # a bar's viewBox width: the bar is drawn in thousandths of the scale
 
 
-@dataclass(frozen=True)
-class ChartMeasure:
-    """One cap of one faculty member: the words, and the bar (None without a cap)."""
+class ChartMeasure(NamedTuple):
+    """One cap of one faculty member: the words, and the bar (None without a cap); a tuple,
+    which the page's loop unpacks."""
 
     text: str
     over: bool
     width: int | None  # the bar's length in CHART_UNITS
 
 
-@dataclass(frozen=True)
-class ChartBar:
-    """One faculty member in the chart."""
+class ChartBar(NamedTuple):
+    """One faculty member in the chart (a tuple, which the page's loop unpacks)."""
 
-    faculty_id: int
     name: str
     over_cap: bool
-    measures: list[ChartMeasure]
+    measures: tuple[ChartMeasure, ChartMeasure]
 
 
 @dataclass(frozen=True)
@@ -460,30 +538,31 @@ def _share_of_cap(load: Decimal | int, cap: Decimal | int | None) -> Decimal | N
     return Decimal(load) / Decimal(cap)
 
 
-def _measure(text: str, over: bool, share: Decimal | None, scale: Decimal) -> ChartMeasure:
-    width = None if share is None else int(min(share / scale, Decimal(1)) * CHART_UNITS)
-    return ChartMeasure(text=text, over=over, width=width)
+def _width(share: Decimal | None, scale: Decimal) -> int | None:
+    return None if share is None else int(min(share / scale, Decimal(1)) * CHART_UNITS)
 
 
 def loads_chart(report: LoadsReport) -> Chart:
     """The chart of the report's page: principal supervisions and weighted load, each against
     its cap (people hosted without a role count toward neither, so they are not drawn)."""
+    rows = report.shown
     shares = [
-        share
-        for row in report.shown
-        for share in (
+        (
             _share_of_cap(row.principal, row.principal_cap),
             _share_of_cap(row.weighted, row.weighted_cap),
         )
-        if share is not None
+        for row in rows
     ]
-    scale = max([Decimal("1.25"), *shares])  # the longest bar fills the width; the cap shows
+    # The longest bar fills the width; the cap shows.
+    scale = max(
+        [Decimal("1.25"), *(share for pair in shares for share in pair if share is not None)]
+    )
     translations = cached_translations()
     principal_words = translations.ugettext("Principal: %(count)s of %(cap)s")
     weighted_words = translations.ugettext("Weighted: %(load)s %% of %(cap)s %%")
     number = report.number_writer()
     bars = []
-    for row in report.shown:
+    for row, (principal_share, weighted_share) in zip(rows, shares, strict=True):
         principal_text = principal_words % {
             "count": row.principal,
             "cap": row.principal_cap if row.principal_cap is not None else "—",
@@ -494,23 +573,16 @@ def loads_chart(report: LoadsReport) -> Chart:
         }
         bars.append(
             ChartBar(
-                faculty_id=row.faculty_id,
-                name=row.name,
-                over_cap=row.over_cap,
-                measures=[
-                    _measure(
-                        principal_text,
-                        row.over_principal_cap,
-                        _share_of_cap(row.principal, row.principal_cap),
-                        scale,
+                row.name,
+                row.over_cap,
+                (
+                    ChartMeasure(
+                        principal_text, row.over_principal_cap, _width(principal_share, scale)
                     ),
-                    _measure(
-                        weighted_text,
-                        row.over_weighted_cap,
-                        _share_of_cap(row.weighted, row.weighted_cap),
-                        scale,
+                    ChartMeasure(
+                        weighted_text, row.over_weighted_cap, _width(weighted_share, scale)
                     ),
-                ],
+                ),
             )
         )
     return Chart(

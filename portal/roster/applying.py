@@ -36,7 +36,7 @@ from flask_babel import ngettext
 
 from portal.audit import record_event, record_events
 from portal.collector import collector_paused
-from portal.database import bulk_insert, reserve_ids
+from portal.database import bulk_insert, bulk_insert_repeated, reserve_ids
 from portal.extensions import db
 from portal.group.operations import (
     SupervisorEntry,
@@ -487,13 +487,16 @@ def _insert_new_positions(
         if proposals:
             proposed.append((position_id, proposals))
     record_events(actor_id, events)
+    stamped: dict[int, list[dict]] = {}  # each plan's milestones with this batch's times
     milestone_rows = []
     for entry, position_id in zip(batch, position_ids, strict=True):
-        for values in milestones.of(entry.target, today):
-            milestone_rows.append(
-                {**values, "position_id": position_id, "created_at": now, "updated_at": now}
-            )
-    bulk_insert(db.session, Milestone.__table__, milestone_rows)
+        plan = milestones.of(entry.target, today)
+        if id(plan) not in stamped:
+            stamped[id(plan)] = [
+                {**values, "created_at": now, "updated_at": now} for values in plan
+            ]
+        milestone_rows.append((position_id, stamped[id(plan)]))
+    bulk_insert_repeated(db.session, Milestone.__table__, "position_id", milestone_rows)
     return len(new_people), len(link_rows)
 
 

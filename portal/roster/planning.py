@@ -68,6 +68,7 @@ from portal.roster.reading import (
     SourceRow,
 )
 from portal.roster.supervisors_text import (
+    ROLE_BY_TEXT,
     OtherSupervisor,
     SupervisorsTextError,
     parse_supervisors,
@@ -78,6 +79,7 @@ HUNDRED = Decimal("100.00")
 # A column of the extended format the file does not have: what is stored stays as it is.
 KEEP: Any = object()
 DEPARTURE_VALUES = ", ".join(reason.value for reason in DepartureReason)
+REASON_BY_VALUE = {reason.value: reason for reason in DepartureReason}
 
 
 @dataclass(frozen=True)
@@ -433,7 +435,7 @@ class _Planner:
                 ),
             )
         role_text = clean_text(cells["role"]).casefold()
-        role = next((r for r in SupervisionRole if r.value == role_text), None)
+        role = ROLE_BY_TEXT.get(role_text)
         if role is None:
             self._problem(
                 line,
@@ -512,9 +514,7 @@ class _Planner:
             reason_text = clean_text(cells["departure_reason"]).casefold()
             found["departure_reason"] = None
             if reason_text:
-                found["departure_reason"] = next(
-                    (reason for reason in DepartureReason if reason.value == reason_text), None
-                )
+                found["departure_reason"] = REASON_BY_VALUE.get(reason_text)
                 if found["departure_reason"] is None:
                     self._problem(
                         line,

@@ -403,26 +403,35 @@ def _rows_from_records(
     _check_header(header)
     width = len(header)
     absent = {column for column in RECORD_COLUMNS if column not in header}
+    # Where each roster column is in a row: its index in the header (the header has no repeated
+    # column), None for a record column the file does not have, or past any row's last cell.
+    place = {column: index for index, column in enumerate(header)}
+    places = [
+        (column, None if column in absent else place.get(column, budget.max_columns))
+        for column in ROSTER_COLUMNS
+    ]
     rows = []
     for line, cells in iterator:
         if len(cells) > budget.max_columns:
             raise too_many_columns(budget, line)
-        if not any(cell.strip() for cell in cells):
+        if not "".join(cells).strip():
             continue  # blank lines (and trailing empty spreadsheet rows) are not rows
-        if any(len(cell) > budget.max_cell_length for cell in cells):
+        if max(map(len, cells)) > budget.max_cell_length:
             raise cell_too_long(budget, line)
         if len(rows) >= budget.max_rows:
             raise too_many_rows(budget)
         # Only a cell that starts with a quote can carry the export's formula prefix.
-        values = [restore_inert(cell) if restore and cell[:1] == "'" else cell for cell in cells]
-        extra = sum(1 for cell in values[width:] if cell.strip())
-        by_column = dict(zip(header, values, strict=False))
+        values = cells
+        if restore and any(cell[:1] == "'" for cell in cells):
+            values = [restore_inert(cell) if cell[:1] == "'" else cell for cell in cells]
+        count = len(values)
+        extra = sum(1 for cell in values[width:] if cell.strip()) if count > width else 0
         rows.append(
             SourceRow(
                 line=line,
                 cells={
-                    column: None if column in absent else by_column.get(column, "")
-                    for column in ROSTER_COLUMNS
+                    column: None if index is None else values[index] if index < count else ""
+                    for column, index in places
                 },
                 extra_cells=extra,
             )
