@@ -154,7 +154,16 @@ def generate(scale: Scale, today: date, seed: int = 7) -> Generated:
     stamps = {"created_at": now, "updated_at": now}
     password_hash = generate_password_hash(BENCH_PASSWORD, method="scrypt")
 
-    users = [{"id": 1, "email": BENCH_ADMIN_EMAIL, "display_name": "Bench Admin", "is_admin": True}]
+    # Every row has every key: an insert of many rows takes its columns from the first.
+    users = [
+        {
+            "id": 1,
+            "email": BENCH_ADMIN_EMAIL,
+            "display_name": "Bench Admin",
+            "is_admin": True,
+            "department": None,
+        }
+    ]
     for number in range(1, scale.faculty + 1):
         users.append(
             {

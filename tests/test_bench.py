@@ -195,3 +195,22 @@ def test_the_peer_models_map_columns_the_portal_has():
             kind = ast.unparse(node.value.func)
             column = f"{field}_id" if kind == "models.ForeignKey" else field
             assert column in table.c, f"{model.name}.{field}: no {table.name}.{column}"
+
+
+def test_the_bench_data_gives_every_faculty_member_a_department(tmp_path):
+    """The rows are inserted many at a time, which takes the columns from the first row: the
+    administrator's row, which has no department, once dropped every department."""
+    from sqlalchemy import create_engine, text
+
+    from bench.generate import Scale, fill_database
+
+    url = f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+    fill_database(url, Scale(faculty=400, people=600, positions=900, years=3), tmp_path)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        without = connection.scalar(
+            text("SELECT count(*) FROM users WHERE NOT is_admin AND department IS NULL")
+        )
+        departments = connection.scalar(text("SELECT count(DISTINCT department) FROM users"))
+    engine.dispose()
+    assert without == 0 and departments > 1

@@ -393,6 +393,30 @@ def test_csv_from_text_batches_is_byte_identical_to_the_row_by_row_writer(
 
 
 @pytest.mark.both_backends
+def test_a_csv_export_stopped_early_leaves_the_connection_usable(
+    app, make_member, faculty, monkeypatch
+):
+    """The CSV rows come from the DB-API cursor (psycopg's stream on PostgreSQL): a download
+    that stops after its first batch closes it, and the connection answers the next query."""
+    from sqlalchemy import func, select
+
+    from portal.extensions import db
+    from portal.models import Supervision
+    from portal.roster import reports
+    from portal.roster.reports import RosterExport, RosterStatus, csv_chunks_of
+
+    monkeypatch.setattr(reports, "FETCH_BATCH", 2)
+    for number in range(7):
+        make_member(faculty, f"Person {number}")
+    with app.app_context():
+        chunks = csv_chunks_of(RosterExport(None, RosterStatus.ALL, date(2026, 6, 1)))
+        assert next(chunks) == "\ufeff".encode()
+        assert next(chunks).count(b"\r\n") == 3  # the header and the first batch
+        chunks.close()
+        assert db.session.scalar(select(func.count()).select_from(Supervision)) == 7
+
+
+@pytest.mark.both_backends
 def test_csv_cells_written_in_sql_are_those_of_the_python_writers(
     app, make_member, make_faculty, faculty, monkeypatch
 ):
@@ -412,9 +436,9 @@ def test_csv_cells_written_in_sql_are_those_of_the_python_writers(
     formatted_in_python = []
     python_formatter = reports._with_others_formatted
 
-    def recording(batch):
+    def recording(batch, others):
         formatted_in_python.append(len(batch))
-        return python_formatter(batch)
+        return python_formatter(batch, others)
 
     monkeypatch.setattr(reports, "_with_others_formatted", recording)
     zoe = make_faculty("zoe@example.org", "Prof. Zoé")

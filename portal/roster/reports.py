@@ -1,8 +1,9 @@
 """Export queries: roster rows (one per supervision link) and the conflict-of-interest list.
 
 Each report returns its headers and an iterator of plain tuples that `portal/spreadsheets.py` turns
-into a file. The rows are fetched with `yield_per`, so that an institution-wide export of tens
-of thousands of rows runs in fixed memory and can be streamed as it is read.
+into a file. The rows are fetched in batches (`yield_per`; the CSV export's from the DB-API
+cursor, `_driver_batches`), so that an institution-wide export of tens of thousands of rows runs
+in fixed memory and can be streamed as it is read.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date
-from itertools import groupby
+from itertools import groupby, islice
 from operator import itemgetter
 
 from flask_babel import gettext as _
@@ -316,21 +318,78 @@ def roster_text_batches(export: RosterExport) -> Iterator[list[tuple]]:
     """roster_rows for a CSV file, in batches, every cell already text or None, as
     `roster_text_query` reads them: no Python per row, but for the rare cell of other
     supervisors that SQL leaves to `format_supervisors`."""
-    plan_for_every_row()
-    query = roster_text_query(export).execution_options(yield_per=FETCH_BATCH)
-    for batch in db.session.connection().execute(query).partitions():
+    # Read before the rows: on PostgreSQL the connection streams them until the last one.
+    others = _other_supervisors(_positions_left_to_python(export))
+    for batch in _driver_batches(roster_text_query(export), FETCH_BATCH):
         if None in map(OTHERS_CELL, batch):
-            batch = _with_others_formatted(batch)
+            batch = _with_others_formatted(batch, others)
         yield list(map(ROSTER_CELLS, batch))
+
+
+def _positions_left_to_python(export: RosterExport) -> set[int]:
+    """The positions whose cell of other supervisors roster_text_query leaves NULL (two
+    confirmed external supervisors share a role), among the export's faculty's when it has one."""
+    query = (
+        select(Supervision.position_id)
+        .where(Supervision.supervisor_id.is_(None), Supervision.state == SupervisionState.CONFIRMED)
+        .group_by(Supervision.position_id, Supervision.role)
+        .having(func.count() > 1)
+    )
+    if export.faculty is not None:
+        own = select(Supervision.position_id).where(Supervision.supervisor_id == export.faculty.id)
+        query = query.where(Supervision.position_id.in_(own))
+    return set(db.session.connection().execute(query).scalars())
+
+
+def _driver_batches(query: Select, size: int) -> Iterator[list[tuple]]:
+    """The rows of `query` in lists of up to `size`, read from the DB-API cursor: plain tuples.
+
+    Why not `Connection.execute`: its Result makes a Row of every row and buffers them, which
+    was most of what the CSV export spent beyond its query and the `csv` module, and the
+    export's cells are text already (roster_text_query): there is nothing to convert. The SQL
+    and its parameters are still SQLAlchemy's (compiled for the session's connection, each
+    parameter through its type's bind processor), in the session's transaction.
+
+    Fixed memory on both databases: sqlite3 steps through the rows as they are fetched; on
+    PostgreSQL psycopg's `stream` receives them in chunks of `size` (libpq 17 or later) as the
+    server sends them, while the rows before are written: one query, planned as any query (a
+    server-side cursor is planned for its first rows, and is read in one round trip a batch).
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect
+    compiled = query.compile(dialect=dialect)
+    values = compiled.construct_params()
+    for bind, name in compiled.bind_names.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            values[name] = process(values[name])
+    parameters = (
+        tuple(values[name] for name in compiled.positiontup) if compiled.positional else values
+    )
+    cursor = connection.connection.cursor()
+    try:
+        if dialect.name == "postgresql":
+            # Closed first if the download stops early: psycopg then cancels the query.
+            with closing(cursor.stream(str(compiled), parameters, size=size)) as rows:
+                while batch := list(islice(rows, size)):
+                    yield batch
+        else:
+            cursor.execute(str(compiled), parameters)
+            while batch := cursor.fetchmany(size):
+                yield batch
+    finally:
+        cursor.close()
 
 
 OTHERS_CELL = itemgetter(OTHERS_INDEX)
 ROSTER_CELLS = itemgetter(slice(len(ROSTER_COLUMNS)))  # without the position and supervisor
 
 
-def _with_others_formatted(batch: Sequence[Sequence]) -> list[tuple]:
-    """The rows of roster_text_query with the other supervisors SQL left out written."""
-    others = _other_supervisors({row[-2] for row in batch if row[OTHERS_INDEX] is None})
+def _with_others_formatted(
+    batch: Sequence[Sequence], others: dict[int, list[tuple[int | None, OtherSupervisor]]]
+) -> list[tuple]:
+    """The rows of roster_text_query with the other supervisors SQL left out written, from
+    `others` (_other_supervisors of their positions)."""
     rows = []
     for row in batch:
         if row[OTHERS_INDEX] is None:
