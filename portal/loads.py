@@ -38,6 +38,7 @@ from portal.models import (
     SupervisionRole,
     SupervisionState,
     User,
+    is_proposal,
 )
 
 # Shares and weights are kept with two decimals; the query multiplies them as whole hundredths
@@ -207,7 +208,7 @@ def pending_proposals(as_of: date) -> int:
         select(func.count(Supervision.id))
         .join(Position, Position.id == Supervision.position_id)
         .where(
-            Supervision.state == SupervisionState.PROPOSED,
+            is_proposal(),  # served by the partial index of proposals
             Position.archived_at.is_(None),
             Position.is_current_on(as_of),
         )

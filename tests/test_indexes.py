@@ -57,3 +57,25 @@ def test_the_proposals_condition_is_written_into_the_sql(app_context, query_coun
     selects = [sql for sql in statements if sql.startswith("SELECT")]
     assert len(selects) == 2
     assert all("supervisions.state = 'proposed'" in sql for sql in selects), selects
+
+
+def test_the_loads_pages_pending_count_reads_the_proposals_index(app_context):
+    from datetime import date
+
+    from portal.loads import pending_proposals
+
+    sent: list[tuple[str, tuple]] = []
+
+    def record(_conn, _cursor, sql, values, _context, _executemany):
+        sent.append((sql, values))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        pending_proposals(date(2026, 11, 30))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    ((sql, values),) = [(sql, values) for sql, values in sent if sql.startswith("SELECT")]
+    assert "supervisions.state = 'proposed'" in sql
+    rows = db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", values)
+    plan = " | ".join(row[-1] for row in rows)
+    assert "ix_supervisions_proposed" in plan, plan
