@@ -35,6 +35,7 @@ KEPT_HEADERS = 2048
 class HeaderInputs:
     """Everything the header shows, and nothing else."""
 
+    templates: int  # the app's template environment (its identity: one per app)
     catalogue: int  # the language's catalogue (its identity: one per language and process)
     language: str
     script_root: str  # the links' prefix
@@ -52,6 +53,7 @@ def header_inputs() -> HeaderInputs:
     signed_in = current_user.is_authenticated
     user = current_user._get_current_object() if signed_in else None
     return HeaderInputs(
+        templates=id(current_app.jinja_env),
         catalogue=id(cached_translations()),
         language=str(get_locale()),
         script_root=request.script_root,
@@ -71,15 +73,20 @@ def _waiting(user) -> int:
     return known if known is not None else request_count(user)
 
 
-@lru_cache(maxsize=KEPT_HEADERS)
-def _rendered(inputs: HeaderInputs) -> str:
+def _render(inputs: HeaderInputs) -> str:
     template = current_app.jinja_env.get_template("_site_header.html")
     return template.render(header=inputs, csrf_token=lambda: _CSRF_PLACEHOLDER)
 
 
+_rendered = lru_cache(maxsize=KEPT_HEADERS)(_render)
+
+
 def site_header() -> Markup:
-    """The header of this request's page (a template global)."""
-    return Markup(_rendered(header_inputs()).replace(_CSRF_PLACEHOLDER, generate_csrf()))
+    """The header of this request's page (a template global). Nothing is kept while templates
+    reload (development): an edited header shows at once."""
+    inputs = header_inputs()
+    html = _render(inputs) if current_app.jinja_env.auto_reload else _rendered(inputs)
+    return Markup(html.replace(_CSRF_PLACEHOLDER, generate_csrf()))
 
 
 def register(app: Flask) -> None:

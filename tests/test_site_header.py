@@ -119,3 +119,13 @@ def test_with_a_time_limit_every_token_is_signed_afresh(csrf_app, make_faculty, 
     (token,) = set(TOKENS.findall(header(client)))
     assert kept == []  # Flask-WTF signed it, with the time its limit reads
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+
+def test_nothing_is_kept_while_templates_reload(app, faculty_client):
+    _rendered.cache_clear()
+    app.jinja_env.auto_reload = True
+    try:
+        assert "Prof. Hélène Faculty" in header(faculty_client)
+    finally:
+        app.jinja_env.auto_reload = False
+    assert _rendered.cache_info().currsize == 0
