@@ -71,9 +71,13 @@ class LiveServer:
 
 @contextmanager
 def gunicorn(
-    tmp_path: Path, environment: Mapping[str, str], *, workers: int, timeout: float = 20.0
+    tmp_path: Path, environment: Mapping[str, str], *, workers: int, timeout: float = 90.0
 ) -> Iterator[LiveServer]:
     """Start gunicorn on a free port with the portal, wait until it answers, stop it at the end.
+
+    The wait ends as soon as every worker is up; its deadline is generous because each worker
+    imports the portal on its own (about a second of CPU), and in a full test run the two cores
+    are shared with browsers and other servers.
 
     The server runs in its own process group; on exit the whole group gets SIGTERM and, if it
     has not stopped within a few seconds, SIGKILL, whatever happened in the test.
@@ -130,7 +134,7 @@ def _wait_until_ready(server: LiveServer, workers: int, timeout: float) -> None:
         if server.process.poll() is not None:
             raise RuntimeError(
                 f"gunicorn exited with {server.process.returncode}; "
-                f"see {server.access_log.parent / 'error.log'}"
+                f"its log ends with:\n{_log_tail(server)}"
             )
         try:
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
@@ -142,7 +146,17 @@ def _wait_until_ready(server: LiveServer, workers: int, timeout: float) -> None:
         except OSError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer within {timeout} s")
+    raise RuntimeError(
+        f"gunicorn did not answer with {workers} workers within {timeout} s "
+        f"({len(server.worker_pids())} up); its log ends with:\n{_log_tail(server)}"
+    )
+
+
+def _log_tail(server: LiveServer, lines: int = 20) -> str:
+    error_log = server.access_log.parent / "error.log"
+    if not error_log.exists():
+        return "(no error log)"
+    return "\n".join(error_log.read_text().splitlines()[-lines:])
 
 
 def _stop(process: subprocess.Popen) -> None:
