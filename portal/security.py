@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, flash, g, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -184,10 +185,20 @@ def refuse_nul_characters() -> Response | None:
 
 
 def stamp_new_login(_app: Flask, **_extra) -> None:
-    """A login (by form or by remember-me cookie) starts the idle and the absolute clocks."""
+    """A login (by form or by remember-me cookie) starts the idle and the absolute clocks, and
+    gives the new session its CSRF token in the login's own cookie.
+
+    Without the token now, the first page with a form would add it, and a client that keeps the
+    login's cookie as it is (a script, a load tester) would get a new token, and a newly signed
+    session cookie, from every page.
+    """
     now = int(time.time())
     session[LOGIN_AT] = now
     session[SEEN_AT] = now
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if field not in session:
+        g.pop(field, None)  # this request's token belonged to the session just cleared
+        generate_csrf()
 
 
 def expire_stale_session() -> None:

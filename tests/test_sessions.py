@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -145,17 +146,50 @@ def test_activity_within_the_idle_limit_keeps_the_session(app, client, faculty):
         assert session[SEEN_AT] >= time.time() - 5  # the request moved the idle clock
 
 
+def _session_cookies_sent(response) -> list[str]:
+    return [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{SESSION_COOKIE}=")]
+
+
 def test_requests_within_a_minute_do_not_re_sign_the_session_cookie(client, faculty):
     _login(client, faculty)
-    client.get("/group")  # the first page may store a CSRF token in the session
     with client.session_transaction() as session:
         seen_at = session[SEEN_AT]
-    response = client.get("/group")
-    assert response.status_code == 200
-    sent = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{SESSION_COOKIE}=")]
-    assert sent == []
+    for _ in range(2):
+        response = client.get("/group")  # a page with forms: it uses the session's CSRF token
+        assert response.status_code == 200
+        assert _session_cookies_sent(response) == []
     with client.session_transaction() as session:
         assert session[SEEN_AT] == seen_at
+
+
+def test_the_login_cookie_carries_a_new_csrf_token(csrf_app, make_faculty):
+    """The session is new at login, CSRF token included; a client that keeps the login's cookie
+    as it is (no cookie jar) gets no new token, and no newly signed cookie, from each page."""
+    app = csrf_app
+    faculty = make_faculty("csrf-at-login@example.org")
+    client = app.test_client()
+    login_page = client.get("/login").get_data(as_text=True)
+    with client.session_transaction() as session:
+        anonymous_token = session["csrf_token"]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
+    data = {"csrf_token": token, "email": faculty.email, "password": TEST_PASSWORD}
+    assert client.post("/login", data=data).status_code == 302
+    with client.session_transaction() as session:
+        assert session["csrf_token"] != anonymous_token
+    login_cookie = client.get_cookie(SESSION_COOKIE).value
+
+    for _ in range(2):
+        replay = app.test_client()
+        replay.set_cookie(SESSION_COOKIE, login_cookie)
+        response = replay.get("/group")
+        assert response.status_code == 200
+        assert _session_cookies_sent(response) == []
+    page = response.get_data(as_text=True)
+    form_token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    # The page's forms carry the session's token: a post with it passes the CSRF check.
+    answer = replay.post("/logout", data={"csrf_token": form_token})
+    assert answer.status_code == 302
+    assert "/login" in answer.headers["Location"]
 
 
 def test_a_request_a_minute_later_moves_the_idle_clock(client, faculty):
