@@ -81,8 +81,14 @@ def group_throughput(context: Context) -> list[dict]:
     check_django_changelist(context)
     tools: set[str] = set()
 
-    def rate(port: int, path: str, cookie: str = ""):
+    def rate(port: int, path: str, session: Session | None = None):
         def run() -> float:
+            cookie = ""
+            if session is not None:
+                # The cookie a browser holds: the load tool replays it without a cookie jar,
+                # so it is taken fresh from a page just before (the idle clock moves each minute).
+                session.get_page(path)
+                cookie = session.cookie
             measured = throughput(port, path, cookie=cookie)
             tools.add(measured.tool)
             return measured.requests_per_second
@@ -92,8 +98,8 @@ def group_throughput(context: Context) -> list[dict]:
     medians = interleaved_medians(
         {
             "healthz": rate(context.port, "/healthz"),
-            "group": rate(context.port, "/group", context.faculty.cookie),
-            "django": rate(context.django_port, DJANGO_CHANGELIST, context.django.cookie),
+            "group": rate(context.port, "/group", context.faculty),
+            "django": rate(context.django_port, DJANGO_CHANGELIST, context.django),
         },
         context.rounds,
         warm_up=False,
