@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import event, select
 
 from portal.auth.queries import _session_user_statement
 from portal.extensions import db
 from portal.group.queries import _request_count_statement
-from portal.models import Supervision, SupervisionState
+from portal.models import Supervision, SupervisionState, User
 
 
 def query_plan(statement, parameters=None) -> str:
@@ -59,11 +61,8 @@ def test_the_proposals_condition_is_written_into_the_sql(app_context, query_coun
     assert all("supervisions.state = 'proposed'" in sql for sql in selects), selects
 
 
-def test_the_loads_pages_pending_count_reads_the_proposals_index(app_context):
-    from datetime import date
-
-    from portal.loads import pending_proposals
-
+def plan_of_call(call) -> tuple[str, str]:
+    """(SQL, SQLite's plan) of the one SELECT that `call()` sends."""
     sent: list[tuple[str, tuple]] = []
 
     def record(_conn, _cursor, sql, values, _context, _executemany):
@@ -71,11 +70,32 @@ def test_the_loads_pages_pending_count_reads_the_proposals_index(app_context):
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
-        pending_proposals(date(2026, 11, 30))
+        call()
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     ((sql, values),) = [(sql, values) for sql, values in sent if sql.startswith("SELECT")]
-    assert "supervisions.state = 'proposed'" in sql
     rows = db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", values)
-    plan = " | ".join(row[-1] for row in rows)
+    return sql, " | ".join(row[-1] for row in rows)
+
+
+def test_the_loads_pages_pending_count_reads_the_proposals_index(app_context):
+    from portal.loads import pending_proposals
+
+    sql, plan = plan_of_call(lambda: pending_proposals(date(2026, 11, 30)))
+    assert "supervisions.state = 'proposed'" in sql
     assert "ix_supervisions_proposed" in plan, plan
+
+
+def test_one_groups_milestones_are_read_through_its_positions(app_context):
+    # An index of milestones by status and due date made SQLite (without statistics) read every
+    # open milestone of the institution for one group's "What's due" panel and calendar feed.
+    from portal.milestones import group_due
+    from portal.tracking.queries import group_open_milestones
+
+    faculty = User(id=1)
+    today = date(2026, 11, 30)
+    for call in (lambda: group_due(faculty, today), lambda: group_open_milestones(faculty, today)):
+        _sql, plan = plan_of_call(call)
+        assert "ix_milestones_position_id" in plan, plan
+        assert "SCAN milestones" not in plan, plan
+        assert plan.index("supervisions") < plan.index("milestones"), plan

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, TimestampMixin, utcnow
@@ -100,7 +100,6 @@ class Milestone(TimestampMixin, Base):
         CheckConstraint(
             "status <> 'waived' OR waived_reason IS NOT NULL", name="waived_has_reason"
         ),
-        Index("ix_milestones_status_due_date", "status", "due_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
