@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Date, Integer, Select, and_, bindparam, case, func, select
+from sqlalchemy import Date, Integer, Select, and_, bindparam, case, false, func, or_, select
 
 from portal.extensions import db
 from portal.models import (
@@ -30,6 +30,7 @@ from portal.models import (
 )
 
 DUE_SOON_DAYS = 30
+ONE_DAY = timedelta(days=1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,6 +80,15 @@ def needs_attention(today: date, soon=None):
     )
 
 
+def overdue(today: date):
+    """SQL condition: an open milestone overdue on `today` (due_state's DueState.OVERDUE)."""
+    return and_(
+        Milestone.status == MilestoneStatus.OPEN,
+        Milestone.due_date.is_not(None),
+        Milestone.due_date < today,
+    )
+
+
 def position_current_on(today: date):
     """SQL condition: the position is current on `today` (Position.is_current_on, the one
     definition): an incoming student's milestones are not chased before they arrive."""
@@ -96,6 +106,34 @@ def is_past_expected_duration(start: date, expected_months: int | None, today: d
     """Whether a student is past their program's expected duration on `today`."""
     end = expected_end(start, expected_months)
     return end is not None and today > end
+
+
+def first_start_within_expected_duration(expected_months: int, today: date) -> date:
+    """The earliest start day not past `expected_months` on `today`. A later start never ends
+    earlier (add_months is monotonic), so a student is past their expected duration exactly
+    when they started before this day; found with is_past_expected_duration itself, a few days
+    around the start that many months before `today` (end-of-month days share an end)."""
+    start = add_months(today, -expected_months)
+    while not is_past_expected_duration(start - ONE_DAY, expected_months, today):
+        start -= ONE_DAY
+    while is_past_expected_duration(start, expected_months, today):
+        start += ONE_DAY
+    return start
+
+
+def past_expected_duration(today: date, expected_months: dict[int, int]):
+    """SQL condition: the position is past its program's expected duration on `today`
+    (is_past_expected_duration); `expected_months`: program id -> its expected duration."""
+    return or_(
+        false(),
+        *(
+            and_(
+                Position.program_id == program_id,
+                Position.start_date < first_start_within_expected_duration(months, today),
+            )
+            for program_id, months in expected_months.items()
+        ),
+    )
 
 
 def ordering():

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.group.operations import MemberData, add_member, move_to_alumni, update_member
-from portal.milestones import add_months, due_state, occurrence_due, sync_plan
+from portal.milestones import (
+    add_months,
+    due_state,
+    first_start_within_expected_duration,
+    is_past_expected_duration,
+    occurrence_due,
+    sync_plan,
+)
 from portal.models import (
     DepartureReason,
     DueState,
@@ -42,6 +49,19 @@ from portal.tracking import operations
 )
 def test_add_months_keeps_the_day_or_takes_the_last_of_a_shorter_month(start, months, expected):
     assert add_months(start, months) == expected
+
+
+# The progress report's SQL picks the students past their expected duration by one cut-off start
+# day per program; every day of 16 months, for these durations, checks it against the rule.
+@pytest.mark.parametrize("months", [1, 11, 12, 13, 24, 59, 60])
+def test_the_first_start_within_the_expected_duration_is_the_exact_cut_off(months):
+    day = date(2023, 12, 1)
+    while day < date(2025, 4, 1):
+        cut_off = first_start_within_expected_duration(months, day)
+        for offset in range(-40, 40):
+            start = cut_off + timedelta(days=offset)
+            assert is_past_expected_duration(start, months, day) == (start < cut_off), (day, start)
+        day += timedelta(days=1)
 
 
 def test_repeating_occurrences_count_from_the_start_not_from_each_other():
