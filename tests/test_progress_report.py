@@ -13,12 +13,13 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.milestones import sync_plan
-from portal.models import DepartureReason, Milestone, MilestoneStatus, Position
+from portal.milestones import expected_end, is_past_expected_duration, sync_plan
+from portal.models import DepartureReason, DueState, Milestone, MilestoneStatus, Position, Program
 from portal.tracking.progress import (
     OPEN_MILESTONE_COLUMNS,
     ProgressFilter,
     months_between,
+    open_milestones,
     progress_report,
 )
 
@@ -155,10 +156,12 @@ def test_filters_by_department_and_program(app, fixture):
     figures = {row.program: (row.graduated, row.median_months) for row in physics_only.completion}
     assert figures == {"PhD": (3, Decimal("65.0")), "Master's Research": (1, Decimal("23.0"))}
     assert [row.student for row in physics_only.past_duration] == ["Today", "P1"]
-    assert {row.student for row in physics_only.open_milestones} == {"P1", "P2"}
     with app.app_context():
-        from portal.models import Program
-
+        physics_open = open_milestones(ProgressFilter(as_of=AS_OF, department="Physics"))
+        db.session.remove()
+    assert {row.student for row in physics_open} == {"P1", "P2"}
+    assert physics_only.open_count == len(physics_open)
+    with app.app_context():
         masters = db.session.scalar(select(Program.id).where(Program.name == "Master's Research"))
         db.session.remove()
     masters_only = _report(app, program_id=masters)
@@ -176,7 +179,7 @@ def test_progress_page_csv_and_xlsx(app, fixture, admin_client):
     chart = text[text.index("<svg") : text.index("</svg>")]
     assert chart.count("<g>") == len(_report(app).completion)
     assert 'width="225.0"' in chart and "75.0 %; median 65.0 months" in chart
-    report = _report(app)
+    open_count = _report(app).open_count
     csv_response = admin_client.get("/admin/progress.csv?as_of=2026-06-30")
     assert csv_response.status_code == 200
     assert csv_response.headers["Content-Disposition"] == (
@@ -184,12 +187,12 @@ def test_progress_page_csv_and_xlsx(app, fixture, admin_client):
     )
     rows = list(csv.reader(io.StringIO(csv_response.get_data(as_text=True).lstrip("\ufeff"))))
     assert tuple(rows[0]) == OPEN_MILESTONE_COLUMNS
-    assert len(rows) - 1 == len(report.open_milestones)  # one row per open milestone
+    assert len(rows) - 1 == open_count  # one row per open milestone
     p1_submission = next(r for r in rows if r[0] == "P1" and r[2] == "Thesis submission")
     assert p1_submission[3:7] == ["2026-01-15", "overdue", "166", "Prof. Physics"]
     xlsx = admin_client.get("/admin/progress.xlsx?as_of=2026-06-30")
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
-    assert sheet.max_row - 1 == len(report.open_milestones)
+    assert sheet.max_row - 1 == open_count
 
 
 @pytest.mark.parametrize(
@@ -240,3 +243,172 @@ def test_the_completion_chart_template_escapes_every_text(app):
         svg = render_template("tracking/_completion_chart.svg", chart=chart)
     assert "<script>" not in svg and "<desc>" not in svg and "<note>" not in svg
     assert "R&amp;D &lt;script&gt;" in svg and "&lt;title&gt;" in svg
+
+
+# ---------------------------------------------------------------------------------------------
+# The page reads only what it shows: the database counts the open milestones, picks the overdue
+# ones and the students past their duration. Each is checked against the Python rule.
+
+EXPORT_ON_AS_OF = """\
+student,program,milestone,due_date,status,days_overdue,supervisors,start_date,expected_end
+P2,PhD,Research plan,2022-06-30,overdue,1461,Prof. Physics,2021-06-30,2026-06-30
+P1,PhD,Qualifying exam,2023-01-15,overdue,1262,Prof. Physics,2021-01-15,2026-01-15
+P2,PhD,Qualifying exam,2023-06-30,overdue,1096,Prof. Physics,2021-06-30,2026-06-30
+P1,PhD,Thesis proposal,2023-07-15,overdue,1081,Prof. Physics,2021-01-15,2026-01-15
+P2,PhD,Thesis proposal,2023-12-30,overdue,913,Prof. Physics,2021-06-30,2026-06-30
+P3,Master's Research,Research plan,2024-07-31,overdue,699,Prof. Chemistry,2024-01-31,2026-01-31
+P1,PhD,Thesis submission,2026-01-15,overdue,166,Prof. Physics,2021-01-15,2026-01-15
+P3,Master's Research,Thesis submission,2026-01-31,overdue,150,Prof. Chemistry,2024-01-31,2026-01-31
+P2,PhD,Progress report,2026-06-30,due-soon,,Prof. Physics,2021-06-30,2026-06-30
+P2,PhD,Thesis submission,2026-06-30,due-soon,,Prof. Physics,2021-06-30,2026-06-30
+P1,PhD,Progress report,2027-01-15,upcoming,,Prof. Physics,2021-01-15,2026-01-15
+P3,Master's Research,Progress report,2027-01-31,upcoming,,Prof. Chemistry,2024-01-31,2026-01-31
+P1,PhD,Defense,,upcoming,,Prof. Physics,2021-01-15,2026-01-15
+P2,PhD,Defense,,upcoming,,Prof. Physics,2021-06-30,2026-06-30
+"""
+
+
+def _program_id(app, name: str) -> int:
+    with app.app_context():
+        program_id = db.session.scalar(select(Program.id).where(Program.name == name))
+        db.session.remove()
+    return program_id
+
+
+def _filters(app) -> list[dict]:
+    masters = _program_id(app, "Master's Research")
+    return [
+        {},
+        {"department": "Physics"},
+        {"department": "Chemistry"},
+        {"program_id": masters},
+        {"department": "Physics", "program_id": masters},
+    ]
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize(
+    "as_of",
+    # On a due date the milestone is not overdue yet, the day after it is; before the start of
+    # a position it is not current.
+    [AS_OF, date(2026, 1, 15), date(2026, 1, 16), date(2023, 1, 15), date(2021, 1, 14)],
+)
+def test_counts_and_overdue_rows_match_the_open_milestones(app, fixture, as_of):
+    for wanted in _filters(app):
+        with app.app_context():
+            report = progress_report(ProgressFilter(as_of=as_of, **wanted))
+            every_open = open_milestones(ProgressFilter(as_of=as_of, **wanted))
+            db.session.remove()
+        assert report.open_count == len(every_open), wanted
+        assert report.overdue == [row for row in every_open if row.state == DueState.OVERDUE]
+
+
+# Start days around month ends and 29 February, for 24- and 60-month programs.
+TRICKY_STARTS = [
+    date.fromisoformat(day)
+    for day in [
+        "2020-02-28",
+        "2020-02-29",
+        "2020-03-01",
+        "2021-02-28",
+        "2021-03-01",
+        "2021-03-30",
+        "2021-03-31",
+        "2021-04-01",
+        "2023-12-31",
+        "2024-01-29",
+        "2024-01-30",
+        "2024-01-31",
+        "2024-02-28",
+        "2024-02-29",
+        "2024-03-01",
+    ]
+]
+# Days asked for: month ends, the days after them, 28 and 29 February.
+TRICKY_DAYS = [
+    date.fromisoformat(day)
+    for day in [
+        "2025-02-28",
+        "2025-03-01",
+        "2026-01-31",
+        "2026-02-28",
+        "2026-03-01",
+        "2026-03-02",
+        "2026-03-30",
+        "2026-03-31",
+        "2026-04-01",
+        "2028-02-28",
+        "2028-02-29",
+        "2028-03-01",
+    ]
+]
+
+
+@pytest.mark.both_backends
+def test_past_expected_duration_matches_the_python_rule_on_tricky_dates(
+    app, make_faculty, make_member
+):
+    faculty = make_faculty("dates@example.org", "Prof. Dates", department="Dates")
+    for program in ("PhD", "Master's Research"):
+        for start in TRICKY_STARTS:
+            make_member(faculty, f"{program} {start}", program=program, start_date=start)
+    with app.app_context():
+        months = {
+            name: db.session.scalar(
+                select(Program.expected_duration_months).where(Program.name == name)
+            )
+            for name in ("PhD", "Master's Research")
+        }
+        for day in TRICKY_DAYS:
+            report = progress_report(ProgressFilter(as_of=day))
+            expected = [
+                (f"{program} {start}", start, expected_end(start, months[program]))
+                for start in TRICKY_STARTS
+                for program in ("PhD", "Master's Research")
+                if start <= day and is_past_expected_duration(start, months[program], day)
+            ]
+            found = [
+                (row.student, row.start_date, row.expected_end) for row in report.past_duration
+            ]
+            assert found == sorted(expected, key=lambda row: (row[1], row[0])), day
+            assert all(day > row.expected_end for row in report.past_duration)
+        db.session.remove()
+
+
+@pytest.mark.both_backends
+def test_the_report_runs_a_fixed_number_of_statements(app, fixture, make_member, query_counter):
+    def statements_for_report(as_of: date = AS_OF) -> int:
+        with query_counter() as statements, app.app_context():
+            progress_report(ProgressFilter(as_of=as_of))
+            db.session.remove()
+        # SQLite's session also sends its BEGIN through the cursor; count the reads.
+        return sum(statement.lstrip().startswith("SELECT") for statement in statements)
+
+    # Expected durations, open count, overdue milestones, past duration, supervisors, completion;
+    # the same when nothing is overdue or past its duration.
+    assert statements_for_report() == 6
+    assert statements_for_report(date(2021, 1, 1)) == 6
+    physics, _chemistry = fixture
+    for number in range(10):
+        member = make_member(physics, f"More {number}", start_date=date(2020, 1, number + 1))
+        with app.app_context():
+            sync_plan(db.session.get(Position, member.id), AS_OF)
+            db.session.commit()
+            db.session.remove()
+    assert statements_for_report() == 6
+
+
+def test_the_exports_list_every_open_milestone_as_before(app, fixture, admin_client):
+    body = admin_client.get("/admin/progress.csv?as_of=2026-06-30").get_data(as_text=True)
+    assert body.lstrip("\ufeff").replace("\r\n", "\n") == EXPORT_ON_AS_OF
+    sheet = load_workbook(
+        io.BytesIO(admin_client.get("/admin/progress.xlsx?as_of=2026-06-30").data)
+    )
+    cells = [
+        ["" if value is None else str(value).removesuffix(" 00:00:00") for value in row]
+        for row in sheet.active.iter_rows(values_only=True)
+    ]
+    assert cells == list(csv.reader(io.StringIO(EXPORT_ON_AS_OF)))
+    physics = admin_client.get("/admin/progress.csv?as_of=2026-06-30&department=Physics")
+    lines = physics.get_data(as_text=True).lstrip("\ufeff").replace("\r\n", "\n").splitlines()
+    assert lines == [line for line in EXPORT_ON_AS_OF.splitlines() if "Prof. Chemistry" not in line]

@@ -250,16 +250,14 @@ def _progress_export(extension: str):
     except _BadFilterError as error:
         message = " ".join(message for field in error.args[0] for message in (field.errors or []))
         return Response(message + "\n", status=400, mimetype="text/plain")
-    report = progress.progress_report(wanted)
+    rows = progress.export_rows(wanted)
     filename = f"open-milestones-{wanted.as_of.isoformat()}.{extension}"
     if extension == "xlsx":
-        body = xlsx_bytes(progress.OPEN_MILESTONE_COLUMNS, report.export_rows(), "Open milestones")
+        body = xlsx_bytes(progress.OPEN_MILESTONE_COLUMNS, rows, "Open milestones")
         response = Response(body, mimetype=XLSX_MIMETYPE)
     else:
         response = Response(
-            stream_with_context(
-                csv_bytes_chunks(progress.OPEN_MILESTONE_COLUMNS, report.export_rows())
-            ),
+            stream_with_context(csv_bytes_chunks(progress.OPEN_MILESTONE_COLUMNS, rows)),
             mimetype=CSV_MIMETYPE,
         )
     response.headers.extend(attachment_headers(filename))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Select, and_, exists, func, select
 
 from portal.catalogue import cached_gettext
 from portal.extensions import db
@@ -20,6 +20,8 @@ from portal.milestones import (
     due_state,
     expected_end,
     ordering,
+    overdue,
+    past_expected_duration,
     position_current_on,
 )
 from portal.models import (
@@ -119,33 +121,42 @@ class CompletionRow:
 
 @dataclass
 class ProgressReport:
+    """What the page shows: counts, the overdue milestones, the students past their duration
+    and the completion figures; the open milestones themselves are read only for exports."""
+
     wanted: ProgressFilter
-    open_milestones: list[OpenMilestoneRow] = field(default_factory=list)
+    open_count: int = 0
+    overdue: list[OpenMilestoneRow] = field(default_factory=list)
     past_duration: list[PastDurationRow] = field(default_factory=list)
     completion: list[CompletionRow] = field(default_factory=list)
-
-    @property
-    def overdue(self) -> list[OpenMilestoneRow]:
-        return [row for row in self.open_milestones if row.state == DueState.OVERDUE]
 
     @property
     def completion_since(self) -> date:
         return add_months(self.wanted.as_of, -12 * COMPLETION_YEARS)
 
     def export_rows(self) -> Iterator[list]:
-        """One row per open milestone, in OPEN_MILESTONE_COLUMNS order (English values)."""
-        for row in self.open_milestones:
-            yield [
-                row.student,
-                row.program,
-                row.name_en,
-                row.due_date,
-                row.state.value,
-                row.days_overdue(self.wanted.as_of),
-                "; ".join(row.supervisors),
-                row.start_date,
-                row.expected_end,
-            ]
+        """One row per open milestone of the report's scope (export_rows)."""
+        return export_rows(self.wanted)
+
+
+def export_rows(wanted: ProgressFilter) -> Iterator[list]:
+    """One row per open milestone, in OPEN_MILESTONE_COLUMNS order (English values): read from
+    the database now, turned into export rows as the export streams them."""
+    return (_export_row(row, wanted.as_of) for row in open_milestones(wanted))
+
+
+def _export_row(row: OpenMilestoneRow, as_of: date) -> list:
+    return [
+        row.student,
+        row.program,
+        row.name_en,
+        row.due_date,
+        row.state.value,
+        row.days_overdue(as_of),
+        "; ".join(row.supervisors),
+        row.start_date,
+        row.expected_end,
+    ]
 
 
 def _scope(wanted: ProgressFilter):
@@ -168,8 +179,8 @@ def _scope(wanted: ProgressFilter):
 
 
 def _supervisors(position_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    if not position_ids:
-        return {}
+    """Position id -> its supervisors' names, principal first (one query, even for none: the
+    page's statement count does not depend on what it finds)."""
     rows = db.session.execute(
         select(
             Supervision.position_id,
@@ -188,54 +199,52 @@ def _supervisors(position_ids: list[int]) -> dict[int, tuple[str, ...]]:
     return {key: tuple(name for _, name in sorted(names)) for key, names in found.items()}
 
 
-def progress_report(wanted: ProgressFilter) -> ProgressReport:
-    """Everything the progress page shows, in four queries whatever the institution's size."""
-    report = ProgressReport(wanted)
-    as_of = wanted.as_of
-    scope = _scope(wanted)
-    milestones = db.session.execute(
-        select(
-            Position.id,
-            Person.full_name,
-            Program.name,
-            Program.expected_duration_months,
-            Position.start_date,
-            Milestone.name_en,
-            Milestone.name_fr,
-            Milestone.due_date,
-            Milestone.status,
+def _student_columns() -> tuple:
+    """What both lists read of a student: position id, name, program, its expected duration
+    in months, start day."""
+    return (
+        Position.id,
+        Person.full_name,
+        Program.name,
+        Program.expected_duration_months,
+        Position.start_date,
+    )
+
+
+def _with_student(statement: Select) -> Select:
+    """`statement` joined from Position to its person and program."""
+    return statement.join(Person, Person.id == Position.person_id).join(
+        Program, Program.id == Position.program_id
+    )
+
+
+def _open_milestones_statement(wanted: ProgressFilter) -> Select:
+    """The open milestones of the report's scope (current positions only), in list order."""
+    return (
+        _with_student(
+            select(
+                *_student_columns(),
+                Milestone.name_en,
+                Milestone.name_fr,
+                Milestone.due_date,
+                Milestone.status,
+            )
+            .select_from(Milestone)
+            .join(Position, Position.id == Milestone.position_id)
         )
-        .select_from(Milestone)
-        .join(Position, Position.id == Milestone.position_id)
-        .join(Person, Person.id == Position.person_id)
-        .join(Program, Program.id == Position.program_id)
-        .where(Milestone.status == MilestoneStatus.OPEN, position_current_on(as_of), scope)
-        .order_by(*ordering(), Person.full_name)
-    ).all()
-    current = db.session.execute(
-        select(
-            Position.id,
-            Person.full_name,
-            Program.name,
-            Program.expected_duration_months,
-            Position.start_date,
-        )
-        .join(Person, Person.id == Position.person_id)
-        .join(Program, Program.id == Position.program_id)
         .where(
-            position_current_on(as_of),
-            Program.expected_duration_months.is_not(None),
-            scope,
+            Milestone.status == MilestoneStatus.OPEN,
+            position_current_on(wanted.as_of),
+            _scope(wanted),
         )
-        .order_by(Position.start_date, Person.full_name)
-    ).all()
-    past = []
-    for position_id, student, program, months, start in current:
-        end = expected_end(start, months)
-        if as_of > end:
-            past.append((position_id, student, program, start, end))
-    names = _supervisors(sorted({row[0] for row in milestones} | {row[0] for row in past}))
-    report.open_milestones = [
+        .order_by(*ordering(), Person.full_name)
+    )
+
+
+def _open_milestone_rows(milestones, as_of: date, names) -> list[OpenMilestoneRow]:
+    """Result rows of an _open_milestones_statement as OpenMilestoneRow, with the supervisors
+    `names` holds by position id."""
+    return [
         OpenMilestoneRow(
             student=student,
             program=program,
@@ -251,6 +260,56 @@ def progress_report(wanted: ProgressFilter) -> ProgressReport:
             milestones
         )
     ]
+
+
+def open_milestones(wanted: ProgressFilter) -> list[OpenMilestoneRow]:
+    """Every open milestone of the report's scope, for the exports."""
+    milestones = db.session.execute(_open_milestones_statement(wanted)).all()
+    names = _supervisors(sorted({row[0] for row in milestones}))
+    return _open_milestone_rows(milestones, wanted.as_of, names)
+
+
+def _expected_durations() -> dict[int, int]:
+    """Program id -> expected duration in months, for the programs that have one."""
+    return dict(
+        db.session.execute(
+            select(Program.id, Program.expected_duration_months).where(
+                Program.expected_duration_months.is_not(None)
+            )
+        ).all()
+    )
+
+
+def _past_duration(wanted: ProgressFilter) -> list[tuple]:
+    """(position id, student, program, start, expected end) of the current students past their
+    program's expected duration, the test done by the database."""
+    as_of = wanted.as_of
+    rows = db.session.execute(
+        _with_student(select(*_student_columns()))
+        .where(
+            position_current_on(as_of),
+            past_expected_duration(as_of, _expected_durations()),
+            _scope(wanted),
+        )
+        .order_by(Position.start_date, Person.full_name, Position.id)
+    )
+    return [
+        (position_id, student, program, start, expected_end(start, months))
+        for position_id, student, program, months, start in rows
+    ]
+
+
+def progress_report(wanted: ProgressFilter) -> ProgressReport:
+    """Everything the progress page shows, in a fixed number of queries; only the rows it lists
+    are read (the open milestones are counted by the database)."""
+    report = ProgressReport(wanted)
+    as_of = wanted.as_of
+    statement = _open_milestones_statement(wanted)
+    report.open_count = db.session.scalar(statement.with_only_columns(func.count()).order_by(None))
+    overdue_milestones = db.session.execute(statement.where(overdue(as_of))).all()
+    past = _past_duration(wanted)
+    names = _supervisors(sorted({row[0] for row in overdue_milestones} | {row[0] for row in past}))
+    report.overdue = _open_milestone_rows(overdue_milestones, as_of, names)
     report.past_duration = [
         PastDurationRow(
             student=student,
@@ -262,7 +321,7 @@ def progress_report(wanted: ProgressFilter) -> ProgressReport:
         )
         for position_id, student, program, start, end in past
     ]
-    report.completion = _completion(wanted, report.completion_since, scope)
+    report.completion = _completion(wanted, report.completion_since, _scope(wanted))
     return report
 
 
