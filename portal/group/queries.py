@@ -800,18 +800,16 @@ NOTICE_ACTIONS = ("confirm", "confirm-on-behalf", "decline", "leave", "request-j
 
 def notices_for(owner: User, limit: int = 20) -> list[HistoryEntry]:
     """What others did lately to records `owner` owns: answers, departures, notes."""
+    # The events are looked up by the owner's positions (entity type and id: the audit index).
+    # Joined on the type alone, SQLite without statistics read every position event there is.
+    owned = select(Position.id).where(Position.owner_id == owner.id)
     query = (
         select(AuditEvent, Person.full_name)
-        .join(
-            Position,
-            and_(
-                AuditEvent.entity_type == Position.__tablename__,
-                AuditEvent.entity_id == Position.id,
-            ),
-        )
+        .join(Position, AuditEvent.entity_id == Position.id)
         .join(Person, Person.id == Position.person_id)
         .where(
-            Position.owner_id == owner.id,
+            AuditEvent.entity_type == Position.__tablename__,
+            AuditEvent.entity_id.in_(owned),
             AuditEvent.action.in_(NOTICE_ACTIONS),
             or_(AuditEvent.actor_id.is_(None), AuditEvent.actor_id != owner.id),
         )
