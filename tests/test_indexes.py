@@ -89,12 +89,15 @@ def test_the_loads_pages_pending_count_reads_the_proposals_index(app_context):
 def test_one_groups_milestones_are_read_through_its_positions(app_context):
     # An index of milestones by status and due date made SQLite (without statistics) read every
     # open milestone of the institution for one group's "What's due" panel and calendar feed.
-    from portal.milestones import group_due
+    from portal.group.queries import group_milestones
     from portal.tracking.queries import group_open_milestones
 
     faculty = User(id=1)
     today = date(2026, 11, 30)
-    for call in (lambda: group_due(faculty, today), lambda: group_open_milestones(faculty, today)):
+    for call in (
+        lambda: group_milestones(faculty, today, [1]),
+        lambda: group_open_milestones(faculty, today),
+    ):
         _sql, plan = plan_of_call(call)
         assert "ix_milestones_position_id" in plan, plan
         assert "SCAN milestones" not in plan, plan
