@@ -29,11 +29,39 @@ def faculty_or_404(user_id: int) -> User:
     return db.first_or_404(select(User).where(User.id == user_id, User.is_admin.is_(False)))
 
 
-def list_accounts() -> list[User]:
-    """Every account, administrators first, then by name."""
-    return list(
-        db.session.scalars(select(User).order_by(User.is_admin.desc(), User.display_name, User.id))
+ACCOUNTS_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class AccountsPage:
+    """One page of the accounts an administrator looks through, and where it is in the list."""
+
+    accounts: list[User]
+    find: str
+    total: int  # the accounts that match `find` (every account when it is empty)
+    page: int
+    page_count: int
+
+    @property
+    def first_shown(self) -> int:
+        return (self.page - 1) * ACCOUNTS_PAGE_SIZE
+
+
+def accounts_page(find: str = "", page: int = 1) -> AccountsPage:
+    """The accounts whose name or email contains `find`, administrators first, then by name,
+    a page of ACCOUNTS_PAGE_SIZE at a time; a page past the end shows the last one."""
+    matching = User.matching(find)
+    total = db.session.scalar(select(func.count(User.id)).where(matching))
+    page_count = max(1, -(-total // ACCOUNTS_PAGE_SIZE))
+    page = min(max(page, 1), page_count)
+    accounts = db.session.scalars(
+        select(User)
+        .where(matching)
+        .order_by(User.is_admin.desc(), User.display_name, User.id)
+        .offset((page - 1) * ACCOUNTS_PAGE_SIZE)
+        .limit(ACCOUNTS_PAGE_SIZE)
     )
+    return AccountsPage(list(accounts), find, total, page, page_count)
 
 
 @dataclass(frozen=True)

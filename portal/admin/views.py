@@ -36,6 +36,7 @@ from portal.auth.decorators import ask_for_password, require_admin
 from portal.auth.queries import password_entered_recently
 from portal.branding import DEFAULT_ACCENT, current_branding
 from portal.catalogue import cached_translations
+from portal.converters import parse_page
 from portal.extensions import db
 from portal.file_budgets import size_text
 from portal.forms import select_choices
@@ -359,11 +360,9 @@ def faculty_caps(user_id: int):
 
 
 def _accounts_page(form: AccountForm, status: int = 200):
-    return render_template(
-        "admin/accounts.html",
-        form=form,
-        accounts=queries.list_accounts(),
-    ), status
+    find = (request.args.get("find") or "")[:200].strip()
+    page = queries.accounts_page(find, parse_page(request.args.get("page")))
+    return render_template("admin/accounts.html", form=form, page=page), status
 
 
 def _password_shown(user: User, password: str, title: str):
@@ -377,7 +376,7 @@ def _password_shown(user: User, password: str, title: str):
 
 @blueprint.route("/accounts")
 def accounts():
-    """Every account, with the form to create one."""
+    """The accounts, a page at a time, found by name or email; and the form to create one."""
     return _accounts_page(AccountForm(formdata=None))
 
 

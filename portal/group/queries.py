@@ -884,10 +884,7 @@ def find_faculty(text: str) -> list[tuple[int, str, str]]:
         .where(
             User.is_active.is_(True),
             User.is_admin.is_(False),
-            or_(
-                func.lower(User.display_name).contains(needle, autoescape=True),
-                func.lower(User.email).contains(needle, autoescape=True),
-            ),
+            User.matching(needle),
         )
         .order_by(User.display_name, User.id)
         .limit(FACULTY_SEARCH_LIMIT + 1)
