@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from portal.extensions import db
 from portal.models import Institution, Position, Program, User
@@ -13,15 +13,6 @@ from portal.models import Institution, Position, Program, User
 def list_programs() -> list[Program]:
     """Every program, in the order the group form lists them."""
     return list(db.session.scalars(select(Program).order_by(Program.sort_order, Program.name)))
-
-
-def list_faculty() -> list[User]:
-    """Active and inactive faculty (non-administrators), by name."""
-    return list(
-        db.session.scalars(
-            select(User).where(User.is_admin.is_(False)).order_by(User.display_name, User.id)
-        )
-    )
 
 
 def faculty_or_404(user_id: int) -> User:
@@ -47,10 +38,13 @@ class AccountsPage:
         return (self.page - 1) * ACCOUNTS_PAGE_SIZE
 
 
-def accounts_page(find: str = "", page: int = 1) -> AccountsPage:
-    """The accounts whose name or email contains `find`, administrators first, then by name,
-    a page of ACCOUNTS_PAGE_SIZE at a time; a page past the end shows the last one."""
+def accounts_page(find: str = "", page: int = 1, *, faculty_only: bool = False) -> AccountsPage:
+    """The accounts whose name or email contains `find` (`faculty_only`: not administrators;
+    active or not), administrators first, then by name, a page of ACCOUNTS_PAGE_SIZE at a
+    time; a page past the end shows the last one."""
     matching = User.matching(find)
+    if faculty_only:
+        matching = and_(matching, User.is_admin.is_(False))
     total = db.session.scalar(select(func.count(User.id)).where(matching))
     page_count = max(1, -(-total // ACCOUNTS_PAGE_SIZE))
     page = min(max(page, 1), page_count)
