@@ -123,12 +123,14 @@ def run(database_url: str | None, scale: Scale, rounds: int, requests: int) -> R
             figures = measure(context)
             for figure in figures if isinstance(figures, list) else [figures]:
                 report.figures.append(Figure(**figure))
-    report.figures.extend(
-        Figure(**figure) for figure in measures.cpu_measures(database_url, WORK, requests)
-    )
+    cpu_figures = measures.cpu_measures(database_url, WORK, requests)
+    report.figures.extend(Figure(**figure) for figure in cpu_figures)
     report.queries = measures.queries_per_page(database_url, WORK)
     report.figures.extend(
         Figure(**figure) for figure in measures.import_measures(database_url, WORK, rounds)
+    )
+    report.figures.append(
+        Figure(**measures.cpu_after_growth(database_url, WORK, requests, cpu_figures))
     )
     report.machine["load_average"]["end"] = round(os.getloadavg()[0], 2)
     return report

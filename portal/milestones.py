@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Date, Integer, Select, and_, bindparam, case, false, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, false, func, or_, select
 
 from portal.extensions import db
 from portal.models import (
@@ -70,14 +70,19 @@ def due_state(status: MilestoneStatus, due_date: date | None, today: date) -> Du
     return DueState.UPCOMING
 
 
-def needs_attention(today: date, soon=None):
+def needs_attention(today: date):
     """SQL condition: an open milestone overdue or due within DUE_SOON_DAYS days on `today`
-    (`soon`: that last day, for a statement that binds it as a parameter)."""
+    (due_state's rule, as needs_attention_state says it of a state)."""
     return and_(
         Milestone.status == MilestoneStatus.OPEN,
         Milestone.due_date.is_not(None),
-        Milestone.due_date <= (today + timedelta(days=DUE_SOON_DAYS) if soon is None else soon),
+        Milestone.due_date <= today + timedelta(days=DUE_SOON_DAYS),
     )
+
+
+def needs_attention_state(state: DueState) -> bool:
+    """needs_attention's rule on a milestone's state: overdue or due within DUE_SOON_DAYS days."""
+    return state in (DueState.OVERDUE, DueState.DUE_SOON)
 
 
 def overdue(today: date):
@@ -510,31 +515,4 @@ def in_group(faculty: User | None, faculty_id=None):
             Supervision.supervisor_id == (faculty.id if faculty is not None else faculty_id),
             Supervision.state == SupervisionState.CONFIRMED,
         )
-    )
-
-
-def group_due(faculty: User, today: date) -> list[MilestoneRow]:
-    """The "What's due" panel: open milestones overdue or due within 30 days, earliest first."""
-    parameters = {
-        "faculty_id": faculty.id,
-        "today": today,
-        "soon": today + timedelta(days=DUE_SOON_DAYS),
-    }
-    # Plain rows from the session's connection: a read of columns needs no ORM step.
-    rows = db.session.connection().execute(_group_due_statement(), parameters)
-    return [milestone_row(row, today) for row in rows]
-
-
-@lru_cache(maxsize=1)
-def _group_due_statement() -> Select:
-    """group_due's statement, built once (it runs on every /group page)."""
-    today = bindparam("today", type_=Date())
-    return (
-        milestone_columns()
-        .where(
-            in_group(None, bindparam("faculty_id", type_=Integer())),
-            needs_attention(today, bindparam("soon", type_=Date())),
-            position_current_on(today),
-        )
-        .order_by(Milestone.due_date, Person.full_name, Milestone.id)
     )

@@ -33,6 +33,54 @@ def test_accounts_page_lists_everyone(app, admin_client, faculty):
     assert "Faculty member" in page and "Administrator" in page
 
 
+def _shown_emails(page: str) -> list[str]:
+    return re.findall(r"<td>([^<@]+@[^<]+)</td>", page)
+
+
+def test_accounts_come_a_page_at_a_time_and_are_found_by_name_or_email(
+    app, admin_client, make_faculty, query_counter, monkeypatch
+):
+    from portal.admin import queries
+
+    monkeypatch.setattr(queries, "ACCOUNTS_PAGE_SIZE", 3)
+    for number in range(1, 8):
+        make_faculty(f"prof{number}@example.org", f"Prof. Number {number}")
+    make_faculty("zoe@elsewhere.org", "Zoé 100% Ledoux")
+
+    with query_counter() as statements:
+        first = admin_client.get("/admin/accounts").get_data(as_text=True)
+    # The administrator first, then by name; 9 accounts in pages of 3.
+    assert _shown_emails(first) == ["admin@example.org", "prof1@example.org", "prof2@example.org"]
+    assert "Accounts 1–3 of 9" in first
+    assert 'href="/admin/accounts?page=2" rel="next"' in first
+    assert 'rel="prev"' not in first
+    assert len([sql for sql in statements if sql.startswith("SELECT")]) <= 4  # user, count, page
+
+    last = admin_client.get("/admin/accounts?page=3").get_data(as_text=True)
+    assert _shown_emails(last) == ["prof6@example.org", "prof7@example.org", "zoe@elsewhere.org"]
+    assert 'rel="next"' not in last and 'href="/admin/accounts?page=2" rel="prev"' in last
+    # A page past the end shows the last; a page that is not a number shows the first.
+    past_the_end = admin_client.get("/admin/accounts?page=99").get_data(as_text=True)
+    assert _shown_emails(past_the_end) == _shown_emails(last)
+    assert "Accounts 7–9 of 9" in past_the_end
+    not_a_number = admin_client.get("/admin/accounts?page=-2x").get_data(as_text=True)
+    assert _shown_emails(not_a_number) == _shown_emails(first)
+    assert admin_client.get("/admin/accounts?find=a%00b").status_code == 400
+
+    found = admin_client.get("/admin/accounts?find=NUMBER").get_data(as_text=True)
+    assert "Accounts 1–3 of 7" in found
+    assert 'href="/admin/accounts?find=NUMBER&amp;page=2" rel="next"' in found
+    assert _shown_emails(
+        admin_client.get("/admin/accounts?find=ELSEWHERE").get_data(as_text=True)
+    ) == ["zoe@elsewhere.org"]
+    # The search is literal text: % and _ are not patterns.
+    percent = admin_client.get("/admin/accounts?find=100%25").get_data(as_text=True)
+    assert _shown_emails(percent) == ["zoe@elsewhere.org"]
+    nothing = admin_client.get("/admin/accounts?find=%3Cb%3Enobody").get_data(as_text=True)
+    assert "No account matches “&lt;b&gt;nobody”." in nothing
+    assert "<b>nobody" not in nothing
+
+
 def test_create_faculty_with_a_chosen_password(app, admin_client, client):
     response = admin_client.post(
         "/admin/accounts/new",

@@ -160,6 +160,35 @@ def test_caps_page_shows_defaults_and_exceptions(app, admin_client, make_faculty
     assert "Prof. Exception" in page and ">12<" in page
 
 
+def test_caps_page_finds_faculty_and_shows_them_a_page_at_a_time(
+    app, admin_client, make_faculty, monkeypatch
+):
+    from portal.admin import queries
+
+    monkeypatch.setattr(queries, "ACCOUNTS_PAGE_SIZE", 2)
+    for number in range(1, 4):
+        make_faculty(f"capped{number}@example.org", f"Prof. Capped {number}", principal_cap=number)
+    make_faculty("gone@example.org", "Prof. Gone", is_active=False)
+
+    first = admin_client.get("/admin/caps").get_data(as_text=True)
+    # Faculty only (the administrator has no caps), deactivated ones included, by name.
+    assert "Faculty members 1–2 of 4" in first
+    assert "Prof. Capped 1" in first and "Prof. Capped 2" in first
+    assert "Prof. Capped 3" not in first and "Admin" not in first.split("<tbody>")[1]
+    assert 'href="/admin/caps?page=2" rel="next"' in first
+    second = admin_client.get("/admin/caps?page=2").get_data(as_text=True)
+    assert "Prof. Capped 3" in second and "Prof. Gone (deactivated)" in second
+    assert "Faculty members 3–4 of 4" in second and 'rel="next"' not in second
+    # The default caps form is on every page of the list.
+    assert 'name="principal_cap"' in second
+
+    found = admin_client.get("/admin/caps?find=CAPPED3").get_data(as_text=True)
+    assert "Faculty members 1–1 of 1" in found and "Prof. Capped 3" in found
+    assert "Prof. Capped 1" not in found
+    nobody = admin_client.get("/admin/caps?find=admin%40example.org").get_data(as_text=True)
+    assert "No faculty account matches “admin@example.org”." in nobody
+
+
 def test_faculty_cap_exception_is_saved_and_can_be_cleared(app, admin_client, faculty):
     response = admin_client.post(
         f"/admin/caps/{faculty.id}", data={"principal_cap": "10", "weighted_cap": "400"}

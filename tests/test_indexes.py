@@ -89,13 +89,36 @@ def test_the_loads_pages_pending_count_reads_the_proposals_index(app_context):
 def test_one_groups_milestones_are_read_through_its_positions(app_context):
     # An index of milestones by status and due date made SQLite (without statistics) read every
     # open milestone of the institution for one group's "What's due" panel and calendar feed.
-    from portal.milestones import group_due
+    from portal.group.queries import group_milestones
     from portal.tracking.queries import group_open_milestones
 
     faculty = User(id=1)
     today = date(2026, 11, 30)
-    for call in (lambda: group_due(faculty, today), lambda: group_open_milestones(faculty, today)):
+    for call in (
+        lambda: group_milestones(faculty, today, [1]),
+        lambda: group_open_milestones(faculty, today),
+    ):
         _sql, plan = plan_of_call(call)
         assert "ix_milestones_position_id" in plan, plan
         assert "SCAN milestones" not in plan, plan
         assert plan.index("supervisions") < plan.index("milestones"), plan
+
+
+def test_the_proposals_a_faculty_member_sent_are_read_through_the_proposer_index(app_context):
+    from portal.group.queries import requests_sent
+
+    _sql, plan = plan_of_call(lambda: requests_sent(User(id=1)))
+    assert "ix_supervisions_proposed_by" in plan, plan
+    assert "SCAN supervisions" not in plan, plan
+
+
+def test_an_owners_notices_are_looked_up_by_their_positions(app_context):
+    # Joined on the entity type alone, SQLite read every position event of the institution.
+    from portal.group.queries import notices_for
+
+    sql, plan = plan_of_call(lambda: notices_for(User(id=1)))
+    assert (
+        "SEARCH audit_events USING INDEX ix_audit_events_entity (entity_type=? AND entity_id=?)"
+        in plan
+    ), plan
+    assert "ix_positions_owner_id" in plan, plan

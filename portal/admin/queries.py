@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from portal.extensions import db
 from portal.models import Institution, Position, Program, User
@@ -15,25 +15,47 @@ def list_programs() -> list[Program]:
     return list(db.session.scalars(select(Program).order_by(Program.sort_order, Program.name)))
 
 
-def list_faculty() -> list[User]:
-    """Active and inactive faculty (non-administrators), by name."""
-    return list(
-        db.session.scalars(
-            select(User).where(User.is_admin.is_(False)).order_by(User.display_name, User.id)
-        )
-    )
-
-
 def faculty_or_404(user_id: int) -> User:
     """The faculty member (not an administrator) with this id; 404 for anyone else."""
     return db.first_or_404(select(User).where(User.id == user_id, User.is_admin.is_(False)))
 
 
-def list_accounts() -> list[User]:
-    """Every account, administrators first, then by name."""
-    return list(
-        db.session.scalars(select(User).order_by(User.is_admin.desc(), User.display_name, User.id))
+ACCOUNTS_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class AccountsPage:
+    """One page of the accounts an administrator looks through, and where it is in the list."""
+
+    accounts: list[User]
+    find: str
+    total: int  # the accounts that match `find` (every account when it is empty)
+    page: int
+    page_count: int
+
+    @property
+    def first_shown(self) -> int:
+        return (self.page - 1) * ACCOUNTS_PAGE_SIZE
+
+
+def accounts_page(find: str = "", page: int = 1, *, faculty_only: bool = False) -> AccountsPage:
+    """The accounts whose name or email contains `find` (`faculty_only`: not administrators;
+    active or not), administrators first, then by name, a page of ACCOUNTS_PAGE_SIZE at a
+    time; a page past the end shows the last one."""
+    matching = User.matching(find)
+    if faculty_only:
+        matching = and_(matching, User.is_admin.is_(False))
+    total = db.session.scalar(select(func.count(User.id)).where(matching))
+    page_count = max(1, -(-total // ACCOUNTS_PAGE_SIZE))
+    page = min(max(page, 1), page_count)
+    accounts = db.session.scalars(
+        select(User)
+        .where(matching)
+        .order_by(User.is_admin.desc(), User.display_name, User.id)
+        .offset((page - 1) * ACCOUNTS_PAGE_SIZE)
+        .limit(ACCOUNTS_PAGE_SIZE)
     )
+    return AccountsPage(list(accounts), find, total, page, page_count)
 
 
 @dataclass(frozen=True)

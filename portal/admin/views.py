@@ -36,6 +36,7 @@ from portal.auth.decorators import ask_for_password, require_admin
 from portal.auth.queries import password_entered_recently
 from portal.branding import DEFAULT_ACCENT, current_branding
 from portal.catalogue import cached_translations
+from portal.converters import parse_page
 from portal.extensions import db
 from portal.file_budgets import size_text
 from portal.forms import select_choices
@@ -307,7 +308,8 @@ def edit_program(program_id: int):
 
 @blueprint.route("/caps", methods=["GET", "POST"])
 def caps():
-    """The default caps, and the list of faculty with their exceptions."""
+    """The default caps, and the faculty with their exceptions (found by name or email, a page at
+    a time)."""
     policy = load_policy()
     form = CapsForm()
     if request.method == "GET":
@@ -324,7 +326,7 @@ def caps():
         if response is not None:
             return response
     return render_template(
-        "admin/caps.html", form=form, policy=policy, faculty=queries.list_faculty()
+        "admin/caps.html", form=form, policy=policy, page=_found_accounts(faculty_only=True)
     ), _form_status(form)
 
 
@@ -358,12 +360,15 @@ def faculty_caps(user_id: int):
 # Accounts.
 
 
+def _found_accounts(*, faculty_only: bool = False) -> queries.AccountsPage:
+    """The page of accounts the query string asks for (`find`, `page`)."""
+    find = (request.args.get("find") or "")[:200].strip()
+    page = parse_page(request.args.get("page"))
+    return queries.accounts_page(find, page, faculty_only=faculty_only)
+
+
 def _accounts_page(form: AccountForm, status: int = 200):
-    return render_template(
-        "admin/accounts.html",
-        form=form,
-        accounts=queries.list_accounts(),
-    ), status
+    return render_template("admin/accounts.html", form=form, page=_found_accounts()), status
 
 
 def _password_shown(user: User, password: str, title: str):
@@ -377,7 +382,7 @@ def _password_shown(user: User, password: str, title: str):
 
 @blueprint.route("/accounts")
 def accounts():
-    """Every account, with the form to create one."""
+    """The accounts, a page at a time, found by name or email; and the form to create one."""
     return _accounts_page(AccountForm(formdata=None))
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     func,
     or_,
     select,
@@ -41,10 +42,15 @@ from portal.labels import (
 )
 from portal.labels import lazy_gettext as _l
 from portal.milestones import (
+    MilestoneRow,
     MilestoneSummary,
     expected_end,
     first_per_position,
-    next_milestone_columns,
+    in_group,
+    milestone_columns,
+    milestone_row,
+    needs_attention_state,
+    position_current_on,
 )
 from portal.milestones import ordering as milestone_ordering
 from portal.models import (
@@ -341,38 +347,57 @@ def _describe_other(link: tuple, translate) -> str:
     return describe_link(SupervisionRole(role), name, SupervisionState(state), translate)
 
 
-def next_milestones(
-    faculty: User, today: date, position_ids: Iterable[int]
-) -> dict[int, MilestoneSummary]:
-    """milestones.next_milestones() of some of the faculty member's group positions (a page's
-    rows), in one query that names the group rather than each position: a few hundred ids are
-    a few hundred bound values to render and send on every request."""
+@dataclass(frozen=True)
+class GroupMilestones:
+    """The /group page's milestones: the "What's due" panel and each row's next milestone."""
+
+    due: list[MilestoneRow]
+    next: dict[int, MilestoneSummary]
+
+
+def group_milestones(faculty: User, today: date, position_ids: Iterable[int]) -> GroupMilestones:
+    """The group's open milestones, read once: the "What's due" panel (the current members'
+    milestones overdue or due within DUE_SOON_DAYS days, earliest first) and the next
+    milestone (milestones.next_milestones' rule) of each of `position_ids` (a page's rows).
+
+    One statement names the group rather than each position: a few hundred ids are a few
+    hundred bound values to render and send on every request, and one round trip fewer.
+    """
+    rows = db.session.connection().execute(
+        _group_milestones_statement(), {"faculty_id": faculty.id, "today": today}
+    )
+    due: list[MilestoneRow] = []
+    firsts: list[tuple] = []
     wanted = set(position_ids)
-    if not wanted:
-        return {}
-    rows = db.session.connection().execute(_next_milestones_statement(), {"faculty_id": faculty.id})
-    return first_per_position((row for row in rows if row[1] in wanted), today)
+    for row in rows:
+        if row.current:
+            item = milestone_row(row, today)
+            if needs_attention_state(item.state):
+                due.append(item)
+        if row.position_id in wanted:
+            firsts.append(
+                (row.id, row.position_id, row.name_en, row.name_fr, row.due_date, row.status)
+            )
+    return GroupMilestones(due, first_per_position(firsts, today))
 
 
 @lru_cache(maxsize=1)
-def _next_milestones_statement() -> Select:
-    """next_milestones' statement, built once (it runs on every /group page)."""
+def _group_milestones_statement() -> Select:
+    """group_milestones' statement, built once (it runs on every /group page).
+
+    Ordered as the due panel lists them (date, then name), undated last: within one position
+    the name is the same, so each position's milestones come in milestones.ordering()'s order
+    and its first is its next.
+    """
+    undated_last, due_date, milestone_id = milestone_ordering()
     return (
-        next_milestone_columns()
+        milestone_columns()
+        .add_columns(case((position_current_on(_TODAY), 1), else_=0).label("current"))
         .where(
-            # The group's positions (milestones.in_group's rule), named by the milestone's key.
-            Milestone.position_id.in_(
-                select(Supervision.position_id).where(
-                    Supervision.supervisor_id == _FACULTY,
-                    Supervision.state == SupervisionState.CONFIRMED,
-                )
-            ),
-            # Written so that no index serves it: SQLite (never analyzed here) would otherwise
-            # read every open milestone of the institution through the status index, rather
-            # than the group's by position.
-            func.coalesce(Milestone.status, "") == MilestoneStatus.OPEN.value,
+            in_group(None, _FACULTY),  # the group's positions, by the milestone's key
+            Milestone.status == MilestoneStatus.OPEN,
         )
-        .order_by(Milestone.position_id, *milestone_ordering())
+        .order_by(undated_last, due_date, Person.full_name, milestone_id)
     )
 
 
@@ -800,18 +825,16 @@ NOTICE_ACTIONS = ("confirm", "confirm-on-behalf", "decline", "leave", "request-j
 
 def notices_for(owner: User, limit: int = 20) -> list[HistoryEntry]:
     """What others did lately to records `owner` owns: answers, departures, notes."""
+    # The events are looked up by the owner's positions (entity type and id: the audit index).
+    # Joined on the type alone, SQLite without statistics read every position event there is.
+    owned = select(Position.id).where(Position.owner_id == owner.id)
     query = (
         select(AuditEvent, Person.full_name)
-        .join(
-            Position,
-            and_(
-                AuditEvent.entity_type == Position.__tablename__,
-                AuditEvent.entity_id == Position.id,
-            ),
-        )
+        .join(Position, AuditEvent.entity_id == Position.id)
         .join(Person, Person.id == Position.person_id)
         .where(
-            Position.owner_id == owner.id,
+            AuditEvent.entity_type == Position.__tablename__,
+            AuditEvent.entity_id.in_(owned),
             AuditEvent.action.in_(NOTICE_ACTIONS),
             or_(AuditEvent.actor_id.is_(None), AuditEvent.actor_id != owner.id),
         )
@@ -861,10 +884,7 @@ def find_faculty(text: str) -> list[tuple[int, str, str]]:
         .where(
             User.is_active.is_(True),
             User.is_admin.is_(False),
-            or_(
-                func.lower(User.display_name).contains(needle, autoescape=True),
-                func.lower(User.email).contains(needle, autoescape=True),
-            ),
+            User.matching(needle),
         )
         .order_by(User.display_name, User.id)
         .limit(FACULTY_SEARCH_LIMIT + 1)

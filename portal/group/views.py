@@ -61,7 +61,6 @@ from portal.i18n import format_day
 from portal.kept_content import KeptContent, KeptStore
 from portal.labels import lazy_gettext as _l
 from portal.labels import program_choices_in_language, program_name_in
-from portal.milestones import group_due
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
 from portal.submissions import AlreadySubmittedError, create_once, earlier_record_id
 from portal.urls import IdUrl
@@ -177,12 +176,11 @@ def index():
     language = str(get_locale())
     read_only = owner.id != current_user.id
     links = _row_links(group_args)
-    milestones = queries.next_milestones(owner, today, [row.position_id for row in page.rows])
+    milestones = queries.group_milestones(owner, today, [row.position_id for row in page.rows])
     highlighted = take_highlighted_positions()
-    due = group_due(owner, today)
     return render_template(
         "group/index.html",
-        due=due,
+        due=milestones.due,
         language=language,
         page=page,
         wanted=wanted,
@@ -190,7 +188,7 @@ def index():
         read_only=read_only,
         group_args=group_args,
         links=links,
-        rows=MemberRows(language, read_only, links, milestones, highlighted),
+        rows=MemberRows(language, read_only, links, milestones.next, highlighted),
         find=find,
         found=found[: queries.FACULTY_SEARCH_LIMIT],
         more_found=len(found) > queries.FACULTY_SEARCH_LIMIT,
@@ -213,8 +211,8 @@ def index():
                 frozenset(
                     (program, program_name_in(program, language)) for program in page.read_programs
                 ),
-                tuple(due),
-                tuple(milestones.items()),
+                tuple(milestones.due),
+                tuple(milestones.next.items()),
                 frozenset(highlighted),
                 today,
                 language,

@@ -76,6 +76,14 @@ class Supervision(Base):
             sqlite_where=text("state = 'proposed'"),
             postgresql_where=text("state = 'proposed'"),
         ),
+        # The proposals a faculty member sent (their requests page): without it, every link of
+        # the institution was read. Partial: links the owner recorded have no proposer.
+        Index(
+            "ix_supervisions_proposed_by",
+            "proposed_by_id",
+            sqlite_where=text("proposed_by_id IS NOT NULL"),
+            postgresql_where=text("proposed_by_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, func, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -85,6 +85,16 @@ class User(UserMixin, TimestampMixin, Base):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    @classmethod
+    def matching(cls, text: str):
+        """SQL condition: the account's name or email contains `text`, whatever its case (the
+        one rule of every "find an account" field). An empty text matches every account."""
+        needle = text.strip().lower()
+        return or_(
+            func.lower(cls.display_name).contains(needle, autoescape=True),
+            func.lower(cls.email).contains(needle, autoescape=True),
+        )
 
     def get_id(self) -> str:
         # Flask-Login stores this in the session and remember-me cookies; the token part lets
