@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 
+from portal.sql_text import register_sqlite
+
 ROWS_PER_STATEMENT = 50  # SQLite's bulk inserts: rows per INSERT statement
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -61,6 +63,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def set_pragmas(dbapi_connection, _record):
         # Let SQLAlchemy emit BEGIN itself so that we can choose DEFERRED or IMMEDIATE below.
         dbapi_connection.isolation_level = None
+        register_sqlite(dbapi_connection)  # text_lower, as PostgreSQL's lower() does it
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")

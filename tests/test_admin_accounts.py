@@ -81,6 +81,20 @@ def test_accounts_come_a_page_at_a_time_and_are_found_by_name_or_email(
     assert "<b>nobody" not in nothing
 
 
+@pytest.mark.both_backends
+@pytest.mark.parametrize("typed", ["élise", "ÉLISE", "Élise", "DUPONT", "ÉDUPONT@"])
+def test_an_account_is_found_whatever_the_case_of_its_accented_letters(
+    admin_client, make_faculty, typed
+):
+    # SQLite's own lower() lowers A–Z only: "Élise" was found by "dupont" and not by "élise".
+    make_faculty("édupont@example.org", "Élise Dupont")
+    make_faculty("eric@example.org", "Éric Tremblay")
+    found = admin_client.get(f"/admin/accounts?find={typed}").get_data(as_text=True)
+    assert _shown_emails(found) == ["édupont@example.org"]
+    caps = admin_client.get(f"/admin/caps?find={typed}").get_data(as_text=True)
+    assert "Élise Dupont" in caps and "Éric Tremblay" not in caps
+
+
 def test_create_faculty_with_a_chosen_password(app, admin_client, client):
     response = admin_client.post(
         "/admin/accounts/new",

@@ -8,13 +8,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, func, or_
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.identifiers import normalise_email
 from portal.models.base import Base, TimestampMixin
 from portal.models.image import StoredImage
+from portal.sql_text import text_lower
 
 if TYPE_CHECKING:
     from portal.models.supervision import Supervision
@@ -92,8 +93,8 @@ class User(UserMixin, TimestampMixin, Base):
         one rule of every "find an account" field). An empty text matches every account."""
         needle = text.strip().lower()
         return or_(
-            func.lower(cls.display_name).contains(needle, autoescape=True),
-            func.lower(cls.email).contains(needle, autoescape=True),
+            text_lower(cls.display_name).contains(needle, autoescape=True),
+            text_lower(cls.email).contains(needle, autoescape=True),
         )
 
     def get_id(self) -> str:
