@@ -16,6 +16,7 @@ from wtforms import Field, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from portal.days import is_accepted_day, outside_days_message
 from portal.i18n import number_text
 from portal.labels import lazy_gettext as _l
 from portal.submissions import new_submission_key
@@ -51,7 +52,7 @@ class ReportFilterForm(FlaskForm):
         if not text:
             return
         try:
-            date.fromisoformat(text)
+            day = date.fromisoformat(text)
         except ValueError:
             raise ValidationError(
                 _(
@@ -59,6 +60,8 @@ class ReportFilterForm(FlaskForm):
                     text=repr(text),
                 )
             ) from None
+        if not is_accepted_day(day):
+            raise ValidationError(outside_days_message())
 
     def set_departments(self, departments: Iterable[str]) -> None:
         self.department.choices = select_choices(

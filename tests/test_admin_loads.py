@@ -222,6 +222,16 @@ def test_invalid_as_of_is_a_clear_400(known, admin_client, url):
     assert "Enter the date as YYYY-MM-DD" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    "url", ["/admin/loads?as_of=0006-01-01", "/admin/loads.csv?as_of=2101-01-01"]
+)
+def test_a_day_outside_the_accepted_years_is_a_clear_400(known, admin_client, url):
+    response = admin_client.get(url)
+    assert response.status_code == 400
+    assert "Enter a date between 1950-01-01 and 2100-12-31." in response.get_data(as_text=True)
+    assert admin_client.get("/admin/loads?as_of=1950-01-01").status_code == 200
+
+
 def test_invalid_institution_filter_is_a_clear_400(known, admin_client):
     response = admin_client.get("/admin/loads?institution=abc")
     assert response.status_code == 400

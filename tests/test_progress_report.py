@@ -199,6 +199,9 @@ def test_progress_page_csv_and_xlsx(app, fixture, admin_client):
     ("query", "message"),
     [
         ("as_of=2026-13-01", "is not a date"),
+        # Year 6: the expected durations' cut-off days fell before year 1 (a 500 before).
+        ("as_of=0006-01-01", "Enter a date between 1950-01-01 and 2100-12-31."),
+        ("as_of=2101-01-01", "Enter a date between 1950-01-01 and 2100-12-31."),
         ("program=abc", "Choose a program from the list."),
         ("program=99999", "Choose a program from the list."),
     ],

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.audit import record_event
+from portal.days import is_accepted_day, outside_days_message
 from portal.extensions import db
 from portal.identifiers import clean_text
 from portal.milestones import can_record_milestones, next_occurrence
@@ -33,8 +34,6 @@ REASON_MAX_LENGTH = 300
 NOTE_MAX_LENGTH = 500
 NAME_MAX_LENGTH = 150
 MAX_MONTHS = 240  # twenty years: no plan step is further away
-EARLIEST_DAY = date(1950, 1, 1)
-LATEST_DAY = date(2100, 12, 31)
 
 
 class TrackingError(ValueError):
@@ -89,15 +88,8 @@ def _check(actor: User, milestone: Milestone, expected_version: int | None) -> N
 def _check_day(day: date | None, field_name: str) -> date:
     if day is None:
         raise TrackingError(field_name, _("Enter a date as YYYY-MM-DD, for example 2026-09-01."))
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise TrackingError(
-            field_name,
-            _(
-                "Enter a date between %(first)s and %(last)s.",
-                first=EARLIEST_DAY.isoformat(),
-                last=LATEST_DAY.isoformat(),
-            ),
-        )
+    if not is_accepted_day(day):
+        raise TrackingError(field_name, outside_days_message())
     return day
 
 
