@@ -379,8 +379,9 @@ def next_milestones(position_ids: Iterable[int], today: date) -> dict[int, Miles
 
 
 def first_per_position(rows, today: date) -> dict[int, MilestoneSummary]:
-    """Each position's first row of next_milestone_columns() (ordered by position, then
-    ordering()) as its MilestoneSummary on `today`."""
+    """Each position's first row of next_milestone_columns() as its MilestoneSummary on
+    `today`: the rows must come with each position's own in ordering()'s order (ordered by
+    position, then ordering(); or in any order that keeps that within a position)."""
     found: dict[int, MilestoneSummary] = {}
     for milestone_id, position_id, name_en, name_fr, due, status in rows:
         if position_id not in found:

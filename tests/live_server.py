@@ -146,9 +146,13 @@ def _wait_until_ready(server: LiveServer, workers: int, timeout: float) -> None:
         except OSError:
             pass
         time.sleep(0.1)
+    try:
+        up = str(len(server.worker_pids()))
+    except OSError:  # the master exited meanwhile
+        up = "none"
     raise RuntimeError(
         f"gunicorn did not answer with {workers} workers within {timeout} s "
-        f"({len(server.worker_pids())} up); its log ends with:\n{_log_tail(server)}"
+        f"({up} up); its log ends with:\n{_log_tail(server)}"
     )
 
 

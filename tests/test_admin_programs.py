@@ -189,6 +189,13 @@ def test_caps_page_finds_faculty_and_shows_them_a_page_at_a_time(
     assert "No faculty account matches “admin@example.org”." in nobody
 
 
+def test_caps_page_before_any_faculty_account_says_so(admin_client):
+    page = admin_client.get("/admin/caps").get_data(as_text=True)
+    assert "No faculty account yet." in page
+    assert "Faculty members 1–0" not in page and "<tbody>" not in page
+    assert 'name="principal_cap"' in page  # the default caps can be set already
+
+
 def test_faculty_cap_exception_is_saved_and_can_be_cleared(app, admin_client, faculty):
     response = admin_client.post(
         f"/admin/caps/{faculty.id}", data={"principal_cap": "10", "weighted_cap": "400"}

@@ -7,7 +7,7 @@ owner records themselves have no proposer.
 
 Revision ID: d3f8a1c6e2b4
 Revises: b7e2c4d9f1a6
-Create Date: 2026-11-30 22:30:00.000000
+Create Date: 2026-11-30 22:45:00.000000
 """
 
 import sqlalchemy as sa

@@ -134,10 +134,6 @@ class ProgressReport:
     def completion_since(self) -> date:
         return add_months(self.wanted.as_of, -12 * COMPLETION_YEARS)
 
-    def export_rows(self) -> Iterator[list]:
-        """One row per open milestone of the report's scope (export_rows)."""
-        return export_rows(self.wanted)
-
 
 def export_rows(wanted: ProgressFilter) -> Iterator[list]:
     """One row per open milestone, in OPEN_MILESTONE_COLUMNS order (English values): read from
