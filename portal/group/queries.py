@@ -394,7 +394,7 @@ def _group_milestones_statement() -> Select:
         milestone_columns()
         .add_columns(case((position_current_on(_TODAY), 1), else_=0).label("current"))
         .where(
-            in_group(None, _FACULTY),  # the group's positions, by the milestone's key
+            in_group(None, _FACULTY),  # the group's positions (confirmed links only)
             Milestone.status == MilestoneStatus.OPEN,
         )
         .order_by(undated_last, due_date, Person.full_name, milestone_id)
