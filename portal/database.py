@@ -36,6 +36,8 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     _ping_idle_connections(engine)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms)
+    if engine.dialect.driver == "psycopg":
+        _end_reads_with_commit(engine)
 
 
 def _ping_idle_connections(engine: Engine) -> None:
@@ -56,6 +58,35 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise DisconnectionError(
                 f"an idle pooled connection failed its ping: {error}"
             ) from error
+
+
+# psycopg forgets the statements it prepared at every ROLLBACK (and deallocates them on the
+# server), and every page ends its transaction with one: so no statement was ever prepared, and
+# PostgreSQL planned each statement of each page afresh (on /group, 4.3 ms of the server's CPU
+# planning against 0.7 ms running). A transaction that wrote nothing ends the same whether
+# committed or rolled back, so one that the server says wrote nothing is committed instead, and
+# the prepared statements survive. The server's word, not the statements' text: a write through
+# a raw cursor (COPY) is seen too. SET LOCAL ends with either; the portal sets nothing longer.
+ONLY_READ = "SELECT txid_current_if_assigned() IS NULL"
+
+
+def _end_reads_with_commit(engine: Engine) -> None:
+    from psycopg.pq import TransactionStatus
+
+    @event.listens_for(engine, "rollback")
+    def commit_if_only_read(connection):
+        if connection.invalidated:
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection.info.transaction_status != TransactionStatus.INTRANS:
+            return  # nothing began, or a statement failed: the rollback goes ahead
+        try:
+            with dbapi_connection.cursor() as cursor:
+                only_read = cursor.execute(ONLY_READ).fetchone()[0]
+            if only_read:
+                dbapi_connection.commit()  # the rollback that follows finds nothing to end
+        except engine.dialect.loaded_dbapi.Error:
+            return  # the rollback that follows ends the transaction, as without this
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -1,12 +1,15 @@
-"""Pooled connections: pinged before use only after sitting idle, and replaced when dead."""
+"""Pooled connections: pinged before use only after sitting idle, and replaced when dead; on
+PostgreSQL, a transaction that only read ends with COMMIT, so that psycopg keeps the statements
+it prepared, and one that wrote still rolls back, whichever way it wrote."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, select, text
 
 from portal import database
 from portal.extensions import db
+from portal.models import Institution
 
 pytestmark = pytest.mark.both_backends
 
@@ -76,3 +79,74 @@ def _kill(dbapi_connection, backend) -> None:
         other.dispose()
     else:
         dbapi_connection.close()  # SQLite: the file stays, the connection is gone
+
+
+def test_page_reads_keep_the_statements_psycopg_prepared(app, faculty_client, make_member):
+    """psycopg prepares a statement at its fifth run on a connection and forgets them all at a
+    ROLLBACK: when every page ended with one, PostgreSQL planned every statement afresh."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's prepared statements: PostgreSQL only")
+    make_member("Ada Lovelace")
+    used = set()
+
+    def remember(connection, *_arguments):
+        used.add(connection.connection.dbapi_connection)
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        for _ in range(8):
+            assert faculty_client.get("/group").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    prepared = []
+    for dbapi_connection in used:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared += [row[0] for row in cursor.fetchall()]
+        dbapi_connection.rollback()
+    # The session's user, and the group's rows.
+    assert any(statement.startswith("SELECT users.id") for statement in prepared), prepared
+    assert any(statement.startswith("SELECT positions.id") for statement in prepared), prepared
+
+
+def _institutions() -> set[str]:
+    return set(db.session.scalars(select(Institution.name)))
+
+
+def test_a_rolled_back_write_is_gone(app):
+    with app.app_context():
+        before = _institutions()
+        db.session.add(Institution(name="Written then undone"))
+        db.session.flush()
+        db.session.rollback()
+        assert _institutions() == before
+
+
+def test_a_write_through_a_raw_cursor_is_rolled_back_too(app):
+    """The server, not the statements seen, says whether a transaction wrote: a write the
+    engine's events never saw (COPY and other raw cursor work) is undone by a rollback."""
+    with app.app_context():
+        before = _institutions()
+        connection = db.session.connection()
+        cursor = connection.connection.dbapi_connection.cursor()
+        marker = "?" if connection.dialect.name == "sqlite" else "%s"
+        cursor.execute(
+            f"INSERT INTO institutions (name, name_key, created_at, updated_at) "
+            f"VALUES ({marker}, {marker}, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            ("Raw write", "raw write"),
+        )
+        cursor.close()
+        db.session.rollback()
+        assert _institutions() == before
+
+
+def test_a_failed_read_rolls_back_and_the_session_goes_on(app):
+    with app.app_context():
+        db.session.add(Institution(name="Kept"))
+        db.session.commit()
+        with pytest.raises(Exception, match="no_such_table"):
+            db.session.execute(text("SELECT * FROM no_such_table"))
+        db.session.rollback()
+        assert _institutions() == {"Kept"}
