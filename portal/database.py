@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 
+from portal.data_state import number_sqlite_connections
 from portal.sql_text import register_sqlite
 
 ROWS_PER_STATEMENT = 50  # SQLite's bulk inserts: rows per INSERT statement
@@ -36,6 +37,7 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     _ping_idle_connections(engine)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms)
+        number_sqlite_connections(engine)
     if engine.dialect.driver == "psycopg":
         _end_reads_with_commit(engine)
 

@@ -4,7 +4,8 @@ A page whose content is a pure function of what it read (rows, counts, settings)
 (arguments, viewer, language and catalogue, the links' prefix) and of the day keeps it under all
 of these. A write changes what is read, so the key, and the next page renders afresh: there is
 no version to bump and nothing to invalidate, in this process or another (gunicorn's workers
-each read for themselves). Content holding a per-session value (a CSRF token) is not kept, nor
+each read for themselves). A page may put the database's data state (portal/data_state.py) in
+its key instead of its rows: it then reads no row at all while nothing was written. Content holding a per-session value (a CSRF token) is not kept, nor
 anything while templates reload.
 """
 
@@ -59,17 +60,27 @@ class KeptStore:
         self.bytes = 0
 
 
+def kept_in(store: KeptStore, key: tuple) -> Markup | None:
+    """The content kept in `store` under `key`, for a view that reads nothing when there is."""
+    return None if current_app.jinja_env.auto_reload else store.get(key)
+
+
 class KeptContent:
     """Called by a template's `{% call content() %}…{% endcall %}`: renders the block, or gives
     the HTML kept in `store` under the same key."""
 
-    def __init__(self, store: KeptStore, key: tuple | None):
-        """`key` None: render the block every time, keeping nothing."""
+    def __init__(self, store: KeptStore, key: tuple | None, kept: Markup | None = None):
+        """`key` None: render the block every time, keeping nothing. `kept`: the content the
+        view already took from `store` (the block is not rendered: the view read nothing for
+        it)."""
         self._store = store
+        self._kept = kept
         # Template reloading (development) would keep content of the template's former text.
         self._key = None if current_app.jinja_env.auto_reload else key
 
     def __call__(self, caller) -> Markup:
+        if self._kept is not None:
+            return self._kept
         key = self._key
         if key is None:
             return caller()

@@ -1,4 +1,5 @@
-"""Helpers shared by the group tests: a whole-database fingerprint and bulk group creation."""
+"""Helpers shared by the group tests: a whole-database fingerprint, bulk group creation, and
+forgetting what the group pages keep per process."""
 
 from __future__ import annotations
 
@@ -7,9 +8,19 @@ from datetime import date
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.group import queries, rows
+from portal.group.views import KEPT_CONTENT
 from portal.models import AuditEvent, Institution, Person, Position, Program, Supervision, User
 
 WATCHED = (Person, Position, Supervision, Institution, AuditEvent)
+
+
+def forget_kept() -> None:
+    """Forget the group pages' kept content and rows: the next page reads and renders afresh."""
+    KEPT_CONTENT.clear()
+    queries._kept_groups.clear()
+    queries._kept_pages.clear()
+    rows._kept.clear()
 
 
 def database_fingerprint(app) -> dict[str, list[tuple]]:

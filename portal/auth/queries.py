@@ -12,6 +12,7 @@ from sqlalchemy import Integer, Select, bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.branding import keep_branding, with_branding
+from portal.data_state import data_state, state_of
 from portal.extensions import db
 from portal.group.queries import pending_requests_of
 from portal.identifiers import normalise_email
@@ -67,11 +68,12 @@ def password_entered_recently() -> bool:
 @cache
 def _session_user_statement() -> Select:
     """The session's user, with the number of proposals waiting for their answer (the
-    navigation's badge) and the institution's branding (portal/branding.py says why it rides
-    along), built once: building a statement costs more than running it, and each statement a
-    page saves is a round trip to the database."""
+    navigation's badge), the database's data state (portal/data_state.py) and the institution's
+    branding (portal/branding.py says why it rides along), built once: building a statement
+    costs more than running it, and each statement a page saves is a round trip to the
+    database."""
     return with_branding(
-        select(User, pending_requests_of(User.id).scalar_subquery()).where(
+        select(User, pending_requests_of(User.id).scalar_subquery(), data_state()).where(
             User.id == bindparam("user_id", type_=Integer())
         ),
         User,
@@ -95,7 +97,22 @@ def load_user_from_session(session_id: str) -> User | None:
     if request.method in {"GET", "HEAD"}:
         # A page read: nothing this request does changes the count before the page shows it.
         g.pending_requests = (user.id, row[1])
+        session_now = db.session()
+        g.data_state = (session_now.get_transaction(), state_of(session_now.connection(), row[2]))
     return user
+
+
+def data_state_read_with_user():
+    """The database's data state (portal/data_state.py) as read with the session's user on this
+    page read, while the request is still in the transaction that read it; else None.
+
+    Within that transaction SQLite reads one snapshot. On PostgreSQL a later statement may see
+    a commit made meanwhile; content kept under this state then holds data newer than the
+    state, never older, and once that commit is made no later request reads the same state."""
+    known = g.get("data_state")
+    if known is None or known[0] is not db.session().get_transaction():
+        return None
+    return known[1]
 
 
 def pending_requests_read_with_user(user: User) -> int | None:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.auth.access import group_owner
 from portal.auth.decorators import admin_required
+from portal.auth.queries import data_state_read_with_user
 from portal.catalogue import cached_translations
 from portal.errors import render_error
 from portal.extensions import db
@@ -58,7 +59,7 @@ from portal.group.operations import (
 from portal.group.rows import MemberRows
 from portal.highlights import take_highlighted_positions
 from portal.i18n import format_day
-from portal.kept_content import KeptContent, KeptStore
+from portal.kept_content import KeptContent, KeptStore, kept_in
 from portal.labels import lazy_gettext as _l
 from portal.labels import program_choices_in_language, program_name_in
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
@@ -67,13 +68,15 @@ from portal.urls import IdUrl
 
 blueprint = Blueprint("group", __name__, url_prefix="/group")
 
-# The current members' content (everything under the navigation) kept per process, about 8 MB:
-# its key holds everything it shows (see `index`): the viewer's account and whether an
-# administrator, the owner's id, name and email, the filter and faculty search with what it
-# found, every row read (with each share's text: Decimal("12.5") == Decimal("12.50") but they
-# print apart) and the programs' names in the page's language, the due panel, the next
-# milestones, the highlighted rows, the day, the language and catalogue, and the links' prefix.
-# A viewer's content is never given to another viewer.
+# The current members' content (everything under the navigation) kept per process, about 8 MB.
+# Its key holds everything it shows (see `index`): the viewer's account and whether an
+# administrator, the owner, the filter and faculty search with what it found, the highlighted
+# rows, the day, the language and catalogue, the links' prefix, and what the database holds:
+# its data state as read with the session's user (portal/data_state.py), so that a page whose
+# data did not change reads none of it; else every row read (with each share's text:
+# Decimal("12.5") == Decimal("12.50") but they print apart), the programs' names in the page's
+# language, the due panel and the next milestones. A viewer's content is never given to
+# another viewer.
 KEPT_CONTENT = KeptStore(max_bytes=8_000_000)
 
 
@@ -171,13 +174,51 @@ def index():
         return redirect(url_for("group.index", faculty=found[0][0]))
     wanted = queries.ListFilter.from_args(request.args)
     today = date.today()
-    page = queries.current_page(owner, today, wanted)
     group_args = _group_args(owner)
     language = str(get_locale())
     read_only = owner.id != current_user.id
     links = _row_links(group_args)
-    milestones = queries.group_milestones(owner, today, [row.position_id for row in page.rows])
     highlighted = take_highlighted_positions()
+    # What the content shows besides the database's data (the viewer first: a viewer's content
+    # is never given to another viewer).
+    shown = (
+        current_user.id,
+        current_user.is_admin,
+        owner.id,
+        read_only,
+        request.script_root,
+        links.edit(0),  # the links' prefix, with the group's arguments
+        wanted,
+        find,
+        tuple(found),
+        frozenset(highlighted),
+        today,
+        language,
+        id(cached_translations()),
+    )
+    state = data_state_read_with_user()
+    kept = kept_in(KEPT_CONTENT, (*shown, state)) if state is not None else None
+    if kept is not None:
+        # Nothing the database holds changed since this content was made: no row is read.
+        return render_template(
+            "group/index.html",
+            owner=owner,
+            read_only=read_only,
+            content=KeptContent(KEPT_CONTENT, None, kept=kept),
+        )
+    page = queries.current_page(owner, today, wanted)
+    milestones = queries.group_milestones(owner, today, [row.position_id for row in page.rows])
+    if state is None:  # not read with the user: the key holds everything the content read
+        state = (
+            owner.display_name,
+            owner.email,
+            page.source,  # every row read, so the page's rows, counts and filters
+            frozenset(
+                (program, program_name_in(program, language)) for program in page.read_programs
+            ),
+            tuple(milestones.due),
+            tuple(milestones.next.items()),
+        )
     return render_template(
         "group/index.html",
         due=milestones.due,
@@ -193,32 +234,7 @@ def index():
         found=found[: queries.FACULTY_SEARCH_LIMIT],
         more_found=len(found) > queries.FACULTY_SEARCH_LIMIT,
         highlighted=highlighted,
-        content=KeptContent(
-            KEPT_CONTENT,
-            (
-                current_user.id,
-                current_user.is_admin,
-                owner.id,
-                owner.display_name,
-                owner.email,
-                read_only,
-                request.script_root,
-                links.edit(0),  # the links' prefix, with the group's arguments
-                wanted,
-                find,
-                tuple(found),
-                page.source,  # every row read, so the page's rows, counts and filters
-                frozenset(
-                    (program, program_name_in(program, language)) for program in page.read_programs
-                ),
-                tuple(milestones.due),
-                tuple(milestones.next.items()),
-                frozenset(highlighted),
-                today,
-                language,
-                id(cached_translations()),
-            ),
-        ),
+        content=KeptContent(KEPT_CONTENT, (*shown, state)),
     )
 
 
