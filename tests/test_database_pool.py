@@ -1,6 +1,6 @@
 """Pooled connections: pinged before use only after sitting idle, and replaced when dead; on
-PostgreSQL, a transaction that only read ends with COMMIT, so that psycopg keeps the statements
-it prepared, and one that wrote still rolls back, whichever way it wrote."""
+PostgreSQL, a page's rollback keeps the statements psycopg prepared, and still undoes whatever
+the transaction wrote, however it wrote."""
 
 from __future__ import annotations
 
@@ -127,8 +127,8 @@ def test_a_rolled_back_write_is_gone(app):
 
 
 def test_a_write_through_a_raw_cursor_is_rolled_back_too(app):
-    """The server, not the statements seen, says whether a transaction wrote: a write the
-    engine's events never saw (COPY and other raw cursor work) is undone by a rollback."""
+    """A write the engine's events never saw (COPY and other raw cursor work) is undone by a
+    rollback too."""
     with app.app_context():
         before = _institutions()
         connection = db.session.connection()
