@@ -37,7 +37,7 @@ from portal.config import (
     production_defaults,
 )
 from portal.converters import DatabaseIdConverter
-from portal.database import configure_engine
+from portal.database import configure_engine, engine_options
 from portal.extensions import csrf, db, limiter, login_manager, mail, migrate
 from portal.group.views import blueprint as group_blueprint
 from portal.health import blueprint as health_blueprint
@@ -113,6 +113,9 @@ def load_config(app: Flask, config: Mapping[str, Any] | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    )
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])

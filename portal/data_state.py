@@ -10,8 +10,15 @@ request runs anyway (the session's user), so it costs no round trip.
   a transaction that wrote, anywhere on the server, changes every later snapshot.
 - SQLite: `PRAGMA data_version`, which changes when another connection (of this process or
   another) committed a change, with `total_changes()`, the rows this connection itself changed.
-  Both count per connection, so the value also names the pooled connection it was read on
-  (a serial given at connect: an id() could come back for a new connection).
+
+On either, the key also names the pooled connection the value was read on, by a serial given at
+connect (an id() could come back for a new connection): SQLite's counters are per connection;
+PostgreSQL's snapshot is the server's, shared by its databases (a process may serve two), and
+a server restored or failed over may hand out the same transaction ids again, to connections
+made afresh. A page keeps its content once per pooled connection.
+
+SQLite's counters do not move for a table dropped and created again on the same connection:
+the portal changes no table while it serves (migrations run before, from the command line).
 
 Either changes more often than the data a page shows (a write to any table, on PostgreSQL in any
 database of the server): a page then reads its rows again, which is what it did for every
@@ -28,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-CONNECTION_SERIAL = "portal_connection_serial"  # in each SQLite pool record's info
+CONNECTION_SERIAL = "portal_connection_serial"  # in each pool record's info
 _serials = count(1)
 
 
@@ -55,8 +62,8 @@ def _versions(_element, _compiler, **_kw) -> str:
     return "((SELECT data_version FROM pragma_data_version()) || ':' || total_changes())"
 
 
-def number_sqlite_connections(engine: Engine) -> None:
-    """Give each new SQLite connection of `engine` a serial (see the module's docstring)."""
+def number_connections(engine: Engine) -> None:
+    """Give each new connection of `engine` a serial (see the module's docstring)."""
 
     @event.listens_for(engine, "connect")
     def numbered(_dbapi_connection, record):
@@ -67,6 +74,4 @@ def state_of(connection: Connection, value: str | None) -> tuple | None:
     """The key for `value`, a data_state read on `connection`; None when there is none."""
     if value is None:
         return None
-    if connection.dialect.name == "sqlite":
-        return (connection.info[CONNECTION_SERIAL], value)
-    return (value,)
+    return (connection.info[CONNECTION_SERIAL], value)

@@ -4,6 +4,7 @@ server, and write locks taken up front; keys reserved for bulk inserts on either
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -13,11 +14,11 @@ from typing import Any
 
 from flask import has_request_context, request
 from sqlalchemy import Table, event, func, insert, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 
-from portal.data_state import number_sqlite_connections
+from portal.data_state import number_connections
 from portal.sql_text import register_sqlite
 
 ROWS_PER_STATEMENT = 50  # SQLite's bulk inserts: rows per INSERT statement
@@ -32,12 +33,25 @@ PING_AFTER_IDLE_SECONDS = 10.0
 LAST_RETURNED = "portal_last_returned"  # (monotonic seconds) in each pooled connection's info
 
 
+def engine_options(database_uri: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` with the pool handing out the connection returned last (when the pool is
+    SQLAlchemy's queue, as for a database file or server): under light load one connection
+    serves, with its prepared statements and the pages kept under its data state
+    (portal/data_state.py), while the others sit idle. An in-memory SQLite database has a
+    single connection, and a pool of its own."""
+    url = make_url(database_uri)
+    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    if in_memory or "poolclass" in options:
+        return options
+    return {"pool_use_lifo": True, **options}
+
+
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     """Attach the per-connection settings the engine's dialect needs."""
     _ping_idle_connections(engine)
+    number_connections(engine)  # portal/data_state.py
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms)
-        number_sqlite_connections(engine)
     if engine.dialect.driver == "psycopg":
         _keep_prepared_statements(engine)
 
@@ -63,32 +77,52 @@ def _ping_idle_connections(engine: Engine) -> None:
 
 
 # psycopg forgets the statements it prepared at every ROLLBACK (and deallocates them on the
-# server, in case the transaction had dropped what they read), and every page ends its
-# transaction with one: so no statement was ever prepared, and PostgreSQL planned each statement
-# of each page afresh (on /group, 4.3 ms of the server's CPU planning against 0.7 ms running).
-# The ROLLBACK is now sent through the connection's libpq handle (`pgconn`, psycopg's documented
-# way to low-level commands), before psycopg's own: that one then finds no transaction and
-# returns, and the prepared statements stay. It is a ROLLBACK all the same, whatever the
-# transaction did. Prepared statements outlive a rollback on the server; one that reads a table
-# the transaction created is planned again from its text when it runs next, as any statement.
+# server), and every page ends its transaction with one: so no statement was ever prepared, and
+# PostgreSQL planned each statement of each page afresh (on /group, 4.3 ms of the server's CPU
+# planning against 0.7 ms running). A transaction that ran without error and changed no table's
+# shape is now rolled back through the connection's libpq handle (`pgconn`, psycopg's documented
+# access to low-level commands) before psycopg's own rollback, which then finds no transaction
+# and keeps the prepared statements. It is a ROLLBACK all the same, whatever the transaction
+# wrote. psycopg's own rollback still ends, and forgets the prepared statements of:
+# - a failed transaction: the failure may be a prepared statement that no longer fits its table
+#   (a migration changed a column's type: "cached plan must not change result type"), which
+#   must be prepared afresh, not fail on every later page;
+# - a transaction that created, altered or dropped a table (DDL, which pages never run), whose
+#   rollback may leave prepared statements reading what no longer exists;
+# - a connection in pipeline mode, which refuses a plain command.
+CHANGED_SHAPE = "portal_changed_shape"  # in a connection's info: DDL ran in this transaction
+_CHANGES_SHAPE = re.compile(r"\s*(?:CREATE|ALTER|DROP|TRUNCATE|COMMENT)\b", re.IGNORECASE).match
 
 
 def _keep_prepared_statements(engine: Engine) -> None:
-    from psycopg.pq import ExecStatus, TransactionStatus
+    from psycopg import Error as PsycopgError
+    from psycopg.pq import PipelineStatus, TransactionStatus
+
+    @event.listens_for(engine, "begin")
+    def began(connection):
+        connection.info[CHANGED_SHAPE] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def executing(connection, _cursor, statement, _parameters, _context, _executemany):
+        if _CHANGES_SHAPE(statement):
+            connection.info[CHANGED_SHAPE] = True
 
     @event.listens_for(engine, "rollback")
     def roll_back_through_libpq(connection):
-        if connection.invalidated:
+        if connection.invalidated or connection.info.get(CHANGED_SHAPE, True):
             return
         dbapi_connection = connection.connection.dbapi_connection
-        if dbapi_connection.info.transaction_status not in {
-            TransactionStatus.INTRANS,
-            TransactionStatus.INERROR,
-        }:
-            return  # nothing to end, or a state psycopg's own rollback deals with
-        result = dbapi_connection.pgconn.exec_(b"ROLLBACK")
-        if result.status != ExecStatus.COMMAND_OK:
-            return  # psycopg's rollback, which follows, tries again and raises what failed
+        pgconn = dbapi_connection.pgconn
+        if (
+            dbapi_connection.info.transaction_status != TransactionStatus.INTRANS
+            or pgconn.pipeline_status != PipelineStatus.OFF
+        ):
+            return
+        try:
+            pgconn.exec_(b"ROLLBACK")
+        except PsycopgError:
+            pass  # psycopg's rollback, which follows, tries again and raises what failed
+        # A ROLLBACK that failed leaves the transaction open: psycopg's rollback ends it.
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -152,3 +152,21 @@ def test_a_failed_read_rolls_back_and_the_session_goes_on(app):
             db.session.execute(text("SELECT * FROM no_such_table"))
         db.session.rollback()
         assert _institutions() == {"Kept"}
+
+
+def test_a_rolled_back_table_change_forgets_the_prepared_statements(app):
+    """After a rollback that undid a CREATE TABLE, a statement prepared on that table must not
+    be used on the table made again with another column type."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("psycopg's prepared statements: PostgreSQL only")
+        connection = db.session.connection()
+        connection.exec_driver_sql("CREATE TABLE scratch_shape (value integer)")
+        for _ in range(6):  # prepared at the fifth run
+            connection.exec_driver_sql("SELECT value FROM scratch_shape").all()
+        db.session.rollback()
+        connection = db.session.connection()
+        connection.exec_driver_sql("CREATE TABLE scratch_shape (value text)")
+        connection.exec_driver_sql("INSERT INTO scratch_shape VALUES ('text now')")
+        assert connection.exec_driver_sql("SELECT value FROM scratch_shape").scalar() == "text now"
+        db.session.rollback()

@@ -8,11 +8,13 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import create_engine, update
+from sqlalchemy.exc import DBAPIError
 
+from portal import create_app
 from portal.extensions import db
 from portal.group.views import KEPT_CONTENT
 from portal.models import Milestone, Person, Position, Program, Supervision, User
-from tests.conftest import login_client
+from tests.conftest import app_config, ensure_postgres_database, login_client, reset_database
 from tests.group_helpers import forget_kept
 
 pytestmark = pytest.mark.both_backends  # the page's statements differ per database
@@ -209,3 +211,76 @@ def test_the_state_read_with_the_user_lasts_only_its_transaction(app, faculty):
     with app.test_request_context("/group", method="POST"):
         load_user_from_session(f"{faculty.id}:{faculty.session_token}")
         assert data_state_read_with_user() is None  # only page reads keep it
+
+
+def test_another_databases_group_is_never_served(app, faculty, make_member, tmp_path):
+    """One process may serve two databases (on PostgreSQL, of the same server, whose snapshot
+    they share): a viewer with the same account id and session in each sees each one's group."""
+    make_member(faculty, "Alice In The First Database")
+    with app.app_context():
+        url = db.engine.url
+    if url.get_backend_name() == "postgresql":
+        other_url = ensure_postgres_database(
+            url.set(database=f"{url.database}_other").render_as_string(hide_password=False)
+        )
+    else:
+        other_url = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    other = create_app(app_config(other_url), instance_path=str(tmp_path))
+    try:
+        with other.app_context():
+            db.drop_all()
+            db.create_all()
+            reset_database()
+            twin = User(email="twin@example.org", display_name="Prof. Twin", is_active=True)
+            twin.set_password("twin passphrase that is long", method="scrypt:1024:8:1")
+            db.session.add(twin)
+            db.session.commit()
+            assert twin.id == faculty.id
+            db.session.execute(update(User).values(session_token=faculty.session_token))
+            db.session.commit()
+        first = login_client(app.test_client(), faculty)
+        second = login_client(other.test_client(), faculty)  # the same "id:token"
+        forget_kept()
+        assert "Alice In The First Database" in page(first)
+        assert "Alice In The First Database" not in page(second)
+        assert "Alice In The First Database" in page(first)  # nothing written meanwhile
+    finally:
+        with other.app_context():
+            db.drop_all()
+            db.engine.dispose()
+
+
+def test_a_migration_that_changes_a_column_type_costs_one_page_a_connection(app, faculty_client):
+    """PostgreSQL refuses a prepared statement whose result no longer fits its table ("cached
+    plan must not change result type"): the failed page's rollback forgets the prepared
+    statements, and the next page prepares them afresh."""
+    with app.app_context():
+        url = db.engine.url
+        db.engine.dispose()  # one pooled connection: it fails one page
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("prepared statements: PostgreSQL only")
+    for _ in range(7):
+        forget_kept()
+        assert faculty_client.get("/group").status_code == 200
+    migration = create_engine(url, isolation_level="AUTOCOMMIT")  # as from another process
+    try:
+        with migration.connect() as connection:
+            connection.exec_driver_sql(
+                "ALTER TABLE users ALTER COLUMN display_name TYPE varchar(300)"
+            )
+        outcomes = []
+        for _ in range(3):
+            forget_kept()
+            try:
+                outcomes.append(faculty_client.get("/group").status_code)
+            except DBAPIError as error:  # TESTING lets the error through
+                outcomes.append(type(error.orig).__name__)
+        assert outcomes[1:] == [200, 200], outcomes
+    finally:
+        with migration.connect() as connection:
+            connection.exec_driver_sql(
+                "ALTER TABLE users ALTER COLUMN display_name TYPE varchar(200)"
+            )
+        migration.dispose()
+        with app.app_context():
+            db.engine.dispose()
