@@ -69,14 +69,22 @@ class KeptContent:
     """Called by a template's `{% call content() %}…{% endcall %}`: renders the block, or gives
     the HTML kept in `store` under the same key."""
 
-    def __init__(self, store: KeptStore, key: tuple | None, kept: Markup | None = None):
+    def __init__(
+        self,
+        store: KeptStore,
+        key: tuple | None,
+        kept: Markup | None = None,
+        also: tuple | None = None,
+    ):
         """`key` None: render the block every time, keeping nothing. `kept`: the content the
         view already took from `store` (the block is not rendered: the view read nothing for
-        it)."""
+        it). `also`: a second key the content is kept under, as well as `key`."""
         self._store = store
         self._kept = kept
         # Template reloading (development) would keep content of the template's former text.
-        self._key = None if current_app.jinja_env.auto_reload else key
+        reloading = current_app.jinja_env.auto_reload
+        self._key = None if reloading else key
+        self._also = None if reloading else also
 
     def __call__(self, caller) -> Markup:
         if self._kept is not None:
@@ -90,4 +98,6 @@ class KeptContent:
             if "csrf_token" in html:
                 return html
             self._store.keep(key, html)
+        if self._also is not None:
+            self._store.keep(self._also, html)
         return html

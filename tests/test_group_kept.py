@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from portal import create_app
 from portal.extensions import db
 from portal.group.views import KEPT_CONTENT
-from portal.models import Milestone, Person, Position, Program, Supervision, User
+from portal.models import LoadPolicy, Milestone, Person, Position, Program, Supervision, User
 from tests.conftest import app_config, ensure_postgres_database, login_client, reset_database
 from tests.group_helpers import forget_kept
 
@@ -284,3 +284,20 @@ def test_a_migration_that_changes_a_column_type_costs_one_page_a_connection(app,
         migration.dispose()
         with app.app_context():
             db.engine.dispose()
+
+
+def test_a_write_the_page_does_not_show_reuses_its_content(app, faculty_client, group):
+    """A write elsewhere moves the data state: the page reads its rows again, finds them as
+    they were, and gives the content it kept (now under the new state too) without rendering."""
+    forget_kept()
+    first = page(faculty_client)
+    kept_before = list(KEPT_CONTENT.entries.values())
+    change(app, update(LoadPolicy).values(default_principal_cap=LoadPolicy.default_principal_cap))
+    assert page(faculty_client) == first
+    rendered = [
+        html
+        for html in KEPT_CONTENT.entries.values()
+        if not any(html is before for before in kept_before)
+    ]
+    assert not rendered  # the very content kept before, not a new rendering of it
+    assert len(KEPT_CONTENT.entries) > len(kept_before)  # the same content, under the new state

@@ -208,17 +208,17 @@ def index():
         )
     page = queries.current_page(owner, today, wanted)
     milestones = queries.group_milestones(owner, today, [row.position_id for row in page.rows])
-    if state is None:  # not read with the user: the key holds everything the content read
-        state = (
-            owner.display_name,
-            owner.email,
-            page.source,  # every row read, so the page's rows, counts and filters
-            frozenset(
-                (program, program_name_in(program, language)) for program in page.read_programs
-            ),
-            tuple(milestones.due),
-            tuple(milestones.next.items()),
-        )
+    # Everything the content read: a write elsewhere moves the state but may leave these alone,
+    # and the content kept under them is then given again (and kept under the new state).
+    read = (
+        owner.display_name,
+        owner.email,
+        page.source,  # every row read, so the page's rows, counts and filters
+        frozenset((program, program_name_in(program, language)) for program in page.read_programs),
+        tuple(milestones.due),
+        tuple(milestones.next.items()),
+    )
+    state_key = None if state is None else (*shown, state)
     return render_template(
         "group/index.html",
         due=milestones.due,
@@ -234,7 +234,7 @@ def index():
         found=found[: queries.FACULTY_SEARCH_LIMIT],
         more_found=len(found) > queries.FACULTY_SEARCH_LIMIT,
         highlighted=highlighted,
-        content=KeptContent(KEPT_CONTENT, (*shown, state)),
+        content=KeptContent(KEPT_CONTENT, (*shown, read), also=state_key),
     )
 
 
