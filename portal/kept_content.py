@@ -4,9 +4,10 @@ A page whose content is a pure function of what it read (rows, counts, settings)
 (arguments, viewer, language and catalogue, the links' prefix) and of the day keeps it under all
 of these. A write changes what is read, so the key, and the next page renders afresh: there is
 no version to bump and nothing to invalidate, in this process or another (gunicorn's workers
-each read for themselves). A page may put the database's data state (portal/data_state.py) in
-its key instead of its rows: it then reads no row at all while nothing was written. Content holding a per-session value (a CSRF token) is not kept, nor
-anything while templates reload.
+each read for themselves). A page may also note which content the database's data state
+(portal/data_state.py) stands for: it then reads no row at all while nothing was written.
+Content holding a per-session value (a CSRF token) is not kept, nor anything while templates
+reload.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class KeptStore:
         self.max_bytes = max_bytes
         self.max_entries = max_entries
         self.entries: dict[tuple, Markup] = {}
+        # (what a page shows, the connection that read the state) -> (the state, the key of the
+        # content it stands for in `entries`): one state a page and connection, the newest, as
+        # an older one is never read again.
+        self.states: dict[tuple, tuple] = {}
         self.bytes = 0
 
     def get(self, key: tuple) -> Markup | None:
@@ -55,36 +60,42 @@ class KeptStore:
         self.entries[key] = html
         self.bytes += len(html)
 
+    def under_state(self, shown: tuple, state: tuple) -> Markup | None:
+        """The content noted for `state` (portal/data_state.state_of) with what the page
+        shows, for a view that reads nothing when there is."""
+        if current_app.jinja_env.auto_reload:
+            return None
+        connection, value = state
+        noted = self.states.get((shown, connection))
+        if noted is None or noted[0] != value:
+            return None
+        return self.entries.get(noted[1])
+
+    def note_state(self, shown: tuple, state: tuple, key: tuple) -> None:
+        """The content kept under `key` is what the page shows while the data state is `state`
+        (nothing is noted when that content was not kept)."""
+        if key in self.entries:
+            connection, value = state
+            self.states[(shown, connection)] = (value, key)
+
     def clear(self) -> None:
         self.entries.clear()
+        self.states.clear()
         self.bytes = 0
-
-
-def kept_in(store: KeptStore, key: tuple) -> Markup | None:
-    """The content kept in `store` under `key`, for a view that reads nothing when there is."""
-    return None if current_app.jinja_env.auto_reload else store.get(key)
 
 
 class KeptContent:
     """Called by a template's `{% call content() %}…{% endcall %}`: renders the block, or gives
     the HTML kept in `store` under the same key."""
 
-    def __init__(
-        self,
-        store: KeptStore,
-        key: tuple | None,
-        kept: Markup | None = None,
-        also: tuple | None = None,
-    ):
+    def __init__(self, store: KeptStore, key: tuple | None, kept: Markup | None = None):
         """`key` None: render the block every time, keeping nothing. `kept`: the content the
         view already took from `store` (the block is not rendered: the view read nothing for
-        it). `also`: a second key the content is kept under, as well as `key`."""
+        it)."""
         self._store = store
         self._kept = kept
         # Template reloading (development) would keep content of the template's former text.
-        reloading = current_app.jinja_env.auto_reload
-        self._key = None if reloading else key
-        self._also = None if reloading else also
+        self._key = None if current_app.jinja_env.auto_reload else key
 
     def __call__(self, caller) -> Markup:
         if self._kept is not None:
@@ -98,6 +109,4 @@ class KeptContent:
             if "csrf_token" in html:
                 return html
             self._store.keep(key, html)
-        if self._also is not None:
-            self._store.keep(self._also, html)
         return html

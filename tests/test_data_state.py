@@ -54,3 +54,26 @@ def test_two_pooled_connections_never_share_a_state(app):
         engine = db.engine
     with engine.connect() as first, engine.connect() as second:
         assert _state(first) != _state(second)
+
+
+def test_the_state_moves_once_its_statement_is_prepared(app):
+    """psycopg prepares a statement at its fifth run on a connection, and PostgreSQL may then
+    plan it once for all: pg_current_snapshot() is still read at each run."""
+    with app.app_context():
+        engine = db.engine
+    other = create_engine(engine.url)
+    try:
+        with engine.connect() as reader, other.connect() as writer:
+            states = []
+            for _ in range(8):
+                states.append(_state(reader))
+                _touch(writer)
+            assert len(set(states)) == len(states)
+            if engine.dialect.name == "postgresql":
+                with reader.begin():
+                    prepared = reader.exec_driver_sql(
+                        "SELECT statement FROM pg_prepared_statements"
+                    ).scalars()
+                    assert any("pg_current_snapshot" in statement for statement in prepared)
+    finally:
+        other.dispose()

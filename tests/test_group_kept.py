@@ -288,16 +288,46 @@ def test_a_migration_that_changes_a_column_type_costs_one_page_a_connection(app,
 
 def test_a_write_the_page_does_not_show_reuses_its_content(app, faculty_client, group):
     """A write elsewhere moves the data state: the page reads its rows again, finds them as
-    they were, and gives the content it kept (now under the new state too) without rendering."""
+    they were, and gives the content it kept without rendering; the new state then stands for
+    that content, in place of the old one."""
     forget_kept()
     first = page(faculty_client)
-    kept_before = list(KEPT_CONTENT.entries.values())
+    kept_before = dict(KEPT_CONTENT.entries)
+    states_before = dict(KEPT_CONTENT.states)
     change(app, update(LoadPolicy).values(default_principal_cap=LoadPolicy.default_principal_cap))
     assert page(faculty_client) == first
-    rendered = [
-        html
-        for html in KEPT_CONTENT.entries.values()
-        if not any(html is before for before in kept_before)
-    ]
-    assert not rendered  # the very content kept before, not a new rendering of it
-    assert len(KEPT_CONTENT.entries) > len(kept_before)  # the same content, under the new state
+    assert KEPT_CONTENT.entries.keys() == kept_before.keys()
+    assert all(KEPT_CONTENT.entries[key] is html for key, html in kept_before.items())
+    # One state a page and connection, the newest: the one the write left is not kept beside it.
+    assert KEPT_CONTENT.states.keys() == states_before.keys()
+    assert KEPT_CONTENT.states != states_before
+
+
+def test_a_write_of_the_pages_own_transaction_is_never_kept_under_the_state(
+    app, faculty, faculty_client, group
+):
+    """A page whose transaction wrote before the session's user was read (a hook that records
+    something, say) reads a state with its own write in it, which its rollback does not move
+    back: what it shows is not kept under that state, and the next page shows the data as
+    committed."""
+    from flask import request
+
+    member, _ = group
+    forget_kept()
+    assert "Amélie Bouchard" in page(faculty_client)
+
+    def write_first():
+        if request.path == "/group":
+            db.session.execute(
+                update(Person).where(Person.id == member.person_id).values(full_name="Rolled Back")
+            )
+
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks.insert(0, write_first)  # before the session's user is read
+    try:
+        assert "Rolled Back" in page(faculty_client)  # its own uncommitted write
+    finally:
+        hooks.remove(write_first)
+    html = page(faculty_client)  # the same pooled connection, nothing written since
+    assert "Rolled Back" not in html
+    assert "Amélie Bouchard" in html

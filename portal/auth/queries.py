@@ -85,7 +85,13 @@ def load_user_from_session(session_id: str) -> User | None:
     user_id, _separator, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    row = db.session.execute(_session_user_statement(), {"user_id": int(user_id)}).first()
+    session_now = db.session()
+    # The data state stands for what the transaction reads only when nothing was written in it
+    # before (a write of its own would be in the state, and a rollback would not move it back).
+    state_opens_transaction = not session_now.in_transaction() and not (
+        session_now.new or session_now.dirty or session_now.deleted
+    )
+    row = session_now.execute(_session_user_statement(), {"user_id": int(user_id)}).first()
     if row is None:
         return None
     keep_branding(row)
@@ -97,8 +103,11 @@ def load_user_from_session(session_id: str) -> User | None:
     if request.method in {"GET", "HEAD"}:
         # A page read: nothing this request does changes the count before the page shows it.
         g.pending_requests = (user.id, row[1])
-        session_now = db.session()
-        g.data_state = (session_now.get_transaction(), state_of(session_now.connection(), row[2]))
+        if state_opens_transaction:
+            g.data_state = (
+                session_now.get_transaction(),
+                state_of(session_now.connection(), row[2]),
+            )
     return user
 
 

@@ -59,7 +59,7 @@ from portal.group.operations import (
 from portal.group.rows import MemberRows
 from portal.highlights import take_highlighted_positions
 from portal.i18n import format_day
-from portal.kept_content import KeptContent, KeptStore, kept_in
+from portal.kept_content import KeptContent, KeptStore
 from portal.labels import lazy_gettext as _l
 from portal.labels import program_choices_in_language, program_name_in
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
@@ -197,7 +197,7 @@ def index():
         id(cached_translations()),
     )
     state = data_state_read_with_user()
-    kept = kept_in(KEPT_CONTENT, (*shown, state)) if state is not None else None
+    kept = KEPT_CONTENT.under_state(shown, state) if state is not None else None
     if kept is not None:
         # Nothing the database holds changed since this content was made: no row is read.
         return render_template(
@@ -209,7 +209,7 @@ def index():
     page = queries.current_page(owner, today, wanted)
     milestones = queries.group_milestones(owner, today, [row.position_id for row in page.rows])
     # Everything the content read: a write elsewhere moves the state but may leave these alone,
-    # and the content kept under them is then given again (and kept under the new state).
+    # and the content kept under them is then given again without rendering.
     read = (
         owner.display_name,
         owner.email,
@@ -218,8 +218,8 @@ def index():
         tuple(milestones.due),
         tuple(milestones.next.items()),
     )
-    state_key = None if state is None else (*shown, state)
-    return render_template(
+    key = (*shown, read)
+    html = render_template(
         "group/index.html",
         due=milestones.due,
         language=language,
@@ -234,8 +234,11 @@ def index():
         found=found[: queries.FACULTY_SEARCH_LIMIT],
         more_found=len(found) > queries.FACULTY_SEARCH_LIMIT,
         highlighted=highlighted,
-        content=KeptContent(KEPT_CONTENT, (*shown, read), also=state_key),
+        content=KeptContent(KEPT_CONTENT, key),
     )
+    if state is not None:
+        KEPT_CONTENT.note_state(shown, state, key)
+    return html
 
 
 @blueprint.route("/alumni")
