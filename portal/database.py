@@ -91,7 +91,11 @@ def _ping_idle_connections(engine: Engine) -> None:
 #   rollback may leave prepared statements reading what no longer exists;
 # - a connection in pipeline mode, which refuses a plain command.
 CHANGED_SHAPE = "portal_changed_shape"  # in a connection's info: DDL ran in this transaction
-_CHANGES_SHAPE = re.compile(r"\s*(?:CREATE|ALTER|DROP|TRUNCATE|COMMENT)\b", re.IGNORECASE).match
+# After any leading blanks and comments; DO runs a block that may hold any of these.
+_CHANGES_SHAPE = re.compile(
+    r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*(?:CREATE|ALTER|DROP|TRUNCATE|COMMENT|DO)\b",
+    re.IGNORECASE | re.DOTALL,
+).match
 
 
 def _keep_prepared_statements(engine: Engine) -> None:

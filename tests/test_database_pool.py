@@ -154,14 +154,22 @@ def test_a_failed_read_rolls_back_and_the_session_goes_on(app):
         assert _institutions() == {"Kept"}
 
 
-def test_a_rolled_back_table_change_forgets_the_prepared_statements(app):
+@pytest.mark.parametrize(
+    "create",
+    [
+        "CREATE TABLE scratch_shape (value integer)",
+        "-- a migration's comment\n  /* and another */ CREATE TABLE scratch_shape (value integer)",
+        "DO $$ BEGIN CREATE TABLE scratch_shape (value integer); END $$",
+    ],
+)
+def test_a_rolled_back_table_change_forgets_the_prepared_statements(app, create):
     """After a rollback that undid a CREATE TABLE, a statement prepared on that table must not
     be used on the table made again with another column type."""
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("psycopg's prepared statements: PostgreSQL only")
         connection = db.session.connection()
-        connection.exec_driver_sql("CREATE TABLE scratch_shape (value integer)")
+        connection.exec_driver_sql(create)
         for _ in range(6):  # prepared at the fifth run
             connection.exec_driver_sql("SELECT value FROM scratch_shape").all()
         db.session.rollback()
