@@ -1,8 +1,8 @@
 """One value that changes whenever what the database holds may have changed.
 
 A page whose content is a pure function of what the database holds (and of the request, the
-viewer and the day) can keep its content under this value instead of under every row it read,
-and then reads none of them while nothing changed. The value rides along with a statement the
+viewer and the day) keeps it under every row it read; it can also note which kept content
+this value stands for, and then reads none of its rows while the value is the same. The value rides along with a statement the
 request runs anyway (the session's user), so it costs no round trip.
 
 - PostgreSQL: the statement's snapshot (`pg_current_snapshot()`): which transactions it sees as

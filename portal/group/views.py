@@ -71,12 +71,12 @@ blueprint = Blueprint("group", __name__, url_prefix="/group")
 # The current members' content (everything under the navigation) kept per process, about 8 MB.
 # Its key holds everything it shows (see `index`): the viewer's account and whether an
 # administrator, the owner, the filter and faculty search with what it found, the highlighted
-# rows, the day, the language and catalogue, the links' prefix, and what the database holds:
-# its data state as read with the session's user (portal/data_state.py), so that a page whose
-# data did not change reads none of it; else every row read (with each share's text:
-# Decimal("12.5") == Decimal("12.50") but they print apart), the programs' names in the page's
-# language, the due panel and the next milestones. A viewer's content is never given to
-# another viewer.
+# rows, the day, the language and catalogue, the links' prefix, and everything read: every row
+# (with each share's text: Decimal("12.5") == Decimal("12.50") but they print apart), the
+# programs' names in the page's language, the due panel and the next milestones. The data state
+# read with the session's user (portal/data_state.py) is noted with the content it stands for,
+# so that a page whose data did not change reads none of it. A viewer's content is never given
+# to another viewer.
 KEPT_CONTENT = KeptStore(max_bytes=8_000_000)
 
 
