@@ -38,8 +38,16 @@ ONE_DAY = timedelta(days=1)
 
 
 def add_months(day: date, months: int) -> date:
-    """`day` plus whole months; a day the month lacks becomes its last (31 Jan + 1 = 28/29 Feb)."""
+    """`day` plus whole months; a day the month lacks becomes its last (31 Jan + 1 = 28/29 Feb).
+
+    Past the calendar's ends it stops at date.min or date.max (still monotonic): the portal
+    accepts days from 1950 to 2100 only (portal/days.py), but a record saved before that rule
+    may start in year 1 or 9999, and its pages must still open."""
     index = day.year * 12 + (day.month - 1) + months
+    if index < date.min.year * 12:
+        return date.min
+    if index > date.max.year * 12 + 11:
+        return date.max
     year, month = divmod(index, 12)
     month += 1
     last = calendar.monthrange(year, month)[1]

@@ -168,6 +168,9 @@ def test_create_member_uses_the_form_operation(app, client, faculty, faculty_tok
         ({"email": "not-an-email"}, "email"),
         ({"orcid": "0000-0002-1825-0098"}, "orcid"),
         ({"end_date": "2020-01-01"}, "end_date"),
+        ({"start_date": "0024-09-01"}, "start_date"),
+        ({"start_date": "9999-06-01"}, "start_date"),
+        ({"end_date": "2101-01-01"}, "end_date"),
         ({"program_id": 999_999}, "program_id"),
         ({"role": "boss"}, "role"),
         ({"full_name": "Nul\x00Byte"}, "full_name"),
@@ -390,6 +393,13 @@ def test_admin_loads_filter_by_unknown_institution_like_the_page(
         "Filtrez par un établissement ou par un établissement inconnu, pas les deux."
     ]
     assert loads("unknown_institution=perhaps").status_code == 422
+    for day in ("0006-01-01", "2101-01-01"):  # the pages' range (portal/days.py)
+        outside = loads(f"as_of={day}")
+        assert outside.status_code == 422
+        assert outside.get_json()["errors"]["query"]["as_of"] == [
+            "Enter a date between 1950-01-01 and 2100-12-31."
+        ]
+    assert loads("as_of=2100-12-31").status_code == 200
     spec = client.get("/api/openapi.json").get_json()
     parameters = spec["paths"]["/api/v1/admin/loads"]["get"]["parameters"]
     [documented] = [item for item in parameters if item["name"] == "unknown_institution"]

@@ -287,6 +287,22 @@ BAD_INPUT = [
         "Shares must total 100 %; they total 90.5 %.",
     ),
     ("missing start date", {"start_date": ""}, "Enter the start date."),
+    # Outside the days the portal accepts (portal/days.py): a typo, or a plan past year 9999.
+    (
+        "start date typed 0024",
+        {"start_date": "0024-09-01"},
+        "Enter a date between 1950-01-01 and 2100-12-31.",
+    ),
+    (
+        "start date in year 9999",
+        {"start_date": "9999-06-01"},
+        "Enter a date between 1950-01-01 and 2100-12-31.",
+    ),
+    (
+        "end date after 2100",
+        {"end_date": "2101-01-01"},
+        "Enter a date between 1950-01-01 and 2100-12-31.",
+    ),
     ("missing institution", {"institution": ""}, "Enter the institution, or tick"),
     ("bad role", {"role": "owner"}, "Choose a supervision role from the list."),
 ]

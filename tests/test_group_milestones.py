@@ -3,10 +3,12 @@
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.group.queries import group_milestones
-from portal.models import DueState, Milestone, MilestoneStatus
+from portal.milestones import sync_plan
+from portal.models import DueState, Milestone, MilestoneStatus, Position
 
 pytestmark = pytest.mark.both_backends  # the panel's order by name is the database's
 
@@ -78,3 +80,32 @@ def test_the_panel_and_the_next_milestones_come_from_one_statement(
     with app.app_context():
         assert set(group_milestones(faculty, TODAY, [adam.id]).next) == {adam.id}
         assert group_milestones(faculty, TODAY, []).next == {}
+
+
+def test_records_saved_before_the_day_range_still_open(app, faculty, faculty_client, make_member):
+    """Before portal/days.py bounded a position's days, year 1 and year 9999 could be saved:
+    their plans' due dates stop at the calendar's ends, and every page of theirs opens."""
+    late = make_member(faculty, "Late Start", start_date=date(9999, 6, 1))
+    early = make_member(
+        faculty, "Early Start", start_date=date(1, 1, 1), end_date=date(9999, 12, 31)
+    )
+    with app.app_context():
+        for record in (late, early):
+            sync_plan(db.session.get(Position, record.id), TODAY)
+        db.session.commit()
+        late_dues = set(
+            db.session.scalars(
+                select(Milestone.due_date).where(
+                    Milestone.position_id == late.id, Milestone.due_date.is_not(None)
+                )
+            )
+        )
+    assert late_dues and max(late_dues) == date.max
+    for path in (
+        "/group",
+        "/group?format=xlsx",
+        f"/group/members/{late.id}/milestones",
+        f"/group/members/{early.id}/milestones",
+        f"/group/members/{late.id}/edit",
+    ):
+        assert faculty_client.get(path).status_code == 200, path

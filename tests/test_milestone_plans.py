@@ -51,6 +51,23 @@ def test_add_months_keeps_the_day_or_takes_the_last_of_a_shorter_month(start, mo
     assert add_months(start, months) == expected
 
 
+@pytest.mark.parametrize(
+    ("start", "months", "expected"),
+    [
+        (date(9999, 6, 1), 6, date(9999, 12, 1)),
+        (date(9999, 6, 1), 7, date.max),
+        (date(9999, 6, 30), 10_000, date.max),
+        (date(1, 6, 15), -5, date(1, 1, 15)),
+        (date(1, 6, 15), -6, date.min),
+        (date(1, 1, 1), -10_000, date.min),
+    ],
+)
+def test_add_months_stops_at_the_ends_of_the_calendar(start, months, expected):
+    """Records saved before the portal's day range (portal/days.py) may start in year 1 or
+    9999: their due dates stop at the calendar's ends instead of failing the page."""
+    assert add_months(start, months) == expected
+
+
 # The progress report's SQL picks the students past their expected duration by one cut-off start
 # day per program; every day of 16 months, for these durations, checks it against the rule.
 @pytest.mark.parametrize("months", [1, 11, 12, 13, 24, 59, 60])

@@ -138,6 +138,9 @@ def test_the_same_change_posted_twice_makes_one_new_position(app, faculty_client
         ({"change_from": "2025-01-01"}, "the new program can start at the latest the day after"),
         ({"program": None}, "Choose the new program"),
         ({"end_date": "2024-06-30"}, "The end date of the new program cannot be before it"),
+        # Days outside the portal's range (portal/days.py): a typo, or a plan past year 9999.
+        ({"change_from": "9999-06-01"}, "Enter a date between 1950-01-01 and 2100-12-31."),
+        ({"end_date": "9999-12-31"}, "Enter a date between 1950-01-01 and 2100-12-31."),
     ],
 )
 def test_bad_program_change_is_a_400_and_writes_nothing(

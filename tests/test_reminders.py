@@ -273,6 +273,12 @@ def test_a_bad_date_is_refused(mail_app):
     assert "'2026-02-30' is not a date; use YYYY-MM-DD" in result.output
 
 
+def test_a_day_outside_the_portals_range_is_refused(mail_app):
+    result = mail_app.test_cli_runner().invoke(args=["send-reminders", "--on", "9999-12-31"])
+    assert result.exit_code == 2
+    assert "outside the days the portal accepts (1950-01-01 to 2100-12-31)" in result.output
+
+
 def test_make_run_prints_mails_to_the_console_without_a_mail_server(database_url, tmp_path):
     app = build_app(database_url, str(tmp_path), MAIL_SERVER=None, MAIL_BACKEND=None)
     assert app.config["MAIL_BACKEND"] == "console"

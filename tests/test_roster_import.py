@@ -267,6 +267,8 @@ def test_one_bad_row_among_100_writes_nothing_and_names_it(app, faculty_client):
         ({"start": "01/09/2024"}, "start_date", "is not a date in the form YYYY-MM-DD"),
         ({"start": ""}, "start_date", "The start date is empty."),
         ({"end": "2024-13-01"}, "end_date", "is not a date in the form YYYY-MM-DD"),
+        ({"start": "0024-09-01"}, "start_date", "Enter a date between 1950-01-01 and 2100-12-31."),
+        ({"end": "9999-12-31"}, "end_date", "Enter a date between 1950-01-01 and 2100-12-31."),
         (
             {"end": "2024-08-31"},
             "end_date",

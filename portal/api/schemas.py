@@ -6,6 +6,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from portal.days import EARLIEST_DAY, LATEST_DAY, is_accepted_day, outside_days_message
 from portal.emails import is_valid_email
 from portal.group.operations import ANSWER_MESSAGE_LENGTH, MemberError, check_dates, check_orcid
 from portal.identifiers import clean_text
@@ -102,8 +103,21 @@ class GroupPageArgs(PageArgs, GroupArgs):
     pass
 
 
+def _accepted_day(day) -> None:
+    """A report's day is one the portal accepts (portal/days.py), as on the pages."""
+    if not is_accepted_day(day):
+        raise ValidationError(outside_days_message())
+
+
 class LoadsArgs(PageArgs):
-    as_of = fields.Date(load_default=None, metadata={"description": "Default: today"})
+    as_of = fields.Date(
+        load_default=None,
+        validate=_accepted_day,
+        metadata={
+            "description": f"Default: today; a day from {EARLIEST_DAY.isoformat()} "
+            f"to {LATEST_DAY.isoformat()}."
+        },
+    )
     department = Text(load_default=None, validate=validate.Length(max=200))
     institution = _id(
         strict=False,

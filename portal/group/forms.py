@@ -35,8 +35,9 @@ from portal.group.operations import (
     MemberData,
     MemberError,
     SupervisorEntry,
-    check_dates,
+    check_day,
     check_distinct_supervisors,
+    check_end_after_start,
     check_one_principal,
     check_orcid,
     check_share_total,
@@ -228,8 +229,15 @@ class MemberForm(FlaskForm):
         if not self.institution_unknown.data and not typed:
             raise ValidationError(_("Enter the institution, or tick “No institution (unknown)”."))
 
+    def validate_start_date(self, field):
+        _check(check_day, "start_date", field.data)
+
+    def validate_change_from(self, field):
+        _check(check_day, "change_from", field.data)
+
     def validate_end_date(self, field):
-        _check(check_dates, self.start_date.data, field.data)
+        _check(check_day, "end_date", field.data)
+        _check(check_end_after_start, self.start_date.data, field.data)
 
     def validate_role(self, field):
         roles = [field.data] + [row.role.data for row in self._filled_rows()]

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.audit import record_event
+from portal.days import is_accepted_day, outside_days_message
 from portal.extensions import db
 from portal.group.queries import (
     answerer_id,
@@ -255,10 +256,24 @@ def typed_shares(typed: list[Decimal | None]) -> list[Decimal] | None:
     return [Decimal(share).quantize(Decimal("0.01")) for share in typed]
 
 
-def check_dates(start_date: date | None, end_date: date | None) -> None:
+def check_day(field_name: str, day: date | None) -> None:
+    """A position's day is one the portal accepts (portal/days.py): a typo such as 0024 for
+    2024 is refused, and the plan's due dates counted from it stay within the calendar."""
+    if day is not None and not is_accepted_day(day):
+        raise MemberError(field_name, outside_days_message())
+
+
+def check_end_after_start(start_date: date | None, end_date: date | None) -> None:
     """A position does not end before it starts (the database refuses it too)."""
     if start_date is not None and end_date is not None and end_date < start_date:
         raise MemberError("end_date", _("The end date cannot be before the start date."))
+
+
+def check_dates(start_date: date | None, end_date: date | None) -> None:
+    """A position's start and end: days the portal accepts, the end not before the start."""
+    check_day("start_date", start_date)
+    check_day("end_date", end_date)
+    check_end_after_start(start_date, end_date)
 
 
 def check_orcid(text: str | None) -> str | None:
@@ -681,6 +696,8 @@ def change_program(
         )
     if from_date is None:
         raise MemberError("change_from", _("Enter the day the new program starts."))
+    check_day("change_from", from_date)
+    check_day("end_date", data.end_date)
     if from_date <= position.start_date:
         raise MemberError(
             "change_from",
@@ -689,7 +706,7 @@ def change_program(
                 start=position.start_date.isoformat(),
             ),
         )
-    if position.end_date is not None and from_date > position.end_date + timedelta(days=1):
+    if position.end_date is not None and from_date - timedelta(days=1) > position.end_date:
         raise MemberError(
             "change_from",
             _(

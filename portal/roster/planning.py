@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.collector import collector_paused
+from portal.days import is_accepted_day, outside_days_message
 from portal.emails import is_valid_email
 from portal.extensions import db
 from portal.i18n import format_day
@@ -571,12 +572,16 @@ class _Planner:
         try:
             if not ISO_DATE.match(text):
                 raise ValueError
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
         except ValueError:
             self._problem(
                 line, column, _("%(text)s is not a date in the form YYYY-MM-DD.", text=repr(text))
             )
             return None
+        if not is_accepted_day(day):
+            self._problem(line, column, outside_days_message())
+            return None
+        return day
 
     # -- lookups, loaded once for all rows, in batches
 

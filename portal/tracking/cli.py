@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from portal.days import EARLIEST_DAY, LATEST_DAY, is_accepted_day
 from portal.extensions import db
 from portal.tracking.reminders import ReminderError, send_reminders
 
@@ -20,11 +21,17 @@ def _day(_context, _parameter, value: str | None) -> date:
     if value is None:
         return date.today()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not a date; use YYYY-MM-DD, for example 2026-09-01."
         ) from None
+    if not is_accepted_day(day):
+        raise click.BadParameter(
+            f"{value!r} is outside the days the portal accepts "
+            f"({EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()})."
+        )
+    return day
 
 
 @click.command("send-reminders")
