@@ -85,6 +85,19 @@ def _cents(value) -> Decimal:
     return Decimal(value).quantize(CENT)
 
 
+@lru_cache(maxsize=1024)
+def _cents_from_hundredths(hundredths: int) -> Decimal:
+    return (Decimal(hundredths) / 100).quantize(CENT)
+
+
+def weighted_cap_of(record, default: Decimal | None) -> Decimal | None:
+    """A record's weighted cap (read in hundredths, see `_loads_statement`), or the default."""
+    hundredths = record[RECORD_WEIGHTED_CAP]
+    if hundredths is None:
+        return None if default is None else _cents(default)
+    return _cents_from_hundredths(int(hundredths))
+
+
 def cap_flags(
     principal: int, weighted: Decimal, principal_cap: int | None, weighted_cap: Decimal | None
 ) -> tuple[bool, bool, bool, bool]:
@@ -202,29 +215,34 @@ def current_on(day: date):
     )
 
 
+def _hundredths(column):
+    return cast(func.round(column * 100), BigInteger)
+
+
+# The loads statements are built once (per shape of filter), with bound parameters: building one
+# and its cache key cost more than running it, on every request.
+AS_OF = bindparam("as_of", type_=Date)
+DEPARTMENT = bindparam("department", type_=String)
+INSTITUTION_ID = bindparam("institution_id", type_=Integer)
+FACULTY_ID = bindparam("faculty_id", type_=Integer)
+
+
 def pending_proposals(as_of: date) -> int:
     """How many proposed links to current positions wait for their faculty's answer."""
-    return db.session.scalar(
+    return db.session.scalar(_pending_proposals_statement(), {"as_of": as_of})
+
+
+@cache
+def _pending_proposals_statement() -> Select:
+    return (
         select(func.count(Supervision.id))
         .join(Position, Position.id == Supervision.position_id)
         .where(
             is_proposal(),  # served by the partial index of proposals
             Position.archived_at.is_(None),
-            Position.is_current_on(as_of),
+            Position.is_current_on(AS_OF),
         )
     )
-
-
-def _hundredths(column):
-    return cast(func.round(column * 100), BigInteger)
-
-
-# The loads statement is built once per shape of filter, with bound parameters: building it and
-# its cache key cost more than running it on every request.
-AS_OF = bindparam("as_of", type_=Date)
-DEPARTMENT = bindparam("department", type_=String)
-INSTITUTION_ID = bindparam("institution_id", type_=Integer)
-FACULTY_ID = bindparam("faculty_id", type_=Integer)
 
 
 @cache
@@ -284,12 +302,14 @@ def _loads_statement(by_department: bool, institution: str | None, by_faculty: b
     summed = [column for column in sums.c if column.key != "faculty_id"]
     # The columns' order is what `load_row` reads by position; a faculty member without a
     # current link has no row in the sums and counts zero everywhere.
+    # The weighted cap comes in hundredths, like the weighted units: an integer that both
+    # databases' drivers give as is, so that `read_load_records` keeps their own tuples.
     query = select(
         User.id,
         User.display_name,
         User.department,
         User.principal_cap,
-        User.weighted_cap,
+        _hundredths(User.weighted_cap).label("weighted_cap_hundredths"),
         *(func.coalesce(column, 0).label(column.key) for column in summed),
     ).where(User.is_admin.is_(False), User.is_active.is_(True))
     if institution is None:
@@ -361,7 +381,7 @@ def load_row(record, policy: LoadPolicy) -> LoadRow:
         name,
         department,
         principal_cap,
-        weighted_cap,
+        _weighted_cap_hundredths,
         principal,
         co_supervisor,
         host,
@@ -371,8 +391,6 @@ def load_row(record, policy: LoadPolicy) -> LoadRow:
     ) = record
     if principal_cap is None:
         principal_cap = policy.default_principal_cap
-    if weighted_cap is None:
-        weighted_cap = policy.default_weighted_cap
     return LoadRow(
         faculty_id,
         name,
@@ -383,7 +401,7 @@ def load_row(record, policy: LoadPolicy) -> LoadRow:
         dict(zip(KINDS, map(int, kind_counts), strict=True)),
         percent_from_units(int(weighted_units)),
         principal_cap,
-        None if weighted_cap is None else _cents(weighted_cap),
+        weighted_cap_of(record, policy.default_weighted_cap),
     )
 
 
@@ -391,13 +409,19 @@ def read_load_records(as_of: date, **filters) -> list[tuple]:
     """The plain records of `loads_query` for these filters, in the order the database gives
     them (tuples, read by position as `load_row` does; hashed and compared in C when a page
     keeps its content under them)."""
-    # Plain rows from the session's connection: no ORM object is made from them. Pending changes
-    # are flushed first, as the session would before a query of its own.
+    # Pending changes are flushed first, as the session would before a query of its own.
     statement, parameters = loads_parameters(as_of, **filters)
     session = db.session
     if session.autoflush:
         session.flush()
-    return list(map(tuple, session.connection().execute(statement, parameters).all()))
+    result = session.connection().execute(statement, parameters)
+    # Every column is an integer or a text that SQLAlchemy gives as the driver read it (no
+    # result processor: tests/test_admin_loads.py checks it on both databases), so the driver's
+    # own tuples are the records: 2,000 rows are not made twice (a Row, then a tuple).
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def load_records(as_of: date, **filters) -> list[tuple]:
@@ -423,18 +447,16 @@ def load_standings(records: list, policy: LoadPolicy) -> list[tuple[Decimal, boo
     default_weighted_cap = policy.default_weighted_cap
     standings = []
     for record in records:
-        principal_cap, weighted_cap = record[RECORD_PRINCIPAL_CAP], record[RECORD_WEIGHTED_CAP]
+        principal_cap = record[RECORD_PRINCIPAL_CAP]
         if principal_cap is None:
             principal_cap = default_principal_cap
-        if weighted_cap is None:
-            weighted_cap = default_weighted_cap
         weighted = percent_from_units(int(record[RECORD_WEIGHTED_UNITS]))
         over, near = over_or_near(
             cap_flags(
                 int(record[RECORD_PRINCIPAL]),
                 weighted,
                 principal_cap,
-                None if weighted_cap is None else _cents(weighted_cap),
+                weighted_cap_of(record, default_weighted_cap),
             )
         )
         standings.append((weighted, over, near))

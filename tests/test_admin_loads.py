@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import AuditEvent, Position, Program, User
+from portal.models import AuditEvent, Institution, Position, Program, User
 from tests.admin_helpers import csv_by_name, loads_by_name
 
 pytestmark = pytest.mark.both_backends  # the aggregate query differs per database
@@ -456,6 +456,52 @@ def test_no_default_caps_means_no_cap(known, admin_client):
     _assert_subset(
         table["Prof. Zoë Zero"], {"Principal cap": "", "Principal headroom": "", "Status": "No cap"}
     )
+
+
+def test_records_are_the_drivers_own_tuples_with_exactly_the_values_sqlalchemy_reads(
+    known, app, admin_client, make_member
+):
+    """read_load_records keeps the driver's tuples: that holds only while SQLAlchemy converts
+    none of the statement's columns (a Decimal read as a float would differ here)."""
+    from portal.loads import UNKNOWN_INSTITUTION, loads_query, read_load_records
+
+    make_member(known["zoe"], "P9 Somewhere unknown", institution=None, start_date=TWO_YEARS_AGO)
+
+    admin_client.post(
+        f"/admin/caps/{known['ada'].id}", data={"principal_cap": "3", "weighted_cap": "33.33"}
+    )
+    admin_client.post(
+        f"/admin/caps/{known['bob'].id}", data={"principal_cap": "", "weighted_cap": "0.07"}
+    )
+    with app.app_context():
+        mcgill = db.session.scalar(select(Institution.id).where(Institution.name.like("McGill%")))
+        for filters in (
+            {},
+            {"department": "Computer Science"},
+            {"institution_id": mcgill},
+            {"institution_id": UNKNOWN_INSTITUTION},
+            {"faculty_id": known["ada"].id},
+        ):
+            records = read_load_records(TODAY, **filters)
+            assert records
+            assert all(type(record) is tuple for record in records)
+            expected = [tuple(row) for row in db.session.execute(loads_query(TODAY, **filters))]
+            assert records == expected, filters
+            for record, row in zip(records, expected, strict=True):
+                assert [type(value) for value in record] == [type(value) for value in row]
+        caps = {
+            record[1]: record[4] for record in read_load_records(TODAY)
+        }  # the weighted cap, in hundredths
+        assert caps["Prof. Ada Lovelace"] == 3333
+        assert caps["Prof. Bob O'Brien"] == 7
+        assert caps["Prof. Zoë Zero"] is None
+    table = loads_by_name(admin_client.get("/admin/loads").get_data(as_text=True))
+    _assert_subset(
+        table["Prof. Ada Lovelace"],
+        {"Weighted cap (%)": "33.33", "Status": "⚠ Over cap (weighted)"},
+    )
+    _assert_subset(table["Prof. Bob O'Brien"], {"Weighted cap (%)": "0.07"})
+    _assert_subset(table["Prof. Zoë Zero"], {"Weighted cap (%)": "300", "Principal": "1"})
 
 
 def _add_faculty_in_bulk(app, how_many: int, start: int) -> None:

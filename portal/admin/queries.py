@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 
 from portal.extensions import db
 from portal.models import Institution, Position, Program, User
@@ -80,26 +81,30 @@ def list_institutions() -> list[InstitutionRow]:
 
 def department_choices() -> list[str]:
     """The departments of active faculty, for the loads filter."""
-    return list(
-        db.session.scalars(
-            select(User.department)
-            .where(
-                User.is_admin.is_(False),
-                User.is_active.is_(True),
-                User.department.is_not(None),
-                User.department != "",
-            )
-            .distinct()
-            .order_by(User.department)
-        )
-    )
+    return list(db.session.scalars(_department_choices_statement()))
 
 
 def institution_choices() -> list[tuple[int, str]]:
     """Every institution, for the loads filter."""
-    return [
-        (row.id, row.name)
-        for row in db.session.execute(
-            select(Institution.id, Institution.name).order_by(Institution.name)
+    return [tuple(row) for row in db.session.execute(_institution_choices_statement())]
+
+
+# The loads page's filter reads these on every request: built once, like the loads statement.
+@cache
+def _department_choices_statement() -> Select:
+    return (
+        select(User.department)
+        .where(
+            User.is_admin.is_(False),
+            User.is_active.is_(True),
+            User.department.is_not(None),
+            User.department != "",
         )
-    ]
+        .distinct()
+        .order_by(User.department)
+    )
+
+
+@cache
+def _institution_choices_statement() -> Select:
+    return select(Institution.id, Institution.name).order_by(Institution.name)
