@@ -4,6 +4,8 @@ import re
 from datetime import date
 from html import unescape
 
+import pytest
+
 from tests.conftest import login_client
 from tests.group_helpers import forget_kept
 
@@ -204,3 +206,12 @@ def test_kept_rows_are_not_shared_between_an_owner_and_a_reader(
     assert f"/group/members/{member.id}/move-to-alumni" in mine
     assert f"/group/members/{member.id}/move-to-alumni" not in theirs + again
     assert f"/group/members/{member.id}/edit?faculty={faculty.id}" in again
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("faculty_id", ["99999999999999999999", "2147483648"])
+@pytest.mark.parametrize(
+    "path", ["/group", "/group/alumni", "/group/milestones", "/group/milestones.ics"]
+)
+def test_an_administrator_naming_an_id_no_database_holds_gets_404(admin_client, path, faculty_id):
+    assert admin_client.get(f"{path}?faculty={faculty_id}").status_code == 404

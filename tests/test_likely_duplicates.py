@@ -94,3 +94,47 @@ def test_the_namesake_query_is_one_indexed_query_whatever_the_group_size(app, fa
         selects = [text for text in statements if text.lstrip().upper().startswith("SELECT")]
         assert len(selects) == 1 and "persons.name_key = " in selects[0]
         db.session.remove()
+
+
+@pytest.mark.both_backends
+def test_a_confirmed_co_supervisor_cannot_take_over_the_persons_identity(
+    app, faculty, make_faculty, make_member
+):
+    """A position of their own on the person would make them a keeper of the name, email and
+    ORCID iD that the student's group keeps: neither "the same person" nor "link the existing
+    person" attaches one for them (the group's owner may, or may transfer the record)."""
+    colleague_account = make_faculty("co@example.org", "Prof. Co")
+    existing = make_member(
+        faculty,
+        "Zoë O'Brien-Lévesque",
+        email="zoe@example.org",
+        others=[(colleague_account, "co-supervisor")],
+    )
+    colleague = login_client(app.test_client(), colleague_account)
+    before = database_fingerprint(app)
+    for attach in (
+        {"email": "", "same_person": str(existing.person_id)},
+        {"email": "zoe@example.org", "link_existing": "y"},
+    ):
+        response = colleague.post("/group/members/new", data=new_member_data(app, **attach))
+        assert response.status_code == 403, attach
+        assert "record is kept by the group that owns their position" in response.get_data(
+            as_text=True
+        ).replace("&#39;", "'")
+        assert database_fingerprint(app) == before
+    # The owner attaches a position to the same person as before.
+    owner = login_client(app.test_client(), faculty)
+    data = new_member_data(app, email="", same_person=str(existing.person_id))
+    assert owner.post("/group/members/new", data=data).status_code == 302
+    assert _counts(app) == (1, 2)
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("person_id", ["99999999999999999999", "2147483648", "-3", "0x10"])
+def test_a_same_person_id_no_database_holds_is_refused(app, faculty_client, person_id):
+    before = database_fingerprint(app)
+    response = faculty_client.post(
+        "/group/members/new", data=new_member_data(app, email="", same_person=person_id)
+    )
+    assert response.status_code == 403
+    assert database_fingerprint(app) == before

@@ -9,6 +9,7 @@ from typing import TypeVar
 from flask import current_app, request
 from flask_login import current_user
 
+from portal.converters import MAX_DATABASE_ID
 from portal.extensions import db, login_manager
 from portal.models import User
 
@@ -57,6 +58,6 @@ def group_owner(actor: User, requested_id: int | None) -> User | None:
     """Whose group the actor is looking at: their own; an admin may name any account."""
     if requested_id is None or requested_id == actor.id:
         return actor
-    if not actor.is_admin:
-        return None
+    if not actor.is_admin or not 0 < requested_id <= MAX_DATABASE_ID:
+        return None  # an id no database holds (?faculty=99999999999999999999) names no one
     return db.session.get(User, requested_id)

@@ -29,6 +29,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.converters import MAX_DATABASE_ID, parse_database_id
 from portal.emails import ValidEmail
 from portal.forms import LocalizedNumberField, SubmissionKeyField, select_choices
 from portal.group.operations import (
@@ -62,12 +63,12 @@ PROGRAM_CHANGE_CHOICES = [
 
 
 def _optional_int(value):
+    """An id typed in a form: None when empty, -1 (never an id) when not one a database holds."""
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1  # never a valid choice: pre_validate reports it next to the field
+    if isinstance(value, int):
+        return value if 0 < value <= MAX_DATABASE_ID else -1
+    return parse_database_id(str(value)) or -1  # -1: pre_validate reports it next to the field
 
 
 def share_field(label) -> LocalizedNumberField:

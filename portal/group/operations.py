@@ -476,8 +476,25 @@ def _existing_person(data: MemberData, current: Person | None, actor: User) -> P
             error = _duplicate(field_name, found, actor)
             if not data.link_existing or isinstance(error, ForeignPersonError):
                 raise error
+            _require_identity_keeper(actor, found)
             return found
     return None
+
+
+def _require_identity_keeper(actor: User, person: Person) -> None:
+    """A new position joins an existing person only by the hand of whoever keeps the person's
+    identity (Person.identity_owner_ids), or when nobody does: the position's owner becomes a
+    keeper, so a confirmed co-supervisor linking a position of their own would otherwise take
+    over the name, email and ORCID iD that the student's group keeps."""
+    today = date.today()
+    if not may_edit_identity(actor, person, today) and person.identity_owner_ids(today):
+        raise NotAllowedError(
+            _(
+                "%(name)s's record is kept by the group that owns their position: ask its owner "
+                "to add this position, or to transfer the record to you.",
+                name=person.full_name,
+            )
+        )
 
 
 def _supervisor(user_id: int) -> User:
@@ -502,6 +519,7 @@ def add_member(actor: User, owner: User, data: MemberData) -> Position:
     _check_supervisors(data)
     if data.same_person_id is not None:
         person = _person_of_group(owner, data.same_person_id)
+        _require_identity_keeper(actor, person)
     else:
         person = _existing_person(data, None, actor)
     institution = find_or_create_institution(data.institution)
