@@ -354,6 +354,16 @@ def test_admin_adds_edits_and_retires_a_plan_step(app, admin_client, faculty):
             {"name_en": "x", "name_fr": "x", "due_months": "1", "repeat_months": "0"},
             "repeats every 1 month or more",
         ),
+        # A position in the list no database column holds: refused, never an overflow.
+        (
+            {"name_en": "x", "name_fr": "x", "sort_order": "99999999999999999999"},
+            "Enter a position in the list from 0 to 1000.",
+        ),
+        (
+            {"name_en": "x", "name_fr": "x", "sort_order": "1,000,000,000,000"},
+            "Enter a position in the list from 0 to 1000.",
+        ),
+        ({"name_en": "x", "name_fr": "x", "sort_order": "-2"}, "Enter a whole number such as 3"),
     ],
 )
 def test_bad_plan_steps_are_refused(app, admin_client, fields, message):

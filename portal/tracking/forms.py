@@ -103,7 +103,12 @@ class PlanItemForm(FlaskForm):
     )
     due_months = months_field(_l("Due (months after the start)"))
     repeat_months = months_field(_l("Repeats every (months)"))
-    sort_order = months_field(_l("Position in the list"))
+    sort_order = LocalizedNumberField(
+        _l("Position in the list"),
+        whole=True,
+        signed=False,
+        invalid_message=_l("Enter a whole number such as 3, or leave it empty."),
+    )
     submit = SubmitField(_l("Save the milestone"))
 
 

@@ -34,6 +34,7 @@ REASON_MAX_LENGTH = 300
 NOTE_MAX_LENGTH = 500
 NAME_MAX_LENGTH = 150
 MAX_MONTHS = 240  # twenty years: no plan step is further away
+MAX_SORT_ORDER = 1000  # a plan's steps are a few dozen at most
 
 
 class TrackingError(ValueError):
@@ -265,6 +266,11 @@ def _check_item(data: PlanItemData) -> PlanItemData:
                 field_name,
                 _("Enter a whole number of months from 0 to %(max)s.", max=MAX_MONTHS),
             )
+    if data.sort_order is not None and not 0 <= data.sort_order <= MAX_SORT_ORDER:
+        raise TrackingError(
+            "sort_order",
+            _("Enter a position in the list from 0 to %(max)s.", max=MAX_SORT_ORDER),
+        )
     if data.repeat_months is not None:
         if data.repeat_months == 0:
             raise TrackingError("repeat_months", _("A milestone repeats every 1 month or more."))
