@@ -167,6 +167,37 @@ def test_reimporting_an_export_into_the_live_database_changes_nothing(app):
         )
 
 
+@pytest.mark.parametrize("extension", ["csv", "xlsx", "json"])
+def test_a_deactivated_co_supervisor_stays_on_the_links_the_file_brings_back(
+    app, faculty, make_faculty, make_member, extension
+):
+    """The export lists a co-supervisor whose account was deactivated since: the same file
+    imports again unchanged, while a new link to that account is still refused."""
+    colleague = make_faculty("colleague@example.org", "Prof. Colleague")
+    make_member(faculty, "Alpha Beta", others=[(colleague, "co-supervisor")])
+    with app.app_context():
+        db.session.get(User, colleague.id).is_active = False
+        db.session.commit()
+    client = login_client(app.test_client(), faculty)
+    data = client.get(f"/group/export.{extension}?status=all").get_data()
+    page = import_through_the_web(client, data, extension)
+    assert "0 new, 0 updated, 1 unchanged" in page
+    with app.app_context():
+        links = db.session.scalars(select(Supervision.supervisor_id).order_by(Supervision.id))
+        assert list(links) == [faculty.id, colleague.id]
+    if extension == "csv":
+        text = data.decode("utf-8-sig").replace("Alpha Beta", "Gamma Delta")
+        refused = client.post(
+            "/group/import",
+            content_type="multipart/form-data",
+            data={"file": (io.BytesIO(text.encode()), "roster.csv")},
+        )
+        assert refused.status_code == 400
+        assert "There is no faculty account with the email colleague@example.org." in (
+            refused.get_data(as_text=True)
+        )
+
+
 def test_institution_wide_export_round_trip_as_admin(app, make_faculty, make_admin):
     load_demo(app)
     admin_client = login_client(app.test_client(), user(app, ADMIN_EMAIL))

@@ -738,7 +738,9 @@ class _Planner:
                 from_row=False,
             )
         account = self.faculty_by_email.get(other.email)
-        if account is None or account.is_admin or not account.is_active:
+        # A deactivated account may stay on a link it already has (the export lists it, and the
+        # same file imports again); a new link to it is refused where links are settled.
+        if account is None or account.is_admin:
             self._problem(
                 line,
                 "other_supervisors",
@@ -1018,6 +1020,16 @@ class _Planner:
                 )
                 continue
             if id(wanted) not in known:
+                if wanted.account is not None and not wanted.account.is_active:
+                    self._problem(
+                        wanted.line,
+                        "other_supervisors",
+                        _(
+                            "There is no faculty account with the email %(email)s.",
+                            email=wanted.account.email,
+                        ),
+                    )
+                    continue
                 final.append(FinalLink(None, wanted, wanted.role, None))  # type: ignore[arg-type]
         position.final_links = final
         first_line = min(wanted.line for wanted in position.wanted.values())
