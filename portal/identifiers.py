@@ -8,6 +8,15 @@ from functools import lru_cache
 
 ORCID_PATTERN = re.compile(r"^(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])$")
 ORCID_URL_PREFIXES = ("https://orcid.org/", "http://orcid.org/", "orcid.org/")
+# Characters no text of the portal holds, wherever it comes from (form, query string, API,
+# import): the control characters other than tab, line feed and carriage return, which nobody
+# types on purpose (a NUL cannot be stored; a vertical tab pasted from a word processor makes
+# the XLSX exports fail), and lone surrogates, which no UTF-8 text can encode.
+FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def has_forbidden_characters(text: str) -> bool:
+    return FORBIDDEN_CHARACTERS.search(text) is not None
 
 
 @lru_cache(maxsize=8192)

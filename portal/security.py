@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.auth.access import handles_own_authentication
 from portal.errors import render_error
+from portal.identifiers import has_forbidden_characters
 from portal.labels import lazy_gettext as _l
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -64,7 +65,7 @@ def register(app: Flask) -> None:
         app.before_request(refuse_untrusted_port)
     app.before_request(expire_stale_session)
     app.before_request(reuse_signed_csrf_token)
-    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_forbidden_characters)
     app.after_request(add_security_headers)
     user_logged_in.connect(stamp_new_login, app)
     user_loaded_from_cookie.connect(stamp_new_login, app)
@@ -167,16 +168,25 @@ def refuse_untrusted_port() -> Response | None:
 NUL_REFUSED = _l(
     "The request contains a NUL character, which no text can hold. Remove it and try again."
 )
+CONTROL_CHARACTER_REFUSED = _l(
+    "The request contains a control character (such as a vertical tab pasted from a word "
+    "processor), which no text of the portal holds. Remove it and try again."
+)
 
 
-def refuse_nul_characters() -> Response | None:
-    """before_request: a NUL in a query or form value is a 400 (PostgreSQL refuses NUL in text)."""
+def refuse_forbidden_characters() -> Response | None:
+    """before_request: a query or form value holding a character no text of the portal holds
+    (portal.identifiers.FORBIDDEN_CHARACTERS) is a 400, before any view reads it: PostgreSQL
+    refuses a NUL, and the XLSX exports cannot hold the other control characters."""
     values = [*request.args.keys(), *request.args.values()]
     values += [value for value in (request.view_args or {}).values() if isinstance(value, str)]
     if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
         values += [*request.form.keys(), *request.form.values()]
-    if any("\x00" in value for value in values):
-        return render_error(400, str(NUL_REFUSED))
+    for value in values:
+        if has_forbidden_characters(value):
+            return render_error(
+                400, str(NUL_REFUSED if "\x00" in value else CONTROL_CHARACTER_REFUSED)
+            )
     return None
 
 

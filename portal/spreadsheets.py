@@ -26,6 +26,8 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import ColumnElement, String, case, cast, func, null
 from werkzeug.datastructures import Headers
 
+from portal.identifiers import FORBIDDEN_CHARACTERS, has_forbidden_characters
+
 # What a spreadsheet may run as a formula when a cell starts with it: the ASCII signs, their
 # full-width and small forms (Excel and LibreOffice read "＝1+1" as "=1+1"), tab and CR.
 FORMULA_TRIGGERS = (
@@ -241,6 +243,10 @@ def xlsx_bytes(
 
 def _xlsx_cell(sheet, value: Any):
     if isinstance(value, str):
+        if has_forbidden_characters(value):
+            # Text saved before the portal refused control characters: XLSX cannot hold them
+            # (openpyxl refuses the whole file), so each becomes a space.
+            value = FORBIDDEN_CHARACTERS.sub(" ", value)
         # openpyxl turns any string starting with "=" into a formula unless the type is forced.
         cell = WriteOnlyCell(sheet, value=None)
         cell.value = make_inert(value)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from portal.days import EARLIEST_DAY, LATEST_DAY, is_accepted_day, outside_days_message
 from portal.emails import is_valid_email
 from portal.group.operations import ANSWER_MESSAGE_LENGTH, MemberError, check_dates, check_orcid
-from portal.identifiers import clean_text
+from portal.identifiers import clean_text, has_forbidden_characters
 from portal.labels import lazy_gettext as _l
 from portal.models import (
     DepartureReason,
@@ -30,15 +28,15 @@ LINK_STATES = [state.value for state in SupervisionState]
 MILESTONE_STATUSES = [status.value for status in MilestoneStatus]
 DUE_STATES = [state.value for state in DueState]
 MEMBER_STATUSES = ["current", "incoming", "alumni", "all"]
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Text(fields.String):
-    """A string without control characters (a NUL cannot be stored, the rest is never meant)."""
+    """A string without the characters no text of the portal holds (control characters, lone
+    surrogates: portal.identifiers.FORBIDDEN_CHARACTERS), as the forms and the importer refuse."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if CONTROL_CHARACTERS.search(text):
+        if has_forbidden_characters(text):
             raise ValidationError(str(_l("Control characters are not allowed.")))
         return text
 

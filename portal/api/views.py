@@ -10,6 +10,8 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
 from sqlalchemy.exc import IntegrityError
+from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import abort as webargs_abort
 
 from portal.api import auth, schemas
 from portal.api.auth import api_token, api_user
@@ -44,6 +46,7 @@ from portal.group.operations import (
 )
 from portal.group.queries import RequestRow
 from portal.identifiers import clean_text, normalise_email, normalise_orcid
+from portal.labels import lazy_gettext as _l
 from portal.loads import UNKNOWN_INSTITUTION, load_rows
 from portal.milestones import can_record_milestones
 from portal.models import (
@@ -60,7 +63,26 @@ from portal.roster.reports import RosterExport, RosterStatus, roster_page
 from portal.tracking import operations as tracking
 from portal.tracking import queries as tracking_queries
 
-blueprint = Blueprint(
+JSON_TOO_DEEP = _l("The JSON body is nested too deeply: send the fields the API documents.")
+
+
+class _JsonParser(FlaskParser):
+    """webargs' parser, where a body nested deeper than the JSON parser can follow is an invalid
+    body (400) like any other, rather than a RecursionError (500). No request body of the API is
+    nested more than two levels; the parser stops at about a thousand."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            webargs_abort(400, messages={"json": [str(JSON_TOO_DEEP)]})
+
+
+class _Blueprint(Blueprint):
+    ARGUMENTS_PARSER = _JsonParser()
+
+
+blueprint = _Blueprint(
     "api",
     __name__,
     url_prefix="/api/v1",

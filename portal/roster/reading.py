@@ -42,6 +42,7 @@ from portal.file_budgets import (
     too_many_columns,
     too_many_rows,
 )
+from portal.identifiers import has_forbidden_characters
 from portal.models import SupervisionRole
 from portal.roster.reports import MILESTONE_COLUMNS, RECORD_COLUMNS, ROSTER_COLUMNS
 from portal.roster.supervisors_text import (
@@ -149,8 +150,22 @@ def _read_roster_file(
 
 
 def _require_rows(rows: list[SourceRow]) -> list[SourceRow]:
+    """The rows, when there are some and no cell holds a character that no text of the portal
+    holds (portal.identifiers.FORBIDDEN_CHARACTERS), whatever the file's format."""
     if not rows:
         raise RosterFileError(_("The file has no roster rows under its header."))
+    for row in rows:
+        for column, text in row.cells.items():
+            if text and has_forbidden_characters(text):
+                raise RosterFileError(
+                    _(
+                        "Line %(line)s, column %(column)s holds a control character (such as a "
+                        "vertical tab pasted from a word processor), which no text of the portal "
+                        "holds. Remove it and upload the file again.",
+                        line=row.line,
+                        column=column,
+                    )
+                )
     return rows
 
 
