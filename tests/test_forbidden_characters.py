@@ -96,18 +96,22 @@ def test_an_import_cell_with_a_control_character_is_refused(app, faculty_client,
     assert database_fingerprint(app) == before
 
 
+def _post_member(client, token: str, body: str):
+    return client.post(
+        "/api/v1/group/members",
+        data=body,
+        content_type="application/json",
+        headers=bearer(token),
+    )
+
+
 @pytest.mark.parametrize("name", ["Line\x0bBreak", "Lone \ud800 Surrogate"])
 def test_the_api_refuses_a_control_character_or_a_lone_surrogate(
     app, client, faculty, faculty_token, name
 ):
     before = database_fingerprint(app)
     body = json.dumps(_new_member_body(app, full_name=name))  # \ud800 travels as an escape
-    response = client.post(
-        "/api/v1/group/members",
-        data=body,
-        content_type="application/json",
-        headers=bearer(faculty_token),
-    )
+    response = _post_member(client, faculty_token, body)
     assert response.status_code == 422
     assert response.get_json()["errors"]["json"]["full_name"] == [
         "Control characters are not allowed."
@@ -120,12 +124,7 @@ def test_a_json_body_nested_past_the_parsers_reach_is_a_400(
     app, client, faculty, faculty_token, body
 ):
     before = database_fingerprint(app)
-    response = client.post(
-        "/api/v1/group/members",
-        data=body,
-        content_type="application/json",
-        headers=bearer(faculty_token),
-    )
+    response = _post_member(client, faculty_token, body)
     assert response.status_code == 400
     assert response.content_type == "application/problem+json"
     assert "nested too deeply" in json.dumps(response.get_json())
