@@ -7,10 +7,14 @@ kept on `g`; it is named for what it is, so a reader never mistakes it for Flask
 
 from __future__ import annotations
 
-from flask import g
-from flask_babel import get_translations
+from functools import cached_property, lru_cache
+
+from babel import support
+from flask import Request, g
+from flask_babel import get_locale, get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
+from wtforms.i18n import messages_path
 
 
 def request_translations():
@@ -106,3 +110,23 @@ def _bind(translations) -> dict:
 
 def _marked(text: str, autoescape: bool) -> str:
     return Markup(text) if autoescape else text
+
+
+# ---------------------------------------------------------------------------------------------
+# WTForms' own messages ("Not a valid choice."): Flask-WTF reads their catalogue from disk once
+# per request that shows a form, unless the request already holds it as `wtforms_translations`.
+
+
+@lru_cache(maxsize=16)
+def wtforms_catalogue(locale: str) -> support.Translations:
+    """WTForms' messages in `locale`, read from disk once per process."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class PortalRequest(Request):
+    """The app's request: it hands Flask-WTF the kept catalogue of WTForms' messages, in the
+    request's language, the first time a form asks for it."""
+
+    @cached_property
+    def wtforms_translations(self) -> support.Translations:
+        return wtforms_catalogue(str(get_locale()))

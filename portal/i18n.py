@@ -19,7 +19,7 @@ from flask_login import current_user
 from jinja2 import pass_context
 
 from portal.auth.access import handles_own_authentication, public
-from portal.catalogue import cached_translations, template_callables
+from portal.catalogue import PortalRequest, cached_translations, template_callables
 from portal.extensions import babel, db, login_manager
 from portal.labels import action_label, msgid_of, program_name, program_name_in
 from portal.urls import is_safe_redirect_target
@@ -59,6 +59,7 @@ def html_language() -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.request_class = PortalRequest  # WTForms' messages in the page's language, read once
     babel.init_app(
         app,
         locale_selector=select_locale,

@@ -112,6 +112,22 @@ def test_bad_new_program_is_a_400_with_a_message_and_writes_nothing(
     assert _snapshot(app) == before
 
 
+def test_wtforms_own_messages_are_french_on_a_french_page_and_read_once(app, admin_client):
+    from portal.catalogue import wtforms_catalogue
+
+    french = {"Accept-Language": "fr-CA,fr;q=0.9"}
+    data = {"name": "New", "kind": "dean", "weight": "1"}
+    first = admin_client.post("/admin/programs", data=data, headers=french)
+    assert first.status_code == 400
+    assert "N&#39;est pas un choix valide." in first.get_data(as_text=True)
+    read = wtforms_catalogue.cache_info().misses
+    again = admin_client.post("/admin/programs", data=data, headers=french)
+    assert "N&#39;est pas un choix valide." in again.get_data(as_text=True)
+    english = admin_client.post("/admin/programs", data=data)
+    assert "Not a valid choice" in english.get_data(as_text=True)
+    assert wtforms_catalogue.cache_info().misses <= read + 1  # English, once per process
+
+
 def test_renaming_a_program_onto_another_is_refused(app, admin_client):
     masters = _program(app, "Master's Research")
     before = _snapshot(app)
