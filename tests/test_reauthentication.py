@@ -1,5 +1,5 @@
-"""Changing another account's password or administrator rights needs the password again
-(valid 10 minutes); without it nothing changes."""
+"""Changing a password (another account's or one's own) or administrator rights needs the
+password again (valid 10 minutes); without it nothing changes."""
 
 from __future__ import annotations
 
@@ -45,6 +45,18 @@ def test_resetting_another_password_asks_for_mine_first(app, admin_client, facul
         f"/admin/accounts/{faculty.id}/password", data={"password": "a brand new passphrase"}
     )
     assert done.status_code == 302 and done.headers["Location"].endswith("/admin/accounts")
+
+
+def test_resetting_my_own_password_asks_for_it_too(app, admin, admin_client):
+    """A stolen session must not set a password its holder knows (then pass every re-check)."""
+    stale(admin_client, seconds_ago=11 * 60)
+    before = database_snapshot(app)
+    response = admin_client.post(
+        f"/admin/accounts/{admin.id}/password", data={"password": "a brand new passphrase 42"}
+    )
+    assert response.status_code == 302
+    assert "/reauthenticate?next=" in response.headers["Location"]
+    assert database_snapshot(app) == before
 
 
 def test_the_window_is_ten_minutes(app, admin_client, faculty):

@@ -457,7 +457,8 @@ def reset_password(user_id: int):
     """Set a new password (typed or generated) and end the user's sessions."""
     user = db.get_or_404(User, user_id)
     form = PasswordResetForm()
-    if form.is_submitted() and user.id != current_user.id and not password_entered_recently():
+    # Their own password too: a stolen session must not set a password its holder knows.
+    if form.is_submitted() and not password_entered_recently():
         return ask_for_password(url_for("admin.reset_password", user_id=user.id))
 
     def password_reset(generated: str | None):
