@@ -75,3 +75,13 @@ def add_many_members(
             db.session.add(position)
         db.session.commit()
         db.session.remove()
+
+
+def answer_data(app, link_id: int, decision: str, **fields) -> dict[str, str]:
+    """What the requests page's answer form posts for a proposal: the decision, and the
+    version of the record the page showed (here: as it is now)."""
+    with app.app_context():
+        link = db.session.get(Supervision, link_id)
+        version = str(link.position.version) if link is not None else ""
+        db.session.remove()
+    return {"decision": decision, "version": version, **fields}

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import AuditEvent, Institution, Person, Position, Program, Supervision
 from tests.conftest import login_client
-from tests.group_helpers import database_fingerprint
+from tests.group_helpers import answer_data, database_fingerprint
 
 
 def program_id(app, name="PhD") -> int:
@@ -141,7 +141,9 @@ def test_add_member_with_co_supervisor_and_external_default_shares(
         link_id = db.session.scalar(
             select(Supervision.id).where(Supervision.supervisor_id == colleague.id)
         )
-    confirmed = colleague_client.post(f"/group/requests/{link_id}", data={"decision": "confirm"})
+    confirmed = colleague_client.post(
+        f"/group/requests/{link_id}", data=answer_data(app, link_id, "confirm")
+    )
     assert confirmed.status_code == 302
     theirs = colleague_client.get("/group").get_data(as_text=True)
     assert "<td>Zoë O&#39;Brien-Lévesque" in theirs and "<td>Co-supervisor</td>" in theirs
@@ -419,7 +421,9 @@ def test_another_groups_email_reveals_no_name_and_linking_asks_its_owner(
     requests_page = owner_client.get("/group/requests").get_data(as_text=True)
     assert "Existing Person" in requests_page and "asks to join this record" in requests_page
     assert (
-        owner_client.post(f"/group/requests/{link_id}", data={"decision": "confirm"}).status_code
+        owner_client.post(
+            f"/group/requests/{link_id}", data=answer_data(app, link_id, "confirm")
+        ).status_code
         == 302
     )
     assert "<td>Existing Person" in faculty_client.get("/group").get_data(as_text=True)

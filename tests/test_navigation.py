@@ -9,6 +9,7 @@ import pytest
 from portal.extensions import db
 from portal.models import Supervision, SupervisionState, utcnow
 from tests.conftest import login_client
+from tests.group_helpers import answer_data
 
 pytestmark = pytest.mark.both_backends
 
@@ -62,10 +63,12 @@ def test_the_badge_counts_what_waits_for_the_user_and_follows_each_answer(
     assert badge(client.get("/group").get_data(as_text=True)) == 2
     # The proposer waits for no one's answer: no badge on their pages.
     assert badge(faculty_client.get("/group").get_data(as_text=True)) is None
-    answered = client.post(f"/group/requests/{links[0]}", data={"decision": "confirm"})
+    answered = client.post(
+        f"/group/requests/{links[0]}", data=answer_data(app, links[0], "confirm")
+    )
     assert answered.status_code == 302
     assert badge(client.get("/group/requests").get_data(as_text=True)) == 1
-    client.post(f"/group/requests/{links[1]}", data={"decision": "decline"})
+    client.post(f"/group/requests/{links[1]}", data=answer_data(app, links[1], "decline"))
     assert badge(client.get("/group").get_data(as_text=True)) is None
 
 
@@ -90,9 +93,11 @@ def test_a_page_shown_by_a_post_counts_afresh(app, proposals, query_counter):
     """A request that writes may change the count after the user was read: it asks again."""
     named, links = proposals
     client = login_client(app.test_client(), named)
-    client.post(f"/group/requests/{links[0]}", data={"decision": "confirm"})
+    client.post(f"/group/requests/{links[0]}", data=answer_data(app, links[0], "confirm"))
     with query_counter() as statements:
-        again = client.post(f"/group/requests/{links[0]}", data={"decision": "confirm"})
+        again = client.post(
+            f"/group/requests/{links[0]}", data=answer_data(app, links[0], "confirm")
+        )
     assert again.status_code == 409  # already answered: an error page with the navigation
     assert badge(again.get_data(as_text=True)) == 1
     assert len(standalone_counts(statements)) == 1

@@ -9,6 +9,7 @@ Each would fail on the code before ownership and agreement existed.
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from portal.models import AuditEvent, Person, Position, Supervision, User, utcno
 from portal.models.supervision import SupervisionState
 from tests.admin_helpers import csv_by_name
 from tests.conftest import login_client
+from tests.group_helpers import answer_data, database_fingerprint
 
 TODAY = date.today()
 STUDENT = "Ophélie Targetstudent"
@@ -337,9 +339,12 @@ def test_4_naming_a_colleague_is_a_proposal_until_they_confirm(app, groups):
         )
         db.session.remove()
     assert (
-        proposer.post(f"/group/requests/{link_id}", data={"decision": "confirm"}).status_code == 404
+        proposer.post(
+            f"/group/requests/{link_id}", data=answer_data(app, link_id, "confirm")
+        ).status_code
+        == 404
     )
-    answer = named.post(f"/group/requests/{link_id}", data={"decision": "confirm"})
+    answer = named.post(f"/group/requests/{link_id}", data=answer_data(app, link_id, "confirm"))
     assert answer.status_code == 302
     assert "Imposed Student" in named.get("/group").get_data(as_text=True)
     assert b"Imposed Student" in owner_export(groups)
@@ -387,7 +392,7 @@ def test_4_a_declined_proposal_never_counts_and_the_proposer_sees_why(app, group
         )
         db.session.remove()
     too_long = named.post(
-        f"/group/requests/{link_id}", data={"decision": "decline", "message": "x" * 501}
+        f"/group/requests/{link_id}", data=answer_data(app, link_id, "decline", message="x" * 501)
     )
     assert too_long.status_code == 303
     with app.app_context():
@@ -395,10 +400,12 @@ def test_4_a_declined_proposal_never_counts_and_the_proposer_sees_why(app, group
         db.session.remove()
     declined = named.post(
         f"/group/requests/{link_id}",
-        data={"decision": "decline", "message": "No funding for a co-supervision this year"},
+        data=answer_data(
+            app, link_id, "decline", message="No funding for a co-supervision this year"
+        ),
     )
     assert declined.status_code == 302
-    again = named.post(f"/group/requests/{link_id}", data={"decision": "confirm"})
+    again = named.post(f"/group/requests/{link_id}", data=answer_data(app, link_id, "confirm"))
     assert again.status_code == 409
     sent = proposer.get("/group/requests").get_data(as_text=True)
     assert "Declined by Prof. Hostile" in sent
@@ -453,6 +460,28 @@ def _propose(app, position_id: int, named: User, proposer: User, days_ago: int =
     return link_id
 
 
+def test_an_answer_to_terms_changed_since_the_page_was_shown_is_not_taken(app, groups):
+    """The page carries the record's version: once the proposer changes the record (here the
+    proposed share), the answer posted from the page shown before is a 409 and nothing changes."""
+    link_id = _propose(app, groups["position"], groups["hostile"], groups["owner"])
+    named = groups["hostile_client"]
+    page = named.get("/group/requests").get_data(as_text=True)
+    shown = re.search(r'name="version" value="(\d+)"', page).group(1)
+    with app.app_context():
+        link = db.session.get(Supervision, link_id)
+        link.share = 25
+        link.position.updated_at = utcnow()  # the owner's save: a new version of the record
+        db.session.commit()
+        db.session.remove()
+    before = database_fingerprint(app)
+    stale = named.post(f"/group/requests/{link_id}", data={"decision": "confirm", "version": shown})
+    assert stale.status_code == 409
+    assert "This request changed since the page was shown" in stale.get_data(as_text=True)
+    assert database_fingerprint(app) == before
+    fresh = named.post(f"/group/requests/{link_id}", data=answer_data(app, link_id, "confirm"))
+    assert fresh.status_code == 302
+
+
 def test_administrators_see_old_proposals_and_confirm_on_behalf(app, groups):
     old = _propose(app, groups["position"], groups["hostile"], groups["owner"], days_ago=15)
     admin = login_client(app.test_client(), groups["admin"])
@@ -464,8 +493,14 @@ def test_administrators_see_old_proposals_and_confirm_on_behalf(app, groups):
         db.session.remove()
     assert f'data-link="{old}"' not in admin.get("/group/requests").get_data(as_text=True)
     # An administrator may confirm, never decline, on someone's behalf.
-    assert admin.post(f"/group/requests/{old}", data={"decision": "decline"}).status_code == 403
-    assert admin.post(f"/group/requests/{old}", data={"decision": "confirm"}).status_code == 302
+    assert (
+        admin.post(f"/group/requests/{old}", data=answer_data(app, old, "decline")).status_code
+        == 403
+    )
+    assert (
+        admin.post(f"/group/requests/{old}", data=answer_data(app, old, "confirm")).status_code
+        == 302
+    )
     with app.app_context():
         assert db.session.get(Supervision, old).state == SupervisionState.CONFIRMED
         event = db.session.scalar(
@@ -481,7 +516,9 @@ def test_ending_ones_involvement_tells_the_owner_and_the_owner_cannot_leave(app,
     link_id = _propose(app, groups["position"], groups["hostile"], groups["owner"])
     colleague = groups["hostile_client"]
     assert (
-        colleague.post(f"/group/requests/{link_id}", data={"decision": "confirm"}).status_code
+        colleague.post(
+            f"/group/requests/{link_id}", data=answer_data(app, link_id, "confirm")
+        ).status_code
         == 302
     )
     assert STUDENT in colleague.get("/group").get_data(as_text=True)
@@ -506,7 +543,9 @@ def test_an_administrator_transfers_ownership_to_a_confirmed_supervisor_only(app
     with app.app_context():
         assert db.session.get(Position, groups["position"]).owner_id == groups["owner"].id
         db.session.remove()
-    groups["hostile_client"].post(f"/group/requests/{link_id}", data={"decision": "confirm"})
+    groups["hostile_client"].post(
+        f"/group/requests/{link_id}", data=answer_data(app, link_id, "confirm")
+    )
     assert admin.post(path, data={"owner": str(groups["hostile"].id)}).status_code == 302
     with app.app_context():
         assert db.session.get(Position, groups["position"]).owner_id == groups["hostile"].id
@@ -520,7 +559,8 @@ def test_an_administrator_transfers_ownership_to_a_confirmed_supervisor_only(app
 def test_agreement_events_read_in_french(app, groups):
     link_id = _propose(app, groups["position"], groups["hostile"], groups["owner"])
     groups["hostile_client"].post(
-        f"/group/requests/{link_id}", data={"decision": "decline", "message": "Pas cette année"}
+        f"/group/requests/{link_id}",
+        data=answer_data(app, link_id, "decline", message="Pas cette année"),
     )
     page = (
         groups["owner_client"]

@@ -327,6 +327,8 @@ class AnswerForm(FlaskForm):
         _l("Message (optional)"),
         validators=[Length(max=500, message=_l("The message must be at most 500 characters."))],
     )
+    # The record's version the page showed: an answer to terms changed since is not taken.
+    version = HiddenField()
 
 
 class OwnNoteForm(FlaskForm):

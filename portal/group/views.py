@@ -832,6 +832,11 @@ def answer(link_id: int):
         return redirect(url_for("group.requests")), 303
     if link.state != SupervisionState.PROPOSED:
         return render_error(409, _("This request was already answered."))
+    if form.version.data != str(link.position.version):
+        # The proposer changed the record (a role, a share) after the page was shown.
+        return render_error(
+            409, _("This request changed since the page was shown: look at it again.")
+        )
     name = link.position.person.full_name
     try:
         if decision == "confirm":
