@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import ApiToken, AuditEvent, Institution, Position, Program
+from portal.models import ApiToken, AuditEvent, Institution, Person, Position, Program
 from tests.api_helpers import bearer, new_token
 from tests.conftest import login_client
 from tests.routes import database_snapshot
@@ -278,6 +278,42 @@ def test_update_needs_if_match_and_refuses_stale(app, client, faculty, faculty_t
     assert stale.status_code == 412
     with app.app_context():
         assert db.session.get(Position, member.id).person.full_name == "Ver Renamed"
+
+
+def test_an_etag_read_before_the_person_changed_through_another_position_is_stale(
+    app, client, faculty, faculty_token, make_member
+):
+    first = make_member(faculty, "Ana Old-Name")
+    with app.app_context():
+        person_id = db.session.get(Position, first.id).person_id
+    second = make_member(faculty, "Ana Old-Name", program="Postdoctorate")
+    with app.app_context():  # the same person: a second current position of theirs
+        db.session.get(Position, second.id).person_id = person_id
+        db.session.commit()
+    urls = [f"/api/v1/group/members/{position.id}" for position in (first, second)]
+    etags = [client.get(url, headers=bearer(faculty_token)).headers["ETag"] for url in urls]
+    renamed = client.put(
+        urls[0],
+        json=_new_member_body(app, full_name="Ana New-Name", email=None),
+        headers={**bearer(faculty_token), "If-Match": etags[0]},
+    )
+    assert renamed.status_code == 200, renamed.get_json()
+    assert (
+        client.get(
+            urls[1], headers={**bearer(faculty_token), "If-None-Match": etags[1]}
+        ).status_code
+        == 200
+    )
+    stale = client.put(
+        urls[1],
+        json=_new_member_body(
+            app, full_name="Ana Old-Name", email=None, program_id=_program_id(app, "Postdoctorate")
+        ),
+        headers={**bearer(faculty_token), "If-Match": etags[1]},
+    )
+    assert stale.status_code == 412
+    with app.app_context():
+        assert db.session.get(Person, person_id).full_name == "Ana New-Name"
 
 
 def test_end_position_same_rules_as_the_form(app, client, faculty, faculty_token, make_member):

@@ -480,7 +480,7 @@ def test_edit_form_shows_values_and_saves_changes(
     position = make_member(faculty, "Jean-Philippe Côté", others=[(colleague, "co-supervisor")])
     page = faculty_client.get(f"/group/members/{position.id}/edit").get_data(as_text=True)
     assert 'value="Jean-Philippe Côté"' in page
-    assert 'name="version" type="hidden" value="1"' in page
+    assert 'name="version" type="hidden" value="1.1"' in page  # the position's, the person's
     data = edit_data(
         app,
         position.id,
@@ -588,10 +588,43 @@ def test_stale_edit_is_refused_with_both_values(app, faculty, faculty_client, ma
     assert database_fingerprint(app) == before
     assert saved_position(app, "Contested")["note"] == "their change"
     # The form now carries the newer version: saving again on purpose overwrites.
-    assert 'name="version" type="hidden" value="2"' in page
-    mine["version"] = "2"
+    assert 'name="version" type="hidden" value="2.1"' in page
+    mine["version"] = "2.1"
     assert faculty_client.post(f"/group/members/{position.id}/edit", data=mine).status_code == 302
     assert saved_position(app, "Contested")["note"] == "my change"
+
+
+def test_a_form_loaded_before_the_person_changed_through_another_position_is_stale(
+    app, faculty, faculty_client, make_member
+):
+    """Two current positions of one person: the name corrected through the first, a form of
+    the second loaded before that would put the old name back; it is a 409 instead."""
+    first = make_member(faculty, "Ana Old-Name", email="ana@example.org")
+    with app.app_context():
+        person_id = db.session.get(Position, first.id).person_id
+        second = Position(
+            person_id=person_id,
+            program_id=program_id(app, "Postdoctorate"),
+            start_date=date(2025, 1, 6),
+            owner_id=faculty.id,
+        )
+        second.supervisions.append(
+            Supervision(supervisor_id=faculty.id, role="principal", share=100)
+        )
+        db.session.add(second)
+        db.session.commit()
+        second_id = second.id
+        db.session.remove()
+    stale = edit_data(app, second_id, faculty_client, note="a note on the second")
+    renamed = edit_data(app, first.id, faculty_client, full_name="Ana New-Name")
+    assert faculty_client.post(f"/group/members/{first.id}/edit", data=renamed).status_code == 302
+    before = database_fingerprint(app)
+    response = faculty_client.post(f"/group/members/{second_id}/edit", data=stale)
+    assert response.status_code == 409
+    assert database_fingerprint(app) == before
+    with app.app_context():
+        assert db.session.get(Person, person_id).full_name == "Ana New-Name"
+        db.session.remove()
 
 
 def test_edit_without_version_is_treated_as_stale(app, faculty, faculty_client, make_member):

@@ -97,9 +97,13 @@ def milestone_resource(milestone: Milestone, today: date) -> dict[str, Any]:
 
 
 def member_etag(position: Position, milestones: list[Milestone]) -> str:
-    """Strong ETag of a member: its id and optimistic-lock version, and its milestones' versions
+    """Strong ETag of a member: its id and optimistic-lock version, its person's (name, email
+    and ORCID iD change through any of the person's positions) and its milestones' versions
     (recording a milestone does not change the position, but it changes the resource)."""
-    marks = ",".join(f"{milestone.id}.{milestone.version}" for milestone in milestones)
+    marks = ",".join(
+        [f"p{position.person.version}"]
+        + [f"{milestone.id}.{milestone.version}" for milestone in milestones]
+    )
     digest = hashlib.sha256(marks.encode("ascii")).hexdigest()[:12]
     return f'"member-{position.id}-v{position.version}-m{digest}"'
 

@@ -451,7 +451,7 @@ def _initial_data(position: Position, owner: User) -> dict:
         "start_date": position.start_date,
         "end_date": position.end_date,
         "note": position.note,
-        "version": str(position.version),
+        "version": record_version(position),
         "supervisors": [
             {
                 "supervisor": link.supervisor_id or "",
@@ -503,7 +503,7 @@ def edit(position_id: int):
                 return _render_form(form, owner, 200, position, role_warnings=asked)
             if form.program_change.data == "change":
                 return _change_program(form, owner, position, data)
-            update_member(current_user, position, owner, data, _version(form))
+            update_member(current_user, position, owner, data, _version(form, position))
         except ForeignPersonError as error:
             # Another group's person: an edit never moves this position onto them.
             db.session.rollback()
@@ -558,7 +558,9 @@ def _change_program(form: MemberForm, owner: User, position: Position, data):
     following = create_once(
         current_user,
         form.submission_key.data,
-        lambda: change_program(current_user, position, data, form.change_from.data, _version(form)),
+        lambda: change_program(
+            current_user, position, data, form.change_from.data, _version(form, position)
+        ),
     )
     db.session.commit()
     flash(
@@ -574,11 +576,20 @@ def _change_program(form: MemberForm, owner: User, position: Position, data):
     return redirect(url_for("group.edit", position_id=following.id, **_group_args(owner)))
 
 
-def _version(form: MemberForm) -> int:
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
+def record_version(position: Position) -> str:
+    """The version the edit form carries: the position's, then its person's. The name, email
+    and ORCID iD are the person's, which a save through another of their positions changes: a
+    form loaded before that is stale too, and saving it would put the old identity back."""
+    return f"{position.version}.{position.person.version}"
+
+
+def _version(form: MemberForm, position: Position) -> int:
+    """The position's version the form was loaded from; -1 (stale) when the person changed
+    since, or when the form carries no version."""
+    position_part, _dot, person_part = (form.version.data or "").partition(".")
+    if not position_part.isdigit() or person_part != str(position.person.version):
         return -1
+    return int(position_part)
 
 
 def _conflict(form: MemberForm, owner: User, position_id: int, data):
@@ -602,7 +613,7 @@ def _conflict(form: MemberForm, owner: User, position_id: int, data):
         for key in saved
         if yours[key] != saved[key]
     ]
-    form.version.data = str(position.version)  # a deliberate second save overwrites
+    form.version.data = record_version(position)  # a deliberate second save overwrites
     return _render_form(
         form, owner, 409, position, conflict=CONFLICT_MESSAGE, differences=differences
     )
