@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -93,6 +94,25 @@ def test_parse_reports_each_bad_entry_with_its_key_and_reason():
     assert reasons["notitle"] == "it has no title"
     assert reasons["noauthor"] == "it has no author"
     assert "same key appears earlier" in reasons["bouchard2024slow"]
+
+
+@pytest.mark.parametrize(
+    ("authors", "year", "reason"),
+    [
+        ("A, B, C, D", "2020", "the author “A, B, C, D” cannot be read as a name"),
+        ("Smith,", "2020", "the author “Smith,” cannot be read as a name"),
+        ("Jane Doe", "1" * 5000, "between 1900 and 2027"),
+    ],
+)
+def test_an_entry_that_cannot_be_read_is_rejected_with_its_reason(authors, year, reason):
+    parsed = parse_bibtex(
+        f"@article{{odd, title={{T}}, author={{{authors}}}, year={{{year}}}}}\n"
+        "@article{fine, title={Fine}, author={Jane Doe}, year={2020}}",
+        TODAY,
+    )
+    assert [key for key, _ in parsed.accepted] == ["fine"]
+    [rejected] = parsed.rejected
+    assert rejected.key == "odd" and reason in rejected.reason
 
 
 def test_import_keeps_good_entries_reports_bad_ones_and_links_group_members(

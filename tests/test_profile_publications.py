@@ -179,6 +179,7 @@ BAD_INPUTS = [
     ({"year": "twenty"}, "year", "The year “twenty” is not a number; write it like 2024."),
     ({"year": "2024.5"}, "year", "is not a number"),
     ({"year": "1850"}, "year", "The year must be between 1900 and"),
+    ({"year": "1" * 5000}, "year", "The year must be between 1900 and"),  # never read whole
     ({"year": str(date.today().year + 2)}, "year", "The year must be between 1900 and"),
     ({"url": "javascript:alert(1)"}, "url", "The link must start with http:// or https://"),
     (

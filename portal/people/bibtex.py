@@ -9,6 +9,7 @@ from datetime import date
 
 import bibtexparser
 from bibtexparser.middlewares.names import (
+    InvalidNameError,
     parse_single_name_into_parts,
     split_multiple_persons_names,
 )
@@ -80,7 +81,13 @@ def _authors(raw: str) -> list[AuthorData]:
     for raw_name in split_multiple_persons_names(raw):
         if raw_name.strip().lower() == "others":  # "and others" means et al.
             continue
-        name = _decode(parse_single_name_into_parts(raw_name).merge_first_name_first)
+        try:
+            parts = parse_single_name_into_parts(raw_name)
+        except InvalidNameError:  # "A, B, C, D", a trailing comma, an unmatched brace
+            raise PublicationInputError(
+                _("the author “%(name)s” cannot be read as a name", name=raw_name.strip()[:80])
+            ) from None
+        name = _decode(parts.merge_first_name_first)
         if not name:
             continue
         if len(name) > AUTHOR_MAX_LENGTH:

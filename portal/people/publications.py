@@ -65,8 +65,10 @@ def check_year(text: str | int | None, today: date) -> int | None:
         raise PublicationInputError(
             _("The year “%(value)s” is not a number; write it like 2024.", value=value)
         )
-    year = int(value)
     latest = latest_allowed_year(today)
+    # A year has four digits: a longer one is out of range before it is read (Python refuses
+    # to read a number of more than 4,300 digits).
+    year = int(value) if len(value) <= 4 else latest + 1
     if not EARLIEST_YEAR <= year <= latest:
         raise PublicationInputError(
             _(
