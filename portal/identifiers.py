@@ -19,15 +19,20 @@ def has_forbidden_characters(text: str) -> bool:
     return FORBIDDEN_CHARACTERS.search(text) is not None
 
 
+# The stored keys' length (persons.name_key, institutions.name_key): a name's key can be longer
+# than the name ("ß" is "ss", "ﬃ" is "ffi"), so a key is cut there, in Python as in the database.
+NAME_KEY_LENGTH = 200
+
+
 @lru_cache(maxsize=8192)
 def name_key(name: str) -> str:
     """Case-, accent- and spacing-insensitive key: 'Université  de Montréal' -> 'universite de montreal'."""
     if name.isascii():
         # NFKD leaves ASCII as it is and no ASCII character is combining: the same key, sooner.
-        return " ".join(name.casefold().split())
+        return " ".join(name.casefold().split())[:NAME_KEY_LENGTH]
     decomposed = unicodedata.normalize("NFKD", name)
     without_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(without_accents.casefold().split())
+    return " ".join(without_accents.casefold().split())[:NAME_KEY_LENGTH]
 
 
 def normalise_email(text: str | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from portal.identifiers import clean_text, name_key
+from portal.identifiers import NAME_KEY_LENGTH, clean_text, name_key
 from portal.models.base import Base, TimestampMixin
 
 
@@ -16,7 +16,7 @@ class Institution(TimestampMixin, Base):
     # The name as first typed, accents and punctuation kept.
     name: Mapped[str] = mapped_column(String(200))
     # The matching key; unique so that "universite de montreal" cannot be a second institution.
-    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_LENGTH), unique=True)
 
     @validates("name")
     def _set_key(self, _key: str, value: str) -> str:

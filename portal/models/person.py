@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from portal.identifiers import name_key, normalise_email
+from portal.identifiers import NAME_KEY_LENGTH, name_key, normalise_email
 from portal.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ class Person(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200))
     # The name without case, accents or extra spaces: finds "Zoe obrien" typed for "Zoë OBrien".
-    name_key: Mapped[str] = mapped_column(String(200), index=True, default="")
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_LENGTH), index=True, default="")
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     orcid: Mapped[str | None] = mapped_column(String(19), unique=True)
     archived_at: Mapped[datetime | None]
