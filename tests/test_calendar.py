@@ -113,6 +113,18 @@ def test_a_deactivated_account_has_no_feed(app, faculty, faculty_client, client,
     assert client.get(path).status_code == 404
 
 
+def test_a_reactivated_account_does_not_get_its_old_feed_back(
+    app, faculty, faculty_client, admin_client, client, group
+):
+    page = faculty_client.post("/group/milestones/feed").get_data(as_text=True)
+    path = re.search(r'value="http://[^"]+(/calendar/[^"]+\.ics)"', page).group(1)
+    assert admin_client.post(f"/admin/accounts/{faculty.id}/deactivate").status_code == 302
+    assert admin_client.post(f"/admin/accounts/{faculty.id}/reactivate").status_code == 302
+    assert client.get(path).status_code == 404
+    with app.app_context():
+        assert db.session.get(User, faculty.id).calendar_feed_hash is None
+
+
 def test_the_feed_speaks_its_owner_language(app, faculty, faculty_client, client, group):
     with app.app_context():
         db.session.get(User, faculty.id).locale = "fr_CA"

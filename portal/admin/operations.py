@@ -231,14 +231,21 @@ def deactivate_account(actor: User, user: User) -> None:
         return
     user.is_active = False
     user.revoke_sessions()
-    revoked = revoke_all_tokens(user)  # a reactivated account does not get its old tokens back
+    # A reactivated account gets neither its old tokens nor its old calendar feed address back.
+    revoked = revoke_all_tokens(user)
+    feed_revoked = user.calendar_feed_hash is not None
+    user.calendar_feed_hash = None
     db.session.flush()
     record_event(
         actor,
         "deactivate",
         user,
         before={"is_active": True},
-        after={"is_active": False, "tokens_revoked": revoked},
+        after={
+            "is_active": False,
+            "tokens_revoked": revoked,
+            "calendar_feed_revoked": feed_revoked,
+        },
     )
 
 
