@@ -1,5 +1,6 @@
 """The command line: create-user and demo."""
 
+import pytest
 from sqlalchemy import func, select
 
 from portal.demo import CURRENT_GROUP
@@ -57,6 +58,43 @@ def test_create_user_refuses_duplicates_and_weak_passwords(app, runner, faculty)
     assert bad_email.exit_code != 0
     assert "not a valid email" in bad_email.output
     assert _count(app, User) == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Bad\x1bName\x07",  # escape and bell
+        "Caf\udce9",  # a byte that is not UTF-8 in the shell's argument (surrogateescape)
+        "Two\nLines",
+    ],
+)
+def test_create_user_refuses_a_name_no_text_holds(app, runner, name):
+    result = runner.invoke(
+        args=["create-user", "new@example.org", "--name", name, "--password-stdin"],
+        input="a long enough passphrase\n",
+    )
+    assert result.exit_code == 1
+    assert "The display name cannot contain control characters." in result.output
+    assert _count(app, User) == 0
+
+
+def test_create_token_refuses_a_name_no_text_holds(app, runner, faculty):
+    result = runner.invoke(
+        args=["create-token", faculty.email, "--scope", "read", "--name", "SIS\udce9"]
+    )
+    assert result.exit_code == 1
+    assert "The name cannot contain control characters." in result.output
+
+
+def test_export_roster_says_when_it_cannot_write_or_the_email_is_empty(runner, tmp_path):
+    unwritable = runner.invoke(
+        args=["export-roster", "-o", str(tmp_path / "no-such-folder" / "roster.csv")]
+    )
+    assert unwritable.exit_code == 1
+    assert "Cannot write" in unwritable.output and "No such file or directory" in unwritable.output
+    empty = runner.invoke(args=["export-roster", "--faculty", ""])
+    assert empty.exit_code == 1
+    assert "There is no account with the email ''." in empty.output
 
 
 def test_demo_loads_an_institute_shaped_group(app, runner):

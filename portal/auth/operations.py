@@ -14,7 +14,7 @@ from portal.audit import record_event
 from portal.auth.queries import PASSWORD_ENTERED_AT
 from portal.emails import InvalidEmailError, check_email
 from portal.extensions import db
-from portal.identifiers import normalise_email
+from portal.identifiers import has_forbidden_characters, normalise_email
 from portal.models import User, utcnow
 
 MIN_PASSWORD_LENGTH = 12
@@ -82,6 +82,10 @@ def create_user(
     if len(name) > 200:
         raise AccountError(
             _("The display name must be at most 200 characters."), field="display_name"
+        )
+    if has_forbidden_characters(name) or any(mark in name for mark in "\t\n\r"):
+        raise AccountError(
+            _("The display name cannot contain control characters."), field="display_name"
         )
     check_password_strength(password)
     if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):

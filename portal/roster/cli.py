@@ -71,7 +71,7 @@ def export_roster_command(
 ) -> None:
     """Export a roster (one row per supervision link) as CSV, XLSX or JSON."""
     try:
-        faculty = find_faculty(faculty_email) if faculty_email else None
+        faculty = find_faculty(faculty_email) if faculty_email is not None else None
     except ReportError as error:
         raise click.ClickException(str(error)) from error
     export = RosterExport(
@@ -84,9 +84,12 @@ def export_roster_command(
             stream.write(chunk)
         stream.flush()
         return
-    with output.open("wb") as handle:
-        for chunk in chunks:
-            handle.write(chunk)
+    try:
+        with output.open("wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+    except OSError as error:
+        raise click.ClickException(f"Cannot write {output}: {error.strerror}.") from None
     click.echo(f"Wrote {output}.", err=True)
 
 
