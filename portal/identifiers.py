@@ -19,6 +19,12 @@ def has_forbidden_characters(text: str) -> bool:
     return FORBIDDEN_CHARACTERS.search(text) is not None
 
 
+def is_one_line_text(text: str) -> bool:
+    """Whether a label (a display name, a token's name) is one line of text: no forbidden
+    character, and no tab or line break either."""
+    return not has_forbidden_characters(text) and not any(mark in text for mark in "\t\n\r")
+
+
 # The stored keys' length (persons.name_key, institutions.name_key): a name's key can be longer
 # than the name ("ß" is "ss", "ﬃ" is "ffi"), so a key is cut there, in Python as in the database.
 NAME_KEY_LENGTH = 200

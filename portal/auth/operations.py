@@ -14,7 +14,7 @@ from portal.audit import record_event
 from portal.auth.queries import PASSWORD_ENTERED_AT
 from portal.emails import InvalidEmailError, check_email
 from portal.extensions import db
-from portal.identifiers import has_forbidden_characters, normalise_email
+from portal.identifiers import is_one_line_text, normalise_email
 from portal.models import User, utcnow
 
 MIN_PASSWORD_LENGTH = 12
@@ -83,7 +83,7 @@ def create_user(
         raise AccountError(
             _("The display name must be at most 200 characters."), field="display_name"
         )
-    if has_forbidden_characters(name) or any(mark in name for mark in "\t\n\r"):
+    if not is_one_line_text(name):
         raise AccountError(
             _("The display name cannot contain control characters."), field="display_name"
         )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.audit import record_event
 from portal.extensions import db
-from portal.identifiers import clean_text, has_forbidden_characters
+from portal.identifiers import clean_text, is_one_line_text
 from portal.models import ApiToken, TokenScope, User, utcnow
 
 TOKEN_PREFIX = "rgp_"
@@ -70,7 +70,7 @@ def create_token(
             ),
         )
     label = clean_text(name or "") or _("API token")
-    if has_forbidden_characters(label) or any(mark in label for mark in "\t\n\r"):
+    if not is_one_line_text(label):
         raise TokenError("name", _("The name cannot contain control characters."))
     if len(label) > MAX_NAME_LENGTH:
         raise TokenError(
