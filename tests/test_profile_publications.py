@@ -6,7 +6,14 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Person, Publication, PublicationAuthor, User
+from portal.models import (
+    Person,
+    Publication,
+    PublicationAuthor,
+    Supervision,
+    SupervisionState,
+    User,
+)
 from portal.people.publications import AuthorData, PublicationData, add_publication
 
 
@@ -80,6 +87,24 @@ def test_add_publication_keeps_authors_in_order_and_links_group_members(
     assert "The publication was added." in page
     assert "Slow manifolds in recurrent networks" in page
     assert "<strong>Amélie Bouchard" in page
+
+
+def test_a_person_only_proposed_to_the_faculty_member_is_not_their_group_member(
+    app, faculty, faculty_client, make_member, make_faculty
+):
+    colleague = make_faculty("colleague@example.org", "Prof. Colleague")
+    member = make_member(colleague, "Amélie Bouchard", others=[(faculty, "co-supervisor")])
+    with app.app_context():
+        link = db.session.scalar(
+            select(Supervision).where(
+                Supervision.position_id == member.id, Supervision.supervisor_id == faculty.id
+            )
+        )
+        link.state = SupervisionState.PROPOSED  # not agreed: in nobody's group yet
+        db.session.commit()
+    assert faculty_client.post("/profile/publications/new", data=valid_form()).status_code == 302
+    [publication] = publications_of(app, faculty)
+    assert publication["authors"][0] == (1, "Amélie Bouchard", None, None)
 
 
 def test_authors_match_by_last_first_name_and_by_orcid(

@@ -18,7 +18,15 @@ from sqlalchemy.orm import selectinload
 from portal.audit import record_event
 from portal.extensions import db
 from portal.identifiers import clean_text, name_key, normalise_orcid
-from portal.models import Person, Position, Publication, PublicationAuthor, Supervision, User
+from portal.models import (
+    Person,
+    Position,
+    Publication,
+    PublicationAuthor,
+    Supervision,
+    SupervisionState,
+    User,
+)
 from portal.people.names import author_name_keys, person_name_key
 from portal.security import is_safe_link
 
@@ -195,13 +203,15 @@ class GroupIndex:
 
 
 def group_index(owner: User) -> GroupIndex:
-    """Everyone who is or was in the owner's group (not archived), in one query."""
+    """Everyone who is or was in the owner's group (not archived), in one query: a confirmed
+    link; a proposal not yet agreed, or declined, is in nobody's group."""
     query = (
         select(Person.id, Person.full_name, Person.orcid)
         .join(Position, Position.person_id == Person.id)
         .join(Supervision, Supervision.position_id == Position.id)
         .where(
             Supervision.supervisor_id == owner.id,
+            Supervision.state == SupervisionState.CONFIRMED,
             Position.archived_at.is_(None),
             Person.archived_at.is_(None),
         )
