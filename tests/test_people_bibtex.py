@@ -3,10 +3,14 @@
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.identifiers import clean_text
 from portal.models import Publication, PublicationAuthor
+from portal.people import bibtex
 from portal.people.bibtex import parse_bibtex
 
 TODAY = date(2026, 11, 29)
@@ -113,6 +117,14 @@ def test_an_entry_that_cannot_be_read_is_rejected_with_its_reason(authors, year,
     assert [key for key, _ in parsed.accepted] == ["fine"]
     [rejected] = parsed.rejected
     assert rejected.key == "odd" and reason in rejected.reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abcxyzÉéßÅ -'.,:;!?()[]<>/|=+*@0123456789\u00a0\t", max_size=60))
+def test_text_without_latex_marks_reads_as_pylatexenc_reads_it(text):
+    """_decode's quick path (no LaTeX special, dash or quote ligature) gives pylatexenc's text."""
+    full = " ".join(clean_text(bibtex._decoder.latex_to_text(text)).split())
+    assert bibtex._decode(text) == full
 
 
 def test_import_keeps_good_entries_reports_bad_ones_and_links_group_members(

@@ -16,6 +16,7 @@ from bibtexparser.middlewares.names import (
 from bibtexparser.model import DuplicateBlockKeyBlock, Entry
 from flask_babel import gettext as _
 from pylatexenc.latex2text import LatexNodes2Text  # bibtexparser's own LaTeX decoder
+from pylatexenc.latexwalker import get_default_latex_context_db
 
 from portal.identifiers import clean_text, name_key
 from portal.models import User
@@ -27,7 +28,7 @@ from portal.people.publications import (
     AuthorData,
     PublicationData,
     PublicationInputError,
-    add_publication,
+    add_publications,
     check_link,
     check_text,
     check_year,
@@ -56,11 +57,18 @@ class ParsedBibtex:
 
 
 _decoder = LatexNodes2Text(math_mode="verbatim")
+# pylatexenc builds its table of macros for every text unless it is handed one: built once.
+_LATEX_CONTEXT = get_default_latex_context_db()
+# Text without any of these is the same once decoded (the LaTeX specials, and the marks that
+# make ligatures: -- and --- dashes, `` and '' quotes, !` and ?`): most fields, read as typed.
+_LATEX_MARKS = re.compile(r"[\\{}$&%~#^_`]|--|''")
 
 
 def _decode(value: str) -> str:
+    if _LATEX_MARKS.search(value) is None:
+        return " ".join(clean_text(value).split())
     try:
-        text = _decoder.latex_to_text(value)
+        text = _decoder.latex_to_text(value, latex_context=_LATEX_CONTEXT)
     except Exception:  # noqa: BLE001 - a LaTeX oddity leaves the text as typed, braces dropped
         text = value.replace("{", "").replace("}", "")
     return " ".join(clean_text(text).split())
@@ -187,6 +195,6 @@ def import_entries(owner: User, parsed: ParsedBibtex) -> ImportReport:
             )
             continue
         known.add(identity)
-        add_publication(owner, data, index)
         imported.append((key, data))
+    add_publications(owner, [data for _key, data in imported], index)
     return ImportReport(imported=imported, rejected=rejected)

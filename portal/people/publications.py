@@ -269,8 +269,9 @@ def _set_fields(publication: Publication, data: PublicationData, index: GroupInd
     publication.year = data.year
     publication.venue = data.venue
     publication.url = data.url
-    publication.authors.clear()
-    db.session.flush()  # the old author rows go before new ones reuse their positions
+    if publication.authors:
+        publication.authors.clear()
+        db.session.flush()  # the old author rows go before new ones reuse their positions
     for position, author in enumerate(data.authors, start=1):
         publication.authors.append(
             PublicationAuthor(
@@ -286,14 +287,27 @@ def add_publication(
     owner: User, data: PublicationData, index: GroupIndex | None = None
 ) -> Publication:
     """Create a publication of `owner`, linking authors to group members; audit and flush."""
-    publication = Publication(owner_id=owner.id, title=data.title)
-    db.session.add(publication)
-    _set_fields(publication, data, index or group_index(owner))
+    return add_publications(owner, [data], index)[0]
+
+
+def add_publications(
+    owner: User, entries: list[PublicationData], index: GroupIndex | None = None
+) -> list[Publication]:
+    """Create publications of `owner` (a BibTeX paste may hold hundreds), linking authors to
+    group members; one flush writes them all, then each is audited."""
+    index = index or group_index(owner)
+    publications = []
+    for data in entries:
+        publication = Publication(owner_id=owner.id, title=data.title)
+        db.session.add(publication)
+        _set_fields(publication, data, index)
+        publications.append(publication)
     db.session.flush()
-    record_event(
-        owner, "publication.create", publication, before=None, after=_snapshot(publication)
-    )
-    return publication
+    for publication in publications:
+        record_event(
+            owner, "publication.create", publication, before=None, after=_snapshot(publication)
+        )
+    return publications
 
 
 def update_publication(owner: User, publication: Publication, data: PublicationData) -> Publication:
