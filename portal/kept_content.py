@@ -12,6 +12,9 @@ reload.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import current_app
 from markupsafe import Markup
 
@@ -82,6 +85,33 @@ class KeptStore:
         self.entries.clear()
         self.states.clear()
         self.bytes = 0
+
+
+class KeptReads:
+    """Small reads (a filter's choices, a count) kept per process under the data state they
+    were read in (portal/data_state.state_of): while it is the same, nothing was written, so
+    what they read is the same. Values are plain (tuples, numbers), never ORM objects, which
+    belong to one session. Full, it starts over."""
+
+    def __init__(self, max_entries: int = 64):
+        self.max_entries = max_entries
+        self.entries: dict[tuple, Any] = {}
+
+    def get(self, state: tuple | None, what: tuple, read: Callable[[], Any]) -> Any:
+        """`read()`, or what it gave under the same state; `state` None: read every time."""
+        if state is None:
+            return read()
+        key = (state, what)
+        if key in self.entries:
+            return self.entries[key]
+        value = read()
+        if len(self.entries) >= self.max_entries:
+            self.entries.clear()
+        self.entries[key] = value
+        return value
+
+    def clear(self) -> None:
+        self.entries.clear()
 
 
 class KeptContent:

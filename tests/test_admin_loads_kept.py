@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from portal.admin.views import KEPT_LOADS
+from portal.admin.views import KEPT_LOADS, KEPT_LOADS_READS
 from portal.extensions import db
 from portal.models import (
     Institution,
@@ -45,6 +45,7 @@ def assert_fresh(client, paths=PATHS) -> None:
         for language in ("en", "fr-CA")
     }
     KEPT_LOADS.clear()
+    KEPT_LOADS_READS.clear()
     for (path, language), html in served.items():
         assert html == page(client, path, language), (path, language)
 
@@ -73,6 +74,27 @@ def test_a_repeated_page_is_kept_and_the_same(app, loads, admin_client):
     assert page(admin_client) == first
     assert len(KEPT_LOADS.entries) == 1
     assert_fresh(admin_client)
+
+
+def test_a_repeated_page_reads_only_the_loads_while_nothing_was_written(
+    app, loads, admin_client, query_counter
+):
+    """The filter's choices and the proposals pending are kept under the data state; the loads
+    statement itself runs for every page."""
+    KEPT_LOADS_READS.clear()
+    with query_counter() as first:
+        page(admin_client, "/admin/loads")
+    with query_counter() as second:
+        page(admin_client, "/admin/loads?page=1&sort=name")
+    assert len(second) == len(first) - 3  # departments, institutions, proposals pending
+    for statements in (first, second):
+        assert sum("current_loads" in text for text in statements) == 1  # the loads
+    ada, _bob = loads
+    change(app, update(User).where(User.id == ada.id).values(department="Physics"))
+    with query_counter() as after_a_write:
+        html = page(admin_client, "/admin/loads")
+    assert len(after_a_write) == len(first)
+    assert '<option value="Physics">Physics</option>' in html
 
 
 def test_every_write_shows_on_the_next_page(app, loads, admin_client):

@@ -120,6 +120,10 @@ class LoadsReport:
     department: str | None = None
     unknown_institution: bool = False  # only supervisees whose institution is unknown
     page: int = 1
+    # How the proposals pending on the day are counted (the page keeps the count; see views).
+    count_pending: Callable[[date], int] = field(
+        default=pending_proposals, repr=False, compare=False
+    )
     # Rows already made, by position in the table.
     _made: dict[int, LoadRow] = field(default_factory=dict, repr=False, compare=False)
     # Number texts by language and value: the page prints the same few numbers many times.
@@ -158,7 +162,7 @@ class LoadsReport:
     @cached_property
     def pending_proposals(self) -> int:
         """Proposed links not yet agreed: never counted in the loads (read by the page only)."""
-        return pending_proposals(self.as_of)
+        return self.count_pending(self.as_of)
 
     def _row(self, index: int) -> LoadRow:
         records = self.records  # sorting by a column other than the name makes every row
@@ -460,6 +464,7 @@ def loads_report(
     department: str | None = None,
     institution_id: int | None = None,
     page: int = 1,
+    count_pending: Callable[[date], int] = pending_proposals,
 ) -> LoadsReport:
     """The loads of every active faculty member on `as_of`, in two queries whatever their number
     (sorted, weighed and added up when read). An unknown sort key falls back to sorting by name.
@@ -474,6 +479,7 @@ def loads_report(
         institution=institution,
         department=department or None,
         unknown_institution=institution_id == UNKNOWN_INSTITUTION,
+        count_pending=count_pending,
     )
     report.page = min(max(page, 1), report.page_count)  # an out-of-range page shows the nearest
     return report

@@ -33,7 +33,7 @@ from portal.admin.forms import (
     RenameInstitutionForm,
 )
 from portal.auth.decorators import ask_for_password, require_admin
-from portal.auth.queries import password_entered_recently
+from portal.auth.queries import data_state_read_with_user, password_entered_recently
 from portal.branding import DEFAULT_ACCENT, current_branding
 from portal.catalogue import cached_translations
 from portal.converters import parse_page
@@ -41,9 +41,9 @@ from portal.extensions import db
 from portal.file_budgets import size_text
 from portal.forms import select_choices
 from portal.images import ImageError, clean_image
-from portal.kept_content import KeptContent, KeptStore, Read
+from portal.kept_content import KeptContent, KeptReads, KeptStore, Read
 from portal.labels import lazy_gettext as _l
-from portal.loads import load_policy
+from portal.loads import load_policy, pending_proposals
 from portal.models import Institution, Program, ProgramKind, User
 from portal.saving import attach_error, save
 from portal.spreadsheets import (
@@ -81,24 +81,41 @@ def _done(message: str, endpoint: str):
 # Loads.
 
 
+# The loads page's small reads (the filter's choices, the proposals pending) kept under the data
+# state: while nothing was written, another page or sort of the table reads only its own
+# statement (the loads, always read: the table is never older than its page).
+KEPT_LOADS_READS = KeptReads()
+
+
 def _loads_filter() -> tuple[LoadsFilterForm, tuple]:
     """The filter form read from the query string, with its choices, validated; and the
     choices as read (departments, institutions)."""
     form = LoadsFilterForm(formdata=request.args)
-    departments = queries.department_choices()
-    institutions = queries.institution_choices()
+    state = data_state_read_with_user()
+    departments = KEPT_LOADS_READS.get(
+        state, ("departments",), lambda: tuple(queries.department_choices())
+    )
+    institutions = KEPT_LOADS_READS.get(
+        state, ("institutions",), lambda: tuple(queries.institution_choices())
+    )
     form.set_departments(departments)
     form.institution.choices = select_choices(
         [("", _("All institutions")), (UNKNOWN_CHOICE, _("Unknown"))]
         + [(str(id), name) for id, name in institutions]
     )
     form.validate()
-    return form, (tuple(departments), tuple(institutions))
+    return form, (departments, institutions)
 
 
 def _report(form: LoadsFilterForm, today: date, **overrides) -> reports.LoadsReport:
     arguments = form.report_arguments(today=today) | overrides
-    return reports.loads_report(**arguments)
+    return reports.loads_report(**arguments, count_pending=_kept_pending_proposals)
+
+
+def _kept_pending_proposals(as_of: date) -> int:
+    return KEPT_LOADS_READS.get(
+        data_state_read_with_user(), ("pending", as_of), lambda: pending_proposals(as_of)
+    )
 
 
 # The loads page's content (everything under the navigation) kept per process: a few pages of
