@@ -305,7 +305,8 @@ def scan_sheet(source: IO[bytes], budget: ReadBudget) -> None:
         local = _local(name)
         if local == "row":
             reference = attributes.get("r")
-            state["row"] = int(reference) if reference and reference.isdigit() else state["row"] + 1
+            known = reference and reference.isascii() and reference.isdigit()
+            state["row"] = int(reference) if known else state["row"] + 1
             state["column"] = 0
         elif local == "c":
             reference = attributes.get("r")

@@ -106,14 +106,15 @@ def far_away_cell_xlsx() -> bytes:
     )
 
 
-def declared_huge_but_small_xlsx() -> bytes:
-    """A normal two-row roster whose sheet merely declares a huge dimension: it imports."""
+def declared_huge_but_small_xlsx(row_reference: str = "2") -> bytes:
+    """A normal two-row roster whose sheet merely declares a huge dimension: it imports (its
+    data row numbered `row_reference`, which need not be a number a reader expects)."""
     cells = "".join(
         f'<c r="{_column(index + 1)}2" t="inlineStr"><is><t>{value}</t></is></c>'
         for index, value in enumerate(ROW.split(","))
         if value
     )
-    return workbook(sheet_xml(f'<row r="2">{cells}</row>', dimension="A1:XFD1048000"))
+    return workbook(sheet_xml(f'<row r="{row_reference}">{cells}</row>', dimension="A1:XFD1048000"))
 
 
 @cache

@@ -627,10 +627,13 @@ def test_a_form_loaded_before_the_person_changed_through_another_position_is_sta
         db.session.remove()
 
 
-def test_edit_without_version_is_treated_as_stale(app, faculty, faculty_client, make_member):
+@pytest.mark.parametrize("version", ["", "².1", "1", "1.x", "x.1"])
+def test_edit_without_a_version_it_knows_is_treated_as_stale(
+    app, faculty, faculty_client, make_member, version
+):
     position = make_member(faculty, "No Version")
     before = database_fingerprint(app)
-    data = edit_data(app, position.id, faculty_client, version="", note="sneaky")
+    data = edit_data(app, position.id, faculty_client, version=version, note="sneaky")
     response = faculty_client.post(f"/group/members/{position.id}/edit", data=data)
     assert response.status_code == 409
     assert database_fingerprint(app) == before

@@ -69,6 +69,13 @@ def test_hostile_upload_answers_4xx_and_writes_nothing(
     assert database_snapshot(app) == before
 
 
+@pytest.mark.parametrize("row_reference", ["²", "x"])
+def test_a_row_numbered_with_no_ascii_number_is_an_unreadable_workbook(row_reference):
+    data = hostile.declared_huge_but_small_xlsx(row_reference)
+    with pytest.raises(RosterFileError, match="not a readable Excel workbook"):
+        read_roster_file(data, "odd.xlsx", max_bytes=None)
+
+
 def test_a_sheet_declaring_a_huge_dimension_but_holding_one_row_imports():
     rows = read_roster_file(hostile.declared_huge_but_small_xlsx(), "ok.xlsx", max_bytes=None)
     assert [row.cells["name"] for row in rows] == ["Ada Student"]

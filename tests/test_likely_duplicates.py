@@ -9,6 +9,7 @@ from portal.models import Person, Position
 from tests.conftest import count_queries, login_client
 from tests.group_helpers import add_many_members, database_fingerprint
 from tests.test_group_forms import new_member_data, program_id
+from tests.test_roster_import import roster_csv, row, upload
 
 
 def _counts(app) -> tuple[int, int]:
@@ -122,6 +123,22 @@ def test_a_confirmed_co_supervisor_cannot_take_over_the_persons_identity(
             as_text=True
         ).replace("&#39;", "'")
         assert database_fingerprint(app) == before
+    # Nor by importing a row with the person's email and a new program.
+    data = roster_csv(
+        row(
+            "Zoë O'Brien-Lévesque",
+            faculty="co@example.org",
+            email="zoe@example.org",
+            program="Master's Research",
+            start="2023-09-01",
+        )
+    )
+    response = upload(colleague, data)
+    assert response.status_code == 400
+    assert "record is kept by the group that owns their position" in response.get_data(
+        as_text=True
+    ).replace("&#39;", "'")
+    assert database_fingerprint(app) == before
     # The owner attaches a position to the same person as before.
     owner = login_client(app.test_client(), faculty)
     data = new_member_data(app, email="", same_person=str(existing.person_id))

@@ -259,7 +259,7 @@ def test_conflict_of_interest_list(make_member, faculty, faculty_client, app):
     ]
 
 
-@pytest.mark.parametrize("years", ["0", "51", "abc", "-3", "2.5"])
+@pytest.mark.parametrize("years", ["0", "51", "abc", "-3", "2.5", "²", "٣"])
 def test_conflict_of_interest_years_out_of_range(faculty_client, years):
     response = faculty_client.get(f"/group/coi.csv?years={years}")
     assert response.status_code == 400

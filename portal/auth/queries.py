@@ -83,7 +83,7 @@ def _session_user_statement() -> Select:
 def load_user_from_session(session_id: str) -> User | None:
     """Flask-Login's user loader: the id must carry the user's current session token."""
     user_id, _separator, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
+    if not (user_id.isascii() and user_id.isdigit()) or not token:
         return None
     session_now = db.session()
     # The data state stands for what the transaction reads only when nothing was written in it

@@ -482,19 +482,17 @@ def _existing_person(data: MemberData, current: Person | None, actor: User) -> P
 
 
 def _require_identity_keeper(actor: User, person: Person) -> None:
-    """A new position joins an existing person only by the hand of whoever keeps the person's
-    identity (Person.identity_owner_ids), or when nobody does: the position's owner becomes a
-    keeper, so a confirmed co-supervisor linking a position of their own would otherwise take
-    over the name, email and ORCID iD that the student's group keeps."""
-    today = date.today()
-    if not may_edit_identity(actor, person, today) and person.identity_owner_ids(today):
-        raise NotAllowedError(
-            _(
-                "%(name)s's record is kept by the group that owns their position: ask its owner "
-                "to add this position, or to transfer the record to you.",
-                name=person.full_name,
-            )
-        )
+    """A new position joins an existing person only as Person.takes_a_position_from says."""
+    if not person.takes_a_position_from(actor, date.today()):
+        raise NotAllowedError(kept_elsewhere_message(person))
+
+
+def kept_elsewhere_message(person: Person) -> str:
+    return _(
+        "%(name)s's record is kept by the group that owns their position: ask its owner "
+        "to add this position, or to transfer the record to you.",
+        name=person.full_name,
+    )
 
 
 def _supervisor(user_id: int) -> User:

@@ -587,7 +587,9 @@ def _version(form: MemberForm, position: Position) -> int:
     """The position's version the form was loaded from; -1 (stale) when the person changed
     since, or when the form carries no version."""
     position_part, _dot, person_part = (form.version.data or "").partition(".")
-    if not position_part.isdigit() or person_part != str(position.person.version):
+    if not (position_part.isascii() and position_part.isdigit()) or person_part != str(
+        position.person.version
+    ):
         return -1
     return int(position_part)
 

@@ -13,6 +13,7 @@ from portal.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
     from portal.models.position import Position
+    from portal.models.user import User
 
 
 class Person(TimestampMixin, Base):
@@ -59,6 +60,14 @@ class Person(TimestampMixin, Base):
             positions, key=lambda position: (position.start_date, position.id), default=None
         )
         return {latest.owner_id} if latest is not None and latest.owner_id is not None else set()
+
+    def takes_a_position_from(self, actor: User, today: date) -> bool:
+        """Whether `actor` may add a new position to this person (by form, API or import): an
+        administrator, a keeper of the identity, or anyone when nobody keeps it. The position's
+        owner becomes a keeper: a confirmed co-supervisor adding one would take over the name,
+        email and ORCID iD that the student's group keeps."""
+        keepers = self.identity_owner_ids(today)
+        return actor.is_admin or not keepers or actor.id in keepers
 
     def in_records_of(self, user_id: int) -> bool:
         """Whether the account owns, or has a confirmed link to, one of the person's positions."""

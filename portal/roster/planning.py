@@ -41,6 +41,7 @@ from portal.collector import collector_paused
 from portal.days import is_accepted_day, outside_days_message
 from portal.emails import is_valid_email
 from portal.extensions import db
+from portal.group.operations import kept_elsewhere_message
 from portal.i18n import format_day
 from portal.identifiers import clean_text, name_key, normalise_email, normalise_orcid
 from portal.labels import label_text
@@ -343,6 +344,7 @@ def plan_import(
 class _Planner:
     def __init__(self, actor: User, only_faculty: User | None) -> None:
         self.actor = actor
+        self.today = date.today()
         self.only_faculty = only_faculty
         self.default_faculty = only_faculty or actor
         self.programs = {
@@ -928,6 +930,15 @@ class _Planner:
                 ),
                 None,
             )
+        if (
+            existing is None
+            and person.existing is not None
+            and not person.existing.takes_a_position_from(self.actor, self.today)
+        ):
+            # A new position on a person whose identity another group keeps (a confirmed
+            # co-supervisor's own row): the form and the API refuse it too.
+            self._problem(line, "name", kept_elsewhere_message(person.existing))
+            return None
         key = (
             ("position", existing.id)
             if existing is not None

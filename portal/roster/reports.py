@@ -139,7 +139,8 @@ def parse_coi_years(value: str | None) -> int:
     """The ?years= parameter of the conflict-of-interest list: a whole number from 1 to 50."""
     if value is None or value == "":
         return DEFAULT_COI_YEARS
-    if not value.strip().isdigit() or not MIN_COI_YEARS <= int(value) <= MAX_COI_YEARS:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or not MIN_COI_YEARS <= int(text) <= MAX_COI_YEARS:
         raise ReportError(
             _(
                 "years must be a whole number from %(min)s to %(max)s (got %(value)s).",
