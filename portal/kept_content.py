@@ -87,6 +87,9 @@ class KeptStore:
         self.bytes = 0
 
 
+_MISSING = object()
+
+
 class KeptReads:
     """Small reads (a filter's choices, a count) kept per process under the data state they
     were read in (portal/data_state.state_of): while it is the same, nothing was written, so
@@ -102,8 +105,9 @@ class KeptReads:
         if state is None:
             return read()
         key = (state, what)
-        if key in self.entries:
-            return self.entries[key]
+        value = self.entries.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
         value = read()
         if len(self.entries) >= self.max_entries:
             self.entries.clear()

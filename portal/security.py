@@ -178,10 +178,10 @@ def refuse_forbidden_characters() -> Response | None:
     """before_request: a query or form value holding a character no text of the portal holds
     (portal.identifiers.FORBIDDEN_CHARACTERS) is a 400, before any view reads it: PostgreSQL
     refuses a NUL, and the XLSX exports cannot hold the other control characters."""
-    values = [*request.args.keys(), *request.args.values()]
+    values = [*request.args.keys(), *(v for _, items in request.args.lists() for v in items)]
     values += [value for value in (request.view_args or {}).values() if isinstance(value, str)]
     if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
-        values += [*request.form.keys(), *request.form.values()]
+        values += [*request.form.keys(), *(v for _, items in request.form.lists() for v in items)]
     for value in values:
         if has_forbidden_characters(value):
             return render_error(

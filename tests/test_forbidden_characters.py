@@ -50,6 +50,12 @@ def test_tab_and_line_breaks_are_kept(app, faculty_client):
     assert faculty_client.post("/group/members/new", data=data).status_code == 302
 
 
+def test_every_value_of_a_repeated_key_is_checked(faculty_client):
+    response = faculty_client.get("/admin/loads?show=roles&show=x\x0by")
+    assert response.status_code == 400
+    assert CONTROL_MESSAGE in response.get_data(as_text=True)
+
+
 def test_a_nul_keeps_its_own_message(faculty_client):
     response = faculty_client.get("/group?status=a\x00b")
     assert response.status_code == 400

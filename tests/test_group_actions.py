@@ -63,6 +63,20 @@ def test_move_to_alumni_records_end_reason_and_outcome(app, faculty, faculty_cli
     assert _actions(app, position.id) == ["move-to-alumni"]
 
 
+def test_moving_a_record_saved_before_the_day_range_keeps_to_the_range(
+    app, faculty, faculty_client, make_member
+):
+    position = make_member(faculty, "Started In Year One", start_date=date(1, 1, 1))
+    before = database_fingerprint(app)
+    response = faculty_client.post(
+        f"/group/members/{position.id}/move-to-alumni",
+        data={"end_date": "0500-01-01", "departure_reason": "graduated"},
+    )
+    assert response.status_code == 400
+    assert "Enter a date between 1950-01-01 and 2100-12-31." in response.get_data(as_text=True)
+    assert database_fingerprint(app) == before
+
+
 def test_move_to_alumni_bad_input_writes_nothing(app, faculty, faculty_client, make_member):
     position = make_member(faculty, "Stays", start_date=date(2022, 1, 1))
     url = f"/group/members/{position.id}/move-to-alumni"

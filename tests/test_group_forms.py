@@ -7,7 +7,15 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEvent, Institution, Person, Position, Program, Supervision
+from portal.models import (
+    AuditEvent,
+    Institution,
+    Person,
+    Position,
+    Program,
+    Supervision,
+    User,
+)
 from tests.conftest import login_client
 from tests.group_helpers import answer_data, database_fingerprint
 
@@ -592,6 +600,32 @@ def test_stale_edit_is_refused_with_both_values(app, faculty, faculty_client, ma
     mine["version"] = "2.1"
     assert faculty_client.post(f"/group/members/{position.id}/edit", data=mine).status_code == 302
     assert saved_position(app, "Contested")["note"] == "my change"
+
+
+def test_a_co_supervisor_deactivated_since_stays_when_the_owner_saves_the_record(
+    app, faculty, faculty_client, make_faculty, make_member
+):
+    colleague = make_faculty("colleague@example.org", "Prof. Colleague")
+    position = make_member(faculty, "Kept Link", others=[(colleague, "co-supervisor")])
+    with app.app_context():
+        db.session.get(User, colleague.id).is_active = False
+        db.session.commit()
+    data = edit_data(app, position.id, faculty_client, note="a note")
+    response = faculty_client.post(f"/group/members/{position.id}/edit", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    saved = saved_position(app, "Kept Link")
+    assert saved["note"] == "a note"
+    assert colleague.id in [link[0] for link in saved["links"]]
+    # A new link to the deactivated account is still refused.
+    other = make_member(faculty, "New Link")
+    data = edit_data(
+        app,
+        other.id,
+        faculty_client,
+        **{"supervisors-0-supervisor": str(colleague.id), "supervisors-0-role": "co-supervisor"},
+    )
+    refused = faculty_client.post(f"/group/members/{other.id}/edit", data=data)
+    assert refused.status_code == 400
 
 
 def test_a_form_loaded_before_the_person_changed_through_another_position_is_stale(

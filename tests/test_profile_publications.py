@@ -204,6 +204,7 @@ BAD_INPUTS = [
     ({"year": "twenty"}, "year", "The year “twenty” is not a number; write it like 2024."),
     ({"year": "2024.5"}, "year", "is not a number"),
     ({"year": "1850"}, "year", "The year must be between 1900 and"),
+    ({"year": "0" * 4 + "1850"}, "year", "The year must be between 1900 and"),
     ({"year": "1" * 5000}, "year", "The year must be between 1900 and"),  # never read whole
     ({"year": str(date.today().year + 2)}, "year", "The year must be between 1900 and"),
     ({"url": "javascript:alert(1)"}, "url", "The link must start with http:// or https://"),
@@ -321,3 +322,9 @@ def test_matching_again_links_members_who_joined_after_the_paper(
     assert response.status_code == 302
     assert [a[3] for a in publications_of(app, faculty)[0]["authors"]] == [newcomer.person_id, None]
     assert "1 link changed" in faculty_client.get("/profile/publications").get_data(as_text=True)
+
+
+def test_a_year_with_leading_zeros_is_the_year(app, faculty, faculty_client):
+    response = faculty_client.post("/profile/publications/new", data=valid_form(year="02024"))
+    assert response.status_code == 302
+    assert publications_of(app, faculty)[0]["year"] == 2024

@@ -559,9 +559,11 @@ def _person_of_group(owner: User, person_id: int) -> Person:
     return person
 
 
-def _check_supervisors(data: MemberData) -> None:
+def _check_supervisors(data: MemberData, linked: frozenset[int] = frozenset()) -> None:
+    """Every account named is a faculty account one may add; one already `linked` to the
+    position stays on it even if deactivated since (as a re-imported export keeps it)."""
     for entry in data.supervisors:
-        if entry.supervisor_id:
+        if entry.supervisor_id and entry.supervisor_id not in linked:
             _supervisor(entry.supervisor_id)
 
 
@@ -630,7 +632,10 @@ def update_member(
     check_dates(data.start_date, data.end_date)
     shares = check_supervision(data, owner)
     program = _program(data.program_id)
-    _check_supervisors(data)
+    _check_supervisors(
+        data,
+        frozenset(link.supervisor_id for link in position.supervisions if link.supervisor_id),
+    )
     other = _existing_person(data, position.person, actor)
     institution = find_or_create_institution(data.institution)
     if not _differs(position, owner, data, shares, other, institution, program):
@@ -911,6 +916,7 @@ def move_to_alumni(
     day of the call): a later departure is the edit form's expected End date.
     """
     require_owner(actor, position)  # before the dates: a reader learns nothing from them
+    check_day("end_date", end_date)
     # Position's one rule: alumni from the day after the end date.
     if not Position(start_date=position.start_date, end_date=end_date).is_alumni_on(
         today or date.today()

@@ -76,7 +76,8 @@ def check_year(text: str | int | None, today: date) -> int | None:
     latest = latest_allowed_year(today)
     # A year has four digits: a longer one is out of range before it is read (Python refuses
     # to read a number of more than 4,300 digits).
-    year = int(value) if len(value) <= 4 else latest + 1
+    digits = value.lstrip("0") or "0"  # "02024" is 2024
+    year = int(digits) if len(digits) <= 4 else latest + 1
     if not EARLIEST_YEAR <= year <= latest:
         raise PublicationInputError(
             _(
