@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.group.views import record_version
 from portal.models import Position, Supervision
 from tests.group_helpers import database_fingerprint
 from tests.test_group_forms import new_member_data, program_id
@@ -60,13 +61,16 @@ def test_the_question_is_in_french(app, faculty_client):
 
 
 def _edit_data(app, position, name, **overrides):
+    with app.app_context():
+        version = record_version(db.session.get(Position, position.id))  # as the form shows it
+        db.session.remove()
     data = new_member_data(
         app,
         full_name=name,
         email="",
         program=str(position.program_id),
         role="principal",
-        version=str(position.version),
+        version=version,
     )
     data.update(overrides)
     return data
