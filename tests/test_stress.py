@@ -1,7 +1,7 @@
 """Nothing is lost: many people adding and editing members at once while a worker dies.
 
 gunicorn with 4 workers serves the portal (on SQLite, then on PostgreSQL when configured).
-16 client threads each add 12 members through the real form (GET the form, POST it with its
+16 client threads each add 8 members through the real form (GET the form, POST it with its
 CSRF token) while 4 threads keep editing one member with the form's hidden `version`. In the
 middle one worker is killed with SIGKILL. Then:
 
@@ -40,7 +40,7 @@ from tests.live_server import gunicorn
 
 WORKERS = 4
 CREATORS = 16
-CREATES_EACH = 12  # 192 creates: 16 at once is the contention; more of them only took longer
+CREATES_EACH = 8  # 128 creates: 16 at once is the contention; more of them only took longer
 EDITORS = 4
 RETRIES = 3
 EDIT_PAUSE = 0.05  # seconds between one editor's saves
