@@ -95,7 +95,7 @@ def confirm_every_proposal(app, email: str) -> None:
         ).all()
         assert proposals and {link.supervisor_id for link in proposals} == {colleague.id}
         for link in proposals:
-            confirm_proposal(colleague, link)
+            confirm_proposal(colleague, link, None, link.position.version)
         db.session.commit()
 
 

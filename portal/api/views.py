@@ -477,9 +477,13 @@ def _answer(link_id: int, message: str | None, answer) -> tuple:
     if link.state != SupervisionState.PROPOSED:
         abort(409, detail=_("This request was already answered."))
     try:
-        answer(api_user(), link, message)
+        # If-Match held the proposal's ETag, which carries the record's version.
+        answer(api_user(), link, message, row.position_version)
     except NotAllowedError as error:
         _not_allowed(error)
+    except StaleMemberError:
+        db.session.rollback()
+        abort(412)
     except MemberError as error:
         _invalid(error)
     db.session.commit()

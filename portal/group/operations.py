@@ -1001,12 +1001,23 @@ def _check_message(message: str | None) -> str | None:
     return message
 
 
-def confirm_proposal(actor: User, link: Supervision, message: str | None = None) -> Supervision:
-    """The named person (or the record's owner, for a join request) agrees: the link counts
-    from now on. An administrator may confirm on the answerer's behalf (audited as such)."""
+def _check_terms_shown(link: Supervision, expected_version: int) -> None:
+    """An answer is to the terms the answerer saw: the record's version they were shown (a
+    role or a share changed since makes it a different proposal)."""
+    if link.position.version != expected_version:
+        raise StaleMemberError()
+
+
+def confirm_proposal(
+    actor: User, link: Supervision, message: str | None, expected_version: int
+) -> Supervision:
+    """The named person (or the record's owner, for a join request) agrees, to the record as it
+    was at `expected_version`: the link counts from now on. An administrator may confirm on
+    the answerer's behalf (audited as such)."""
     on_behalf = not may_answer(actor, link)
     if link.state != SupervisionState.PROPOSED or (on_behalf and not actor.is_admin):
         raise NotAllowedError(_("This request is not yours to answer, or was already answered."))
+    _check_terms_shown(link, expected_version)
     message = _check_message(message)
     position = link.position
     join_request = link.supervisor_id == link.proposed_by_id
@@ -1047,11 +1058,15 @@ def confirm_proposal(actor: User, link: Supervision, message: str | None = None)
     return link
 
 
-def decline_proposal(actor: User, link: Supervision, message: str | None = None) -> Supervision:
-    """The named person (or the owner, for a join request) declines, with an optional message
-    the proposer sees. The link stays on record as declined and never counts."""
+def decline_proposal(
+    actor: User, link: Supervision, message: str | None, expected_version: int
+) -> Supervision:
+    """The named person (or the owner, for a join request) declines the record as it was at
+    `expected_version`, with an optional message the proposer sees. The link stays on record
+    as declined and never counts."""
     if not may_answer(actor, link):
         raise NotAllowedError(_("This request is not yours to answer, or was already answered."))
+    _check_terms_shown(link, expected_version)
     message = _check_message(message)
     link.state = SupervisionState.DECLINED
     link.answered_at = utcnow()

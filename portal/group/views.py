@@ -845,17 +845,18 @@ def answer(link_id: int):
         return redirect(url_for("group.requests")), 303
     if link.state != SupervisionState.PROPOSED:
         return render_error(409, _("This request was already answered."))
-    if form.version.data != str(link.position.version):
+    name = link.position.person.full_name
+    shown = form.version.data or ""
+    expected_version = int(shown) if shown.isascii() and shown.isdigit() else -1
+    answer = confirm_proposal if decision == "confirm" else decline_proposal
+    try:
+        answer(current_user, link, form.message.data, expected_version)
+    except StaleMemberError:
         # The proposer changed the record (a role, a share) after the page was shown.
+        db.session.rollback()
         return render_error(
             409, _("This request changed since the page was shown: look at it again.")
         )
-    name = link.position.person.full_name
-    try:
-        if decision == "confirm":
-            confirm_proposal(current_user, link, form.message.data)
-        else:
-            decline_proposal(current_user, link, form.message.data)
     except MemberError as error:
         db.session.rollback()
         flash(error.message, "error")

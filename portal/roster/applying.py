@@ -369,8 +369,8 @@ def _agree(actor: User | None, proposed: list[tuple[Position, list[Supervision]]
     for position, links in proposed:
         record_proposals(actor, position, links)
         if actor.is_admin:
-            for link in links:
-                confirm_proposal(actor, link)
+            for link in links:  # the import's own proposals, as it just wrote them
+                confirm_proposal(actor, link, None, link.position.version)
     db.session.flush()
 
 
