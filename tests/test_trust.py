@@ -556,6 +556,30 @@ def test_an_administrator_transfers_ownership_to_a_confirmed_supervisor_only(app
     assert "ownership moved from Prof. Owner to Prof. Hostile" in page.get_data(as_text=True)
 
 
+def test_a_later_confirmation_does_not_undo_an_administrators_transfer(app, groups, make_faculty):
+    hostile_link = _propose(app, groups["position"], groups["hostile"], groups["owner"])
+    groups["hostile_client"].post(
+        f"/group/requests/{hostile_link}", data=answer_data(app, hostile_link, "confirm")
+    )
+    admin = login_client(app.test_client(), groups["admin"])
+    transfer = f"/group/members/{groups['position']}/transfer"
+    assert admin.post(transfer, data={"owner": str(groups["hostile"].id)}).status_code == 302
+    # The new owner proposes a third colleague, who confirms: the owner stays as transferred.
+    third = make_faculty("third@example.org", "Prof. Third")
+    third_link = _propose(app, groups["position"], third, groups["hostile"])
+    answer = login_client(app.test_client(), third).post(
+        f"/group/requests/{third_link}", data=answer_data(app, third_link, "confirm")
+    )
+    assert answer.status_code == 302
+    with app.app_context():
+        assert db.session.get(Position, groups["position"]).owner_id == groups["hostile"].id
+        moves = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action == "transfer-owner")
+        ).all()
+        assert len(moves) == 1  # the administrator's, and no other
+        db.session.remove()
+
+
 def test_agreement_events_read_in_french(app, groups):
     link_id = _propose(app, groups["position"], groups["hostile"], groups["owner"])
     groups["hostile_client"].post(

@@ -1053,7 +1053,10 @@ def confirm_proposal(
         before=None,
         after=_link_facts(link, message=message),
     )
-    _settle_owner(actor, position)
+    if link.role == SupervisionRole.PRINCIPAL and link.supervisor_id is not None:
+        # The principal has just agreed: the record is theirs. Any other answer leaves the
+        # owner as it is (an administrator may have transferred the record since).
+        _settle_owner(actor, position)
     db.session.flush()
     return link
 
