@@ -14,7 +14,18 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.milestones import expected_end, is_past_expected_duration, sync_plan
-from portal.models import DepartureReason, DueState, Milestone, MilestoneStatus, Position, Program
+from portal.models import (
+    DepartureReason,
+    DueState,
+    Milestone,
+    MilestoneStatus,
+    Person,
+    Position,
+    Program,
+    Supervision,
+    SupervisionRole,
+    SupervisionState,
+)
 from portal.tracking.progress import (
     OPEN_MILESTONE_COLUMNS,
     ProgressFilter,
@@ -167,6 +178,38 @@ def test_filters_by_department_and_program(app, fixture):
     masters_only = _report(app, program_id=masters)
     assert [row.program for row in masters_only.completion] == ["Master's Research"]
     assert [row.student for row in masters_only.past_duration] == ["P3"]
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("state", [SupervisionState.PROPOSED, SupervisionState.DECLINED])
+def test_a_link_not_agreed_counts_in_no_department_and_names_no_supervisor(
+    app, fixture, admin_client, state
+):
+    """A Physics colleague proposed (or declined) on Chemistry's student: the student is not
+    Physics', and the proposal's name is not among the student's supervisors."""
+    physics, _chemistry = fixture
+    with app.app_context():
+        p3 = db.session.scalar(select(Position).join(Person).where(Person.full_name == "P3"))
+        p3.supervisions.append(
+            Supervision(
+                supervisor_id=physics.id,
+                role=SupervisionRole.CO_SUPERVISOR,
+                share=0,
+                state=state,
+                proposed_by_id=physics.id,
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    physics_only = _report(app, department="Physics")
+    assert [row.student for row in physics_only.past_duration] == ["Today", "P1"]
+    everyone = _report(app)
+    [p3_row] = [row for row in everyone.past_duration if row.student == "P3"]
+    assert "Prof. Physics" not in str(p3_row)
+    csv_text = admin_client.get(f"/admin/progress.csv?as_of={AS_OF.isoformat()}").get_data(
+        as_text=True
+    )
+    assert "Prof. Physics" not in next(line for line in csv_text.splitlines() if "P3" in line)
 
 
 def test_progress_page_csv_and_xlsx(app, fixture, admin_client):

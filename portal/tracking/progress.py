@@ -34,6 +34,7 @@ from portal.models import (
     Program,
     Supervision,
     SupervisionRole,
+    SupervisionState,
     User,
 )
 
@@ -167,6 +168,7 @@ def _scope(wanted: ProgressFilter):
                 .join(User, User.id == Supervision.supervisor_id)
                 .where(
                     Supervision.position_id == Position.id,
+                    Supervision.state == SupervisionState.CONFIRMED,  # a proposal counts nowhere
                     User.department == wanted.department,
                 )
             )
@@ -185,7 +187,10 @@ def _supervisors(position_ids: list[int]) -> dict[int, tuple[str, ...]]:
             Supervision.external_name,
         )
         .outerjoin(User, User.id == Supervision.supervisor_id)
-        .where(Supervision.position_id.in_(position_ids))
+        .where(
+            Supervision.position_id.in_(position_ids),
+            Supervision.state == SupervisionState.CONFIRMED,
+        )
         .order_by(Supervision.position_id, Supervision.id)
     )
     found: dict[int, list[tuple[int, str]]] = {}
