@@ -232,8 +232,9 @@ def test_a_day_outside_the_accepted_years_is_a_clear_400(known, admin_client, ur
     assert admin_client.get("/admin/loads?as_of=1950-01-01").status_code == 200
 
 
-def test_invalid_institution_filter_is_a_clear_400(known, admin_client):
-    response = admin_client.get("/admin/loads?institution=abc")
+@pytest.mark.parametrize("institution", ["abc", "99999"])  # 99999: none, or merged away
+def test_invalid_institution_filter_is_a_clear_400(known, admin_client, institution):
+    response = admin_client.get(f"/admin/loads?institution={institution}")
     assert response.status_code == 400
     assert "Choose an institution from the list." in response.get_data(as_text=True)
 

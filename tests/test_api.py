@@ -436,6 +436,11 @@ def test_admin_loads_filter_by_unknown_institution_like_the_page(
             "Enter a date between 1950-01-01 and 2100-12-31."
         ]
     assert loads("as_of=2100-12-31").status_code == 200
+    gone = loads("institution=99999")  # no institution, or one merged into another since
+    assert gone.status_code == 422
+    assert gone.get_json()["errors"]["query"]["institution"] == [
+        "No institution has this id: it may have been merged into another."
+    ]
     spec = client.get("/api/openapi.json").get_json()
     parameters = spec["paths"]["/api/v1/admin/loads"]["get"]["parameters"]
     [documented] = [item for item in parameters if item["name"] == "unknown_institution"]

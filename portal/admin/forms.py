@@ -58,7 +58,9 @@ class LoadsFilterForm(ReportFilterForm):
     def validate_institution(self, field: Field) -> None:
         if field.data == UNKNOWN_CHOICE:
             return
-        if field.data and parse_database_id(str(field.data)) is None:
+        listed = {str(choice.value) for choice in field.choices}
+        if field.data and (parse_database_id(str(field.data)) is None or field.data not in listed):
+            # Not an id, or no longer an institution (merged into another since the link).
             raise ValidationError(_("Choose an institution from the list."))
 
     def report_arguments(self, today: date) -> dict:

@@ -51,6 +51,7 @@ from portal.loads import UNKNOWN_INSTITUTION, load_rows
 from portal.milestones import can_record_milestones
 from portal.models import (
     DepartureReason,
+    Institution,
     Milestone,
     Position,
     Supervision,
@@ -681,6 +682,9 @@ def admin_loads(
     """Supervision loads of every active faculty member on a day (administrators)."""
     _require_admin()
     day = as_of or date.today()
+    if institution is not None and db.session.get(Institution, institution) is None:
+        gone = _("No institution has this id: it may have been merged into another.")
+        abort(422, detail=gone, messages={"query": {"institution": [gone]}})
     if unknown_institution:
         institution = UNKNOWN_INSTITUTION
     rows = load_rows(day, department=department, institution_id=institution)
