@@ -15,6 +15,7 @@ from portal.auth.access import group_owner
 from portal.auth.decorators import admin_required
 from portal.auth.queries import data_state_read_with_user
 from portal.catalogue import cached_translations
+from portal.converters import parse_database_id
 from portal.errors import render_error
 from portal.extensions import db
 from portal.forms import select_choices
@@ -587,11 +588,9 @@ def _version(form: MemberForm, position: Position) -> int:
     """The position's version the form was loaded from; -1 (stale) when the person changed
     since, or when the form carries no version."""
     position_part, _dot, person_part = (form.version.data or "").partition(".")
-    if not (position_part.isascii() and position_part.isdigit()) or person_part != str(
-        position.person.version
-    ):
+    if person_part != str(position.person.version):
         return -1
-    return int(position_part)
+    return parse_database_id(position_part) or -1
 
 
 def _conflict(form: MemberForm, owner: User, position_id: int, data):
@@ -846,8 +845,7 @@ def answer(link_id: int):
     if link.state != SupervisionState.PROPOSED:
         return render_error(409, _("This request was already answered."))
     name = link.position.person.full_name
-    shown = form.version.data or ""
-    expected_version = int(shown) if shown.isascii() and shown.isdigit() else -1
+    expected_version = parse_database_id(form.version.data) or -1  # -1: never a version
     answer = confirm_proposal if decision == "confirm" else decline_proposal
     try:
         answer(current_user, link, form.message.data, expected_version)
