@@ -7,14 +7,15 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import chain
 from json.encoder import c_make_encoder, encode_basestring_ascii
 from typing import Any
 
 from flask import has_request_context, request
 from sqlalchemy import Table, event, func, insert, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 
@@ -127,6 +128,48 @@ def _keep_prepared_statements(engine: Engine) -> None:
         except PsycopgError:
             pass  # psycopg's rollback, which follows, tries again and raises what failed
         # A ROLLBACK that failed leaves the transaction open: psycopg's rollback ends it.
+
+
+@contextmanager
+def read_before_transaction(connection: Connection) -> Iterator[None]:
+    """Run the first statement of a page read on PostgreSQL before its transaction begins.
+
+    psycopg opens a transaction with a BEGIN of its own, one round trip before the first
+    statement, and the page then ends it with a ROLLBACK, another: a page whose only statement
+    is the session's user (a page kept under the data state) made three round trips for one
+    read. Inside this block psycopg runs the statement on its own (autocommit), and the
+    transaction begins with the next statement, if any. Under READ COMMITTED, PostgreSQL's level
+    here, every statement of a transaction reads a snapshot of its own anyway: what the
+    statement reads, and what follows, is the same either way. Nothing changes on SQLite (its
+    transaction is what makes the page's reads one snapshot) or inside a transaction already
+    open (a checkout's ping, a write before).
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    if connection.dialect.driver != "psycopg" or not _idle_outside_transaction(dbapi_connection):
+        yield
+        return
+    dbapi_connection.autocommit = True
+    try:
+        yield
+    except DBAPIError:
+        # psycopg forgets its prepared statements at a rollback, which a statement that failed
+        # outside a transaction never has; and the failure may be a prepared statement that no
+        # longer fits its table (see `_keep_prepared_statements`): the pool replaces the
+        # connection rather than fail the same way on every later page.
+        connection.invalidate()
+        raise
+    finally:
+        if not connection.invalidated:
+            dbapi_connection.autocommit = False
+
+
+def _idle_outside_transaction(dbapi_connection) -> bool:
+    from psycopg.pq import TransactionStatus
+
+    return (
+        not dbapi_connection.autocommit
+        and dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+    )
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -4,6 +4,8 @@ the transaction wrote, however it wrote."""
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
 from sqlalchemy import create_engine, event, select, text
 
@@ -178,3 +180,74 @@ def test_a_rolled_back_table_change_forgets_the_prepared_statements(app, create)
         connection.exec_driver_sql("INSERT INTO scratch_shape VALUES ('text now')")
         assert connection.exec_driver_sql("SELECT value FROM scratch_shape").scalar() == "text now"
         db.session.rollback()
+
+
+def _traced_messages(app, request) -> list[str]:
+    """The messages the next pooled connection sends PostgreSQL while `request()` runs (the
+    pool hands out the connection returned last), as libpq traces them: 'Query "BEGIN"',
+    'Parse', …"""
+    import psycopg
+
+    with app.app_context():
+        pooled = db.engine.raw_connection()
+        pgconn = pooled.dbapi_connection.pgconn
+        pooled.close()  # back to the pool, the first to be handed out
+    with tempfile.TemporaryFile() as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            request()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        lines = trace.read().decode().splitlines()
+    # "F<tab>length<tab>message": what the portal sent (B is what the server answered).
+    return [
+        " ".join(field.strip() for field in line.split("\t")[2:])
+        for line in lines
+        if line.startswith("F\t")
+    ]
+
+
+def _statements(messages: list[str]) -> list[str]:
+    """Each statement sent: a simple query, or a prepared one's Bind (run)."""
+    return [message for message in messages if message.startswith(("Query", "Bind"))]
+
+
+def test_a_page_read_runs_its_first_statement_before_its_transaction(
+    app, faculty, faculty_client, make_member
+):
+    """A page kept under the data state reads only the session's user: one round trip, with no
+    BEGIN before it and no ROLLBACK after. A page that reads more begins its transaction at its
+    second statement and still ends it; a form's POST begins before its first."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("psycopg's BEGIN: PostgreSQL only (SQLite reads a page in one transaction)")
+    make_member(faculty, "Ada Lovelace")
+    forget_kept()
+    assert faculty_client.get("/group").status_code == 200  # kept from now on
+
+    def kept_page():
+        response = faculty_client.get("/group")
+        assert response.status_code == 200 and "Ada Lovelace" in response.get_data(as_text=True)
+
+    sent = _statements(_traced_messages(app, kept_page))
+    assert len(sent) == 1 and "BEGIN" not in sent[0] and "ROLLBACK" not in sent[0], sent
+
+    def page_read_afresh():
+        forget_kept()
+        kept_page()
+
+    sent = _statements(_traced_messages(app, page_read_afresh))
+    assert len(sent) >= 3, sent
+    assert "BEGIN" not in sent[0] and sent[1] == 'Query "BEGIN"', sent
+    assert sent[-1] == 'Query "ROLLBACK"', sent
+
+    def switch_language():
+        response = faculty_client.post("/language", data={"language": "fr_CA", "next": "/group"})
+        assert response.status_code == 302
+
+    sent = _statements(_traced_messages(app, switch_language))
+    assert sent[0] == 'Query "BEGIN"' and sent[-1] == 'Query "COMMIT"', sent
+    with app.app_context():
+        assert db.session.get(type(faculty), faculty.id).locale == "fr_CA"

@@ -250,10 +250,16 @@ def test_another_databases_group_is_never_served(app, faculty, make_member, tmp_
             db.engine.dispose()
 
 
-def test_a_migration_that_changes_a_column_type_costs_one_page_a_connection(app, faculty_client):
+@pytest.mark.parametrize("served", [False, True], ids=["tested", "served"])
+def test_a_migration_that_changes_a_column_type_costs_one_page_a_connection(
+    app, faculty_client, served
+):
     """PostgreSQL refuses a prepared statement whose result no longer fits its table ("cached
-    plan must not change result type"): the failed page's rollback forgets the prepared
-    statements, and the next page prepares them afresh."""
+    plan must not change result type"): the failed page forgets the prepared statements (its
+    rollback, or the connection when the statement ran before the transaction), and the next
+    page prepares them afresh. Served as in production, the failed page is the error page."""
+    if served:
+        app.config["PROPAGATE_EXCEPTIONS"] = False
     with app.app_context():
         url = db.engine.url
         db.engine.dispose()  # one pooled connection: it fails one page
@@ -276,6 +282,8 @@ def test_a_migration_that_changes_a_column_type_costs_one_page_a_connection(app,
             except DBAPIError as error:  # TESTING lets the error through
                 outcomes.append(type(error.orig).__name__)
         assert outcomes[1:] == [200, 200], outcomes
+        if served:
+            assert outcomes[0] == 500, outcomes
     finally:
         with migration.connect() as connection:
             connection.exec_driver_sql(
