@@ -9,7 +9,9 @@ with co-supervision, alumni and hosted visitors.
 
 from __future__ import annotations
 
+import os
 import random
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -365,15 +367,37 @@ def fill_database(database_url: str, scale: Scale, instance: Path) -> Generated:
             connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
         upgrade()
         generated = generate(scale, date.today())
-        if db.engine.dialect.name == "postgresql":
-            # The state autovacuum reaches within a minute of a bulk load (SQLite keeps no
-            # statistics unless someone runs ANALYZE, and the portal does not).
-            with db.engine.connect() as connection:
-                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                    "ANALYZE"
-                )
         db.engine.dispose()
+    settle(database_url)
     return generated
+
+
+def settle(database_url: str) -> None:
+    """After a bulk load, the state a database reaches on its own within minutes, reached now,
+    so that the measures that follow do not share the machine with it.
+
+    PostgreSQL: what autovacuum does after a bulk load (VACUUM ANALYZE: statistics and the
+    visibility map), then a checkpoint, which writes out the load's pages at once rather than
+    over the next minutes beside the measures. SQLite: its write-ahead log copied into the file
+    (SQLite keeps no statistics unless someone runs ANALYZE, and the portal does not). Then
+    every file written is flushed to disk.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        import psycopg
+
+        address = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(address, autocommit=True) as connection:
+            connection.execute("VACUUM ANALYZE")
+            try:
+                connection.execute("CHECKPOINT")
+            except psycopg.errors.InsufficientPrivilege:
+                pass  # a checkpoint needs the pg_checkpoint role: the server writes in time
+    else:
+        with sqlite3.connect(url.database) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.close()
+    os.sync()
 
 
 def small_database_url(database_url: str, work: Path) -> str:
