@@ -9,15 +9,17 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.group import queries, rows
-from portal.group.views import KEPT_CONTENT
+from portal.group.views import KEPT_CONTENT, KEPT_PAGES
 from portal.models import AuditEvent, Institution, Person, Position, Program, Supervision, User
 
 WATCHED = (Person, Position, Supervision, Institution, AuditEvent)
 
 
 def forget_kept() -> None:
-    """Forget the group pages' kept content and rows: the next page reads and renders afresh."""
+    """Forget the group pages' kept pages, content and rows: the next page reads and renders
+    afresh."""
     KEPT_CONTENT.clear()
+    KEPT_PAGES.clear()
     queries._kept_groups.clear()
     queries._kept_pages.clear()
     rows._kept.clear()

@@ -339,3 +339,46 @@ def test_a_write_of_the_pages_own_transaction_is_never_kept_under_the_state(
     html = page(faculty_client)  # the same pooled connection, nothing written since
     assert "Rolled Back" not in html
     assert "Amélie Bouchard" in html
+
+
+def test_a_message_flashed_to_a_session_shows_once_on_a_kept_page(app, faculty_client, group):
+    """A page kept whole is not given while a message waits: the message shows, once."""
+    forget_kept()
+    first = page(faculty_client)
+    assert page(faculty_client) == first  # kept now, layout and all
+    with faculty_client.session_transaction() as session:
+        session["_flashes"] = [("success", "Saved somewhere else.")]
+    assert "Saved somewhere else." in page(faculty_client)
+    assert page(faculty_client) == first
+    assert "Saved somewhere else." not in first
+
+
+def test_a_page_kept_whole_is_one_sessions_own(app, faculty, group):
+    """Two sessions of the same account each get the page with their own CSRF token, however
+    often they come back."""
+    first = login_client(app.test_client(), faculty)
+    second = login_client(app.test_client(), faculty)
+    forget_kept()
+
+    def tokens(client) -> set[str]:
+        html = client.get("/group").get_data(as_text=True)
+        return set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+
+    def session_token(client) -> str:
+        with client.session_transaction() as session:
+            return session["csrf_token"]
+
+    seen = {}
+    for _ in range(3):
+        for name, client in (("first", first), ("second", second)):
+            found = tokens(client)
+            assert len(found) == 1, found
+            seen.setdefault(name, found)
+            assert found == seen[name], name
+    assert seen["first"] != seen["second"]
+    # Each token is its own session's (Flask-WTF signs the session's raw token).
+    from itsdangerous import URLSafeTimedSerializer
+
+    signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token")
+    assert signer.loads(next(iter(seen["first"]))) == session_token(first)
+    assert signer.loads(next(iter(seen["second"]))) == session_token(second)

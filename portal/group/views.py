@@ -61,6 +61,7 @@ from portal.group.rows import MemberRows
 from portal.highlights import take_highlighted_positions
 from portal.i18n import format_day
 from portal.kept_content import KeptContent, KeptStore
+from portal.kept_pages import kept_page
 from portal.labels import lazy_gettext as _l
 from portal.labels import program_choices_in_language, program_name_in
 from portal.models import DepartureReason, Position, SupervisionState, User, utcnow
@@ -79,6 +80,9 @@ blueprint = Blueprint("group", __name__, url_prefix="/group")
 # so that a page whose data did not change reads none of it. A viewer's content is never given
 # to another viewer.
 KEPT_CONTENT = KeptStore(max_bytes=8_000_000)
+# The whole page around kept content, per session (portal/kept_pages.py): the content, its
+# title and the layout's inputs.
+KEPT_PAGES = KeptStore(max_bytes=8_000_000, max_entries=512)
 
 
 @blueprint.errorhandler(NotAllowedError)
@@ -200,12 +204,17 @@ def index():
     state = data_state_read_with_user()
     kept = KEPT_CONTENT.under_state(shown, state) if state is not None else None
     if kept is not None:
-        # Nothing the database holds changed since this content was made: no row is read.
-        return render_template(
-            "group/index.html",
-            owner=owner,
-            read_only=read_only,
-            content=KeptContent(KEPT_CONTENT, None, kept=kept),
+        # Nothing the database holds changed since this content was made: no row is read, and
+        # the page around it is the one kept for this session, if any.
+        return kept_page(
+            KEPT_PAGES,
+            (shown, owner.display_name, kept),
+            lambda: render_template(
+                "group/index.html",
+                owner=owner,
+                read_only=read_only,
+                content=KeptContent(KEPT_CONTENT, None, kept=kept),
+            ),
         )
     page = queries.current_page(owner, today, wanted)
     milestones = queries.group_milestones(owner, today, [row.position_id for row in page.rows])
