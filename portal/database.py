@@ -142,7 +142,7 @@ def read_before_transaction(connection: Connection) -> Iterator[None]:
     here, every statement of a transaction reads a snapshot of its own anyway: what the
     statement reads, and what follows, is the same either way. Nothing changes on SQLite (its
     transaction is what makes the page's reads one snapshot) or inside a transaction already
-    open (a checkout's ping, a write before).
+    open (a write before).
     """
     dbapi_connection = connection.connection.dbapi_connection
     if connection.dialect.driver != "psycopg" or not _idle_outside_transaction(dbapi_connection):
@@ -151,23 +151,37 @@ def read_before_transaction(connection: Connection) -> Iterator[None]:
     dbapi_connection.autocommit = True
     try:
         yield
-    except DBAPIError:
-        # psycopg forgets its prepared statements at a rollback, which a statement that failed
-        # outside a transaction never has; and the failure may be a prepared statement that no
-        # longer fits its table (see `_keep_prepared_statements`): the pool replaces the
-        # connection rather than fail the same way on every later page.
-        connection.invalidate()
+    except BaseException as error:
+        if not _still_usable(dbapi_connection, error):
+            connection.invalidate()
         raise
     finally:
         if not connection.invalidated:
             dbapi_connection.autocommit = False
 
 
-def _idle_outside_transaction(dbapi_connection) -> bool:
+# psycopg forgets its prepared statements at a rollback, which a statement that failed outside
+# a transaction never has: one that no longer fits its table ("cached plan must not change
+# result type", see `_keep_prepared_statements`) or that the server no longer has would then
+# fail on every later page of the connection.
+STALE_PREPARED_STATEMENT = frozenset({"0A000", "26000"})  # the SQLSTATE codes of those two
+
+
+def _still_usable(dbapi_connection, error: BaseException) -> bool:
+    """Whether a connection whose first read failed with `error` may serve the next page: idle
+    (not cut off in the middle of a statement) and not holding a stale prepared statement."""
+    if not _idle_outside_transaction(dbapi_connection, autocommit=True):
+        return False
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return sqlstate not in STALE_PREPARED_STATEMENT
+
+
+def _idle_outside_transaction(dbapi_connection, *, autocommit: bool = False) -> bool:
     from psycopg.pq import TransactionStatus
 
     return (
-        not dbapi_connection.autocommit
+        not dbapi_connection.closed
+        and dbapi_connection.autocommit == autocommit
         and dbapi_connection.info.transaction_status == TransactionStatus.IDLE
     )
 

@@ -8,7 +8,8 @@ forms: signed once per session, portal/security.py), and the messages flashed to
 A kept page's key holds the first two beside the view's own key (what its content and title
 show), so a change to any of them is a new key and nothing has to be invalidated; and a page is
 neither kept nor given while a message waits to be shown, since showing it takes it from the
-session. A page is kept per session: its CSRF token is the session's.
+session. A page is kept per session: its CSRF token is the session's (and nothing is kept when
+a time limit on CSRF tokens makes them change each second).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask import current_app, session
 from flask_wtf.csrf import generate_csrf
 
 from portal.kept_content import KeptStore
+from portal.security import csrf_token_signed_once
 from portal.site_header import header_inputs
 
 # Flask's key for the messages flashed to a session (flask.helpers.flash).
@@ -29,7 +31,7 @@ def kept_page(store: KeptStore, key: tuple, render: Callable[[], str]) -> str:
     """The page `render()` gives, kept in `store` under `key` (everything the view's part of
     the page shows, its viewer first) with the layout's inputs. Nothing is kept while templates
     reload (development)."""
-    if current_app.jinja_env.auto_reload or session.get(FLASHES):
+    if current_app.jinja_env.auto_reload or session.get(FLASHES) or not csrf_token_signed_once():
         return render()
     page_key = (key, header_inputs(), generate_csrf())
     html = store.get(page_key)

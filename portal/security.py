@@ -297,9 +297,15 @@ def reuse_signed_csrf_token() -> None:
     config = current_app.config
     field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     raw = session.get(field)
-    if raw and config.get("WTF_CSRF_TIME_LIMIT") is None:
+    if raw and csrf_token_signed_once():
         secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
         setattr(g, field, _signed_csrf_token(secret, raw))
+
+
+def csrf_token_signed_once() -> bool:
+    """Whether a session's CSRF token is signed once and the same on each of its pages: without
+    a time limit (the portal's setting); with one, Flask-WTF signs it anew each second."""
+    return current_app.config.get("WTF_CSRF_TIME_LIMIT") is None
 
 
 @lru_cache(maxsize=4096)

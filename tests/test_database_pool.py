@@ -251,3 +251,64 @@ def test_a_page_read_runs_its_first_statement_before_its_transaction(
     assert sent[0] == 'Query "BEGIN"' and sent[-1] == 'Query "COMMIT"', sent
     with app.app_context():
         assert db.session.get(type(faculty), faculty.id).locale == "fr_CA"
+
+
+def _pooled_backend(app) -> tuple[int, bool]:
+    """The PostgreSQL backend of the connection the next page gets, and its autocommit."""
+    with app.app_context():
+        pooled = db.engine.raw_connection()
+        try:
+            dbapi_connection = pooled.dbapi_connection
+            return dbapi_connection.info.backend_pid, dbapi_connection.autocommit
+        finally:
+            pooled.close()
+
+
+def test_a_first_read_that_fails_keeps_its_connection_unless_a_statement_went_stale(
+    app, faculty_client
+):
+    """The session's user, read before the transaction, fails on the server (as a statement
+    timeout or a lock timeout would): the page is an error, and the next page is served by the
+    same connection, back in transactions. A failure that is not the database's (raised once
+    the statement is done) comes out as itself, and leaves the connection so too. (A prepared
+    statement gone stale replaces the connection: tests/test_group_kept.py.)"""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's autocommit: PostgreSQL only")
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # served as in production: the error page
+    assert faculty_client.get("/group").status_code == 200
+    backend, autocommit = _pooled_backend(app)
+    assert autocommit is False
+    failed = []
+
+    def fail_once_on_the_server(_connection, _cursor, statement, parameters, *_rest):
+        if not failed and "FROM users" in statement:
+            failed.append(statement)
+            return "SELECT 1 / 0", ()  # division_by_zero, raised by PostgreSQL
+        return statement, parameters
+
+    event.listen(engine, "before_cursor_execute", fail_once_on_the_server, retval=True)
+    try:
+        assert faculty_client.get("/group").status_code == 500
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_once_on_the_server)
+    assert failed
+    assert _pooled_backend(app) == (backend, False)
+    assert faculty_client.get("/group").status_code == 200
+
+    class NotTheDatabaseError(Exception):
+        pass
+
+    def fail_after(*_arguments):
+        raise NotTheDatabaseError
+
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+    event.listen(engine, "after_cursor_execute", fail_after)
+    try:
+        with pytest.raises(NotTheDatabaseError):
+            faculty_client.get("/group")
+    finally:
+        event.remove(engine, "after_cursor_execute", fail_after)
+    assert _pooled_backend(app) == (backend, False)
+    assert faculty_client.get("/group").status_code == 200

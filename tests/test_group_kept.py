@@ -382,3 +382,19 @@ def test_a_page_kept_whole_is_one_sessions_own(app, faculty, group):
     signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token")
     assert signer.loads(next(iter(seen["first"]))) == session_token(first)
     assert signer.loads(next(iter(seen["second"]))) == session_token(second)
+
+
+def test_no_page_is_kept_whole_when_csrf_tokens_have_a_time_limit(app, faculty_client, group):
+    """With WTF_CSRF_TIME_LIMIT set, Flask-WTF signs a session's token anew each second: a page
+    kept under one token would never be asked for again, so none is kept."""
+    from portal.group.views import KEPT_PAGES
+
+    forget_kept()
+    app.config["WTF_CSRF_TIME_LIMIT"] = 3600
+    for _ in range(3):
+        assert faculty_client.get("/group").status_code == 200
+    assert not KEPT_PAGES.entries
+    app.config["WTF_CSRF_TIME_LIMIT"] = None
+    for _ in range(3):
+        assert faculty_client.get("/group").status_code == 200
+    assert len(KEPT_PAGES.entries) == 1

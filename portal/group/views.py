@@ -81,8 +81,9 @@ blueprint = Blueprint("group", __name__, url_prefix="/group")
 # to another viewer.
 KEPT_CONTENT = KeptStore(max_bytes=8_000_000)
 # The whole page around kept content, per session (portal/kept_pages.py): the content, its
-# title and the layout's inputs.
-KEPT_PAGES = KeptStore(max_bytes=8_000_000, max_entries=512)
+# title and the layout's inputs. Each key holds the content too, which outlives KEPT_CONTENT's
+# entry when that store starts over: twice this budget at most.
+KEPT_PAGES = KeptStore(max_bytes=4_000_000, max_entries=512)
 
 
 @blueprint.errorhandler(NotAllowedError)
