@@ -24,6 +24,7 @@ def load_tool() -> str:
 class Throughput:
     requests_per_second: float
     tool: str
+    connections: int
 
 
 class Session:
@@ -90,11 +91,21 @@ class Session:
             raise RuntimeError(f"Django admin login failed: HTTP {response.status}")
 
 
+# Keep-alive connections of a throughput run. gunicorn's two workers each accept what they can
+# when wrk opens its connections at once, so with 8 one worker sometimes took all of them and
+# served alone (`/healthz` at a third of its rate, 1,400 against 4,300 req/s, in some rounds):
+# with 64 both always have some. The Python client runs a thread a connection, on the same
+# cores as the server: 8.
+WRK_CONNECTIONS = 64
+PYTHON_CONNECTIONS = 8
+
+
 def throughput(
-    port: int, path: str, cookie: str = "", seconds: int = 4, connections: int = 8
+    port: int, path: str, cookie: str = "", seconds: int = 4, connections: int | None = None
 ) -> Throughput:
     """Requests per second for GET `path` with keep-alive connections."""
     if shutil.which("wrk"):
+        connections = connections or WRK_CONNECTIONS
         command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
         if cookie:
             command += ["-H", f"Cookie: {cookie}"]
@@ -105,7 +116,8 @@ def throughput(
         if non_2xx:
             raise RuntimeError(f"{path}: {non_2xx.group(1)} failed responses under load")
         rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-        return Throughput(rate, "wrk")
+        return Throughput(rate, "wrk", connections)
+    connections = connections or PYTHON_CONNECTIONS
     return _python_throughput(port, path, cookie, seconds, connections)
 
 
@@ -136,7 +148,7 @@ def _python_throughput(
         thread.join()
     if failures:
         raise RuntimeError(failures[0])
-    return Throughput(sum(done) / (time.perf_counter() - started), PYTHON_CLIENT)
+    return Throughput(sum(done) / (time.perf_counter() - started), PYTHON_CLIENT, connections)
 
 
 def interleaved_medians(actions: dict, rounds: int, warm_up: bool = True) -> dict:
