@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -373,7 +373,21 @@ def load_policy() -> LoadPolicy:
     return policy
 
 
-def load_row(record, policy: LoadPolicy) -> LoadRow:
+class DefaultCaps(NamedTuple):
+    """The load policy's default caps as plain values: what a page may keep between requests
+    (an ORM object belongs to one session)."""
+
+    default_principal_cap: int
+    default_weighted_cap: Decimal | None
+
+
+def default_caps() -> DefaultCaps:
+    """The default caps of the load policy (`load_policy`)."""
+    policy = load_policy()
+    return DefaultCaps(policy.default_principal_cap, policy.default_weighted_cap)
+
+
+def load_row(record, policy: LoadPolicy | DefaultCaps) -> LoadRow:
     """A LoadRow from one record of `loads_query` (read by position), the default caps filling
     in the missing ones."""
     (
@@ -439,7 +453,9 @@ def _name_order(record) -> tuple[str, int]:
     return record[RECORD_NAME].casefold(), record[RECORD_FACULTY_ID]
 
 
-def load_standings(records: list, policy: LoadPolicy) -> list[tuple[Decimal, bool, bool]]:
+def load_standings(
+    records: list, policy: LoadPolicy | DefaultCaps
+) -> list[tuple[Decimal, bool, bool]]:
     """Each record's weighted load, whether it is over a cap and whether near one (what its
     `LoadRow` would say, by `cap_flags`), in one pass over the plain records: a report reads
     these of every faculty member but makes rows only of those it shows."""

@@ -79,14 +79,15 @@ def test_a_repeated_page_is_kept_and_the_same(app, loads, admin_client):
 def test_a_repeated_page_reads_only_the_loads_while_nothing_was_written(
     app, loads, admin_client, query_counter
 ):
-    """The filter's choices and the proposals pending are kept under the data state; the loads
-    statement itself runs for every page."""
+    """The filter's choices, the proposals pending and the default caps are kept under the data
+    state; the loads statement itself runs for every page."""
     KEPT_LOADS_READS.clear()
     with query_counter() as first:
         page(admin_client, "/admin/loads")
     with query_counter() as second:
         page(admin_client, "/admin/loads?page=1&sort=name")
-    assert len(second) == len(first) - 3  # departments, institutions, proposals pending
+    assert len(second) == len(first) - 4  # departments, institutions, pending, default caps
+    assert not any("FROM load_policy" in text for text in second)
     for statements in (first, second):
         assert sum("current_loads" in text for text in statements) == 1  # the loads
     ada, _bob = loads

@@ -26,15 +26,16 @@ from portal.loads import (
     RECORD_COUNTS,
     RECORD_NAME,
     UNKNOWN_INSTITUTION,
+    DefaultCaps,
     LoadRow,
     by_name,
-    load_policy,
+    default_caps,
     load_row,
     load_standings,
     pending_proposals,
     read_load_records,
 )
-from portal.models import Institution, LoadPolicy
+from portal.models import Institution
 from portal.spreadsheets import as_text
 
 ANSWER, ROLES, PROGRAMS = "answer", "roles", "programs"
@@ -113,7 +114,7 @@ class LoadsReport:
 
     as_of: date
     read: list  # the records as the loads statement read them (sorted when first needed)
-    policy: LoadPolicy
+    policy: DefaultCaps
     sort: str
     descending: bool
     institution: Institution | None = None
@@ -465,15 +466,18 @@ def loads_report(
     institution_id: int | None = None,
     page: int = 1,
     count_pending: Callable[[date], int] = pending_proposals,
+    read_caps: Callable[[], DefaultCaps] = default_caps,
 ) -> LoadsReport:
     """The loads of every active faculty member on `as_of`, in two queries whatever their number
     (sorted, weighed and added up when read). An unknown sort key falls back to sorting by name.
+    `count_pending` and `read_caps` read the proposals pending and the default caps (the page
+    keeps them under the data state).
     """
     institution = db.session.get(Institution, institution_id) if institution_id else None
     report = LoadsReport(
         as_of=as_of,
         read=read_load_records(as_of, department=department or None, institution_id=institution_id),
-        policy=load_policy(),
+        policy=read_caps(),
         sort=sort if sort in COLUMN_KEYS else "name",
         descending=descending,
         institution=institution,

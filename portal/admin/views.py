@@ -43,7 +43,7 @@ from portal.forms import select_choices
 from portal.images import ImageError, clean_image
 from portal.kept_content import KeptContent, KeptReads, KeptStore, Read
 from portal.labels import lazy_gettext as _l
-from portal.loads import load_policy, pending_proposals
+from portal.loads import DefaultCaps, default_caps, load_policy, pending_proposals
 from portal.models import Institution, Program, ProgramKind, User
 from portal.saving import attach_error, save
 from portal.spreadsheets import (
@@ -81,8 +81,8 @@ def _done(message: str, endpoint: str):
 # Loads.
 
 
-# The loads page's small reads (the filter's choices, the proposals pending) kept under the data
-# state: while nothing was written, another page or sort of the table reads only its own
+# The loads page's small reads (the filter's choices, the proposals pending, the default caps)
+# kept under the data state: while nothing was written, another page or sort of the table reads only its own
 # statement (the loads, always read: the table is never older than its page).
 KEPT_LOADS_READS = KeptReads()
 
@@ -109,7 +109,13 @@ def _loads_filter() -> tuple[LoadsFilterForm, tuple]:
 
 def _report(form: LoadsFilterForm, today: date, **overrides) -> reports.LoadsReport:
     arguments = form.report_arguments(today=today) | overrides
-    return reports.loads_report(**arguments, count_pending=_kept_pending_proposals)
+    return reports.loads_report(
+        **arguments, count_pending=_kept_pending_proposals, read_caps=_kept_default_caps
+    )
+
+
+def _kept_default_caps() -> DefaultCaps:
+    return KEPT_LOADS_READS.get(data_state_read_with_user(), ("caps",), default_caps)
 
 
 def _kept_pending_proposals(as_of: date) -> int:
