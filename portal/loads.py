@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from portal.catalogue import cached_gettext
+from portal.database import planned_for_its_values
 from portal.extensions import db
 from portal.i18n import number_text
 from portal.models import (
@@ -428,7 +429,9 @@ def read_load_records(as_of: date, **filters) -> list[tuple]:
     session = db.session
     if session.autoflush:
         session.flush()
-    result = session.connection().execute(statement, parameters)
+    connection = session.connection()
+    with planned_for_its_values(connection):
+        result = connection.execute(statement, parameters)
     # Every column is an integer or a text that SQLAlchemy gives as the driver read it (no
     # result processor: tests/test_admin_loads.py checks it on both databases), so the driver's
     # own tuples are the records: 2,000 rows are not made twice (a Row, then a tuple).
