@@ -231,8 +231,15 @@ def test_a_page_read_runs_its_first_statement_before_its_transaction(
         response = faculty_client.get("/group")
         assert response.status_code == 200 and "Ada Lovelace" in response.get_data(as_text=True)
 
-    sent = _statements(_traced_messages(app, kept_page))
-    assert len(sent) == 1 and "BEGIN" not in sent[0] and "ROLLBACK" not in sent[0], sent
+    # Another test's commit anywhere on the server (the suite's other workers) moves the data
+    # state, and the page then reads its rows again: it is asked for until it is kept.
+    for _ in range(50):
+        sent = _statements(_traced_messages(app, kept_page))
+        assert sent[0].startswith("Bind"), sent  # the user, with no BEGIN before
+        if len(sent) == 1:
+            break
+        assert sent[1] == 'Query "BEGIN"' and sent[-1] == 'Query "ROLLBACK"', sent
+    assert len(sent) == 1, sent  # kept: one round trip, no BEGIN, no ROLLBACK
 
     def page_read_afresh():
         forget_kept()
