@@ -84,6 +84,31 @@ def _kill(dbapi_connection, backend) -> None:
         dbapi_connection.close()  # SQLite: the file stays, the connection is gone
 
 
+def _prepared_after(engine, page, times: int = 8) -> list[str]:
+    """The statements PostgreSQL holds prepared on the connections `page()` used, once run
+    `times` times (psycopg prepares at the fifth run); each connection's prepare threshold is
+    psycopg's own again afterwards."""
+    used = set()
+
+    def remember(connection, *_arguments):
+        used.add(connection.connection.dbapi_connection)
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        for _ in range(times):
+            page()
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    prepared = []
+    for dbapi_connection in used:
+        assert dbapi_connection.prepare_threshold == 5
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared += [row[0] for row in cursor.fetchall()]
+        dbapi_connection.rollback()
+    return prepared
+
+
 def test_page_reads_keep_the_statements_psycopg_prepared(app, faculty_client, make_member):
     """psycopg prepares a statement at its fifth run on a connection and forgets them all at a
     ROLLBACK: when every page ended with one, PostgreSQL planned every statement afresh."""
@@ -92,24 +117,12 @@ def test_page_reads_keep_the_statements_psycopg_prepared(app, faculty_client, ma
     if engine.dialect.name != "postgresql":
         pytest.skip("psycopg's prepared statements: PostgreSQL only")
     make_member("Ada Lovelace")
-    used = set()
 
-    def remember(connection, *_arguments):
-        used.add(connection.connection.dbapi_connection)
+    def page_read_afresh():
+        forget_kept()  # else the page reads its rows only once
+        assert faculty_client.get("/group").status_code == 200
 
-    event.listen(engine, "before_cursor_execute", remember)
-    try:
-        for _ in range(8):
-            forget_kept()  # else the page reads its rows only once
-            assert faculty_client.get("/group").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", remember)
-    prepared = []
-    for dbapi_connection in used:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SELECT statement FROM pg_prepared_statements")
-            prepared += [row[0] for row in cursor.fetchall()]
-        dbapi_connection.rollback()
+    prepared = _prepared_after(engine, page_read_afresh)
     # The session's user, and the group's rows.
     assert any(statement.startswith("SELECT users.id") for statement in prepared), prepared
     assert any(statement.startswith("SELECT positions.id") for statement in prepared), prepared
@@ -329,23 +342,10 @@ def test_the_loads_statement_is_planned_for_its_values_each_time(app, admin_clie
         engine = db.engine
     if engine.dialect.name != "postgresql":
         pytest.skip("psycopg's prepared statements: PostgreSQL only")
-    used = set()
 
-    def remember(connection, *_arguments):
-        used.add(connection.connection.dbapi_connection)
+    def loads_page():
+        assert admin_client.get("/admin/loads").status_code == 200
 
-    event.listen(engine, "before_cursor_execute", remember)
-    try:
-        for _ in range(8):
-            assert admin_client.get("/admin/loads").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", remember)
-    prepared = []
-    for dbapi_connection in used:
-        assert dbapi_connection.prepare_threshold == 5  # psycopg's own, back after the page
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SELECT statement FROM pg_prepared_statements")
-            prepared += [row[0] for row in cursor.fetchall()]
-        dbapi_connection.rollback()
+    prepared = _prepared_after(engine, loads_page)
     assert any(statement.startswith("SELECT users.id") for statement in prepared), prepared
     assert not any("current_loads" in statement for statement in prepared), prepared
