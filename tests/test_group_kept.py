@@ -7,12 +7,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, update
 from sqlalchemy.exc import DBAPIError
 
 from portal import create_app
 from portal.extensions import db
-from portal.group.views import KEPT_CONTENT
+from portal.group.views import KEPT_CONTENT, KEPT_PAGES
 from portal.models import LoadPolicy, Milestone, Person, Position, Program, Supervision, User
 from tests.conftest import app_config, ensure_postgres_database, login_client, reset_database
 from tests.group_helpers import forget_kept
@@ -377,8 +378,6 @@ def test_a_page_kept_whole_is_one_sessions_own(app, faculty, group):
             assert found == seen[name], name
     assert seen["first"] != seen["second"]
     # Each token is its own session's (Flask-WTF signs the session's raw token).
-    from itsdangerous import URLSafeTimedSerializer
-
     signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token")
     assert signer.loads(next(iter(seen["first"]))) == session_token(first)
     assert signer.loads(next(iter(seen["second"]))) == session_token(second)
@@ -387,8 +386,6 @@ def test_a_page_kept_whole_is_one_sessions_own(app, faculty, group):
 def test_no_page_is_kept_whole_when_csrf_tokens_have_a_time_limit(app, faculty_client, group):
     """With WTF_CSRF_TIME_LIMIT set, Flask-WTF signs a session's token anew each second: a page
     kept under one token would never be asked for again, so none is kept."""
-    from portal.group.views import KEPT_PAGES
-
     forget_kept()
     app.config["WTF_CSRF_TIME_LIMIT"] = 3600
     for _ in range(3):

@@ -82,8 +82,8 @@ def _done(message: str, endpoint: str):
 
 
 # The loads page's small reads (the filter's choices, the proposals pending, the default caps)
-# kept under the data state: while nothing was written, another page or sort of the table reads only its own
-# statement (the loads, always read: the table is never older than its page).
+# kept under the data state: while nothing was written, another page or sort of the table reads
+# only its own statement (the loads, always read: the table is never older than its page).
 KEPT_LOADS_READS = KeptReads()
 
 
