@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, event, select, text
 
 from portal import database
+from portal.admin.views import KEPT_LOADS_READS
 from portal.extensions import db
 from portal.models import Institution
 from tests.group_helpers import forget_kept
@@ -271,6 +272,36 @@ def test_a_page_read_runs_its_first_statement_before_its_transaction(
     assert sent[0] == 'Query "BEGIN"' and sent[-1] == 'Query "COMMIT"', sent
     with app.app_context():
         assert db.session.get(type(faculty), faculty.id).locale == "fr_CA"
+
+
+def test_a_kept_loads_page_reads_the_loads_outside_any_transaction(app, admin_client):
+    """The loads page reads its loads every time; with its other reads kept under the data
+    state, its two statements (the session's user, the loads) run with no BEGIN and no
+    ROLLBACK. Read afresh, its transaction begins at its second statement as before."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("psycopg's BEGIN: PostgreSQL only (SQLite reads a page in one transaction)")
+    assert admin_client.get("/admin/loads").status_code == 200  # its small reads kept
+
+    def loads_page():
+        assert admin_client.get("/admin/loads").status_code == 200
+
+    # Another worker's commit moves the data state, and the small reads are read again.
+    for _ in range(50):
+        sent = _statements(_traced_messages(app, loads_page))
+        if len(sent) == 2:
+            break
+        assert sent[1] == 'Query "BEGIN"' and sent[-1] == 'Query "ROLLBACK"', sent
+    assert len(sent) == 2 and not any("BEGIN" in message for message in sent), sent
+    assert all(message.startswith("Bind") for message in sent), sent
+
+    def loads_page_read_afresh():
+        KEPT_LOADS_READS.clear()
+        loads_page()
+
+    sent = _statements(_traced_messages(app, loads_page_read_afresh))
+    assert len(sent) >= 4, sent
+    assert sent[1] == 'Query "BEGIN"' and sent[-1] == 'Query "ROLLBACK"', sent
 
 
 def _pooled_backend(app) -> tuple[int, bool]:
