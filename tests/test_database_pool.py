@@ -88,7 +88,9 @@ def _kill(dbapi_connection, backend) -> None:
 def _prepared_after(engine, page, times: int = 8) -> list[str]:
     """The statements PostgreSQL holds prepared on the connections `page()` used, once run
     `times` times (psycopg prepares at the fifth run); each connection's prepare threshold is
-    psycopg's own again afterwards."""
+    psycopg's own again afterwards. The pool starts afresh: the worker's app is shared, and
+    another test may have prepared statements of its own on its connections."""
+    engine.dispose()
     used = set()
 
     def remember(connection, *_arguments):
