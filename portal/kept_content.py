@@ -46,17 +46,17 @@ class KeptStore:
     def __init__(self, max_bytes: int, max_entries: int | None = None):
         self.max_bytes = max_bytes
         self.max_entries = max_entries
-        self.entries: dict[tuple, Markup] = {}
+        self.entries: dict[tuple, Markup | bytes] = {}  # content, or a whole page encoded
         # (what a page shows, the connection that read the state) -> (the state, the key of the
         # content it stands for in `entries`): one state a page and connection, the newest, as
         # an older one is never read again.
         self.states: dict[tuple, tuple] = {}
         self.bytes = 0
 
-    def get(self, key: tuple) -> Markup | None:
+    def get(self, key: tuple) -> Markup | bytes | None:
         return self.entries.get(key)
 
-    def keep(self, key: tuple, html: Markup) -> None:
+    def keep(self, key: tuple, html: Markup | bytes) -> None:
         full = self.max_entries is not None and len(self.entries) >= self.max_entries
         if full or self.bytes + len(html) > self.max_bytes:
             self.clear()

@@ -27,15 +27,16 @@ from portal.site_header import header_inputs
 FLASHES = "_flashes"
 
 
-def kept_page(store: KeptStore, key: tuple, render: Callable[[], str]) -> str:
+def kept_page(store: KeptStore, key: tuple, render: Callable[[], str]) -> str | bytes:
     """The page `render()` gives, kept in `store` under `key` (everything the view's part of
-    the page shows, its viewer first) with the layout's inputs. Nothing is kept while templates
-    reload (development)."""
+    the page shows, its viewer first) with the layout's inputs. It is kept encoded, as the
+    response's body (UTF-8): a page of 0.4 MB took 0.5 ms to encode again each time. Nothing is
+    kept while templates reload (development)."""
     if current_app.jinja_env.auto_reload or session.get(FLASHES) or not csrf_token_signed_once():
         return render()
     page_key = (key, header_inputs(), generate_csrf())
-    html = store.get(page_key)
-    if html is None:
-        html = render()
-        store.keep(page_key, html)
-    return html
+    body = store.get(page_key)
+    if body is None:
+        body = render().encode()
+        store.keep(page_key, body)
+    return body

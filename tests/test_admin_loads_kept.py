@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from portal.admin.views import KEPT_LOADS, KEPT_LOADS_READS
+from portal.admin.views import KEPT_LOAD_PAGES, KEPT_LOADS, KEPT_LOADS_READS
 from portal.extensions import db
 from portal.models import (
     Institution,
@@ -44,10 +44,17 @@ def assert_fresh(client, paths=PATHS) -> None:
         for path in paths
         for language in ("en", "fr-CA")
     }
-    KEPT_LOADS.clear()
-    KEPT_LOADS_READS.clear()
+    forget_kept()
     for (path, language), html in served.items():
         assert html == page(client, path, language), (path, language)
+
+
+def forget_kept() -> None:
+    """Forget the loads pages, their content and their small reads: the next page reads and
+    renders afresh."""
+    KEPT_LOAD_PAGES.clear()
+    KEPT_LOADS.clear()
+    KEPT_LOADS_READS.clear()
 
 
 def change(app, statement) -> None:
@@ -168,3 +175,49 @@ def test_nothing_is_kept_when_templates_reload_or_the_filter_is_wrong(app, loads
         assert not KEPT_LOADS.entries
     finally:
         app.jinja_env.auto_reload = False
+
+
+def test_a_page_kept_whole_shows_a_flashed_message_once(app, loads, admin_client):
+    """The page around kept content is kept too, per session, and neither given nor kept while
+    a message waits: the message shows, once."""
+    forget_kept()
+    first = page(admin_client)
+    assert len(KEPT_LOAD_PAGES.entries) == 1
+    assert page(admin_client) == first  # kept now, layout and all
+    with admin_client.session_transaction() as session:
+        session["_flashes"] = [("success", "Caps saved elsewhere.")]
+    assert "Caps saved elsewhere." in page(admin_client)
+    assert page(admin_client) == first
+    assert "Caps saved elsewhere." not in first
+    assert_fresh(admin_client, ("/admin/loads",))
+
+
+def test_a_page_kept_whole_is_one_sessions_own(app, loads, admin):
+    """Two sessions of the same administrator each get the page with their own CSRF token."""
+    first = login_client(app.test_client(), admin)
+    second = login_client(app.test_client(), admin)
+    forget_kept()
+
+    def tokens(client) -> set[str]:
+        html = client.get("/admin/loads").get_data(as_text=True)
+        return set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+
+    seen: dict[str, set[str]] = {}
+    for _ in range(3):
+        for name, client in (("first", first), ("second", second)):
+            found = tokens(client)
+            assert len(found) == 1, found
+            assert seen.setdefault(name, found) == found, name
+    assert seen["first"] != seen["second"]
+
+
+def test_a_page_kept_whole_follows_the_language_and_the_loads(app, loads, admin_client):
+    """The kept page is the content's: another language, or another load, is another page."""
+    forget_kept()
+    english = page(admin_client)
+    french = page(admin_client, language="fr-CA")
+    assert english != french and page(admin_client) == english
+    ada, _bob = loads
+    change(app, update(User).where(User.id == ada.id).values(principal_cap=0))
+    assert page(admin_client) != english
+    assert_fresh(admin_client, ("/admin/loads",))

@@ -42,6 +42,7 @@ from portal.file_budgets import size_text
 from portal.forms import select_choices
 from portal.images import ImageError, clean_image
 from portal.kept_content import KeptContent, KeptReads, KeptStore, Read
+from portal.kept_pages import kept_page
 from portal.labels import lazy_gettext as _l
 from portal.loads import DefaultCaps, default_caps, load_policy, pending_proposals
 from portal.models import Institution, Program, ProgramKind, User
@@ -127,6 +128,10 @@ def _kept_pending_proposals(as_of: date) -> int:
 # The loads page's content (everything under the navigation) kept per process: a few pages of
 # about 0.3 MB. Its key (`_loads_content_key`) holds everything the content shows.
 KEPT_LOADS = KeptStore(max_bytes=3_000_000, max_entries=8)
+# The whole page around kept content, per session (portal/kept_pages.py). Each key is the
+# content's own key (the same object, records and all, while the content is kept) with the
+# layout's inputs.
+KEPT_LOAD_PAGES = KeptStore(max_bytes=3_000_000, max_entries=8)
 
 
 @blueprint.route("")
@@ -145,22 +150,29 @@ def loads():
         ), 400
     today = date.today()
     report = _report(form, today)
-    shown_groups = _shown_groups()
-    return render_template(
-        "admin/loads.html",
-        form=form,
-        report=report,
-        columns=reports.page_columns(shown_groups),
-        detail_groups=[
-            (group, label, group in shown_groups, _toggle_url(group, shown_groups))
-            for group, label in reports.DETAIL_GROUPS.items()
-        ],
-        loads_chart=reports.loads_chart,  # drawn only when the content is rendered
-        sort_url=_sort_url,
-        page_url=_page_url,
-        export_arguments=_filter_arguments("page", "show"),
-        content=KeptContent(KEPT_LOADS, _loads_content_key(report, choices, today)),
-    )
+    key = _loads_content_key(report, choices, today)
+
+    def render() -> str:
+        shown_groups = _shown_groups()
+        return render_template(
+            "admin/loads.html",
+            form=form,
+            report=report,
+            columns=reports.page_columns(shown_groups),
+            detail_groups=[
+                (group, label, group in shown_groups, _toggle_url(group, shown_groups))
+                for group, label in reports.DETAIL_GROUPS.items()
+            ],
+            loads_chart=reports.loads_chart,  # drawn only when the content is rendered
+            sort_url=_sort_url,
+            page_url=_page_url,
+            export_arguments=_filter_arguments("page", "show"),
+            content=KeptContent(KEPT_LOADS, key),
+        )
+
+    # The loads are read every time (the table is never older than its page); the page around
+    # them is rendered only when they, or anything else it shows, changed.
+    return kept_page(KEPT_LOAD_PAGES, key, render)
 
 
 def _loads_content_key(report: reports.LoadsReport, choices: tuple, today: date) -> tuple:
