@@ -7,14 +7,13 @@ app has or will have: nothing is keyed by a list of routes.
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, flash, g, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
 from flask_wtf.csrf import generate_csrf
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.auth.access import handles_own_authentication
@@ -65,6 +64,7 @@ def register(app: Flask) -> None:
         app.before_request(refuse_untrusted_port)
     app.before_request(expire_stale_session)
     app.before_request(reuse_signed_csrf_token)
+    app.after_request(remember_signed_csrf_token)
     app.before_request(refuse_forbidden_characters)
     app.after_request(add_security_headers)
     user_logged_in.connect(stamp_new_login, app)
@@ -302,12 +302,51 @@ def reuse_signed_csrf_token() -> None:
         setattr(g, field, _signed_csrf_token(secret, raw))
 
 
+def remember_signed_csrf_token(response: Response) -> Response:
+    """after_request: a session's first token, which Flask-WTF signed itself (the session had
+    none before this request), is the one its later pages show. Signed again by
+    `reuse_signed_csrf_token`, it could differ (a second later, another time in it), and a
+    page kept whole for the session (portal/kept_pages.py) would be rendered again."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    token = g.get(field)
+    raw = session.get(field)
+    if token and raw and csrf_token_signed_once():
+        secret = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+        key = (secret, raw)
+        if key not in _SIGNED_CSRF_TOKENS and _signs(secret, token, raw):
+            _keep_signed_csrf_token(key, token)
+    return response
+
+
 def csrf_token_signed_once() -> bool:
     """Whether a session's CSRF token is signed once and the same on each of its pages: without
     a time limit (the portal's setting); with one, Flask-WTF signs it anew each second."""
     return current_app.config.get("WTF_CSRF_TIME_LIMIT") is None
 
 
-@lru_cache(maxsize=4096)
+# (secret, the session's raw token) -> its signed token, per process; full, it starts over.
+_SIGNED_CSRF_TOKENS: dict[tuple[str | bytes, str], str] = {}
+SIGNED_CSRF_TOKENS_KEPT = 4096
+
+
 def _signed_csrf_token(secret: str | bytes, raw: str) -> str:
-    return URLSafeTimedSerializer(secret, salt=FLASK_WTF_SALT).dumps(raw)
+    key = (secret, raw)
+    token = _SIGNED_CSRF_TOKENS.get(key)
+    if token is None:
+        token = URLSafeTimedSerializer(secret, salt=FLASK_WTF_SALT).dumps(raw)
+        _keep_signed_csrf_token(key, token)
+    return token
+
+
+def _keep_signed_csrf_token(key: tuple[str | bytes, str], token: str) -> None:
+    if len(_SIGNED_CSRF_TOKENS) >= SIGNED_CSRF_TOKENS_KEPT:
+        _SIGNED_CSRF_TOKENS.clear()
+    _SIGNED_CSRF_TOKENS[key] = token
+
+
+def _signs(secret: str | bytes, token: str, raw: str) -> bool:
+    """Whether `token` is `raw` signed with `secret` (as Flask-WTF signs it)."""
+    try:
+        return URLSafeTimedSerializer(secret, salt=FLASK_WTF_SALT).loads(token) == raw
+    except BadData:
+        return False

@@ -110,6 +110,19 @@ def test_a_session_keeps_its_signed_token_and_forms_use_the_same(csrf_app, make_
     assert len(form_page) == 1 and form_page == later_page  # header and form, page after page
 
 
+def test_a_sessions_first_token_is_the_one_its_later_pages_show(csrf_app, make_faculty):
+    """The first page of a session shows a token Flask-WTF signed itself; the pages after it,
+    a second later or more, show that same token (a page kept whole for the session is then
+    given again, not rendered with another signature), and it is accepted."""
+    client = login_client(csrf_app.test_client(), make_faculty())
+    first_page = set(TOKENS.findall(client.get("/group").get_data(as_text=True)))
+    time.sleep(1.1)  # Flask-WTF's signature holds the second it was made
+    later_page = set(TOKENS.findall(client.get("/group").get_data(as_text=True)))
+    assert len(first_page) == 1 and first_page == later_page
+    (token,) = first_page
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+
 def test_with_a_time_limit_every_token_is_signed_afresh(csrf_app, make_faculty, monkeypatch):
     kept = []
     monkeypatch.setattr(security, "_signed_csrf_token", lambda *key: kept.append(key))
