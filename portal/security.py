@@ -33,7 +33,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 HSTS = "max-age=31536000; includeSubDomains"
 API_CACHE_CONTROL = "private, no-cache"
 
-# Session keys of our own, next to Flask-Login's `_user_id`.
+USER_ID = "_user_id"  # Flask-Login's session key: the signed-in account
+# Session keys of our own, next to Flask-Login's.
 LOGIN_AT = "_login_at"
 SEEN_AT = "_seen_at"
 # The idle clock moves in steps of this many seconds (an idle limit is counted in minutes).
@@ -103,7 +104,7 @@ def add_security_headers(response: Response) -> Response:
 
 def _has_login_session() -> bool:
     # Reads the cookie only: a static file must not cost a database query to load the user.
-    return "_user_id" in session or bool(request.cookies.get(_remember_cookie_name()))
+    return USER_ID in session or bool(request.cookies.get(_remember_cookie_name()))
 
 
 def _remember_cookie_name() -> str:
@@ -216,7 +217,7 @@ def expire_stale_session() -> None:
 
     Ending it also clears the remember-me cookie, so the next request is anonymous.
     """
-    if request.endpoint == "static" or "_user_id" not in session or handles_own_authentication():
+    if request.endpoint == "static" or USER_ID not in session or handles_own_authentication():
         return  # (the API ignores the session cookie: it neither reads nor refreshes it)
     now = int(time.time())
     login_at = session.get(LOGIN_AT)
@@ -293,11 +294,13 @@ def reuse_signed_csrf_token() -> None:
     time, which only a time limit reads). Without a time limit (WTF_CSRF_TIME_LIMIT = None, this
     portal's setting) one signature is as good as another, so the first is kept per process and
     handed to Flask-WTF as the request's token (`g.csrf_token`, which generate_csrf returns).
+    Only for a signed-in session (whose pages may be kept whole): visitors' sessions, made at
+    will, would push the signed-in sessions' tokens out.
     """
     config = current_app.config
     field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     raw = session.get(field)
-    if raw and csrf_token_signed_once():
+    if raw and session.get(USER_ID) and csrf_token_signed_once():
         secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
         setattr(g, field, _signed_csrf_token(secret, raw))
 
@@ -306,11 +309,12 @@ def remember_signed_csrf_token(response: Response) -> Response:
     """after_request: a session's first token, which Flask-WTF signed itself (the session had
     none before this request), is the one its later pages show. Signed again by
     `reuse_signed_csrf_token`, it could differ (a second later, another time in it), and a
-    page kept whole for the session (portal/kept_pages.py) would be rendered again."""
+    page kept whole for the session (portal/kept_pages.py) would be rendered again. Only a
+    signed-in session's, as in `reuse_signed_csrf_token`."""
     field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     token = g.get(field)
     raw = session.get(field)
-    if token and raw and csrf_token_signed_once():
+    if token and raw and session.get(USER_ID) and csrf_token_signed_once():
         secret = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
         key = (secret, raw)
         if key not in _SIGNED_CSRF_TOKENS and _signs(secret, token, raw):
@@ -324,7 +328,7 @@ def csrf_token_signed_once() -> bool:
     return current_app.config.get("WTF_CSRF_TIME_LIMIT") is None
 
 
-# (secret, the session's raw token) -> its signed token, per process; full, it starts over.
+# (secret, the session's raw token) -> its signed token, per process; full, the oldest goes.
 _SIGNED_CSRF_TOKENS: dict[tuple[str | bytes, str], str] = {}
 SIGNED_CSRF_TOKENS_KEPT = 4096
 
@@ -340,7 +344,10 @@ def _signed_csrf_token(secret: str | bytes, raw: str) -> str:
 
 def _keep_signed_csrf_token(key: tuple[str | bytes, str], token: str) -> None:
     if len(_SIGNED_CSRF_TOKENS) >= SIGNED_CSRF_TOKENS_KEPT:
-        _SIGNED_CSRF_TOKENS.clear()
+        try:
+            del _SIGNED_CSRF_TOKENS[next(iter(_SIGNED_CSRF_TOKENS))]  # the oldest (first kept)
+        except (KeyError, RuntimeError, StopIteration):
+            pass  # another of gunicorn's threads changed it meanwhile: one more entry, no harm
     _SIGNED_CSRF_TOKENS[key] = token
 
 

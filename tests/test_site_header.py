@@ -123,6 +123,29 @@ def test_a_sessions_first_token_is_the_one_its_later_pages_show(csrf_app, make_f
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
 
 
+def test_visitors_push_no_signed_in_sessions_token_out(csrf_app, make_faculty, monkeypatch):
+    """Visitors' sessions (made at will, one a page without a cookie) have no token remembered,
+    so a stream of them (a crawler) leaves a signed-in session's token, and its kept pages,
+    alone; full, the store lets its oldest token go, not every session's."""
+    monkeypatch.setattr(security, "_SIGNED_CSRF_TOKENS", {})
+    client = login_client(csrf_app.test_client(), make_faculty())
+    (token,) = set(TOKENS.findall(client.get("/group").get_data(as_text=True)))
+    kept = dict(security._SIGNED_CSRF_TOKENS)
+    assert token in kept.values()
+    for _ in range(5):
+        visitor = csrf_app.test_client()
+        assert visitor.get("/login").status_code == 200
+        assert visitor.get("/no-such-page").status_code == 404
+    assert kept == security._SIGNED_CSRF_TOKENS
+    time.sleep(1.1)  # a token signed again would differ
+    assert set(TOKENS.findall(client.get("/group").get_data(as_text=True))) == {token}
+    monkeypatch.setattr(security, "SIGNED_CSRF_TOKENS_KEPT", len(kept) + 1)
+    for _ in range(3):
+        login_client(csrf_app.test_client(), make_faculty()).get("/group")
+    assert len(security._SIGNED_CSRF_TOKENS) == len(kept) + 1
+    assert token not in security._SIGNED_CSRF_TOKENS.values()  # the oldest went first
+
+
 def test_with_a_time_limit_every_token_is_signed_afresh(csrf_app, make_faculty, monkeypatch):
     kept = []
     monkeypatch.setattr(security, "_signed_csrf_token", lambda *key: kept.append(key))
