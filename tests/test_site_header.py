@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+from itsdangerous import TimestampSigner
 
 from portal import security
 from portal.extensions import db
@@ -101,22 +102,33 @@ def test_the_kept_headers_are_bounded(app, faculty_client):
     assert 40 <= _rendered.cache_info().currsize <= _rendered.cache_info().maxsize
 
 
-def test_a_session_keeps_its_signed_token_and_forms_use_the_same(csrf_app, make_faculty):
+def a_second_later(monkeypatch) -> None:
+    """Tokens signed from now on carry a later second (Flask-WTF's signature holds the second
+    it was made), as if the next page came a second later."""
+    later = int(time.time()) + 2
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _signer: later)
+
+
+def test_a_session_keeps_its_signed_token_and_forms_use_the_same(
+    csrf_app, make_faculty, monkeypatch
+):
     client = login_client(csrf_app.test_client(), make_faculty())
     client.get("/group")  # the session's first page makes its raw token
     form_page = set(TOKENS.findall(client.get("/group/members/new").get_data(as_text=True)))
-    time.sleep(1.1)  # Flask-WTF's signature holds the second it was made
+    a_second_later(monkeypatch)
     later_page = set(TOKENS.findall(client.get("/group").get_data(as_text=True)))
     assert len(form_page) == 1 and form_page == later_page  # header and form, page after page
 
 
-def test_a_sessions_first_token_is_the_one_its_later_pages_show(csrf_app, make_faculty):
+def test_a_sessions_first_token_is_the_one_its_later_pages_show(
+    csrf_app, make_faculty, monkeypatch
+):
     """The first page of a session shows a token Flask-WTF signed itself; the pages after it,
     a second later or more, show that same token (a page kept whole for the session is then
     given again, not rendered with another signature), and it is accepted."""
     client = login_client(csrf_app.test_client(), make_faculty())
     first_page = set(TOKENS.findall(client.get("/group").get_data(as_text=True)))
-    time.sleep(1.1)  # Flask-WTF's signature holds the second it was made
+    a_second_later(monkeypatch)
     later_page = set(TOKENS.findall(client.get("/group").get_data(as_text=True)))
     assert len(first_page) == 1 and first_page == later_page
     (token,) = first_page
@@ -137,7 +149,7 @@ def test_visitors_push_no_signed_in_sessions_token_out(csrf_app, make_faculty, m
         assert visitor.get("/login").status_code == 200
         assert visitor.get("/no-such-page").status_code == 404
     assert kept == security._SIGNED_CSRF_TOKENS
-    time.sleep(1.1)  # a token signed again would differ
+    a_second_later(monkeypatch)  # a token signed again would differ
     assert set(TOKENS.findall(client.get("/group").get_data(as_text=True))) == {token}
     monkeypatch.setattr(security, "SIGNED_CSRF_TOKENS_KEPT", len(kept) + 1)
     for _ in range(3):
