@@ -17,6 +17,7 @@ own, named after the configured one with the worker's id appended, created on th
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from itertools import count
 
 import pytest
 from flask import Flask
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
@@ -355,6 +357,28 @@ def login_client(client, user: User):
         session["_fresh"] = True
         session["_password_at"] = int(time.time())  # as a password login sets it
     return client
+
+
+def two_sessions_tokens(app, user: User, path: str, visits: int = 3) -> tuple[str, str]:
+    """Two sessions of `user` ask for `path` `visits` times each, in turns: each page shows one
+    CSRF token, the same on every visit of its session and its own session's (Flask-WTF signs
+    the session's raw token). Returns the two sessions' tokens."""
+    clients = [login_client(app.test_client(), user) for _ in range(2)]
+    seen: list[set[str]] = [set(), set()]
+    for _ in range(visits):
+        for index, client in enumerate(clients):
+            html = client.get(path).get_data(as_text=True)
+            found = set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+            assert len(found) == 1, found
+            assert (seen[index] or found) == found, index
+            seen[index] = found
+    signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token")
+    tokens = []
+    for client, (token,) in zip(clients, seen, strict=True):
+        with client.session_transaction() as session:
+            assert signer.loads(token) == session["csrf_token"]
+        tokens.append(token)
+    return tokens[0], tokens[1]
 
 
 @pytest.fixture

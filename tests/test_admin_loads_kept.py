@@ -19,7 +19,7 @@ from portal.models import (
     SupervisionState,
     User,
 )
-from tests.conftest import login_client
+from tests.conftest import login_client, two_sessions_tokens
 
 pytestmark = pytest.mark.both_backends  # the aggregate query differs per database
 
@@ -194,21 +194,9 @@ def test_a_page_kept_whole_shows_a_flashed_message_once(app, loads, admin_client
 
 def test_a_page_kept_whole_is_one_sessions_own(app, loads, admin):
     """Two sessions of the same administrator each get the page with their own CSRF token."""
-    first = login_client(app.test_client(), admin)
-    second = login_client(app.test_client(), admin)
     forget_kept()
-
-    def tokens(client) -> set[str]:
-        html = client.get("/admin/loads").get_data(as_text=True)
-        return set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
-
-    seen: dict[str, set[str]] = {}
-    for _ in range(3):
-        for name, client in (("first", first), ("second", second)):
-            found = tokens(client)
-            assert len(found) == 1, found
-            assert seen.setdefault(name, found) == found, name
-    assert seen["first"] != seen["second"]
+    first, second = two_sessions_tokens(app, admin, "/admin/loads")
+    assert first != second
 
 
 def test_a_page_kept_whole_follows_the_language_and_the_loads(app, loads, admin_client):

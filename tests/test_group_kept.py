@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, update
 from sqlalchemy.exc import DBAPIError
 
@@ -15,7 +14,13 @@ from portal import create_app
 from portal.extensions import db
 from portal.group.views import KEPT_CONTENT, KEPT_PAGES
 from portal.models import LoadPolicy, Milestone, Person, Position, Program, Supervision, User
-from tests.conftest import app_config, ensure_postgres_database, login_client, reset_database
+from tests.conftest import (
+    app_config,
+    ensure_postgres_database,
+    login_client,
+    reset_database,
+    two_sessions_tokens,
+)
 from tests.group_helpers import forget_kept
 
 pytestmark = pytest.mark.both_backends  # the page's statements differ per database
@@ -357,30 +362,9 @@ def test_a_message_flashed_to_a_session_shows_once_on_a_kept_page(app, faculty_c
 def test_a_page_kept_whole_is_one_sessions_own(app, faculty, group):
     """Two sessions of the same account each get the page with their own CSRF token, however
     often they come back."""
-    first = login_client(app.test_client(), faculty)
-    second = login_client(app.test_client(), faculty)
     forget_kept()
-
-    def tokens(client) -> set[str]:
-        html = client.get("/group").get_data(as_text=True)
-        return set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
-
-    def session_token(client) -> str:
-        with client.session_transaction() as session:
-            return session["csrf_token"]
-
-    seen = {}
-    for _ in range(3):
-        for name, client in (("first", first), ("second", second)):
-            found = tokens(client)
-            assert len(found) == 1, found
-            seen.setdefault(name, found)
-            assert found == seen[name], name
-    assert seen["first"] != seen["second"]
-    # Each token is its own session's (Flask-WTF signs the session's raw token).
-    signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token")
-    assert signer.loads(next(iter(seen["first"]))) == session_token(first)
-    assert signer.loads(next(iter(seen["second"]))) == session_token(second)
+    first, second = two_sessions_tokens(app, faculty, "/group")
+    assert first != second
 
 
 def test_no_page_is_kept_whole_when_csrf_tokens_have_a_time_limit(app, faculty_client, group):
