@@ -139,9 +139,9 @@ def read_before_transaction(connection: Connection) -> Iterator[None]:
     is the session's user (a page kept under the data state) made three round trips for one
     read; the loads page, whose other reads are kept too, then read the loads in a transaction
     of their own, two more. Inside this block psycopg runs the statement on its own
-    (autocommit), and the transaction begins with the next statement, if any. Under READ COMMITTED, PostgreSQL's level
-    here, every statement of a transaction reads a snapshot of its own anyway: what the
-    statement reads, and what follows, is the same either way. Nothing changes on SQLite (its
+    (autocommit), and the transaction begins with the next statement, if any. Under READ
+    COMMITTED, PostgreSQL's level here, every statement of a transaction reads a snapshot of its
+    own anyway: what the statement reads, and what follows, is the same either way. Nothing changes on SQLite (its
     transaction is what makes the page's reads one snapshot) or inside a transaction already
     open (a write before).
     """

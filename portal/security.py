@@ -297,11 +297,9 @@ def reuse_signed_csrf_token() -> None:
     Only for a signed-in session (whose pages may be kept whole): visitors' sessions, made at
     will, would push the signed-in sessions' tokens out.
     """
-    config = current_app.config
-    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    field, secret = _csrf_field_and_secret()
     raw = session.get(field)
     if raw and session.get(USER_ID) and csrf_token_signed_once():
-        secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
         setattr(g, field, _signed_csrf_token(secret, raw))
 
 
@@ -311,15 +309,21 @@ def remember_signed_csrf_token(response: Response) -> Response:
     `reuse_signed_csrf_token`, it could differ (a second later, another time in it), and a
     page kept whole for the session (portal/kept_pages.py) would be rendered again. Only a
     signed-in session's, as in `reuse_signed_csrf_token`."""
-    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    field, secret = _csrf_field_and_secret()
     token = g.get(field)
     raw = session.get(field)
     if token and raw and session.get(USER_ID) and csrf_token_signed_once():
-        secret = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
         key = (secret, raw)
         if key not in _SIGNED_CSRF_TOKENS and _signs(secret, token, raw):
             _keep_signed_csrf_token(key, token)
     return response
+
+
+def _csrf_field_and_secret() -> tuple[str, str | bytes]:
+    """The session's key of its raw CSRF token, and the secret Flask-WTF signs it with."""
+    config = current_app.config
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    return field, config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
 
 
 def csrf_token_signed_once() -> bool:
