@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -357,6 +357,21 @@ def login_client(client, user: User):
         session["_fresh"] = True
         session["_password_at"] = int(time.time())  # as a password login sets it
     return client
+
+
+def assert_flashed_message_shows_once(client, show: Callable[[], str]) -> str:
+    """`show()` (the page as `client` gets it) is kept from its second time on; a message
+    flashed to the session then shows on the next page only, and the page after it is the kept
+    one again. Returns the page."""
+    first = show()
+    assert show() == first  # kept now, layout and all
+    message = "Saved somewhere else."
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", message)]
+    assert message in show()
+    assert show() == first
+    assert message not in first
+    return first
 
 
 def two_sessions_tokens(app, user: User, path: str, visits: int = 3) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from portal.group.views import KEPT_CONTENT, KEPT_PAGES
 from portal.models import LoadPolicy, Milestone, Person, Position, Program, Supervision, User
 from tests.conftest import (
     app_config,
+    assert_flashed_message_shows_once,
     ensure_postgres_database,
     login_client,
     reset_database,
@@ -350,13 +351,7 @@ def test_a_write_of_the_pages_own_transaction_is_never_kept_under_the_state(
 def test_a_message_flashed_to_a_session_shows_once_on_a_kept_page(app, faculty_client, group):
     """A page kept whole is not given while a message waits: the message shows, once."""
     forget_kept()
-    first = page(faculty_client)
-    assert page(faculty_client) == first  # kept now, layout and all
-    with faculty_client.session_transaction() as session:
-        session["_flashes"] = [("success", "Saved somewhere else.")]
-    assert "Saved somewhere else." in page(faculty_client)
-    assert page(faculty_client) == first
-    assert "Saved somewhere else." not in first
+    assert_flashed_message_shows_once(faculty_client, lambda: page(faculty_client))
 
 
 def test_a_page_kept_whole_is_one_sessions_own(app, faculty, group):
