@@ -6,6 +6,7 @@ the group's "this would take you over your cap" warning both count the same way.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -521,15 +522,20 @@ def cap_breaches_after_adding(
     policy = load_policy()
     records = load_records(on, faculty_id=faculty_id)
     record = records[0] if records else None
-    known = [item for item in additions if programs[item[0]] is not None]
-    if not known or record is None:
+    # An import adds thousands of links of a few kinds: each kind is weighed once.
+    kinds = Counter(item for item in additions if programs[item[0]] is not None)
+    if not kinds or record is None:
         return []
     current = load_row(record, policy)
     warnings: list[str] = []
-    roles = [SupervisionRole(role) for _, _, role in known]
-    principal_after = current.principal + roles.count(SupervisionRole.PRINCIPAL)
+    principal_added = sum(
+        count
+        for (_, _, role), count in kinds.items()
+        if SupervisionRole(role) is SupervisionRole.PRINCIPAL
+    )
+    principal_after = current.principal + principal_added
     if (
-        SupervisionRole.PRINCIPAL in roles
+        principal_added
         and current.principal_cap is not None
         and principal_after > current.principal_cap
     ):
@@ -542,9 +548,10 @@ def cap_breaches_after_adding(
             )
         )
     added_units = sum(
-        int(Decimal(str(share)).quantize(CENT) * 100)
+        count
+        * int(Decimal(str(share)).quantize(CENT) * 100)
         * int(Decimal(programs[program_id].weight).quantize(CENT) * 100)
-        for program_id, share, _ in known
+        for (program_id, share, _), count in kinds.items()
         if programs[program_id].counts_toward_load
     )
     if added_units:

@@ -86,3 +86,35 @@ def test_invalid_shares_are_an_error_not_a_warning(app, make_faculty):
     assert response.status_code == 400
     assert "Shares must total 100 %" in response.get_data(as_text=True)
     assert _positions(app) == 0
+
+
+def test_an_imports_additions_count_one_by_one_however_many_repeat(app, make_faculty):
+    """An import's links are weighed by kind (program, share, role); each repeat still counts."""
+    from decimal import Decimal
+
+    from portal.loads import cap_breaches_after_adding
+    from portal.models import Program
+
+    def warnings(faculty) -> list[str]:
+        with app.app_context():
+            program = {p.name: p.id for p in db.session.scalars(select(Program))}
+            return cap_breaches_after_adding(
+                faculty.id,
+                [
+                    (program["PhD"], Decimal("50"), "principal"),
+                    (program["PhD"], Decimal("50.00"), "principal"),
+                    (program["Master's Research"], Decimal("100"), "principal"),
+                    (program["PhD"], "25", "co-supervisor"),
+                    (program["Collaborating researcher"], Decimal("100"), "none"),
+                ],
+                date.today(),
+            )
+
+    # Three principal seats and 50 + 50 + 50 (a master's counts half) + 25 = 175% weighted.
+    over = make_faculty("over@example.org", "Prof. Over", principal_cap=2, weighted_cap=150)
+    assert warnings(over) == [
+        "Prof. Over would be principal supervisor of 3 people, over their cap of 2.",
+        "Prof. Over's weighted load would be 175%, over their cap of 150%.",
+    ]
+    at_caps = make_faculty("at@example.org", "Prof. At", principal_cap=3, weighted_cap=175)
+    assert warnings(at_caps) == []
