@@ -4,6 +4,12 @@ An import builds tens of thousands of objects that all live until it ends; each 
 collection meanwhile walks every one of them again and finds nothing to free (a quarter of a
 10,000-row import's CPU time went there). The collector runs again, on its own schedule, as
 soon as the outermost pause ends; pauses nest and may overlap across threads.
+
+The import's entry points (the upload and confirm pages, the command) pause it around the
+whole import, not only each step: the collector then resumes once the import's objects are
+freed. Resumed between two steps, it walks every object still alive (the rows, the plan),
+moves them to its oldest generation, and a full collection walks them again later (about
+100 ms, on whatever request comes then).
 """
 
 from __future__ import annotations

@@ -34,3 +34,48 @@ def test_a_collector_turned_off_by_someone_else_stays_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _collector_between_plan_and_apply(monkeypatch, module) -> list[bool]:
+    """Whether the collector ran when each import of `module` went from its plan to writing."""
+    seen: list[bool] = []
+    apply_import = module.apply_import
+
+    def spy(plan, actor, **options):
+        seen.append(gc.isenabled())
+        return apply_import(plan, actor, **options)
+
+    monkeypatch.setattr(module, "apply_import", spy)
+    return seen
+
+
+def test_an_imports_pages_pause_the_collector_from_the_upload_to_the_last_write(
+    monkeypatch, faculty_client
+):
+    """One pause around the whole import: resumed between its steps, the collector would walk
+    (and keep for a later full collection) everything the steps left alive."""
+    from portal.roster import views
+    from tests.test_roster_import import confirm, roster_csv, row, upload
+
+    seen = _collector_between_plan_and_apply(monkeypatch, views)
+    preview = upload(faculty_client, roster_csv(row("Paused Person")))
+    assert gc.isenabled()
+    response = confirm(faculty_client, preview)
+    assert response.status_code == 302
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_the_import_command_pauses_the_collector_from_reading_to_the_last_write(
+    monkeypatch, runner, faculty, tmp_path
+):
+    from portal.roster import cli
+    from tests.test_roster_import import roster_csv, row
+
+    seen = _collector_between_plan_and_apply(monkeypatch, cli)
+    path = tmp_path / "roster.csv"
+    path.write_bytes(roster_csv(row("Paused Person")))
+    result = runner.invoke(args=["import-roster", str(path), "--faculty", faculty.email])
+    assert result.exit_code == 0, result.output
+    assert seen == [False]
+    assert gc.isenabled()

@@ -10,6 +10,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from portal.collector import collector_paused
 from portal.extensions import db
 from portal.roster.applying import apply_import
 from portal.roster.planning import plan_import
@@ -109,6 +110,7 @@ def export_roster_command(
     help='Import even when it takes someone over a cap (the form\'s "Save anyway").',
 )
 @with_appcontext
+@collector_paused()
 def import_roster_command(
     file: Path, faculty_email: str, dry_run: bool, accept_over_cap: bool
 ) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.auth.decorators import admin_required
+from portal.collector import collector_paused
 from portal.errors import render_error
 from portal.extensions import db
 from portal.highlights import highlight_positions
@@ -183,6 +184,7 @@ def coi():
 
 
 @blueprint.route("/group/import", methods=["GET", "POST"])
+@collector_paused()
 def import_roster():
     """GET: the upload form (and export links); POST: the preview of an uploaded file."""
     form = ImportForm()
@@ -210,6 +212,7 @@ def import_roster():
 
 
 @blueprint.route("/group/import/confirm", methods=["POST"])
+@collector_paused()
 def import_confirm():
     """Apply the previewed rows, re-checked against the database, in one transaction."""
     form = ConfirmImportForm()
