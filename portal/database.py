@@ -140,13 +140,20 @@ def read_before_transaction(connection: Connection) -> Iterator[None]:
     read; the loads page, whose other reads are kept too, then read the loads in a transaction
     of their own, two more. Inside this block psycopg runs the statement on its own
     (autocommit), and the transaction begins with the next statement, if any. Under READ
-    COMMITTED, PostgreSQL's level here, every statement of a transaction reads a snapshot of its
-    own anyway: what the statement reads, and what follows, is the same either way. Nothing changes on SQLite (its
-    transaction is what makes the page's reads one snapshot) or inside a transaction already
-    open (a write before).
+    COMMITTED, PostgreSQL's default level, every statement of a transaction reads a snapshot of
+    its own anyway: what the statement reads, and what follows, is the same either way.
+
+    Nothing changes on SQLite (its transaction is what makes the page's reads one snapshot),
+    inside a transaction already open (a write before), or on a connection at a stricter level
+    (a server set to REPEATABLE READ): there a transaction reads one snapshot from its first
+    statement on, which the statement must then belong to.
     """
     dbapi_connection = connection.connection.dbapi_connection
-    if connection.dialect.driver != "psycopg" or not _idle_outside_transaction(dbapi_connection):
+    if (
+        connection.dialect.driver != "psycopg"
+        or not _idle_outside_transaction(dbapi_connection)
+        or not _reads_committed(connection, dbapi_connection)
+    ):
         yield
         return
     dbapi_connection.autocommit = True
@@ -159,6 +166,17 @@ def read_before_transaction(connection: Connection) -> Iterator[None]:
     finally:
         if not connection.invalidated:
             dbapi_connection.autocommit = False
+
+
+def _reads_committed(connection: Connection, dbapi_connection) -> bool:
+    """Whether the connection's transactions are READ COMMITTED: set on the connection, or the
+    server's default (read from the engine's first connection) when nothing is set."""
+    from psycopg import IsolationLevel
+
+    level = dbapi_connection.isolation_level
+    if level is None:
+        return connection.dialect.default_isolation_level == "READ COMMITTED"
+    return level == IsolationLevel.READ_COMMITTED
 
 
 @contextmanager

@@ -8,6 +8,7 @@ import tempfile
 
 import pytest
 from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.pool import NullPool
 
 from portal import database
 from portal.admin.views import KEPT_LOADS_READS
@@ -382,3 +383,43 @@ def test_the_loads_statement_is_planned_for_its_values_each_time(app, admin_clie
     prepared = _prepared_after(engine, loads_page)
     assert any(statement.startswith("SELECT users.id") for statement in prepared), prepared
     assert not any("current_loads" in statement for statement in prepared), prepared
+
+
+@pytest.mark.parametrize(
+    ("set_on", "level", "outside"),
+    [
+        (None, None, True),  # the server's default, READ COMMITTED
+        ("connection", "READ COMMITTED", True),
+        ("connection", "REPEATABLE READ", False),
+        ("connection", "SERIALIZABLE", False),
+        ("server", "repeatable read", False),
+    ],
+)
+def test_a_first_read_leaves_the_transaction_only_under_read_committed(app, set_on, level, outside):
+    """Under REPEATABLE READ or SERIALIZABLE, set on the connection or as the server's default,
+    a transaction reads one snapshot from its first statement on: that statement stays in it."""
+    from psycopg.pq import TransactionStatus
+
+    with app.app_context():
+        url = db.engine.url
+        if url.get_backend_name() != "postgresql":
+            pytest.skip("psycopg's BEGIN: PostgreSQL only (SQLite reads a page in one transaction)")
+    options = {}
+    if set_on == "server":  # what `ALTER DATABASE ... SET default_transaction_isolation` does
+        setting = level.replace(" ", "\\ ")  # libpq's options: a space escaped
+        options["connect_args"] = {"options": f"-c default_transaction_isolation={setting}"}
+    engine = create_engine(url, poolclass=NullPool, **options)
+    try:
+        with engine.connect() as connection:
+            if set_on == "connection":
+                connection = connection.execution_options(isolation_level=level)
+            with database.read_before_transaction(connection):
+                assert connection.scalar(text("SELECT 1")) == 1
+                status = connection.connection.dbapi_connection.info.transaction_status
+            assert (status == TransactionStatus.IDLE) is outside, status
+            assert connection.connection.dbapi_connection.autocommit is False
+            assert connection.scalar(text("SELECT 2")) == 2  # the transaction begins here
+            status = connection.connection.dbapi_connection.info.transaction_status
+            assert status == TransactionStatus.INTRANS
+    finally:
+        engine.dispose()
