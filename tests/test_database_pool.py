@@ -14,6 +14,7 @@ from portal import database
 from portal.admin.views import KEPT_LOADS_READS
 from portal.extensions import db
 from portal.models import Institution
+from tests.conftest import POSTGRES_URL, ensure_postgres_database, worker_database_url
 from tests.group_helpers import forget_kept
 
 pytestmark = pytest.mark.both_backends
@@ -385,6 +386,7 @@ def test_the_loads_statement_is_planned_for_its_values_each_time(app, admin_clie
     assert not any("current_loads" in statement for statement in prepared), prepared
 
 
+@pytest.mark.skipif(not POSTGRES_URL, reason="PORTAL_TEST_DATABASE_URL names no PostgreSQL")
 @pytest.mark.parametrize(
     ("set_on", "level", "outside"),
     [
@@ -395,19 +397,17 @@ def test_the_loads_statement_is_planned_for_its_values_each_time(app, admin_clie
         ("server", "repeatable read", False),
     ],
 )
-def test_a_first_read_leaves_the_transaction_only_under_read_committed(app, set_on, level, outside):
+def test_a_first_read_leaves_the_transaction_only_under_read_committed(set_on, level, outside):
     """Under REPEATABLE READ or SERIALIZABLE, set on the connection or as the server's default,
-    a transaction reads one snapshot from its first statement on: that statement stays in it."""
+    a transaction reads one snapshot from its first statement on: that statement stays in it.
+    (psycopg's BEGIN: PostgreSQL only; SQLite reads a page in one transaction.)"""
     from psycopg.pq import TransactionStatus
 
-    with app.app_context():
-        url = db.engine.url
-        if url.get_backend_name() != "postgresql":
-            pytest.skip("psycopg's BEGIN: PostgreSQL only (SQLite reads a page in one transaction)")
     options = {}
     if set_on == "server":  # what `ALTER DATABASE ... SET default_transaction_isolation` does
         setting = level.replace(" ", "\\ ")  # libpq's options: a space escaped
         options["connect_args"] = {"options": f"-c default_transaction_isolation={setting}"}
+    url = ensure_postgres_database(worker_database_url(POSTGRES_URL))
     engine = create_engine(url, poolclass=NullPool, **options)
     try:
         with engine.connect() as connection:
