@@ -149,34 +149,46 @@ def read_before_transaction(connection: Connection) -> Iterator[None]:
     statement on, which the statement must then belong to.
     """
     dbapi_connection = connection.connection.dbapi_connection
-    if (
-        connection.dialect.driver != "psycopg"
-        or not _idle_outside_transaction(dbapi_connection)
-        or not _reads_committed(connection, dbapi_connection)
-    ):
-        yield
-        return
-    dbapi_connection.autocommit = True
+    outside = connection.dialect.driver == "psycopg" and _idle_outside_transaction(dbapi_connection)
+    if outside:
+        dbapi_connection.autocommit = True
     try:
+        if outside and not _reads_committed(connection, dbapi_connection):
+            outside = False
+            dbapi_connection.autocommit = False
         yield
     except BaseException as error:
-        if not _still_usable(dbapi_connection, error):
+        if outside and not _still_usable(dbapi_connection, error):
             connection.invalidate()
         raise
     finally:
-        if not connection.invalidated:
+        if outside and not connection.invalidated:
             dbapi_connection.autocommit = False
 
 
+SERVER_ISOLATION = "portal_server_isolation"  # in a connection's info: the server's default
+
+
 def _reads_committed(connection: Connection, dbapi_connection) -> bool:
-    """Whether the connection's transactions are READ COMMITTED: set on the connection, or the
-    server's default (read from the engine's first connection) when nothing is set."""
+    """Whether the connection's transactions are READ COMMITTED: the level set on the
+    connection, else the server's default for it (`default_transaction_isolation`, which the
+    database's or role's settings, the connection's options or a `SET SESSION CHARACTERISTICS`
+    may have changed). The server is asked once per connection, the first time, in autocommit
+    (the caller's)."""
     from psycopg import IsolationLevel
 
     level = dbapi_connection.isolation_level
-    if level is None:
-        return connection.dialect.default_isolation_level == "READ COMMITTED"
-    return level == IsolationLevel.READ_COMMITTED
+    if level is not None:
+        return level == IsolationLevel.READ_COMMITTED
+    info = connection.connection.info
+    if SERVER_ISOLATION not in info:
+        statement = "SHOW default_transaction_isolation"
+        dbapi = connection.dialect.loaded_dbapi
+        try:
+            info[SERVER_ISOLATION] = dbapi_connection.execute(statement).fetchone()[0]
+        except dbapi.Error as error:
+            raise DBAPIError.instance(statement, None, error, dbapi.Error) from error
+    return info[SERVER_ISOLATION] == "read committed"
 
 
 @contextmanager

@@ -395,12 +395,14 @@ def test_the_loads_statement_is_planned_for_its_values_each_time(app, admin_clie
         ("connection", "REPEATABLE READ", False),
         ("connection", "SERIALIZABLE", False),
         ("server", "repeatable read", False),
+        ("session", "REPEATABLE READ", False),
     ],
 )
 def test_a_first_read_leaves_the_transaction_only_under_read_committed(set_on, level, outside):
-    """Under REPEATABLE READ or SERIALIZABLE, set on the connection or as the server's default,
-    a transaction reads one snapshot from its first statement on: that statement stays in it.
-    (psycopg's BEGIN: PostgreSQL only; SQLite reads a page in one transaction.)"""
+    """Under REPEATABLE READ or SERIALIZABLE, set on the connection, as the server's default or
+    for the session once connected, a transaction reads one snapshot from its first statement
+    on: that statement stays in it. (psycopg's BEGIN: PostgreSQL only; SQLite reads a page in
+    one transaction.)"""
     from psycopg.pq import TransactionStatus
 
     options = {}
@@ -409,17 +411,37 @@ def test_a_first_read_leaves_the_transaction_only_under_read_committed(set_on, l
         options["connect_args"] = {"options": f"-c default_transaction_isolation={setting}"}
     url = ensure_postgres_database(worker_database_url(POSTGRES_URL))
     engine = create_engine(url, poolclass=NullPool, **options)
+    if set_on == "session":
+        # Set on every connection after the engine's first, whose level SQLAlchemy keeps as
+        # the dialect's default: each connection's own level is what counts.
+        with engine.connect():
+            pass
+
+        @event.listens_for(engine, "connect")
+        def stricter(dbapi_connection, _record):
+            dbapi_connection.autocommit = True
+            dbapi_connection.execute(
+                f"SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {level}"
+            )
+            dbapi_connection.autocommit = False
+
     try:
         with engine.connect() as connection:
             if set_on == "connection":
                 connection = connection.execution_options(isolation_level=level)
-            with database.read_before_transaction(connection):
-                assert connection.scalar(text("SELECT 1")) == 1
-                status = connection.connection.dbapi_connection.info.transaction_status
-            assert (status == TransactionStatus.IDLE) is outside, status
-            assert connection.connection.dbapi_connection.autocommit is False
-            assert connection.scalar(text("SELECT 2")) == 2  # the transaction begins here
-            status = connection.connection.dbapi_connection.info.transaction_status
-            assert status == TransactionStatus.INTRANS
+            dbapi_connection = connection.connection.dbapi_connection
+            for statement in ("SELECT 1", "SELECT 2"):  # the level asked once, then known
+                with database.read_before_transaction(connection):
+                    assert connection.scalar(text(statement)) in (1, 2)
+                    status = dbapi_connection.info.transaction_status
+                assert (status == TransactionStatus.IDLE) is outside, status
+                assert dbapi_connection.autocommit is False
+                if outside:
+                    connection.rollback()
+            if set_on != "connection":  # asked of the server, once for the connection
+                asked = connection.connection.info[database.SERVER_ISOLATION]
+                assert asked == (level or "read committed").lower()
+            assert connection.scalar(text("SELECT 3")) == 3  # the transaction begins here
+            assert dbapi_connection.info.transaction_status == TransactionStatus.INTRANS
     finally:
         engine.dispose()
