@@ -36,16 +36,17 @@ def test_a_collector_turned_off_by_someone_else_stays_off():
         gc.enable()
 
 
-def _collector_between_plan_and_apply(monkeypatch, module) -> list[bool]:
-    """Whether the collector ran when each import of `module` went from its plan to writing."""
+def _collector_when_called(monkeypatch, module, name: str) -> list[bool]:
+    """Whether the collector ran each time `module` called its function `name` (a step of the
+    import, after the one before it ended)."""
     seen: list[bool] = []
-    apply_import = module.apply_import
+    step = getattr(module, name)
 
-    def spy(plan, actor, **options):
+    def spy(*arguments, **options):
         seen.append(gc.isenabled())
-        return apply_import(plan, actor, **options)
+        return step(*arguments, **options)
 
-    monkeypatch.setattr(module, "apply_import", spy)
+    monkeypatch.setattr(module, name, spy)
     return seen
 
 
@@ -57,12 +58,15 @@ def test_an_imports_pages_pause_the_collector_from_the_upload_to_the_last_write(
     from portal.roster import views
     from tests.test_roster_import import confirm, roster_csv, row, upload
 
-    seen = _collector_between_plan_and_apply(monkeypatch, views)
+    planned = _collector_when_called(monkeypatch, views, "plan_import")
+    applied = _collector_when_called(monkeypatch, views, "apply_import")
     preview = upload(faculty_client, roster_csv(row("Paused Person")))
+    assert preview.status_code == 200
+    assert planned == [False]  # the upload page: read, then planned
     assert gc.isenabled()
     response = confirm(faculty_client, preview)
     assert response.status_code == 302
-    assert seen == [False]
+    assert planned == [False, False] and applied == [False]  # the confirm page
     assert gc.isenabled()
 
 
@@ -72,10 +76,11 @@ def test_the_import_command_pauses_the_collector_from_reading_to_the_last_write(
     from portal.roster import cli
     from tests.test_roster_import import roster_csv, row
 
-    seen = _collector_between_plan_and_apply(monkeypatch, cli)
+    planned = _collector_when_called(monkeypatch, cli, "plan_import")
+    applied = _collector_when_called(monkeypatch, cli, "apply_import")
     path = tmp_path / "roster.csv"
     path.write_bytes(roster_csv(row("Paused Person")))
     result = runner.invoke(args=["import-roster", str(path), "--faculty", faculty.email])
     assert result.exit_code == 0, result.output
-    assert seen == [False]
+    assert planned == [False] and applied == [False]
     assert gc.isenabled()
